@@ -1,0 +1,141 @@
+#include "core/time.hpp"
+
+#include <fmt/format.h>
+
+namespace qz {
+namespace {
+
+// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+struct Civil {
+  int64_t y;
+  unsigned m, d;
+};
+
+Civil CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {y + (m <= 2), m, d};
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned DaysInMonth(int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly `n` digits at `pos`; false if any is not a digit.
+bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+Status Bad(std::string_view text, std::string_view why) {
+  return Status::Invalid(fmt::format("'{}' is not an RFC 3339 time with offset ({})",
+                                     text.substr(0, 64), why));
+}
+
+}  // namespace
+
+Result<Timestamp> ParseRfc3339(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  if (!Digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, month) ||
+      s[7] != '-' || !Digits(s, 8, 2, day)) {
+    return Bad(s, "expected YYYY-MM-DD");
+  }
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return Bad(s, "expected 'T' after the date");
+  if (!Digits(s, 11, 2, hour) || s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' ||
+      !Digits(s, 17, 2, second)) {
+    return Bad(s, "expected HH:MM:SS");
+  }
+  if (month < 1 || month > 12 || day < 1 ||
+      static_cast<unsigned>(day) > DaysInMonth(year, static_cast<unsigned>(month)) || hour > 23 ||
+      minute > 59 || second > 60) {
+    return Bad(s, "date or time out of range");
+  }
+  size_t pos = 19;
+  int millis = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return Bad(s, "empty fraction");
+    for (size_t i = digits; i < 3; ++i) millis *= 10;
+  }
+  if (pos >= s.size()) return Bad(s, "missing offset such as +08:00 or Z");
+  int offset = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int oh, om;
+    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
+      return Bad(s, "offset must be ±HH:MM");
+    }
+    offset = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return Bad(s, "missing offset such as +08:00 or Z");
+  }
+  if (pos != s.size()) return Bad(s, "trailing characters");
+  if (second == 60) second = 59;  // a leap second is folded into the second before it
+  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t local_s = days * 86400 + hour * 3600 + minute * 60 + second;
+  return Timestamp{(local_s - offset * 60) * 1000 + millis, offset};
+}
+
+std::string FormatRfc3339(TimeMs ms, int offset_minutes) {
+  const int64_t local_ms = ms + static_cast<int64_t>(offset_minutes) * 60000;
+  int64_t secs = local_ms / 1000;
+  int64_t frac = local_ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    secs -= 1;
+  }
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
+  const Civil c = CivilFromDays(days);
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.y, c.m, c.d, rem / 3600,
+                                (rem / 60) % 60, rem % 60);
+  if (frac != 0) out += fmt::format(".{:03}", frac);
+  if (offset_minutes == 0) {
+    out += 'Z';
+  } else {
+    const int a = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+    out += fmt::format("{}{:02}:{:02}", offset_minutes < 0 ? '-' : '+', a / 60, a % 60);
+  }
+  return out;
+}
+
+}  // namespace qz

@@ -1,0 +1,50 @@
+#include "core/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace qz {
+namespace {
+
+TEST(Rfc3339, ParsesOffsetAndConvertsToUtc) {
+  auto t = ParseRfc3339("2026-03-01T08:00:00+08:00");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->ms, 1772323200000);  // 2026-03-01T00:00:00Z
+  EXPECT_EQ(t->offset_minutes, 480);
+}
+
+TEST(Rfc3339, ParsesZuluAndFraction) {
+  auto t = ParseRfc3339("1970-01-01T00:00:01.5Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->ms, 1500);
+  auto neg = ParseRfc3339("1970-01-01T00:00:00.123456-01:30");
+  ASSERT_TRUE(neg.ok());
+  EXPECT_EQ(neg->ms, 5400000 + 123);
+  EXPECT_EQ(neg->offset_minutes, -90);
+}
+
+TEST(Rfc3339, RejectsWithReason) {
+  for (const char* bad : {"", "2026-03-01", "2026-03-01T08:00:00", "2026-02-30T00:00:00Z",
+                          "2026-03-01T24:00:00Z", "2026-03-01T08:00:00+0800",
+                          "2026-03-01T08:00:00Zjunk", "2026-3-1T08:00:00Z", "2026-03-01T08:00:00."}) {
+    auto t = ParseRfc3339(bad);
+    EXPECT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Rfc3339, LeapYearFebruary29) {
+  EXPECT_TRUE(ParseRfc3339("2028-02-29T12:00:00Z").ok());
+  EXPECT_FALSE(ParseRfc3339("2026-02-29T12:00:00Z").ok());
+}
+
+TEST(Rfc3339, FormatRoundTrips) {
+  for (const char* s : {"2026-03-01T08:00:00+08:00", "1969-12-31T23:59:59.999Z",
+                        "2026-11-24T04:05:06.007-05:00"}) {
+    auto t = ParseRfc3339(s);
+    ASSERT_TRUE(t.ok()) << s;
+    EXPECT_EQ(FormatRfc3339(t->ms, t->offset_minutes), s);
+  }
+}
+
+}  // namespace
+}  // namespace qz

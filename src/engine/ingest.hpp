@@ -1,0 +1,84 @@
+// qunzhu engine: ingest. Owns the queue into the writer thread, group commit, and the writer's
+// in-memory State. Callers (HTTP handlers, the CLI) hand over parsed events and are answered
+// once their events are durable, or with the reason nothing was applied.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "core/status.hpp"
+#include "model/event.hpp"
+
+namespace qz {
+
+class Store;
+class EventParser;
+
+struct ItemError {
+  size_t index = 0;  // position in the caller's batch (0-based)
+  Status error;
+};
+
+// A caller's batch after parsing: the valid events, each with its index in the caller's
+// batch, and the elements that were rejected already.
+struct IngestBatch {
+  std::vector<Event> events;
+  std::vector<size_t> indexes;  // indexes[i] is the caller's index of events[i]
+  std::vector<ItemError> rejected;
+  size_t size() const { return events.size() + rejected.size(); }
+};
+
+// Parses raw items (from SplitJsonArray / SplitNdjson) into a batch. Thread-compatible: one
+// parser per calling thread.
+IngestBatch ParseBatch(std::span<const RawItem> items, EventParser& parser);
+
+struct IngestResult {
+  // Not ok: the batch as a whole was not applied (queue full: kResourceExhausted; store failure:
+  // kUnavailable; shutting down). Then the counts below are zero and nothing is durable.
+  Status status;
+  int64_t accepted = 0;
+  int64_t duplicates = 0;
+  std::vector<ItemError> rejected;  // sorted by index
+};
+
+struct IngestOptions {
+  size_t max_batch_events = 8192;     // events per group commit
+  size_t max_queued_events = 1 << 20;  // beyond this Submit answers kResourceExhausted
+};
+
+struct IngestMetrics {
+  std::atomic<int64_t> ingested{0};
+  std::atomic<int64_t> duplicates{0};
+  std::atomic<int64_t> rejected{0};
+  std::atomic<int64_t> commits{0};
+  std::atomic<int64_t> failed_commits{0};
+  std::atomic<int64_t> queued_events{0};  // queue depth
+  Histogram commit_seconds;
+};
+
+// Thread-safety: Submit() from any thread. The completion runs on the writer thread and must
+// not block (post the answer to the caller's own executor).
+class Ingest {
+ public:
+  using Done = std::function<void(IngestResult)>;
+
+  // Loads the state from `store` and starts the writer thread. `store` must outlive this.
+  static Result<std::unique_ptr<Ingest>> Start(Store& store, IngestOptions options = {});
+  virtual ~Ingest() = default;  // drains the queue, then stops the writer
+
+  virtual void Submit(IngestBatch batch, Done done) = 0;
+  // Blocking convenience for the CLI and tests.
+  IngestResult SubmitAndWait(IngestBatch batch);
+
+  virtual const IngestMetrics& metrics() const = 0;
+  // Time the last state load took, for the start-up log and the restart benchmark.
+  virtual double state_load_seconds() const = 0;
+};
+
+}  // namespace qz

@@ -1,0 +1,514 @@
+#include "model/event.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <array>
+#include <cstring>
+
+#include "core/time.hpp"
+
+namespace qz {
+namespace {
+
+constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
+    "message", "member_joined", "member_left", "checkin", "link_click", "order", "tag_changed"};
+constexpr std::array<std::string_view, 10> kKindNames = {
+    "text", "image", "link", "file", "card", "miniprogram", "voice", "video", "redpacket", "other"};
+constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "admin", "owner"};
+
+}  // namespace
+
+std::string_view EventTypeName(EventType type) {
+  return kTypeNames[static_cast<size_t>(type) - 1];
+}
+std::optional<EventType> ParseEventType(std::string_view name) {
+  for (size_t i = 0; i < kTypeNames.size(); ++i) {
+    if (kTypeNames[i] == name) return static_cast<EventType>(i + 1);
+  }
+  return std::nullopt;
+}
+std::string_view MessageKindName(MessageKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
+std::optional<MessageKind> ParseMessageKind(std::string_view name) {
+  for (size_t i = 0; i < kKindNames.size(); ++i) {
+    if (kKindNames[i] == name) return static_cast<MessageKind>(i);
+  }
+  return std::nullopt;
+}
+std::string_view RoleName(Role role) { return kRoleNames[static_cast<size_t>(role)]; }
+std::optional<Role> ParseRole(std::string_view name) {
+  for (size_t i = 0; i < kRoleNames.size(); ++i) {
+    if (kRoleNames[i] == name) return static_cast<Role>(i);
+  }
+  return std::nullopt;
+}
+std::string_view LeaveReasonName(LeaveReason reason) {
+  return reason == LeaveReason::kRemoved ? "removed" : "left";
+}
+
+Result<int64_t> ParseAmountE4(std::string_view s) {
+  auto bad = [&](std::string_view why) {
+    return Status::Invalid(fmt::format("'{}' is not a decimal amount ({})", s.substr(0, 40), why),
+                           "amount");
+  };
+  if (s.empty()) return bad("empty");
+  int64_t whole = 0;
+  size_t i = 0, int_digits = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++int_digits) {
+    if (int_digits >= 14) return bad("too large");
+    whole = whole * 10 + (s[i] - '0');
+  }
+  if (int_digits == 0) return bad("expected digits, e.g. \"199.00\"");
+  int64_t frac = 0;
+  size_t frac_digits = 0;
+  if (i < s.size() && s[i] == '.') {
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++frac_digits) {
+      if (frac_digits >= 4) return bad("at most 4 decimals");
+      frac = frac * 10 + (s[i] - '0');
+    }
+    if (frac_digits == 0) return bad("digits expected after '.'");
+  }
+  if (i != s.size()) return bad("unexpected character");
+  for (size_t k = frac_digits; k < 4; ++k) frac *= 10;
+  return whole * 10000 + frac;
+}
+
+std::string FormatAmountE4(int64_t v) {
+  const int64_t whole = v / 10000, frac = v % 10000;
+  if (frac == 0) return fmt::format("{}.00", whole);
+  std::string f = fmt::format("{:04}", frac);
+  while (f.size() > 2 && f.back() == '0') f.pop_back();
+  return fmt::format("{}.{}", whole, f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing: find the extent of each element of a top-level array without a full parse, so a
+// syntax error in one element does not cost the others.
+
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// From `pos` (at the first character of a value) to one past its end at nesting depth 0:
+// stops before ',' or ']' of the enclosing array. Strings are skipped with escapes honoured.
+// Returns npos if the input ends inside the value.
+size_t ScanValue(std::string_view s, size_t pos) {
+  int depth = 0;
+  for (size_t i = pos; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '"') {
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\') ++i;
+      }
+      if (i >= s.size()) return std::string_view::npos;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return i;  // the enclosing array's ']'
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    }
+  }
+  return depth == 0 ? s.size() : std::string_view::npos;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<std::vector<RawItem>> SplitJsonArray(std::string_view body) {
+  size_t pos = 0;
+  while (pos < body.size() && IsSpace(body[pos])) ++pos;
+  if (pos < body.size() && body[pos] == '{') {
+    // A single object is accepted as a batch of one: the commonest mistake of a caller.
+    return std::vector<RawItem>{{Trim(body), Status::Ok()}};
+  }
+  if (pos >= body.size() || body[pos] != '[') {
+    return Status::Invalid("body must be a JSON array of event objects (or NDJSON with "
+                           "Content-Type: application/x-ndjson)", "body");
+  }
+  std::vector<RawItem> items;
+  ++pos;
+  while (true) {
+    while (pos < body.size() && IsSpace(body[pos])) ++pos;
+    if (pos >= body.size()) {
+      return Status::Invalid(fmt::format("unterminated array at byte {}", pos), "body");
+    }
+    if (body[pos] == ']' && items.empty()) {
+      ++pos;
+      break;
+    }
+    const size_t end = ScanValue(body, pos);
+    if (end == std::string_view::npos) {
+      items.push_back({Trim(body.substr(pos)),
+                       Status::Invalid(fmt::format("unterminated value starting at byte {}", pos))});
+      return items;
+    }
+    items.push_back({Trim(body.substr(pos, end - pos)), Status::Ok()});
+    if (end >= body.size()) {
+      return Status::Invalid(fmt::format("unterminated array at byte {}", end), "body");
+    }
+    pos = end + 1;
+    if (body[end] == ']') break;
+  }
+  while (pos < body.size() && IsSpace(body[pos])) ++pos;
+  if (pos != body.size()) {
+    return Status::Invalid(fmt::format("trailing data after the array at byte {}", pos), "body");
+  }
+  return items;
+}
+
+std::vector<RawItem> SplitNdjson(std::string_view body) {
+  std::vector<RawItem> items;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string_view::npos) nl = body.size();
+    std::string_view line = Trim(body.substr(pos, nl - pos));
+    if (!line.empty()) items.push_back({line, Status::Ok()});
+    pos = nl + 1;
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+namespace {
+
+using simdjson::ondemand::json_type;
+
+std::string_view TypeWord(json_type t) {
+  switch (t) {
+    case json_type::array: return "array";
+    case json_type::object: return "object";
+    case json_type::number: return "number";
+    case json_type::string: return "string";
+    case json_type::boolean: return "boolean";
+    case json_type::null: return "null";
+  }
+  return "value";
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+struct EventParser::Impl {
+  simdjson::ondemand::parser parser;
+  std::string buffer;  // the element copied with simdjson's required padding
+
+  Status ReadString(simdjson::ondemand::value& v, std::string_view field, size_t max_bytes,
+                    std::string& out) {
+    json_type t;
+    if (v.type().get(t)) return Status::Invalid("malformed value", std::string(field));
+    if (t != json_type::string) {
+      return Status::Invalid(fmt::format("must be a string (got {})", TypeWord(t)),
+                             std::string(field));
+    }
+    std::string_view s;
+    if (v.get_string().get(s)) return Status::Invalid("malformed string", std::string(field));
+    if (s.size() > max_bytes) {
+      return Status::Invalid(fmt::format("longer than {} bytes", max_bytes), std::string(field));
+    }
+    out.assign(s);
+    return Status::Ok();
+  }
+
+  Result<Event> Parse(std::string_view json);
+};
+
+EventParser::EventParser() : impl_(new Impl) {}
+EventParser::~EventParser() { delete impl_; }
+Result<Event> EventParser::Parse(std::string_view json) { return impl_->Parse(json); }
+
+Result<Event> EventParser::Impl::Parse(std::string_view json) {
+  buffer.assign(json);
+  buffer.resize(json.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  if (auto err = parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc)) {
+    return Status::Invalid(fmt::format("not valid JSON: {}", simdjson::error_message(err)));
+  }
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return Status::Invalid("an event must be a JSON object");
+
+  Event e;
+  std::string type_name, time_text, kind_name, reason_name, role_name, amount_text, op_name;
+  bool has_time = false, has_type = false, has_amount = false;
+  std::string attrs;
+  auto malformed = [](std::string_view field) {
+    return Status::Invalid("not valid JSON here", std::string(field));
+  };
+
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return Status::Invalid("not valid JSON: bad key");
+    simdjson::ondemand::value v;
+    if (field.value().get(v)) return malformed(key);
+    Status st;
+    if (key == "id") {
+      st = ReadString(v, key, kMaxIdBytes, e.id);
+    } else if (key == "type") {
+      st = ReadString(v, key, 64, type_name);
+      has_type = true;
+    } else if (key == "time") {
+      st = ReadString(v, key, 64, time_text);
+      has_time = true;
+    } else if (key == "platform") {
+      st = ReadString(v, key, 32, e.platform);
+    } else if (key == "community") {
+      st = ReadString(v, key, 128, e.community);
+    } else if (key == "group") {
+      st = ReadString(v, key, kMaxIdBytes, e.group);
+    } else if (key == "group_name") {
+      st = ReadString(v, key, 512, e.group_name);
+    } else if (key == "member") {
+      st = ReadString(v, key, kMaxIdBytes, e.member);
+    } else if (key == "name") {
+      st = ReadString(v, key, 512, e.name);
+    } else if (key == "role") {
+      st = ReadString(v, key, 32, role_name);
+      if (st.ok()) {
+        e.role = ParseRole(role_name);
+        if (!e.role) st = Status::Invalid("must be owner, admin, assistant or member", "role");
+      }
+    } else if (key == "kind") {
+      st = ReadString(v, key, 32, kind_name);
+    } else if (key == "text") {
+      st = ReadString(v, key, kMaxTextBytes, e.text);
+    } else if (key == "reply_to") {
+      st = ReadString(v, key, kMaxIdBytes, e.reply_to);
+    } else if (key == "mentions") {
+      simdjson::ondemand::array arr;
+      if (v.get_array().get(arr)) {
+        st = Status::Invalid("must be an array of member ids", "mentions");
+      } else {
+        for (auto item : arr) {
+          simdjson::ondemand::value iv;
+          if (item.get(iv)) return malformed("mentions");
+          std::string m;
+          st = ReadString(iv, "mentions[]", kMaxIdBytes, m);
+          if (!st.ok()) break;
+          if (e.mentions.size() >= kMaxMentions) {
+            st = Status::Invalid(fmt::format("more than {} entries", kMaxMentions), "mentions");
+            break;
+          }
+          e.mentions.push_back(std::move(m));
+        }
+      }
+    } else if (key == "via") {
+      simdjson::ondemand::object via;
+      if (v.get_object().get(via)) {
+        st = Status::Invalid("must be an object {\"inviter\":…, \"code\":…}", "via");
+      } else {
+        for (auto vf : via) {
+          std::string_view vkey;
+          simdjson::ondemand::value vv;
+          if (vf.unescaped_key().get(vkey) || vf.value().get(vv)) return malformed("via");
+          if (vkey == "inviter") {
+            st = ReadString(vv, "via.inviter", kMaxIdBytes, e.via_inviter);
+          } else if (vkey == "code") {
+            st = ReadString(vv, "via.code", kMaxIdBytes, e.via_code);
+          } else {
+            st = Status::Invalid("unknown key (expected inviter or code)",
+                                 fmt::format("via.{}", vkey));
+          }
+          if (!st.ok()) break;
+        }
+      }
+    } else if (key == "reason") {
+      st = ReadString(v, key, 32, reason_name);
+    } else if (key == "url") {
+      st = ReadString(v, key, 4096, e.url);
+    } else if (key == "amount") {
+      st = ReadString(v, key, 64, amount_text);
+      has_amount = true;
+    } else if (key == "currency") {
+      st = ReadString(v, key, 8, e.currency);
+    } else if (key == "product") {
+      st = ReadString(v, key, 512, e.product);
+    } else if (key == "tag") {
+      st = ReadString(v, key, 128, e.tag);
+    } else if (key == "op") {
+      st = ReadString(v, key, 16, op_name);
+    } else {
+      // Unknown: keep the raw value, re-keyed with the key exactly as escaped in the input.
+      std::string_view raw;
+      if (v.raw_json().get(raw)) return malformed(key);
+      attrs += attrs.empty() ? '{' : ',';
+      AppendJsonString(attrs, key);
+      attrs += ':';
+      while (!raw.empty() && IsSpace(raw.back())) raw.remove_suffix(1);
+      attrs += raw;
+    }
+    if (!st.ok()) return st;
+  }
+  if (!doc.at_end()) return Status::Invalid("not valid JSON: trailing content after the object");
+  if (!attrs.empty()) {
+    attrs += '}';
+    e.attrs = std::move(attrs);
+  }
+
+  // Requirements common to every type.
+  if (e.id.empty()) return Status::Invalid("required (the source id, unique per platform)", "id");
+  if (!has_type) return Status::Invalid("required", "type");
+  auto type = ParseEventType(type_name);
+  if (!type) return Status::Invalid(fmt::format("unknown event type '{}'", type_name), "type");
+  e.type = *type;
+  if (!has_time) return Status::Invalid("required (RFC 3339 with offset)", "time");
+  auto ts = ParseRfc3339(time_text);
+  if (!ts.ok()) return Status::Invalid(ts.status().message(), "time");
+  e.time = ts->ms;
+  e.time_offset = static_cast<int16_t>(ts->offset_minutes);
+  if (e.platform.empty()) return Status::Invalid("required", "platform");
+  for (const char c : e.platform) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+      return Status::Invalid("must be lower-case letters, digits, '_' or '-'", "platform");
+    }
+  }
+  if (e.member.empty()) return Status::Invalid("required", "member");
+
+  // Per type.
+  switch (e.type) {
+    case EventType::kMessage:
+    case EventType::kMemberJoined:
+    case EventType::kMemberLeft:
+    case EventType::kCheckin:
+      if (e.group.empty()) return Status::Invalid("required for this event type", "group");
+      break;
+    default:
+      break;
+  }
+  if (!kind_name.empty()) {
+    auto kind = ParseMessageKind(kind_name);
+    if (!kind) return Status::Invalid(fmt::format("unknown message kind '{}'", kind_name), "kind");
+    e.kind = *kind;
+  }
+  if (!reason_name.empty()) {
+    if (reason_name == "left") {
+      e.reason = LeaveReason::kLeft;
+    } else if (reason_name == "removed") {
+      e.reason = LeaveReason::kRemoved;
+    } else {
+      return Status::Invalid("must be left or removed", "reason");
+    }
+  }
+  if (e.type == EventType::kOrder) {
+    if (!has_amount) return Status::Invalid("required for an order (decimal string)", "amount");
+    auto amount = ParseAmountE4(amount_text);
+    if (!amount.ok()) return amount.status();
+    e.amount_e4 = *amount;
+    if (e.currency.empty()) e.currency = "CNY";
+  } else if (has_amount) {
+    auto amount = ParseAmountE4(amount_text);
+    if (!amount.ok()) return amount.status();
+    e.amount_e4 = *amount;
+  }
+  if (e.type == EventType::kTagChanged && e.tag.empty()) {
+    return Status::Invalid("required for tag_changed", "tag");
+  }
+  if (!op_name.empty()) {
+    if (op_name == "add") {
+      e.tag_op = TagOp::kAdd;
+    } else if (op_name == "remove") {
+      e.tag_op = TagOp::kRemove;
+    } else {
+      return Status::Invalid("must be add or remove", "op");
+    }
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::string EventToJson(const Event& e) {
+  std::string out;
+  out.reserve(192 + e.text.size());
+  auto str = [&](std::string_view key, std::string_view value) {
+    out += out.empty() ? '{' : ',';
+    AppendJsonString(out, key);
+    out += ':';
+    AppendJsonString(out, value);
+  };
+  auto opt = [&](std::string_view key, std::string_view value) {
+    if (!value.empty()) str(key, value);
+  };
+  str("id", e.id);
+  str("type", EventTypeName(e.type));
+  str("time", FormatRfc3339(e.time, e.time_offset));
+  str("platform", e.platform);
+  opt("community", e.community);
+  opt("group", e.group);
+  opt("group_name", e.group_name);
+  str("member", e.member);
+  opt("name", e.name);
+  if (e.role) str("role", RoleName(*e.role));
+  if (e.type == EventType::kMessage || e.kind != MessageKind::kText) {
+    str("kind", MessageKindName(e.kind));
+  }
+  opt("text", e.text);
+  opt("reply_to", e.reply_to);
+  if (!e.mentions.empty()) {
+    out += ",\"mentions\":[";
+    for (size_t i = 0; i < e.mentions.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, e.mentions[i]);
+    }
+    out += ']';
+  }
+  if (!e.via_inviter.empty() || !e.via_code.empty()) {
+    out += ",\"via\":{";
+    bool first = true;
+    if (!e.via_inviter.empty()) {
+      out += "\"inviter\":";
+      AppendJsonString(out, e.via_inviter);
+      first = false;
+    }
+    if (!e.via_code.empty()) {
+      if (!first) out += ',';
+      out += "\"code\":";
+      AppendJsonString(out, e.via_code);
+    }
+    out += '}';
+  }
+  if (e.type == EventType::kMemberLeft) str("reason", LeaveReasonName(e.reason));
+  opt("url", e.url);
+  if (e.type == EventType::kOrder || e.amount_e4 != 0) str("amount", FormatAmountE4(e.amount_e4));
+  opt("currency", e.currency);
+  opt("product", e.product);
+  opt("tag", e.tag);
+  if (e.type == EventType::kTagChanged) str("op", e.tag_op == TagOp::kAdd ? "add" : "remove");
+  if (e.attrs.size() > 2) {
+    out += ',';
+    out.append(e.attrs, 1, e.attrs.size() - 1);  // members of attrs, with its closing '}'
+  } else {
+    out += '}';
+  }
+  return out;
+}
+
+}  // namespace qz

@@ -1,0 +1,127 @@
+// qunzhu model: the canonical event, the only thing that enters the engine (docs/events.md).
+// Owns parsing and validating one JSON object into an Event and writing an Event back out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/status.hpp"
+
+namespace qz {
+
+enum class EventType : uint8_t {
+  kMessage = 1,
+  kMemberJoined = 2,
+  kMemberLeft = 3,
+  kCheckin = 4,
+  kLinkClick = 5,
+  kOrder = 6,
+  kTagChanged = 7,
+};
+inline constexpr int kEventTypeCount = 7;
+
+std::string_view EventTypeName(EventType type);
+std::optional<EventType> ParseEventType(std::string_view name);
+
+enum class MessageKind : uint8_t {
+  kText, kImage, kLink, kFile, kCard, kMiniprogram, kVoice, kVideo, kRedpacket, kOther,
+};
+std::string_view MessageKindName(MessageKind kind);
+std::optional<MessageKind> ParseMessageKind(std::string_view name);
+
+// A member's role in one group as the platform reports it.
+enum class Role : uint8_t { kMember = 0, kAssistant = 1, kAdmin = 2, kOwner = 3 };
+std::string_view RoleName(Role role);
+std::optional<Role> ParseRole(std::string_view name);
+
+enum class LeaveReason : uint8_t { kLeft, kRemoved };
+std::string_view LeaveReasonName(LeaveReason reason);
+
+enum class TagOp : uint8_t { kAdd, kRemove };
+
+// One event. Strings are owned; which fields are meaningful depends on `type` (see
+// docs/events.md). Unknown JSON keys are preserved verbatim in `attrs` (a JSON object text,
+// "{}" when there were none) so nothing a platform sent is lost.
+struct Event {
+  std::string id;        // source id, unique per platform
+  EventType type = EventType::kMessage;
+  TimeMs time = 0;       // UTC ms
+  int16_t time_offset = 0;  // minutes east of UTC the time was written in
+  std::string platform;
+  std::string community;  // slug; empty = the group's community, or the default one
+  std::string group;      // external group id on `platform`
+  std::string group_name;
+  std::string member;     // external user id on `platform`
+  std::string name;       // the member's display name as seen in this event
+  std::optional<Role> role;
+
+  // message
+  MessageKind kind = MessageKind::kText;
+  std::string text;
+  std::string reply_to;
+  std::vector<std::string> mentions;
+  // member_joined
+  std::string via_inviter;  // external user id of the inviter
+  std::string via_code;     // invite code or channel
+  // member_left
+  LeaveReason reason = LeaveReason::kLeft;
+  // link_click
+  std::string url;
+  // order: amount in 1/10000 of the currency unit, parsed from a decimal string
+  int64_t amount_e4 = 0;
+  std::string currency;
+  std::string product;
+  // tag_changed
+  std::string tag;
+  TagOp tag_op = TagOp::kAdd;
+
+  std::string attrs = "{}";
+};
+
+// Limits that keep one event from being a memory bomb.
+inline constexpr size_t kMaxIdBytes = 256;
+inline constexpr size_t kMaxTextBytes = 64 * 1024;
+inline constexpr size_t kMaxMentions = 256;
+
+// Parses an amount such as "199", "199.9", "0.0001" into 1/10000 units. At most 4 decimals,
+// no sign, no exponent, at most 14 integer digits.
+Result<int64_t> ParseAmountE4(std::string_view text);
+std::string FormatAmountE4(int64_t amount_e4);
+
+// Parses and validates one event object. Errors name the field (e.g. "time", "via.inviter").
+// Thread-safe; cheap enough for the ingest hot path (simdjson underneath).
+class EventParser {
+ public:
+  EventParser();
+  ~EventParser();
+  EventParser(const EventParser&) = delete;
+  EventParser& operator=(const EventParser&) = delete;
+
+  // `json` must be one JSON object.
+  Result<Event> Parse(std::string_view json);
+
+ private:
+  struct Impl;
+  Impl* impl_;  // owned; pimpl keeps simdjson out of every includer
+};
+
+// Splits a request body into event objects: a JSON array of objects, or NDJSON (one object a
+// line, blank lines ignored). Each element is the raw JSON text of one event (views into
+// `body`), or the error for that element if it is not well-formed. A body that is not an array
+// at all is one error for the whole body.
+struct RawItem {
+  std::string_view json;
+  Status error;  // not ok: this element could not even be framed as JSON
+};
+Result<std::vector<RawItem>> SplitJsonArray(std::string_view body);
+std::vector<RawItem> SplitNdjson(std::string_view body);
+
+// Writes the canonical JSON form of `event` (the form stored in the log and returned by the
+// API): known fields in a fixed order, unknown ones from `attrs` after them.
+std::string EventToJson(const Event& event);
+
+}  // namespace qz
