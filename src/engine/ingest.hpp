@@ -29,7 +29,8 @@ struct ItemError {
 // batch, and the elements that were rejected already.
 struct IngestBatch {
   std::vector<Event> events;
-  std::vector<size_t> indexes;  // indexes[i] is the caller's index of events[i]
+  std::vector<std::string> json;  // json[i] is the canonical form of events[i] (EventToJson)
+  std::vector<size_t> indexes;    // indexes[i] is the caller's index of events[i]
   std::vector<ItemError> rejected;
   size_t size() const { return events.size() + rejected.size(); }
 };
@@ -66,6 +67,7 @@ struct IngestMetrics {
 // not block (post the answer to the caller's own executor).
 class Ingest {
  public:
+  // Runs on the writer thread, or on the submitting thread when the batch is refused at once.
   using Done = std::function<void(IngestResult)>;
 
   // Loads the state from `store` and starts the writer thread. `store` must outlive this.

@@ -1,0 +1,197 @@
+#include "engine/ingest.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "engine/shard_writer.hpp"
+#include "model/event.hpp"
+#include "store/store.hpp"
+
+namespace qz {
+
+IngestBatch ParseBatch(std::span<const RawItem> items, EventParser& parser) {
+  IngestBatch batch;
+  batch.events.reserve(items.size());
+  batch.json.reserve(items.size());
+  batch.indexes.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].error.ok()) {
+      batch.rejected.push_back({i, items[i].error});
+      continue;
+    }
+    auto event = parser.Parse(items[i].json);
+    if (!event.ok()) {
+      batch.rejected.push_back({i, event.status()});
+      continue;
+    }
+    batch.json.push_back(EventToJson(*event));
+    batch.events.push_back(std::move(*event));
+    batch.indexes.push_back(i);
+  }
+  return batch;
+}
+
+IngestResult Ingest::SubmitAndWait(IngestBatch batch) {
+  std::promise<IngestResult> promise;
+  auto future = promise.get_future();
+  Submit(std::move(batch), [&promise](IngestResult r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+namespace {
+
+// One writer thread owns the ShardWriter (and so every shard's state on this node). SQLite
+// admits one writer at a time, so more writer threads would only queue on its lock; the
+// PostgreSQL back end will run one writer per leased shard.
+class IngestImpl final : public Ingest {
+ public:
+  IngestImpl(std::unique_ptr<ShardWriter> writer, IngestOptions options, double load_seconds)
+      : writer_(std::move(writer)), options_(options), load_seconds_(load_seconds) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~IngestImpl() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void Submit(IngestBatch batch, Done done) override {
+    const auto n = static_cast<int64_t>(batch.events.size());
+    bool stopping;
+    {
+      std::unique_lock lock(mu_);
+      stopping = stopping_;
+      if (!stopping_ && (queued_ == 0 || queued_ + n <= static_cast<int64_t>(options_.max_queued_events))) {
+        queued_ += n;
+        metrics_.queued_events.store(queued_, std::memory_order_relaxed);
+        queue_.push_back({std::move(batch), std::move(done)});
+        lock.unlock();
+        cv_.notify_one();
+        return;
+      }
+    }
+    IngestResult refused;
+    refused.status = stopping ? Status::Unavailable("shutting down")
+                               : Status(Code::kResourceExhausted,
+                                        "ingest queue is full; retry shortly");
+    done(std::move(refused));
+  }
+
+  const IngestMetrics& metrics() const override { return metrics_; }
+  double state_load_seconds() const override { return load_seconds_; }
+
+ private:
+  struct Pending {
+    IngestBatch batch;
+    Done done;
+  };
+
+  void Run() {
+    std::vector<Pending> taken;
+    std::vector<WriteItem> items;
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        // Group commit: take whole caller batches until the commit is big enough. A caller's
+        // batch is never split, so it commits atomically.
+        size_t events = 0;
+        while (!queue_.empty() && (taken.empty() || events + queue_.front().batch.events.size() <=
+                                                         options_.max_batch_events)) {
+          events += queue_.front().batch.events.size();
+          taken.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        queued_ -= static_cast<int64_t>(events);
+        metrics_.queued_events.store(queued_, std::memory_order_relaxed);
+      }
+      Commit(taken, items);
+      taken.clear();
+      items.clear();
+    }
+  }
+
+  void Commit(std::vector<Pending>& taken, std::vector<WriteItem>& items) {
+    for (const auto& p : taken) {
+      for (size_t i = 0; i < p.batch.events.size(); ++i) {
+        items.push_back({&p.batch.events[i], &p.batch.json[i]});
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto outcomes = writer_->ApplyBatch(items);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!outcomes.ok()) {
+      metrics_.failed_commits.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("commit of {} events failed, nothing applied: {}", items.size(),
+                    outcomes.status().ToString());
+      for (auto& p : taken) {
+        IngestResult r;
+        r.status = outcomes.status();
+        p.done(std::move(r));
+      }
+      return;
+    }
+    metrics_.commits.fetch_add(1, std::memory_order_relaxed);
+    metrics_.commit_seconds.Observe(seconds);
+    size_t k = 0;
+    for (auto& p : taken) {
+      IngestResult r;
+      r.rejected = std::move(p.batch.rejected);
+      const size_t parse_rejected = r.rejected.size();
+      for (size_t i = 0; i < p.batch.events.size(); ++i, ++k) {
+        const ItemOutcome& o = (*outcomes)[k];
+        switch (o.outcome) {
+          case Outcome::kAppended: ++r.accepted; break;
+          case Outcome::kDuplicate: ++r.duplicates; break;
+          case Outcome::kRejected: r.rejected.push_back({p.batch.indexes[i], o.error}); break;
+        }
+      }
+      if (r.rejected.size() != parse_rejected) {
+        std::sort(r.rejected.begin(), r.rejected.end(),
+                  [](const ItemError& a, const ItemError& b) { return a.index < b.index; });
+      }
+      metrics_.ingested.fetch_add(r.accepted, std::memory_order_relaxed);
+      metrics_.duplicates.fetch_add(r.duplicates, std::memory_order_relaxed);
+      metrics_.rejected.fetch_add(static_cast<int64_t>(r.rejected.size()), std::memory_order_relaxed);
+      p.done(std::move(r));
+    }
+  }
+
+  std::unique_ptr<ShardWriter> writer_;  // writer thread only
+  const IngestOptions options_;
+  const double load_seconds_;
+  IngestMetrics metrics_;
+
+  std::mutex mu_;  // guards queue_, queued_, stopping_
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  int64_t queued_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Ingest>> Ingest::Start(Store& store, IngestOptions options) {
+  const auto start = std::chrono::steady_clock::now();
+  auto writer = ShardWriter::Open(store);
+  if (!writer.ok()) return writer.status();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::unique_ptr<Ingest>(new IngestImpl(std::move(*writer), options, seconds));
+}
+
+}  // namespace qz

@@ -1,0 +1,107 @@
+#include "engine/ingest.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "engine/test_util.hpp"
+
+namespace qz {
+namespace {
+
+std::string Msg(std::string_view id, std::string_view member = "u1") {
+  return fmt::format(
+      R"({{"id":"{}","type":"message","time":"2026-03-01T08:00:00+08:00","platform":"qq","group":"g","member":"{}","text":"hi"}})",
+      id, member);
+}
+
+TEST(Ingest, BatchWithBadEventsCommitsTheGoodOnesAndReportsTheBad) {
+  testing::TempDir dir;
+  auto store = testing::OpenStore(dir.path());
+  auto ingest = Ingest::Start(*store);
+  ASSERT_TRUE(ingest.ok());
+  const std::string body = Msg("a") + "\n{\"id\":\"b\"}\n" + Msg("c") + "\nnot json\n" + Msg("d");
+  auto r = (*ingest)->SubmitAndWait(testing::Batch(body));
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.accepted, 3);
+  EXPECT_EQ(r.duplicates, 0);
+  ASSERT_EQ(r.rejected.size(), 2u);
+  EXPECT_EQ(r.rejected[0].index, 1u);
+  EXPECT_EQ(r.rejected[0].error.field(), "type");
+  EXPECT_EQ(r.rejected[1].index, 3u);
+  auto stats = store->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->events, 3);
+  EXPECT_EQ((*ingest)->metrics().rejected.load(), 2);
+}
+
+TEST(Ingest, SameEventsTwiceChangeNothingTheSecondTime) {
+  testing::TempDir dir;
+  auto store = testing::OpenStore(dir.path());
+  auto ingest = Ingest::Start(*store);
+  ASSERT_TRUE(ingest.ok());
+  const std::string body = Msg("a") + "\n" + Msg("b", "u2") + "\n" + Msg("a");
+  auto first = (*ingest)->SubmitAndWait(testing::Batch(body));
+  EXPECT_EQ(first.accepted, 2);
+  EXPECT_EQ(first.duplicates, 1);  // a duplicate inside one batch is caught too
+  auto before = store->LoadState();
+  auto second = (*ingest)->SubmitAndWait(testing::Batch(body));
+  EXPECT_EQ(second.accepted, 0);
+  EXPECT_EQ(second.duplicates, 3);
+  auto after = store->LoadState();
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(*before, *after);
+  EXPECT_EQ((*ingest)->metrics().duplicates.load(), 4);
+}
+
+TEST(Ingest, ConcurrentCallersAreAllAnsweredAfterGroupCommit) {
+  testing::TempDir dir;
+  auto store = testing::OpenStore(dir.path());
+  auto ingest = Ingest::Start(*store, {.max_batch_events = 64});
+  ASSERT_TRUE(ingest.ok());
+  constexpr int kThreads = 4, kPerThread = 200;
+  std::vector<std::thread> threads;
+  std::atomic<int64_t> accepted{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = (*ingest)->SubmitAndWait(testing::Batch(Msg(fmt::format("t{}-{}", t, i), fmt::format("u{}", t))));
+        accepted += r.accepted;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(accepted.load(), kThreads * kPerThread);
+  auto state = store->LoadState();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->members.size(), static_cast<size_t>(kThreads));
+  for (const auto& m : state->members) EXPECT_EQ(m.messages, kPerThread);
+  ASSERT_EQ(state->groups.size(), 1u);
+  EXPECT_EQ(state->groups[0].messages, kThreads * kPerThread);
+  EXPECT_EQ((*ingest)->metrics().queued_events.load(), 0);
+}
+
+TEST(Ingest, StateCarriesOverARestart) {
+  testing::TempDir dir;
+  {
+    auto store = testing::OpenStore(dir.path());
+    auto ingest = Ingest::Start(*store);
+    ASSERT_TRUE(ingest.ok());
+    (*ingest)->SubmitAndWait(testing::Batch(Msg("a") + "\n" + Msg("b", "u2")));
+  }
+  auto store = testing::OpenStore(dir.path());
+  auto ingest = Ingest::Start(*store);
+  ASSERT_TRUE(ingest.ok());
+  auto r = (*ingest)->SubmitAndWait(testing::Batch(Msg("a") + "\n" + Msg("c", "u2")));
+  EXPECT_EQ(r.duplicates, 1);
+  EXPECT_EQ(r.accepted, 1);
+  auto state = store->LoadState();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->members.size(), 2u);  // u2 resolved to the same member after restart
+  EXPECT_EQ(state->members[1].messages, 2);
+}
+
+}  // namespace
+}  // namespace qz

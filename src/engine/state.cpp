@@ -1,0 +1,211 @@
+#include "engine/state.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace qz {
+
+std::string State::IdentityKey(CommunityId community, std::string_view platform,
+                               std::string_view external_id) {
+  std::string key = std::to_string(community);
+  key += '\x1f';
+  key += platform;
+  key += '\x1f';
+  key += external_id;
+  return key;
+}
+
+std::string State::GroupKey(std::string_view platform, std::string_view external_id) {
+  std::string key(platform);
+  key += '\x1f';
+  key += external_id;
+  return key;
+}
+
+State::State(StateSnapshot s) {
+  // Ids are dense from 1 because only State allocates them; a gap would mean a foreign writer.
+  communities_ = std::move(s.communities);
+  groups_ = std::move(s.groups);
+  members_ = std::move(s.members);
+  for (const auto& c : communities_) community_by_slug_.emplace(c.slug, c.id);
+  group_by_external_.reserve(groups_.size());
+  for (const auto& g : groups_) group_by_external_.emplace(GroupKey(g.platform, g.external_id), g.id);
+  identities_.reserve(s.identities.size());
+  for (auto& i : s.identities) {
+    std::string key = IdentityKey(i.community_id, i.platform, i.external_id);
+    identities_.emplace(std::move(key), std::move(i));
+  }
+  memberships_.reserve(s.memberships.size());
+  for (auto& m : s.memberships) memberships_.emplace(MembershipKey(m.group_id, m.member_id), std::move(m));
+  names_.resize(members_.size());
+  for (auto& n : s.names) names_[static_cast<size_t>(n.member_id - 1)].push_back(std::move(n));
+  tags_.resize(members_.size());
+  for (auto& t : s.tags) tags_[static_cast<size_t>(t.member_id - 1)].push_back(std::move(t));
+}
+
+const Community* State::FindCommunity(CommunityId id) const {
+  return id >= 1 && static_cast<size_t>(id) <= communities_.size() ? &communities_[id - 1] : nullptr;
+}
+const Community* State::FindCommunityBySlug(std::string_view slug) const {
+  auto it = community_by_slug_.find(std::string(slug));
+  return it == community_by_slug_.end() ? nullptr : &communities_[it->second - 1];
+}
+const Group* State::FindGroup(GroupId id) const {
+  return id >= 1 && static_cast<size_t>(id) <= groups_.size() ? &groups_[id - 1] : nullptr;
+}
+const Group* State::FindGroupByExternal(std::string_view platform,
+                                        std::string_view external_id) const {
+  auto it = group_by_external_.find(GroupKey(platform, external_id));
+  return it == group_by_external_.end() ? nullptr : &groups_[it->second - 1];
+}
+const Member* State::FindMember(MemberId id) const {
+  return id >= 1 && static_cast<size_t>(id) <= members_.size() ? &members_[id - 1] : nullptr;
+}
+const Identity* State::FindIdentity(CommunityId community, std::string_view platform,
+                                    std::string_view external_id) const {
+  auto it = identities_.find(IdentityKey(community, platform, external_id));
+  return it == identities_.end() ? nullptr : &it->second;
+}
+const Membership* State::FindMembership(GroupId group, MemberId member) const {
+  auto it = memberships_.find(MembershipKey(group, member));
+  return it == memberships_.end() ? nullptr : &it->second;
+}
+
+Community& State::AddCommunity(Community c) {
+  c.id = NextCommunityId();
+  community_by_slug_.emplace(c.slug, c.id);
+  dirty_communities_.insert(c.id);
+  return communities_.emplace_back(std::move(c));
+}
+
+Group& State::AddGroup(Group g) {
+  g.id = NextGroupId();
+  group_by_external_.emplace(GroupKey(g.platform, g.external_id), g.id);
+  dirty_groups_.insert(g.id);
+  return groups_.emplace_back(std::move(g));
+}
+
+Member& State::AddMember(Member m) {
+  m.id = NextMemberId();
+  assert(m.id < (int64_t{1} << 40));
+  dirty_members_.insert(m.id);
+  names_.emplace_back();
+  tags_.emplace_back();
+  return members_.emplace_back(std::move(m));
+}
+
+Identity& State::PutIdentity(Identity i) {
+  std::string key = IdentityKey(i.community_id, i.platform, i.external_id);
+  dirty_identities_.insert(key);
+  auto [it, inserted] = identities_.insert_or_assign(std::move(key), std::move(i));
+  return it->second;
+}
+
+Community& State::MutableCommunity(CommunityId id) {
+  dirty_communities_.insert(id);
+  return communities_[static_cast<size_t>(id - 1)];
+}
+Group& State::MutableGroup(GroupId id) {
+  dirty_groups_.insert(id);
+  return groups_[static_cast<size_t>(id - 1)];
+}
+Member& State::MutableMember(MemberId id) {
+  dirty_members_.insert(id);
+  return members_[static_cast<size_t>(id - 1)];
+}
+Identity& State::MutableIdentity(const Identity& key) {
+  std::string k = IdentityKey(key.community_id, key.platform, key.external_id);
+  auto it = identities_.find(k);
+  assert(it != identities_.end());
+  dirty_identities_.insert(std::move(k));
+  return it->second;
+}
+
+Membership& State::MutableMembership(GroupId group, MemberId member, bool* created) {
+  const uint64_t key = MembershipKey(group, member);
+  auto [it, inserted] = memberships_.try_emplace(key);
+  if (inserted) {
+    it->second.group_id = group;
+    it->second.member_id = member;
+  }
+  if (created) *created = inserted;
+  dirty_memberships_.insert(key);
+  return it->second;
+}
+
+bool State::AddName(MemberId member, std::string_view name, TimeMs seen) {
+  auto& list = names_[static_cast<size_t>(member - 1)];
+  for (const auto& n : list) {
+    if (n.name == name) return false;
+  }
+  MemberName n{member, std::string(name), seen};
+  new_names_.push_back(n);
+  list.push_back(std::move(n));
+  return true;
+}
+
+bool State::HasTag(MemberId member, std::string_view tag) const {
+  const auto& list = tags_[static_cast<size_t>(member - 1)];
+  return std::any_of(list.begin(), list.end(), [&](const MemberTag& t) { return t.tag == tag; });
+}
+
+void State::AddTag(MemberTag tag) {
+  tag_ops_.push_back({true, tag});
+  tags_[static_cast<size_t>(tag.member_id - 1)].push_back(std::move(tag));
+}
+
+void State::RemoveTag(MemberId member, std::string_view tag) {
+  auto& list = tags_[static_cast<size_t>(member - 1)];
+  std::erase_if(list, [&](const MemberTag& t) { return t.tag == tag; });
+  tag_ops_.push_back({false, MemberTag{member, std::string(tag), 0}});
+}
+
+Status State::Flush(StoreTxn& txn) {
+  // Order matters only for readability of failures: parents before children.
+  for (CommunityId id : dirty_communities_) QZ_RETURN_IF_ERROR(txn.PutCommunity(communities_[id - 1]));
+  for (GroupId id : dirty_groups_) QZ_RETURN_IF_ERROR(txn.PutGroup(groups_[id - 1]));
+  for (MemberId id : dirty_members_) QZ_RETURN_IF_ERROR(txn.PutMember(members_[id - 1]));
+  for (const auto& key : dirty_identities_) QZ_RETURN_IF_ERROR(txn.PutIdentity(identities_.at(key)));
+  for (uint64_t key : dirty_memberships_) QZ_RETURN_IF_ERROR(txn.PutMembership(memberships_.at(key)));
+  for (const auto& n : new_names_) QZ_RETURN_IF_ERROR(txn.PutMemberName(n));
+  for (const auto& op : tag_ops_) {
+    QZ_RETURN_IF_ERROR(op.add ? txn.PutTag(op.tag) : txn.DeleteTag(op.tag.member_id, op.tag.tag));
+  }
+  dirty_communities_.clear();
+  dirty_groups_.clear();
+  dirty_members_.clear();
+  dirty_identities_.clear();
+  dirty_memberships_.clear();
+  new_names_.clear();
+  tag_ops_.clear();
+  return Status::Ok();
+}
+
+StateSnapshot State::ToSnapshot() const {
+  StateSnapshot s;
+  s.communities = communities_;
+  s.groups = groups_;
+  s.members = members_;
+  s.identities.reserve(identities_.size());
+  for (const auto& [key, i] : identities_) s.identities.push_back(i);
+  std::sort(s.identities.begin(), s.identities.end(), [](const Identity& a, const Identity& b) {
+    return std::tie(a.community_id, a.platform, a.external_id) <
+           std::tie(b.community_id, b.platform, b.external_id);
+  });
+  s.memberships.reserve(memberships_.size());
+  for (const auto& [key, m] : memberships_) s.memberships.push_back(m);
+  std::sort(s.memberships.begin(), s.memberships.end(), [](const Membership& a, const Membership& b) {
+    return std::tie(a.group_id, a.member_id) < std::tie(b.group_id, b.member_id);
+  });
+  for (const auto& list : names_) s.names.insert(s.names.end(), list.begin(), list.end());
+  std::sort(s.names.begin(), s.names.end(), [](const MemberName& a, const MemberName& b) {
+    return std::tie(a.member_id, a.name) < std::tie(b.member_id, b.name);
+  });
+  for (const auto& list : tags_) s.tags.insert(s.tags.end(), list.begin(), list.end());
+  std::sort(s.tags.begin(), s.tags.end(), [](const MemberTag& a, const MemberTag& b) {
+    return std::tie(a.member_id, a.tag) < std::tie(b.member_id, b.tag);
+  });
+  return s;
+}
+
+}  // namespace qz

@@ -1,0 +1,165 @@
+#include "model/event.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace qz {
+namespace {
+
+constexpr std::string_view kExample =
+    R"({"id":"sandbox:m:1001","type":"message","time":"2026-03-01T08:00:00+08:00","platform":"sandbox","group":"camp-1","member":"u42","name":"小明","kind":"text","text":"请问几点开课？"})";
+
+TEST(EventParser, ParsesTheDocumentedExample) {
+  EventParser parser;
+  auto e = parser.Parse(kExample);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->id, "sandbox:m:1001");
+  EXPECT_EQ(e->type, EventType::kMessage);
+  EXPECT_EQ(e->time, 1772323200000);
+  EXPECT_EQ(e->time_offset, 480);
+  EXPECT_EQ(e->group, "camp-1");
+  EXPECT_EQ(e->member, "u42");
+  EXPECT_EQ(e->name, "小明");
+  EXPECT_EQ(e->text, "请问几点开课？");
+  EXPECT_EQ(e->attrs, "{}");
+}
+
+TEST(EventParser, CanonicalJsonRoundTrips) {
+  EventParser parser;
+  auto e = parser.Parse(kExample);
+  ASSERT_TRUE(e.ok());
+  const std::string json = EventToJson(*e);
+  EXPECT_EQ(json, kExample);  // the example is already in canonical order
+  auto again = parser.Parse(json);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(EventToJson(*again), json);
+}
+
+TEST(EventParser, KeepsUnknownFieldsInAttrs) {
+  EventParser parser;
+  auto e = parser.Parse(
+      R"({"id":"x","type":"checkin","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","day":3,"extra":{"a":[1,"二"]}})");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto attrs = nlohmann::json::parse(e->attrs);
+  EXPECT_EQ(attrs["day"], 3);
+  EXPECT_EQ(attrs["extra"]["a"][1], "二");
+  auto out = nlohmann::json::parse(EventToJson(*e));
+  EXPECT_EQ(out["day"], 3);
+  EXPECT_EQ(out["type"], "checkin");
+}
+
+TEST(EventParser, ParsesTypeSpecificFields) {
+  EventParser parser;
+  auto join = parser.Parse(
+      R"({"id":"j1","type":"member_joined","time":"2026-03-01T08:00:00+08:00","platform":"wecom","group":"g","member":"m","via":{"inviter":"bob","code":"channel:poster"},"role":"admin"})");
+  ASSERT_TRUE(join.ok()) << join.status().ToString();
+  EXPECT_EQ(join->via_inviter, "bob");
+  EXPECT_EQ(join->via_code, "channel:poster");
+  EXPECT_EQ(join->role, Role::kAdmin);
+  auto order = parser.Parse(
+      R"({"id":"o1","type":"order","time":"2026-03-01T08:00:00+08:00","platform":"shop","member":"m","amount":"1999.5","product":"进阶课"})");
+  ASSERT_TRUE(order.ok()) << order.status().ToString();
+  EXPECT_EQ(order->amount_e4, 19995000);
+  EXPECT_EQ(order->currency, "CNY");
+  EXPECT_NE(EventToJson(*order).find(R"("amount":"1999.5")"), std::string::npos);
+  auto left = parser.Parse(
+      R"({"id":"l1","type":"member_left","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","reason":"removed"})");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->reason, LeaveReason::kRemoved);
+  auto msg = parser.Parse(
+      R"({"id":"m2","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","kind":"image","reply_to":"m1","mentions":["a","b"]})");
+  ASSERT_TRUE(msg.ok());
+  EXPECT_EQ(msg->kind, MessageKind::kImage);
+  EXPECT_EQ(msg->mentions, (std::vector<std::string>{"a", "b"}));
+}
+
+struct BadCase {
+  const char* json;
+  const char* field;
+};
+
+TEST(EventParser, RejectionsNameTheField) {
+  const BadCase cases[] = {
+      {R"({"type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m"})", "id"},
+      {R"({"id":"","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m"})", "id"},
+      {R"({"id":7,"type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m"})", "id"},
+      {R"({"id":"a","type":"dance","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m"})", "type"},
+      {R"({"id":"a","type":"message","time":"2026-03-01 08:00","platform":"qq","group":"g","member":"m"})", "time"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00","platform":"qq","group":"g","member":"m"})", "time"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"QQ!","group":"g","member":"m"})", "platform"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m"})", "group"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g"})", "member"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","kind":"gif"})", "kind"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","mentions":"x"})", "mentions"},
+      {R"({"id":"a","type":"member_joined","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","via":{"who":"x"}})", "via.who"},
+      {R"({"id":"a","type":"order","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m"})", "amount"},
+      {R"({"id":"a","type":"order","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m","amount":"-1"})", "amount"},
+      {R"({"id":"a","type":"order","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m","amount":"1.23456"})", "amount"},
+      {R"({"id":"a","type":"tag_changed","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m"})", "tag"},
+      {R"({"id":"a","type":"member_left","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","reason":"bored"})", "reason"},
+      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","role":"king"})", "role"},
+  };
+  EventParser parser;
+  for (const auto& c : cases) {
+    auto e = parser.Parse(c.json);
+    ASSERT_FALSE(e.ok()) << c.json;
+    EXPECT_EQ(e.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(e.status().field(), c.field) << c.json << " -> " << e.status().ToString();
+  }
+}
+
+TEST(EventParser, RejectsMalformedJsonAndInvalidUtf8) {
+  EventParser parser;
+  EXPECT_FALSE(parser.Parse("{\"id\":").ok());
+  EXPECT_FALSE(parser.Parse("[1,2]").ok());
+  EXPECT_FALSE(parser.Parse("{} {}").ok());
+  const std::string bad_utf8 =
+      "{\"id\":\"a\",\"type\":\"message\",\"time\":\"2026-03-01T08:00:00Z\",\"platform\":\"qq\","
+      "\"group\":\"g\",\"member\":\"m\",\"text\":\"\xff\xfe\"}";
+  auto e = parser.Parse(bad_utf8);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("UTF-8"), std::string::npos) << e.status().message();
+}
+
+TEST(SplitJsonArray, FramesEachElementSoOneBadElementCostsOnlyItself) {
+  auto items = SplitJsonArray(R"([{"a":1}, {"b":[1,2,{"c":"]"}]}, {"d": oops}, {"e":"\"}"}])");
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 4u);
+  EXPECT_EQ((*items)[0].json, R"({"a":1})");
+  EXPECT_EQ((*items)[1].json, R"({"b":[1,2,{"c":"]"}]})");
+  EXPECT_EQ((*items)[2].json, R"({"d": oops})");
+  EXPECT_EQ((*items)[3].json, R"({"e":"\"}"})");
+}
+
+TEST(SplitJsonArray, RejectsNonArraysAndAcceptsOneObject) {
+  EXPECT_FALSE(SplitJsonArray("").ok());
+  EXPECT_FALSE(SplitJsonArray("42").ok());
+  EXPECT_FALSE(SplitJsonArray("[{\"a\":1}").ok());
+  EXPECT_FALSE(SplitJsonArray("[{\"a\":1}] x").ok());
+  auto empty = SplitJsonArray(" [ ] ");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  auto one = SplitJsonArray(" {\"a\":1} ");
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 1u);
+}
+
+TEST(SplitNdjson, SkipsBlankLines) {
+  auto items = SplitNdjson("{\"a\":1}\n\n  \r\n{\"b\":2}");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].json, "{\"b\":2}");
+}
+
+TEST(Amount, ParsesAndFormats) {
+  EXPECT_EQ(*ParseAmountE4("9.9"), 99000);
+  EXPECT_EQ(*ParseAmountE4("0.0001"), 1);
+  EXPECT_EQ(FormatAmountE4(99000), "9.90");
+  EXPECT_EQ(FormatAmountE4(19990000), "1999.00");
+  EXPECT_EQ(FormatAmountE4(1), "0.0001");
+  for (const char* bad : {"", ".5", "1.", "1e3", "+1", "1,000", "123456789012345"}) {
+    EXPECT_FALSE(ParseAmountE4(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace qz
