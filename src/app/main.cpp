@@ -1,0 +1,491 @@
+// qunzhu: the binary. The one place that names every concrete class (SQLite store, ingest,
+// HTTP server, demo generator) and wires them together behind the CLI.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "core/time.hpp"
+#include "demo/demo.hpp"
+#include "engine/ingest.hpp"
+#include "engine/replay.hpp"
+#include "server/http_server.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace qz {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kDbFile = "qunzhu.db";
+constexpr const char* kTokenFile = "admin.token";
+
+struct DataOptions {
+  std::string dir = "./data";
+  std::string sync = "full";
+};
+
+void AddDataOptions(CLI::App* cmd, DataOptions& o) {
+  cmd->add_option("--data", o.dir, "Data directory (holds qunzhu.db and admin.token)")
+      ->capture_default_str();
+  cmd->add_option("--sync", o.sync,
+                  "Durability of a commit: 'full' survives power loss (fsync), 'normal' survives "
+                  "a crash of the process only")
+      ->check(CLI::IsMember({"full", "normal"}))
+      ->capture_default_str();
+}
+
+// Opens (creating if needed) the store in the data directory; migrations run here.
+Result<std::unique_ptr<Store>> OpenData(const DataOptions& o) {
+  std::error_code ec;
+  fs::create_directories(o.dir, ec);
+  if (ec) {
+    return Status::Unavailable(fmt::format("cannot create data directory {}: {}", o.dir, ec.message()));
+  }
+  return OpenSqliteStore({.path = (fs::path(o.dir) / kDbFile).string(),
+                          .sync = o.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull});
+}
+
+// Creates a token, stores its hash, and returns the secret (shown once, never logged).
+Result<std::string> CreateToken(Store& store, const std::string& name) {
+  const std::string secret = "qz_" + RandomHex(24);
+  Status st = store.PutToken({Sha256Hex(secret), name, SystemClock().Now()});
+  if (!st.ok()) return st;
+  return secret;
+}
+
+// The admin token lives in DIR/admin.token (mode 0600) so `qz up` can show it; created once.
+Result<std::string> EnsureAdminToken(Store& store, const std::string& dir) {
+  const fs::path path = fs::path(dir) / kTokenFile;
+  if (fs::exists(path)) {
+    std::ifstream in(path);
+    std::string secret;
+    std::getline(in, secret);
+    if (!secret.empty()) {
+      auto known = store.HasToken(Sha256Hex(secret));
+      if (!known.ok()) return known.status();
+      if (*known) return secret;
+    }
+  }
+  auto secret = CreateToken(store, "admin");
+  if (!secret.ok()) return secret;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return Status::Unavailable(fmt::format("cannot write {}", path.string()));
+  const std::string line = *secret + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!written) return Status::Unavailable(fmt::format("cannot write {}", path.string()));
+  spdlog::info("created the admin API token in {}", path.string());
+  return secret;
+}
+
+int Fail(const Status& st) {
+  spdlog::error("{}", st.ToString());
+  return st.code() == Code::kInvalidArgument ? 2 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming NDJSON into the engine: the calling thread reads and parses, the writer thread
+// commits; a bounded number of batches are in flight so memory stays flat on any input size.
+
+struct StreamTotals {
+  int64_t events = 0, accepted = 0, duplicates = 0, rejected = 0;
+  bool failed = false;
+};
+
+class Progress {
+ public:
+  Progress(int64_t total_bytes, bool enabled) : total_(total_bytes), enabled_(enabled) {}
+  void Update(int64_t bytes, int64_t events, bool final = false) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!final && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const double rate = secs > 0 ? events / secs : 0;
+    if (total_ > 0) {
+      const double frac = std::min(1.0, static_cast<double>(bytes) / static_cast<double>(total_));
+      const int filled = static_cast<int>(frac * 30);
+      fmt::print(stderr, "\r[{}{}] {:5.1f}%  {} events  {:.0f}/s ", std::string(filled, '#'),
+                 std::string(30 - filled, ' '), frac * 100, events, rate);
+    } else {
+      fmt::print(stderr, "\r{} events  {:.0f}/s ", events, rate);
+    }
+    if (final) fmt::print(stderr, "\n");
+  }
+
+ private:
+  int64_t total_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+};
+
+class Streamer {
+ public:
+  explicit Streamer(Ingest& ingest) : ingest_(ingest) {}
+
+  // Submits the lines in `chunk` (NDJSON) as one batch; `first_line` is the 1-based line
+  // number of its first line, for error messages.
+  void Submit(std::string_view chunk, int64_t first_line) {
+    auto items = SplitNdjsonWithLines(chunk, first_line);
+    IngestBatch batch = ParseBatch(items.items, parser_);
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return in_flight_ < kMaxInFlight; });
+      ++in_flight_;
+      totals_.events += static_cast<int64_t>(batch.size());
+    }
+    ingest_.Submit(std::move(batch), [this, lines = std::move(items.lines)](IngestResult r) {
+      std::lock_guard lock(mu_);
+      --in_flight_;
+      if (!r.status.ok()) {
+        totals_.failed = true;
+        failure_ = r.status;
+      }
+      totals_.accepted += r.accepted;
+      totals_.duplicates += r.duplicates;
+      totals_.rejected += static_cast<int64_t>(r.rejected.size());
+      for (const auto& e : r.rejected) {
+        if (reported_++ < kMaxReported) {
+          spdlog::warn("line {}: {}", lines[e.index], e.error.ToString());
+        }
+      }
+      cv_.notify_all();
+    });
+  }
+
+  StreamTotals Finish() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_ == 0; });
+    if (reported_ > kMaxReported) {
+      spdlog::warn("{} more rejected lines not shown", reported_ - kMaxReported);
+    }
+    if (totals_.failed) spdlog::error("a commit failed: {}", failure_.ToString());
+    return totals_;
+  }
+
+  int64_t events() {
+    std::lock_guard lock(mu_);
+    return totals_.events;
+  }
+
+ private:
+  static constexpr int kMaxInFlight = 4;
+  static constexpr int64_t kMaxReported = 20;
+
+  struct Framed {
+    std::vector<RawItem> items;
+    std::vector<int64_t> lines;
+  };
+  static Framed SplitNdjsonWithLines(std::string_view chunk, int64_t line) {
+    Framed f;
+    size_t pos = 0;
+    while (pos < chunk.size()) {
+      size_t nl = chunk.find('\n', pos);
+      if (nl == std::string_view::npos) nl = chunk.size();
+      std::string_view text = chunk.substr(pos, nl - pos);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (text.find_first_not_of(" \t") != std::string_view::npos) {
+        f.items.push_back({text, Status::Ok()});
+        f.lines.push_back(line);
+      }
+      ++line;
+      pos = nl + 1;
+    }
+    return f;
+  }
+
+  Ingest& ingest_;
+  EventParser parser_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+  int64_t reported_ = 0;
+  Status failure_;
+  StreamTotals totals_;
+};
+
+int RunIngest(const DataOptions& data, const std::string& file) {
+  std::FILE* in = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
+  if (in == nullptr) return Fail(Status::Invalid(fmt::format("cannot open {}", file), "FILE"));
+  int64_t total_bytes = 0;
+  if (in != stdin) {
+    std::error_code ec;
+    total_bytes = static_cast<int64_t>(fs::file_size(file, ec));
+  }
+  auto store = OpenData(data);
+  if (!store.ok()) return Fail(store.status());
+  auto ingest = Ingest::Start(**store);
+  if (!ingest.ok()) return Fail(ingest.status());
+
+  const auto start = std::chrono::steady_clock::now();
+  Progress progress(total_bytes, isatty(STDERR_FILENO) == 1);
+  Streamer streamer(**ingest);
+  constexpr size_t kChunkBytes = 2 << 20;
+  std::string buffer, carry;
+  buffer.resize(kChunkBytes);
+  int64_t bytes = 0, line = 1;
+  while (true) {
+    const size_t n = std::fread(buffer.data(), 1, buffer.size(), in);
+    if (n == 0) break;
+    bytes += static_cast<int64_t>(n);
+    carry.append(buffer.data(), n);
+    const size_t last_nl = carry.rfind('\n');
+    if (last_nl == std::string::npos) continue;  // a line longer than the chunk: keep reading
+    std::string_view complete(carry.data(), last_nl + 1);
+    streamer.Submit(complete, line);
+    line += std::count(complete.begin(), complete.end(), '\n');
+    carry.erase(0, last_nl + 1);
+    progress.Update(bytes, streamer.events());
+  }
+  if (!carry.empty()) streamer.Submit(carry, line);
+  if (in != stdin) std::fclose(in);
+  StreamTotals t = streamer.Finish();
+  progress.Update(bytes, t.events, true);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("ingested {} events ({} duplicates, {} rejected) in {:.2f} s: {:.0f} events/s\n",
+             t.accepted, t.duplicates, t.rejected, secs, secs > 0 ? t.events / secs : 0.0);
+  return t.failed ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int RunServe(const DataOptions& data, const std::string& listen, const std::string& port_file,
+             int io_threads) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Fail(Status::Invalid("expected HOST:PORT, e.g. 127.0.0.1:8080", "--listen"));
+  }
+  ServerOptions options;
+  options.host = listen.substr(0, colon);
+  try {
+    const int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    options.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return Fail(Status::Invalid("port must be 0..65535", "--listen"));
+  }
+  options.io_threads = io_threads;
+
+  auto store = OpenData(data);
+  if (!store.ok()) return Fail(store.status());
+  if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
+  auto ingest = Ingest::Start(**store);
+  if (!ingest.ok()) return Fail(ingest.status());
+  auto stats = (*store)->Stats();
+  spdlog::info("state loaded in {:.3f} s: {} communities, {} groups, {} members, {} events",
+               (*ingest)->state_load_seconds(), stats.ok() ? stats->communities : -1,
+               stats.ok() ? stats->groups : -1, stats.ok() ? stats->members : -1,
+               stats.ok() ? stats->events : -1);
+  SystemClock clock;
+  auto server = HttpServer::Start(options, **store, **ingest, clock);
+  if (!server.ok()) return Fail(server.status());
+  const std::string url = fmt::format("http://{}:{}", options.host, (*server)->port());
+  spdlog::info("listening on {}", url);
+  if (!port_file.empty()) {
+    std::ofstream(port_file) << (*server)->port() << "\n";
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("stopping: finishing in-flight requests");
+  (*server)->Stop();
+  return 0;
+}
+
+int RunReplay(const DataOptions& data) {
+  auto store = OpenData(data);
+  if (!store.ok()) return Fail(store.status());
+  const fs::path scratch_path = fs::path(data.dir) / fmt::format("replay-scratch-{}.db", getpid());
+  int rc = 0;
+  {
+    auto scratch = OpenSqliteStore({.path = scratch_path.string(), .sync = SyncMode::kNormal});
+    if (!scratch.ok()) return Fail(scratch.status());
+    auto stats = (*store)->Stats();
+    Progress progress(0, isatty(STDERR_FILENO) == 1);
+    const auto start = std::chrono::steady_clock::now();
+    auto report = Replay(**store, **scratch, [&](int64_t n) { progress.Update(0, n); });
+    if (!report.ok()) {
+      rc = Fail(report.status());
+    } else {
+      progress.Update(0, report->events, true);
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (report->differences.empty()) {
+        fmt::print("replayed {} events in {:.2f} s: the rebuilt state matches\n", report->events, secs);
+      } else {
+        for (const auto& d : report->differences) fmt::print("difference: {}\n", d);
+        fmt::print("replayed {} events in {:.2f} s: {}{} differences\n", report->events, secs,
+                   report->differences.size(),
+                   report->differences.size() >= report->max_differences ? "+" : "");
+        rc = 1;
+      }
+      (void)stats;
+    }
+  }
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(scratch_path.string() + suffix, ec);
+  return rc;
+}
+
+int RunDemo(const DataOptions& data, const DemoOptions& demo, const std::string& out) {
+  DemoGenerator gen(demo);
+  Event e;
+  if (!out.empty()) {
+    std::FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
+    if (f == nullptr) return Fail(Status::Invalid(fmt::format("cannot write {}", out), "--out"));
+    int64_t n = 0;
+    std::string line;
+    while (gen.Next(e)) {
+      line = EventToJson(e);
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), f);
+      ++n;
+    }
+    if (f != stdout) std::fclose(f);
+    spdlog::info("wrote {} demo events to {}", n, out);
+    return 0;
+  }
+  auto store = OpenData(data);
+  if (!store.ok()) return Fail(store.status());
+  if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
+  auto ingest = Ingest::Start(**store);
+  if (!ingest.ok()) return Fail(ingest.status());
+  const auto start = std::chrono::steady_clock::now();
+  Progress progress(0, isatty(STDERR_FILENO) == 1);
+  StreamTotals totals;
+  std::string chunk;
+  int64_t events = 0;
+  bool more = true;
+  while (more) {
+    IngestBatch batch;
+    while (batch.events.size() < 8192 && (more = gen.Next(e))) {
+      batch.json.push_back(EventToJson(e));
+      batch.indexes.push_back(batch.events.size());
+      batch.events.push_back(e);
+    }
+    if (batch.events.empty()) break;
+    auto r = (*ingest)->SubmitAndWait(std::move(batch));
+    if (!r.status.ok()) return Fail(r.status);
+    totals.accepted += r.accepted;
+    totals.duplicates += r.duplicates;
+    totals.rejected += static_cast<int64_t>(r.rejected.size());
+    for (const auto& rej : r.rejected) spdlog::warn("demo event rejected: {}", rej.error.ToString());
+    events += r.accepted + r.duplicates + static_cast<int64_t>(r.rejected.size());
+    progress.Update(0, events);
+  }
+  progress.Update(0, events, true);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("demo community loaded: {} events ({} duplicates, {} rejected) in {:.2f} s\n",
+             totals.accepted, totals.duplicates, totals.rejected, secs);
+  return totals.rejected == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace qz
+
+int main(int argc, char** argv) {
+  using namespace qz;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("qunzhu"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  CLI::App app{
+      "qunzhu (群主): a community-operations engine for chat groups.\n"
+      "Events from platforms and the API are stored durably in an event log; member, group and\n"
+      "community state is materialised from them. Start with `qunzhu serve`."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "qunzhu 0.1.0");
+
+  DataOptions data;
+
+  auto* init = app.add_subcommand("init", "Create the data directory, the database and the admin API token");
+  AddDataOptions(init, data);
+  bool init_demo = false;
+  init->add_flag("--demo", init_demo, "Load the demo community when the database has no events");
+
+  auto* serve = app.add_subcommand("serve", "Serve the HTTP API (initialises the data directory if needed)");
+  AddDataOptions(serve, data);
+  std::string listen = "127.0.0.1:8080", port_file;
+  int io_threads = 2;
+  serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")->capture_default_str();
+  serve->add_option("--port-file", port_file, "Write the bound port to this file once listening");
+  serve->add_option("--io-threads", io_threads, "Threads serving HTTP")->check(CLI::Range(1, 64))->capture_default_str();
+
+  auto* ingest = app.add_subcommand("ingest", "Ingest NDJSON events from FILE or - (standard input)");
+  AddDataOptions(ingest, data);
+  std::string file;
+  ingest->add_option("FILE", file, "NDJSON file, one event per line; - for standard input")->required();
+
+  auto* token = app.add_subcommand("token", "Manage API tokens");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create an API token and print it (shown once)");
+  AddDataOptions(token_create, data);
+  std::string token_name = "cli";
+  token_create->add_option("--name", token_name, "A label for the token")->capture_default_str();
+
+  auto* replay = app.add_subcommand(
+      "replay", "Rebuild the state from the event log into a scratch database and compare it with "
+                "the materialised state; exit 1 on any difference");
+  AddDataOptions(replay, data);
+
+  auto* demo = app.add_subcommand(
+      "demo", "Load a realistic, deterministic demo community (7天成长营 learning camp and a fan "
+              "community), or write its events as NDJSON with --out");
+  AddDataOptions(demo, data);
+  DemoOptions demo_options;
+  std::string demo_out;
+  demo->add_option("--seed", demo_options.seed, "Random seed; the same seed gives the same events")->capture_default_str();
+  demo->add_option("--members", demo_options.members, "Number of members")->check(CLI::Range(10, 10000000))->capture_default_str();
+  demo->add_option("--days", demo_options.days, "Days of activity")->check(CLI::Range(1, 3650))->capture_default_str();
+  demo->add_option("--out", demo_out, "Write NDJSON to this file (- for standard output) instead of ingesting");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*init) {
+    auto store = OpenData(data);
+    if (!store.ok()) return Fail(store.status());
+    auto t = EnsureAdminToken(**store, data.dir);
+    if (!t.ok()) return Fail(t.status());
+    if (init_demo) {
+      auto stats = (*store)->Stats();
+      if (!stats.ok()) return Fail(stats.status());
+      if (stats->events == 0) {
+        store->reset();
+        return RunDemo(data, DemoOptions{}, "");
+      }
+      spdlog::info("the database already has {} events; demo not loaded", stats->events);
+    }
+    return 0;
+  }
+  if (*serve) return RunServe(data, listen, port_file, io_threads);
+  if (*ingest) return RunIngest(data, file);
+  if (*token_create) {
+    auto store = OpenData(data);
+    if (!store.ok()) return Fail(store.status());
+    auto t = CreateToken(**store, token_name);
+    if (!t.ok()) return Fail(t.status());
+    fmt::print("{}\n", *t);
+    return 0;
+  }
+  if (*replay) return RunReplay(data);
+  if (*demo) return RunDemo(data, demo_options, demo_out);
+  return 0;
+}

@@ -1,0 +1,180 @@
+#include "store/sqlite/sqlite_schema.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+#include "store/sqlite/sqlite_db.hpp"
+
+namespace qz::sqlite {
+namespace {
+
+// Columns are NOT NULL: every entity field has a value (kNoId = 0 for "none"), and '' is a
+// real empty string. Enums are stored as their integer values. Composite primary keys use
+// WITHOUT ROWID so rows live in the key's b-tree and are read back in key order.
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  platform TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  community_id INTEGER NOT NULL,
+  group_id INTEGER NOT NULL,
+  member_id INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  UNIQUE (platform, source_id)
+);
+CREATE INDEX events_member_seq ON events (member_id, seq);
+
+CREATE TABLE communities (
+  id INTEGER PRIMARY KEY,
+  slug TEXT NOT NULL,
+  name TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE groups (
+  id INTEGER PRIMARY KEY,
+  community_id INTEGER NOT NULL,
+  platform TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type INTEGER NOT NULL,
+  capacity INTEGER NOT NULL,
+  time_zone TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_activity INTEGER NOT NULL,
+  member_count INTEGER NOT NULL,
+  joins INTEGER NOT NULL,
+  leaves INTEGER NOT NULL,
+  messages INTEGER NOT NULL,
+  UNIQUE (platform, external_id)
+);
+CREATE INDEX groups_community ON groups (community_id);
+
+CREATE TABLE members (
+  id INTEGER PRIMARY KEY,
+  community_id INTEGER NOT NULL,
+  display_name TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  referrer_id INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  messages INTEGER NOT NULL,
+  checkins INTEGER NOT NULL,
+  link_clicks INTEGER NOT NULL,
+  orders INTEGER NOT NULL,
+  order_amount_e4 INTEGER NOT NULL,
+  invited INTEGER NOT NULL,
+  last_message INTEGER NOT NULL,
+  last_checkin INTEGER NOT NULL
+);
+-- ListMembers by community in id order; also the small index COUNT(*) walks for Stats.
+CREATE INDEX members_community ON members (community_id);
+
+CREATE TABLE identities (
+  community_id INTEGER NOT NULL,
+  platform TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  member_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (community_id, platform, external_id)
+) WITHOUT ROWID;
+CREATE INDEX identities_member ON identities (member_id);
+
+CREATE TABLE memberships (
+  group_id INTEGER NOT NULL,
+  member_id INTEGER NOT NULL,
+  role INTEGER NOT NULL,
+  active INTEGER NOT NULL,
+  joined_at INTEGER NOT NULL,
+  left_at INTEGER NOT NULL,
+  left_reason INTEGER NOT NULL,
+  via_code TEXT NOT NULL,
+  inviter_id INTEGER NOT NULL,
+  messages INTEGER NOT NULL,
+  last_message INTEGER NOT NULL,
+  PRIMARY KEY (group_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX memberships_member ON memberships (member_id);
+
+CREATE TABLE member_names (
+  member_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  PRIMARY KEY (member_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE member_tags (
+  member_id INTEGER NOT NULL,
+  tag TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (member_id, tag)
+) WITHOUT ROWID;
+
+CREATE TABLE api_tokens (
+  hash TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {1, kSchemaV1},
+}};
+
+Status Rollback(sqlite3* db, Status cause) {
+  if (sqlite3_get_autocommit(db) == 0) {
+    // The cause is what matters; a failed rollback leaves the connection unusable anyway and
+    // the caller closes it.
+    (void)Exec(db, "ROLLBACK", "roll back migration");
+  }
+  return cause;
+}
+
+Status ApplyStep(sqlite3* db, const Migration& step) {
+  QZ_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin migration"));
+  // Re-read inside the write lock: another process may have migrated meanwhile.
+  auto current = QueryInt(db, "PRAGMA user_version", "read user_version");
+  if (!current.ok()) return Rollback(db, current.status());
+  if (*current >= step.version) return Exec(db, "COMMIT", "end migration");
+  if (*current != step.version - 1) {
+    return Rollback(db, Status::Internal(fmt::format(
+                            "sqlite: schema version {} cannot be migrated by step {}", *current,
+                            step.version)));
+  }
+  Status status = Exec(db, step.sql, fmt::format("migrate schema to version {}", step.version));
+  if (!status.ok()) return Rollback(db, std::move(status));
+  // PRAGMA takes no parameters; the version is our own constant, not input.
+  status = Exec(db, fmt::format("PRAGMA user_version = {}", step.version), "set user_version");
+  if (!status.ok()) return Rollback(db, std::move(status));
+  status = Exec(db, "COMMIT", fmt::format("commit schema version {}", step.version));
+  if (!status.ok()) return Rollback(db, std::move(status));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations.back().version; }
+
+Status Migrate(sqlite3* db) {
+  auto version = QueryInt(db, "PRAGMA user_version", "read user_version");
+  if (!version.ok()) return version.status();
+  if (*version > LatestSchemaVersion()) {
+    return Status::Unavailable(fmt::format(
+        "sqlite: database schema version {} is newer than this build supports (up to {}); "
+        "open it with a newer qunzhu",
+        *version, LatestSchemaVersion()));
+  }
+  for (const Migration& step : kMigrations) {
+    if (step.version <= *version) continue;
+    QZ_RETURN_IF_ERROR(ApplyStep(db, step));
+  }
+  return Status::Ok();
+}
+
+}  // namespace qz::sqlite
