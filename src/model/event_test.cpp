@@ -61,7 +61,7 @@ TEST(EventParser, ParsesTypeSpecificFields) {
   ASSERT_TRUE(order.ok()) << order.status().ToString();
   EXPECT_EQ(order->amount_e4, 19995000);
   EXPECT_EQ(order->currency, "CNY");
-  EXPECT_NE(EventToJson(*order).find(R"("amount":"1999.5")"), std::string::npos);
+  EXPECT_NE(EventToJson(*order).find(R"("amount":"1999.50")"), std::string::npos);
   auto left = parser.Parse(
       R"({"id":"l1","type":"member_left","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","reason":"removed"})");
   ASSERT_TRUE(left.ok());
