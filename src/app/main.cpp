@@ -2,6 +2,7 @@
 // HTTP server, demo generator) and wires them together behind the CLI.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -18,7 +18,7 @@ Status Error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_READONLY:
     case SQLITE_NOMEM:
     case SQLITE_PERM:
-    case SQLITE_NOLCK:
+    case SQLITE_NOLFS:
     case SQLITE_INTERRUPT:
       code = Code::kUnavailable;
       break;
