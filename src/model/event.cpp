@@ -12,12 +12,19 @@ namespace qz {
 namespace {
 
 constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
-    "message", "member_joined", "member_left", "checkin", "link_click", "order", "tag_changed"};
+    "message",     "member_joined", "member_left",   "checkin",
+    "link_click",  "order",         "tag_changed",   "timer",
+    "action_done", "action_failed", "points_changed"};
 constexpr std::array<std::string_view, 10> kKindNames = {
     "text", "image", "link", "file", "card", "miniprogram", "voice", "video", "redpacket", "other"};
 constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "admin", "owner"};
 
 }  // namespace
+
+bool IsSystemEvent(EventType type) {
+  return type == EventType::kTimer || type == EventType::kActionDone ||
+         type == EventType::kActionFailed;
+}
 
 std::string_view EventTypeName(EventType type) {
   return kTypeNames[static_cast<size_t>(type) - 1];
@@ -343,6 +350,29 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
       st = ReadString(v, key, 128, e.tag);
     } else if (key == "op") {
       st = ReadString(v, key, 16, op_name);
+    } else if (key == "timer") {
+      st = ReadString(v, key, 256, e.timer);
+    } else if (key == "payload") {
+      if (v.type() != element_type::OBJECT) {
+        st = Status::Invalid("must be an object", "payload");
+      } else {
+        e.payload = simdjson::minify(v);
+      }
+    } else if (key == "action") {
+      st = ReadString(v, key, 64, e.action);
+    } else if (key == "action_type") {
+      st = ReadString(v, key, 64, e.action_type);
+    } else if (key == "error") {
+      st = ReadString(v, key, 4096, e.error);
+    } else if (key == "points") {
+      if (v.type() != element_type::INT64) {
+        st = Status::Invalid(fmt::format("must be an integer (got {})", TypeWord(v.type())), "points");
+      } else {
+        e.points = v.get_int64().value_unsafe();
+        if (e.points < -1000000000 || e.points > 1000000000) {
+          st = Status::Invalid("must be within ±1000000000", "points");
+        }
+      }
     } else {
       // Unknown: kept, minified, so nothing a platform sent is lost.
       attrs += attrs.empty() ? '{' : ',';
@@ -374,7 +404,7 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
       return Status::Invalid("must be lower-case letters, digits, '_' or '-'", "platform");
     }
   }
-  if (e.member.empty()) return Status::Invalid("required", "member");
+  if (e.member.empty() && !IsSystemEvent(e.type)) return Status::Invalid("required", "member");
 
   // Per type.
   switch (e.type) {
@@ -415,6 +445,16 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
   if (e.type == EventType::kTagChanged && e.tag.empty()) {
     return Status::Invalid("required for tag_changed", "tag");
   }
+  if (e.type == EventType::kTimer && e.timer.empty()) {
+    return Status::Invalid("required for a timer event", "timer");
+  }
+  if ((e.type == EventType::kActionDone || e.type == EventType::kActionFailed) &&
+      e.action.empty()) {
+    return Status::Invalid("required (the outbox action id)", "action");
+  }
+  if (e.type == EventType::kPointsChanged && e.points == 0) {
+    return Status::Invalid("required, non-zero", "points");
+  }
   if (!op_name.empty()) {
     if (op_name == "add") {
       e.tag_op = TagOp::kAdd;
@@ -448,7 +488,7 @@ std::string EventToJson(const Event& e) {
   opt("community", e.community);
   opt("group", e.group);
   opt("group_name", e.group_name);
-  str("member", e.member);
+  opt("member", e.member);
   opt("name", e.name);
   if (e.role) str("role", RoleName(*e.role));
   if (e.type == EventType::kMessage || e.kind != MessageKind::kText) {
@@ -486,6 +526,15 @@ std::string EventToJson(const Event& e) {
   opt("product", e.product);
   opt("tag", e.tag);
   if (e.type == EventType::kTagChanged) str("op", e.tag_op == TagOp::kAdd ? "add" : "remove");
+  opt("timer", e.timer);
+  if (!e.payload.empty()) {
+    out += ",\"payload\":";
+    out += e.payload;
+  }
+  opt("action", e.action);
+  opt("action_type", e.action_type);
+  opt("error", e.error);
+  if (e.points != 0) out += fmt::format(",\"points\":{}", e.points);
   if (e.attrs.size() > 2) {
     out += ',';
     out.append(e.attrs, 1, e.attrs.size() - 1);  // members of attrs, with its closing '}'

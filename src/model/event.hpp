@@ -21,8 +21,16 @@ enum class EventType : uint8_t {
   kLinkClick = 5,
   kOrder = 6,
   kTagChanged = 7,
+  // Produced by qunzhu itself (platform "qunzhu" or the action's platform); `member` optional.
+  kTimer = 8,          // a durable timer came due
+  kActionDone = 9,     // the platform confirmed an action from the outbox
+  kActionFailed = 10,  // an action failed for good (or was possibly sent; see `error`)
+  kPointsChanged = 11, // points awarded (positive) or deducted (negative)
 };
-inline constexpr int kEventTypeCount = 7;
+inline constexpr int kEventTypeCount = 11;
+
+// System events concern the engine rather than one member; for them `member` is optional.
+bool IsSystemEvent(EventType type);
 
 std::string_view EventTypeName(EventType type);
 std::optional<EventType> ParseEventType(std::string_view name);
@@ -78,6 +86,15 @@ struct Event {
   // tag_changed
   std::string tag;
   TagOp tag_op = TagOp::kAdd;
+  // timer: the timer's key and the payload it was scheduled with (a JSON object text or empty)
+  std::string timer;
+  std::string payload;
+  // action_done / action_failed: the outbox action id, its type, and the platform's reason
+  std::string action;
+  std::string action_type;
+  std::string error;
+  // points_changed (also `reason` text in `text`)
+  int64_t points = 0;
 
   std::string attrs = "{}";
 };

@@ -1,0 +1,138 @@
+#include "model/action.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+namespace qz {
+namespace {
+
+constexpr std::array<std::string_view, kActionTypeCount> kActionNames = {
+    "send_message", "reply",    "send_direct", "delete_message", "warn",          "mute",
+    "remove_member", "unmute",  "unban",       "create_invite",  "set_tag",       "award_points",
+    "schedule_timer", "open_task"};
+constexpr std::array<std::string_view, 5> kStatusNames = {"pending", "sending", "done", "failed",
+                                                          "possibly_sent"};
+
+}  // namespace
+
+std::string_view ActionTypeName(ActionType type) {
+  return kActionNames[static_cast<size_t>(type) - 1];
+}
+std::optional<ActionType> ParseActionType(std::string_view name) {
+  for (size_t i = 0; i < kActionNames.size(); ++i) {
+    if (kActionNames[i] == name) return static_cast<ActionType>(i + 1);
+  }
+  return std::nullopt;
+}
+bool IsPlatformAction(ActionType type) {
+  return static_cast<int>(type) <= static_cast<int>(ActionType::kCreateInvite);
+}
+
+Capabilities Capabilities::All() {
+  Capabilities c;
+  for (int t = 1; t <= static_cast<int>(ActionType::kCreateInvite); ++t) {
+    c.Add(static_cast<ActionType>(t));
+  }
+  return c;
+}
+
+std::string_view ActionStatusName(ActionStatus status) {
+  return kStatusNames[static_cast<size_t>(status)];
+}
+std::optional<ActionStatus> ParseActionStatus(std::string_view name) {
+  for (size_t i = 0; i < kStatusNames.size(); ++i) {
+    if (kStatusNames[i] == name) return static_cast<ActionStatus>(i);
+  }
+  return std::nullopt;
+}
+
+std::string ActionToJson(const Action& a) {
+  nlohmann::json j;
+  j["type"] = ActionTypeName(a.type);
+  auto opt = [&](const char* key, const std::string& v) {
+    if (!v.empty()) j[key] = v;
+  };
+  auto opt_int = [&](const char* key, int64_t v) {
+    if (v != 0) j[key] = v;
+  };
+  opt_int("community_id", a.community_id);
+  opt("community", a.community);
+  opt("platform", a.platform);
+  opt("group", a.group);
+  opt_int("group_id", a.group_id);
+  opt("member", a.member);
+  opt_int("member_id", a.member_id);
+  opt("text", a.text);
+  opt("reply_to", a.reply_to);
+  opt_int("duration_s", a.duration_s);
+  opt("tag", a.tag);
+  if (a.remove_tag) j["remove_tag"] = true;
+  opt_int("points", a.points);
+  opt("timer", a.timer);
+  opt_int("due", a.due);
+  if (!a.payload.empty()) j["payload"] = nlohmann::json::parse(a.payload, nullptr, false);
+  opt("evidence", a.evidence);
+  opt("cause_event", a.cause_event);
+  opt("rule", a.rule);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<Action> ActionFromJson(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Invalid("an action must be a JSON object");
+  Action a;
+  for (auto& [key, v] : j.items()) {
+    auto str = [&](std::string& out) -> Status {
+      if (!v.is_string()) return Status::Invalid("must be a string", key);
+      out = v.get<std::string>();
+      return Status::Ok();
+    };
+    auto num = [&](int64_t& out) -> Status {
+      if (!v.is_number_integer()) return Status::Invalid("must be an integer", key);
+      out = v.get<int64_t>();
+      return Status::Ok();
+    };
+    Status st;
+    if (key == "type") {
+      std::string name;
+      st = str(name);
+      if (st.ok()) {
+        auto t = ParseActionType(name);
+        if (!t) return Status::Invalid(fmt::format("unknown action type '{}'", name), "type");
+        a.type = *t;
+      }
+    } else if (key == "community_id") { st = num(a.community_id);
+    } else if (key == "community") { st = str(a.community);
+    } else if (key == "platform") { st = str(a.platform);
+    } else if (key == "group") { st = str(a.group);
+    } else if (key == "group_id") { st = num(a.group_id);
+    } else if (key == "member") { st = str(a.member);
+    } else if (key == "member_id") { st = num(a.member_id);
+    } else if (key == "text") { st = str(a.text);
+    } else if (key == "reply_to") { st = str(a.reply_to);
+    } else if (key == "duration_s") { st = num(a.duration_s);
+    } else if (key == "tag") { st = str(a.tag);
+    } else if (key == "remove_tag") {
+      if (!v.is_boolean()) return Status::Invalid("must be a boolean", key);
+      a.remove_tag = v.get<bool>();
+    } else if (key == "points") { st = num(a.points);
+    } else if (key == "timer") { st = str(a.timer);
+    } else if (key == "due") { st = num(a.due);
+    } else if (key == "payload") {
+      if (!v.is_object()) return Status::Invalid("must be an object", key);
+      a.payload = v.dump();
+    } else if (key == "evidence") { st = str(a.evidence);
+    } else if (key == "cause_event") { st = str(a.cause_event);
+    } else if (key == "rule") { st = str(a.rule);
+    } else {
+      return Status::Invalid("unknown key", key);
+    }
+    if (!st.ok()) return st;
+  }
+  if (!j.contains("type")) return Status::Invalid("required", "type");
+  return a;
+}
+
+}  // namespace qz
