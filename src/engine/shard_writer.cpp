@@ -206,6 +206,8 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
         state_.RemoveTag(r.member, e.tag);
       }
       break;
+    default:
+      break;
   }
 }
 

@@ -143,6 +143,7 @@ struct OperatorTask {
 struct TimerRecord {
   int64_t id = 0;  // assigned on first Put
   CommunityId community_id = kNoId;
+  std::string community;  // slug, for the timer event
   std::string key;  // unique per community; putting the same key replaces the timer
   std::string rule;
   std::string time_zone{kDefaultTimeZone};

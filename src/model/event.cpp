@@ -14,7 +14,7 @@ namespace {
 constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
     "message",     "member_joined", "member_left",   "checkin",
     "link_click",  "order",         "tag_changed",   "timer",
-    "action_done", "action_failed", "points_changed"};
+    "action_done", "action_failed", "points_changed", "playbook_applied"};
 constexpr std::array<std::string_view, 10> kKindNames = {
     "text", "image", "link", "file", "card", "miniprogram", "voice", "video", "redpacket", "other"};
 constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "admin", "owner"};
@@ -23,7 +23,7 @@ constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "
 
 bool IsSystemEvent(EventType type) {
   return type == EventType::kTimer || type == EventType::kActionDone ||
-         type == EventType::kActionFailed;
+         type == EventType::kActionFailed || type == EventType::kPlaybookApplied;
 }
 
 std::string_view EventTypeName(EventType type) {
@@ -133,6 +133,9 @@ Result<std::vector<RawItem>> SplitJsonArray(std::string_view body) {
   while (pos < body.size() && IsSpace(body[pos])) ++pos;
   if (pos < body.size() && body[pos] == '{') {
     // A single object is accepted as a batch of one: the commonest mistake of a caller.
+    if (ScanValue(body, pos) == std::string_view::npos) {
+      return Status::Invalid(fmt::format("unterminated object starting at byte {}", pos), "body");
+    }
     return std::vector<RawItem>{{Trim(body), Status::Ok()}};
   }
   if (pos >= body.size() || body[pos] != '[') {
@@ -152,9 +155,8 @@ Result<std::vector<RawItem>> SplitJsonArray(std::string_view body) {
     }
     const size_t end = ScanValue(body, pos);
     if (end == std::string_view::npos) {
-      items.push_back({Trim(body.substr(pos)),
-                       Status::Invalid(fmt::format("unterminated value starting at byte {}", pos))});
-      return items;
+      // The body was cut short: its framing is broken, so none of it is trusted.
+      return Status::Invalid(fmt::format("unterminated value starting at byte {}", pos), "body");
     }
     items.push_back({Trim(body.substr(pos, end - pos)), Status::Ok()});
     if (end >= body.size()) {
@@ -225,6 +227,54 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// Offset of the first byte that breaks UTF-8 (json.size() if none).
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    }
+    // Overlong forms, surrogates and code points beyond U+10FFFF.
+    const auto c1 = static_cast<unsigned char>(n > 1 ? s[i + 1] : 0);
+    if ((n == 2 && c < 0xC2) || (n == 3 && c == 0xE0 && c1 < 0xA0) ||
+        (n == 3 && c == 0xED && c1 >= 0xA0) || (n == 4 && c == 0xF0 && c1 < 0x90) ||
+        (n == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90)))) {
+      return i;
+    }
+    i += n;
+  }
+  return s.size();
+}
+
+// The top-level key whose value contains byte `offset` of an object's text ("" if none), so an
+// error found by position can still name its field.
+std::string KeyAt(std::string_view s, size_t offset) {
+  int depth = 0;
+  std::string key, last_string;
+  for (size_t i = 0; i < s.size() && i < offset; ++i) {
+    const char c = s[i];
+    if (c == '"') {
+      const size_t start = ++i;
+      while (i < s.size() && s[i] != '"') {
+        if (s[i] == '\\') ++i;
+        ++i;
+      }
+      if (i >= offset) break;  // the offset is inside this string
+      last_string.assign(s.substr(start, i - start));
+    } else if (c == ':' && depth == 1) {
+      key = last_string;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return key;
+}
+
 }  // namespace
 
 struct EventParser::Impl {
@@ -259,6 +309,10 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
   buffer.resize(json.size() + simdjson::SIMDJSON_PADDING);
   simdjson::dom::element doc;
   if (auto err = parser.parse(buffer.data(), json.size(), false).get(doc)) {
+    if (err == simdjson::UTF8_ERROR) {
+      const size_t at = FirstInvalidUtf8(json);
+      return Status::Invalid(fmt::format("invalid UTF-8 at byte {}", at), KeyAt(json, at));
+    }
     return Status::Invalid(fmt::format("not valid JSON: {}", simdjson::error_message(err)));
   }
   simdjson::dom::object obj;
@@ -468,6 +522,13 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+std::string JsonString(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  AppendJsonString(out, text);
+  return out;
+}
 
 std::string EventToJson(const Event& e) {
   std::string out;

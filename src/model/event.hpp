@@ -26,8 +26,9 @@ enum class EventType : uint8_t {
   kActionDone = 9,     // the platform confirmed an action from the outbox
   kActionFailed = 10,  // an action failed for good (or was possibly sent; see `error`)
   kPointsChanged = 11, // points awarded (positive) or deducted (negative)
+  kPlaybookApplied = 12,  // a playbook named a community the log had not seen: creates it
 };
-inline constexpr int kEventTypeCount = 11;
+inline constexpr int kEventTypeCount = 12;
 
 // System events concern the engine rather than one member; for them `member` is optional.
 bool IsSystemEvent(EventType type);
@@ -136,6 +137,9 @@ struct RawItem {
 };
 Result<std::vector<RawItem>> SplitJsonArray(std::string_view body);
 std::vector<RawItem> SplitNdjson(std::string_view body);
+
+// `text` as a JSON string literal, quotes included.
+std::string JsonString(std::string_view text);
 
 // Writes the canonical JSON form of `event` (the form stored in the log and returned by the
 // API): known fields in a fixed order, unknown ones from `attrs` after them.

@@ -119,6 +119,7 @@ TEST(EventParser, RejectsMalformedJsonAndInvalidUtf8) {
   auto e = parser.Parse(bad_utf8);
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("UTF-8"), std::string::npos) << e.status().message();
+  EXPECT_EQ(e.status().field(), "text");
 }
 
 TEST(SplitJsonArray, FramesEachElementSoOneBadElementCostsOnlyItself) {
@@ -135,6 +136,8 @@ TEST(SplitJsonArray, RejectsNonArraysAndAcceptsOneObject) {
   EXPECT_FALSE(SplitJsonArray("").ok());
   EXPECT_FALSE(SplitJsonArray("42").ok());
   EXPECT_FALSE(SplitJsonArray("[{\"a\":1}").ok());
+  EXPECT_FALSE(SplitJsonArray("[{\"a\":1}, {\"b\":").ok());
+  EXPECT_FALSE(SplitJsonArray("{\"id\":\"a\",").ok());
   EXPECT_FALSE(SplitJsonArray("[{\"a\":1}] x").ok());
   auto empty = SplitJsonArray(" [ ] ");
   ASSERT_TRUE(empty.ok());
