@@ -1,0 +1,118 @@
+// qunzhu platform/sandbox: a built-in platform whose groups and members are simulated and that
+// supports every capability. Owns the simulated conversations (members' messages and what the
+// bot sent, deleted, muted, removed), failure injection for tests, and turning a simulated
+// member's message, join or leave into a canonical event. Serves tests, the demo and try-it-out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "model/event.hpp"
+#include "platform/adapter.hpp"
+
+namespace qz {
+
+// One line of a simulated group's conversation.
+struct SandboxEntry {
+  int64_t seq = 0;  // increasing per sandbox
+  TimeMs time = 0;
+  std::string group;
+  // "message" (a member's), "bot" (the bot sent text), "delete", "warn", "mute", "unmute",
+  // "remove", "unban", "direct" (a DM to `member`), "invite" (an invite link created),
+  // "join", "leave".
+  std::string kind;
+  std::string member;      // who wrote it, or whom the action targets
+  std::string name;
+  std::string text;
+  std::string message_id;  // the event id of a member's message; the bot's own message id
+  std::string reply_to;
+  int64_t duration_s = 0;  // mute
+  bool deleted = false;    // a member's message the bot deleted
+  int64_t action_id = 0;   // for the bot's entries: the outbox action
+};
+
+// Failure injection: each Perform fails with probability `fail_percent` (deterministic from
+// `seed`), half of the failures as 429 with `retry_after_ms`, half as a 5xx; both are kRetry.
+struct SandboxFailures {
+  int fail_percent = 0;  // 0..100
+  TimeMs retry_after_ms = 1000;
+  uint64_t seed = 1;
+};
+
+// Thread-safe: Perform (delivery threads) and the member-side calls (HTTP threads) may race.
+class SandboxPlatform final : public PlatformAdapter {
+ public:
+  // `first_number` is the first <n> of the member-side event ids. Event ids must stay unique in
+  // the log across restarts (a repeated id is a duplicate and silently ignored), so a process
+  // that runs a sandbox against an existing log should pass a number past those it used, e.g.
+  // clock.Now(); tests keep the default and get "sandbox:m:1", "sandbox:m:2", ...
+  explicit SandboxPlatform(const Clock& clock, int64_t first_number = 1);
+
+  std::string_view platform() const override { return "sandbox"; }
+  // Every platform action, and sends are deduplicated by idempotency key.
+  Capabilities capabilities() const override;
+  // Records the action in its group's conversation (or fails per the injected failures; a
+  // failed attempt records nothing). The same idempotency key performed twice is recorded once
+  // and answers the same platform_ref. A direct message without a group is recorded in the
+  // conversation of group "" (not listed by Groups). Actions about messages the sandbox never
+  // saw (events may reach the engine without passing through PostMessage) are recorded all the
+  // same. A mute of duration_s <= 0 lasts until an unmute. kFailed only for an action that is
+  // not a platform action or lacks the group / member it needs (the error names the field).
+  PerformResult Perform(const OutboxRecord& record) override;
+
+  // The member side. Each returns the canonical event to ingest (ids "sandbox:<kind>:<n>"),
+  // after recording it in the conversation; kInvalidArgument names a bad field; a member who is
+  // muted (until a time on the clock) or removed cannot post: kInvalidArgument, field "member".
+  Result<Event> PostMessage(const std::string& group, const std::string& member,
+                            const std::string& name, const std::string& text,
+                            const std::string& community = {});
+  Result<Event> Join(const std::string& group, const std::string& member, const std::string& name,
+                     const std::string& inviter = {}, const std::string& code = {},
+                     const std::string& community = {});
+  Result<Event> Leave(const std::string& group, const std::string& member,
+                      const std::string& community = {});
+
+  // The conversation of `group` after `after_seq`, oldest first, at most `limit`.
+  std::vector<SandboxEntry> Conversation(const std::string& group, int64_t after_seq = 0,
+                                         size_t limit = 1000) const;
+  std::vector<std::string> Groups() const;
+
+  void SetFailures(SandboxFailures failures);
+  // How many times an action with this idempotency key was recorded (0 or 1 unless broken),
+  // and how many Perform calls were made in all; for tests of "never sent twice".
+  int RecordedCount(const std::string& idempotency_key) const;
+  int64_t perform_calls() const;
+
+ private:
+  using MemberKey = std::pair<std::string, std::string>;  // (group, member)
+
+  // All with mu_ held.
+  SandboxEntry& Append(const std::string& group, std::string kind, const std::string& member);
+  uint64_t NextRandom();
+  Status CheckCanPost(const std::string& group, const std::string& member, TimeMs now) const;
+  Event NewEvent(EventType type, char id_kind, const std::string& group, const std::string& member,
+                 const std::string& community, TimeMs now);
+
+  mutable std::mutex mu_;  // guards everything below
+  const Clock& clock_;
+  int64_t next_seq_ = 1;
+  int64_t next_event_ = 1;   // <n> of the member-side event ids
+  int64_t next_invite_ = 1;  // <n> of the invite links
+  int64_t perform_calls_ = 0;
+  uint64_t rng_state_ = 1;
+  SandboxFailures failures_;
+  std::map<std::string, std::vector<SandboxEntry>> conversations_;  // by group, by seq
+  std::map<std::string, std::string> performed_;                    // idempotency key -> ref
+  std::map<std::string, int> recorded_count_;
+  std::map<MemberKey, TimeMs> muted_until_;
+  std::set<MemberKey> removed_;  // until they join again
+};
+
+}  // namespace qz

@@ -1,0 +1,494 @@
+// The scenario runner: reads one .qzt file (see README.md), drives a real node on virtual time
+// with simulated platforms, and checks the bot's behaviour. Exit 0 when every expectation held;
+// else prints "file:line: expected …, got …" and exits 1.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "app/node.hpp"
+#include "engine/recurrence.hpp"
+#include "platform/sandbox/sandbox.hpp"
+
+namespace qz {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Failure {
+  std::string message;
+};
+
+// A simulated platform under another name and with fewer capabilities than the sandbox, so
+// scenarios can show degradation (e.g. a WeCom customer group that cannot remove members).
+class NamedPlatform final : public PlatformAdapter {
+ public:
+  NamedPlatform(std::string name, Capabilities caps, SandboxPlatform& sandbox)
+      : name_(std::move(name)), caps_(caps), sandbox_(sandbox) {}
+  std::string_view platform() const override { return name_; }
+  Capabilities capabilities() const override { return caps_; }
+  PerformResult Perform(const OutboxRecord& record) override { return sandbox_.Perform(record); }
+
+ private:
+  std::string name_;
+  Capabilities caps_;
+  SandboxPlatform& sandbox_;
+};
+
+struct Platform {
+  std::unique_ptr<SandboxPlatform> sandbox;
+  std::unique_ptr<NamedPlatform> named;  // null for "sandbox" itself
+  PlatformAdapter* adapter() { return named ? static_cast<PlatformAdapter*>(named.get()) : sandbox.get(); }
+};
+
+// Splits a directive into words; "quoted strings" (with \" and \n) are one word each, and a
+// word of the form key="value" keeps its key.
+std::vector<std::string> Words(std::string_view line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size() || line[i] == '#') break;
+    std::string word;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') {
+      if (line[i] == '"') {
+        ++i;
+        while (i < line.size() && line[i] != '"') {
+          if (line[i] == '\\' && i + 1 < line.size()) {
+            ++i;
+            word += line[i] == 'n' ? '\n' : line[i];
+          } else {
+            word += line[i];
+          }
+          ++i;
+        }
+        ++i;  // closing quote
+      } else {
+        word += line[i++];
+      }
+    }
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+TimeMs ParseDuration(const std::string& text) {
+  if (text.size() < 2) throw Failure{fmt::format("'{}' is not a duration like 90s, 10m, 2h, 1d", text)};
+  const char unit = text.back();
+  int64_t n = 0;
+  try {
+    n = std::stoll(text.substr(0, text.size() - 1));
+  } catch (const std::exception&) {
+    throw Failure{fmt::format("'{}' is not a duration like 90s, 10m, 2h, 1d", text)};
+  }
+  switch (unit) {
+    case 's': return n * 1000;
+    case 'm': return n * 60 * 1000;
+    case 'h': return n * 3600 * 1000;
+    case 'd': return n * 86400 * 1000;
+  }
+  throw Failure{fmt::format("'{}': the unit must be s, m, h or d", text)};
+}
+
+class Runner {
+ public:
+  Runner(std::string file, std::string source_dir)
+      : file_(std::move(file)), source_dir_(std::move(source_dir)), clock_(0) {
+    std::string tmpl = (fs::temp_directory_path() / "qz-scenario-XXXXXX").string();
+    data_dir_ = mkdtemp(tmpl.data());
+  }
+  ~Runner() {
+    node_.reset();
+    std::error_code ec;
+    fs::remove_all(data_dir_, ec);
+  }
+
+  int Run() {
+    std::ifstream in(file_);
+    if (!in) {
+      std::cerr << file_ << ": cannot read\n";
+      return 1;
+    }
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    size_t i = 0;
+    try {
+      for (; i < lines.size(); ++i) {
+        line_ = i + 1;
+        raw_line_ = lines[i];
+        auto w = Words(lines[i]);
+        if (w.empty()) continue;
+        if (w[0] == "playbook" && w.size() == 2 && w[1] == "<<") {
+          std::string text;
+          for (++i; i < lines.size() && lines[i] != ">>"; ++i) text += lines[i] + "\n";
+          if (i >= lines.size()) throw Failure{"playbook << without a closing >> line"};
+          Playbook(text, fmt::format("{}:{}", file_, line_));
+          continue;
+        }
+        Step(w);
+      }
+      EnsureNode();
+      node_->RunDue();
+    } catch (const Failure& f) {
+      std::cerr << file_ << ":" << line_ << ": " << f.message << "\n";
+      return 1;
+    }
+    std::cout << file_ << ": " << expectations_ << " expectations held\n";
+    return 0;
+  }
+
+ private:
+  void EnsureNode() {
+    if (node_) return;
+    if (clock_.Now() == 0) clock_.Set(Local("2026-03-01 08:00"));
+    if (!platforms_.contains("sandbox")) AddPlatform("sandbox", Capabilities::All(), true);
+    NodeOptions o;
+    o.data_dir = data_dir_;
+    o.sync = SyncMode::kNormal;
+    o.clock = &clock_;
+    o.background = false;
+    o.delivery = delivery_;
+    for (auto& [name, p] : platforms_) o.adapters.push_back(p.adapter());
+    auto node = Node::Open(std::move(o));
+    if (!node.ok()) throw Failure{"cannot start the node: " + node.status().ToString()};
+    node_ = std::move(*node);
+  }
+
+  void AddPlatform(const std::string& name, Capabilities caps, bool dedupe) {
+    if (node_) throw Failure{"platforms must be declared before the first event"};
+    Platform p;
+    p.sandbox = std::make_unique<SandboxPlatform>(clock_);
+    caps.dedupes_sends = dedupe;
+    if (name != "sandbox" || !dedupe) p.named = std::make_unique<NamedPlatform>(name, caps, *p.sandbox);
+    platforms_[name] = std::move(p);
+  }
+
+  Platform& PlatformOf(const std::string& name) {
+    auto it = platforms_.find(name);
+    if (it == platforms_.end()) throw Failure{fmt::format("unknown platform '{}'", name)};
+    return it->second;
+  }
+
+  TimeMs Local(const std::string& text) {
+    auto t = LocalToUtc(text, tz_);
+    if (!t.ok()) throw Failure{t.status().ToString()};
+    return *t;
+  }
+
+  void Playbook(const std::string& toml, const std::string& source) {
+    EnsureNode();
+    Status st = node_->ApplyPlaybook(toml, source);
+    if (!st.ok()) throw Failure{"playbook rejected: " + st.message()};
+    RunUntil(clock_.Now());
+  }
+
+  // Moves the clock to `target`, firing timers and delivering actions at each due time on the
+  // way, as a running node would.
+  void RunUntil(TimeMs target) {
+    EnsureNode();
+    for (int guard = 0; guard < 1000000; ++guard) {
+      auto r = node_->RunDue();
+      if (r.next_due == 0 || r.next_due > target) break;
+      clock_.Set(std::max(clock_.Now(), r.next_due));
+    }
+    if (target > clock_.Now()) clock_.Set(target);
+    node_->RunDue();
+  }
+
+  static std::map<std::string, std::string> Options(const std::vector<std::string>& w, size_t from) {
+    std::map<std::string, std::string> o;
+    for (size_t i = from; i < w.size(); ++i) {
+      const size_t eq = w[i].find('=');
+      if (eq == std::string::npos) throw Failure{fmt::format("expected key=value, got '{}'", w[i])};
+      o[w[i].substr(0, eq)] = w[i].substr(eq + 1);
+    }
+    return o;
+  }
+
+  void Ingest(Result<Event> event, const std::string& platform) {
+    if (!event.ok()) throw Failure{"the platform refused: " + event.status().ToString()};
+    Event e = std::move(*event);
+    if (platform != "sandbox") {
+      e.id = platform + e.id.substr(e.id.find(':'));
+      e.platform = platform;
+    }
+    IngestBatch batch;
+    batch.json.push_back(EventToJson(e));
+    batch.events.push_back(std::move(e));
+    batch.indexes.push_back(0);
+    Submit(std::move(batch));
+  }
+
+  void Submit(IngestBatch batch) {
+    auto r = node_->ingest().SubmitAndWait(std::move(batch));
+    if (!r.status.ok()) throw Failure{"ingest failed: " + r.status.ToString()};
+    if (!r.rejected.empty()) throw Failure{"event rejected: " + r.rejected[0].error.ToString()};
+    last_duplicates_ = r.duplicates;
+    RunUntil(clock_.Now());
+  }
+
+  void Step(const std::vector<std::string>& w) {
+    const std::string& d = w[0];
+    if (d == "tz" && w.size() == 2) {
+      tz_ = w[1];
+    } else if (d == "playbook" && w.size() == 2) {
+      std::ifstream in(fs::path(source_dir_) / w[1]);
+      if (!in) throw Failure{fmt::format("cannot read playbook {}", w[1])};
+      std::stringstream text;
+      text << in.rdbuf();
+      Playbook(text.str(), w[1]);
+    } else if (d == "platform" && w.size() >= 3) {
+      auto o = Options(w, 2);
+      Capabilities caps;
+      std::stringstream list(o["caps"]);
+      for (std::string name; std::getline(list, name, ',');) {
+        auto t = ParseActionType(name);
+        if (!t) throw Failure{fmt::format("unknown action type '{}' in caps", name)};
+        caps.Add(*t);
+      }
+      AddPlatform(w[1], caps, o["dedupe"] != "no");
+    } else if (d == "limit" && w.size() >= 3) {
+      if (node_) throw Failure{"limits must be set before the first event"};
+      auto o = Options(w, 2);
+      RateLimits& l = delivery_.limits[w[1]];
+      if (o.contains("per_second")) l.per_second = std::stod(o["per_second"]);
+      if (o.contains("per_chat_per_second")) l.per_chat_per_second = std::stod(o["per_chat_per_second"]);
+      if (o.contains("per_chat_per_minute")) l.per_chat_per_minute = std::stod(o["per_chat_per_minute"]);
+    } else if (d == "fail" && w.size() >= 3) {
+      SandboxFailures f;
+      f.fail_percent = std::stoi(w[2]);
+      auto o = Options(w, 3);
+      if (o.contains("retry_after")) f.retry_after_ms = ParseDuration(o["retry_after"]);
+      PlatformOf(w[1]).sandbox->SetFailures(f);
+    } else if (d == "at" && w.size() >= 3) {
+      const TimeMs t = Local(w[1] + " " + w[2]);
+      if (!node_) {
+        clock_.Set(t);
+      } else if (t < clock_.Now()) {
+        throw Failure{"time cannot go backwards"};
+      } else {
+        RunUntil(t);
+      }
+    } else if (d == "advance" && w.size() == 2) {
+      EnsureNode();
+      RunUntil(clock_.Now() + ParseDuration(w[1]));
+    } else if (d == "join" && w.size() >= 3) {
+      EnsureNode();
+      auto o = Options(w, 3);
+      const std::string platform = o.contains("platform") ? o["platform"] : "sandbox";
+      Ingest(PlatformOf(platform).sandbox->Join(w[1], w[2], o.contains("name") ? o["name"] : w[2],
+                                                o["inviter"], o["code"], o["community"]),
+             platform);
+    } else if (d == "say" && w.size() >= 4) {
+      EnsureNode();
+      auto o = Options(w, 4);
+      const std::string platform = o.contains("platform") ? o["platform"] : "sandbox";
+      Ingest(PlatformOf(platform).sandbox->PostMessage(w[1], w[2], o.contains("name") ? o["name"] : w[2],
+                                                       w[3], o["community"]),
+             platform);
+    } else if (d == "leave" && w.size() >= 3) {
+      EnsureNode();
+      auto o = Options(w, 3);
+      const std::string platform = o.contains("platform") ? o["platform"] : "sandbox";
+      Ingest(PlatformOf(platform).sandbox->Leave(w[1], w[2], o["community"]), platform);
+    } else if (d == "event" && w.size() >= 2) {
+      EnsureNode();
+      const size_t brace = raw_line_.find('{');
+      if (brace == std::string::npos) throw Failure{"event needs a JSON object"};
+      const std::string json = raw_line_.substr(brace);
+      EventParser parser;
+      std::vector<RawItem> items{{json, Status::Ok()}};
+      IngestBatch batch = ParseBatch(items, parser);
+      if (!batch.rejected.empty()) throw Failure{"bad event: " + batch.rejected[0].error.ToString()};
+      Submit(std::move(batch));
+    } else if (d == "down" && w.size() == 2) {
+      // The node is down for a while: timers that come due meanwhile meet the catch-up rule.
+      EnsureNode();
+      node_.reset();
+      clock_.Set(clock_.Now() + ParseDuration(w[1]));
+      EnsureNode();
+      RunUntil(clock_.Now());
+    } else if (d == "restart" && w.size() == 1) {
+      EnsureNode();
+      node_.reset();
+      EnsureNode();
+      RunUntil(clock_.Now());
+    } else if (d == "expect" && w.size() >= 2) {
+      EnsureNode();
+      ++expectations_;
+      Expect(w);
+    } else {
+      throw Failure{fmt::format("unknown or malformed directive '{}'", d)};
+    }
+  }
+
+  struct Seen {
+    std::string platform;
+    SandboxEntry entry;
+  };
+
+  // Bot entries (not members' own posts, joins or leaves) of a group not yet expected, across
+  // the simulated platforms, in time order.
+  std::vector<Seen> Unseen(const std::string& group) {
+    std::vector<Seen> out;
+    for (auto& [name, p] : platforms_) {
+      const int64_t after = seen_[name + "\x1f" + group];
+      for (SandboxEntry& e : p.sandbox->Conversation(group, after, 100000)) {
+        if (e.kind == "message" || e.kind == "join" || e.kind == "leave") continue;
+        out.push_back({name, std::move(e)});
+      }
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Seen& a, const Seen& b) { return a.entry.time < b.entry.time; });
+    return out;
+  }
+
+  static std::string Describe(const SandboxEntry& e) {
+    return fmt::format("{} in {}{}{}{}", e.kind, e.group, e.member.empty() ? "" : " to " + e.member,
+                       e.text.empty() ? "" : fmt::format(" \"{}\"", e.text),
+                       e.duration_s ? fmt::format(" for {}s", e.duration_s) : "");
+  }
+
+  static bool TextMatches(const std::string& pattern, const std::string& text) {
+    if (pattern.empty()) return true;
+    if (pattern[0] == '~') return text.find(pattern.substr(1)) != std::string::npos;
+    if (pattern[0] == '=') return text == pattern.substr(1);
+    return text.find(pattern) != std::string::npos;
+  }
+
+  void Expect(const std::vector<std::string>& w) {
+    const std::string& what = w[1];
+    if (what == "nothing") {
+      std::vector<std::string> groups;
+      if (w.size() >= 3) {
+        groups.push_back(w[2]);
+      } else {
+        for (auto& [name, p] : platforms_) {
+          for (auto& g : p.sandbox->Groups()) groups.push_back(g);
+        }
+      }
+      for (const auto& g : groups) {
+        auto unseen = Unseen(g);
+        if (!unseen.empty()) {
+          throw Failure{"expected nothing more from the bot, got " + Describe(unseen[0].entry)};
+        }
+      }
+    } else if (what == "task") {
+      auto tasks = node_->store().ListTasks({.open_only = false, .limit = 1000, .after_id = task_cursor_});
+      if (!tasks.ok()) throw Failure{tasks.status().ToString()};
+      const std::string pattern = w.size() >= 3 ? w[2] : "";
+      if (tasks->empty()) throw Failure{fmt::format("expected an operator task {}, got none", pattern)};
+      const OperatorTask& t = tasks->front();
+      task_cursor_ = t.id;
+      if (!TextMatches(pattern, t.reason)) {
+        throw Failure{fmt::format("expected a task {}, got \"{}\" ({})", pattern, t.reason, t.kind)};
+      }
+    } else if (what == "outbox" && w.size() == 4) {
+      auto counts = node_->store().CountActions();
+      if (!counts.ok()) throw Failure{counts.status().ToString()};
+      const std::map<std::string, int64_t> by = {{"pending", counts->pending + counts->sending},
+                                                 {"done", counts->done},
+                                                 {"failed", counts->failed},
+                                                 {"possibly_sent", counts->possibly_sent}};
+      auto it = by.find(w[2]);
+      if (it == by.end()) throw Failure{"unknown outbox status " + w[2]};
+      if (it->second != std::stoll(w[3])) {
+        throw Failure{fmt::format("expected {} {} actions, got {}", w[3], w[2], it->second)};
+      }
+    } else if (what == "sent-once") {
+      auto actions = node_->store().ListActions({.limit = 1000});
+      if (!actions.ok()) throw Failure{actions.status().ToString()};
+      for (const auto& a : *actions) {
+        for (auto& [name, p] : platforms_) {
+          if (p.sandbox->RecordedCount(a.idempotency_key) > 1) {
+            throw Failure{fmt::format("action {} ({}) was performed {} times", a.id, a.idempotency_key,
+                                      p.sandbox->RecordedCount(a.idempotency_key))};
+          }
+        }
+      }
+    } else if (what == "stats") {
+      auto stats = node_->store().Stats();
+      if (!stats.ok()) throw Failure{stats.status().ToString()};
+      for (auto& [key, value] : Options(w, 2)) {
+        const int64_t want = std::stoll(value);
+        const int64_t got = key == "events" ? stats->events : key == "members" ? stats->members
+                          : key == "groups" ? stats->groups : key == "communities" ? stats->communities : -1;
+        if (got == -1) throw Failure{"unknown stat " + key};
+        if (got != want) throw Failure{fmt::format("expected {}={}, got {}", key, want, got)};
+      }
+    } else if (what == "sends" && w.size() == 4) {
+      auto unseen = Unseen(w[2]);
+      const size_t want = std::stoul(w[3]);
+      if (unseen.size() != want) {
+        throw Failure{fmt::format("expected {} bot entries in {}, got {}", want, w[2], unseen.size())};
+      }
+      for (const Seen& s : unseen) seen_[s.platform + "\x1f" + w[2]] = s.entry.seq;
+    } else if (what == "duplicates" && w.size() == 3) {
+      if (last_duplicates_ != std::stoll(w[2])) {
+        throw Failure{fmt::format("expected {} duplicates, got {}", w[2], last_duplicates_)};
+      }
+    } else if (w.size() >= 3) {
+      // expect KIND GROUP [MEMBER] [~"text"]
+      const std::string& group = w[2];
+      std::string member, pattern;
+      for (size_t i = 3; i < w.size(); ++i) {
+        if (!w[i].empty() && (w[i][0] == '~' || w[i][0] == '=')) {
+          pattern = w[i];
+        } else {
+          member = w[i];
+        }
+      }
+      auto unseen = Unseen(group);
+      const std::string kind = what == "send" ? "bot" : what;
+      const std::string wanted = fmt::format("{} in {}{}{}", what, group, member.empty() ? "" : " to " + member,
+                                             pattern.empty() ? "" : " " + pattern);
+      if (unseen.empty()) throw Failure{fmt::format("expected {}, got nothing from the bot", wanted)};
+      const SandboxEntry& e = unseen.front().entry;
+      const bool kind_ok = e.kind == kind || (what == "reply" && e.kind == "bot" && !e.reply_to.empty());
+      if (!kind_ok || (!member.empty() && e.member != member) || !TextMatches(pattern, e.text)) {
+        throw Failure{fmt::format("expected {}, got {}", wanted, Describe(e))};
+      }
+      // Everything of that platform up to this entry is now accounted for.
+      seen_[unseen.front().platform + "\x1f" + group] = e.seq;
+    } else {
+      throw Failure{"malformed expect"};
+    }
+  }
+
+  std::string file_;
+  std::string source_dir_;
+  std::string data_dir_;
+  std::string tz_ = "Asia/Shanghai";
+  ManualClock clock_;
+  DeliveryOptions delivery_;
+  std::map<std::string, Platform> platforms_;
+  std::unique_ptr<Node> node_;
+  std::map<std::string, int64_t> seen_;  // per platform and group: the last bot entry expected
+  int64_t task_cursor_ = 0;
+  int64_t last_duplicates_ = 0;
+  size_t line_ = 0;
+  int expectations_ = 0;
+  std::string raw_line_;
+};
+
+}  // namespace
+}  // namespace qz
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: qz_scenario_runner SOURCE_DIR FILE.qzt\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  qz::Runner runner(argv[2], argv[1]);
+  return runner.Run();
+}
