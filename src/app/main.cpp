@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "core/crypto.hpp"
@@ -24,6 +25,9 @@
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
+#include "app/node.hpp"
+#include "platform/sandbox/sandbox.hpp"
+#include "playbook/playbook.hpp"
 #include "server/http_server.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -270,7 +274,7 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 int RunServe(const DataOptions& data, const std::string& listen, const std::string& port_file,
-             int io_threads) {
+             int io_threads, const std::vector<std::string>& playbooks) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return Fail(Status::Invalid("expected HOST:PORT, e.g. 127.0.0.1:8080", "--listen"));
@@ -286,18 +290,31 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
   }
   options.io_threads = io_threads;
 
-  auto store = OpenData(data);
-  if (!store.ok()) return Fail(store.status());
-  if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
-  auto ingest = Ingest::Start(**store);
-  if (!ingest.ok()) return Fail(ingest.status());
-  auto stats = (*store)->Stats();
+  {
+    auto store = OpenData(data);
+    if (!store.ok()) return Fail(store.status());
+    if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
+  }
+  SystemClock clock;
+  SandboxPlatform sandbox(clock);
+  NodeOptions node_options;
+  node_options.data_dir = data.dir;
+  node_options.sync = data.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull;
+  node_options.clock = &clock;
+  node_options.adapters = {&sandbox};
+  node_options.playbook_files = playbooks;
+  auto node = Node::Open(std::move(node_options));
+  if (!node.ok()) return Fail(node.status());
+  auto stats = (*node)->store().Stats();
   spdlog::info("state loaded in {:.3f} s: {} communities, {} groups, {} members, {} events",
-               (*ingest)->state_load_seconds(), stats.ok() ? stats->communities : -1,
+               (*node)->ingest().state_load_seconds(), stats.ok() ? stats->communities : -1,
                stats.ok() ? stats->groups : -1, stats.ok() ? stats->members : -1,
                stats.ok() ? stats->events : -1);
-  SystemClock clock;
-  auto server = HttpServer::Start(options, **store, **ingest, clock);
+  ServerExtras extras;
+  extras.sandbox = &sandbox;
+  extras.delivery = &(*node)->delivery().metrics();
+  extras.scheduler = &(*node)->scheduler().metrics();
+  auto server = HttpServer::Start(options, (*node)->store(), (*node)->ingest(), clock, extras);
   if (!server.ok()) return Fail(server.status());
   const std::string url = fmt::format("http://{}:{}", options.host, (*server)->port());
   spdlog::info("listening on {}", url);
@@ -309,6 +326,22 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   spdlog::info("stopping: finishing in-flight requests");
   (*server)->Stop();
+  return 0;
+}
+
+int RunPlaybookCheck(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Fail(Status::Invalid(fmt::format("cannot read {}", file), "FILE"));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto pb = ParsePlaybook(text.str(), file);
+  if (!pb.ok()) {
+    // The message names the file, line and key path of each problem.
+    fmt::print(stderr, "{}\n", pb.status().message());
+    return 1;
+  }
+  fmt::print("{}: ok (community '{}', {} groups, welcome {}, {} schedules)\n", file, pb->community,
+             pb->groups.size(), pb->welcome.enabled ? "on" : "off", pb->schedules.size());
   return 0;
 }
 
@@ -429,6 +462,16 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")->capture_default_str();
   serve->add_option("--port-file", port_file, "Write the bound port to this file once listening");
   serve->add_option("--io-threads", io_threads, "Threads serving HTTP")->check(CLI::Range(1, 64))->capture_default_str();
+  std::vector<std::string> serve_playbooks;
+  serve->add_option("--playbook", serve_playbooks,
+                    "A playbook TOML file to validate, store and apply at start (repeatable)");
+
+  auto* playbook = app.add_subcommand("playbook", "Work with playbooks (a community's behaviour in TOML)");
+  playbook->require_subcommand(1);
+  auto* playbook_check = playbook->add_subcommand(
+      "check", "Validate a playbook offline; errors name the line and the key");
+  std::string playbook_file;
+  playbook_check->add_option("FILE", playbook_file, "The playbook TOML file")->required();
 
   auto* ingest = app.add_subcommand("ingest", "Ingest NDJSON events from FILE or - (standard input)");
   AddDataOptions(ingest, data);
@@ -476,7 +519,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*serve) return RunServe(data, listen, port_file, io_threads);
+  if (*serve) return RunServe(data, listen, port_file, io_threads, serve_playbooks);
+  if (*playbook_check) return RunPlaybookCheck(playbook_file);
   if (*ingest) return RunIngest(data, file);
   if (*token_create) {
     auto store = OpenData(data);

@@ -54,6 +54,7 @@ class IngestImpl final : public Ingest {
  public:
   IngestImpl(std::unique_ptr<ShardWriter> writer, IngestOptions options, double load_seconds)
       : writer_(std::move(writer)), options_(options), load_seconds_(load_seconds) {
+    playbooks_.store(std::make_shared<const PlaybookSet>(writer_->playbooks()));
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -75,7 +76,7 @@ class IngestImpl final : public Ingest {
       if (!stopping_ && (queued_ == 0 || queued_ + n <= static_cast<int64_t>(options_.max_queued_events))) {
         queued_ += n;
         metrics_.queued_events.store(queued_, std::memory_order_relaxed);
-        queue_.push_back({std::move(batch), std::move(done)});
+        queue_.push_back(Pending{std::move(batch), std::move(done), nullptr, nullptr});
         lock.unlock();
         cv_.notify_one();
         return;
@@ -88,13 +89,37 @@ class IngestImpl final : public Ingest {
     done(std::move(refused));
   }
 
+  void SetCommitListener(CommitListener listener) override {
+    std::lock_guard lock(mu_);
+    listener_ = std::move(listener);
+  }
+
+  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
+    std::promise<Status> done;
+    auto future = done.get_future();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return Status::Unavailable("shutting down");
+      queue_.push_back(Pending{{}, {}, std::move(playbook), &done});
+    }
+    cv_.notify_one();
+    return future.get();
+  }
+
+  std::shared_ptr<const PlaybookSet> playbooks() const override {
+    return playbooks_.load();
+  }
+
   const IngestMetrics& metrics() const override { return metrics_; }
   double state_load_seconds() const override { return load_seconds_; }
 
  private:
+  // A caller's batch of events, or (when `playbook` is set) a playbook change.
   struct Pending {
     IngestBatch batch;
     Done done;
+    std::shared_ptr<const Playbook> playbook;
+    std::promise<Status>* playbook_done = nullptr;
   };
 
   void Run() {
@@ -105,11 +130,19 @@ class IngestImpl final : public Ingest {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
+        if (queue_.front().playbook) {
+          Pending change = std::move(queue_.front());
+          queue_.pop_front();
+          lock.unlock();
+          ApplyPlaybook(change);
+          continue;
+        }
         // Group commit: take whole caller batches until the commit is big enough. A caller's
         // batch is never split, so it commits atomically.
         size_t events = 0;
-        while (!queue_.empty() && (taken.empty() || events + queue_.front().batch.events.size() <=
-                                                         options_.max_batch_events)) {
+        while (!queue_.empty() && !queue_.front().playbook &&
+               (taken.empty() ||
+                events + queue_.front().batch.events.size() <= options_.max_batch_events)) {
           events += queue_.front().batch.events.size();
           taken.push_back(std::move(queue_.front()));
           queue_.pop_front();
@@ -130,22 +163,24 @@ class IngestImpl final : public Ingest {
       }
     }
     const auto start = std::chrono::steady_clock::now();
-    auto outcomes = writer_->ApplyBatch(items);
+    auto result = writer_->ApplyBatch(items);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!outcomes.ok()) {
+    if (!result.ok()) {
       metrics_.failed_commits.fetch_add(1, std::memory_order_relaxed);
       spdlog::error("commit of {} events failed, nothing applied: {}", items.size(),
-                    outcomes.status().ToString());
+                    result.status().ToString());
       for (auto& p : taken) {
         IngestResult r;
-        r.status = outcomes.status();
+        r.status = result.status();
         p.done(std::move(r));
       }
       return;
     }
     metrics_.commits.fetch_add(1, std::memory_order_relaxed);
     metrics_.commit_seconds.Observe(seconds);
+    Notify(result->effects);
+    const std::vector<ItemOutcome>* outcomes = &result->outcomes;
     size_t k = 0;
     for (auto& p : taken) {
       IngestResult r;
@@ -170,6 +205,28 @@ class IngestImpl final : public Ingest {
     }
   }
 
+  // Hands what a commit produced to the listener (delivery, scheduler); writer thread.
+  void Notify(const BatchEffects& effects) {
+    if (effects.actions.empty() && effects.timers.empty()) return;
+    CommitListener listener;
+    {
+      std::lock_guard lock(mu_);
+      listener = listener_;
+    }
+    if (listener) listener(effects);
+  }
+
+  void ApplyPlaybook(Pending& change) {
+    auto effects = writer_->ApplyPlaybook(change.playbook);
+    if (effects.ok()) {
+      playbooks_.store(std::make_shared<const PlaybookSet>(writer_->playbooks()));
+      Notify(*effects);
+      spdlog::info("playbook of community '{}' in force ({} schedules)", change.playbook->community,
+                   change.playbook->schedules.size());
+    }
+    change.playbook_done->set_value(effects.ok() ? Status::Ok() : effects.status());
+  }
+
   std::unique_ptr<ShardWriter> writer_;  // writer thread only
   const IngestOptions options_;
   const double load_seconds_;
@@ -178,6 +235,8 @@ class IngestImpl final : public Ingest {
   std::mutex mu_;  // guards queue_, queued_, stopping_
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  CommitListener listener_;
+  std::atomic<std::shared_ptr<const PlaybookSet>> playbooks_;
   int64_t queued_ = 0;
   bool stopping_ = false;
   std::thread thread_;
@@ -185,9 +244,10 @@ class IngestImpl final : public Ingest {
 
 }  // namespace
 
-Result<std::unique_ptr<Ingest>> Ingest::Start(Store& store, IngestOptions options) {
+Result<std::unique_ptr<Ingest>> Ingest::Start(Store& store, IngestOptions options,
+                                              EngineOptions engine) {
   const auto start = std::chrono::steady_clock::now();
-  auto writer = ShardWriter::Open(store);
+  auto writer = ShardWriter::Open(store, std::move(engine));
   if (!writer.ok()) return writer.status();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -13,7 +13,9 @@
 
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "engine/shard_writer.hpp"
 #include "model/event.hpp"
+#include "playbook/playbook.hpp"
 
 namespace qz {
 
@@ -70,11 +72,24 @@ class Ingest {
   // Runs on the writer thread, or on the submitting thread when the batch is refused at once.
   using Done = std::function<void(IngestResult)>;
 
-  // Loads the state from `store` and starts the writer thread. `store` must outlive this.
-  static Result<std::unique_ptr<Ingest>> Start(Store& store, IngestOptions options = {});
+  // Loads the state from `store` and starts the writer thread. `store` and everything `engine`
+  // points to must outlive this.
+  static Result<std::unique_ptr<Ingest>> Start(Store& store, IngestOptions options = {},
+                                               EngineOptions engine = {});
   virtual ~Ingest() = default;  // drains the queue, then stops the writer
 
   virtual void Submit(IngestBatch batch, Done done) = 0;
+
+  // Called on the writer thread after each commit with what it handed on (new outbox actions
+  // for delivery, timers for the scheduler). Set before events flow; must not block.
+  using CommitListener = std::function<void(const BatchEffects&)>;
+  virtual void SetCommitListener(CommitListener listener) = 0;
+
+  // Swaps in a community's playbook through the writer (ordered with the events around it) and
+  // writes its schedules as timers. Blocks until applied; errors name the playbook key.
+  virtual Status SetPlaybook(std::shared_ptr<const Playbook> playbook) = 0;
+  // The playbooks in force (a snapshot; any thread).
+  virtual std::shared_ptr<const PlaybookSet> playbooks() const = 0;
   // Blocking convenience for the CLI and tests.
   IngestResult SubmitAndWait(IngestBatch batch);
 

@@ -96,14 +96,14 @@ Result<ReplayReport> Replay(Store& source, Store& scratch,
     for (size_t i = 0; i < events.size(); ++i) items.push_back({&events[i], &(*chunk)[i].json});
     auto outcomes = (*writer)->ApplyBatch(items);
     if (!outcomes.ok()) return outcomes.status();
-    for (size_t i = 0; i < outcomes->size(); ++i) {
-      if ((*outcomes)[i].outcome != Outcome::kAppended &&
+    for (size_t i = 0; i < outcomes->outcomes.size(); ++i) {
+      const ItemOutcome& o = outcomes->outcomes[i];
+      if (o.outcome != Outcome::kAppended &&
           report.differences.size() < report.max_differences) {
         report.differences.push_back(fmt::format(
             "event seq {} ({}:{}) was {} on replay", (*chunk)[i].seq, (*chunk)[i].platform,
             (*chunk)[i].source_id,
-            (*outcomes)[i].outcome == Outcome::kDuplicate ? "a duplicate"
-                                                          : "rejected: " + (*outcomes)[i].error.ToString()));
+            o.outcome == Outcome::kDuplicate ? "a duplicate" : "rejected: " + o.error.ToString()));
       }
     }
     report.events += static_cast<int64_t>(chunk->size());

@@ -2,14 +2,123 @@
 
 #include <fmt/format.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
-namespace qz {
+#include "core/time.hpp"
+#include "engine/module.hpp"
+#include "engine/recurrence.hpp"
 
-Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store) {
+namespace qz {
+namespace {
+
+const SystemClock kSystemClock;
+
+std::string CauseOf(const Event& e) { return e.platform + ":" + e.id; }
+
+std::string PlaybookTimerKey(CommunityId community, std::string_view key) {
+  std::string k = std::to_string(community);
+  k += '\x1f';
+  k += key;
+  return k;
+}
+
+}  // namespace
+
+// The context a module sees for one event. It buffers the module's emissions; the writer routes
+// them after every module has seen the event.
+class ShardWriter::Context final : public ModuleContext {
+ public:
+  struct Emitted {
+    Action action;
+    std::string rule;
+  };
+
+  Context(ShardWriter& writer, const Event& event, const Refs& refs)
+      : writer_(writer), event_(event), refs_(refs) {}
+
+  void Enter(const Module* module) { module_ = module; }
+
+  const Event& event() const override { return event_; }
+  const Community& community() const override {
+    return *writer_.state_.FindCommunity(refs_.community);
+  }
+  const Group* group() const override { return writer_.state_.FindGroup(refs_.group); }
+  const Member* member() const override { return writer_.state_.FindMember(refs_.member); }
+  const Membership* membership() const override {
+    return writer_.state_.FindMembership(refs_.group, refs_.member);
+  }
+  const State& state() const override { return writer_.state_; }
+  const Playbook& playbook() const override {
+    return writer_.playbooks_->For(community().slug);
+  }
+  TimeMs now() const override { return writer_.Now(); }
+  bool message_deleted() const override { return deleted_; }
+
+  void Act(Action action, std::string_view rule) override {
+    if (action.type == ActionType::kDeleteMessage &&
+        (action.reply_to.empty() || action.reply_to == event_.id)) {
+      deleted_ = true;
+    }
+    std::string full(module_->name());
+    if (!rule.empty()) {
+      full += '.';
+      full += rule;
+    }
+    actions.push_back({std::move(action), std::move(full)});
+  }
+  void Derive(Event event) override { derived.push_back({std::move(event), std::string(module_->name())}); }
+
+  std::optional<std::string> Get(std::string_view key) const override {
+    const std::string* v = writer_.state_.FindModuleState(refs_.community, module_->name(), key);
+    return v ? std::optional<std::string>(*v) : std::nullopt;
+  }
+  void Put(std::string_view key, std::string value) override {
+    writer_.state_.PutModuleState(refs_.community, module_->name(), key, std::move(value));
+  }
+
+  std::vector<Emitted> actions;
+  struct DerivedEvent {
+    Event event;
+    std::string module;
+  };
+  std::vector<DerivedEvent> derived;
+
+ private:
+  ShardWriter& writer_;
+  const Event& event_;
+  const Refs& refs_;
+  const Module* module_ = nullptr;
+  bool deleted_ = false;
+};
+
+ShardWriter::ShardWriter(Store& store, State state, EngineOptions options)
+    : store_(store),
+      state_(std::move(state)),
+      options_(std::move(options)),
+      playbooks_(options_.playbooks ? options_.playbooks : std::make_shared<const PlaybookSet>()) {}
+
+ShardWriter::~ShardWriter() = default;
+
+Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store, EngineOptions options) {
   auto snapshot = store.LoadState();
   if (!snapshot.ok()) return snapshot.status();
-  return std::unique_ptr<ShardWriter>(new ShardWriter(store, State(std::move(*snapshot))));
+  std::unique_ptr<ShardWriter> writer(
+      new ShardWriter(store, State(std::move(*snapshot)), std::move(options)));
+  auto timers = store.LoadTimers();
+  if (!timers.ok()) return timers.status();
+  for (auto& t : *timers) {
+    if (t.key.starts_with("playbook:")) {
+      std::string k = PlaybookTimerKey(t.community_id, t.key);
+      writer->playbook_timers_.emplace(std::move(k), std::move(t));
+    }
+  }
+  return writer;
+}
+
+TimeMs ShardWriter::Now() const {
+  return (options_.clock ? *options_.clock : static_cast<const Clock&>(kSystemClock)).Now();
 }
 
 Status ShardWriter::Reload() {
@@ -36,7 +145,17 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
       }
     }
   } else {
-    const std::string_view slug = e.community.empty() ? kDefaultCommunity : e.community;
+    std::string_view slug = e.community.empty() ? kDefaultCommunity : e.community;
+    if (e.community.empty() && !e.group.empty()) {
+      // A group seen for the first time belongs to the community whose playbook names it.
+      for (const auto& [community, playbook] : playbooks_->all()) {
+        if (playbook->FindGroup(e.platform, e.group) != nullptr) {
+          r.playbook_community = community;
+          slug = community;
+          break;
+        }
+      }
+    }
     if (const Community* c = state_.FindCommunityBySlug(slug)) {
       r.community = c->id;
     } else {
@@ -48,6 +167,7 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
       r.new_group = true;
     }
   }
+  if (e.member.empty()) return r;  // a system event about no member
   const Identity* identity =
       r.new_community ? nullptr : state_.FindIdentity(r.community, e.platform, e.member);
   if (identity != nullptr) {
@@ -105,6 +225,13 @@ MemberId ShardWriter::EnsureMember(CommunityId community, const std::string& pla
 // The effect of one new (non-duplicate) event on the materialised state. Events may arrive out
 // of time order, so first/last times are min/max rather than "latest wins".
 void ShardWriter::Apply(const Event& e, const Refs& r) {
+  if (r.member == kNoId) {
+    if (r.group != kNoId) {
+      Group& g = state_.MutableGroup(r.group);
+      g.last_activity = std::max(g.last_activity, e.time);
+    }
+    return;
+  }
   {
     Member& m = state_.MutableMember(r.member);
     m.first_seen = std::min(m.first_seen, e.time);
@@ -206,14 +333,202 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
         state_.RemoveTag(r.member, e.tag);
       }
       break;
-    default:
+    case EventType::kPointsChanged:
+      state_.MutableMember(r.member).points += e.points;
       break;
+    case EventType::kTimer:
+    case EventType::kActionDone:
+    case EventType::kActionFailed:
+    case EventType::kPlaybookApplied:
+      break;  // about the engine, not the member: their presence is all they change
   }
 }
 
-Result<std::vector<ItemOutcome>> ShardWriter::ApplyBatch(std::span<const WriteItem> items) {
-  std::vector<ItemOutcome> outcomes(items.size());
-  auto fail = [&](Status status) -> Result<std::vector<ItemOutcome>> {
+Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
+                                         const std::string& json, int depth,
+                                         BatchEffects& effects) {
+  auto refs = Resolve(event);
+  if (!refs.ok()) return ItemOutcome{Outcome::kRejected, refs.status()};
+  if (!refs->playbook_community.empty()) {
+    // Rare (the first event of a group a playbook claims): log the routing decision itself.
+    Event routed = event;
+    routed.community = refs->playbook_community;
+    return Process(txn, routed, EventToJson(routed), depth, effects);
+  }
+  const Event& e = event;
+  StoredEvent row;
+  row.platform = e.platform;
+  row.source_id = e.id;
+  row.community_id = refs->community;
+  row.group_id = refs->group;
+  row.member_id = refs->member;
+  row.type = e.type;
+  row.time = e.time;
+  row.json = json;
+  auto appended = txn.AppendEvent(row);
+  if (!appended.ok()) return appended.status();
+  if (!*appended) return ItemOutcome{Outcome::kDuplicate, Status::Ok()};
+  Materialize(e, *refs);
+  Apply(e, *refs);
+  if (!options_.modules.empty()) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects));
+  return ItemOutcome{Outcome::kAppended, Status::Ok()};
+}
+
+Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs, int depth,
+                               BatchEffects& effects) {
+  Context ctx(*this, e, refs);
+  for (Module* m : options_.modules) {
+    ctx.Enter(m);
+    m->OnEvent(ctx);
+  }
+  std::vector<Event> derived;
+  for (size_t i = 0; i < ctx.actions.size(); ++i) {
+    Action action = std::move(ctx.actions[i].action);
+    action.rule = std::move(ctx.actions[i].rule);
+    QZ_RETURN_IF_ERROR(Route(txn, e, refs, std::move(action), static_cast<int>(i), derived, effects));
+  }
+  for (size_t i = 0; i < ctx.derived.size(); ++i) {
+    Event d = std::move(ctx.derived[i].event);
+    d.id = fmt::format("{}#{}.{}", CauseOf(e), ctx.derived[i].module, i);
+    derived.push_back(std::move(d));
+  }
+  for (Event& d : derived) {
+    if (depth + 1 > options_.max_derived_depth) {
+      spdlog::warn("derived event {} dropped: derivation deeper than {}", d.id,
+                   options_.max_derived_depth);
+      continue;
+    }
+    // A derived event belongs to its cause's community and happens at the cause's time.
+    const Community* c = state_.FindCommunity(refs.community);
+    d.community = c->slug;
+    d.time = e.time;
+    d.time_offset = e.time_offset;
+    if (d.platform.empty()) d.platform = e.platform;
+    const std::string json = EventToJson(d);
+    auto outcome = Process(txn, d, json, depth + 1, effects);
+    if (!outcome.ok()) return outcome.status();
+    if (outcome->outcome == Outcome::kRejected) {
+      spdlog::warn("derived event {} rejected: {}", d.id, outcome->error.ToString());
+    } else if (outcome->outcome == Outcome::kAppended) {
+      ++effects.derived_events;
+    }
+  }
+  return Status::Ok();
+}
+
+// Turns one emitted action into what it means: an outbox record, an operator task, a timer, or
+// a derived event. Every one of them carries its cause and rule.
+Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, Action a, int n,
+                          std::vector<Event>& derived, BatchEffects& effects) {
+  const Community* community = state_.FindCommunity(refs.community);
+  a.community_id = refs.community;
+  a.community = community->slug;
+  a.cause_event = CauseOf(cause);
+  if (a.platform.empty()) a.platform = cause.platform;
+  const bool same_platform = a.platform == cause.platform;
+  if (a.group.empty() && a.group_id == kNoId && same_platform && a.type != ActionType::kSendDirect) {
+    a.group = cause.group;
+  }
+  if (a.group_id == kNoId && !a.group.empty()) {
+    if (const Group* g = state_.FindGroupByExternal(a.platform, a.group)) a.group_id = g->id;
+  }
+  if (a.member.empty() && a.member_id == kNoId && same_platform) {
+    a.member = cause.member;
+    a.member_id = refs.member;
+  }
+  if (a.member_id == kNoId && !a.member.empty()) {
+    if (const Identity* i = state_.FindIdentity(refs.community, a.platform, a.member)) {
+      a.member_id = i->member_id;
+    }
+  }
+  const TimeMs now = Now();
+
+  auto open_task = [&](std::string kind, std::string reason) -> Status {
+    OperatorTask task;
+    task.community_id = a.community_id;
+    task.group_id = a.group_id;
+    task.member_id = a.member_id;
+    task.kind = std::move(kind);
+    task.reason = std::move(reason);
+    task.evidence = a.evidence.empty() ? a.cause_event : a.evidence;
+    task.cause_event = a.cause_event;
+    task.rule = a.rule;
+    task.created_at = now;
+    QZ_RETURN_IF_ERROR(txn.AddTask(task));
+    ++effects.tasks;
+    return Status::Ok();
+  };
+
+  if (IsPlatformAction(a.type)) {
+    auto caps = options_.capabilities.find(a.platform);
+    if (caps == options_.capabilities.end() || !caps->second.Has(a.type)) {
+      // Degrade explicitly: a human does what the platform cannot.
+      const std::string why =
+          caps == options_.capabilities.end()
+              ? fmt::format("no adapter serves platform '{}'", a.platform)
+              : fmt::format("platform '{}' cannot {}", a.platform, ActionTypeName(a.type));
+      return open_task(fmt::format("degraded:{}", ActionTypeName(a.type)),
+                       a.text.empty() ? why : fmt::format("{}: {}", why, a.text));
+    }
+    OutboxRecord record;
+    record.action = std::move(a);
+    record.idempotency_key = fmt::format("{}#{}#{}", record.action.cause_event, record.action.rule, n);
+    record.status = ActionStatus::kPending;
+    record.next_attempt_at = now;
+    record.created_at = now;
+    record.updated_at = now;
+    QZ_RETURN_IF_ERROR(txn.AddAction(record));
+    effects.actions.push_back(std::move(record));
+    return Status::Ok();
+  }
+
+  switch (a.type) {
+    case ActionType::kSetTag:
+    case ActionType::kAwardPoints: {
+      if (a.member.empty()) {
+        spdlog::warn("{} from {} names no member; ignored", ActionTypeName(a.type), a.rule);
+        return Status::Ok();
+      }
+      Event d;
+      d.platform = a.platform;
+      d.member = a.member;
+      if (a.type == ActionType::kSetTag) {
+        d.type = EventType::kTagChanged;
+        d.tag = a.tag;
+        d.tag_op = a.remove_tag ? TagOp::kRemove : TagOp::kAdd;
+      } else {
+        d.type = EventType::kPointsChanged;
+        d.points = a.points;
+        d.text = a.text;
+      }
+      d.id = fmt::format("{}#{}#{}", a.cause_event, a.rule, n);
+      derived.push_back(std::move(d));
+      return Status::Ok();
+    }
+    case ActionType::kScheduleTimer: {
+      TimerRecord t;
+      t.community_id = a.community_id;
+      t.community = a.community;
+      t.key = a.timer;
+      t.time_zone = community->time_zone;
+      t.due = a.due;
+      t.payload = a.payload;
+      t.cause_event = a.cause_event;
+      QZ_RETURN_IF_ERROR(txn.PutTimer(t));
+      effects.timers.push_back(std::move(t));
+      return Status::Ok();
+    }
+    case ActionType::kOpenTask:
+      return open_task("review", a.text);
+    default:
+      return Status::Internal(fmt::format("unrouted action {}", ActionTypeName(a.type)));
+  }
+}
+
+Result<BatchResult> ShardWriter::ApplyBatch(std::span<const WriteItem> items) {
+  BatchResult result;
+  result.outcomes.resize(items.size());
+  auto fail = [&](Status status) -> Result<BatchResult> {
     // The transaction rolled back (or never began); the state may hold effects of the batch.
     if (Status reload = Reload(); !reload.ok()) {
       return Status::Unavailable(fmt::format("{}; reloading the state also failed: {}",
@@ -223,35 +538,80 @@ Result<std::vector<ItemOutcome>> ShardWriter::ApplyBatch(std::span<const WriteIt
   };
   auto txn = store_.Begin();
   if (!txn.ok()) return fail(txn.status());
-
-  StoredEvent row;
   for (size_t i = 0; i < items.size(); ++i) {
-    const Event& e = *items[i].event;
-    auto refs = Resolve(e);
-    if (!refs.ok()) {
-      outcomes[i] = {Outcome::kRejected, refs.status()};
-      continue;
-    }
-    row.platform = e.platform;
-    row.source_id = e.id;
-    row.community_id = refs->community;
-    row.group_id = refs->group;
-    row.member_id = refs->member;
-    row.type = e.type;
-    row.time = e.time;
-    row.json = *items[i].json;
-    auto appended = (*txn)->AppendEvent(row);
-    if (!appended.ok()) return fail(appended.status());
-    if (!*appended) {
-      outcomes[i] = {Outcome::kDuplicate, Status::Ok()};
-      continue;
-    }
-    Materialize(e, *refs);
-    Apply(e, *refs);
+    auto outcome = Process(**txn, *items[i].event, *items[i].json, 0, result.effects);
+    if (!outcome.ok()) return fail(outcome.status());
+    result.outcomes[i] = std::move(*outcome);
   }
   if (Status st = state_.Flush(**txn); !st.ok()) return fail(st);
   if (Status st = (*txn)->Commit(); !st.ok()) return fail(st);
-  return outcomes;
+  return result;
+}
+
+Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> playbook) {
+  BatchEffects effects;
+  auto txn = store_.Begin();
+  if (!txn.ok()) return txn.status();
+  const TimeMs now = Now();
+  if (state_.FindCommunityBySlug(playbook->community) == nullptr) {
+    // Created through the log, like every entity, so a replay creates it too.
+    Event created;
+    created.id = "playbook:" + playbook->community + ":created";
+    created.type = EventType::kPlaybookApplied;
+    created.time = now;
+    created.platform = "qunzhu";
+    created.community = playbook->community;
+    auto outcome = Process(**txn, created, EventToJson(created), 0, effects);
+    if (!outcome.ok()) return outcome.status();
+  }
+  const CommunityId community_id = state_.FindCommunityBySlug(playbook->community)->id;
+  std::map<std::string, TimerRecord> next_timers;  // this community's playbook timers after
+  for (const ScheduleSettings& s : playbook->schedules) {
+    const std::string key = "playbook:" + s.name;
+    const std::string map_key = PlaybookTimerKey(community_id, key);
+    auto existing = playbook_timers_.find(map_key);
+    if (existing != playbook_timers_.end() && existing->second.rule == s.rule &&
+        existing->second.time_zone == playbook->time_zone && existing->second.due != 0) {
+      next_timers.emplace(map_key, existing->second);  // unchanged: keep its pending firing
+      continue;
+    }
+    auto rule = Recurrence::Parse(s.rule, playbook->time_zone);
+    if (!rule.ok()) return Status::Invalid(rule.status().message(), "schedules." + s.name + ".rule");
+    TimerRecord t;
+    if (existing != playbook_timers_.end()) t.id = existing->second.id;
+    t.community_id = community_id;
+    t.community = playbook->community;
+    t.key = key;
+    t.rule = s.rule;
+    t.time_zone = playbook->time_zone;
+    t.due = rule->NextAfter(now);
+    t.payload = fmt::format(R"({{"schedule":{}}})", JsonString(s.name));
+    t.cause_event = "playbook:" + playbook->community;
+    QZ_RETURN_IF_ERROR((*txn)->PutTimer(t));
+    effects.timers.push_back(t);
+    next_timers.emplace(map_key, std::move(t));
+  }
+  // Schedules that were removed: finish their timers.
+  const std::string prefix = std::to_string(community_id) + '\x1f';
+  for (auto& [map_key, t] : playbook_timers_) {
+    if (!map_key.starts_with(prefix) || next_timers.contains(map_key)) continue;
+    TimerRecord done = t;
+    done.due = 0;
+    QZ_RETURN_IF_ERROR((*txn)->PutTimer(done));
+    effects.timers.push_back(done);
+  }
+  if (Status st = state_.Flush(**txn); !st.ok()) {
+    (void)Reload();
+    return st;
+  }
+  if (Status st = (*txn)->Commit(); !st.ok()) {
+    (void)Reload();
+    return st;
+  }
+  std::erase_if(playbook_timers_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+  playbook_timers_.merge(next_timers);
+  playbooks_ = playbooks_->With(std::move(playbook));
+  return effects;
 }
 
 }  // namespace qz

@@ -1,18 +1,26 @@
 // qunzhu engine: the shard writer applies events to the State and appends them to the log in
-// one store transaction per batch. It is the single place where an event's effect on the
-// materialised state is defined, shared by live ingest and by replay.
+// one store transaction per batch, runs the modules over each new event, and records what they
+// cause (outbox actions, operator tasks, timers, derived events) in the same transaction. It is
+// the single place where an event's effect is defined, shared by live ingest and by replay.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/status.hpp"
 #include "engine/state.hpp"
+#include "model/action.hpp"
 #include "model/event.hpp"
+#include "playbook/playbook.hpp"
 #include "store/store.hpp"
 
 namespace qz {
+
+class Module;
 
 // An event to apply, with its canonical JSON (computed by the caller, off the writer thread).
 struct WriteItem {
@@ -27,42 +35,91 @@ struct ItemOutcome {
   Status error;  // for kRejected
 };
 
+// What the engine needs beyond the store. Everything here outlives the writer.
+struct EngineOptions {
+  const Clock* clock = nullptr;  // null: the system clock
+  // Run in this order for every new event (moderation first, so a deleted message triggers
+  // nothing else). Empty for replay: derived events are in the log already.
+  std::vector<Module*> modules;
+  // What each platform's adapter can do; a platform action for a platform not listed, or one
+  // its platform cannot perform, becomes an operator task.
+  std::map<std::string, Capabilities, std::less<>> capabilities;
+  std::shared_ptr<const PlaybookSet> playbooks;  // null: none
+  int max_derived_depth = 4;  // derived events of derived events… stop here (logged)
+};
+
+// What a committed batch handed on: new outbox records for delivery, timers for the scheduler.
+struct BatchEffects {
+  std::vector<OutboxRecord> actions;
+  std::vector<TimerRecord> timers;
+  int64_t tasks = 0;
+  int64_t derived_events = 0;
+};
+
+struct BatchResult {
+  std::vector<ItemOutcome> outcomes;  // one per item
+  BatchEffects effects;
+};
+
 // Thread-compatible: one writer thread owns the ShardWriter, its State and the Store's write side.
 class ShardWriter {
  public:
   // Loads the state from `store`. `store` must outlive the writer.
-  static Result<std::unique_ptr<ShardWriter>> Open(Store& store);
+  static Result<std::unique_ptr<ShardWriter>> Open(Store& store, EngineOptions options = {});
+  ~ShardWriter();
 
   // Applies `items` in order inside one transaction and commits it. On success every item has an
   // outcome. On failure nothing of the batch is durable, the in-memory state is reloaded from the
   // store, and the failure is returned.
-  Result<std::vector<ItemOutcome>> ApplyBatch(std::span<const WriteItem> items);
+  Result<BatchResult> ApplyBatch(std::span<const WriteItem> items);
+
+  // Replaces the playbook of its community (creating the community when new) and writes its
+  // schedules as timers: a schedule keeps its pending timer when its rule is unchanged, gets a
+  // new one when new or changed, and a removed schedule's timer is finished. One transaction.
+  Result<BatchEffects> ApplyPlaybook(std::shared_ptr<const Playbook> playbook);
 
   const State& state() const { return state_; }
+  const PlaybookSet& playbooks() const { return *playbooks_; }
 
  private:
-  ShardWriter(Store& store, State state) : store_(store), state_(std::move(state)) {}
-
-  // What an event refers to, resolved without changing the state (so a duplicate changes
-  // nothing); ids of entities that do not exist yet are the ones creation will assign.
+  class Context;
   struct Refs {
     CommunityId community = kNoId;
     bool new_community = false;
     GroupId group = kNoId;
     bool new_group = false;
-    MemberId member = kNoId;
+    MemberId member = kNoId;  // kNoId for a system event without a member
     bool new_member = false;
+    // The event named no community and its new group is claimed by this community's playbook:
+    // the event is logged with the community written in, so replay routes it the same way.
+    std::string playbook_community;
   };
+
+  ShardWriter(Store& store, State state, EngineOptions options);
+
+  // What an event refers to, resolved without changing the state (so a duplicate changes
+  // nothing); ids of entities that do not exist yet are the ones creation will assign.
   Result<Refs> Resolve(const Event& event) const;
   void Materialize(const Event& event, const Refs& refs);
   void Apply(const Event& event, const Refs& refs);
-  // The member behind (community, platform, external id), created if absent.
   MemberId EnsureMember(CommunityId community, const std::string& platform,
                         const std::string& external_id, TimeMs seen);
+  // Appends and applies one event and runs the modules over it (recursively for derived events).
+  Result<ItemOutcome> Process(StoreTxn& txn, const Event& event, const std::string& json, int depth,
+                              BatchEffects& effects);
+  Status RunModules(StoreTxn& txn, const Event& event, const Refs& refs, int depth,
+                    BatchEffects& effects);
+  Status Route(StoreTxn& txn, const Event& cause, const Refs& refs, Action action, int n,
+               std::vector<Event>& derived, BatchEffects& effects);
   Status Reload();
+  TimeMs Now() const;
 
   Store& store_;
   State state_;
+  EngineOptions options_;
+  std::shared_ptr<const PlaybookSet> playbooks_;  // never null
+  // Timers this writer wrote for playbook schedules, by "<community id>\x1f<key>".
+  std::map<std::string, TimerRecord> playbook_timers_;
 };
 
 }  // namespace qz

@@ -22,6 +22,16 @@ std::string State::GroupKey(std::string_view platform, std::string_view external
   return key;
 }
 
+std::string State::ModuleStateKey(CommunityId community, std::string_view module,
+                                  std::string_view key) {
+  std::string k = std::to_string(community);
+  k += '\x1f';
+  k += module;
+  k += '\x1f';
+  k += key;
+  return k;
+}
+
 State::State(StateSnapshot s) {
   // Ids are dense from 1 because only State allocates them; a gap would mean a foreign writer.
   communities_ = std::move(s.communities);
@@ -41,6 +51,31 @@ State::State(StateSnapshot s) {
   for (auto& n : s.names) names_[static_cast<size_t>(n.member_id - 1)].push_back(std::move(n));
   tags_.resize(members_.size());
   for (auto& t : s.tags) tags_[static_cast<size_t>(t.member_id - 1)].push_back(std::move(t));
+  for (auto& m : s.module_state) {
+    std::string key = ModuleStateKey(m.community_id, m.module, m.key);
+    module_state_.emplace(std::move(key), std::move(m));
+  }
+}
+
+const std::string* State::FindModuleState(CommunityId community, std::string_view module,
+                                          std::string_view key) const {
+  auto it = module_state_.find(ModuleStateKey(community, module, key));
+  return it == module_state_.end() || it->second.value.empty() ? nullptr : &it->second.value;
+}
+
+void State::PutModuleState(CommunityId community, std::string_view module, std::string_view key,
+                           std::string value) {
+  std::string k = ModuleStateKey(community, module, key);
+  auto& entry = module_state_[k];
+  entry.community_id = community;
+  entry.module = module;
+  entry.key = key;
+  entry.value = std::move(value);
+  dirty_module_state_.insert(std::move(k));
+}
+
+const std::vector<MemberTag>& State::TagsOf(MemberId member) const {
+  return tags_[static_cast<size_t>(member - 1)];
 }
 
 const Community* State::FindCommunity(CommunityId id) const {
@@ -171,6 +206,11 @@ Status State::Flush(StoreTxn& txn) {
   for (const auto& op : tag_ops_) {
     QZ_RETURN_IF_ERROR(op.add ? txn.PutTag(op.tag) : txn.DeleteTag(op.tag.member_id, op.tag.tag));
   }
+  for (const auto& key : dirty_module_state_) {
+    auto it = module_state_.find(key);
+    QZ_RETURN_IF_ERROR(txn.PutModuleState(it->second));
+    if (it->second.value.empty()) module_state_.erase(it);  // deleted in the store too
+  }
   dirty_communities_.clear();
   dirty_groups_.clear();
   dirty_members_.clear();
@@ -178,6 +218,7 @@ Status State::Flush(StoreTxn& txn) {
   dirty_memberships_.clear();
   new_names_.clear();
   tag_ops_.clear();
+  dirty_module_state_.clear();
   return Status::Ok();
 }
 
@@ -205,6 +246,12 @@ StateSnapshot State::ToSnapshot() const {
   std::sort(s.tags.begin(), s.tags.end(), [](const MemberTag& a, const MemberTag& b) {
     return std::tie(a.member_id, a.tag) < std::tie(b.member_id, b.tag);
   });
+  for (const auto& [key, m] : module_state_) s.module_state.push_back(m);
+  std::sort(s.module_state.begin(), s.module_state.end(),
+            [](const ModuleStateEntry& a, const ModuleStateEntry& b) {
+              return std::tie(a.community_id, a.module, a.key) <
+                     std::tie(b.community_id, b.module, b.key);
+            });
   return s;
 }
 

@@ -49,8 +49,15 @@ class State {
   // Records a display name the first time it is seen for the member; false if known.
   bool AddName(MemberId member, std::string_view name, TimeMs seen);
   bool HasTag(MemberId member, std::string_view tag) const;
+  const std::vector<MemberTag>& TagsOf(MemberId member) const;
   void AddTag(MemberTag tag);
   void RemoveTag(MemberId member, std::string_view tag);
+
+  // Modules' working state by (community, module, key); an empty value deletes.
+  const std::string* FindModuleState(CommunityId community, std::string_view module,
+                                     std::string_view key) const;
+  void PutModuleState(CommunityId community, std::string_view module, std::string_view key,
+                      std::string value);
 
   // Writes every dirty row through `txn` and forgets the dirty marks.
   Status Flush(StoreTxn& txn);
@@ -63,6 +70,8 @@ class State {
   static std::string IdentityKey(CommunityId community, std::string_view platform,
                                  std::string_view external_id);
   static std::string GroupKey(std::string_view platform, std::string_view external_id);
+  static std::string ModuleStateKey(CommunityId community, std::string_view module,
+                                    std::string_view key);
   static uint64_t MembershipKey(GroupId group, MemberId member) {
     return (static_cast<uint64_t>(group) << 40) ^ static_cast<uint64_t>(member);
   }
@@ -77,6 +86,7 @@ class State {
   std::unordered_map<uint64_t, Membership> memberships_;
   std::vector<std::vector<MemberName>> names_;  // by member index
   std::vector<std::vector<MemberTag>> tags_;    // by member index
+  std::unordered_map<std::string, ModuleStateEntry> module_state_;
 
   // Dirty since the last Flush.
   std::unordered_set<CommunityId> dirty_communities_;
@@ -84,6 +94,7 @@ class State {
   std::unordered_set<MemberId> dirty_members_;
   std::unordered_set<std::string> dirty_identities_;
   std::unordered_set<uint64_t> dirty_memberships_;
+  std::unordered_set<std::string> dirty_module_state_;
   std::vector<MemberName> new_names_;
   struct TagOpRecord {
     bool add;

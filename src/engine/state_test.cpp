@@ -26,7 +26,7 @@ class ShardWriterTest : public ::testing::Test {
     for (size_t i = 0; i < b.events.size(); ++i) items.push_back({&b.events[i], &b.json[i]});
     auto out = writer_->ApplyBatch(items);
     EXPECT_TRUE(out.ok()) << out.status().ToString();
-    return out.ok() ? *out : std::vector<ItemOutcome>{};
+    return out.ok() ? out->outcomes : std::vector<ItemOutcome>{};
   }
 
   const Member& MemberOf(std::string_view platform, std::string_view ext, CommunityId c = 1) {

@@ -69,6 +69,7 @@ struct Member {
   int64_t orders = 0;
   int64_t order_amount_e4 = 0;  // sum of order amounts, 1/10000 units, all currencies
   int64_t invited = 0;          // members whose first join named this member as inviter
+  int64_t points = 0;           // 积分 balance: sum of points_changed events
   TimeMs last_message = 0;
   TimeMs last_checkin = 0;
   friend bool operator==(const Member&, const Member&) = default;

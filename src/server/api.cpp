@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cctype>
 #include <exception>
+#include <initializer_list>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,9 +18,14 @@
 #include "core/crypto.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "engine/delivery.hpp"
 #include "engine/ingest.hpp"
+#include "engine/scheduler.hpp"
+#include "model/action.hpp"
 #include "model/entities.hpp"
 #include "model/event.hpp"
+#include "platform/sandbox/sandbox.hpp"
+#include "playbook/playbook.hpp"
 #include "store/store.hpp"
 
 namespace qz {
@@ -48,6 +55,7 @@ using Json = nlohmann::ordered_json;
 constexpr int kDefaultLimit = 50;
 constexpr int kMaxLimit = 1000;
 constexpr size_t kMaxQueryBytes = 256;  // `q` on /members
+constexpr size_t kMaxPlaybookBytes = 1 << 20;  // PUT .../playbook
 // Known-good token hashes are re-checked against the store this often, so a token removed from
 // the store stops working within this time without a restart.
 constexpr TimeMs kTokenCacheTtlMs = 5 * 60 * 1000;
@@ -182,6 +190,24 @@ class Query {
     const int64_t id = api_internal::ParsePositiveInt(*v);
     if (id == 0) return Status::Invalid("must be a positive integer", name);
     return id;
+  }
+
+  // An optional non-negative integer parameter (a sequence number). 0 when absent.
+  Result<int64_t> NonNegative(const std::string& name) const {
+    const std::string* v = Get(name);
+    if (v == nullptr || *v == "0") return int64_t{0};
+    const int64_t n = api_internal::ParsePositiveInt(*v);
+    if (n == 0) return Status::Invalid("must be a non-negative integer", name);
+    return n;
+  }
+
+  // An optional boolean parameter ("true" or "false").
+  Result<bool> Bool(const std::string& name, bool absent) const {
+    const std::string* v = Get(name);
+    if (v == nullptr) return absent;
+    if (*v == "true") return true;
+    if (*v == "false") return false;
+    return Status::Invalid("must be true or false", name);
   }
 
   Result<int> Limit() const {
@@ -329,6 +355,102 @@ Result<std::string> MemberEventsBody(const std::vector<StoredEvent>& events, int
   return out;
 }
 
+Json ActionRecordJson(const OutboxRecord& r) {
+  Json action;  // null if the stored action cannot be written as JSON (never expected)
+  try {
+    action = Json::parse(ActionToJson(r.action), nullptr, /*allow_exceptions=*/false);
+    if (action.is_discarded()) action = nullptr;
+  } catch (const std::exception& e) {
+    spdlog::warn("outbox action {}: cannot write as JSON: {}", r.id, e.what());
+  }
+  return {{"id", r.id},
+          {"type", ActionTypeName(r.action.type)},
+          {"status", ActionStatusName(r.status)},
+          {"attempts", r.attempts},
+          {"next_attempt_at", TimeJson(r.next_attempt_at)},
+          {"last_error", r.last_error},
+          {"platform_ref", r.platform_ref},
+          {"idempotency_key", r.idempotency_key},
+          {"created_at", TimeJson(r.created_at)},
+          {"updated_at", TimeJson(r.updated_at)},
+          {"action", std::move(action)}};
+}
+
+Json TaskJson(const OperatorTask& t) {
+  return {{"id", t.id},
+          {"community_id", IdJson(t.community_id)},
+          {"group_id", IdJson(t.group_id)},
+          {"member_id", IdJson(t.member_id)},
+          {"kind", t.kind},
+          {"reason", t.reason},
+          {"evidence", t.evidence},
+          {"cause_event", t.cause_event},
+          {"rule", t.rule},
+          {"open", t.open},
+          {"created_at", TimeJson(t.created_at)}};
+}
+
+Json SandboxEntryJson(const SandboxEntry& e) {
+  return {{"seq", e.seq},
+          {"time", TimeJson(e.time)},
+          {"kind", e.kind},
+          {"member", e.member},
+          {"name", e.name},
+          {"text", e.text},
+          {"message_id", e.message_id},
+          {"reply_to", e.reply_to},
+          {"duration_s", e.duration_s},
+          {"deleted", e.deleted},
+          {"action_id", IdJson(e.action_id)}};
+}
+
+// A sandbox event once ingested: the canonical event embedded verbatim, and what the log made
+// of it (accepted 1, or a duplicate).
+ApiResponse SandboxEventResponse(const IngestResult& r, const std::string& event_json) {
+  if (!r.status.ok()) return ErrorResponse(r.status);
+  if (!r.rejected.empty()) {
+    const Status& e = r.rejected.front().error;
+    return ErrorResponse(e.ok() ? Status::Invalid("the event was rejected") : e);
+  }
+  ApiResponse res;
+  res.body = "{\"event\":" + event_json + ",\"accepted\":" + std::to_string(r.accepted) +
+             ",\"duplicates\":" + std::to_string(r.duplicates) + "}";
+  return res;
+}
+
+// A JSON object body whose values are all strings, e.g. the sandbox's member-side requests.
+// Every key must be one of `allowed`; those in `required` must be present and non-empty. Errors
+// name the field ("body" when the body is not a JSON object).
+using StringFields = std::map<std::string, std::string, std::less<>>;
+Result<StringFields> ParseStringFields(std::string_view body,
+                                       std::initializer_list<std::string_view> allowed,
+                                       std::initializer_list<std::string_view> required) {
+  const Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Invalid("the body must be a JSON object", "body");
+  }
+  StringFields out;
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return Status::Invalid("unknown field", key);
+    }
+    if (!value.is_string()) return Status::Invalid("must be a string", key);
+    out[key] = value.get<std::string>();
+  }
+  for (std::string_view key : required) {
+    auto it = out.find(key);
+    if (it == out.end() || it->second.empty()) {
+      return Status::Invalid("is required", std::string(key));
+    }
+  }
+  return out;
+}
+
+std::string FieldOr(const StringFields& fields, std::string_view key) {
+  auto it = fields.find(key);
+  return it == fields.end() ? std::string() : it->second;
+}
+
 // Caches token hashes the store confirmed, so the hot path does not touch the database.
 class TokenCache {
  public:
@@ -395,6 +517,20 @@ bool PercentDecode(std::string_view in, std::string& out) {
   return true;
 }
 
+bool PercentDecodePath(std::string_view in, std::string& out) {
+  // '+' is only a space in query components; escape it so PercentDecode keeps it.
+  std::string escaped;
+  escaped.reserve(in.size());
+  for (const char c : in) {
+    if (c == '+') {
+      escaped += "%2B";
+    } else {
+      escaped += c;
+    }
+  }
+  return PercentDecode(escaped, out);
+}
+
 int64_t ParsePositiveInt(std::string_view text) {
   if (text.empty() || text.size() > 18) return 0;  // 18 digits always fit in int64
   int64_t v = 0;
@@ -431,8 +567,12 @@ struct Api::Impl {
   };
   using CallPtr = std::shared_ptr<Call>;
 
-  Impl(Store& store, Ingest& ingest, const Clock& clock, Runner blocking)
-      : store(store), ingest(ingest), clock(clock), blocking(std::move(blocking)) {}
+  Impl(Store& store, Ingest& ingest, const Clock& clock, Runner blocking, ServerExtras extras)
+      : store(store),
+        ingest(ingest),
+        clock(clock),
+        blocking(std::move(blocking)),
+        extras(extras) {}
 
   // Runs `fn`; an exception it lets out becomes a 500 (the transport ignores a second answer).
   template <typename F>
@@ -455,6 +595,23 @@ struct Api::Impl {
   template <typename F>
   void OnBlocking(const CallPtr& c, F fn) {
     blocking([c, fn = std::move(fn)]() mutable { Guarded(c, [&] { c->respond(fn()); }); });
+  }
+
+  // The completion for Ingest::Submit: runs on the writer thread (or at once, if refused), so it
+  // only hands the result back to the connection's executor, where `make` builds the answer.
+  template <typename F>  // ApiResponse(const IngestResult&)
+  static Ingest::Done AnswerWhenDone(const CallPtr& c, F make) {
+    return [c, make = std::move(make)](IngestResult r) noexcept {
+      try {
+        auto shared = std::make_shared<IngestResult>(std::move(r));
+        c->resume([c, shared, make] { Guarded(c, [&] { c->respond(make(*shared)); }); });
+      } catch (...) {
+        try {
+          c->respond(ErrorResponse(Status::Internal("internal error")));
+        } catch (...) {
+        }
+      }
+    };
   }
 
   void Handle(const CallPtr& c) {
@@ -493,6 +650,8 @@ struct Api::Impl {
     const std::string& path = c->path;
     const std::string& method = c->request.method;
     constexpr std::string_view kMembers = "/api/v1/members/";
+    constexpr std::string_view kCommunities = "/api/v1/communities/";
+    constexpr std::string_view kSandbox = "/api/v1/sandbox/";
     if (path == "/api/v1/events") {
       if (method != "POST") return c->respond(MethodNotAllowed("POST"));
       return PostEvents(c);
@@ -507,6 +666,29 @@ struct Api::Impl {
       return get ? GetMembers(c) : c->respond(MethodNotAllowed("GET"));
     }
     if (path == "/metrics") return get ? GetMetrics(c) : c->respond(MethodNotAllowed("GET"));
+    if (path == "/api/v1/actions") {
+      return get ? GetActions(c) : c->respond(MethodNotAllowed("GET"));
+    }
+    if (path == "/api/v1/tasks") return get ? GetTasks(c) : c->respond(MethodNotAllowed("GET"));
+    if (path.starts_with(kCommunities)) {
+      // /api/v1/communities/{slug}/playbook
+      std::string_view rest = std::string_view(path).substr(kCommunities.size());
+      const size_t slash = rest.find('/');
+      if (slash == 0 || slash == std::string_view::npos || rest.substr(slash) != "/playbook") {
+        return c->respond(RouteNotFound());
+      }
+      std::string slug;
+      if (!api_internal::PercentDecodePath(rest.substr(0, slash), slug) || !IsValidUtf8(slug)) {
+        return c->respond(ErrorResponse(Status::Invalid("malformed community slug", "slug")));
+      }
+      if (get) return GetPlaybook(c, std::move(slug));
+      if (method == "PUT") return PutPlaybook(c, std::move(slug));
+      return c->respond(MethodNotAllowed("GET, PUT"));
+    }
+    if (path.starts_with(kSandbox)) {
+      if (extras.sandbox == nullptr) return c->respond(RouteNotFound());
+      return RouteSandbox(c, std::string_view(path).substr(kSandbox.size()));
+    }
     if (path.starts_with(kMembers)) {
       std::string_view rest = std::string_view(path).substr(kMembers.size());
       const size_t slash = rest.find('/');
@@ -563,17 +745,210 @@ struct Api::Impl {
       r.rejected = std::move(batch.rejected);
       return c->respond(IngestResponse(r));
     }
-    ingest.Submit(std::move(batch), [c](IngestResult r) noexcept {
-      // On the writer thread (or here, if refused at once): hand over and return at once.
-      try {
-        auto shared = std::make_shared<IngestResult>(std::move(r));
-        c->resume([c, shared] { Guarded(c, [&] { c->respond(IngestResponse(*shared)); }); });
-      } catch (...) {
-        try {
-          c->respond(ErrorResponse(Status::Internal("internal error")));
-        } catch (...) {
-        }
+    ingest.Submit(std::move(batch), AnswerWhenDone(c, [](const IngestResult& r) {
+                    return IngestResponse(r);
+                  }));
+  }
+
+  // /api/v1/sandbox/<rest>: "groups" or "groups/{group}/(messages|join|leave)".
+  void RouteSandbox(const CallPtr& c, std::string_view rest) {
+    const std::string& method = c->request.method;
+    constexpr std::string_view kGroups = "groups";
+    if (rest == kGroups) {
+      if (method != "GET") return c->respond(MethodNotAllowed("GET"));
+      return GetSandboxGroups(c);
+    }
+    if (!rest.starts_with(kGroups) || rest.substr(kGroups.size(), 1) != "/") {
+      return c->respond(RouteNotFound());
+    }
+    rest.remove_prefix(kGroups.size() + 1);
+    const size_t slash = rest.find('/');
+    if (slash == 0 || slash == std::string_view::npos) return c->respond(RouteNotFound());
+    const std::string_view sub = rest.substr(slash + 1);
+    if (sub != "messages" && sub != "join" && sub != "leave") return c->respond(RouteNotFound());
+    std::string group;
+    if (!api_internal::PercentDecodePath(rest.substr(0, slash), group) || !IsValidUtf8(group)) {
+      return c->respond(ErrorResponse(Status::Invalid("malformed group id", "group")));
+    }
+    if (sub == "messages") {
+      if (method == "GET") return GetSandboxMessages(c, group);
+      if (method == "POST") return PostSandbox(c, group, sub);
+      return c->respond(MethodNotAllowed("GET, POST"));
+    }
+    if (method != "POST") return c->respond(MethodNotAllowed("POST"));
+    return PostSandbox(c, group, sub);
+  }
+
+  // POST .../messages, .../join, .../leave. The sandbox (in memory, thread-safe) is called here
+  // on the I/O thread; the answer comes from the ingest writer once the event is durable, so
+  // the bot's reaction to it has been decided and written to the outbox.
+  void PostSandbox(const CallPtr& c, const std::string& group, std::string_view what) {
+    if (MediaType(c->request.content_type) != "application/json") {
+      return c->respond(ErrorResponse(
+          Status(Code::kUnsupportedMediaType, "Content-Type must be application/json")));
+    }
+    SandboxPlatform& sandbox = *extras.sandbox;
+    const std::string_view body = c->request.body;
+    std::optional<Result<Event>> event;
+    if (what == "messages") {
+      auto f = ParseStringFields(body, {"member", "name", "text", "community"}, {"member", "text"});
+      if (!f.ok()) return c->respond(ErrorResponse(f.status()));
+      event.emplace(sandbox.PostMessage(group, FieldOr(*f, "member"), FieldOr(*f, "name"),
+                                        FieldOr(*f, "text"), FieldOr(*f, "community")));
+    } else if (what == "join") {
+      auto f = ParseStringFields(body, {"member", "name", "inviter", "code", "community"},
+                                 {"member"});
+      if (!f.ok()) return c->respond(ErrorResponse(f.status()));
+      event.emplace(sandbox.Join(group, FieldOr(*f, "member"), FieldOr(*f, "name"),
+                                 FieldOr(*f, "inviter"), FieldOr(*f, "code"),
+                                 FieldOr(*f, "community")));
+    } else {
+      auto f = ParseStringFields(body, {"member", "community"}, {"member"});
+      if (!f.ok()) return c->respond(ErrorResponse(f.status()));
+      event.emplace(sandbox.Leave(group, FieldOr(*f, "member"), FieldOr(*f, "community")));
+    }
+    if (!event->ok()) return c->respond(ErrorResponse(event->status()));
+    IngestBatch batch;
+    std::string json = EventToJson(event->value());
+    batch.json.push_back(json);
+    batch.events.push_back(std::move(*event).value());
+    batch.indexes.push_back(0);
+    ingest.Submit(std::move(batch),
+                  AnswerWhenDone(c, [json = std::move(json)](const IngestResult& r) {
+                    return SandboxEventResponse(r, json);
+                  }));
+  }
+
+  void GetSandboxMessages(const CallPtr& c, const std::string& group) {
+    auto query = Query::Parse(c->query);
+    if (!query.ok()) return c->respond(ErrorResponse(query.status()));
+    auto after = query->NonNegative("after");
+    if (!after.ok()) return c->respond(ErrorResponse(after.status()));
+    auto limit = query->Limit();
+    if (!limit.ok()) return c->respond(ErrorResponse(limit.status()));
+    const std::vector<SandboxEntry> entries =
+        extras.sandbox->Conversation(group, *after, static_cast<size_t>(*limit));
+    Json messages = Json::array();
+    for (const SandboxEntry& e : entries) messages.push_back(SandboxEntryJson(e));
+    const bool full = !entries.empty() && entries.size() == static_cast<size_t>(*limit);
+    Json next = full ? Json(entries.back().seq) : Json(nullptr);
+    c->respond(JsonResponse(200, {{"group", group},
+                                  {"messages", std::move(messages)},
+                                  {"next_after", std::move(next)}}));
+  }
+
+  void GetSandboxGroups(const CallPtr& c) {
+    Json groups = Json::array();
+    for (const std::string& g : extras.sandbox->Groups()) groups.push_back(g);
+    c->respond(JsonResponse(200, {{"groups", std::move(groups)}}));
+  }
+
+  void GetActions(const CallPtr& c) {
+    auto query = Query::Parse(c->query);
+    if (!query.ok()) return c->respond(ErrorResponse(query.status()));
+    ActionQuery aq;
+    if (const std::string* status = query->Get("status")) {
+      aq.status = ParseActionStatus(*status);
+      if (!aq.status) {
+        return c->respond(ErrorResponse(Status::Invalid(
+            "must be one of pending, sending, done, failed, possibly_sent", "status")));
       }
+    }
+    auto group = query->Id("group");
+    if (!group.ok()) return c->respond(ErrorResponse(group.status()));
+    if (*group != 0) aq.group_id = *group;
+    auto cursor = query->Id("cursor");
+    if (!cursor.ok()) return c->respond(ErrorResponse(cursor.status()));
+    aq.after_id = *cursor;
+    auto limit = query->Limit();
+    if (!limit.ok()) return c->respond(ErrorResponse(limit.status()));
+    aq.limit = *limit;
+    OnBlocking(c, [this, aq] {
+      auto list = store.ListActions(aq);
+      if (!list.ok()) return ErrorResponse(list.status());
+      Json out = Json::array();
+      for (const OutboxRecord& r : *list) out.push_back(ActionRecordJson(r));
+      const bool full = !list->empty() && list->size() == static_cast<size_t>(aq.limit);
+      Json next = full ? Json(std::to_string(list->back().id)) : Json(nullptr);
+      return JsonResponse(200, {{"actions", std::move(out)}, {"next_cursor", std::move(next)}});
+    });
+  }
+
+  void GetTasks(const CallPtr& c) {
+    auto query = Query::Parse(c->query);
+    if (!query.ok()) return c->respond(ErrorResponse(query.status()));
+    TaskQuery tq;
+    auto open = query->Bool("open", true);
+    if (!open.ok()) return c->respond(ErrorResponse(open.status()));
+    tq.open_only = *open;
+    auto cursor = query->Id("cursor");
+    if (!cursor.ok()) return c->respond(ErrorResponse(cursor.status()));
+    tq.after_id = *cursor;
+    auto limit = query->Limit();
+    if (!limit.ok()) return c->respond(ErrorResponse(limit.status()));
+    tq.limit = *limit;
+    OnBlocking(c, [this, tq] {
+      auto list = store.ListTasks(tq);
+      if (!list.ok()) return ErrorResponse(list.status());
+      Json out = Json::array();
+      for (const OperatorTask& t : *list) out.push_back(TaskJson(t));
+      const bool full = !list->empty() && list->size() == static_cast<size_t>(tq.limit);
+      Json next = full ? Json(std::to_string(list->back().id)) : Json(nullptr);
+      return JsonResponse(200, {{"tasks", std::move(out)}, {"next_cursor", std::move(next)}});
+    });
+  }
+
+  // PUT /api/v1/communities/{slug}/playbook. Parsing and validation run here; storing and
+  // applying (SetPlaybook blocks until the writer applied it) on the blocking pool.
+  void PutPlaybook(const CallPtr& c, std::string slug) {
+    const std::string media = MediaType(c->request.content_type);
+    if (media != "application/toml" && media != "text/plain") {
+      return c->respond(ErrorResponse(Status(
+          Code::kUnsupportedMediaType, "Content-Type must be application/toml or text/plain")));
+    }
+    if (c->request.body.size() > kMaxPlaybookBytes) {
+      return c->respond(ErrorResponse(
+          Status(Code::kPayloadTooLarge,
+                 "a playbook is at most " + std::to_string(kMaxPlaybookBytes) + " bytes")));
+    }
+    auto parsed = ParsePlaybook(c->request.body);
+    if (!parsed.ok()) return c->respond(ErrorResponse(parsed.status()));
+    if (parsed->community != slug) {
+      return c->respond(ErrorResponse(Status::Invalid(
+          "the playbook is for community '" + parsed->community + "', not '" + slug + "'",
+          "community.slug")));
+    }
+    auto playbook = std::make_shared<const Playbook>(std::move(*parsed));
+    StoredPlaybook stored{slug, std::move(c->request.body), 0};
+    OnBlocking(c, [this, playbook = std::move(playbook), stored = std::move(stored)]() mutable {
+      // One playbook change at a time, so the stored and the applied one cannot diverge when
+      // two requests for a community race.
+      std::lock_guard lock(playbook_mu);
+      stored.updated_at = clock.Now();
+      if (Status s = store.PutPlaybook(stored); !s.ok()) return ErrorResponse(s);
+      if (Status s = ingest.SetPlaybook(playbook); !s.ok()) {
+        spdlog::error("playbook of '{}' stored but not applied: {}", stored.community,
+                      s.ToString());
+        return ErrorResponse(s);
+      }
+      return JsonResponse(200, {{"community", stored.community},
+                                {"schedules", playbook->schedules.size()},
+                                {"welcome", playbook->welcome.enabled}});
+    });
+  }
+
+  void GetPlaybook(const CallPtr& c, std::string slug) {
+    OnBlocking(c, [this, slug = std::move(slug)] {
+      auto list = store.LoadPlaybooks();
+      if (!list.ok()) return ErrorResponse(list.status());
+      for (StoredPlaybook& p : *list) {
+        if (p.community != slug) continue;
+        ApiResponse res;
+        res.content_type = "text/plain; charset=utf-8";
+        res.body = std::move(p.toml);
+        return res;
+      }
+      return ErrorResponse(Status::NotFound("no playbook for community '" + slug + "'"));
     });
   }
 
@@ -683,10 +1058,36 @@ struct Api::Impl {
   }
 
   void GetMetrics(const CallPtr& c) {
-    ApiResponse res;
-    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    res.body = RenderMetrics();
-    c->respond(std::move(res));
+    auto text = [](std::string body) {
+      ApiResponse res;
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = std::move(body);
+      return res;
+    };
+    if (extras.delivery == nullptr) return c->respond(text(RenderMetrics()));
+    // The outbox counts by status come from the store: on the blocking pool.
+    OnBlocking(c, [this, text] {
+      std::string out = RenderMetrics();
+      auto counts = store.CountActions();
+      if (!counts.ok()) {
+        // A scrape still gets every other metric; the gap shows in the series.
+        spdlog::warn("/metrics: cannot count outbox actions: {}", counts.status().ToString());
+        return text(std::move(out));
+      }
+      out += "# HELP qunzhu_outbox_actions Outbox actions, by delivery status.\n";
+      out += "# TYPE qunzhu_outbox_actions gauge\n";
+      const std::pair<ActionStatus, int64_t> by_status[] = {
+          {ActionStatus::kPending, counts->pending},
+          {ActionStatus::kSending, counts->sending},
+          {ActionStatus::kDone, counts->done},
+          {ActionStatus::kFailed, counts->failed},
+          {ActionStatus::kPossiblySent, counts->possibly_sent}};
+      for (const auto& [status, n] : by_status) {
+        out += "qunzhu_outbox_actions{status=\"" + std::string(ActionStatusName(status)) + "\"} " +
+               std::to_string(n) + "\n";
+      }
+      return text(std::move(out));
+    });
   }
 
   std::string RenderMetrics() const {
@@ -715,6 +1116,29 @@ struct Api::Impl {
       out += "qunzhu_http_requests_total{code=\"" + std::to_string(i) + "xx\"} " +
              std::to_string(http_responses[i].load(std::memory_order_relaxed)) + "\n";
     }
+    if (const DeliveryMetrics* d = extras.delivery) {
+      RenderMetric(out, "qunzhu_outbox_queue", "gauge",
+                   "Open outbox actions queued for delivery.", load(d->queued));
+      RenderMetric(out, "qunzhu_outbox_done_total", "counter",
+                   "Outbox actions the platform confirmed.", load(d->done));
+      RenderMetric(out, "qunzhu_outbox_failures_total", "counter",
+                   "Outbox actions that failed for good.", load(d->failed));
+      RenderMetric(out, "qunzhu_outbox_retries_total", "counter",
+                   "Delivery attempts that failed transiently and were rescheduled.",
+                   load(d->retries));
+      RenderMetric(out, "qunzhu_outbox_possibly_sent_total", "counter",
+                   "Outbox actions whose outcome is unknown (not resent).", load(d->possibly_sent));
+      RenderMetric(out, "qunzhu_outbox_rate_limited_total", "counter",
+                   "Times an action waited for a rate limit.", load(d->rate_limited));
+    }
+    if (const SchedulerMetrics* s = extras.scheduler) {
+      RenderMetric(out, "qunzhu_timers_pending", "gauge", "Timers waiting to fire.",
+                   load(s->pending));
+      RenderMetric(out, "qunzhu_timers_fired_total", "counter", "Timers fired.", load(s->fired));
+      RenderMetric(out, "qunzhu_timers_skipped_total", "counter",
+                   "Timer occurrences skipped (missed beyond the catch-up window).",
+                   load(s->skipped));
+    }
     return out;
   }
 
@@ -722,13 +1146,15 @@ struct Api::Impl {
   Ingest& ingest;
   const Clock& clock;
   const Runner blocking;
+  const ServerExtras extras;
   TokenCache tokens;
+  std::mutex playbook_mu;  // serialises PutPlaybook's store-then-apply
   std::atomic<int64_t> rejected_without_ingest{0};  // all-rejected batches never reach ingest
   std::array<std::atomic<int64_t>, 6> http_responses{};  // by status / 100 (1xx..5xx)
 };
 
-Api::Api(Store& store, Ingest& ingest, const Clock& clock, Runner blocking)
-    : impl_(std::make_unique<Impl>(store, ingest, clock, std::move(blocking))) {}
+Api::Api(Store& store, Ingest& ingest, const Clock& clock, Runner blocking, ServerExtras extras)
+    : impl_(std::make_unique<Impl>(store, ingest, clock, std::move(blocking), extras)) {}
 
 Api::~Api() = default;
 

@@ -18,6 +18,18 @@ namespace qz {
 
 class Store;
 class Ingest;
+class SandboxPlatform;
+struct DeliveryMetrics;
+struct SchedulerMetrics;
+
+// Optional collaborators of the API. A null pointer turns its feature off: the sandbox routes
+// answer 404 without `sandbox`; the outbox and timer metrics are left out of /metrics without
+// `delivery` / `scheduler`. Whatever is set must outlive the server.
+struct ServerExtras {
+  SandboxPlatform* sandbox = nullptr;           // /api/v1/sandbox/...
+  const DeliveryMetrics* delivery = nullptr;    // qunzhu_outbox_* in /metrics
+  const SchedulerMetrics* scheduler = nullptr;  // qunzhu_timers_* in /metrics
+};
 
 // One request, as the transport read it.
 struct ApiRequest {
@@ -52,9 +64,9 @@ class Api {
   // Delivers the response; called at most once per request, from any thread.
   using Respond = std::function<void(ApiResponse)>;
 
-  // `blocking` runs tasks that may block on disk (Store calls). All references must outlive the
-  // Api and every task it scheduled.
-  Api(Store& store, Ingest& ingest, const Clock& clock, Runner blocking);
+  // `blocking` runs tasks that may block on disk (Store calls, Ingest::SetPlaybook). All
+  // references (and the pointers in `extras`) must outlive the Api and every task it scheduled.
+  Api(Store& store, Ingest& ingest, const Clock& clock, Runner blocking, ServerExtras extras = {});
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
@@ -68,7 +80,9 @@ class Api {
   // qunzhu_http_requests_total. Any thread.
   void CountResponse(int status);
 
-  // Prometheus text exposition of the ingest and HTTP metrics. Any thread.
+  // Prometheus text exposition of the ingest, HTTP, delivery and scheduler metrics (the last two
+  // when their pointers are set). Any thread; never touches the store, so it leaves out the
+  // outbox counts by status that GET /metrics adds.
   std::string RenderMetrics() const;
 
  private:
@@ -81,6 +95,8 @@ namespace api_internal {
 // Percent-decodes a query component ('+' is a space) into `out`; false if an escape is
 // malformed.
 bool PercentDecode(std::string_view in, std::string& out);
+// Percent-decodes one path segment ('+' stays a '+') into `out`; false if an escape is malformed.
+bool PercentDecodePath(std::string_view in, std::string& out);
 // Strict positive decimal integer (no sign, no leading '+', fits in int64). 0 if invalid.
 int64_t ParsePositiveInt(std::string_view text);
 // The token from "Bearer <token>" (scheme case-insensitive); empty if absent or malformed.

@@ -1,5 +1,6 @@
-// Tests of the HTTP API against in-memory fakes of Store and Ingest, through the real
-// HttpServer on a free port and a small synchronous Beast client.
+// Tests of the HTTP API against in-memory fakes of Store and Ingest (and a real SandboxPlatform
+// on a ManualClock), through the real HttpServer on a free port and a small synchronous Beast
+// client.
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -9,18 +10,25 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "engine/delivery.hpp"
 #include "engine/ingest.hpp"
+#include "engine/scheduler.hpp"
+#include "model/action.hpp"
+#include "platform/sandbox/sandbox.hpp"
 #include "server/api.hpp"
 #include "server/http_server.hpp"
 #include "store/store.hpp"
@@ -93,6 +101,49 @@ class FakeStore final : public Store {
       events.push_back(e);
     }
     tokens.insert(Sha256Hex(kToken));
+
+    // The outbox: ids 1..6 over groups 10 and 11 in every status.
+    const ActionStatus statuses[] = {ActionStatus::kPending, ActionStatus::kDone,
+                                     ActionStatus::kFailed,  ActionStatus::kDone,
+                                     ActionStatus::kSending, ActionStatus::kPossiblySent};
+    for (int64_t id = 1; id <= 6; ++id) {
+      OutboxRecord r;
+      r.id = id;
+      r.action.type = id == 3 ? ActionType::kMute : ActionType::kSendMessage;
+      r.action.community_id = 1;
+      r.action.community = "default";
+      r.action.platform = "sandbox";
+      r.action.group = id % 2 == 1 ? "g1" : "g2";
+      r.action.group_id = id % 2 == 1 ? 10 : 11;
+      r.action.member = "u1";
+      r.action.text = "hello " + std::to_string(id);
+      r.action.duration_s = id == 3 ? 600 : 0;
+      r.action.cause_event = "sandbox:e" + std::to_string(id);
+      r.action.rule = "welcome";
+      r.idempotency_key = "key-" + std::to_string(id);
+      r.status = statuses[id - 1];
+      r.attempts = static_cast<int>(id) - 1;
+      r.next_attempt_at = r.status == ActionStatus::kPending ? 1700000005000 : 0;
+      r.last_error = r.status == ActionStatus::kFailed ? "403 forbidden" : "";
+      r.platform_ref = r.status == ActionStatus::kDone ? "ref-" + std::to_string(id) : "";
+      r.created_at = 1700000000000;
+      r.updated_at = 1700000001000;
+      actions.push_back(r);
+    }
+    for (int64_t id = 1; id <= 3; ++id) {
+      OperatorTask t;
+      t.id = id;
+      t.community_id = 1;
+      t.group_id = 10;
+      t.member_id = id == 2 ? kNoId : 1;
+      t.kind = "degraded:remove_member";
+      t.reason = "spam " + std::to_string(id);
+      t.evidence = "sandbox:e" + std::to_string(id);
+      t.rule = "antispam";
+      t.open = id != 2;
+      t.created_at = 1700000000000 + id;
+      tasks.push_back(t);
+    }
   }
 
   Result<std::unique_ptr<StoreTxn>> Begin() override { return Status::Unavailable("fake"); }
@@ -155,6 +206,91 @@ class FakeStore final : public Store {
     return tokens.count(hash) > 0;
   }
 
+  Result<std::vector<OutboxRecord>> LoadOpenActions() override {
+    std::lock_guard lock(mu);
+    std::vector<OutboxRecord> out;
+    for (const OutboxRecord& r : actions) {
+      if (r.status == ActionStatus::kPending || r.status == ActionStatus::kSending) {
+        out.push_back(r);
+      }
+    }
+    return out;
+  }
+  Status UpdateActions(std::span<const OutboxUpdate> updates) override {
+    std::lock_guard lock(mu);
+    for (const OutboxUpdate& u : updates) {
+      auto it = std::find_if(actions.begin(), actions.end(),
+                             [&](const OutboxRecord& r) { return r.id == u.id; });
+      if (it == actions.end()) return Status::NotFound("no action " + std::to_string(u.id));
+    }
+    for (const OutboxUpdate& u : updates) {
+      for (OutboxRecord& r : actions) {
+        if (r.id != u.id) continue;
+        r.status = u.status;
+        r.attempts = u.attempts;
+        r.next_attempt_at = u.next_attempt_at;
+        r.last_error = u.last_error;
+        r.platform_ref = u.platform_ref;
+        r.updated_at = u.updated_at;
+      }
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override {
+    std::lock_guard lock(mu);
+    if (fail_actions) return Status::Unavailable("disk on fire");
+    last_action_query = query;
+    std::vector<OutboxRecord> out;
+    for (const OutboxRecord& r : actions) {
+      if (r.id <= query.after_id) continue;
+      if (query.status && r.status != *query.status) continue;
+      if (query.group_id && r.action.group_id != *query.group_id) continue;
+      if (static_cast<int>(out.size()) == query.limit) break;
+      out.push_back(r);
+    }
+    return out;
+  }
+  Result<ActionCounts> CountActions() override {
+    std::lock_guard lock(mu);
+    if (fail_actions) return Status::Unavailable("disk on fire");
+    ActionCounts c;
+    for (const OutboxRecord& r : actions) {
+      switch (r.status) {
+        case ActionStatus::kPending: ++c.pending; break;
+        case ActionStatus::kSending: ++c.sending; break;
+        case ActionStatus::kDone: ++c.done; break;
+        case ActionStatus::kFailed: ++c.failed; break;
+        case ActionStatus::kPossiblySent: ++c.possibly_sent; break;
+      }
+    }
+    return c;
+  }
+  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override {
+    std::lock_guard lock(mu);
+    std::vector<OperatorTask> out;
+    for (const OperatorTask& t : tasks) {
+      if (t.id <= query.after_id || (query.open_only && !t.open)) continue;
+      if (static_cast<int>(out.size()) == query.limit) break;
+      out.push_back(t);
+    }
+    return out;
+  }
+  Result<std::vector<TimerRecord>> LoadTimers() override { return std::vector<TimerRecord>{}; }
+  Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return false; }
+  Status PutPlaybook(const StoredPlaybook& playbook) override {
+    std::lock_guard lock(mu);
+    if (fail_playbooks) return Status::Unavailable("disk on fire");
+    playbooks[playbook.community] = playbook;
+    return Status::Ok();
+  }
+  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override {
+    std::lock_guard lock(mu);
+    if (fail_playbooks) return Status::Unavailable("disk on fire");
+    std::vector<StoredPlaybook> out;
+    for (const auto& [slug, p] : playbooks) out.push_back(p);
+    return out;
+  }
+
   int token_calls() {
     std::lock_guard lock(mu);
     return has_token_calls;
@@ -162,6 +298,16 @@ class FakeStore final : public Store {
   MemberQuery query() {
     std::lock_guard lock(mu);
     return last_query;
+  }
+  ActionQuery action_query() {
+    std::lock_guard lock(mu);
+    return last_action_query;
+  }
+  std::optional<StoredPlaybook> playbook(const std::string& slug) {
+    std::lock_guard lock(mu);
+    auto it = playbooks.find(slug);
+    if (it == playbooks.end()) return std::nullopt;
+    return it->second;
   }
 
   std::vector<Community> communities;
@@ -171,12 +317,18 @@ class FakeStore final : public Store {
   std::vector<StoredEvent> events;
   std::atomic<bool> fail_stats{false};
   std::atomic<bool> throw_on_stats{false};
+  std::atomic<bool> fail_actions{false};
+  std::atomic<bool> fail_playbooks{false};
 
  private:
-  std::mutex mu;
+  std::mutex mu;  // guards the tokens and everything below
   std::set<std::string> tokens;
   int has_token_calls = 0;
   MemberQuery last_query;
+  ActionQuery last_action_query;
+  std::vector<OutboxRecord> actions;
+  std::vector<OperatorTask> tasks;
+  std::map<std::string, StoredPlaybook> playbooks;  // by community slug
 };
 
 // Applies batches instantly: an event is a duplicate if its (platform, id) was seen before.
@@ -202,6 +354,10 @@ class FakeIngest final : public Ingest {
         }
       }
       submitted_events += static_cast<int64_t>(batch.events.size());
+      for (size_t i = 0; i < batch.events.size(); ++i) {
+        events_.push_back(batch.events[i]);
+        if (i < batch.json.size()) json_.push_back(batch.json[i]);
+      }
       metrics_.ingested += r.accepted;
       metrics_.duplicates += r.duplicates;
       metrics_.rejected += static_cast<int64_t>(r.rejected.size());
@@ -220,16 +376,42 @@ class FakeIngest final : public Ingest {
   }
   const IngestMetrics& metrics() const override { return metrics_; }
   double state_load_seconds() const override { return 0.25; }
+  void SetCommitListener(CommitListener) override {}
+  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
+    std::lock_guard lock(mu_);
+    if (refuse_playbooks) return Status::Invalid("refused by the fake", "schedules[0].rule");
+    playbooks_ = playbooks_->With(std::move(playbook));
+    return Status::Ok();
+  }
+  std::shared_ptr<const PlaybookSet> playbooks() const override {
+    std::lock_guard lock(mu_);
+    return playbooks_;
+  }
+
+  // What reached Submit: the events and their canonical JSON.
+  std::vector<Event> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+  std::vector<std::string> event_json() {
+    std::lock_guard lock(mu_);
+    return json_;
+  }
+
+  std::atomic<bool> refuse_playbooks{false};
 
   std::atomic<Code> refuse{Code::kOk};
   std::atomic<bool> async{false};
   std::atomic<int64_t> submitted_events{0};
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::set<std::string> seen_;
   std::vector<std::thread> threads_;
+  std::vector<Event> events_;
+  std::vector<std::string> json_;
   IngestMetrics metrics_;
+  std::shared_ptr<const PlaybookSet> playbooks_ = std::make_shared<const PlaybookSet>();
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -317,10 +499,11 @@ class ServerTest : public ::testing::Test {
     if (server_) server_->Stop();
   }
 
+  // Starts with every optional feature on (extras_), unless a test changed extras_ first.
   void StartServer(ServerOptions options) {
     if (server_) server_->Stop();
     options.port = 0;
-    auto s = HttpServer::Start(options, store_, ingest_, clock_);
+    auto s = HttpServer::Start(options, store_, ingest_, clock_, extras_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(*s);
     ASSERT_NE(server_->port(), 0);
@@ -358,9 +541,28 @@ class ServerTest : public ::testing::Test {
     }
   }
 
+  Reply Send(std::string method, std::string target, std::string body,
+             std::string content_type = "application/json") {
+    Req q;
+    q.method = std::move(method);
+    q.target = std::move(target);
+    q.body = std::move(body);
+    q.content_type = std::move(content_type);
+    return Send(q);
+  }
+  Reply PutPlaybook(const std::string& slug, std::string toml,
+                    std::string content_type = "application/toml") {
+    return Send("PUT", "/api/v1/communities/" + slug + "/playbook", std::move(toml),
+                std::move(content_type));
+  }
+
   FakeStore store_;
   FakeIngest ingest_;
   ManualClock clock_{1700000000000};
+  SandboxPlatform sandbox_{clock_};
+  DeliveryMetrics delivery_;
+  SchedulerMetrics scheduler_;
+  ServerExtras extras_{&sandbox_, &delivery_, &scheduler_};
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -724,6 +926,459 @@ TEST_F(ServerTest, MetricsNeedAuthAndNameEverything) {
         "qunzhu_http_requests_total{code=\"4xx\"} 1\n"}) {
     EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;
   }
+}
+
+TEST_F(ServerTest, MetricsOfOutboxAndTimersWhenSet) {
+  delivery_.queued = 3;
+  delivery_.failed = 2;
+  delivery_.retries = 5;
+  scheduler_.pending = 7;
+  scheduler_.fired = 11;
+  Reply r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  const std::string& text = r.raw.body();
+  for (const char* line :
+       {"# TYPE qunzhu_outbox_actions gauge\n", "qunzhu_outbox_actions{status=\"pending\"} 1\n",
+        "qunzhu_outbox_actions{status=\"sending\"} 1\n",
+        "qunzhu_outbox_actions{status=\"done\"} 2\n",
+        "qunzhu_outbox_actions{status=\"failed\"} 1\n",
+        "qunzhu_outbox_actions{status=\"possibly_sent\"} 1\n", "# TYPE qunzhu_outbox_queue gauge\n",
+        "qunzhu_outbox_queue 3\n", "# TYPE qunzhu_outbox_failures_total counter\n",
+        "qunzhu_outbox_failures_total 2\n", "qunzhu_outbox_retries_total 5\n",
+        "# TYPE qunzhu_timers_pending gauge\n", "qunzhu_timers_pending 7\n",
+        "# TYPE qunzhu_timers_fired_total counter\n", "qunzhu_timers_fired_total 11\n",
+        "qunzhu_events_ingested_total"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
+  // A store failure leaves out the counts but not the rest.
+  store_.fail_actions = true;
+  r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.raw.body().find("qunzhu_outbox_actions{"), std::string::npos);
+  EXPECT_NE(r.raw.body().find("qunzhu_outbox_queue 3\n"), std::string::npos);
+}
+
+TEST_F(ServerTest, MetricsWithoutExtrasLeaveThemOut) {
+  extras_ = {};
+  StartServer(ServerOptions{});
+  Reply r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  const std::string& text = r.raw.body();
+  EXPECT_NE(text.find("qunzhu_events_ingested_total"), std::string::npos);
+  EXPECT_EQ(text.find("qunzhu_outbox"), std::string::npos) << text;
+  EXPECT_EQ(text.find("qunzhu_timers"), std::string::npos) << text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox
+
+TEST_F(ServerTest, SandboxMessageIsIngestedAndListed) {
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages",
+                 R"({"member":"u1","name":"Alice","text":"你好 hello"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+  const json& event = r.body["event"];
+  EXPECT_EQ(event["type"], "message");
+  EXPECT_EQ(event["platform"], "sandbox");
+  EXPECT_EQ(event["group"], "g1");
+  EXPECT_EQ(event["member"], "u1");
+  EXPECT_EQ(event["name"], "Alice");
+  EXPECT_EQ(event["text"], "你好 hello");
+  ASSERT_TRUE(event["id"].is_string());
+  const std::string id = event["id"];
+
+  // The fake ingest got exactly that event, with its canonical JSON, verbatim in the answer.
+  const std::vector<Event> seen = ingest_.events();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].id, id);
+  EXPECT_EQ(seen[0].type, EventType::kMessage);
+  EXPECT_EQ(seen[0].platform, "sandbox");
+  EXPECT_EQ(seen[0].text, "你好 hello");
+  ASSERT_EQ(ingest_.event_json().size(), 1u);
+  EXPECT_EQ(ingest_.event_json()[0], EventToJson(seen[0]));
+  EXPECT_NE(r.raw.body().find(ingest_.event_json()[0]), std::string::npos) << r.raw.body();
+
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["group"], "g1");
+  ASSERT_EQ(r.body["messages"].size(), 1u) << r.raw.body();
+  const json& m = r.body["messages"][0];
+  EXPECT_TRUE(m["seq"].is_number_integer());
+  EXPECT_EQ(m["time"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(m["kind"], "message");
+  EXPECT_EQ(m["member"], "u1");
+  EXPECT_EQ(m["name"], "Alice");
+  EXPECT_EQ(m["text"], "你好 hello");
+  EXPECT_EQ(m["message_id"], id);
+  EXPECT_EQ(m["deleted"], false);
+  EXPECT_EQ(m["duration_s"], 0);
+  EXPECT_TRUE(m.contains("reply_to"));
+  EXPECT_TRUE(m["action_id"].is_null());
+  EXPECT_TRUE(r.body["next_after"].is_null());
+
+  r = Get("/api/v1/sandbox/groups");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, json({{"groups", {"g1"}}}));
+}
+
+TEST_F(ServerTest, SandboxConversationPages) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g%2D1/messages",
+                   R"({"member":"u1","text":"m)" + std::to_string(i) + R"("})")
+                  .status,
+              200);
+  }
+  Reply r = Get("/api/v1/sandbox/groups/g-1/messages?limit=2");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["group"], "g-1");  // the escaped and the plain segment are one group
+  ASSERT_EQ(r.body["messages"].size(), 2u);
+  EXPECT_EQ(r.body["messages"][0]["text"], "m0");
+  EXPECT_EQ(r.body["next_after"], r.body["messages"][1]["seq"]);
+  const std::string after = std::to_string(r.body["next_after"].get<int64_t>());
+  r = Get("/api/v1/sandbox/groups/g-1/messages?limit=2&after=" + after);
+  ASSERT_EQ(r.body["messages"].size(), 1u);
+  EXPECT_EQ(r.body["messages"][0]["text"], "m2");
+  EXPECT_TRUE(r.body["next_after"].is_null());
+  r = Get("/api/v1/sandbox/groups/g-1/messages?after=0");
+  EXPECT_EQ(r.body["messages"].size(), 3u);
+  // A group nobody wrote in has an empty conversation.
+  r = Get("/api/v1/sandbox/groups/nobody/messages");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["messages"], json::array());
+  ExpectError(Get("/api/v1/sandbox/groups/g-1/messages?after=-1"), 400, "invalid_argument",
+              "after");
+  ExpectError(Get("/api/v1/sandbox/groups/g-1/messages?limit=0"), 400, "invalid_argument",
+              "limit");
+  ExpectError(Get("/api/v1/sandbox/groups/g%zz/messages"), 400, "invalid_argument", "group");
+}
+
+TEST_F(ServerTest, SandboxJoinAndLeave) {
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/join",
+                 R"({"member":"u2","name":"Bob","inviter":"u1","code":"poster"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+  EXPECT_EQ(r.body["event"]["type"], "member_joined");
+  EXPECT_EQ(r.body["event"]["member"], "u2");
+  EXPECT_EQ(r.body["event"]["via"], json({{"inviter", "u1"}, {"code", "poster"}}));
+  r = Send("POST", "/api/v1/sandbox/groups/g1/leave", R"({"member":"u2"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["event"]["type"], "member_left");
+  EXPECT_EQ(r.body["event"]["member"], "u2");
+  const std::vector<Event> seen = ingest_.events();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].type, EventType::kMemberJoined);
+  EXPECT_EQ(seen[0].via_code, "poster");
+  EXPECT_EQ(seen[1].type, EventType::kMemberLeft);
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.body["messages"].size(), 2u) << r.raw.body();
+  EXPECT_EQ(r.body["messages"][0]["kind"], "join");
+  EXPECT_EQ(r.body["messages"][1]["kind"], "leave");
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/leave", R"({"name":"Bob"})"), 400,
+              "invalid_argument", "name");  // leave takes no name
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/join", R"({"name":"Bob"})"), 400,
+              "invalid_argument", "member");
+}
+
+TEST_F(ServerTest, SandboxMutedMemberIs400) {
+  ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})")
+                .status,
+            200);
+  OutboxRecord mute;
+  mute.id = 42;
+  mute.action.type = ActionType::kMute;
+  mute.action.community = "default";
+  mute.action.platform = "sandbox";
+  mute.action.group = "g1";
+  mute.action.member = "u1";
+  mute.action.duration_s = 600;
+  mute.idempotency_key = "mute-1";
+  ASSERT_EQ(sandbox_.Perform(mute).kind, PerformResult::Kind::kDone);
+
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"x"})");
+  ExpectError(r, 400, "invalid_argument", "member");
+  auto direct = sandbox_.PostMessage("g1", "u1", "", "y");  // the sandbox's own words
+  ASSERT_FALSE(direct.ok());
+  EXPECT_EQ(r.body["error"]["message"], direct.status().message());
+  EXPECT_EQ(ingest_.events().size(), 1u) << "nothing ingested for a refused message";
+
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.body["messages"].size(), 2u) << r.raw.body();
+  const json& m = r.body["messages"][1];
+  EXPECT_EQ(m["kind"], "mute");
+  EXPECT_EQ(m["member"], "u1");
+  EXPECT_EQ(m["duration_s"], 600);
+  EXPECT_EQ(m["action_id"], 42);
+
+  // Once the mute is over, the member can post again.
+  clock_.Advance(601 * 1000);
+  EXPECT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"z"})")
+                .status,
+            200);
+}
+
+TEST_F(ServerTest, SandboxBadBodiesAre400NamingTheField) {
+  const std::string target = "/api/v1/sandbox/groups/g1/messages";
+  ExpectError(Send("POST", target, "not json"), 400, "invalid_argument", "body");
+  ExpectError(Send("POST", target, "[1,2]"), 400, "invalid_argument", "body");
+  ExpectError(Send("POST", target, ""), 400, "invalid_argument", "body");
+  ExpectError(Send("POST", target, R"({"text":"hi"})"), 400, "invalid_argument", "member");
+  ExpectError(Send("POST", target, R"({"member":"","text":"hi"})"), 400, "invalid_argument",
+              "member");
+  ExpectError(Send("POST", target, R"({"member":"u1"})"), 400, "invalid_argument", "text");
+  ExpectError(Send("POST", target, R"({"member":"u1","text":5})"), 400, "invalid_argument",
+              "text");
+  ExpectError(Send("POST", target, R"({"member":"u1","text":"hi","colour":"red"})"), 400,
+              "invalid_argument", "colour");
+  ExpectError(Send("POST", target, R"({"member":"u1","text":"hi"})", "text/plain"), 415,
+              "unsupported_media_type");
+  EXPECT_TRUE(ingest_.events().empty());
+  EXPECT_TRUE(sandbox_.Conversation("g1").empty()) << "nothing recorded for a bad request";
+}
+
+TEST_F(ServerTest, SandboxIngestRefusalMapsToStatus) {
+  ingest_.refuse = Code::kResourceExhausted;
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})");
+  ExpectError(r, 429, "resource_exhausted");
+  EXPECT_EQ(r.header(http::field::retry_after), "1");
+  ingest_.refuse = Code::kOk;
+  ingest_.async = true;  // completion from another thread
+  r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"again"})");
+  EXPECT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+}
+
+TEST_F(ServerTest, SandboxRoutesMethodsAndFeatureOff) {
+  ExpectError(Get("/api/v1/sandbox/groups/g1/nope"), 404, "not_found");
+  ExpectError(Get("/api/v1/sandbox/groups//messages"), 404, "not_found");
+  ExpectError(Get("/api/v1/sandbox/other"), 404, "not_found");
+  Reply r = Get("/api/v1/sandbox/groups/g1/join");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header(http::field::allow), "POST");
+  r = Send("DELETE", "/api/v1/sandbox/groups/g1/messages", "");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header(http::field::allow), "GET, POST");
+  r = Send("POST", "/api/v1/sandbox/groups", "{}");
+  EXPECT_EQ(r.status, 405);
+  // Auth first, as everywhere.
+  Req q;
+  q.target = "/api/v1/sandbox/groups";
+  q.token.clear();
+  ExpectError(Send(q), 401, "unauthenticated");
+
+  extras_.sandbox = nullptr;
+  StartServer(ServerOptions{});
+  ExpectError(Get("/api/v1/sandbox/groups"), 404, "not_found");
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})"),
+              404, "not_found");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions and tasks
+
+TEST_F(ServerTest, ActionsListingAndFilters) {
+  Reply r = Get("/api/v1/actions");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  ASSERT_EQ(r.body["actions"].size(), 6u);
+  EXPECT_TRUE(r.body["next_cursor"].is_null());
+  const json& a = r.body["actions"][0];
+  EXPECT_EQ(a["id"], 1);
+  EXPECT_EQ(a["type"], "send_message");
+  EXPECT_EQ(a["status"], "pending");
+  EXPECT_EQ(a["attempts"], 0);
+  EXPECT_EQ(a["next_attempt_at"], "2023-11-14T22:13:25Z");
+  EXPECT_EQ(a["last_error"], "");
+  EXPECT_EQ(a["platform_ref"], "");
+  EXPECT_EQ(a["idempotency_key"], "key-1");
+  EXPECT_EQ(a["created_at"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(a["updated_at"], "2023-11-14T22:13:21Z");
+  ASSERT_TRUE(a["action"].is_object()) << a.dump();
+  EXPECT_EQ(a["action"]["type"], "send_message");
+  EXPECT_EQ(a["action"]["text"], "hello 1");
+  EXPECT_EQ(a["action"]["group"], "g1");
+  // The embedded action is exactly ActionToJson's.
+  OutboxRecord first;
+  first.action.type = ActionType::kSendMessage;
+  first.action.community_id = 1;
+  first.action.community = "default";
+  first.action.platform = "sandbox";
+  first.action.group = "g1";
+  first.action.group_id = 10;
+  first.action.member = "u1";
+  first.action.text = "hello 1";
+  first.action.cause_event = "sandbox:e1";
+  first.action.rule = "welcome";
+  EXPECT_EQ(a["action"], json::parse(ActionToJson(first.action)));
+
+  r = Get("/api/v1/actions?status=failed");
+  ASSERT_EQ(r.body["actions"].size(), 1u) << r.raw.body();
+  EXPECT_EQ(r.body["actions"][0]["id"], 3);
+  EXPECT_EQ(r.body["actions"][0]["type"], "mute");
+  EXPECT_EQ(r.body["actions"][0]["last_error"], "403 forbidden");
+  EXPECT_EQ(r.body["actions"][0]["action"]["duration_s"], 600);
+  EXPECT_TRUE(r.body["actions"][0]["next_attempt_at"].is_null());
+  EXPECT_EQ(store_.action_query().status, std::optional<ActionStatus>(ActionStatus::kFailed));
+
+  r = Get("/api/v1/actions?status=done");
+  ASSERT_EQ(r.body["actions"].size(), 2u);
+  for (const json& x : r.body["actions"]) EXPECT_EQ(x["status"], "done");
+  EXPECT_EQ(r.body["actions"][0]["platform_ref"], "ref-2");
+  r = Get("/api/v1/actions?status=possibly_sent");
+  ASSERT_EQ(r.body["actions"].size(), 1u);
+  EXPECT_EQ(r.body["actions"][0]["id"], 6);
+
+  r = Get("/api/v1/actions?group=11&limit=2");
+  ASSERT_EQ(r.body["actions"].size(), 2u);
+  EXPECT_EQ(r.body["actions"][0]["id"], 2);
+  EXPECT_EQ(r.body["actions"][1]["id"], 4);
+  EXPECT_EQ(r.body["next_cursor"], "4");
+  r = Get("/api/v1/actions?group=11&limit=2&cursor=4");
+  ASSERT_EQ(r.body["actions"].size(), 1u);
+  EXPECT_EQ(r.body["actions"][0]["id"], 6);
+  EXPECT_TRUE(r.body["next_cursor"].is_null());
+  const ActionQuery aq = store_.action_query();
+  EXPECT_EQ(aq.group_id, std::optional<GroupId>(11));
+  EXPECT_EQ(aq.after_id, 4);
+  EXPECT_EQ(aq.limit, 2);
+
+  ExpectError(Get("/api/v1/actions?status=bogus"), 400, "invalid_argument", "status");
+  ExpectError(Get("/api/v1/actions?status="), 400, "invalid_argument", "status");
+  ExpectError(Get("/api/v1/actions?group=x"), 400, "invalid_argument", "group");
+  ExpectError(Get("/api/v1/actions?limit=0"), 400, "invalid_argument", "limit");
+  ExpectError(Get("/api/v1/actions?cursor=-3"), 400, "invalid_argument", "cursor");
+  store_.fail_actions = true;
+  ExpectError(Get("/api/v1/actions"), 503, "unavailable");
+  r = Send("POST", "/api/v1/actions", "{}");
+  EXPECT_EQ(r.status, 405);
+}
+
+TEST_F(ServerTest, TasksListing) {
+  Reply r = Get("/api/v1/tasks");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  ASSERT_EQ(r.body["tasks"].size(), 2u);  // open only by default
+  const json& t = r.body["tasks"][0];
+  EXPECT_EQ(t, json({{"id", 1},
+                     {"community_id", 1},
+                     {"group_id", 10},
+                     {"member_id", 1},
+                     {"kind", "degraded:remove_member"},
+                     {"reason", "spam 1"},
+                     {"evidence", "sandbox:e1"},
+                     {"cause_event", ""},
+                     {"rule", "antispam"},
+                     {"open", true},
+                     {"created_at", "2023-11-14T22:13:20.001Z"}}));
+  EXPECT_EQ(r.body["tasks"][1]["id"], 3);
+  EXPECT_TRUE(r.body["next_cursor"].is_null());
+  r = Get("/api/v1/tasks?open=false&limit=2");
+  ASSERT_EQ(r.body["tasks"].size(), 2u);
+  EXPECT_EQ(r.body["tasks"][1]["id"], 2);
+  EXPECT_EQ(r.body["tasks"][1]["open"], false);
+  EXPECT_TRUE(r.body["tasks"][1]["member_id"].is_null());
+  EXPECT_EQ(r.body["next_cursor"], "2");
+  r = Get("/api/v1/tasks?open=false&cursor=2");
+  ASSERT_EQ(r.body["tasks"].size(), 1u);
+  EXPECT_EQ(r.body["tasks"][0]["id"], 3);
+  ExpectError(Get("/api/v1/tasks?open=maybe"), 400, "invalid_argument", "open");
+  ExpectError(Get("/api/v1/tasks?cursor=abc"), 400, "invalid_argument", "cursor");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Playbooks
+
+constexpr std::string_view kCampToml = R"(# a test playbook
+[community]
+slug = "camp"
+name = "Camp"
+
+[[groups]]
+platform = "sandbox"
+id = "camp-1"
+
+[welcome]
+text = "欢迎 {member.name}"
+
+[[schedules]]
+name = "morning"
+rule = "daily 06:20"
+group = "sandbox:camp-1"
+text = "早安 {date}"
+)";
+
+TEST_F(ServerTest, PutPlaybookStoresAndApplies) {
+  Reply r = PutPlaybook("camp", std::string(kCampToml));
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body, json({{"community", "camp"}, {"schedules", 1}, {"welcome", true}}));
+  // Applied through the ingest...
+  auto set = ingest_.playbooks();
+  ASSERT_EQ(set->all().count("camp"), 1u);
+  const Playbook& pb = set->For("camp");
+  EXPECT_EQ(pb.name, "Camp");
+  ASSERT_EQ(pb.schedules.size(), 1u);
+  EXPECT_EQ(pb.schedules[0].rule, "daily 06:20");
+  // ...and stored verbatim.
+  auto stored = store_.playbook("camp");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->toml, kCampToml);
+  EXPECT_EQ(stored->updated_at, 1700000000000);
+
+  r = Get("/api/v1/communities/camp/playbook");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.header(http::field::content_type).starts_with("text/plain"));
+  EXPECT_EQ(r.raw.body(), kCampToml);
+  ExpectError(Get("/api/v1/communities/other/playbook"), 404, "not_found");
+
+  // text/plain is accepted too, with parameters; a replacement without welcome says so.
+  std::string no_welcome(kCampToml);
+  no_welcome.erase(no_welcome.find("[welcome]"), no_welcome.find("[[schedules]]") -
+                                                     no_welcome.find("[welcome]"));
+  r = PutPlaybook("camp", no_welcome, "text/plain; charset=utf-8");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["welcome"], false);
+  EXPECT_FALSE(ingest_.playbooks()->For("camp").welcome.enabled);
+  EXPECT_EQ(Get("/api/v1/communities/camp/playbook").raw.body(), no_welcome);
+}
+
+TEST_F(ServerTest, PutPlaybookErrors) {
+  // A TOML syntax error names the line.
+  Reply r = PutPlaybook("camp", "[community]\nslug = \"camp\"\nname = \n");
+  ExpectError(r, 400, "invalid_argument");
+  EXPECT_NE(r.body["error"]["message"].get<std::string>().find(":3:"), std::string::npos)
+      << r.raw.body();
+  // A validation error names the line and the key path.
+  std::string bad(kCampToml);
+  bad.replace(bad.find("daily 06:20"), 11, "hourly");
+  r = PutPlaybook("camp", bad);
+  ExpectError(r, 400, "invalid_argument", "schedules[0].rule");
+  EXPECT_NE(r.body["error"]["message"].get<std::string>().find(":15:"), std::string::npos)
+      << r.raw.body();
+  // The playbook must be for the community of the URL.
+  r = PutPlaybook("other", std::string(kCampToml));
+  ExpectError(r, 400, "invalid_argument", "community.slug");
+  ExpectError(PutPlaybook("camp", std::string(kCampToml), "application/json"), 415,
+              "unsupported_media_type");
+  ExpectError(PutPlaybook("camp", std::string(kCampToml), ""), 415, "unsupported_media_type");
+  std::string huge(kCampToml);
+  huge += "# " + std::string(1 << 20, 'x') + "\n";
+  ExpectError(PutPlaybook("camp", huge), 413, "payload_too_large");
+  EXPECT_TRUE(ingest_.playbooks()->all().empty()) << "nothing applied";
+  EXPECT_FALSE(store_.playbook("camp").has_value()) << "nothing stored";
+
+  // Store and ingest failures map through the one Code → status mapping.
+  store_.fail_playbooks = true;
+  ExpectError(PutPlaybook("camp", std::string(kCampToml)), 503, "unavailable");
+  EXPECT_TRUE(ingest_.playbooks()->all().empty());
+  ExpectError(Get("/api/v1/communities/camp/playbook"), 503, "unavailable");
+  store_.fail_playbooks = false;
+  ingest_.refuse_playbooks = true;
+  ExpectError(PutPlaybook("camp", std::string(kCampToml)), 400, "invalid_argument",
+              "schedules[0].rule");
+
+  r = Send("POST", "/api/v1/communities/camp/playbook", std::string(kCampToml),
+           "application/toml");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header(http::field::allow), "GET, PUT");
+  ExpectError(Get("/api/v1/communities/camp/nope"), 404, "not_found");
+  ExpectError(Get("/api/v1/communities//playbook"), 404, "not_found");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,11 +45,12 @@ class Session;
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ServerOptions opts, Store& store, Ingest& ingest, const Clock& clock)
+  Impl(ServerOptions opts, Store& store, Ingest& ingest, const Clock& clock, ServerExtras extras)
       : options(std::move(opts)),
         ioc(options.io_threads),
         pool(static_cast<size_t>(options.blocking_threads)),
-        api(store, ingest, clock, [this](Api::Task task) { net::post(pool, std::move(task)); }),
+        api(store, ingest, clock, [this](Api::Task task) { net::post(pool, std::move(task)); },
+            extras),
         acceptor(net::make_strand(ioc)),
         accept_retry(acceptor.get_executor()) {}
 
@@ -66,7 +67,7 @@ struct HttpServer::Impl {
 
   const ServerOptions options;
   net::io_context ioc;
-  net::thread_pool pool;  // the blocking pool: Store reads
+  net::thread_pool pool;  // the blocking pool: Store calls, Ingest::SetPlaybook
   Api api;
   tcp::acceptor acceptor;       // on its own strand
   net::steady_timer accept_retry;  // same strand as the acceptor
@@ -410,7 +411,8 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { Stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Store& store,
-                                                      Ingest& ingest, const Clock& clock) {
+                                                      Ingest& ingest, const Clock& clock,
+                                                      ServerExtras extras) {
   if (options.io_threads < 1) return Status::Invalid("must be at least 1", "io_threads");
   if (options.blocking_threads < 1) return Status::Invalid("must be at least 1", "blocking_threads");
   if (options.max_body_bytes < 1) return Status::Invalid("must be at least 1", "max_body_bytes");
@@ -419,7 +421,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Sto
     return Status::Invalid("must be at least 1", "idle_timeout_seconds");
   }
   try {
-    auto impl = std::make_unique<Impl>(std::move(options), store, ingest, clock);
+    auto impl = std::make_unique<Impl>(std::move(options), store, ingest, clock, extras);
     QZ_RETURN_IF_ERROR(impl->Listen());
     impl->Run();
     spdlog::debug("http: listening on {}:{}", impl->options.host, impl->port);

@@ -10,6 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/status.hpp"
+#include "server/api.hpp"  // ServerExtras (transport-free: no Boost)
 
 namespace qz {
 
@@ -31,17 +32,20 @@ struct ServerOptions {
 //    the in-memory token cache, split and parse event batches (EventParser, one per thread),
 //    route, build JSON, write responses. Each connection is serialised on its own strand.
 //  - `blocking_threads` threads (a thread pool) run everything that may block on disk: Store
-//    reads and token look-ups that miss the cache. Their results are posted back to the
-//    connection's strand; they never write to a socket themselves.
+//    reads and writes (playbooks), Ingest::SetPlaybook, and token look-ups that miss the cache.
+//    Their results are posted back to the connection's strand; they never write to a socket
+//    themselves.
 //  - The Ingest writer thread runs Submit completions; those only post back to the strand.
 // Thread-safety: Start/Stop/~HttpServer from one owning thread, never from the threads above.
-// `store`, `ingest` and `clock` must outlive the server.
+// `store`, `ingest`, `clock` and whatever `extras` points to must outlive the server.
 class HttpServer {
  public:
   // Binds and listens; returns once the socket is listening and the threads run.
   // Errors: kInvalidArgument (bad options, `field` names it), kUnavailable (cannot bind).
+  // `extras`: the optional features (sandbox routes, outbox and timer metrics); see api.hpp.
   static Result<std::unique_ptr<HttpServer>> Start(ServerOptions options, Store& store,
-                                                   Ingest& ingest, const Clock& clock);
+                                                   Ingest& ingest, const Clock& clock,
+                                                   ServerExtras extras = {});
 
   ~HttpServer();  // Stop()s if still running
   HttpServer(const HttpServer&) = delete;
@@ -54,7 +58,7 @@ class HttpServer {
   // in-flight ingest batches complete. Idempotent.
   void Stop();
 
-  struct Impl;
+  struct Impl;  // defined in http_server.cpp; public only so its connection class can name it
 
  private:
   explicit HttpServer(std::unique_ptr<Impl> impl);

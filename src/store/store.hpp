@@ -7,10 +7,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/status.hpp"
+#include "model/action.hpp"
 #include "model/entities.hpp"
 #include "model/event.hpp"
 
@@ -40,6 +42,9 @@ struct StateSnapshot {
   std::vector<Membership> memberships;
   std::vector<MemberName> names;
   std::vector<MemberTag> tags;
+  // Modules' working state, ordered by (community_id, module, key). Not rebuilt by replay: it
+  // is the modules' memory, not a function of the log alone.
+  std::vector<ModuleStateEntry> module_state;
   int64_t last_seq = 0;
   friend bool operator==(const StateSnapshot&, const StateSnapshot&) = default;
 };
@@ -65,6 +70,25 @@ class StoreTxn {
   virtual Status PutMemberName(const MemberName& name) = 0;
   virtual Status PutTag(const MemberTag& tag) = 0;
   virtual Status DeleteTag(MemberId member_id, const std::string& tag) = 0;
+
+  // What modules caused, written with their cause so a crash never loses one.
+  //
+  // Appends `record` to the outbox and sets record.id (increasing; the id passed in is ignored).
+  // The action is stored as ActionToJson(record.action) and read back with ActionFromJson.
+  // Fails with kAlreadyExists when record.idempotency_key is already in the outbox (committed
+  // or earlier in this transaction), and with kInvalidArgument when action.payload is neither
+  // empty nor a JSON object (it could not be read back). Stores that normalise JSON keep the
+  // payload as ActionToJson writes it (compact, keys sorted).
+  virtual Status AddAction(OutboxRecord& record) = 0;
+  // Appends `task` and sets task.id (increasing; the id passed in is ignored).
+  virtual Status AddTask(OperatorTask& task) = 0;
+  // Insert-or-replace by (community_id, key), every other field replaced, and sets timer.id: a
+  // new timer gets a new id, a replaced one keeps its id (the id passed in is ignored). A timer
+  // put with due = 0 is kept as finished, not deleted, so its key keeps its id.
+  virtual Status PutTimer(TimerRecord& timer) = 0;
+  // Insert-or-replace by (community_id, module, key); an empty value deletes the entry (deleting
+  // an absent entry is fine).
+  virtual Status PutModuleState(const ModuleStateEntry& entry) = 0;
 
   // Makes the transaction durable (per the store's configured sync mode) before returning.
   virtual Status Commit() = 0;
@@ -93,6 +117,31 @@ struct StoreStats {
   int64_t communities = 0;
 };
 
+struct ActionQuery {
+  std::optional<ActionStatus> status;
+  std::optional<GroupId> group_id;
+  int limit = 50;          // 1..1000
+  int64_t after_id = 0;    // cursor: ids > after_id, ascending
+};
+
+struct ActionCounts {
+  int64_t pending = 0, sending = 0, done = 0, failed = 0, possibly_sent = 0;
+  friend bool operator==(const ActionCounts&, const ActionCounts&) = default;
+};
+
+struct TaskQuery {
+  bool open_only = true;
+  int limit = 50;        // 1..1000
+  int64_t after_id = 0;  // ascending
+};
+
+struct StoredPlaybook {
+  std::string community;  // slug
+  std::string toml;       // the source text, as validated
+  TimeMs updated_at = 0;
+  friend bool operator==(const StoredPlaybook&, const StoredPlaybook&) = default;
+};
+
 struct ApiToken {
   std::string hash;  // SHA-256 hex of the secret; the secret itself is never stored
   std::string name;
@@ -101,7 +150,10 @@ struct ApiToken {
 
 // Thread-safety: Begin() and LoadState() are called by the writer thread only (one writer per
 // store). The read methods may be called concurrently from any thread, also while a write
-// transaction is open, and see only committed data.
+// transaction is open, and see only committed data. So may the few writes of the Store itself
+// (UpdateActions, UpdateTimerDue, PutPlaybook, PutToken): each commits on its own (they are not
+// part of any StoreTxn) and may have to wait for the writer's transaction; a store that makes
+// them wait says how long and fails with kUnavailable after that.
 class Store {
  public:
   virtual ~Store() = default;
@@ -122,6 +174,39 @@ class Store {
   virtual Result<std::vector<StoredEvent>> ScanEvents(int64_t after_seq, int limit) = 0;
   virtual Result<std::optional<StoredEvent>> FindEvent(const std::string& platform,
                                                        const std::string& source_id) = 0;
+
+  // The outbox, for the delivery workers (any thread; short transactions of their own that wait
+  // for the writer's lock up to the busy timeout).
+  //
+  // The pending and sending records, ascending by id.
+  virtual Result<std::vector<OutboxRecord>> LoadOpenActions() = 0;
+  // Sets the delivery state (status, attempts, next_attempt_at, last_error, platform_ref,
+  // updated_at) of record update.id to the update's, for every update in one transaction, in
+  // order (a later update of the same id wins): all or none. If an id is not in the outbox it
+  // fails with kNotFound naming the id and changes nothing; an update with a status outside
+  // ActionStatus fails with kInvalidArgument, also changing nothing. An empty span does nothing.
+  virtual Status UpdateActions(std::span<const OutboxUpdate> updates) = 0;
+  // Records with id > query.after_id, ascending, only those with query.status and in
+  // query.group_id when given; at most query.limit, clamped to 1..1000.
+  virtual Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) = 0;
+  // The number of records in each status; cheap (not a scan of the outbox).
+  virtual Result<ActionCounts> CountActions() = 0;
+
+  // Tasks with id > query.after_id, ascending, only open ones when query.open_only; at most
+  // query.limit, clamped to 1..1000.
+  virtual Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) = 0;
+
+  // Timers, for the scheduler (any thread). LoadTimers returns those with due != 0, by id.
+  virtual Result<std::vector<TimerRecord>> LoadTimers() = 0;
+  // Compare-and-set of a timer's next firing: sets timer `id`'s due to `due` only while it is
+  // still `expected` (a writer may have replaced the timer meanwhile); returns whether it applied.
+  // False for an unknown id; true when due == expected and the timer still has it (a probe).
+  virtual Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) = 0;
+
+  // Playbooks by community slug (any thread; autocommitted). PutPlaybook inserts or replaces
+  // by slug; LoadPlaybooks returns all of them ordered by slug (bytewise).
+  virtual Status PutPlaybook(const StoredPlaybook& playbook) = 0;
+  virtual Result<std::vector<StoredPlaybook>> LoadPlaybooks() = 0;
 
   // API tokens (their own small autocommitted writes; any thread).
   virtual Status PutToken(const ApiToken& token) = 0;

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <tuple>
@@ -47,35 +50,37 @@ std::string Describe(const Result<T>& result) {
 
 #define QZ_CONCAT_INNER(a, b) a##b
 #define QZ_CONCAT(a, b) QZ_CONCAT_INNER(a, b)
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    const auto& qz_ok_ = (expr);                              \
+#define ASSERT_OK(expr)                                            \
+  do {                                                             \
+    const auto& qz_ok_ = (expr);                                   \
     ASSERT_TRUE(qz_ok_.ok()) << #expr << ": " << Describe(qz_ok_); \
   } while (0)
-#define EXPECT_OK(expr)                                       \
-  do {                                                        \
-    const auto& qz_ok_ = (expr);                              \
+#define EXPECT_OK(expr)                                            \
+  do {                                                             \
+    const auto& qz_ok_ = (expr);                                   \
     EXPECT_TRUE(qz_ok_.ok()) << #expr << ": " << Describe(qz_ok_); \
   } while (0)
 // Declares `lhs` from the value of a Result, failing the test if it holds an error.
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(QZ_CONCAT(qz_result_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, expr)                   \
-  auto result = (expr);                                                \
-  ASSERT_TRUE(result.ok()) << #expr << ": " << Describe(result);       \
+#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, expr)             \
+  auto result = (expr);                                          \
+  ASSERT_TRUE(result.ok()) << #expr << ": " << Describe(result); \
   lhs = std::move(result).value()
 
 // Field tuples, so failures print readable values (enums as integers).
-auto Fields(const Community& c) { return std::tuple(c.id, c.slug, c.name, c.time_zone, c.created_at); }
+auto Fields(const Community& c) {
+  return std::tuple(c.id, c.slug, c.name, c.time_zone, c.created_at);
+}
 auto Fields(const Group& g) {
   return std::tuple(g.id, g.community_id, g.platform, g.external_id, g.name, int(g.type),
-                    g.capacity, g.time_zone, g.first_seen, g.last_activity, g.member_count,
-                    g.joins, g.leaves, g.messages);
+                    g.capacity, g.time_zone, g.first_seen, g.last_activity, g.member_count, g.joins,
+                    g.leaves, g.messages);
 }
 auto Fields(const Member& m) {
-  return std::tuple(m.id, m.community_id, m.display_name, m.first_seen, m.last_seen,
-                    m.referrer_id, m.channel, m.messages, m.checkins, m.link_clicks, m.orders,
-                    m.order_amount_e4, m.invited, m.last_message, m.last_checkin);
+  return std::tuple(m.id, m.community_id, m.display_name, m.first_seen, m.last_seen, m.referrer_id,
+                    m.channel, m.messages, m.checkins, m.link_clicks, m.orders, m.order_amount_e4,
+                    m.invited, m.points, m.last_message, m.last_checkin);
 }
 auto Fields(const Identity& i) {
   return std::tuple(i.community_id, i.platform, i.external_id, i.member_id, i.name);
@@ -86,6 +91,25 @@ auto Fields(const Membership& m) {
 }
 auto Fields(const MemberName& n) { return std::tuple(n.member_id, n.name, n.first_seen); }
 auto Fields(const MemberTag& t) { return std::tuple(t.member_id, t.tag, t.added_at); }
+auto Fields(const ModuleStateEntry& e) {
+  return std::tuple(e.community_id, e.module, e.key, e.value);
+}
+auto Fields(const OutboxRecord& r) {
+  return std::tuple(r.id, ActionToJson(r.action), r.idempotency_key, int(r.status), r.attempts,
+                    r.next_attempt_at, r.last_error, r.platform_ref, r.created_at, r.updated_at);
+}
+auto Fields(const OperatorTask& t) {
+  return std::tuple(t.id, t.community_id, t.group_id, t.member_id, t.kind, t.reason, t.evidence,
+                    t.cause_event, t.rule, t.open, t.created_at);
+}
+auto Fields(const TimerRecord& t) {
+  return std::tuple(t.id, t.community_id, t.community, t.key, t.rule, t.time_zone, t.due,
+                    t.payload, t.cause_event);
+}
+auto Fields(const StoredPlaybook& p) { return std::tuple(p.community, p.toml, p.updated_at); }
+auto Fields(const ActionCounts& c) {
+  return std::tuple(c.pending, c.sending, c.done, c.failed, c.possibly_sent);
+}
 auto Fields(const StoredEvent& e) {
   return std::tuple(e.seq, e.platform, e.source_id, e.community_id, e.group_id, e.member_id,
                     int(e.type), e.time, e.json);
@@ -105,7 +129,7 @@ std::string Dump(const StateSnapshot& s) {
   return "communities " + Dump(s.communities) + "\ngroups " + Dump(s.groups) + "\nmembers " +
          Dump(s.members) + "\nidentities " + Dump(s.identities) + "\nmemberships " +
          Dump(s.memberships) + "\nnames " + Dump(s.names) + "\ntags " + Dump(s.tags) +
-         "\nlast_seq " + std::to_string(s.last_seq);
+         "\nmodule_state " + Dump(s.module_state) + "\nlast_seq " + std::to_string(s.last_seq);
 }
 
 bool SameEvent(const StoredEvent& a, const StoredEvent& b) { return Fields(a) == Fields(b); }
@@ -114,10 +138,13 @@ bool SameEvents(const std::vector<StoredEvent>& a, const std::vector<StoredEvent
 }
 
 // operator== on the structs; the dump only explains a mismatch.
-#define EXPECT_SAME(actual, expected) \
-  EXPECT_TRUE((actual) == (expected)) << "actual:\n" << Dump(actual) << "\nexpected:\n" << Dump(expected)
-#define EXPECT_SAME_EVENTS(actual, expected)                                               \
-  EXPECT_TRUE(SameEvents((actual), (expected))) << "actual:\n" << Dump(actual) << "\nexpected:\n" \
+#define EXPECT_SAME(actual, expected)                                    \
+  EXPECT_TRUE((actual) == (expected)) << "actual:\n"                     \
+                                      << Dump(actual) << "\nexpected:\n" \
+                                      << Dump(expected)
+#define EXPECT_SAME_EVENTS(actual, expected)                                       \
+  EXPECT_TRUE(SameEvents((actual), (expected))) << "actual:\n"                     \
+                                                << Dump(actual) << "\nexpected:\n" \
                                                 << Dump(expected)
 
 // ---- Test data: every field set to a non-default value ----
@@ -179,6 +206,7 @@ Member MakeMember(MemberId id, CommunityId community, std::string name = {}) {
           .orders = 6 + id,
           .order_amount_e4 = 9'000'000'000'000'000'000 + id,  // beyond 32 and 53 bits
           .invited = 7 + id,
+          .points = -(8'000'000'000'000'000'000 + id),  // a balance may be negative
           .last_message = kT0 + 3 * id,
           .last_checkin = kT0 + 4 * id};
 }
@@ -439,7 +467,9 @@ TEST_P(StoreConformance, EveryEntityRoundTrips) {
 TEST_P(StoreConformance, ExtremeValuesRoundTrip) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-  Member member = MakeMember(kMax, kMax);
+  Member member = MakeMember(1, 1);
+  member.id = kMax;
+  member.community_id = kMax;
   member.order_amount_e4 = kMin;
   member.first_seen = -1;
   member.channel = "";  // empty strings stay empty (not NULL, not missing)
@@ -447,7 +477,8 @@ TEST_P(StoreConformance, ExtremeValuesRoundTrip) {
   group.capacity = std::numeric_limits<int32_t>::max();
   group.type = GroupType::kUnspecified;
   group.name = "";
-  Membership membership = MakeMembership(7, kMax);
+  Membership membership = MakeMembership(7, 1);
+  membership.member_id = kMax;
   membership.role = Role::kMember;
   membership.left_reason = LeaveReason::kLeft;
   membership.via_code = "";
@@ -568,8 +599,8 @@ TEST_P(StoreConformance, LoadStateIsOrderedByPrimaryKey) {
       expected.communities.push_back(MakeCommunity(k));
       expected.groups.push_back(MakeGroup(k * 10, k));
       expected.members.push_back(MakeMember(k * 100, k));
-      expected.identities.push_back(MakeIdentity(k % 3, k % 2 ? "wecom" : "feishu",
-                                                 "u" + std::to_string(9 - k), k * 100));
+      expected.identities.push_back(
+          MakeIdentity(k % 3, k % 2 ? "wecom" : "feishu", "u" + std::to_string(9 - k), k * 100));
       expected.memberships.push_back(MakeMembership((k % 4) * 10, k * 100));
       expected.names.push_back(MakeName(k % 2 + 1, k % 3 ? "Bob" + std::to_string(k) : "bob"));
       expected.tags.push_back(MakeTag(k % 3 + 1, k % 2 ? "a" + std::to_string(k) : "Z"));
@@ -686,9 +717,8 @@ TEST_P(StoreConformance, ListMembersFilters) {
       if (id == 13) name = "张三🙂";
       if (id == 14) name = "back\\slash";
       ASSERT_OK(txn->PutMember(MakeMember(id, id <= 20 ? 1 : 2, name)));
-      ASSERT_OK(txn->PutIdentity(MakeIdentity(id <= 20 ? 1 : 2, "wecom",
-                                              id == 12 ? "needle_ext" : "wm" + std::to_string(id),
-                                              id)));
+      ASSERT_OK(txn->PutIdentity(MakeIdentity(
+          id <= 20 ? 1 : 2, "wecom", id == 12 ? "needle_ext" : "wm" + std::to_string(id), id)));
     }
     for (MemberId id = 2; id <= 12; id += 2) ASSERT_OK(txn->PutMembership(MakeMembership(10, id)));
     ASSERT_OK(txn->PutMembership(MakeMembership(10, 3, /*active=*/false)));
@@ -770,7 +800,8 @@ TEST_P(StoreConformance, GetMember) {
   }
   ASSERT_OK_AND_ASSIGN(MemberProfile profile, store().GetMember(2));
   EXPECT_SAME(profile.member, sample.members[1]);
-  EXPECT_SAME(profile.identities, (std::vector<Identity>{sample.identities[0], sample.identities[2]}));
+  EXPECT_SAME(profile.identities,
+              (std::vector<Identity>{sample.identities[0], sample.identities[2]}));
   EXPECT_SAME(profile.memberships,
               (std::vector<Membership>{sample.memberships[1], sample.memberships[2]}));
   EXPECT_SAME(profile.names, (std::vector<MemberName>{sample.names[1], sample.names[2]}));
@@ -1080,6 +1111,786 @@ TEST_P(StoreConformance, UnicodeRoundTrips) {
   EXPECT_EQ(Ids(by_identity), std::vector<MemberId>{1});
   ASSERT_OK_AND_ASSIGN(MemberProfile profile, store().GetMember(1));
   EXPECT_SAME(profile.tags, std::vector<MemberTag>{t});
+}
+
+
+// ---- The outbox, tasks, timers, module state and playbooks ----
+
+// Every field set; the payload in the form ActionToJson writes (compact, keys sorted), which is
+// the form a store keeps it in.
+Action MakeAction(int n, GroupId group = 10) {
+  const std::string i = std::to_string(n);
+  return {.type = ActionType::kReply,
+          .community_id = 1,
+          .community = "c1",
+          .platform = "wecom",
+          .group = "g" + std::to_string(group),
+          .group_id = group,
+          .member = "wm_" + i,
+          .member_id = 100 + n,
+          .text = "回复 " + i + " 🙂",
+          .reply_to = "msg-" + i,
+          .duration_s = 600 + n,
+          .tag = "标签",
+          .remove_tag = true,
+          .points = -5 - n,
+          .timer = "t" + i,
+          .due = kT0 + n,
+          .payload = R"({"k":[1,2],"n":"x"})",
+          .evidence = "https://example.com/e/" + i,
+          .cause_event = "wecom:m" + i,
+          .rule = "welcome.greet"};
+}
+
+OutboxRecord MakeRecord(int n, ActionStatus status = ActionStatus::kPending, GroupId group = 10) {
+  OutboxRecord r;
+  r.action = MakeAction(n, group);
+  r.idempotency_key = r.action.cause_event + "#" + r.action.rule + "#" + std::to_string(n);
+  r.status = status;
+  r.attempts = n % 3;
+  r.next_attempt_at = kT0 + 100 * n;
+  r.last_error = n % 2 ? "timeout 超时" : "";
+  r.platform_ref = n % 2 ? "" : "ref-" + std::to_string(n);
+  r.created_at = kT0 + n;
+  r.updated_at = kT0 + 2 * n;
+  return r;
+}
+
+OperatorTask MakeTask(int n, bool open = true) {
+  const std::string i = std::to_string(n);
+  return {.community_id = 1 + n % 2,
+          .group_id = 10 + n,
+          .member_id = 100 + n,
+          .kind = n % 2 ? "degraded:remove_member" : "review",
+          .reason = "请核实 " + i,
+          .evidence = "wecom:m" + i,
+          .cause_event = "wecom:m" + i,
+          .rule = "antispam.links",
+          .open = open,
+          .created_at = kT0 + n};
+}
+
+TimerRecord MakeTimer(CommunityId community, std::string key, TimeMs due) {
+  return {.community_id = community,
+          .community = "c" + std::to_string(community),
+          .key = std::move(key),
+          .rule = "daily 06:20",
+          .time_zone = "Europe/Berlin",
+          .due = due,
+          .payload = R"({"schedule":"morning"})",
+          .cause_event = "playbook:c" + std::to_string(community)};
+}
+
+template <typename T>
+std::vector<int64_t> IdsOf(const std::vector<T>& values) {
+  std::vector<int64_t> ids;
+  for (const T& v : values) ids.push_back(v.id);
+  return ids;
+}
+
+// What UpdateActions makes of `record`.
+OutboxRecord Updated(OutboxRecord record, const OutboxUpdate& u) {
+  record.status = u.status;
+  record.attempts = u.attempts;
+  record.next_attempt_at = u.next_attempt_at;
+  record.last_error = u.last_error;
+  record.platform_ref = u.platform_ref;
+  record.updated_at = u.updated_at;
+  return record;
+}
+
+ActionCounts CountsOf(const std::vector<OutboxRecord>& records) {
+  ActionCounts c;
+  for (const OutboxRecord& r : records) {
+    switch (r.status) {
+      case ActionStatus::kPending: ++c.pending; break;
+      case ActionStatus::kSending: ++c.sending; break;
+      case ActionStatus::kDone: ++c.done; break;
+      case ActionStatus::kFailed: ++c.failed; break;
+      case ActionStatus::kPossiblySent: ++c.possibly_sent; break;
+    }
+  }
+  return c;
+}
+
+std::vector<OutboxRecord> OpenOnes(const std::vector<OutboxRecord>& records) {
+  std::vector<OutboxRecord> open;
+  for (const OutboxRecord& r : records) {
+    if (r.status == ActionStatus::kPending || r.status == ActionStatus::kSending) {
+      open.push_back(r);
+    }
+  }
+  return open;
+}
+
+// Adds `records` in one committed transaction, setting their ids.
+Status AddActions(Store& store, std::vector<OutboxRecord>& records) {
+  auto txn = store.Begin();
+  if (!txn.ok()) return txn.status();
+  for (OutboxRecord& r : records) QZ_RETURN_IF_ERROR((*txn)->AddAction(r));
+  return (*txn)->Commit();
+}
+
+TEST_P(StoreConformance, FreshStoreHasNoActionsTasksTimersOrPlaybooks) {
+  ASSERT_OK_AND_ASSIGN(auto open, store().LoadOpenActions());
+  EXPECT_TRUE(open.empty());
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+  EXPECT_TRUE(listed.empty());
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_SAME(counts, ActionCounts{});
+  ASSERT_OK_AND_ASSIGN(auto tasks, store().ListTasks({.open_only = false}));
+  EXPECT_TRUE(tasks.empty());
+  ASSERT_OK_AND_ASSIGN(auto timers, store().LoadTimers());
+  EXPECT_TRUE(timers.empty());
+  ASSERT_OK_AND_ASSIGN(auto playbooks, store().LoadPlaybooks());
+  EXPECT_TRUE(playbooks.empty());
+  ASSERT_OK_AND_ASSIGN(bool applied, store().UpdateTimerDue(1, 0, 5));
+  EXPECT_FALSE(applied) << "no such timer";
+  EXPECT_OK(store().UpdateActions({}));  // an empty update list does nothing
+}
+
+TEST_P(StoreConformance, MemberPointsRoundTrip) {
+  Member m = MakeMember(1, 1);
+  m.points = 12345;
+  Member low = MakeMember(2, 1);
+  low.points = std::numeric_limits<int64_t>::min();
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->PutMember(m));
+    ASSERT_OK(txn->PutMember(low));
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(MemberProfile profile, store().GetMember(1));
+  EXPECT_EQ(profile.member.points, 12345);
+  m.points = -7;  // replaced with the rest of the row
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->PutMember(m));
+    ASSERT_OK(txn->Commit());
+  }
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(StateSnapshot state, store().LoadState());
+  EXPECT_SAME(state.members, (std::vector<Member>{m, low}));
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListMembers({}));
+  EXPECT_SAME(listed, (std::vector<Member>{m, low}));
+}
+
+TEST_P(StoreConformance, OutboxRecordsRoundTrip) {
+  std::vector<OutboxRecord> records = {
+      MakeRecord(1), MakeRecord(2, ActionStatus::kSending), MakeRecord(3, ActionStatus::kDone),
+      MakeRecord(4, ActionStatus::kFailed), MakeRecord(5, ActionStatus::kPossiblySent)};
+  // An action with nothing but its type, and every other field at its default.
+  OutboxRecord bare;
+  bare.idempotency_key = "bare";
+  records.push_back(bare);
+  // Extreme values and every action type that reaches the outbox.
+  OutboxRecord extreme = MakeRecord(7);
+  extreme.action.type = ActionType::kCreateInvite;
+  extreme.action.community_id = std::numeric_limits<int64_t>::max();
+  extreme.action.points = std::numeric_limits<int64_t>::min();
+  extreme.action.payload = "";
+  extreme.action.remove_tag = false;
+  extreme.attempts = std::numeric_limits<int32_t>::max();
+  extreme.next_attempt_at = -1;
+  extreme.idempotency_key = std::string(300, 'k');
+  records.push_back(extreme);
+  for (int t = 1; t <= static_cast<int>(ActionType::kCreateInvite); ++t) {
+    OutboxRecord r = MakeRecord(100 + t);
+    r.action.type = static_cast<ActionType>(t);
+    records.push_back(r);
+  }
+  for (OutboxRecord& r : records) r.id = 999'999;  // ignored: the store assigns ids
+  ASSERT_OK(AddActions(store(), records));
+  int64_t last = 0;
+  for (const OutboxRecord& r : records) {
+    EXPECT_GT(r.id, last) << "ids increase in the order of AddAction";
+    last = r.id;
+  }
+  EXPECT_NE(records.front().id, 999'999);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({.limit = 1000}));
+    EXPECT_SAME(listed, records);
+    ASSERT_OK_AND_ASSIGN(auto open, store().LoadOpenActions());
+    EXPECT_SAME(open, OpenOnes(records));
+    ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+    EXPECT_SAME(counts, CountsOf(records));
+    Reopen();  // and again from disk
+  }
+  // Later ids keep increasing.
+  std::vector<OutboxRecord> more = {MakeRecord(50)};
+  ASSERT_OK(AddActions(store(), more));
+  EXPECT_GT(more[0].id, last);
+}
+
+TEST_P(StoreConformance, IdempotencyKeysAreUnique) {
+  std::vector<OutboxRecord> first = {MakeRecord(1)};
+  ASSERT_OK(AddActions(store(), first));
+  {
+    // A key already committed: the call and the transaction fail.
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    OutboxRecord other = MakeRecord(2);
+    ASSERT_OK(txn->AddAction(other));
+    OperatorTask task = MakeTask(1);
+    ASSERT_OK(txn->AddTask(task));
+    OutboxRecord again = MakeRecord(3);
+    again.idempotency_key = first[0].idempotency_key;
+    Status dup = txn->AddAction(again);
+    EXPECT_EQ(dup.code(), Code::kAlreadyExists) << Describe(dup);
+    EXPECT_FALSE(txn->Commit().ok()) << "the transaction failed with it";
+  }
+  {
+    // A key added earlier in the same transaction.
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    OutboxRecord a = MakeRecord(4);
+    OutboxRecord b = MakeRecord(5);
+    b.idempotency_key = a.idempotency_key;
+    ASSERT_OK(txn->AddAction(a));
+    EXPECT_EQ(txn->AddAction(b).code(), Code::kAlreadyExists);
+    EXPECT_FALSE(txn->Commit().ok());
+  }
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+  EXPECT_SAME(listed, first);
+  ASSERT_OK_AND_ASSIGN(auto tasks, store().ListTasks({.open_only = false}));
+  EXPECT_TRUE(tasks.empty());
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_SAME(counts, ActionCounts{.pending = 1});
+  // The same key differs only in case: another key.
+  std::vector<OutboxRecord> upper = {MakeRecord(6)};
+  upper[0].idempotency_key = "WECOM:M1#WELCOME.GREET#1";
+  EXPECT_OK(AddActions(store(), upper));
+}
+
+TEST_P(StoreConformance, AddActionRejectsAPayloadThatCannotBeStored) {
+  for (std::string payload : {"[1,2]", "not json", "42", "{\"unterminated\":"}) {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    OutboxRecord r = MakeRecord(1);
+    r.action.payload = payload;
+    Status added = txn->AddAction(r);
+    EXPECT_EQ(added.code(), Code::kInvalidArgument) << payload << ": " << Describe(added);
+    EXPECT_EQ(added.field(), "payload") << payload;
+    EXPECT_FALSE(txn->Commit().ok());
+  }
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+  EXPECT_TRUE(listed.empty());
+}
+
+TEST_P(StoreConformance, UpdateActionsAppliesEveryUpdate) {
+  std::vector<OutboxRecord> records = {MakeRecord(1), MakeRecord(2), MakeRecord(3),
+                                       MakeRecord(4, ActionStatus::kSending)};
+  ASSERT_OK(AddActions(store(), records));
+  const OutboxUpdate sending{.id = records[0].id,
+                             .status = ActionStatus::kSending,
+                             .attempts = 1,
+                             .next_attempt_at = kT0 + 5000,
+                             .last_error = "",
+                             .platform_ref = "",
+                             .updated_at = kT0 + 10};
+  const OutboxUpdate done{.id = records[1].id,
+                          .status = ActionStatus::kDone,
+                          .attempts = 2,
+                          .next_attempt_at = 0,
+                          .last_error = "",
+                          .platform_ref = "msg-sent-2",
+                          .updated_at = kT0 + 11};
+  const OutboxUpdate retry{.id = records[3].id,
+                           .status = ActionStatus::kPending,
+                           .attempts = 3,
+                           .next_attempt_at = kT0 + 60'000,
+                           .last_error = "503 服务不可用",
+                           .platform_ref = "",
+                           .updated_at = kT0 + 12};
+  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{sending, done, retry}));
+  std::vector<OutboxRecord> expected = {Updated(records[0], sending), Updated(records[1], done),
+                                        records[2], Updated(records[3], retry)};
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+  EXPECT_SAME(listed, expected);
+  ASSERT_OK_AND_ASSIGN(auto open, store().LoadOpenActions());
+  EXPECT_SAME(open, OpenOnes(expected));
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_SAME(counts, (ActionCounts{.pending = 2, .sending = 1, .done = 1}));
+
+  // The same id twice in one list: the later update wins.
+  OutboxUpdate failed = retry;
+  failed.status = ActionStatus::kFailed;
+  failed.last_error = "given up";
+  OutboxUpdate possibly = sending;
+  possibly.status = ActionStatus::kPossiblySent;
+  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{retry, failed, possibly}));
+  expected[3] = Updated(records[3], failed);
+  expected[0] = Updated(records[0], possibly);
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(listed, store().ListActions({}));
+  EXPECT_SAME(listed, expected);
+  ASSERT_OK_AND_ASSIGN(counts, store().CountActions());
+  EXPECT_SAME(counts, CountsOf(expected));
+  EXPECT_SAME(counts, (ActionCounts{.pending = 1, .done = 1, .failed = 1, .possibly_sent = 1}));
+  // A status set to what it already is changes no count.
+  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{done}));
+  ASSERT_OK_AND_ASSIGN(counts, store().CountActions());
+  EXPECT_SAME(counts, CountsOf(expected));
+}
+
+TEST_P(StoreConformance, UpdateActionsIsAllOrNone) {
+  std::vector<OutboxRecord> records = {MakeRecord(1), MakeRecord(2)};
+  ASSERT_OK(AddActions(store(), records));
+  const int64_t unknown = records.back().id + 1000;
+  const OutboxUpdate first{.id = records[0].id, .status = ActionStatus::kDone, .updated_at = 1};
+  const OutboxUpdate missing{.id = unknown, .status = ActionStatus::kDone, .updated_at = 1};
+  const OutboxUpdate second{.id = records[1].id, .status = ActionStatus::kFailed, .updated_at = 1};
+  Status status = store().UpdateActions(std::vector<OutboxUpdate>{first, missing, second});
+  EXPECT_EQ(status.code(), Code::kNotFound) << Describe(status);
+  EXPECT_NE(status.message().find(std::to_string(unknown)), std::string::npos)
+      << "names the id: " << status.message();
+  // An update with a status outside ActionStatus.
+  OutboxUpdate bad = second;
+  bad.status = static_cast<ActionStatus>(17);
+  status = store().UpdateActions(std::vector<OutboxUpdate>{first, bad});
+  EXPECT_EQ(status.code(), Code::kInvalidArgument) << Describe(status);
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+  EXPECT_SAME(listed, records) << "nothing changed";
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_SAME(counts, ActionCounts{.pending = 2});
+  // The store is usable afterwards.
+  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{first, second}));
+  ASSERT_OK_AND_ASSIGN(counts, store().CountActions());
+  EXPECT_SAME(counts, (ActionCounts{.done = 1, .failed = 1}));
+}
+
+// Delivery workers update the outbox while the writer thread has a transaction open; the
+// update applies (at the latest once the writer commits) and neither loses the other's work.
+TEST_P(StoreConformance, UpdateActionsFromAnotherThreadDuringAWriteTxn) {
+  std::vector<OutboxRecord> records = {MakeRecord(1)};
+  ASSERT_OK(AddActions(store(), records));
+  ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+  OutboxRecord during = MakeRecord(2);
+  ASSERT_OK(txn->AddAction(during));
+  const OutboxUpdate done{.id = records[0].id,
+                          .status = ActionStatus::kDone,
+                          .attempts = 1,
+                          .platform_ref = "sent",
+                          .updated_at = kT0 + 1};
+  Status updated = Status::Internal("not run");
+  std::thread worker([&] { updated = store().UpdateActions(std::vector<OutboxUpdate>{done}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Status committed = txn->Commit();
+  worker.join();
+  txn.reset();
+  ASSERT_OK(committed);
+  ASSERT_OK(updated);
+  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+  EXPECT_SAME(listed, (std::vector<OutboxRecord>{Updated(records[0], done), during}));
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_SAME(counts, (ActionCounts{.pending = 1, .done = 1}));
+}
+
+TEST_P(StoreConformance, ListAndCountActionsByStatusAndGroup) {
+  // 30 records over groups 10, 11 and none (a direct message), all pending at first.
+  std::vector<OutboxRecord> records;
+  for (int n = 0; n < 30; ++n) {
+    records.push_back(MakeRecord(n, ActionStatus::kPending, n % 3 == 2 ? kNoId : 10 + n % 3));
+  }
+  ASSERT_OK(AddActions(store(), records));
+  // Then every status, by n % 5 (0 stays pending).
+  std::vector<OutboxUpdate> updates;
+  for (OutboxRecord& r : records) {
+    const int n = static_cast<int>(&r - records.data());
+    if (n % 5 == 0) continue;
+    OutboxUpdate u{.id = r.id,
+                   .status = static_cast<ActionStatus>(n % 5),
+                   .attempts = 1,
+                   .updated_at = kT0 + 1000 + n};
+    updates.push_back(u);
+    r = Updated(r, u);
+  }
+  ASSERT_OK(store().UpdateActions(updates));
+
+  auto expect_list = [&](const ActionQuery& query) {
+    std::vector<OutboxRecord> expected;
+    for (const OutboxRecord& r : records) {
+      if (r.id <= query.after_id) continue;
+      if (query.status && r.status != *query.status) continue;
+      if (query.group_id && r.action.group_id != *query.group_id) continue;
+      if (static_cast<int>(expected.size()) < std::clamp(query.limit, 1, 1000)) {
+        expected.push_back(r);
+      }
+    }
+    auto listed = store().ListActions(query);
+    ASSERT_TRUE(listed.ok()) << Describe(listed);
+    EXPECT_SAME(*listed, expected);
+  };
+  expect_list({.limit = 100});
+  for (int s = 0; s < 5; ++s) {
+    expect_list({.status = static_cast<ActionStatus>(s), .limit = 100});
+    expect_list({.status = static_cast<ActionStatus>(s), .group_id = 10, .limit = 100});
+    expect_list({.status = static_cast<ActionStatus>(s), .group_id = kNoId, .limit = 100});
+  }
+  expect_list({.group_id = 10, .limit = 100});
+  expect_list({.group_id = 11, .limit = 100});
+  expect_list({.group_id = kNoId, .limit = 100});
+  expect_list({.group_id = 99, .limit = 100});
+  expect_list({});  // default limit
+  expect_list({.group_id = 11, .limit = 2, .after_id = records[4].id});
+  expect_list({.status = ActionStatus::kDone, .limit = 1, .after_id = records[2].id});
+  expect_list({.after_id = records.back().id});
+
+  // Cursor paging visits every record once, in id order.
+  for (std::optional<ActionStatus> status :
+       {std::optional<ActionStatus>(), std::optional<ActionStatus>(ActionStatus::kFailed)}) {
+    std::vector<OutboxRecord> paged;
+    int64_t cursor = 0;
+    for (int page = 0; page < 40; ++page) {
+      ASSERT_OK_AND_ASSIGN(auto part,
+                           store().ListActions({.status = status, .limit = 4, .after_id = cursor}));
+      if (part.empty()) break;
+      EXPECT_LE(part.size(), 4u);
+      paged.insert(paged.end(), part.begin(), part.end());
+      cursor = part.back().id;
+    }
+    std::vector<OutboxRecord> expected;
+    for (const OutboxRecord& r : records) {
+      if (!status || r.status == *status) expected.push_back(r);
+    }
+    EXPECT_SAME(paged, expected);
+  }
+
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_SAME(counts, CountsOf(records));
+  EXPECT_SAME(counts, (ActionCounts{6, 6, 6, 6, 6}));
+  ASSERT_OK_AND_ASSIGN(auto open, store().LoadOpenActions());
+  EXPECT_SAME(open, OpenOnes(records));
+}
+
+TEST_P(StoreConformance, ListActionsClampsLimit) {
+  std::vector<OutboxRecord> records;
+  for (int n = 0; n < 1005; ++n) {
+    OutboxRecord r;
+    r.action.platform = "wecom";
+    r.idempotency_key = "k" + std::to_string(n);
+    records.push_back(std::move(r));
+  }
+  ASSERT_OK(AddActions(store(), records));
+  ASSERT_OK_AND_ASSIGN(auto zero, store().ListActions({.limit = 0}));
+  EXPECT_EQ(IdsOf(zero), std::vector<int64_t>{records[0].id});
+  ASSERT_OK_AND_ASSIGN(auto negative, store().ListActions({.limit = -3}));
+  EXPECT_EQ(IdsOf(negative), std::vector<int64_t>{records[0].id});
+  ASSERT_OK_AND_ASSIGN(auto huge, store().ListActions({.limit = 5000}));
+  ASSERT_EQ(huge.size(), 1000u);
+  EXPECT_EQ(huge.back().id, records[999].id);
+  ASSERT_OK_AND_ASSIGN(auto standard, store().ListActions({}));
+  EXPECT_EQ(standard.size(), 50u) << "default limit";
+  ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
+  EXPECT_EQ(counts.pending, 1005);
+  ASSERT_OK_AND_ASSIGN(auto open, store().LoadOpenActions());
+  EXPECT_EQ(open.size(), 1005u) << "LoadOpenActions has no limit";
+}
+
+TEST_P(StoreConformance, TasksAddAndList) {
+  std::vector<OperatorTask> tasks;
+  for (int n = 0; n < 9; ++n) tasks.push_back(MakeTask(n, /*open=*/n % 3 != 1));
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    int64_t last = 0;
+    for (OperatorTask& t : tasks) {
+      t.id = 777;  // ignored
+      ASSERT_OK(txn->AddTask(t));
+      EXPECT_GT(t.id, last);
+      last = t.id;
+    }
+    ASSERT_OK(txn->Commit());
+  }
+  std::vector<OperatorTask> open;
+  for (const OperatorTask& t : tasks) {
+    if (t.open) open.push_back(t);
+  }
+  ASSERT_EQ(open.size(), 6u);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto all, store().ListTasks({.open_only = false}));
+    EXPECT_SAME(all, tasks);
+    ASSERT_OK_AND_ASSIGN(auto listed_open, store().ListTasks({}));
+    EXPECT_SAME(listed_open, open) << "open_only by default";
+    Reopen();
+  }
+  ASSERT_OK_AND_ASSIGN(auto after, store().ListTasks({.open_only = false, .after_id = tasks[6].id}));
+  EXPECT_SAME(after, (std::vector<OperatorTask>{tasks[7], tasks[8]}));
+  ASSERT_OK_AND_ASSIGN(auto open_after, store().ListTasks({.limit = 2, .after_id = tasks[1].id}));
+  EXPECT_SAME(open_after, (std::vector<OperatorTask>{tasks[2], tasks[3]}));
+  for (bool open_only : {true, false}) {
+    std::vector<OperatorTask> paged;
+    int64_t cursor = 0;
+    for (int page = 0; page < 20; ++page) {
+      ASSERT_OK_AND_ASSIGN(auto part, store().ListTasks({.open_only = open_only,
+                                                         .limit = 4,
+                                                         .after_id = cursor}));
+      if (part.empty()) break;
+      EXPECT_LE(part.size(), 4u);
+      paged.insert(paged.end(), part.begin(), part.end());
+      cursor = part.back().id;
+    }
+    EXPECT_SAME(paged, open_only ? open : tasks);
+  }
+  ASSERT_OK_AND_ASSIGN(auto one, store().ListTasks({.open_only = false, .limit = 0}));
+  EXPECT_SAME(one, std::vector<OperatorTask>{tasks[0]});
+}
+
+TEST_P(StoreConformance, ListTasksClampsLimit) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    for (int n = 0; n < 1005; ++n) {
+      OperatorTask t{.kind = "review", .created_at = n};
+      ASSERT_OK(txn->AddTask(t));
+    }
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(auto huge, store().ListTasks({.limit = 5000}));
+  EXPECT_EQ(huge.size(), 1000u);
+  ASSERT_OK_AND_ASSIGN(auto negative, store().ListTasks({.limit = -1}));
+  EXPECT_EQ(negative.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto standard, store().ListTasks({}));
+  EXPECT_EQ(standard.size(), 50u) << "default limit";
+}
+
+TEST_P(StoreConformance, TimersPutReplaceAndLoad) {
+  TimerRecord a1 = MakeTimer(1, "morning", kT0 + 1000);
+  TimerRecord b1 = MakeTimer(1, "evening", kT0 + 2000);
+  TimerRecord a2 = MakeTimer(2, "morning", kT0 + 3000);  // the same key in another community
+  a2.rule = "";
+  a2.payload = "";
+  TimerRecord u = MakeTimer(1, "提醒🔔", kT0 + 500);
+  u.id = 4242;  // ignored: a new timer gets a new id
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    for (TimerRecord* t : {&a1, &b1, &a2, &u}) ASSERT_OK(txn->PutTimer(*t));
+    ASSERT_OK(txn->Commit());
+  }
+  EXPECT_GT(a1.id, 0);
+  EXPECT_NE(u.id, 4242);
+  std::vector<int64_t> ids = {a1.id, b1.id, a2.id, u.id};
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << "distinct ids";
+  auto by_id = [](std::vector<TimerRecord> timers) {
+    std::sort(timers.begin(), timers.end(),
+              [](const TimerRecord& x, const TimerRecord& y) { return x.id < y.id; });
+    return timers;
+  };
+  ASSERT_OK_AND_ASSIGN(auto loaded, store().LoadTimers());
+  EXPECT_SAME(loaded, by_id({a1, b1, a2, u}));
+
+  // Replacing by (community_id, key) keeps the id and replaces every other field; the id
+  // passed in does not matter.
+  TimerRecord a1_new = MakeTimer(1, "morning", kT0 + 9000);
+  a1_new.community = "renamed";
+  a1_new.rule = "weekly mon 08:00";
+  a1_new.time_zone = "Asia/Tokyo";
+  a1_new.payload = R"({"v":2})";
+  a1_new.cause_event = "wecom:m9";
+  a1_new.id = b1.id;
+  // Finishing a timer (due 0) keeps it, out of LoadTimers.
+  TimerRecord b1_done = b1;
+  b1_done.due = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->PutTimer(a1_new));
+    EXPECT_EQ(a1_new.id, a1.id);
+    ASSERT_OK(txn->PutTimer(b1_done));
+    EXPECT_EQ(b1_done.id, b1.id);
+    // Twice in one transaction: still the same id, the last put wins.
+    a1_new.due = kT0 + 9500;
+    ASSERT_OK(txn->PutTimer(a1_new));
+    EXPECT_EQ(a1_new.id, a1.id);
+    ASSERT_OK(txn->Commit());
+  }
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(loaded, store().LoadTimers());
+  EXPECT_SAME(loaded, by_id({a1_new, a2, u}));
+  // A finished timer put again comes back with its id.
+  TimerRecord b1_again = MakeTimer(1, "evening", kT0 + 7000);
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->PutTimer(b1_again));
+    ASSERT_OK(txn->Commit());
+  }
+  EXPECT_EQ(b1_again.id, b1.id);
+  ASSERT_OK_AND_ASSIGN(loaded, store().LoadTimers());
+  EXPECT_SAME(loaded, by_id({a1_new, b1_again, a2, u}));
+}
+
+TEST_P(StoreConformance, UpdateTimerDueIsACompareAndSet) {
+  TimerRecord t = MakeTimer(1, "k", kT0);
+  TimerRecord other = MakeTimer(1, "other", kT0);
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->PutTimer(t));
+    ASSERT_OK(txn->PutTimer(other));
+    ASSERT_OK(txn->Commit());
+  }
+  auto due_of = [&](int64_t id) -> std::optional<TimeMs> {
+    auto timers = store().LoadTimers();
+    EXPECT_TRUE(timers.ok()) << Describe(timers);
+    if (!timers.ok()) return std::nullopt;
+    for (const TimerRecord& x : *timers) {
+      if (x.id == id) return x.due;
+    }
+    return std::nullopt;  // finished or absent
+  };
+  ASSERT_OK_AND_ASSIGN(bool applied, store().UpdateTimerDue(t.id, kT0 + 1, kT0 + 100));
+  EXPECT_FALSE(applied) << "the expected due is not the stored one";
+  EXPECT_EQ(due_of(t.id), kT0);
+  ASSERT_OK_AND_ASSIGN(applied, store().UpdateTimerDue(t.id, kT0, kT0 + 100));
+  EXPECT_TRUE(applied);
+  EXPECT_EQ(due_of(t.id), kT0 + 100);
+  EXPECT_EQ(due_of(other.id), kT0) << "only that timer";
+  ASSERT_OK_AND_ASSIGN(applied, store().UpdateTimerDue(t.id, kT0, kT0 + 200));
+  EXPECT_FALSE(applied) << "a second set from the same expected value";
+  ASSERT_OK_AND_ASSIGN(applied, store().UpdateTimerDue(t.id, kT0 + 100, kT0 + 100));
+  EXPECT_TRUE(applied) << "a probe: the stored due is the expected one";
+  ASSERT_OK_AND_ASSIGN(applied, store().UpdateTimerDue(other.id + t.id + 100, kT0, 1));
+  EXPECT_FALSE(applied) << "an unknown id";
+
+  // A replacement by the writer wins over a set that expected the old due.
+  TimerRecord replaced = MakeTimer(1, "k", kT0 + 5000);
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->PutTimer(replaced));
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(applied, store().UpdateTimerDue(t.id, kT0 + 100, kT0 + 300));
+  EXPECT_FALSE(applied);
+  EXPECT_EQ(due_of(t.id), kT0 + 5000);
+  // Setting due 0 finishes the timer.
+  ASSERT_OK_AND_ASSIGN(applied, store().UpdateTimerDue(t.id, kT0 + 5000, 0));
+  EXPECT_TRUE(applied);
+  Reopen();
+  EXPECT_FALSE(due_of(t.id).has_value());
+  ASSERT_OK_AND_ASSIGN(auto loaded, store().LoadTimers());
+  EXPECT_SAME(loaded, std::vector<TimerRecord>{other});
+}
+
+TEST_P(StoreConformance, ModuleStatePutDeleteAndLoad) {
+  // Keys put in a scrambled order; bytewise order puts "B" before "a".
+  std::vector<ModuleStateEntry> entries = {
+      {.community_id = 2, .module = "checkin", .key = "streak:1", .value = "3"},
+      {.community_id = 1, .module = "welcome", .key = "a", .value = R"({"n":1})"},
+      {.community_id = 1, .module = "checkin", .key = "streak:10", .value = "7"},
+      {.community_id = 1, .module = "welcome", .key = "B", .value = "大写"},
+      {.community_id = 1, .module = "checkin", .key = "streak:2", .value = "1"},
+      {.community_id = 1, .module = "antispam", .key = "窗口🙂", .value = std::string(10000, 'v')},
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    for (const ModuleStateEntry& e : entries) ASSERT_OK(txn->PutModuleState(e));
+    ASSERT_OK(txn->Commit());
+  }
+  auto sorted = [](std::vector<ModuleStateEntry> v) {
+    std::sort(v.begin(), v.end(), [](const ModuleStateEntry& a, const ModuleStateEntry& b) {
+      return std::tie(a.community_id, a.module, a.key) < std::tie(b.community_id, b.module, b.key);
+    });
+    return v;
+  };
+  ASSERT_OK_AND_ASSIGN(StateSnapshot state, store().LoadState());
+  EXPECT_SAME(state.module_state, sorted(entries));
+
+  {
+    // Replace one, delete two (an empty value deletes), delete an absent one.
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    entries[2].value = "8";
+    ASSERT_OK(txn->PutModuleState(entries[2]));
+    ASSERT_OK(txn->PutModuleState({.community_id = 1, .module = "welcome", .key = "a"}));
+    ASSERT_OK(txn->PutModuleState({.community_id = 2, .module = "checkin", .key = "streak:1"}));
+    ASSERT_OK(txn->PutModuleState({.community_id = 3, .module = "none", .key = "absent"}));
+    // Deleted and put again in one transaction.
+    ASSERT_OK(txn->PutModuleState({.community_id = 1, .module = "checkin", .key = "streak:2"}));
+    entries[4].value = "2";
+    ASSERT_OK(txn->PutModuleState(entries[4]));
+    ASSERT_OK(txn->Commit());
+  }
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(state, store().LoadState());
+  EXPECT_SAME(state.module_state, sorted({entries[2], entries[3], entries[4], entries[5]}));
+  EXPECT_TRUE(state.members.empty()) << "module state is not an entity";
+}
+
+TEST_P(StoreConformance, PlaybooksPutReplaceAndLoad) {
+  const StoredPlaybook b{.community = "b", .toml = "[welcome]\ntext = \"hi\"\n", .updated_at = 1};
+  const StoredPlaybook a{.community = "a", .toml = "# 欢迎 🎉\n", .updated_at = 2};
+  const StoredPlaybook upper{.community = "Z", .toml = "", .updated_at = 3};
+  ASSERT_OK(store().PutPlaybook(b));
+  ASSERT_OK(store().PutPlaybook(a));
+  ASSERT_OK(store().PutPlaybook(upper));
+  ASSERT_OK_AND_ASSIGN(auto loaded, store().LoadPlaybooks());
+  EXPECT_SAME(loaded, (std::vector<StoredPlaybook>{upper, a, b})) << "ordered by slug, bytewise";
+  const StoredPlaybook b2{.community = "b", .toml = std::string(100'000, '#'), .updated_at = 9};
+  ASSERT_OK(store().PutPlaybook(b2));
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(loaded, store().LoadPlaybooks());
+  EXPECT_SAME(loaded, (std::vector<StoredPlaybook>{upper, a, b2}));
+}
+
+// Everything a StoreTxn writes is rolled back together, and is invisible while it is open.
+TEST_P(StoreConformance, RolledBackTxnLeavesNoActionsTasksTimersOrModuleState) {
+  std::vector<OutboxRecord> records = {MakeRecord(1)};
+  OperatorTask task = MakeTask(1);
+  TimerRecord timer = MakeTimer(1, "k", kT0);
+  const ModuleStateEntry kept{.community_id = 1, .module = "m", .key = "kept", .value = "1"};
+  Member member = MakeMember(1, 1);
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    ASSERT_OK(txn->AddAction(records[0]));
+    ASSERT_OK(txn->AddTask(task));
+    ASSERT_OK(txn->PutTimer(timer));
+    ASSERT_OK(txn->PutModuleState(kept));
+    ASSERT_OK(txn->PutMember(member));
+    ASSERT_OK(txn->Commit());
+  }
+  auto check_committed_view = [&] {
+    auto open = store().LoadOpenActions();
+    ASSERT_TRUE(open.ok()) << Describe(open);
+    EXPECT_SAME(*open, records);
+    auto listed = store().ListActions({});
+    ASSERT_TRUE(listed.ok()) << Describe(listed);
+    EXPECT_SAME(*listed, records);
+    auto counts = store().CountActions();
+    ASSERT_TRUE(counts.ok()) << Describe(counts);
+    EXPECT_SAME(*counts, ActionCounts{.pending = 1});
+    auto tasks = store().ListTasks({.open_only = false});
+    ASSERT_TRUE(tasks.ok()) << Describe(tasks);
+    EXPECT_SAME(*tasks, std::vector<OperatorTask>{task});
+    auto timers = store().LoadTimers();
+    ASSERT_TRUE(timers.ok()) << Describe(timers);
+    EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});
+    auto profile = store().GetMember(1);
+    ASSERT_TRUE(profile.ok()) << Describe(profile);
+    EXPECT_EQ(profile->member.points, member.points);
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    OutboxRecord lost = MakeRecord(2);
+    ASSERT_OK(txn->AddAction(lost));
+    OperatorTask lost_task = MakeTask(2);
+    ASSERT_OK(txn->AddTask(lost_task));
+    TimerRecord replaced = MakeTimer(1, "k", kT0 + 1);
+    replaced.rule = "";
+    ASSERT_OK(txn->PutTimer(replaced));
+    TimerRecord added = MakeTimer(1, "new", kT0 + 2);
+    ASSERT_OK(txn->PutTimer(added));
+    ASSERT_OK(txn->PutModuleState({.community_id = 1, .module = "m", .key = "kept"}));
+    ASSERT_OK(txn->PutModuleState({.community_id = 1, .module = "m", .key = "new", .value = "x"}));
+    Member richer = member;
+    richer.points += 100;
+    ASSERT_OK(txn->PutMember(richer));
+    // While it is open, readers (here and on another thread) see only committed data.
+    check_committed_view();
+    std::thread reader(check_committed_view);
+    reader.join();
+    // Destroyed without Commit().
+  }
+  check_committed_view();
+  ASSERT_OK_AND_ASSIGN(StateSnapshot state, store().LoadState());
+  EXPECT_SAME(state.module_state, std::vector<ModuleStateEntry>{kept});
+  EXPECT_SAME(state.members, std::vector<Member>{member});
+  // The store goes on: ids keep increasing past the committed ones.
+  std::vector<OutboxRecord> next = {MakeRecord(3)};
+  ASSERT_OK(AddActions(store(), next));
+  EXPECT_GT(next[0].id, records[0].id);
 }
 
 }  // namespace

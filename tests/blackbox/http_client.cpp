@@ -128,7 +128,9 @@ nlohmann::json HttpResponse::Json() const {
 
 std::string HttpResponse::Describe() const {
   if (!error.empty()) return "no response: " + error;
-  std::string b = body.size() > 2000 ? body.substr(0, 2000) + "…(" + std::to_string(body.size()) + " bytes)" : body;
+  std::string b = body.size() > 2000
+                      ? body.substr(0, 2000) + "…(" + std::to_string(body.size()) + " bytes)"
+                      : body;
   return std::to_string(status) + " " + b;
 }
 
@@ -165,12 +167,13 @@ HttpResponse Send(uint16_t port, const HttpRequest& req) {
   const int one = 1;
   ::setsockopt(sock.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-  std::string head = req.method + " " + req.target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                     std::to_string(port) + "\r\nConnection: close\r\n";
+  std::string head = req.method + " " + req.target +
+                     " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                     "\r\nConnection: close\r\n";
   bool has_length = false;
   for (const auto& [k, v] : req.headers) {
     head += k + ": " + v + "\r\n";
-    if (Lower(k) == "content-length") has_length = true;
+    if (Lower(k) == "content-length" || Lower(k) == "transfer-encoding") has_length = true;
   }
   if (!has_length && (!req.body.empty() || req.method == "POST" || req.method == "PUT")) {
     head += "Content-Length: " + std::to_string(req.body.size()) + "\r\n";
@@ -205,6 +208,8 @@ HttpResponse Send(uint16_t port, const HttpRequest& req) {
     off += static_cast<size_t>(w);
   }
 
+  if (req.shutdown_after_send && !write_failed) ::shutdown(sock.fd(), SHUT_WR);
+
   std::string raw;
   char buf[64 << 10];
   while (true) {
@@ -220,7 +225,8 @@ HttpResponse Send(uint16_t port, const HttpRequest& req) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       r.status = 0;
-      r.error = "timed out waiting for the response (" + std::to_string(raw.size()) + " bytes so far)";
+      r.error =
+          "timed out waiting for the response (" + std::to_string(raw.size()) + " bytes so far)";
       return r;
     }
     const ssize_t got = ::recv(sock.fd(), buf, sizeof buf, 0);

@@ -6,12 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace qzbb {
 
@@ -35,10 +34,14 @@ struct HttpRequest {
   std::string method = "GET";
   std::string target = "/";
   Headers headers;
+  // Sent as is; Content-Length is added unless a Content-Length or Transfer-Encoding header is
+  // given. If the server answers before the body is complete (e.g. 413), sending stops and the
+  // answer is read.
   std::string body;
-  // Send the body even though it is large; if the server answers before the body is complete
-  // (e.g. 413), stop sending and read the answer.
   std::chrono::milliseconds timeout = std::chrono::seconds(60);
+  // Half-close the connection once the request is written (to send less than Content-Length
+  // says and then end, as a client that died mid-upload would).
+  bool shutdown_after_send = false;
 };
 
 HttpResponse Send(uint16_t port, const HttpRequest& request);

@@ -34,7 +34,9 @@ TempDir::~TempDir() {
 
 std::string ExitStatus::ToString() const {
   if (exited) return "exit code " + std::to_string(code);
-  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
+  if (signal != 0)
+    return std::string("killed by signal ") + std::to_string(signal) + " (" + ::strsignal(signal) +
+           ")";
   return "not ended";
 }
 
@@ -53,8 +55,8 @@ bool WriteFile(const std::string& path, const std::string& content) {
 }
 
 std::optional<Process> Process::Start(const std::vector<std::string>& argv,
-                                      const std::string& log_prefix,
-                                      const std::string& stdin_path, std::string* error) {
+                                      const std::string& log_prefix, const std::string& stdin_path,
+                                      std::string* error) {
   if (argv.empty()) {
     if (error) *error = "empty command";
     return std::nullopt;

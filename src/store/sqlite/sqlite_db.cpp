@@ -28,7 +28,8 @@ Status Error(sqlite3* db, int rc, std::string_view what) {
   // sqlite3_errmsg describes the latest failed call on `db`; when that is not `rc` (e.g. a
   // bind error, or no connection), fall back to the generic text for the code.
   std::string_view detail = sqlite3_errstr(rc);
-  if (db != nullptr && (sqlite3_extended_errcode(db) & 0xff) == (rc & 0xff)) detail = sqlite3_errmsg(db);
+  if (db != nullptr && (sqlite3_extended_errcode(db) & 0xff) == (rc & 0xff))
+    detail = sqlite3_errmsg(db);
   return Status(code, fmt::format("sqlite: {}: {} (code {})", what, detail, rc));
 }
 

@@ -102,6 +102,8 @@ class RowReader {
     if (value < INT32_MIN || value > INT32_MAX) corrupt_ = true;
     return static_cast<int32_t>(value);
   }
+  // For values checked after reading (e.g. JSON that does not parse back).
+  void MarkCorrupt() { corrupt_ = true; }
   bool corrupt() const { return corrupt_; }
 
  private:
@@ -125,8 +127,7 @@ class ResetOnExit {
 
 // Steps `stmt` once: true if a row is available, false when done, or the error (binding errors
 // recorded in `bind_rc` are reported without stepping).
-Result<bool> Step(sqlite3* db, sqlite3_stmt* stmt, std::string_view what,
-                  int bind_rc = SQLITE_OK);
+Result<bool> Step(sqlite3* db, sqlite3_stmt* stmt, std::string_view what, int bind_rc = SQLITE_OK);
 
 // Opens a connection with `flags` (SQLITE_OPEN_NOMUTEX is added) and sets busy_timeout.
 Result<DbPtr> Open(const std::string& path, int flags, int busy_timeout_ms);

@@ -121,8 +121,126 @@ CREATE TABLE api_tokens (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Row counts for Stats() without COUNT(*) scans: kept by triggers, seeded from the tables.
+// An upsert that updates an existing row fires no INSERT trigger, so the counts stay exact.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE entity_counts (
+  name TEXT PRIMARY KEY,
+  n INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO entity_counts (name, n) VALUES
+  ('communities', (SELECT count(*) FROM communities)),
+  ('groups', (SELECT count(*) FROM groups)),
+  ('members', (SELECT count(*) FROM members));
+CREATE TRIGGER communities_counted AFTER INSERT ON communities
+  BEGIN UPDATE entity_counts SET n = n + 1 WHERE name = 'communities'; END;
+CREATE TRIGGER communities_uncounted AFTER DELETE ON communities
+  BEGIN UPDATE entity_counts SET n = n - 1 WHERE name = 'communities'; END;
+CREATE TRIGGER groups_counted AFTER INSERT ON groups
+  BEGIN UPDATE entity_counts SET n = n + 1 WHERE name = 'groups'; END;
+CREATE TRIGGER groups_uncounted AFTER DELETE ON groups
+  BEGIN UPDATE entity_counts SET n = n - 1 WHERE name = 'groups'; END;
+CREATE TRIGGER members_counted AFTER INSERT ON members
+  BEGIN UPDATE entity_counts SET n = n + 1 WHERE name = 'members'; END;
+CREATE TRIGGER members_uncounted AFTER DELETE ON members
+  BEGIN UPDATE entity_counts SET n = n - 1 WHERE name = 'members'; END;
+)sql";
+
+// What modules cause and remember (issue 3): the outbox of platform actions, operator tasks,
+// durable timers, modules' working state, playbooks, and members' points.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE members ADD COLUMN points INTEGER NOT NULL DEFAULT 0;
+
+-- payload is ActionToJson(action), the whole action; community_id, group_id, platform and type
+-- repeat parts of it as columns for filtering. status is an ActionStatus, type an ActionType.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  community_id INTEGER NOT NULL,
+  group_id INTEGER NOT NULL,
+  platform TEXT NOT NULL,
+  type INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  platform_ref TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+-- The open (pending, sending) actions, and ListActions by status or by group, in id order.
+CREATE INDEX outbox_status ON outbox (status, id);
+CREATE INDEX outbox_group ON outbox (group_id, id);
+
+-- CountActions without scanning the outbox (done actions accumulate): one row per status,
+-- kept by triggers as entity_counts is.
+CREATE TABLE outbox_counts (
+  status INTEGER PRIMARY KEY,
+  n INTEGER NOT NULL
+);
+INSERT INTO outbox_counts (status, n) VALUES (0, 0), (1, 0), (2, 0), (3, 0), (4, 0);
+CREATE TRIGGER outbox_counted AFTER INSERT ON outbox
+  BEGIN UPDATE outbox_counts SET n = n + 1 WHERE status = new.status; END;
+CREATE TRIGGER outbox_uncounted AFTER DELETE ON outbox
+  BEGIN UPDATE outbox_counts SET n = n - 1 WHERE status = old.status; END;
+CREATE TRIGGER outbox_recounted AFTER UPDATE OF status ON outbox
+  WHEN new.status != old.status
+  BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE status = old.status;
+    UPDATE outbox_counts SET n = n + 1 WHERE status = new.status;
+  END;
+
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  community_id INTEGER NOT NULL,
+  group_id INTEGER NOT NULL,
+  member_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  cause_event TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  open INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+-- ListTasks of the open tasks in id order.
+CREATE INDEX tasks_open ON tasks (open, id);
+
+-- due = 0: finished (kept, so a replaced key keeps its id).
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY,
+  community_id INTEGER NOT NULL,
+  community TEXT NOT NULL,
+  key TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  due INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  cause_event TEXT NOT NULL,
+  UNIQUE (community_id, key)
+);
+CREATE INDEX timers_due ON timers (due) WHERE due != 0;
+
+CREATE TABLE module_state (
+  community_id INTEGER NOT NULL,
+  module TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (community_id, module, key)
+) WITHOUT ROWID;
+
+CREATE TABLE playbooks (
+  community TEXT PRIMARY KEY,
+  toml TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, kSchemaV1},
+    {2, kSchemaV2},
+    {3, kSchemaV3},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {
@@ -141,9 +259,9 @@ Status ApplyStep(sqlite3* db, const Migration& step) {
   if (!current.ok()) return Rollback(db, current.status());
   if (*current >= step.version) return Exec(db, "COMMIT", "end migration");
   if (*current != step.version - 1) {
-    return Rollback(db, Status::Internal(fmt::format(
-                            "sqlite: schema version {} cannot be migrated by step {}", *current,
-                            step.version)));
+    return Rollback(
+        db, Status::Internal(fmt::format("sqlite: schema version {} cannot be migrated by step {}",
+                                         *current, step.version)));
   }
   Status status = Exec(db, step.sql, fmt::format("migrate schema to version {}", step.version));
   if (!status.ok()) return Rollback(db, std::move(status));

@@ -9,9 +9,12 @@
 #include <limits>
 #include <mutex>
 #include <span>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "store/sqlite/sqlite_checkpointer.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_schema.hpp"
 
@@ -27,20 +30,21 @@ using sqlite::Statement;
 constexpr size_t kMaxIdleReaders = 8;  // more concurrent readers get a connection of their own
 constexpr int kMaxReaderCacheMib = 64;
 constexpr int kMaxListMembers = 1000;
+constexpr int kMaxListActions = 1000;
+constexpr int kMaxListTasks = 1000;
 
 // Column lists in struct order, shared by the upserts, the selects and the Bind*/Read*
 // functions below so they cannot drift apart. The primary key comes first.
 using Columns = std::span<const std::string_view>;
-constexpr std::string_view kCommunityColumns[] = {"id", "slug", "name", "time_zone",
-                                                  "created_at"};
+constexpr std::string_view kCommunityColumns[] = {"id", "slug", "name", "time_zone", "created_at"};
 constexpr std::string_view kGroupColumns[] = {
-    "id",         "community_id",  "platform",     "external_id", "name",
-    "type",       "capacity",      "time_zone",    "first_seen",  "last_activity",
-    "member_count", "joins",       "leaves",       "messages"};
+    "id",        "community_id", "platform",      "external_id",  "name",  "type",   "capacity",
+    "time_zone", "first_seen",   "last_activity", "member_count", "joins", "leaves", "messages"};
 constexpr std::string_view kMemberColumns[] = {
-    "id",          "community_id", "display_name", "first_seen",     "last_seen",
-    "referrer_id", "channel",      "messages",     "checkins",       "link_clicks",
-    "orders",      "order_amount_e4", "invited",   "last_message",   "last_checkin"};
+    "id",          "community_id",    "display_name", "first_seen",   "last_seen",
+    "referrer_id", "channel",         "messages",     "checkins",     "link_clicks",
+    "orders",      "order_amount_e4", "invited",      "points",       "last_message",
+    "last_checkin"};
 constexpr std::string_view kIdentityColumns[] = {"community_id", "platform", "external_id",
                                                  "member_id", "name"};
 constexpr std::string_view kMembershipColumns[] = {
@@ -48,9 +52,28 @@ constexpr std::string_view kMembershipColumns[] = {
     "left_reason", "via_code",  "inviter_id", "messages", "last_message"};
 constexpr std::string_view kNameColumns[] = {"member_id", "name", "first_seen"};
 constexpr std::string_view kTagColumns[] = {"member_id", "tag", "added_at"};
-constexpr std::string_view kEventColumns[] = {"seq",       "platform", "source_id",
+constexpr std::string_view kEventColumns[] = {"seq",          "platform", "source_id",
                                               "community_id", "group_id", "member_id",
-                                              "type",      "time",     "json"};
+                                              "type",         "time",     "json"};
+constexpr std::string_view kModuleStateColumns[] = {"community_id", "module", "key", "value"};
+// Written in this order (AddAction); community_id, group_id, platform and type repeat parts of
+// the payload (the whole action, as ActionToJson) for filtering.
+constexpr std::string_view kOutboxColumns[] = {
+    "id",           "community_id",    "group_id", "platform",   "type",
+    "status",       "attempts",        "next_attempt_at", "last_error", "platform_ref",
+    "idempotency_key", "payload",      "created_at", "updated_at"};
+// Read back in OutboxRecord's order (ReadOutbox).
+constexpr std::string_view kOutboxReadColumns[] = {
+    "id",         "payload",      "idempotency_key", "status",     "attempts",
+    "next_attempt_at", "last_error", "platform_ref",  "created_at", "updated_at"};
+constexpr std::string_view kTaskColumns[] = {"id",       "community_id", "group_id", "member_id",
+                                             "kind",     "reason",       "evidence", "cause_event",
+                                             "rule",     "open",         "created_at"};
+constexpr std::string_view kTimerColumns[] = {"id",        "community_id", "community",
+                                              "key",       "rule",         "time_zone",
+                                              "due",       "payload",      "cause_event"};
+constexpr std::string_view kTimerKeyColumns[] = {"community_id", "key"};
+constexpr std::string_view kPlaybookColumns[] = {"community", "toml", "updated_at"};
 
 std::string List(Columns columns, std::string_view prefix = {}) {
   std::string out;
@@ -62,19 +85,29 @@ std::string List(Columns columns, std::string_view prefix = {}) {
   return out;
 }
 
-// INSERT ... ON CONFLICT (primary key) DO UPDATE: replaces the row with the same key in place.
-// Unlike INSERT OR REPLACE it never deletes a *different* row that collides on another UNIQUE
-// constraint (groups' (platform, external_id)); that is reported as an error instead.
-std::string UpsertSql(std::string_view table, Columns columns, size_t key_count) {
+std::string InsertSql(std::string_view table, Columns columns) {
   std::string placeholders;
   for (size_t i = 0; i < columns.size(); ++i) placeholders += i == 0 ? "?" : ", ?";
+  return fmt::format("INSERT INTO {} ({}) VALUES ({})", table, List(columns), placeholders);
+}
+
+// INSERT ... ON CONFLICT (key) DO UPDATE: replaces the row with the same key in place, setting
+// every column not in `key`. Unlike INSERT OR REPLACE it never deletes a *different* row that
+// collides on another UNIQUE constraint (groups' (platform, external_id)); that is reported as
+// an error instead.
+std::string UpsertSql(std::string_view table, Columns columns, Columns key) {
   std::string updates;
-  for (size_t i = key_count; i < columns.size(); ++i) {
+  for (std::string_view column : columns) {
+    if (std::find(key.begin(), key.end(), column) != key.end()) continue;
     if (!updates.empty()) updates += ", ";
-    updates += fmt::format("{0} = excluded.{0}", columns[i]);
+    updates += fmt::format("{0} = excluded.{0}", column);
   }
-  return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}", table,
-                     List(columns), placeholders, List(columns.first(key_count)), updates);
+  return fmt::format("{} ON CONFLICT ({}) DO UPDATE SET {}", InsertSql(table, columns), List(key),
+                     updates);
+}
+// With the primary key: the first `key_count` columns.
+std::string UpsertSql(std::string_view table, Columns columns, size_t key_count) {
+  return UpsertSql(table, columns, columns.first(key_count));
 }
 
 void BindRow(Binder& b, const Community& c) {
@@ -88,7 +121,8 @@ void BindRow(Binder& b, const Group& g) {
 void BindRow(Binder& b, const Member& m) {
   b.Int(m.id).Int(m.community_id).Text(m.display_name).Int(m.first_seen).Int(m.last_seen);
   b.Int(m.referrer_id).Text(m.channel).Int(m.messages).Int(m.checkins).Int(m.link_clicks);
-  b.Int(m.orders).Int(m.order_amount_e4).Int(m.invited).Int(m.last_message).Int(m.last_checkin);
+  b.Int(m.orders).Int(m.order_amount_e4).Int(m.invited).Int(m.points).Int(m.last_message);
+  b.Int(m.last_checkin);
 }
 void BindRow(Binder& b, const Identity& i) {
   b.Int(i.community_id).Text(i.platform).Text(i.external_id).Int(i.member_id).Text(i.name);
@@ -100,10 +134,25 @@ void BindRow(Binder& b, const Membership& m) {
 }
 void BindRow(Binder& b, const MemberName& n) { b.Int(n.member_id).Text(n.name).Int(n.first_seen); }
 void BindRow(Binder& b, const MemberTag& t) { b.Int(t.member_id).Text(t.tag).Int(t.added_at); }
+void BindRow(Binder& b, const ModuleStateEntry& e) {
+  b.Int(e.community_id).Text(e.module).Text(e.key).Text(e.value);
+}
+// The columns after the id (which the store assigns).
+void BindRow(Binder& b, const OperatorTask& t) {
+  b.Int(t.community_id).Int(t.group_id).Int(t.member_id).Text(t.kind).Text(t.reason);
+  b.Text(t.evidence).Text(t.cause_event).Text(t.rule).Int(t.open ? 1 : 0).Int(t.created_at);
+}
+void BindRow(Binder& b, const TimerRecord& t) {
+  b.Int(t.community_id).Text(t.community).Text(t.key).Text(t.rule).Text(t.time_zone).Int(t.due);
+  b.Text(t.payload).Text(t.cause_event);
+}
 
 // Designated initialisers are evaluated in order, so the columns are read left to right.
 Community ReadCommunity(RowReader& r) {
-  return {.id = r.Int(), .slug = r.Text(), .name = r.Text(), .time_zone = r.Text(),
+  return {.id = r.Int(),
+          .slug = r.Text(),
+          .name = r.Text(),
+          .time_zone = r.Text(),
           .created_at = r.Int()};
 }
 Group ReadGroup(RowReader& r) {
@@ -136,12 +185,16 @@ Member ReadMember(RowReader& r) {
           .orders = r.Int(),
           .order_amount_e4 = r.Int(),
           .invited = r.Int(),
+          .points = r.Int(),
           .last_message = r.Int(),
           .last_checkin = r.Int()};
 }
 Identity ReadIdentity(RowReader& r) {
-  return {.community_id = r.Int(), .platform = r.Text(), .external_id = r.Text(),
-          .member_id = r.Int(), .name = r.Text()};
+  return {.community_id = r.Int(),
+          .platform = r.Text(),
+          .external_id = r.Text(),
+          .member_id = r.Int(),
+          .name = r.Text()};
 }
 Membership ReadMembership(RowReader& r) {
   return {.group_id = r.Int(),
@@ -161,6 +214,56 @@ MemberName ReadName(RowReader& r) {
 }
 MemberTag ReadTag(RowReader& r) {
   return {.member_id = r.Int(), .tag = r.Text(), .added_at = r.Int()};
+}
+ModuleStateEntry ReadModuleState(RowReader& r) {
+  return {.community_id = r.Int(), .module = r.Text(), .key = r.Text(), .value = r.Text()};
+}
+// A payload that ActionFromJson refuses marks the row corrupt.
+OutboxRecord ReadOutbox(RowReader& r) {
+  OutboxRecord record;
+  record.id = r.Int();
+  auto action = ActionFromJson(r.Text());
+  if (action.ok()) {
+    record.action = std::move(action).value();
+  } else {
+    r.MarkCorrupt();
+  }
+  record.idempotency_key = r.Text();
+  record.status = r.Enum<ActionStatus>(0, static_cast<int64_t>(ActionStatus::kPossiblySent));
+  record.attempts = r.Int32();
+  record.next_attempt_at = r.Int();
+  record.last_error = r.Text();
+  record.platform_ref = r.Text();
+  record.created_at = r.Int();
+  record.updated_at = r.Int();
+  return record;
+}
+OperatorTask ReadTask(RowReader& r) {
+  return {.id = r.Int(),
+          .community_id = r.Int(),
+          .group_id = r.Int(),
+          .member_id = r.Int(),
+          .kind = r.Text(),
+          .reason = r.Text(),
+          .evidence = r.Text(),
+          .cause_event = r.Text(),
+          .rule = r.Text(),
+          .open = r.Bool(),
+          .created_at = r.Int()};
+}
+TimerRecord ReadTimer(RowReader& r) {
+  return {.id = r.Int(),
+          .community_id = r.Int(),
+          .community = r.Text(),
+          .key = r.Text(),
+          .rule = r.Text(),
+          .time_zone = r.Text(),
+          .due = r.Int(),
+          .payload = r.Text(),
+          .cause_event = r.Text()};
+}
+StoredPlaybook ReadPlaybook(RowReader& r) {
+  return {.community = r.Text(), .toml = r.Text(), .updated_at = r.Int()};
 }
 StoredEvent ReadEvent(RowReader& r) {
   return {.seq = r.Int(),
@@ -189,6 +292,11 @@ enum WriteStmt : size_t {
   kPutName,
   kPutTag,
   kDeleteTag,
+  kAddAction,
+  kAddTask,
+  kPutTimer,
+  kPutModuleState,
+  kDeleteModuleState,
   kWriteStmtCount
 };
 
@@ -208,12 +316,56 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
   sql[kPutName] = UpsertSql("member_names", kNameColumns, 2);
   sql[kPutTag] = UpsertSql("member_tags", kTagColumns, 2);
   sql[kDeleteTag] = "DELETE FROM member_tags WHERE member_id = ? AND tag = ?";
+  sql[kAddAction] = InsertSql("outbox", Columns(kOutboxColumns).subspan(1));
+  sql[kAddTask] = InsertSql("tasks", Columns(kTaskColumns).subspan(1));
+  // RETURNING: the id of the inserted or of the replaced row.
+  sql[kPutTimer] =
+      UpsertSql("timers", Columns(kTimerColumns).subspan(1), kTimerKeyColumns) + " RETURNING id";
+  sql[kPutModuleState] = UpsertSql("module_state", kModuleStateColumns, 3);
+  sql[kDeleteModuleState] =
+      "DELETE FROM module_state WHERE community_id = ? AND module = ? AND key = ?";
   return sql;
 }
 
 struct WriteConn {
   DbPtr db;  // declared first: destroyed after its statements
   std::array<Statement, kWriteStmtCount> stmts;
+};
+
+// ---- Statements of the side connection: the Store's own writes from any thread ----
+
+enum SideStmt : size_t {
+  kSideBegin,
+  kSideCommit,
+  kSideRollback,
+  kPutToken,
+  kUpdateAction,
+  kUpdateTimerDue,
+  kPutPlaybook,
+  kSideStmtCount
+};
+
+std::array<std::string, kSideStmtCount> BuildSideSql() {
+  std::array<std::string, kSideStmtCount> sql;
+  // IMMEDIATE takes the write lock at once, waiting for it up to the busy timeout (a deferred
+  // transaction could instead fail later on a snapshot the writer has moved past).
+  sql[kSideBegin] = "BEGIN IMMEDIATE";
+  sql[kSideCommit] = "COMMIT";
+  sql[kSideRollback] = "ROLLBACK";
+  sql[kPutToken] =
+      "INSERT INTO api_tokens (hash, name, created_at) VALUES (?, ?, ?) "
+      "ON CONFLICT (hash) DO UPDATE SET name = excluded.name, created_at = excluded.created_at";
+  sql[kUpdateAction] =
+      "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+      "platform_ref = ?, updated_at = ? WHERE id = ?";
+  sql[kUpdateTimerDue] = "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2";
+  sql[kPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
+  return sql;
+}
+
+struct SideConn {
+  DbPtr db;  // declared first: destroyed after its statements
+  std::array<Statement, kSideStmtCount> stmts;
 };
 
 // ---- Statements of the read connections (prepared on first use per connection) ----
@@ -223,7 +375,13 @@ enum ReadStmt : size_t {
   kEndRead,
   kStats,
   kMaxSeq,
-  kSizeHints,
+  kMaxMemberId,
+  kCountMembers,
+  kCountIdentities,
+  kCountMemberships,
+  kCountNames,
+  kCountTags,
+  kCountModuleState,
   kListCommunities,
   kListGroups,
   kListGroupsInCommunity,
@@ -232,6 +390,7 @@ enum ReadStmt : size_t {
   kAllMemberships,
   kAllNames,
   kAllTags,
+  kAllModuleState,
   kGetMember,
   kMemberIdentities,
   kMemberMemberships,
@@ -241,13 +400,21 @@ enum ReadStmt : size_t {
   kScanEvents,
   kFindEvent,
   kHasToken,
-  kListMembers,  // + variant bits (kByCommunity | kByGroup | kByText)
-  kReadStmtCount = kListMembers + 8
+  kOpenActions,
+  kActionCounts,
+  kListTasks,
+  kListOpenTasks,
+  kLoadTimers,
+  kLoadPlaybooks,
+  kListMembers,                     // + variant bits (kByCommunity | kByGroup | kByText)
+  kListActions = kListMembers + 8,  // + variant bits (kByStatus | kByGroup)
+  kReadStmtCount = kListActions + 4
 };
 
 constexpr size_t kByCommunity = 1;
 constexpr size_t kByGroup = 2;
 constexpr size_t kByText = 4;
+constexpr size_t kByStatus = 1;
 
 // ListMembers parameters: ?1 after_id, ?2 community_id, ?3 group_id, ?4 LIKE pattern, ?5 limit.
 // One statement per combination of filters so each gets its own plan: with a group it walks
@@ -275,29 +442,46 @@ std::string ListMembersSql(size_t variant) {
   return sql;
 }
 
+// ListActions parameters: ?1 after_id, ?2 status, ?3 group_id, ?4 limit. Each variant walks an
+// index in id order from the cursor: outbox_status, outbox_group or the table itself.
+std::string ListActionsSql(size_t variant) {
+  std::string sql = fmt::format("SELECT {} FROM outbox WHERE id > ?1", List(kOutboxReadColumns));
+  if (variant & kByStatus) sql += " AND status = ?2";
+  if (variant & kByGroup) sql += " AND group_id = ?3";
+  sql += " ORDER BY id LIMIT ?4";
+  return sql;
+}
+
 std::array<std::string, kReadStmtCount> BuildReadSql() {
   std::array<std::string, kReadStmtCount> sql;
   const std::string events = List(kEventColumns);
   sql[kBeginRead] = "BEGIN";
   sql[kEndRead] = "COMMIT";
-  // max(seq) and the counts each stay a single b-tree descent or a walk of a small index (the
-  // min/max optimisation needs the bare aggregate, hence no coalesce()).
+  // Each part is a single b-tree descent: max(seq) (the min/max optimisation needs the bare
+  // aggregate, hence no coalesce()) and the trigger-maintained counts (schema version 2).
   sql[kStats] =
-      "SELECT (SELECT max(seq) FROM events), (SELECT count(*) FROM members), "
-      "(SELECT count(*) FROM groups), (SELECT count(*) FROM communities)";
+      "SELECT (SELECT max(seq) FROM events), "
+      "(SELECT n FROM entity_counts WHERE name = 'members'), "
+      "(SELECT n FROM entity_counts WHERE name = 'groups'), "
+      "(SELECT n FROM entity_counts WHERE name = 'communities')";
   sql[kMaxSeq] = "SELECT max(seq) FROM events";
-  sql[kSizeHints] =
-      "SELECT (SELECT max(id) FROM communities), (SELECT max(id) FROM groups), "
-      "(SELECT max(id) FROM members), (SELECT count(*) FROM memberships)";
+  sql[kMaxMemberId] = "SELECT max(id) FROM members";
+  // Exact sizes for LoadState's vectors; each walks the table's smallest index.
+  sql[kCountMembers] = "SELECT count(*) FROM members";
+  sql[kCountIdentities] = "SELECT count(*) FROM identities";
+  sql[kCountMemberships] = "SELECT count(*) FROM memberships";
+  sql[kCountNames] = "SELECT count(*) FROM member_names";
+  sql[kCountTags] = "SELECT count(*) FROM member_tags";
+  sql[kCountModuleState] = "SELECT count(*) FROM module_state";
   sql[kListCommunities] =
       fmt::format("SELECT {} FROM communities ORDER BY id", List(kCommunityColumns));
   sql[kListGroups] = fmt::format("SELECT {} FROM groups ORDER BY id", List(kGroupColumns));
-  sql[kListGroupsInCommunity] = fmt::format(
-      "SELECT {} FROM groups WHERE community_id = ? ORDER BY id", List(kGroupColumns));
+  sql[kListGroupsInCommunity] =
+      fmt::format("SELECT {} FROM groups WHERE community_id = ? ORDER BY id", List(kGroupColumns));
   sql[kAllMembers] = fmt::format("SELECT {} FROM members ORDER BY id", List(kMemberColumns));
-  sql[kAllIdentities] = fmt::format(
-      "SELECT {} FROM identities ORDER BY community_id, platform, external_id",
-      List(kIdentityColumns));
+  sql[kAllIdentities] =
+      fmt::format("SELECT {} FROM identities ORDER BY community_id, platform, external_id",
+                  List(kIdentityColumns));
   sql[kAllMemberships] = fmt::format("SELECT {} FROM memberships ORDER BY group_id, member_id",
                                      List(kMembershipColumns));
   sql[kAllNames] =
@@ -313,8 +497,8 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       "SELECT {} FROM memberships WHERE member_id = ? ORDER BY group_id", List(kMembershipColumns));
   sql[kMemberNames] = fmt::format("SELECT {} FROM member_names WHERE member_id = ? ORDER BY name",
                                   List(kNameColumns));
-  sql[kMemberTags] = fmt::format("SELECT {} FROM member_tags WHERE member_id = ? ORDER BY tag",
-                                 List(kTagColumns));
+  sql[kMemberTags] =
+      fmt::format("SELECT {} FROM member_tags WHERE member_id = ? ORDER BY tag", List(kTagColumns));
   sql[kMemberEvents] = fmt::format(
       "SELECT {} FROM events WHERE member_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", events);
   sql[kScanEvents] =
@@ -322,8 +506,26 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
   sql[kFindEvent] =
       fmt::format("SELECT {} FROM events WHERE platform = ? AND source_id = ?", events);
   sql[kHasToken] = "SELECT 1 FROM api_tokens WHERE hash = ?";
+  sql[kAllModuleState] =
+      fmt::format("SELECT {} FROM module_state ORDER BY community_id, module, key",
+                  List(kModuleStateColumns));
+  // The values are ActionStatus::kPending and kSending.
+  sql[kOpenActions] = fmt::format("SELECT {} FROM outbox WHERE status IN (0, 1) ORDER BY id",
+                                  List(kOutboxReadColumns));
+  sql[kActionCounts] = "SELECT status, n FROM outbox_counts";
+  sql[kListTasks] =
+      fmt::format("SELECT {} FROM tasks WHERE id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
+  sql[kListOpenTasks] = fmt::format(
+      "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
+  sql[kLoadTimers] =
+      fmt::format("SELECT {} FROM timers WHERE due != 0 ORDER BY id", List(kTimerColumns));
+  sql[kLoadPlaybooks] =
+      fmt::format("SELECT {} FROM playbooks ORDER BY community", List(kPlaybookColumns));
   for (size_t variant = 0; variant < 8; ++variant) {
     sql[kListMembers + variant] = ListMembersSql(variant);
+  }
+  for (size_t variant = 0; variant < 4; ++variant) {
+    sql[kListActions + variant] = ListActionsSql(variant);
   }
   return sql;
 }
@@ -358,6 +560,10 @@ std::string LikeContains(std::string_view text) {
   }
   pattern += '%';
   return pattern;
+}
+
+bool ValidStatus(ActionStatus status) {
+  return static_cast<int>(status) <= static_cast<int>(ActionStatus::kPossiblySent);
 }
 
 Status CorruptRow(std::string_view what) {
@@ -459,7 +665,8 @@ class SqliteTxn final : public StoreTxn {
   SqliteTxn& operator=(const SqliteTxn&) = delete;
 
   Result<bool> AppendEvent(StoredEvent& event) override {
-    if (!failure_.ok() || committed_) [[unlikely]] return Unusable();
+    if (!failure_.ok() || committed_) [[unlikely]]
+      return Unusable();
     sqlite3* db = writer_.db.get();
     sqlite3_stmt* stmt = writer_.stmts[kAppendEvent].get();
     Binder b(stmt);
@@ -467,13 +674,16 @@ class SqliteTxn final : public StoreTxn {
     b.Int(event.member_id).Int(static_cast<int64_t>(event.type)).Int(event.time).Text(event.json);
     ResetOnExit reset(stmt);
     auto step = sqlite::Step(db, stmt, "append event", b.rc());
-    if (!step.ok()) [[unlikely]] return Poison(step.status());
+    if (!step.ok()) [[unlikely]]
+      return Poison(step.status());
     if (sqlite3_changes(db) == 0) return false;  // ON CONFLICT DO NOTHING: a duplicate
     event.seq = sqlite3_last_insert_rowid(db);
     return true;
   }
 
-  Status PutCommunity(const Community& c) override { return Put(kPutCommunity, c, "put community"); }
+  Status PutCommunity(const Community& c) override {
+    return Put(kPutCommunity, c, "put community");
+  }
   Status PutGroup(const Group& g) override { return Put(kPutGroup, g, "put group"); }
   Status PutMember(const Member& m) override { return Put(kPutMember, m, "put member"); }
   Status PutIdentity(const Identity& i) override { return Put(kPutIdentity, i, "put identity"); }
@@ -490,6 +700,93 @@ class SqliteTxn final : public StoreTxn {
     b.Int(member_id).Text(tag);
     ResetOnExit reset(stmt);
     auto step = sqlite::Step(writer_.db.get(), stmt, "delete tag", b.rc());
+    if (!step.ok()) return Poison(step.status());
+    return Status::Ok();
+  }
+
+  Status AddAction(OutboxRecord& record) override {
+    if (!failure_.ok() || committed_) return Unusable();
+    const Action& a = record.action;
+    // Checked here because a row with an out-of-range value could not be read back, and would
+    // fail every LoadOpenActions after it.
+    if (static_cast<int>(a.type) < 1 || static_cast<int>(a.type) > kActionTypeCount) {
+      return Poison(Status::Invalid("sqlite: add action: unknown action type", "type"));
+    }
+    if (!ValidStatus(record.status)) {
+      return Poison(Status::Invalid("sqlite: add action: unknown action status", "status"));
+    }
+    const std::string payload = ActionToJson(a);
+    if (!a.payload.empty()) {
+      // Only the timer payload (embedded as JSON) can make the document unreadable.
+      if (auto back = ActionFromJson(payload); !back.ok()) {
+        return Poison(Status::Invalid(
+            fmt::format("sqlite: add action: the payload must be a JSON object ({})",
+                        back.status().ToString()),
+            "payload"));
+      }
+    }
+    sqlite3* db = writer_.db.get();
+    sqlite3_stmt* stmt = writer_.stmts[kAddAction].get();
+    Binder b(stmt);
+    b.Int(a.community_id).Int(a.group_id).Text(a.platform).Int(static_cast<int64_t>(a.type));
+    b.Int(static_cast<int64_t>(record.status)).Int(record.attempts).Int(record.next_attempt_at);
+    b.Text(record.last_error).Text(record.platform_ref).Text(record.idempotency_key).Text(payload);
+    b.Int(record.created_at).Int(record.updated_at);
+    ResetOnExit reset(stmt);
+    auto step = sqlite::Step(db, stmt, "add action", b.rc());
+    if (!step.ok()) {
+      // The only UNIQUE constraint of the outbox besides the (assigned) id.
+      if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE) {
+        return Poison(Status(Code::kAlreadyExists,
+                             fmt::format("sqlite: add action: idempotency key \"{}\" is already "
+                                         "in the outbox",
+                                         record.idempotency_key)));
+      }
+      return Poison(step.status());
+    }
+    record.id = sqlite3_last_insert_rowid(db);
+    return Status::Ok();
+  }
+
+  Status AddTask(OperatorTask& task) override {
+    if (!failure_.ok() || committed_) return Unusable();
+    sqlite3* db = writer_.db.get();
+    sqlite3_stmt* stmt = writer_.stmts[kAddTask].get();
+    Binder b(stmt);
+    BindRow(b, task);
+    ResetOnExit reset(stmt);
+    auto step = sqlite::Step(db, stmt, "add task", b.rc());
+    if (!step.ok()) return Poison(step.status());
+    task.id = sqlite3_last_insert_rowid(db);
+    return Status::Ok();
+  }
+
+  Status PutTimer(TimerRecord& timer) override {
+    if (!failure_.ok() || committed_) return Unusable();
+    sqlite3* db = writer_.db.get();
+    sqlite3_stmt* stmt = writer_.stmts[kPutTimer].get();
+    Binder b(stmt);
+    BindRow(b, timer);
+    ResetOnExit reset(stmt);
+    auto row = sqlite::Step(db, stmt, "put timer", b.rc());
+    if (!row.ok()) return Poison(row.status());
+    if (!*row) return Poison(Status::Internal("sqlite: put timer: no id returned"));
+    const int64_t id = RowReader(stmt).Int();
+    // The upsert is done by the first step; this one ends the statement.
+    auto done = sqlite::Step(db, stmt, "put timer");
+    if (!done.ok()) return Poison(done.status());
+    timer.id = id;
+    return Status::Ok();
+  }
+
+  Status PutModuleState(const ModuleStateEntry& entry) override {
+    if (!entry.value.empty()) return Put(kPutModuleState, entry, "put module state");
+    if (!failure_.ok() || committed_) return Unusable();
+    sqlite3_stmt* stmt = writer_.stmts[kDeleteModuleState].get();
+    Binder b(stmt);
+    b.Int(entry.community_id).Text(entry.module).Text(entry.key);
+    ResetOnExit reset(stmt);
+    auto step = sqlite::Step(writer_.db.get(), stmt, "delete module state", b.rc());
     if (!step.ok()) return Poison(step.status());
     return Status::Ok();
   }
@@ -548,6 +845,15 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredEvent>> ScanEvents(int64_t after_seq, int limit) override;
   Result<std::optional<StoredEvent>> FindEvent(const std::string& platform,
                                                const std::string& source_id) override;
+  Result<std::vector<OutboxRecord>> LoadOpenActions() override;
+  Status UpdateActions(std::span<const OutboxUpdate> updates) override;
+  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override;
+  Result<ActionCounts> CountActions() override;
+  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
+  Result<std::vector<TimerRecord>> LoadTimers() override;
+  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override;
+  Status PutPlaybook(const StoredPlaybook& playbook) override;
+  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override;
   Status PutToken(const ApiToken& token) override;
   Result<bool> HasToken(const std::string& hash) override;
 
@@ -559,22 +865,34 @@ class SqliteStore final : public Store {
 
   Result<ReadLease> AcquireReader();
   Result<std::unique_ptr<ReadConn>> OpenReader() const;
+  // The side connection, opened on first use, outside any transaction. Requires side_mu_.
+  Result<SideConn*> Side();
+  // Runs one autocommitted write on the side connection; `bind` binds its parameters and
+  // returns the binding outcome. Returns sqlite3_changes. Requires side_mu_.
+  template <typename BindFn>
+  Result<int> SideWrite(SideStmt which, std::string_view what, BindFn bind);
+  // Reads every row of `which` (bound by `bind`) on a pooled read connection.
+  template <typename T, typename BindFn>
+  Result<std::vector<T>> ReadRows(ReadStmt which, std::string_view what, T (*read)(RowReader&),
+                                  BindFn bind, size_t reserve = 0);
 
   const SqliteOptions options_;
   WriteConn writer_;  // writer thread only; declared first so it closes last (WAL cleanup)
   std::atomic<bool> txn_open_{false};
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // stopped before writer_ closes
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConn>> idle_readers_;  // guarded by readers_mu_
 
-  std::mutex token_mu_;
-  DbPtr token_db_;       // guarded by token_mu_; opened by the first PutToken
-  Statement put_token_;  // guarded by token_mu_
+  // The Store's own writes (tokens, playbooks, outbox delivery state, timer dues) from any
+  // thread, serialised here; SQLite serialises them with the writer's transactions.
+  std::mutex side_mu_;
+  SideConn side_;  // guarded by side_mu_; opened by the first such write
 };
 
 void ReaderReturn::operator()(ReadConn* conn) const { store->Release(conn); }
 
-std::string_view SyncPragma(SyncMode mode) {
+const char* SyncPragma(SyncMode mode) {
   return mode == SyncMode::kNormal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL";
 }
 
@@ -590,26 +908,25 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   store->writer_.db = std::move(db).value();
   sqlite3* raw = store->writer_.db.get();
   if (sqlite3_db_readonly(raw, "main") == 1) {
-    return Status::Unavailable(
-        fmt::format("sqlite: \"{}\" can only be opened read-only (file permissions?)",
-                    options.path));
+    return Status::Unavailable(fmt::format(
+        "sqlite: \"{}\" can only be opened read-only (file permissions?)", options.path));
   }
   // WAL lets the read connections see the last commit while the writer works on the next.
-  if (const char* hack = getenv("QZ_BENCH_PRE")) QZ_RETURN_IF_ERROR(sqlite::Exec(raw, hack, "bench pre"));
   auto mode = sqlite::QueryText(raw, "PRAGMA journal_mode = WAL", "enable WAL journal mode");
-  if (const char* hack = getenv("QZ_BENCH_POST")) QZ_RETURN_IF_ERROR(sqlite::Exec(raw, hack, "bench post"));
   if (!mode.ok()) return mode.status();
   if (*mode != "wal") {
-    return Status::Unavailable(fmt::format(
-        "sqlite: could not switch \"{}\" to WAL journal mode (it is in \"{}\" mode)",
-        options.path, *mode));
+    return Status::Unavailable(
+        fmt::format("sqlite: could not switch \"{}\" to WAL journal mode (it is in \"{}\" mode)",
+                    options.path, *mode));
   }
   QZ_RETURN_IF_ERROR(sqlite::Exec(raw, SyncPragma(options.sync), "set synchronous"));
   QZ_RETURN_IF_ERROR(sqlite::Exec(
       raw, fmt::format("PRAGMA cache_size = {}", -1024 * int64_t{std::max(options.cache_mib, 1)}),
       "set cache_size"));
+  // After a checkpoint lets the WAL start over, its file is cut back to this size.
+  QZ_RETURN_IF_ERROR(
+      sqlite::Exec(raw, "PRAGMA journal_size_limit = 67108864", "set journal_size_limit"));
   QZ_RETURN_IF_ERROR(sqlite::Migrate(raw));
-  if (const char* hack = getenv("QZ_BENCH_AFTER")) QZ_RETURN_IF_ERROR(sqlite::Exec(raw, hack, "bench after"));
 
   static const std::array<std::string, kWriteStmtCount> kWriteSql = BuildWriteSql();
   for (size_t i = 0; i < kWriteStmtCount; ++i) {
@@ -617,6 +934,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
     if (!statement.ok()) return statement.status();
     store->writer_.stmts[i] = std::move(statement).value();
   }
+  // Checkpoints run on their own thread, so commits do not wait for the database file writes.
+  auto checkpointer = sqlite::Checkpointer::Start(options.path, raw, SyncPragma(options.sync),
+                                                  options.busy_timeout_ms);
+  if (!checkpointer.ok()) return checkpointer.status();
+  store->checkpointer_ = std::move(checkpointer).value();
   return store;
 }
 
@@ -679,51 +1001,117 @@ Result<std::unique_ptr<StoreTxn>> SqliteStore::Begin() {
   return std::unique_ptr<StoreTxn>(std::make_unique<SqliteTxn>(writer_, txn_open_));
 }
 
-Result<StateSnapshot> SqliteStore::LoadState() {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  sqlite3* db = conn.db.get();
-  ReadSnapshot snapshot(conn);
-  QZ_RETURN_IF_ERROR(snapshot.Begin());
+// ---- LoadState ----
 
-  StateSnapshot state;
-  {
-    // Capacity hints: ids are dense in practice, so max(id) approximates the row count at the
-    // cost of one b-tree descent; bounded so a stray huge id cannot reserve gigabytes.
-    auto stmt = conn.Get(kSizeHints);
-    if (!stmt.ok()) return stmt.status();
-    ResetOnExit reset(*stmt);
-    auto row = sqlite::Step(db, *stmt, "read table sizes");
-    if (!row.ok()) return row.status();
-    RowReader r(*stmt);
-    auto hint = [&r] { return static_cast<size_t>(std::clamp<int64_t>(r.Int(), 0, 1 << 24)); };
-    state.communities.reserve(hint());
-    state.groups.reserve(hint());
-    state.members.reserve(hint());
-    state.memberships.reserve(hint());
-  }
-  auto load = [&](ReadStmt which, std::string_view what, auto read, auto& out) -> Status {
-    auto stmt = conn.Get(which);
-    if (!stmt.ok()) return stmt.status();
-    return ReadAll(db, *stmt, SQLITE_OK, what, read, out);
-  };
-  QZ_RETURN_IF_ERROR(load(kListCommunities, "load communities", ReadCommunity, state.communities));
-  QZ_RETURN_IF_ERROR(load(kListGroups, "load groups", ReadGroup, state.groups));
-  QZ_RETURN_IF_ERROR(load(kAllMembers, "load members", ReadMember, state.members));
-  state.identities.reserve(state.members.size());
-  QZ_RETURN_IF_ERROR(load(kAllIdentities, "load identities", ReadIdentity, state.identities));
-  QZ_RETURN_IF_ERROR(
-      load(kAllMemberships, "load memberships", ReadMembership, state.memberships));
-  QZ_RETURN_IF_ERROR(load(kAllNames, "load member names", ReadName, state.names));
-  QZ_RETURN_IF_ERROR(load(kAllTags, "load member tags", ReadTag, state.tags));
-
-  auto stmt = conn.Get(kMaxSeq);
+// Reads the single integer `which` yields (NULL reads as 0).
+Result<int64_t> ReadInt(ReadConn& conn, ReadStmt which, std::string_view what) {
+  auto stmt = conn.Get(which);
   if (!stmt.ok()) return stmt.status();
   ResetOnExit reset(*stmt);
-  auto row = sqlite::Step(db, *stmt, "read last seq");
+  auto row = sqlite::Step(conn.db.get(), *stmt, what);
   if (!row.ok()) return row.status();
-  state.last_seq = RowReader(*stmt).Int();  // NULL (empty log) reads as 0
+  if (!*row) return Status::Internal(fmt::format("sqlite: {}: no row", what));
+  return RowReader(*stmt).Int();
+}
+
+// Loads a whole table in primary-key order; `count` (if any) sizes the vector exactly first.
+template <typename T>
+Status LoadTable(ReadConn& conn, std::optional<ReadStmt> count, ReadStmt all, std::string_view what,
+                 T (*read)(RowReader&), std::vector<T>& out) {
+  if (count) {
+    auto rows = ReadInt(conn, *count, what);
+    if (!rows.ok()) return rows.status();
+    out.reserve(static_cast<size_t>(*rows));
+  }
+  auto stmt = conn.Get(all);
+  if (!stmt.ok()) return stmt.status();
+  return ReadAll(conn.db.get(), *stmt, SQLITE_OK, what, read, out);
+}
+
+// LoadState reads its tables in up to kLoadParts parts, on as many connections and threads.
+constexpr size_t kLoadParts = 4;
+// Below this many members the tables are read one after another on one connection.
+constexpr int64_t kParallelLoadMembers = 20000;
+
+Status LoadPart(size_t part, ReadConn& conn, StateSnapshot& state) {
+  switch (part) {
+    case 0:
+      return LoadTable(conn, kCountMembers, kAllMembers, "load members", ReadMember, state.members);
+    case 1:
+      return LoadTable(conn, kCountIdentities, kAllIdentities, "load identities", ReadIdentity,
+                       state.identities);
+    case 2:
+      return LoadTable(conn, kCountMemberships, kAllMemberships, "load memberships", ReadMembership,
+                       state.memberships);
+    default:
+      QZ_RETURN_IF_ERROR(LoadTable(conn, std::nullopt, kListCommunities, "load communities",
+                                   ReadCommunity, state.communities));
+      QZ_RETURN_IF_ERROR(
+          LoadTable(conn, std::nullopt, kListGroups, "load groups", ReadGroup, state.groups));
+      QZ_RETURN_IF_ERROR(
+          LoadTable(conn, kCountNames, kAllNames, "load member names", ReadName, state.names));
+      QZ_RETURN_IF_ERROR(
+          LoadTable(conn, kCountTags, kAllTags, "load member tags", ReadTag, state.tags));
+      return LoadTable(conn, kCountModuleState, kAllModuleState, "load module state",
+                       ReadModuleState, state.module_state);
+  }
+}
+
+Result<StateSnapshot> SqliteStore::LoadState() {
+  // Part 0's connection decides the snapshot: its read transaction starts with max(seq).
+  std::array<std::optional<ReadLease>, kLoadParts> leases;
+  std::array<std::optional<ReadSnapshot>, kLoadParts> snapshots;  // ended before the leases
+  auto begin_part = [&](size_t part) -> Result<int64_t> {
+    auto lease = AcquireReader();
+    if (!lease.ok()) return lease.status();
+    leases[part].emplace(std::move(lease).value());
+    snapshots[part].emplace(**leases[part]);
+    QZ_RETURN_IF_ERROR(snapshots[part]->Begin());
+    return ReadInt(**leases[part], kMaxSeq, "read last seq");
+  };
+  auto last_seq = begin_part(0);
+  if (!last_seq.ok()) return last_seq.status();
+  auto members = ReadInt(**leases[0], kMaxMemberId, "read member ids");
+  if (!members.ok()) return members.status();
+
+  // Large states load in parallel, each part in its own read transaction. The parts see the
+  // same data because nothing they read commits meanwhile: LoadState runs on the writer thread,
+  // the only one that writes state (the side connection writes only tokens, playbooks, outbox
+  // delivery state and timer dues, none of which LoadState reads). The equal max(seq) of every
+  // part double-checks that; should it differ, everything is read on part 0's connection.
+  size_t parts = 1;
+  if (*members >= kParallelLoadMembers && std::thread::hardware_concurrency() > 1) {
+    parts = kLoadParts;
+    for (size_t part = 1; part < kLoadParts && parts > 1; ++part) {
+      auto seq = begin_part(part);
+      if (!seq.ok() || *seq != *last_seq) parts = 1;
+    }
+  }
+
+  StateSnapshot state;
+  state.last_seq = *last_seq;
+  std::array<Status, kLoadParts> results;
+  if (parts == 1) {
+    for (size_t part = 0; part < kLoadParts; ++part) {
+      results[part] = LoadPart(part, **leases[0], state);
+      if (!results[part].ok()) return results[part];
+    }
+    return state;
+  }
+  std::vector<std::thread> threads;
+  for (size_t part = 1; part < parts; ++part) {
+    auto run = [&, part] { results[part] = LoadPart(part, **leases[part], state); };
+    try {
+      threads.emplace_back(run);
+    } catch (const std::system_error&) {
+      run();  // no thread to be had: this part runs here instead
+    }
+  }
+  results[0] = LoadPart(0, **leases[0], state);
+  for (std::thread& thread : threads) thread.join();
+  for (const Status& result : results) {
+    if (!result.ok()) return result;
+  }
   return state;
 }
 
@@ -737,8 +1125,8 @@ Result<StoreStats> SqliteStore::Stats() {
   auto row = sqlite::Step(conn.db.get(), *stmt, "read stats");
   if (!row.ok()) return row.status();
   RowReader r(*stmt);
-  return StoreStats{.events = r.Int(), .members = r.Int(), .groups = r.Int(),
-                    .communities = r.Int()};
+  return StoreStats{
+      .events = r.Int(), .members = r.Int(), .groups = r.Int(), .communities = r.Int()};
 }
 
 Result<std::vector<Community>> SqliteStore::ListCommunities() {
@@ -865,27 +1253,205 @@ Result<std::optional<StoredEvent>> SqliteStore::FindEvent(const std::string& pla
   return ReadOne<StoredEvent>(conn.db.get(), *stmt, rc, "find event", ReadEvent);
 }
 
-Status SqliteStore::PutToken(const ApiToken& token) {
-  std::lock_guard lock(token_mu_);
-  if (!token_db_) {
-    auto db = sqlite::Open(options_.path, SQLITE_OPEN_READWRITE, options_.busy_timeout_ms);
-    if (!db.ok()) return db.status();
-    QZ_RETURN_IF_ERROR(sqlite::Exec(db->get(), SyncPragma(options_.sync),
-                                    "set synchronous of the token connection"));
-    auto statement = Statement::Prepare(
-        db->get(),
-        "INSERT INTO api_tokens (hash, name, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (hash) DO UPDATE SET name = excluded.name, created_at = excluded.created_at");
-    if (!statement.ok()) return statement.status();
-    put_token_ = std::move(statement).value();
-    token_db_ = std::move(db).value();
+// ---- The side connection ----
+
+Result<SideConn*> SqliteStore::Side() {
+  if (side_.db && sqlite3_get_autocommit(side_.db.get()) == 0) {
+    // A transaction whose rollback failed: undo it now, or start over on a new connection.
+    if (sqlite3_exec(side_.db.get(), "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      side_ = SideConn{};
+    }
   }
-  sqlite3_stmt* stmt = put_token_.get();
-  const int rc = Binder(stmt).Text(token.hash).Text(token.name).Int(token.created_at).rc();
+  if (side_.db) return &side_;
+  auto db = sqlite::Open(options_.path, SQLITE_OPEN_READWRITE, options_.busy_timeout_ms);
+  if (!db.ok()) return db.status();
+  SideConn conn;
+  conn.db = std::move(db).value();
+  QZ_RETURN_IF_ERROR(sqlite::Exec(conn.db.get(), SyncPragma(options_.sync),
+                                  "set synchronous of the side connection"));
+  // Checkpoints are the checkpointer's (the writer's commits report the whole WAL, these
+  // writes included): a delivery worker or an API request should not copy a large WAL inline.
+  QZ_RETURN_IF_ERROR(sqlite::Exec(conn.db.get(), "PRAGMA wal_autocheckpoint = 0",
+                                  "disable auto-checkpoints of the side connection"));
+  static const std::array<std::string, kSideStmtCount> kSideSql = BuildSideSql();
+  for (size_t i = 0; i < kSideStmtCount; ++i) {
+    auto statement = Statement::Prepare(conn.db.get(), kSideSql[i]);
+    if (!statement.ok()) return statement.status();
+    conn.stmts[i] = std::move(statement).value();
+  }
+  side_ = std::move(conn);
+  return &side_;
+}
+
+template <typename BindFn>
+Result<int> SqliteStore::SideWrite(SideStmt which, std::string_view what, BindFn bind) {
+  auto side = Side();
+  if (!side.ok()) return side.status();
+  sqlite3* db = (*side)->db.get();
+  sqlite3_stmt* stmt = (*side)->stmts[which].get();
+  Binder b(stmt);
+  bind(b);
   ResetOnExit reset(stmt);
-  auto step = sqlite::Step(token_db_.get(), stmt, "put token", rc);
+  auto step = sqlite::Step(db, stmt, what, b.rc());
   if (!step.ok()) return step.status();
-  return Status::Ok();
+  return sqlite3_changes(db);
+}
+
+Status SqliteStore::PutToken(const ApiToken& token) {
+  std::lock_guard lock(side_mu_);
+  auto changes = SideWrite(kPutToken, "put token", [&](Binder& b) {
+    b.Text(token.hash).Text(token.name).Int(token.created_at);
+  });
+  return changes.status();
+}
+
+Status SqliteStore::PutPlaybook(const StoredPlaybook& playbook) {
+  std::lock_guard lock(side_mu_);
+  auto changes = SideWrite(kPutPlaybook, "put playbook", [&](Binder& b) {
+    b.Text(playbook.community).Text(playbook.toml).Int(playbook.updated_at);
+  });
+  return changes.status();
+}
+
+Result<bool> SqliteStore::UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) {
+  std::lock_guard lock(side_mu_);
+  // sqlite3_changes counts the rows the WHERE clause matched, also when due == expected.
+  auto changes = SideWrite(kUpdateTimerDue, "update timer due",
+                           [&](Binder& b) { b.Int(id).Int(expected).Int(due); });
+  if (!changes.ok()) return changes.status();
+  return *changes > 0;
+}
+
+Status SqliteStore::UpdateActions(std::span<const OutboxUpdate> updates) {
+  if (updates.empty()) return Status::Ok();
+  for (const OutboxUpdate& u : updates) {
+    if (!ValidStatus(u.status)) {
+      return Status::Invalid(
+          fmt::format("sqlite: update actions: unknown status for outbox record {}", u.id),
+          "status");
+    }
+  }
+  std::lock_guard lock(side_mu_);
+  auto side = Side();
+  if (!side.ok()) return side.status();
+  sqlite3* db = (*side)->db.get();
+  auto run = [&](SideStmt which, std::string_view what) -> Status {
+    sqlite3_stmt* stmt = (*side)->stmts[which].get();
+    ResetOnExit reset(stmt);
+    return sqlite::Step(db, stmt, what).status();
+  };
+  // Waits for the writer's transaction up to the busy timeout.
+  QZ_RETURN_IF_ERROR(run(kSideBegin, "begin update actions"));
+  auto apply = [&]() -> Status {
+    sqlite3_stmt* stmt = (*side)->stmts[kUpdateAction].get();
+    for (const OutboxUpdate& u : updates) {
+      Binder b(stmt);
+      b.Int(static_cast<int64_t>(u.status)).Int(u.attempts).Int(u.next_attempt_at);
+      b.Text(u.last_error).Text(u.platform_ref).Int(u.updated_at).Int(u.id);
+      ResetOnExit reset(stmt);
+      auto step = sqlite::Step(db, stmt, "update action", b.rc());
+      if (!step.ok()) return step.status();
+      if (sqlite3_changes(db) == 0) {
+        return Status::NotFound(fmt::format(
+            "sqlite: update actions: outbox record {} not found; nothing was updated", u.id));
+      }
+    }
+    return run(kSideCommit, "commit update actions");
+  };
+  Status status = apply();
+  if (!status.ok() && sqlite3_get_autocommit(db) == 0) {
+    // Should this fail, Side() retries it (or replaces the connection) before the next use.
+    (void)run(kSideRollback, "roll back update actions");
+  }
+  return status;
+}
+
+// ---- Outbox, tasks, timers and playbooks: reads ----
+
+template <typename T, typename BindFn>
+Result<std::vector<T>> SqliteStore::ReadRows(ReadStmt which, std::string_view what,
+                                             T (*read)(RowReader&), BindFn bind, size_t reserve) {
+  auto lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  ReadConn& conn = **lease;
+  auto stmt = conn.Get(which);
+  if (!stmt.ok()) return stmt.status();
+  Binder b(*stmt);
+  bind(b);
+  std::vector<T> out;
+  out.reserve(reserve);
+  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, b.rc(), what, read, out));
+  return out;
+}
+
+void BindNothing(Binder&) {}
+
+Result<std::vector<OutboxRecord>> SqliteStore::LoadOpenActions() {
+  return ReadRows(kOpenActions, "load open actions", ReadOutbox, BindNothing);
+}
+
+Result<std::vector<OutboxRecord>> SqliteStore::ListActions(const ActionQuery& query) {
+  const int limit = std::clamp(query.limit, 1, kMaxListActions);
+  size_t variant = 0;
+  if (query.status) variant |= kByStatus;
+  if (query.group_id) variant |= kByGroup;
+  // Parameters a variant does not use are bound anyway (numbered parameters up to ?4 exist).
+  return ReadRows(
+      static_cast<ReadStmt>(kListActions + variant), "list actions", ReadOutbox,
+      [&](Binder& b) {
+        b.Int(query.after_id);
+        b.Int(static_cast<int64_t>(query.status.value_or(ActionStatus::kPending)));
+        b.Int(query.group_id.value_or(kNoId));
+        b.Int(limit);
+      },
+      static_cast<size_t>(limit));
+}
+
+struct StatusCount {
+  int64_t status = 0;
+  int64_t n = 0;
+};
+StatusCount ReadStatusCount(RowReader& r) { return {.status = r.Int(), .n = r.Int()}; }
+
+Result<ActionCounts> SqliteStore::CountActions() {
+  auto rows = ReadRows(kActionCounts, "count actions", ReadStatusCount, BindNothing);
+  if (!rows.ok()) return rows.status();
+  ActionCounts counts;
+  for (const StatusCount& row : *rows) {
+    switch (static_cast<ActionStatus>(row.status)) {
+      case ActionStatus::kPending:
+        counts.pending = row.n;
+        break;
+      case ActionStatus::kSending:
+        counts.sending = row.n;
+        break;
+      case ActionStatus::kDone:
+        counts.done = row.n;
+        break;
+      case ActionStatus::kFailed:
+        counts.failed = row.n;
+        break;
+      case ActionStatus::kPossiblySent:
+        counts.possibly_sent = row.n;
+        break;
+    }
+  }
+  return counts;
+}
+
+Result<std::vector<OperatorTask>> SqliteStore::ListTasks(const TaskQuery& query) {
+  const int limit = std::clamp(query.limit, 1, kMaxListTasks);
+  return ReadRows(
+      query.open_only ? kListOpenTasks : kListTasks, "list tasks", ReadTask,
+      [&](Binder& b) { b.Int(query.after_id).Int(limit); }, static_cast<size_t>(limit));
+}
+
+Result<std::vector<TimerRecord>> SqliteStore::LoadTimers() {
+  return ReadRows(kLoadTimers, "load timers", ReadTimer, BindNothing);
+}
+
+Result<std::vector<StoredPlaybook>> SqliteStore::LoadPlaybooks() {
+  return ReadRows(kLoadPlaybooks, "load playbooks", ReadPlaybook, BindNothing);
 }
 
 Result<bool> SqliteStore::HasToken(const std::string& hash) {

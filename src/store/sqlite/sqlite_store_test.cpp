@@ -5,12 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
+#include "store/sqlite/sqlite_schema.hpp"
 #include "store/store_conformance.hpp"
 
 namespace qz {
@@ -109,8 +112,10 @@ TEST_F(SqliteStoreTest, FreshDatabaseGetsTheLatestSchemaVersion) {
   EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteSchemaVersion()));
   EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                      "('events', 'communities', 'groups', 'members', 'identities', "
-                     "'memberships', 'member_names', 'member_tags', 'api_tokens')"),
-            "9");
+                     "'memberships', 'member_names', 'member_tags', 'api_tokens', "
+                     "'entity_counts', 'outbox', 'outbox_counts', 'tasks', 'timers', "
+                     "'module_state', 'playbooks')"),
+            "16");
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchemaVersion) {
@@ -137,6 +142,197 @@ TEST_F(SqliteStoreTest, AFailedMigrationStepLeavesTheOldVersion) {
       << store.status().message();
   EXPECT_EQ(RawQuery("PRAGMA user_version"), "0");
   EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_schema WHERE name = 'events'"), "0");
+}
+
+TEST_F(SqliteStoreTest, MigratesAnOlderDatabaseStepByStep) {
+  ASSERT_GE(sqlite::Migrations().size(), 2u);
+  // A database left at version 1 by an older build, with rows in it.
+  RawExec(std::string(sqlite::Migrations()[0].sql) + R"sql(
+    PRAGMA user_version = 1;
+    INSERT INTO communities VALUES (1, 'c', 'C', 'Asia/Shanghai', 5);
+    INSERT INTO groups VALUES (1, 1, 'wecom', 'g1', 'G', 0, 500, 'Asia/Shanghai', 0, 0, 0, 0, 0, 0);
+    INSERT INTO members (id, community_id, display_name, first_seen, last_seen, referrer_id,
+      channel, messages, checkins, link_clicks, orders, order_amount_e4, invited, last_message,
+      last_checkin) VALUES (1, 1, 'a', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0),
+                           (2, 1, 'b', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0);
+  )sql");
+  ASSERT_EQ(RawQuery("PRAGMA user_version"), "1");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteSchemaVersion()));
+  // Version 2's counts start from the rows already there and follow new ones.
+  auto stats = store->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->members, 2);
+  EXPECT_EQ(stats->groups, 1);
+  EXPECT_EQ(stats->communities, 1);
+  auto txn = store->Begin();
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE((*txn)->PutMember({.id = 3, .community_id = 1}).ok());
+  ASSERT_TRUE((*txn)->PutMember({.id = 1, .community_id = 1, .display_name = "a2"}).ok());
+  ASSERT_TRUE((*txn)->Commit().ok());
+  stats = store->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->members, 3);
+  auto state = store->LoadState();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->members.size(), 3u);
+  EXPECT_EQ(state->members[0].display_name, "a2");
+}
+
+TEST_F(SqliteStoreTest, MigratesAVersion2Database) {
+  ASSERT_GE(sqlite::Migrations().size(), 3u);
+  // A database left at version 2 by an older build, with rows in it.
+  RawExec(std::string(sqlite::Migrations()[0].sql) + std::string(sqlite::Migrations()[1].sql) +
+          R"sql(
+    PRAGMA user_version = 2;
+    INSERT INTO communities VALUES (1, 'c', 'C', 'Asia/Shanghai', 5);
+    INSERT INTO members (id, community_id, display_name, first_seen, last_seen, referrer_id,
+      channel, messages, checkins, link_clicks, orders, order_amount_e4, invited, last_message,
+      last_checkin) VALUES (1, 1, 'a', 1, 2, 0, 'qr', 3, 4, 5, 6, 7, 8, 9, 10),
+                           (2, 1, 'b', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0);
+    INSERT INTO events (platform, source_id, community_id, group_id, member_id, type, time, json)
+      VALUES ('wecom', 'm1', 1, 0, 1, 1, 100, '{}');
+  )sql");
+  ASSERT_EQ(RawQuery("PRAGMA user_version"), "2");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), "3");
+  // Existing members get 0 points; the rest of their rows is untouched.
+  auto state = store->LoadState();
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_EQ(state->members.size(), 2u);
+  const Member expected{.id = 1,
+                        .community_id = 1,
+                        .display_name = "a",
+                        .first_seen = 1,
+                        .last_seen = 2,
+                        .channel = "qr",
+                        .messages = 3,
+                        .checkins = 4,
+                        .link_clicks = 5,
+                        .orders = 6,
+                        .order_amount_e4 = 7,
+                        .invited = 8,
+                        .points = 0,
+                        .last_message = 9,
+                        .last_checkin = 10};
+  EXPECT_TRUE(state->members[0] == expected);
+  EXPECT_EQ(state->last_seq, 1);
+  EXPECT_TRUE(state->module_state.empty());
+  auto stats = store->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->members, 2);
+  EXPECT_EQ(stats->communities, 1);
+  // The new tables work.
+  auto counts = store->CountActions();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_TRUE(*counts == ActionCounts{});
+  {
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.ok());
+    Member richer = expected;
+    richer.points = 30;
+    ASSERT_TRUE((*txn)->PutMember(richer).ok());
+    OutboxRecord record;
+    record.action.platform = "wecom";
+    record.idempotency_key = "k";
+    ASSERT_TRUE((*txn)->AddAction(record).ok());
+    TimerRecord timer{.community_id = 1, .key = "t", .due = 5};
+    ASSERT_TRUE((*txn)->PutTimer(timer).ok());
+    OperatorTask task{.kind = "review"};
+    ASSERT_TRUE((*txn)->AddTask(task).ok());
+    ASSERT_TRUE((*txn)->PutModuleState({.community_id = 1, .module = "m", .key = "k", .value = "v"})
+                    .ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  ASSERT_TRUE(store->PutPlaybook({.community = "c", .toml = "", .updated_at = 1}).ok());
+  store.reset();
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  state = store->LoadState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->members[0].points, 30);
+  EXPECT_EQ(state->module_state.size(), 1u);
+  counts = store->CountActions();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->pending, 1);
+  auto timers = store->LoadTimers();
+  ASSERT_TRUE(timers.ok());
+  EXPECT_EQ(timers->size(), 1u);
+  auto tasks = store->ListTasks({});
+  ASSERT_TRUE(tasks.ok());
+  EXPECT_EQ(tasks->size(), 1u);
+  auto playbooks = store->LoadPlaybooks();
+  ASSERT_TRUE(playbooks.ok());
+  EXPECT_EQ(playbooks->size(), 1u);
+}
+
+// Large states are read by several connections in parallel; the result must be the same as
+// for small ones: every row, in key order.
+TEST_F(SqliteStoreTest, LoadsALargeStateCompletely) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  constexpr MemberId kMembers = 25000;  // above the parallel-load threshold
+  StateSnapshot expected;
+  {
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.ok());
+    expected.communities = {{.id = 1, .slug = "c", .name = "C", .created_at = 1}};
+    expected.groups = {{.id = 1, .community_id = 1, .platform = "wecom", .external_id = "g1"},
+                       {.id = 2, .community_id = 1, .platform = "wecom", .external_id = "g2"}};
+    for (const Community& c : expected.communities) ASSERT_TRUE((*txn)->PutCommunity(c).ok());
+    for (const Group& g : expected.groups) ASSERT_TRUE((*txn)->PutGroup(g).ok());
+    for (MemberId id = 1; id <= kMembers; ++id) {
+      Member m{.id = id, .community_id = 1, .display_name = "m" + std::to_string(id)};
+      // Identity keys sort differently from member ids.
+      Identity i{.community_id = 1,
+                 .platform = "wecom",
+                 .external_id = "u" + std::to_string(kMembers - id),
+                 .member_id = id};
+      Membership ms{.group_id = id % 2 + 1, .member_id = id, .joined_at = id};
+      MemberName n{.member_id = id, .name = m.display_name, .first_seen = id};
+      ASSERT_TRUE((*txn)->PutMember(m).ok());
+      ASSERT_TRUE((*txn)->PutIdentity(i).ok());
+      ASSERT_TRUE((*txn)->PutMembership(ms).ok());
+      ASSERT_TRUE((*txn)->PutMemberName(n).ok());
+      expected.members.push_back(m);
+      expected.identities.push_back(i);
+      expected.memberships.push_back(ms);
+      expected.names.push_back(n);
+      if (id % 1000 == 0) {
+        MemberTag t{.member_id = id, .tag = "t", .added_at = id};
+        ASSERT_TRUE((*txn)->PutTag(t).ok());
+        expected.tags.push_back(t);
+      }
+    }
+    StoredEvent e = Event("last");
+    ASSERT_TRUE((*txn)->AppendEvent(e).ok());
+    expected.last_seq = e.seq;
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto by_key = [](const Identity& a, const Identity& b) {
+    return std::tie(a.community_id, a.platform, a.external_id) <
+           std::tie(b.community_id, b.platform, b.external_id);
+  };
+  std::sort(expected.identities.begin(), expected.identities.end(), by_key);
+  std::sort(expected.memberships.begin(), expected.memberships.end(),
+            [](const Membership& a, const Membership& b) {
+              return std::tie(a.group_id, a.member_id) < std::tie(b.group_id, b.member_id);
+            });
+  std::sort(expected.names.begin(), expected.names.end(),
+            [](const MemberName& a, const MemberName& b) {
+              return std::tie(a.member_id, a.name) < std::tie(b.member_id, b.name);
+            });
+  for (int round = 0; round < 2; ++round) {  // the second round reuses pooled connections
+    auto state = store->LoadState();
+    ASSERT_TRUE(state.ok()) << state.status().ToString();
+    EXPECT_EQ(state->members.size(), expected.members.size());
+    EXPECT_EQ(state->identities.size(), expected.identities.size());
+    EXPECT_EQ(state->memberships.size(), expected.memberships.size());
+    EXPECT_EQ(state->names.size(), expected.names.size());
+    EXPECT_TRUE(*state == expected);
+  }
 }
 
 TEST_F(SqliteStoreTest, UsesWalJournalMode) {
@@ -265,6 +461,74 @@ TEST_F(SqliteStoreTest, PutTokenWaitsForTheWriterThenGivesUp) {
   EXPECT_TRUE(*has);
 }
 
+// UpdateActions, UpdateTimerDue and PutPlaybook share PutToken's side connection: they wait
+// for the writer's transaction up to the busy timeout, then fail and change nothing.
+TEST_F(SqliteStoreTest, SideWritesWaitForTheWriterThenGiveUp) {
+  auto store = Open({.path = path_, .busy_timeout_ms = 200});
+  ASSERT_NE(store, nullptr);
+  OutboxRecord record;
+  record.idempotency_key = "k";
+  TimerRecord timer{.community_id = 1, .key = "t", .due = 5};
+  {
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->AddAction(record).ok());
+    ASSERT_TRUE((*txn)->PutTimer(timer).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  const OutboxUpdate done{.id = record.id, .status = ActionStatus::kDone, .updated_at = 9};
+  auto txn = store->Begin();
+  ASSERT_TRUE(txn.ok());
+  auto timed = [&](auto call) {
+    const auto start = std::chrono::steady_clock::now();
+    Status status = call();
+    const auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(status.code(), Code::kUnavailable) << status.ToString();
+    EXPECT_GE(waited, std::chrono::milliseconds(150));
+    EXPECT_LT(waited, std::chrono::seconds(5));
+  };
+  timed([&] { return store->UpdateActions(std::vector<OutboxUpdate>{done}); });
+  timed([&] { return store->UpdateTimerDue(timer.id, 5, 6).status(); });
+  timed([&] { return store->PutPlaybook({.community = "c"}); });
+  // Once the writer commits, they go through (also from another thread).
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE((*txn)->Commit().ok());
+  });
+  Status updated = store->UpdateActions(std::vector<OutboxUpdate>{done});
+  later.join();
+  EXPECT_TRUE(updated.ok()) << updated.ToString();
+  auto applied = store->UpdateTimerDue(timer.id, 5, 6);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_TRUE(*applied) << "the failed attempt changed nothing";
+  auto counts = store->CountActions();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_TRUE(*counts == ActionCounts{.done = 1});
+}
+
+TEST_F(SqliteStoreTest, ACorruptOutboxRowIsReported) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  OutboxRecord record;
+  record.idempotency_key = "k";
+  {
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->AddAction(record).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  RawExec("UPDATE outbox SET payload = '{\"type\":\"teleport\"}'");
+  auto open = store->LoadOpenActions();
+  ASSERT_FALSE(open.ok());
+  EXPECT_EQ(open.status().code(), Code::kUnavailable);
+  EXPECT_NE(open.status().message().find("corrupt"), std::string::npos)
+      << open.status().message();
+  RawExec("UPDATE outbox SET payload = '{\"type\":\"reply\"}', status = 9");
+  auto listed = store->ListActions({});
+  ASSERT_FALSE(listed.ok());
+  EXPECT_NE(listed.status().message().find("list actions"), std::string::npos);
+}
+
 TEST_F(SqliteStoreTest, StatsAndMemberEventsUseIndexes) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
@@ -274,8 +538,52 @@ TEST_F(SqliteStoreTest, StatsAndMemberEventsUseIndexes) {
   EXPECT_NE(max_plan.find("SEARCH"), std::string::npos) << max_plan;
   const std::string plan = RawQuery(
       "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE member_id = 1 AND seq < 10 "
-      "ORDER BY seq DESC LIMIT 5", 3);
+      "ORDER BY seq DESC LIMIT 5",
+      3);
   EXPECT_NE(plan.find("events_member_seq"), std::string::npos) << plan;
+}
+
+// The outbox grows with every action sent; its reads must not scan it, nor sort it.
+TEST_F(SqliteStoreTest, OutboxReadsUseIndexes) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  store.reset();
+  // All rows of the plan, for plans with several steps.
+  auto plan = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string out;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr) ==
+        SQLITE_OK) {
+      while (sqlite3_step(stmt) == SQLITE_ROW) {
+        out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+        out += "; ";
+      }
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  };
+  const std::string open = plan("SELECT payload FROM outbox WHERE status IN (0, 1) ORDER BY id");
+  EXPECT_NE(open.find("outbox_status"), std::string::npos) << open;
+  const std::string by_status =
+      plan("SELECT payload FROM outbox WHERE id > 5 AND status = 2 ORDER BY id LIMIT 50");
+  EXPECT_NE(by_status.find("outbox_status"), std::string::npos) << by_status;
+  EXPECT_EQ(by_status.find("TEMP B-TREE"), std::string::npos) << by_status;
+  const std::string by_group =
+      plan("SELECT payload FROM outbox WHERE id > 5 AND group_id = 3 ORDER BY id LIMIT 50");
+  EXPECT_NE(by_group.find("outbox_group"), std::string::npos) << by_group;
+  EXPECT_EQ(by_group.find("TEMP B-TREE"), std::string::npos) << by_group;
+  const std::string both = plan(
+      "SELECT payload FROM outbox WHERE id > 5 AND status = 2 AND group_id = 3 ORDER BY id "
+      "LIMIT 50");
+  EXPECT_NE(both.find("SEARCH"), std::string::npos) << both;
+  EXPECT_EQ(both.find("TEMP B-TREE"), std::string::npos) << both;
+  const std::string tasks =
+      plan("SELECT kind FROM tasks WHERE open = 1 AND id > 5 ORDER BY id LIMIT 50");
+  EXPECT_NE(tasks.find("tasks_open"), std::string::npos) << tasks;
+  EXPECT_EQ(tasks.find("TEMP B-TREE"), std::string::npos) << tasks;
 }
 
 }  // namespace

@@ -1,0 +1,879 @@
+#include "engine/delivery.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/ingest.hpp"
+#include "model/event.hpp"
+#include "platform/adapter.hpp"
+#include "store/store.hpp"
+
+namespace qz {
+namespace {
+
+constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
+// The background thread re-reads the clock at least this often, so a wall-clock jump (or a
+// ManualClock moved by a test) is noticed; a wake-up with nothing due costs next to nothing.
+constexpr auto kMaxSleep = std::chrono::seconds(1);
+// After a failed store write or ingest, the background thread waits this long before retrying.
+constexpr auto kRetryDelay = std::chrono::seconds(1);
+// Empty chats are kept for their buckets; they are swept when they outnumber the queued
+// actions by this much.
+constexpr size_t kChatSweepSlack = 4096;
+
+uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+// ---- Back-off and token buckets ----
+
+TimeMs BackoffDelay(const DeliveryOptions& options, int64_t action_id, int attempts,
+                    TimeMs retry_after_ms) {
+  const double cap = static_cast<double>(std::max<TimeMs>(options.max_backoff_ms, 0));
+  const int doublings = std::clamp(attempts - 1, 0, 62);
+  double delay = static_cast<double>(std::max<TimeMs>(options.base_backoff_ms, 0)) *
+                 std::ldexp(1.0, doublings);
+  // Jitter in [0.8, 1.2), from the action and the attempt.
+  const uint64_t h = Mix(static_cast<uint64_t>(action_id) * 0x9e3779b97f4a7c15ULL +
+                         static_cast<uint64_t>(attempts));
+  const double unit = static_cast<double>(h >> 11) * 0x1.0p-53;  // [0, 1)
+  delay *= 0.8 + 0.4 * unit;
+  const auto backoff = static_cast<TimeMs>(std::min(delay, cap));
+  return std::max(backoff, retry_after_ms);
+}
+
+TokenBucket::TokenBucket(double limit, TimeMs window_ms) {
+  if (limit > 0 && window_ms > 0) {
+    capacity_ = std::max(1.0, limit);
+    per_ms_ = limit / static_cast<double>(window_ms);
+    tokens_ = capacity_;
+  }
+}
+
+void TokenBucket::Refill(TimeMs now) {
+  if (!started_) {
+    started_ = true;
+    last_ = now;
+    return;
+  }
+  if (now <= last_) return;  // the clock stood still or went back: nothing accrues
+  tokens_ = std::min(capacity_, tokens_ + static_cast<double>(now - last_) * per_ms_);
+  last_ = now;
+}
+
+TimeMs TokenBucket::Wait(TimeMs now) {
+  if (!limited()) return 0;
+  Refill(now);
+  // The epsilon absorbs rounding: after waiting the answer, a token is there.
+  const double missing = 1.0 - tokens_;
+  if (missing <= 1e-9) return 0;
+  return std::max<TimeMs>(1, static_cast<TimeMs>(std::ceil(missing / per_ms_ - 1e-9)));
+}
+
+void TokenBucket::Take(TimeMs now) {
+  if (!limited()) return;
+  Refill(now);
+  tokens_ -= 1.0;
+}
+
+bool TokenBucket::Full(TimeMs now) {
+  if (!limited()) return true;
+  Refill(now);
+  return tokens_ >= capacity_ - 1e-9;
+}
+
+namespace {
+
+// ---- Helper threads for the adapters ----
+
+// Runs fn(0..n-1) on the calling thread and `helpers` helper threads; Run returns when every
+// call has returned. One Run at a time (RunDue is serialised).
+class PerformPool {
+ public:
+  explicit PerformPool(int helpers) {
+    for (int i = 0; i < helpers; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~PerformPool() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  template <typename Fn>
+  void Run(size_t n, Fn&& fn) {
+    if (threads_.empty() || n < 2) {
+      for (size_t i = 0; i < n; ++i) fn(i);
+      return;
+    }
+    std::function<void(size_t)> job = std::forward<Fn>(fn);
+    {
+      std::lock_guard lock(mu_);
+      job_ = &job;
+      n_ = n;
+      next_ = 0;
+      running_ = 0;
+      ++generation_;
+    }
+    work_.notify_all();
+    Work(job, n);
+    std::unique_lock lock(mu_);
+    // Every index is taken once Work returns; wait for helpers still inside a call.
+    idle_.wait(lock, [&] { return running_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void Work(const std::function<void(size_t)>& job, size_t n) {
+    while (true) {
+      size_t i;
+      {
+        std::lock_guard lock(mu_);
+        if (next_ >= n) return;
+        i = next_++;
+      }
+      job(i);
+    }
+  }
+
+  void Loop() {
+    uint64_t seen = 0;
+    std::unique_lock lock(mu_);
+    while (true) {
+      work_.wait(lock, [&] { return stop_ || (generation_ != seen && job_ != nullptr); });
+      if (stop_) return;
+      seen = generation_;
+      const std::function<void(size_t)>* job = job_;
+      const size_t n = n_;
+      ++running_;
+      lock.unlock();
+      Work(*job, n);
+      lock.lock();
+      if (--running_ == 0) idle_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable work_;
+  std::condition_variable idle_;
+  const std::function<void(size_t)>* job_ = nullptr;  // the Run under way; null between runs
+  size_t n_ = 0;
+  size_t next_ = 0;
+  int running_ = 0;  // helpers inside Work
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// ---- The queue ----
+
+struct PlatformQueue;
+
+// One chat's queue and buckets. Owned by its PlatformQueue; lives while it has queued or
+// in-flight actions or buckets that are not full.
+struct Chat {
+  PlatformQueue* platform = nullptr;
+  std::string key;
+  std::set<std::pair<TimeMs, int64_t>> queue;  // (next_attempt_at, id), queued actions only
+  TokenBucket per_second;
+  TokenBucket per_minute;
+  TimeMs blocked_until = 0;  // a bucket was empty, or the platform said retry_after
+  int in_flight = 0;
+  bool ready = false;  // in platform->ready, under `ready_key`
+  std::tuple<TimeMs, int64_t, Chat*> ready_key;
+};
+
+// The chats of one platform with queued actions, by when their first action may go (then its
+// id, for a stable order).
+struct PlatformQueue {
+  std::string name;
+  PlatformAdapter* adapter = nullptr;  // null: no adapter serves this platform
+  Capabilities capabilities;
+  RateLimits limits;
+  TokenBucket bucket;
+  TimeMs blocked_until = 0;  // the platform-wide bucket was empty
+  std::set<std::tuple<TimeMs, int64_t, Chat*>> ready;
+  std::unordered_map<std::string, Chat> chats;  // node-based: Chat* stays valid
+};
+
+struct Item {
+  OutboxRecord record;
+  Chat* chat = nullptr;
+  bool in_flight = false;
+};
+
+// An action taken for an attempt, with a copy of its record (the adapter reads it unlocked).
+struct Taken {
+  OutboxRecord record;
+  PlatformAdapter* adapter = nullptr;
+  PerformResult result;
+  std::string refused;  // non-empty: not attempted, fails with this reason
+};
+
+// What an attempt (or Open) decided for one action: the row update, the event to report, and
+// what changes in memory once the row is written.
+struct Outcome {
+  OutboxUpdate update;
+  std::optional<Event> event;
+  TimeMs block_chat_until = 0;  // the platform's retry_after
+  enum class Count : uint8_t { kNone, kDone, kFailed, kRetry, kPossiblySent } count = Count::kNone;
+};
+
+Event OutcomeEvent(const OutboxRecord& r, bool done, const std::string& error, TimeMs now) {
+  Event e;
+  e.id = fmt::format("qunzhu:action:{}:{}", r.id, done ? "done" : "failed");
+  e.type = done ? EventType::kActionDone : EventType::kActionFailed;
+  e.time = now;
+  e.platform = r.action.platform;
+  e.community = r.action.community;
+  e.group = r.action.group;
+  e.action = std::to_string(r.id);
+  e.action_type = std::string(ActionTypeName(r.action.type));
+  e.error = error;
+  return e;
+}
+
+OutboxUpdate UpdateOf(const OutboxRecord& r, ActionStatus status, TimeMs now) {
+  return OutboxUpdate{.id = r.id,
+                      .status = status,
+                      .attempts = r.attempts,
+                      .next_attempt_at = r.next_attempt_at,
+                      .last_error = r.last_error,
+                      .platform_ref = r.platform_ref,
+                      .updated_at = now};
+}
+
+// Threads: Enqueue from any thread; RunDue from one caller at a time (run_mu_ serialises the
+// background thread and direct callers); the background thread runs Loop between Start and
+// Stop; the adapters are called from RunDue's thread and the pool's helpers. mu_ guards the
+// queue and is never held across a store, ingest or adapter call.
+class DeliveryImpl final : public Delivery {
+ public:
+  DeliveryImpl(Store& store, Ingest& ingest, const Clock& clock, AdapterMap adapters,
+               DeliveryOptions options)
+      : store_(store),
+        ingest_(ingest),
+        clock_(clock),
+        adapters_(std::move(adapters)),
+        options_(std::move(options)),
+        pool_(std::max(options_.threads, 1) - 1) {
+    options_.max_batch = std::max<size_t>(options_.max_batch, 1);
+  }
+  ~DeliveryImpl() override { Stop(); }
+
+  Status Load();
+
+  void Enqueue(std::span<const OutboxRecord> records) override;
+  RunResult RunDue() override;
+  void Start() override;
+  void Stop() override;
+  const DeliveryMetrics& metrics() const override { return metrics_; }
+
+ private:
+  // The queue; all with mu_ held.
+  PlatformQueue& PlatformOf(const std::string& name);
+  Chat& ChatOf(const Action& action);
+  void Unready(Chat& chat);
+  void Ready(Chat& chat);
+  void Push(Item& item);
+  void MaybeDropChat(Chat& chat, TimeMs now);
+  void SweepChats(TimeMs now);
+  std::vector<Taken> TakeDue(TimeMs now);
+  void Release(std::span<const Taken> batch);
+  void UpdateQueuedMetric() {
+    metrics_.queued.store(static_cast<int64_t>(items_.size()), std::memory_order_relaxed);
+  }
+  TimeMs NextDue() const;  // 0: nothing queued
+
+  // Without mu_.
+  void Perform(std::vector<Taken>& batch);
+  Outcome Decide(Taken& t, TimeMs now);
+  // Applies written outcomes in memory (skipping ids in `missing`) and returns their events.
+  std::vector<Event> Apply(std::vector<Outcome>& outcomes, std::span<const int64_t> missing);
+  // Drops from `batch` (and from memory) the actions whose rows are missing.
+  void DropMissing(std::vector<Taken>& batch, std::span<const int64_t> missing, TimeMs now);
+  // UpdateActions; when it fails because a row is missing, the rows are written one by one and
+  // the ids of missing rows are returned in `missing` (the others are written).
+  Status WriteRows(std::span<const OutboxUpdate> updates, std::vector<int64_t>& missing);
+  // Ingests the events (and any left from before) without waiting; Finish waits and keeps the
+  // events for the next run if the ingest refused them (returning false).
+  struct Report {
+    std::future<IngestResult> result;
+    std::vector<Event> events;  // a copy, for a retry
+  };
+  Report StartReport(std::vector<Event> events);
+  bool FinishReport(Report& report);
+  void Loop();
+
+  Store& store_;
+  Ingest& ingest_;
+  const Clock& clock_;
+  const AdapterMap adapters_;
+  DeliveryOptions options_;
+  DeliveryMetrics metrics_;
+  PerformPool pool_;
+
+  std::mutex run_mu_;  // one RunDue at a time; guards the two lists below
+  std::vector<Outcome> unrecorded_;  // performed, but their rows could not be written yet
+  std::vector<Event> unreported_;    // rows written, events not ingested yet
+
+  mutable std::mutex mu_;
+  std::map<std::string, PlatformQueue, std::less<>> platforms_;
+  std::unordered_map<int64_t, Item> items_;  // queued and in flight
+  size_t chat_count_ = 0;
+  int64_t loaded_max_id_ = 0;
+  bool last_run_failed_ = false;
+
+  // Background thread (Loop), between Start and Stop; thread_mu_ serialises those two.
+  std::mutex thread_mu_;
+  std::condition_variable wake_;  // with mu_
+  bool stop_ = false;
+  bool sleeping_ = false;
+  bool woken_ = false;
+  TimeMs sleep_until_ = kNever;  // clock time the sleeping thread means to wake at
+  std::thread thread_;           // guarded by thread_mu_
+};
+
+PlatformQueue& DeliveryImpl::PlatformOf(const std::string& name) {
+  auto it = platforms_.find(name);
+  if (it != platforms_.end()) return it->second;
+  PlatformQueue& p = platforms_[name];
+  p.name = name;
+  if (auto a = adapters_.find(name); a != adapters_.end() && a->second != nullptr) {
+    p.adapter = a->second;
+    p.capabilities = p.adapter->capabilities();
+  }
+  if (auto l = options_.limits.find(name); l != options_.limits.end()) p.limits = l->second;
+  p.bucket = TokenBucket(p.limits.per_second, 1000);
+  return p;
+}
+
+Chat& DeliveryImpl::ChatOf(const Action& action) {
+  PlatformQueue& p = PlatformOf(action.platform);
+  std::string key = action.group.empty() ? "m:" + action.member : "g:" + action.group;
+  auto [it, inserted] = p.chats.try_emplace(key);
+  Chat& chat = it->second;
+  if (inserted) {
+    chat.platform = &p;
+    chat.key = std::move(key);
+    chat.per_second = TokenBucket(p.limits.per_chat_per_second, 1000);
+    chat.per_minute = TokenBucket(p.limits.per_chat_per_minute, 60 * 1000);
+    ++chat_count_;
+  }
+  return chat;
+}
+
+void DeliveryImpl::Unready(Chat& chat) {
+  if (!chat.ready) return;
+  chat.platform->ready.erase(chat.ready_key);
+  chat.ready = false;
+}
+
+void DeliveryImpl::Ready(Chat& chat) {
+  Unready(chat);
+  if (chat.queue.empty()) return;
+  const auto& [due, id] = *chat.queue.begin();
+  chat.ready_key = {std::max(due, chat.blocked_until), id, &chat};
+  chat.platform->ready.insert(chat.ready_key);
+  chat.ready = true;
+}
+
+void DeliveryImpl::Push(Item& item) {
+  Chat& chat = *item.chat;
+  chat.queue.emplace(item.record.next_attempt_at, item.record.id);
+  Ready(chat);
+}
+
+void DeliveryImpl::MaybeDropChat(Chat& chat, TimeMs now) {
+  if (!chat.queue.empty() || chat.in_flight > 0 || chat.blocked_until > now) return;
+  if (!chat.per_second.Full(now) || !chat.per_minute.Full(now)) return;  // kept for its limits
+  PlatformQueue& p = *chat.platform;
+  const std::string key = chat.key;
+  p.chats.erase(key);  // `chat` is gone now
+  --chat_count_;
+}
+
+void DeliveryImpl::SweepChats(TimeMs now) {
+  for (auto& [name, p] : platforms_) {
+    for (auto it = p.chats.begin(); it != p.chats.end();) {
+      Chat& chat = it->second;
+      const bool keep = !chat.queue.empty() || chat.in_flight > 0 || chat.blocked_until > now ||
+                        !chat.per_second.Full(now) || !chat.per_minute.Full(now);
+      if (keep) {
+        ++it;
+      } else {
+        it = p.chats.erase(it);
+        --chat_count_;
+      }
+    }
+  }
+}
+
+TimeMs DeliveryImpl::NextDue() const {
+  TimeMs next = kNever;
+  for (const auto& [name, p] : platforms_) {
+    if (p.ready.empty()) continue;
+    const TimeMs chat_due = std::get<0>(*p.ready.begin());
+    next = std::min(next, p.adapter != nullptr ? std::max(chat_due, p.blocked_until) : chat_due);
+  }
+  return next == kNever ? 0 : next;
+}
+
+std::vector<Taken> DeliveryImpl::TakeDue(TimeMs now) {
+  std::vector<Taken> out;
+  const size_t max = options_.max_batch;
+  std::lock_guard lock(mu_);
+  for (auto& [name, p] : platforms_) {
+    bool platform_blocked = p.adapter != nullptr && p.blocked_until > now;
+    while (!platform_blocked && out.size() < max && !p.ready.empty() &&
+           std::get<0>(*p.ready.begin()) <= now) {
+      Chat& chat = *std::get<2>(*p.ready.begin());
+      Unready(chat);
+      while (out.size() < max && !chat.queue.empty() && chat.queue.begin()->first <= now) {
+        const int64_t id = chat.queue.begin()->second;
+        Item& item = items_.at(id);
+        std::string refused;
+        if (p.adapter == nullptr) {
+          refused = fmt::format("no adapter for platform {}", p.name);
+        } else if (!p.capabilities.Has(item.record.action.type)) {
+          refused = fmt::format("platform {} cannot {}", p.name,
+                                ActionTypeName(item.record.action.type));
+        } else {
+          // The chat first: a chat at its limit must not hold up the platform's other chats.
+          const TimeMs wait = std::max(chat.per_second.Wait(now), chat.per_minute.Wait(now));
+          if (wait > 0) {
+            chat.blocked_until = now + wait;
+            metrics_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+            break;
+          }
+          if (const TimeMs platform_wait = p.bucket.Wait(now); platform_wait > 0) {
+            p.blocked_until = now + platform_wait;
+            metrics_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+            platform_blocked = true;
+            break;
+          }
+          p.bucket.Take(now);
+          chat.per_second.Take(now);
+          chat.per_minute.Take(now);
+        }
+        chat.queue.erase(chat.queue.begin());
+        item.in_flight = true;
+        ++chat.in_flight;
+        out.push_back(Taken{item.record, p.adapter, {}, std::move(refused)});
+      }
+      Ready(chat);
+    }
+    if (out.size() >= max) break;
+  }
+  return out;
+}
+
+void DeliveryImpl::Release(std::span<const Taken> batch) {
+  std::lock_guard lock(mu_);
+  for (const Taken& t : batch) {
+    auto it = items_.find(t.record.id);
+    if (it == items_.end() || !it->second.in_flight) continue;
+    it->second.in_flight = false;
+    --it->second.chat->in_flight;
+    Push(it->second);
+  }
+}
+
+void DeliveryImpl::Enqueue(std::span<const OutboxRecord> records) {
+  std::lock_guard lock(mu_);
+  TimeMs earliest = kNever;
+  for (const OutboxRecord& r : records) {
+    if (r.status != ActionStatus::kPending || r.id <= loaded_max_id_ || items_.contains(r.id)) {
+      continue;
+    }
+    Item& item = items_[r.id];
+    item.record = r;
+    item.chat = &ChatOf(r.action);
+    Push(item);
+    earliest = std::min(earliest, r.next_attempt_at);
+  }
+  UpdateQueuedMetric();
+  if (sleeping_ && earliest < sleep_until_) {
+    woken_ = true;
+    wake_.notify_one();
+  }
+}
+
+Status DeliveryImpl::Load() {
+  auto records = store_.LoadOpenActions();
+  if (!records.ok()) return records.status();
+  const TimeMs now = clock_.Now();
+  std::vector<Outcome> outcomes;
+  {
+    std::lock_guard lock(mu_);
+    items_.reserve(records->size());
+    for (OutboxRecord& r : *records) {
+      loaded_max_id_ = std::max(loaded_max_id_, r.id);
+      PlatformQueue& p = PlatformOf(r.action.platform);
+      if (p.adapter == nullptr) {
+        r.last_error = fmt::format("no adapter for platform {}", r.action.platform);
+        Outcome o{UpdateOf(r, ActionStatus::kFailed, now),
+                  OutcomeEvent(r, false, r.last_error, now)};
+        o.count = Outcome::Count::kFailed;
+        spdlog::error("delivery: action {} failed: {}", r.id, r.last_error);
+        outcomes.push_back(std::move(o));
+        continue;
+      }
+      if (r.status == ActionStatus::kSending) {
+        if (!p.capabilities.dedupes_sends) {
+          // The attempt under way at the crash may or may not have reached the platform, which
+          // cannot tell a repeat from a new send: not resent, and said so.
+          spdlog::warn("action {} possibly sent before the crash; not resent ({} on {})", r.id,
+                       ActionTypeName(r.action.type), r.action.platform);
+          r.last_error = "possibly sent: outcome unknown after a restart";
+          Outcome o{UpdateOf(r, ActionStatus::kPossiblySent, now),
+                    OutcomeEvent(r, false, r.last_error, now)};
+          o.count = Outcome::Count::kPossiblySent;
+          outcomes.push_back(std::move(o));
+          continue;
+        }
+        // Resent with the same idempotency key; the platform drops it if it got it before.
+        spdlog::info("delivery: action {} was being sent at the crash; resending it ({} "
+                     "deduplicates)", r.id, r.action.platform);
+        r.status = ActionStatus::kPending;
+      } else if (r.status != ActionStatus::kPending) {
+        continue;
+      }
+      Item& item = items_[r.id];
+      item.record = std::move(r);
+      item.chat = &ChatOf(item.record.action);
+      Push(item);
+    }
+    UpdateQueuedMetric();
+  }
+  if (outcomes.empty()) return Status::Ok();
+  std::vector<OutboxUpdate> updates;
+  updates.reserve(outcomes.size());
+  for (const Outcome& o : outcomes) updates.push_back(o.update);
+  // Open fails when these rows cannot be written: nothing else depends on them yet.
+  std::vector<int64_t> missing;
+  QZ_RETURN_IF_ERROR(WriteRows(updates, missing));
+  std::lock_guard run_lock(run_mu_);
+  Report report = StartReport(Apply(outcomes, missing));  // counts them; none is in memory
+  FinishReport(report);  // if refused, kept for the first run
+  return Status::Ok();
+}
+
+Status DeliveryImpl::WriteRows(std::span<const OutboxUpdate> updates,
+                               std::vector<int64_t>& missing) {
+  Status status = store_.UpdateActions(updates);
+  if (status.ok() || status.code() != Code::kNotFound) return status;
+  // A row is missing (the store lost it, or a caller enqueued a record that was never
+  // committed): write the others one by one rather than stall every action of the batch.
+  for (const OutboxUpdate& u : updates) {
+    Status one = store_.UpdateActions(std::span<const OutboxUpdate>(&u, 1));
+    if (one.code() == Code::kNotFound) {
+      spdlog::error("delivery: action {} is not in the outbox; dropped", u.id);
+      missing.push_back(u.id);
+    } else if (!one.ok()) {
+      return one;  // the rows written so far are written; the rest are retried
+    }
+  }
+  return Status::Ok();
+}
+
+// The run is a pipeline over batches: one store write holds the outcomes of the previous
+// batch and the "sending" marks of the next; the previous batch's events are ingested while
+// the next batch is performed. Store writes and ingest never overlap (SQLite has one writer).
+Delivery::RunResult DeliveryImpl::RunDue() {
+  std::lock_guard run_lock(run_mu_);
+  RunResult result;
+  const TimeMs now = clock_.Now();  // fixed for the run: retried actions lie after it
+  bool failed = false;
+  std::vector<Outcome> decided;  // performed; rows not written yet
+  decided.swap(unrecorded_);
+  std::vector<OutboxUpdate> updates;
+  while (true) {
+    std::vector<Taken> batch = failed ? std::vector<Taken>{} : TakeDue(now);
+    if (batch.empty() && decided.empty()) break;
+    // 3 (previous batch) and 1 (this batch) in one transaction.
+    updates.clear();
+    updates.reserve(decided.size() + batch.size());
+    for (const Outcome& o : decided) updates.push_back(o.update);
+    for (Taken& t : batch) {
+      if (!t.refused.empty()) continue;  // not attempted: no mark
+      ++t.record.attempts;
+      updates.push_back(UpdateOf(t.record, ActionStatus::kSending, now));
+    }
+    std::vector<int64_t> missing;
+    if (Status st = WriteRows(updates, missing); !st.ok()) {
+      spdlog::warn(
+          "delivery: store write failed ({} outcomes kept, {} actions not attempted), will "
+          "retry: {}",
+          decided.size(), batch.size(), st.ToString());
+      unrecorded_ = std::move(decided);
+      Release(batch);  // as they were: the records in memory were not changed
+      failed = true;
+      break;
+    }
+    std::vector<Event> events = Apply(decided, missing);
+    decided.clear();
+    DropMissing(batch, missing, now);
+    // 4 (previous batch) while 2 (this batch).
+    Report report = StartReport(std::move(events));
+    Perform(batch);
+    if (!FinishReport(report)) failed = true;  // the rows are right; events retried next run
+    for (Taken& t : batch) {
+      if (t.refused.empty()) ++result.attempted;
+      decided.push_back(Decide(t, now));
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (chat_count_ > kChatSweepSlack && chat_count_ > 2 * items_.size()) SweepChats(now);
+  last_run_failed_ = failed || !unrecorded_.empty() || !unreported_.empty();
+  result.next_due = NextDue();
+  return result;
+}
+
+void DeliveryImpl::DropMissing(std::vector<Taken>& batch, std::span<const int64_t> missing,
+                               TimeMs now) {
+  if (missing.empty()) return;
+  std::lock_guard lock(mu_);
+  std::erase_if(batch, [&](const Taken& t) {
+    if (std::find(missing.begin(), missing.end(), t.record.id) == missing.end()) return false;
+    auto it = items_.find(t.record.id);
+    Chat& chat = *it->second.chat;
+    items_.erase(it);
+    --chat.in_flight;
+    MaybeDropChat(chat, now);
+    return true;
+  });
+  UpdateQueuedMetric();
+}
+
+void DeliveryImpl::Perform(std::vector<Taken>& batch) {
+  pool_.Run(batch.size(), [&](size_t i) {
+    Taken& t = batch[i];
+    if (!t.refused.empty()) return;
+    try {
+      t.result = t.adapter->Perform(t.record);
+    } catch (const std::exception& e) {
+      t.result = PerformResult{PerformResult::Kind::kRetry, 0,
+                               fmt::format("the adapter threw: {}", e.what()), {}};
+    } catch (...) {
+      t.result = PerformResult{PerformResult::Kind::kRetry, 0, "the adapter threw", {}};
+    }
+  });
+}
+
+Outcome DeliveryImpl::Decide(Taken& t, TimeMs now) {
+  OutboxRecord& r = t.record;
+  Outcome o;
+  auto fail = [&](std::string error) {
+    r.last_error = std::move(error);
+    o.update = UpdateOf(r, ActionStatus::kFailed, now);
+    o.event = OutcomeEvent(r, false, r.last_error, now);
+    o.count = Outcome::Count::kFailed;
+    spdlog::warn("delivery: action {} ({} on {}) failed: {}", r.id, ActionTypeName(r.action.type),
+                 r.action.platform, r.last_error);
+    return o;
+  };
+  if (!t.refused.empty()) return fail(t.refused);
+  const PerformResult& p = t.result;
+  switch (p.kind) {
+    case PerformResult::Kind::kDone:
+      r.platform_ref = p.platform_ref;
+      r.last_error.clear();
+      o.update = UpdateOf(r, ActionStatus::kDone, now);
+      o.event = OutcomeEvent(r, true, {}, now);
+      o.count = Outcome::Count::kDone;
+      return o;
+    case PerformResult::Kind::kFailed:
+      return fail(p.error.empty() ? std::string("refused by the platform") : p.error);
+    case PerformResult::Kind::kRetry:
+      break;
+  }
+  const std::string error = p.error.empty() ? std::string("transient failure") : p.error;
+  if (r.attempts >= options_.max_attempts) {
+    return fail(fmt::format("gave up after {} attempts: {}", r.attempts, error));
+  }
+  r.last_error = error;
+  r.next_attempt_at = now + BackoffDelay(options_, r.id, r.attempts, p.retry_after_ms);
+  o.update = UpdateOf(r, ActionStatus::kPending, now);
+  o.count = Outcome::Count::kRetry;
+  if (p.retry_after_ms > 0) o.block_chat_until = now + p.retry_after_ms;
+  return o;
+}
+
+std::vector<Event> DeliveryImpl::Apply(std::vector<Outcome>& outcomes,
+                                       std::span<const int64_t> missing) {
+  const TimeMs now = clock_.Now();
+  std::vector<Event> events;
+  events.reserve(outcomes.size());
+  std::lock_guard lock(mu_);
+  for (Outcome& o : outcomes) {
+    const bool was_missing = std::find(missing.begin(), missing.end(), o.update.id) != missing.end();
+    auto it = items_.find(o.update.id);
+    if (it != items_.end() && it->second.in_flight) {
+      Item& item = it->second;
+      Chat& chat = *item.chat;
+      item.in_flight = false;
+      --chat.in_flight;
+      if (o.block_chat_until > 0) {
+        chat.blocked_until = std::max(chat.blocked_until, o.block_chat_until);
+      }
+      if (o.update.status == ActionStatus::kPending && !was_missing) {
+        OutboxRecord& r = item.record;
+        r.status = ActionStatus::kPending;
+        r.attempts = o.update.attempts;
+        r.next_attempt_at = o.update.next_attempt_at;
+        r.last_error = o.update.last_error;
+        r.updated_at = o.update.updated_at;
+        Push(item);
+      } else {
+        items_.erase(it);
+        Ready(chat);  // its ready time may depend on blocked_until
+        MaybeDropChat(chat, now);
+      }
+    }
+    if (was_missing) continue;
+    switch (o.count) {
+      case Outcome::Count::kDone:
+        metrics_.done.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Outcome::Count::kFailed:
+        metrics_.failed.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Outcome::Count::kRetry:
+        metrics_.retries.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Outcome::Count::kPossiblySent:
+        metrics_.possibly_sent.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Outcome::Count::kNone:
+        break;
+    }
+    if (o.event) events.push_back(std::move(*o.event));
+  }
+  UpdateQueuedMetric();
+  return events;
+}
+
+DeliveryImpl::Report DeliveryImpl::StartReport(std::vector<Event> events) {
+  Report report;
+  if (!unreported_.empty()) {
+    std::vector<Event> all = std::move(unreported_);
+    unreported_.clear();
+    all.insert(all.end(), std::make_move_iterator(events.begin()),
+               std::make_move_iterator(events.end()));
+    events = std::move(all);
+  }
+  if (events.empty()) return report;
+  IngestBatch batch;
+  batch.json.reserve(events.size());
+  batch.indexes.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    batch.json.push_back(EventToJson(events[i]));
+    batch.indexes.push_back(i);
+  }
+  report.events = events;
+  batch.events = std::move(events);
+  auto promise = std::make_shared<std::promise<IngestResult>>();
+  report.result = promise->get_future();
+  ingest_.Submit(std::move(batch), [promise](IngestResult r) { promise->set_value(std::move(r)); });
+  return report;
+}
+
+bool DeliveryImpl::FinishReport(Report& report) {
+  if (!report.result.valid()) return true;  // nothing was submitted
+  IngestResult r = report.result.get();
+  if (!r.status.ok()) {
+    spdlog::warn("delivery: {} outcome events not ingested, will retry: {}", report.events.size(),
+                 r.status.ToString());
+    unreported_ = std::move(report.events);
+    return false;
+  }
+  for (const ItemError& e : r.rejected) {
+    // Retrying cannot help: the event itself is invalid. The outbox row has the outcome.
+    spdlog::error("delivery: outcome event {} was rejected: {}", report.events[e.index].id,
+                  e.error.ToString());
+  }
+  return true;
+}
+
+void DeliveryImpl::Start() {
+  std::lock_guard thread_lock(thread_mu_);
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void DeliveryImpl::Stop() {
+  std::lock_guard thread_lock(thread_mu_);
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    wake_.notify_all();
+  }
+  thread_.join();
+}
+
+void DeliveryImpl::Loop() {
+  while (true) {
+    RunDue();
+    std::unique_lock lock(mu_);
+    if (stop_) return;
+    const TimeMs now = clock_.Now();
+    const TimeMs next = NextDue();
+    std::chrono::milliseconds wait = kMaxSleep;
+    if (last_run_failed_) {
+      wait = kRetryDelay;  // a store write or the ingest failed: do not spin on it
+    } else if (next != 0 && next <= now) {
+      wait = std::chrono::milliseconds(0);  // Enqueue brought a due action during the run
+    } else if (next != 0) {
+      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(next - now));
+    }
+    if (wait.count() == 0) continue;
+    sleeping_ = true;
+    woken_ = false;
+    sleep_until_ = next == 0 ? kNever : next;
+    wake_.wait_for(lock, wait, [this] { return stop_ || woken_; });
+    sleeping_ = false;
+    if (stop_) return;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Delivery>> Delivery::Open(Store& store, Ingest& ingest, const Clock& clock,
+                                                 AdapterMap adapters, DeliveryOptions options) {
+  auto delivery = std::make_unique<DeliveryImpl>(store, ingest, clock, std::move(adapters),
+                                                 std::move(options));
+  QZ_RETURN_IF_ERROR(delivery->Load());
+  return std::unique_ptr<Delivery>(std::move(delivery));
+}
+
+}  // namespace qz

@@ -1,0 +1,148 @@
+// qunzhu engine: delivery of the outbox. Owns the in-memory queue of open platform actions,
+// retry with exponential back-off, per-platform and per-chat rate limits, and reporting each
+// outcome as an action_done / action_failed event through Ingest.
+//
+// One attempt of a batch of actions (at most max_batch) goes:
+//   1. the batch is marked "sending" (attempts + 1) in one UpdateActions call;
+//   2. the adapters perform the actions (on `threads` threads);
+//   3. the outcomes are written in one UpdateActions call: done (with the platform_ref),
+//      pending again with next_attempt_at (a transient failure), or failed;
+//   4. then the outcome events are ingested, one SubmitAndWait per batch. Their ids are
+//      "qunzhu:action:<id>:done" / "qunzhu:action:<id>:failed", so a repeat is a duplicate.
+// Crash safety: a crash in 2 leaves the row "sending", which the next Open resolves (resent
+// with the same idempotency key where the platform deduplicates, else possibly_sent: never sent
+// twice). The row is written (3) before the event is ingested (4) so that the outbox, which
+// decides what is sent, is never behind what the log claims: a crash between 3 and 4 loses
+// only the outcome event (the row says done/failed; nothing is resent), whereas the other order
+// could log "done" for a row that is later resent or marked possibly_sent.
+// A failed store write in 3 keeps the outcomes in memory and retries the write on the next run
+// (the actions are not performed again); a refused ingest in 4 keeps the events and retries.
+//
+// Rate limits: token buckets per platform and per chat (the platform and the group, or the
+// platform and the member for a direct message). An action held back by a bucket keeps its
+// place in its chat's queue, and the chat (or, for the platform bucket, the platform) waits in
+// memory until the bucket allows the next one: a held-back chat costs nothing per queued
+// action. A platform's retry_after also holds back the rest of that chat until then. Within a
+// chat actions go by (next_attempt_at, id): in order, except that a retried action does not
+// hold up the others.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/status.hpp"
+#include "model/action.hpp"
+
+namespace qz {
+
+class Store;
+class Ingest;
+class PlatformAdapter;
+
+// Token buckets; 0 disables a limit.
+struct RateLimits {
+  double per_second = 0;            // the whole platform
+  double per_chat_per_second = 0;   // one chat (group or direct)
+  double per_chat_per_minute = 0;   // one chat, over a minute
+};
+
+struct DeliveryOptions {
+  // By platform; a platform not listed has no limit. Defaults: Telegram's documented limits.
+  std::map<std::string, RateLimits, std::less<>> limits = {
+      {"telegram", {30, 1, 20}},
+  };
+  int max_attempts = 10;             // then the action fails for good
+  TimeMs base_backoff_ms = 1000;     // doubled per attempt, with jitter
+  TimeMs max_backoff_ms = 5 * 60 * 1000;
+  size_t max_batch = 512;            // actions marked "sending" per store transaction
+  int threads = 1;                   // background threads calling the adapters
+};
+
+struct DeliveryMetrics {
+  std::atomic<int64_t> queued{0};     // outbox depth (open actions)
+  std::atomic<int64_t> done{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> retries{0};
+  std::atomic<int64_t> possibly_sent{0};
+  std::atomic<int64_t> rate_limited{0};  // times an action waited for a rate limit
+};
+
+// The delay before attempt attempts + 1 of action `action_id`, after its `attempts`-th attempt
+// (1-based) failed transiently: base_backoff_ms * 2^(attempts - 1) with a jitter of +-20% that
+// is a function of (action_id, attempts) (deterministic: tests and restarts see the same
+// delays; different actions spread out), capped at max_backoff_ms; but never less than the
+// platform's retry_after_ms, which is honoured even above the cap (retrying sooner would only
+// be refused again and burn an attempt). Exposed for tests.
+TimeMs BackoffDelay(const DeliveryOptions& options, int64_t action_id, int attempts,
+                    TimeMs retry_after_ms);
+
+// A token bucket on the Clock's milliseconds: `limit` tokens per `window_ms`, holding at most
+// max(1, limit) tokens, full at first use. A limit <= 0 makes an unlimited bucket. Not
+// thread-safe (Delivery guards its buckets). Exposed for tests.
+class TokenBucket {
+ public:
+  TokenBucket() = default;  // unlimited
+  TokenBucket(double limit, TimeMs window_ms);
+  bool limited() const { return per_ms_ > 0; }
+  // 0 when a token is available at `now`, else the milliseconds until one is.
+  TimeMs Wait(TimeMs now);
+  // Takes one token at `now` (callers check Wait(now) == 0 first; else the bucket goes into
+  // debt, which later Waits honour).
+  void Take(TimeMs now);
+  // Whether the bucket is full at `now` (forgetting it loses nothing).
+  bool Full(TimeMs now);
+
+ private:
+  void Refill(TimeMs now);
+  double capacity_ = 0;
+  double per_ms_ = 0;  // 0: unlimited
+  double tokens_ = 0;
+  TimeMs last_ = 0;
+  bool started_ = false;
+};
+
+// Thread-safety: Enqueue from any thread (the writer calls it after each commit). RunDue is for
+// one caller at a time (the background thread, or a test on virtual time with no thread).
+class Delivery {
+ public:
+  using AdapterMap = std::map<std::string, PlatformAdapter*, std::less<>>;  // by platform
+
+  // Loads the open actions from `store`. An action found "sending" (a crash during its
+  // attempt) is retried with the same idempotency key when its platform deduplicates sends,
+  // else marked possibly_sent, logged, and reported as action_failed: never sent twice.
+  static Result<std::unique_ptr<Delivery>> Open(Store& store, Ingest& ingest, const Clock& clock,
+                                                AdapterMap adapters, DeliveryOptions options = {});
+  virtual ~Delivery() = default;  // stops the background threads
+
+  // New pending records (the writer hands them over after commit); wakes the background
+  // thread when one is due before it meant to wake. Ignored: records not pending, ids already
+  // queued or in flight, and ids not above the highest id Open loaded (those were in the
+  // loaded snapshot already, so a listener set before Open may hand them over again safely).
+  // A newer record handed over again after it finished would be attempted again: the writer
+  // hands each record over once.
+  virtual void Enqueue(std::span<const OutboxRecord> records) = 0;
+
+  struct RunResult {
+    int64_t attempted = 0;
+    TimeMs next_due = 0;  // when the next queued action may be attempted; 0 = queue empty
+  };
+  // Attempts every action due at clock.Now() that the rate limits allow, waits for their
+  // outcomes to be recorded (outbox rows updated, outcome events ingested), and returns.
+  virtual RunResult RunDue() = 0;
+
+  // Background mode: one thread that calls RunDue and sleeps (in wall time) until the next
+  // due time on the Clock, new work from Enqueue, or at most a second; after a failed store
+  // write or ingest it retries a second later. Stop waits for the run under way to finish.
+  // The adapters are called on that thread and on threads - 1 helper threads (created by Open,
+  // joined by the destructor).
+  virtual void Start() = 0;
+  virtual void Stop() = 0;
+
+  virtual const DeliveryMetrics& metrics() const = 0;
+};
+
+}  // namespace qz

@@ -1,0 +1,313 @@
+#include "platform/sandbox/sandbox.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "core/time.hpp"
+
+namespace qz {
+namespace {
+
+constexpr TimeMs kForever = std::numeric_limits<TimeMs>::max();
+// The sandbox pretends to be a platform in China Standard Time: its events carry +08:00.
+constexpr int16_t kOffsetMinutes = 480;
+
+// Limits as the event parser applies them, so an event made here always parses.
+constexpr size_t kMaxCommunityBytes = 128;
+constexpr size_t kMaxNameBytes = 512;
+
+Status CheckField(const std::string& value, std::string_view field, size_t max_bytes,
+                  bool required) {
+  if (required && value.empty()) return Status::Invalid("required", std::string(field));
+  if (value.size() > max_bytes) {
+    return Status::Invalid(fmt::format("longer than {} bytes", max_bytes), std::string(field));
+  }
+  return Status::Ok();
+}
+
+// What each platform action needs besides its type. A direct message needs only the member.
+bool NeedsGroup(ActionType t) { return t != ActionType::kSendDirect; }
+bool NeedsMember(ActionType t) {
+  switch (t) {
+    case ActionType::kSendDirect:
+    case ActionType::kMute:
+    case ActionType::kUnmute:
+    case ActionType::kRemoveMember:
+    case ActionType::kUnban:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+SandboxPlatform::SandboxPlatform(const Clock& clock, int64_t first_number)
+    : clock_(clock), next_event_(first_number) {}
+
+Capabilities SandboxPlatform::capabilities() const {
+  Capabilities c = Capabilities::All();
+  c.dedupes_sends = true;
+  return c;
+}
+
+uint64_t SandboxPlatform::NextRandom() {  // splitmix64: tiny, deterministic, well mixed
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+SandboxEntry& SandboxPlatform::Append(const std::string& group, std::string kind,
+                                      const std::string& member) {
+  std::vector<SandboxEntry>& conversation = conversations_[group];
+  SandboxEntry& e = conversation.emplace_back();
+  e.seq = next_seq_++;
+  e.time = clock_.Now();
+  e.group = group;
+  e.kind = std::move(kind);
+  e.member = member;
+  return e;
+}
+
+PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
+  std::lock_guard lock(mu_);
+  ++perform_calls_;
+  PerformResult result;
+  // Failure injection comes first, so the n-th call fails or not regardless of what it asks.
+  if (failures_.fail_percent > 0) {
+    const uint64_t r = NextRandom();
+    if (static_cast<int>(r % 100) < failures_.fail_percent) {
+      result.kind = PerformResult::Kind::kRetry;
+      if ((r >> 32) % 2 == 0) {
+        result.retry_after_ms = failures_.retry_after_ms;
+        result.error = fmt::format("429 Too Many Requests: retry after {} ms (injected)",
+                                   failures_.retry_after_ms);
+      } else {
+        result.error = "503 Service Unavailable (injected)";
+      }
+      return result;
+    }
+  }
+  const std::string& key = record.idempotency_key;
+  if (!key.empty()) {
+    if (auto it = performed_.find(key); it != performed_.end()) {
+      result.platform_ref = it->second;  // already done: the platform answers as it did then
+      return result;
+    }
+  }
+  const Action& a = record.action;
+  auto refuse = [&](std::string error) {
+    result.kind = PerformResult::Kind::kFailed;
+    result.error = std::move(error);
+    return result;
+  };
+  if (!IsPlatformAction(a.type)) {
+    return refuse(fmt::format("{} is not a platform action", ActionTypeName(a.type)));
+  }
+  if (NeedsGroup(a.type) && a.group.empty()) return refuse("group: required");
+  if (NeedsMember(a.type) && a.member.empty()) return refuse("member: required");
+
+  const TimeMs now = clock_.Now();
+  auto bot_message = [&](std::string kind) -> SandboxEntry& {
+    SandboxEntry& e = Append(a.group, std::move(kind), a.member);
+    e.text = a.text;
+    e.reply_to = a.reply_to;
+    e.message_id = fmt::format("bot:{}", e.seq);
+    result.platform_ref = e.message_id;
+    return e;
+  };
+  SandboxEntry* entry = nullptr;
+  switch (a.type) {
+    case ActionType::kSendMessage:
+    case ActionType::kReply:
+      entry = &bot_message("bot");
+      break;
+    case ActionType::kWarn:
+      entry = &bot_message("warn");
+      break;
+    case ActionType::kSendDirect:
+      entry = &bot_message("direct");
+      break;
+    case ActionType::kDeleteMessage: {
+      for (SandboxEntry& m : conversations_[a.group]) {
+        if (m.kind == "message" && m.message_id == a.reply_to) m.deleted = true;
+      }
+      entry = &Append(a.group, "delete", a.member);
+      entry->message_id = a.reply_to;
+      result.platform_ref = a.reply_to;
+      break;
+    }
+    case ActionType::kMute: {
+      entry = &Append(a.group, "mute", a.member);
+      entry->duration_s = a.duration_s;
+      entry->text = a.text;
+      muted_until_[{a.group, a.member}] =
+          a.duration_s > 0 && a.duration_s < (kForever - now) / 1000 ? now + a.duration_s * 1000
+                                                                      : kForever;
+      break;
+    }
+    case ActionType::kUnmute:
+      entry = &Append(a.group, "unmute", a.member);
+      muted_until_.erase({a.group, a.member});
+      break;
+    case ActionType::kRemoveMember:
+      entry = &Append(a.group, "remove", a.member);
+      entry->text = a.text;
+      removed_.insert({a.group, a.member});
+      break;
+    case ActionType::kUnban:
+      // Lifts the ban only: the member may join again (a removed member posts after a Join).
+      entry = &Append(a.group, "unban", a.member);
+      break;
+    case ActionType::kCreateInvite: {
+      entry = &Append(a.group, "invite", a.member);
+      entry->text = fmt::format("https://sandbox.qunzhu.invalid/join/{}/{}", a.group, next_invite_++);
+      result.platform_ref = entry->text;
+      break;
+    }
+    default:
+      return refuse(fmt::format("{} is not a platform action", ActionTypeName(a.type)));
+  }
+  entry->action_id = record.id;
+  if (!key.empty()) {
+    performed_.emplace(key, result.platform_ref);
+    ++recorded_count_[key];
+  }
+  return result;
+}
+
+Status SandboxPlatform::CheckCanPost(const std::string& group, const std::string& member,
+                                     TimeMs now) const {
+  if (removed_.contains({group, member})) {
+    return Status::Invalid(fmt::format("{} was removed from {} and has not joined again", member,
+                                       group),
+                           "member");
+  }
+  if (auto it = muted_until_.find({group, member}); it != muted_until_.end() && it->second > now) {
+    return Status::Invalid(
+        it->second == kForever
+            ? fmt::format("{} is muted in {} until unmuted", member, group)
+            : fmt::format("{} is muted in {} until {}", member, group,
+                          FormatRfc3339(it->second, kOffsetMinutes)),
+        "member");
+  }
+  return Status::Ok();
+}
+
+Event SandboxPlatform::NewEvent(EventType type, char id_kind, const std::string& group,
+                                const std::string& member, const std::string& community,
+                                TimeMs now) {
+  Event e;
+  e.id = fmt::format("sandbox:{}:{}", id_kind, next_event_++);
+  e.type = type;
+  e.time = now;
+  e.time_offset = kOffsetMinutes;
+  e.platform = "sandbox";
+  e.community = community;
+  e.group = group;
+  e.member = member;
+  return e;
+}
+
+Result<Event> SandboxPlatform::PostMessage(const std::string& group, const std::string& member,
+                                           const std::string& name, const std::string& text,
+                                           const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(name, "name", kMaxNameBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(text, "text", kMaxTextBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
+  std::lock_guard lock(mu_);
+  const TimeMs now = clock_.Now();
+  QZ_RETURN_IF_ERROR(CheckCanPost(group, member, now));
+  Event e = NewEvent(EventType::kMessage, 'm', group, member, community, now);
+  e.name = name;
+  e.text = text;
+  SandboxEntry& entry = Append(group, "message", member);
+  entry.name = name;
+  entry.text = text;
+  entry.message_id = e.id;
+  return e;
+}
+
+Result<Event> SandboxPlatform::Join(const std::string& group, const std::string& member,
+                                    const std::string& name, const std::string& inviter,
+                                    const std::string& code, const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(name, "name", kMaxNameBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(inviter, "via.inviter", kMaxIdBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(code, "via.code", kMaxIdBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
+  std::lock_guard lock(mu_);
+  const TimeMs now = clock_.Now();
+  removed_.erase({group, member});  // joining again lifts a removal (a mute stays)
+  Event e = NewEvent(EventType::kMemberJoined, 'j', group, member, community, now);
+  e.name = name;
+  e.via_inviter = inviter;
+  e.via_code = code;
+  SandboxEntry& entry = Append(group, "join", member);
+  entry.name = name;
+  entry.message_id = e.id;
+  return e;
+}
+
+Result<Event> SandboxPlatform::Leave(const std::string& group, const std::string& member,
+                                     const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
+  std::lock_guard lock(mu_);
+  const TimeMs now = clock_.Now();
+  Event e = NewEvent(EventType::kMemberLeft, 'l', group, member, community, now);
+  e.reason = LeaveReason::kLeft;
+  SandboxEntry& entry = Append(group, "leave", member);
+  entry.message_id = e.id;
+  return e;
+}
+
+std::vector<SandboxEntry> SandboxPlatform::Conversation(const std::string& group,
+                                                        int64_t after_seq, size_t limit) const {
+  std::lock_guard lock(mu_);
+  std::vector<SandboxEntry> out;
+  auto it = conversations_.find(group);
+  if (it == conversations_.end()) return out;
+  const std::vector<SandboxEntry>& entries = it->second;
+  auto from = std::upper_bound(entries.begin(), entries.end(), after_seq,
+                               [](int64_t seq, const SandboxEntry& e) { return seq < e.seq; });
+  const size_t n = std::min(limit, static_cast<size_t>(entries.end() - from));
+  out.assign(from, from + static_cast<std::ptrdiff_t>(n));
+  return out;
+}
+
+std::vector<std::string> SandboxPlatform::Groups() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [group, entries] : conversations_) {
+    if (!group.empty()) out.push_back(group);
+  }
+  return out;
+}
+
+void SandboxPlatform::SetFailures(SandboxFailures failures) {
+  std::lock_guard lock(mu_);
+  failures_ = failures;
+  failures_.fail_percent = std::clamp(failures_.fail_percent, 0, 100);
+  rng_state_ = failures.seed;
+}
+
+int SandboxPlatform::RecordedCount(const std::string& idempotency_key) const {
+  std::lock_guard lock(mu_);
+  auto it = recorded_count_.find(idempotency_key);
+  return it == recorded_count_.end() ? 0 : it->second;
+}
+
+int64_t SandboxPlatform::perform_calls() const {
+  std::lock_guard lock(mu_);
+  return perform_calls_;
+}
+
+}  // namespace qz

@@ -1,0 +1,341 @@
+#include "platform/sandbox/sandbox.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace qz {
+namespace {
+
+constexpr TimeMs kStart = 1772323200000;  // 2026-03-01T00:00:00Z
+
+OutboxRecord Record(int64_t id, ActionType type, std::string group = "g1",
+                    std::string member = "u1") {
+  OutboxRecord r;
+  r.id = id;
+  r.idempotency_key = fmt::format("key-{}", id);
+  r.action.type = type;
+  r.action.platform = "sandbox";
+  r.action.group = std::move(group);
+  r.action.member = std::move(member);
+  return r;
+}
+
+SandboxEntry Last(const SandboxPlatform& s, const std::string& group) {
+  auto entries = s.Conversation(group);
+  EXPECT_FALSE(entries.empty());
+  return entries.empty() ? SandboxEntry{} : entries.back();
+}
+
+TEST(Sandbox, DeclaresEveryPlatformActionAndDedupes) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  EXPECT_EQ(s.platform(), "sandbox");
+  const Capabilities c = s.capabilities();
+  EXPECT_TRUE(c.dedupes_sends);
+  for (int t = 1; t <= static_cast<int>(ActionType::kCreateInvite); ++t) {
+    EXPECT_TRUE(c.Has(static_cast<ActionType>(t))) << t;
+  }
+  EXPECT_FALSE(c.Has(ActionType::kSetTag));
+}
+
+TEST(Sandbox, RecordsEachActionKind) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  auto posted = s.PostMessage("g1", "u1", "Ann", "spam spam");
+  ASSERT_TRUE(posted.ok()) << posted.status().ToString();
+
+  OutboxRecord send = Record(1, ActionType::kSendMessage);
+  send.action.text = "welcome";
+  PerformResult r = s.Perform(send);
+  ASSERT_EQ(r.kind, PerformResult::Kind::kDone) << r.error;
+  SandboxEntry e = Last(s, "g1");
+  EXPECT_EQ(e.kind, "bot");
+  EXPECT_EQ(e.text, "welcome");
+  EXPECT_EQ(e.action_id, 1);
+  EXPECT_EQ(e.time, kStart);
+  EXPECT_EQ(e.message_id, r.platform_ref);
+  EXPECT_EQ(r.platform_ref.rfind("bot:", 0), 0u) << r.platform_ref;
+
+  OutboxRecord reply = Record(2, ActionType::kReply);
+  reply.action.text = "hello Ann";
+  reply.action.reply_to = posted->id;
+  r = s.Perform(reply);
+  ASSERT_EQ(r.kind, PerformResult::Kind::kDone);
+  e = Last(s, "g1");
+  EXPECT_EQ(e.kind, "bot");
+  EXPECT_EQ(e.reply_to, posted->id);
+  EXPECT_NE(r.platform_ref, s.Conversation("g1")[1].message_id);  // a new message id
+
+  OutboxRecord del = Record(3, ActionType::kDeleteMessage);
+  del.action.reply_to = posted->id;
+  ASSERT_EQ(s.Perform(del).kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(Last(s, "g1").kind, "delete");
+  EXPECT_TRUE(s.Conversation("g1")[0].deleted);
+  EXPECT_EQ(s.Conversation("g1")[0].message_id, posted->id);
+
+  OutboxRecord warn = Record(4, ActionType::kWarn);
+  warn.action.text = "rule 1: no spam";
+  ASSERT_EQ(s.Perform(warn).kind, PerformResult::Kind::kDone);
+  e = Last(s, "g1");
+  EXPECT_EQ(e.kind, "warn");
+  EXPECT_EQ(e.text, "rule 1: no spam");
+  EXPECT_EQ(e.member, "u1");
+
+  OutboxRecord mute = Record(5, ActionType::kMute);
+  mute.action.duration_s = 600;
+  ASSERT_EQ(s.Perform(mute).kind, PerformResult::Kind::kDone);
+  e = Last(s, "g1");
+  EXPECT_EQ(e.kind, "mute");
+  EXPECT_EQ(e.duration_s, 600);
+
+  ASSERT_EQ(s.Perform(Record(6, ActionType::kUnmute)).kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(Last(s, "g1").kind, "unmute");
+  ASSERT_EQ(s.Perform(Record(7, ActionType::kRemoveMember)).kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(Last(s, "g1").kind, "remove");
+  ASSERT_EQ(s.Perform(Record(8, ActionType::kUnban)).kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(Last(s, "g1").kind, "unban");
+
+  OutboxRecord dm = Record(9, ActionType::kSendDirect, "", "u2");
+  dm.action.text = "psst";
+  ASSERT_EQ(s.Perform(dm).kind, PerformResult::Kind::kDone);
+  e = Last(s, "");
+  EXPECT_EQ(e.kind, "direct");
+  EXPECT_EQ(e.member, "u2");
+  EXPECT_EQ(e.text, "psst");
+
+  r = s.Perform(Record(10, ActionType::kCreateInvite, "g2", ""));
+  ASSERT_EQ(r.kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(r.platform_ref, "https://sandbox.qunzhu.invalid/join/g2/1");
+  EXPECT_EQ(Last(s, "g2").kind, "invite");
+  r = s.Perform(Record(11, ActionType::kCreateInvite, "g2", ""));
+  EXPECT_EQ(r.platform_ref, "https://sandbox.qunzhu.invalid/join/g2/2");
+
+  EXPECT_EQ(s.Groups(), (std::vector<std::string>{"g1", "g2"}));  // DMs ("") are not a group
+  EXPECT_EQ(s.perform_calls(), 11);
+}
+
+TEST(Sandbox, RefusesActionsMissingWhatTheyNeed) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  PerformResult r = s.Perform(Record(1, ActionType::kSendMessage, ""));
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_NE(r.error.find("group"), std::string::npos) << r.error;
+  r = s.Perform(Record(2, ActionType::kMute, "g1", ""));
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_NE(r.error.find("member"), std::string::npos) << r.error;
+  r = s.Perform(Record(3, ActionType::kSetTag));
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_TRUE(s.Conversation("g1").empty());
+  EXPECT_EQ(s.RecordedCount("key-1"), 0);
+}
+
+TEST(Sandbox, SameKeyIsRecordedOnceAndAnswersTheFirstRef) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  OutboxRecord send = Record(1, ActionType::kSendMessage);
+  send.action.text = "once";
+  PerformResult first = s.Perform(send);
+  clock.Advance(5000);
+  PerformResult second = s.Perform(send);
+  ASSERT_EQ(first.kind, PerformResult::Kind::kDone);
+  ASSERT_EQ(second.kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(first.platform_ref, second.platform_ref);
+  EXPECT_EQ(s.Conversation("g1").size(), 1u);
+  EXPECT_EQ(s.RecordedCount("key-1"), 1);
+  EXPECT_EQ(s.perform_calls(), 2);
+
+  OutboxRecord other = send;
+  other.idempotency_key = "key-other";
+  EXPECT_NE(s.Perform(other).platform_ref, first.platform_ref);
+  EXPECT_EQ(s.Conversation("g1").size(), 2u);
+  EXPECT_EQ(s.RecordedCount("never-seen"), 0);
+}
+
+// The outcome of each of `n` sends under the given failures, as 'd' (done), 't' (429) or 'x'.
+std::string Outcomes(const SandboxFailures& failures, int n) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  s.SetFailures(failures);
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    PerformResult r = s.Perform(Record(i + 1, ActionType::kSendMessage));
+    if (r.kind == PerformResult::Kind::kDone) {
+      out += 'd';
+      EXPECT_EQ(s.RecordedCount(fmt::format("key-{}", i + 1)), 1);
+    } else {
+      EXPECT_EQ(r.kind, PerformResult::Kind::kRetry);
+      EXPECT_EQ(s.RecordedCount(fmt::format("key-{}", i + 1)), 0);  // a failure records nothing
+      if (r.retry_after_ms > 0) {
+        EXPECT_EQ(r.retry_after_ms, failures.retry_after_ms);
+        EXPECT_NE(r.error.find("429"), std::string::npos) << r.error;
+        out += 't';
+      } else {
+        EXPECT_NE(r.error.find("503"), std::string::npos) << r.error;
+        out += 'x';
+      }
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(std::count(out.begin(), out.end(), 'd')),
+            static_cast<int64_t>(s.Conversation("g1", 0, 1 << 20).size()));
+  return out;
+}
+
+TEST(Sandbox, FailureInjectionIsRoughlyTheRateAndDeterministic) {
+  const SandboxFailures failures{.fail_percent = 30, .retry_after_ms = 2500, .seed = 42};
+  const int n = 10000;
+  const std::string a = Outcomes(failures, n);
+  const std::string b = Outcomes(failures, n);
+  EXPECT_EQ(a, b);  // the same seed, the same outcomes
+  const auto throttled = std::count(a.begin(), a.end(), 't');
+  const auto errors = std::count(a.begin(), a.end(), 'x');
+  // 30% of 10,000: 3,000 with a standard deviation of about 46; each half about 1,500 (sd 39).
+  EXPECT_NEAR(static_cast<double>(throttled + errors), 3000, 250);
+  EXPECT_NEAR(static_cast<double>(throttled), 1500, 200);
+  EXPECT_NEAR(static_cast<double>(errors), 1500, 200);
+
+  const std::string other_seed = Outcomes({.fail_percent = 30, .retry_after_ms = 2500, .seed = 7}, n);
+  EXPECT_NE(a, other_seed);
+  const std::string none = Outcomes({}, 1000);
+  EXPECT_EQ(none, std::string(1000, 'd'));
+  const std::string all = Outcomes({.fail_percent = 100}, 1000);
+  EXPECT_EQ(std::count(all.begin(), all.end(), 'd'), 0);
+}
+
+TEST(Sandbox, MutedMemberCannotPostUntilTheMuteEnds) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  ASSERT_TRUE(s.PostMessage("g1", "u1", "Ann", "before").ok());
+  OutboxRecord mute = Record(1, ActionType::kMute);
+  mute.action.duration_s = 60;
+  ASSERT_EQ(s.Perform(mute).kind, PerformResult::Kind::kDone);
+  auto refused = s.PostMessage("g1", "u1", "Ann", "let me talk");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().field(), "member");
+  EXPECT_NE(refused.status().message().find("muted"), std::string::npos);
+  EXPECT_TRUE(s.PostMessage("g2", "u1", "Ann", "elsewhere is fine").ok());
+  EXPECT_TRUE(s.PostMessage("g1", "u2", "Bob", "others too").ok());
+  clock.Advance(59'999);
+  EXPECT_FALSE(s.PostMessage("g1", "u1", "Ann", "still muted").ok());
+  clock.Advance(1);
+  EXPECT_TRUE(s.PostMessage("g1", "u1", "Ann", "free again").ok());
+
+  // An unmute ends a mute early; a mute without a duration lasts until then.
+  OutboxRecord forever = Record(2, ActionType::kMute);
+  ASSERT_EQ(s.Perform(forever).kind, PerformResult::Kind::kDone);
+  clock.Advance(365LL * 24 * 3600 * 1000);
+  EXPECT_FALSE(s.PostMessage("g1", "u1", "Ann", "a year later").ok());
+  ASSERT_EQ(s.Perform(Record(3, ActionType::kUnmute)).kind, PerformResult::Kind::kDone);
+  EXPECT_TRUE(s.PostMessage("g1", "u1", "Ann", "unmuted").ok());
+  // Refused posts are not in the conversation.
+  int messages = 0;
+  for (const SandboxEntry& e : s.Conversation("g1")) messages += e.kind == "message";
+  EXPECT_EQ(messages, 4);
+}
+
+TEST(Sandbox, RemovedMemberCannotPostUntilJoiningAgain) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  ASSERT_TRUE(s.Join("g1", "u1", "Ann").ok());
+  ASSERT_EQ(s.Perform(Record(1, ActionType::kRemoveMember)).kind, PerformResult::Kind::kDone);
+  auto refused = s.PostMessage("g1", "u1", "Ann", "hello?");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().field(), "member");
+  ASSERT_EQ(s.Perform(Record(2, ActionType::kUnban)).kind, PerformResult::Kind::kDone);
+  EXPECT_FALSE(s.PostMessage("g1", "u1", "Ann", "unbanned, not yet back").ok());
+  ASSERT_TRUE(s.Join("g1", "u1", "Ann").ok());
+  EXPECT_TRUE(s.PostMessage("g1", "u1", "Ann", "back").ok());
+}
+
+TEST(Sandbox, MemberSideValidatesAndNamesTheField) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  auto r = s.PostMessage("", "u1", "Ann", "hi");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "group");
+  r = s.PostMessage("g1", "", "Ann", "hi");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "member");
+  r = s.PostMessage("g1", "u1", "Ann", std::string(kMaxTextBytes + 1, 'x'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "text");
+  EXPECT_TRUE(s.PostMessage("g1", "u1", "Ann", std::string(kMaxTextBytes, 'x')).ok());
+  r = s.PostMessage(std::string(kMaxIdBytes + 1, 'g'), "u1", "Ann", "hi");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "group");
+  r = s.Join("g1", "", "Ann");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "member");
+  r = s.Join("g1", "u1", "Ann", std::string(kMaxIdBytes + 1, 'i'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "via.inviter");
+  r = s.Leave("", "u1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "group");
+  EXPECT_EQ(s.Conversation("g1").size(), 1u);  // only the one valid post
+}
+
+TEST(Sandbox, MemberEventsAreCanonicalAndParse) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  auto join = s.Join("g1", "u1", "Ann", "u0", "spring", "acme");
+  clock.Advance(1000);
+  auto msg = s.PostMessage("g1", "u1", "Ann", "hello \"world\"\n", "acme");
+  clock.Advance(1000);
+  auto leave = s.Leave("g1", "u1");
+  ASSERT_TRUE(join.ok() && msg.ok() && leave.ok());
+
+  EXPECT_EQ(join->id, "sandbox:j:1");
+  EXPECT_EQ(join->type, EventType::kMemberJoined);
+  EXPECT_EQ(join->via_inviter, "u0");
+  EXPECT_EQ(join->via_code, "spring");
+  EXPECT_EQ(msg->id, "sandbox:m:2");
+  EXPECT_EQ(msg->type, EventType::kMessage);
+  EXPECT_EQ(msg->time, kStart + 1000);
+  EXPECT_EQ(leave->id, "sandbox:l:3");
+  EXPECT_EQ(leave->type, EventType::kMemberLeft);
+  EXPECT_EQ(leave->community, "");
+
+  EventParser parser;
+  for (const Event* e : {&*join, &*msg, &*leave}) {
+    const std::string json = EventToJson(*e);
+    auto parsed = parser.Parse(json);
+    ASSERT_TRUE(parsed.ok()) << json << ": " << parsed.status().ToString();
+    EXPECT_EQ(parsed->id, e->id);
+    EXPECT_EQ(parsed->type, e->type);
+    EXPECT_EQ(parsed->time, e->time);
+    EXPECT_EQ(parsed->time_offset, 480);
+    EXPECT_EQ(parsed->platform, "sandbox");
+    EXPECT_EQ(parsed->community, e->community);
+    EXPECT_EQ(parsed->group, "g1");
+    EXPECT_EQ(parsed->member, "u1");
+    EXPECT_EQ(parsed->text, e->text);
+    EXPECT_EQ(parsed->via_inviter, e->via_inviter);
+    EXPECT_EQ(parsed->via_code, e->via_code);
+    EXPECT_EQ(EventToJson(*parsed), json);
+  }
+  EXPECT_NE(EventToJson(*msg).find("+08:00"), std::string::npos);
+
+  // The conversation holds them in order, with the message's event id.
+  auto entries = s.Conversation("g1");
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].kind, "join");
+  EXPECT_EQ(entries[1].kind, "message");
+  EXPECT_EQ(entries[1].message_id, msg->id);
+  EXPECT_EQ(entries[1].name, "Ann");
+  EXPECT_EQ(entries[2].kind, "leave");
+  EXPECT_EQ(s.Conversation("g1", entries[0].seq).size(), 2u);
+  EXPECT_EQ(s.Conversation("g1", 0, 1).size(), 1u);
+  EXPECT_TRUE(s.Conversation("g1", entries[2].seq).empty());
+
+  SandboxPlatform later(clock, 1000);
+  EXPECT_EQ(later.PostMessage("g1", "u1", "Ann", "hi")->id, "sandbox:m:1000");
+}
+
+}  // namespace
+}  // namespace qz
