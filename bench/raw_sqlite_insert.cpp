@@ -8,7 +8,8 @@
 // rows with the bare sqlite3 C API: one prepared statement (the same INSERT ... ON CONFLICT DO
 // NOTHING our store uses), explicit transactions of --batch rows (default 8192, the engine's
 // group-commit size), WAL journal, the same `synchronous` setting (--sync) and the same page
-// cache size as our store's write connection. Nothing else: no state, no other tables.
+// cache size as our store's write connection, and SQLite's default auto-checkpoint (our store
+// checkpoints on a background thread instead). Nothing else: no state, no other tables.
 //
 // Usage: qz_raw_sqlite_insert --db NEW.db [--sync full|normal] [--batch N] FILE.ndjson
 // Prints: "raw sqlite insert: N rows in S s: X rows/s".

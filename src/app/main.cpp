@@ -296,7 +296,9 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
     if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
   }
   SystemClock clock;
-  SandboxPlatform sandbox(clock);
+  // Member-side event ids must not repeat those of an earlier run: start from the clock (in
+  // thousandths of a millisecond, leaving room for 1000 sandbox events a millisecond).
+  SandboxPlatform sandbox(clock, clock.Now() * 1000);
   NodeOptions node_options;
   node_options.data_dir = data.dir;
   node_options.sync = data.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull;

@@ -96,7 +96,9 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
 
   // Re-apply the stored playbooks so their schedules have timers (an unchanged schedule keeps
   // its pending firing), then the files given on the command line.
-  for (const auto& [slug, pb] : node->ingest_->playbooks()->all()) {
+  // Hold the snapshot: SetPlaybook replaces the set while we walk it.
+  const std::shared_ptr<const PlaybookSet> in_force = node->ingest_->playbooks();
+  for (const auto& [slug, pb] : in_force->all()) {
     QZ_RETURN_IF_ERROR(node->ingest_->SetPlaybook(pb));
   }
   for (const std::string& file : o.playbook_files) {

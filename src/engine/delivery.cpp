@@ -346,6 +346,7 @@ class DeliveryImpl final : public Delivery {
   std::unordered_map<int64_t, Item> items_;  // queued and in flight
   size_t chat_count_ = 0;
   int64_t loaded_max_id_ = 0;
+  std::string first_platform_;  // TakeDue's first platform last time
   bool last_run_failed_ = false;
 
   // Background thread (Loop), between Start and Stop; thread_mu_ serialises those two.
@@ -447,44 +448,56 @@ std::vector<Taken> DeliveryImpl::TakeDue(TimeMs now) {
   std::vector<Taken> out;
   const size_t max = options_.max_batch;
   std::lock_guard lock(mu_);
-  for (auto& [name, p] : platforms_) {
+  // Platforms in turn, starting after the one that started last time, so that a backlog on one
+  // platform does not hold up the others for the whole run.
+  std::vector<PlatformQueue*> order;
+  order.reserve(platforms_.size());
+  const auto start = platforms_.upper_bound(first_platform_);
+  for (auto it = start; it != platforms_.end(); ++it) order.push_back(&it->second);
+  for (auto it = platforms_.begin(); it != start; ++it) order.push_back(&it->second);
+  if (!order.empty()) first_platform_ = order.front()->name;
+  for (PlatformQueue* platform : order) {
+    PlatformQueue& p = *platform;
     bool platform_blocked = p.adapter != nullptr && p.blocked_until > now;
+    // One action at a time from the chat whose first action is earliest (then lowest id):
+    // across chats the batch goes in (next_attempt_at, id) order, which keeps the rows a batch
+    // writes close together in the outbox (ids) and lets no chat crowd out the others.
     while (!platform_blocked && out.size() < max && !p.ready.empty() &&
            std::get<0>(*p.ready.begin()) <= now) {
       Chat& chat = *std::get<2>(*p.ready.begin());
       Unready(chat);
-      while (out.size() < max && !chat.queue.empty() && chat.queue.begin()->first <= now) {
-        const int64_t id = chat.queue.begin()->second;
-        Item& item = items_.at(id);
-        std::string refused;
-        if (p.adapter == nullptr) {
-          refused = fmt::format("no adapter for platform {}", p.name);
-        } else if (!p.capabilities.Has(item.record.action.type)) {
-          refused = fmt::format("platform {} cannot {}", p.name,
-                                ActionTypeName(item.record.action.type));
-        } else {
-          // The chat first: a chat at its limit must not hold up the platform's other chats.
-          const TimeMs wait = std::max(chat.per_second.Wait(now), chat.per_minute.Wait(now));
-          if (wait > 0) {
-            chat.blocked_until = now + wait;
-            metrics_.rate_limited.fetch_add(1, std::memory_order_relaxed);
-            break;
-          }
-          if (const TimeMs platform_wait = p.bucket.Wait(now); platform_wait > 0) {
-            p.blocked_until = now + platform_wait;
-            metrics_.rate_limited.fetch_add(1, std::memory_order_relaxed);
-            platform_blocked = true;
-            break;
-          }
-          p.bucket.Take(now);
-          chat.per_second.Take(now);
-          chat.per_minute.Take(now);
+      const int64_t id = chat.queue.begin()->second;  // due: the chat's ready time has come
+      Item& item = items_.at(id);
+      std::string refused;
+      if (p.adapter == nullptr) {
+        refused = fmt::format("no adapter for platform {}", p.name);
+      } else if (!p.capabilities.Has(item.record.action.type)) {
+        refused = fmt::format("platform {} cannot {}", p.name,
+                              ActionTypeName(item.record.action.type));
+      } else {
+        // The chat first: a chat at its limit must not hold up the platform's other chats.
+        const TimeMs wait = std::max(chat.per_second.Wait(now), chat.per_minute.Wait(now));
+        if (wait > 0) {
+          chat.blocked_until = now + wait;
+          metrics_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+          Ready(chat);
+          continue;
         }
-        chat.queue.erase(chat.queue.begin());
-        item.in_flight = true;
-        ++chat.in_flight;
-        out.push_back(Taken{item.record, p.adapter, {}, std::move(refused)});
+        if (const TimeMs platform_wait = p.bucket.Wait(now); platform_wait > 0) {
+          p.blocked_until = now + platform_wait;
+          metrics_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+          platform_blocked = true;
+          Ready(chat);
+          break;
+        }
+        p.bucket.Take(now);
+        chat.per_second.Take(now);
+        chat.per_minute.Take(now);
       }
+      chat.queue.erase(chat.queue.begin());
+      item.in_flight = true;
+      ++chat.in_flight;
+      out.push_back(Taken{item.record, p.adapter, {}, std::move(refused)});
       Ready(chat);
     }
     if (out.size() >= max) break;
@@ -615,6 +628,9 @@ Delivery::RunResult DeliveryImpl::RunDue() {
   while (true) {
     std::vector<Taken> batch = failed ? std::vector<Taken>{} : TakeDue(now);
     if (batch.empty() && decided.empty()) break;
+    // What is due is decided at `now`; times written are the clock's as the run goes on (a
+    // retry waits its back-off from when the attempt failed).
+    const TimeMs at = clock_.Now();
     // 3 (previous batch) and 1 (this batch) in one transaction.
     updates.clear();
     updates.reserve(decided.size() + batch.size());
@@ -622,7 +638,7 @@ Delivery::RunResult DeliveryImpl::RunDue() {
     for (Taken& t : batch) {
       if (!t.refused.empty()) continue;  // not attempted: no mark
       ++t.record.attempts;
-      updates.push_back(UpdateOf(t.record, ActionStatus::kSending, now));
+      updates.push_back(UpdateOf(t.record, ActionStatus::kSending, at));
     }
     std::vector<int64_t> missing;
     if (Status st = WriteRows(updates, missing); !st.ok()) {
@@ -637,14 +653,15 @@ Delivery::RunResult DeliveryImpl::RunDue() {
     }
     std::vector<Event> events = Apply(decided, missing);
     decided.clear();
-    DropMissing(batch, missing, now);
+    DropMissing(batch, missing, at);
     // 4 (previous batch) while 2 (this batch).
     Report report = StartReport(std::move(events));
     Perform(batch);
     if (!FinishReport(report)) failed = true;  // the rows are right; events retried next run
+    const TimeMs done_at = clock_.Now();
     for (Taken& t : batch) {
       if (t.refused.empty()) ++result.attempted;
-      decided.push_back(Decide(t, now));
+      decided.push_back(Decide(t, done_at));
     }
   }
   std::lock_guard lock(mu_);

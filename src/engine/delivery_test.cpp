@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -37,6 +38,7 @@ class ScriptedAdapter final : public PlatformAdapter {
   PerformResult Perform(const OutboxRecord& record) override {
     std::lock_guard lock(mu_);
     ++calls_[record.id];
+    if (log_ != nullptr) log_->push_back(record.id);
     if (script_.empty()) return {PerformResult::Kind::kDone, 0, {}, fmt::format("ref-{}", record.id)};
     PerformResult r = script_.front();
     script_.pop_front();
@@ -51,6 +53,8 @@ class ScriptedAdapter final : public PlatformAdapter {
     auto it = calls_.find(id);
     return it == calls_.end() ? 0 : it->second;
   }
+  // Appends each performed id to `log` (shared by adapters; single-threaded delivery only).
+  void LogTo(std::vector<int64_t>* log) { log_ = log; }
   int total_calls() const {
     std::lock_guard lock(mu_);
     int n = 0;
@@ -64,6 +68,7 @@ class ScriptedAdapter final : public PlatformAdapter {
   mutable std::mutex mu_;
   std::deque<PerformResult> script_;
   std::map<int64_t, int> calls_;
+  std::vector<int64_t>* log_ = nullptr;
 };
 
 PerformResult Retry(TimeMs retry_after_ms, std::string error = "503") {
@@ -553,6 +558,23 @@ TEST_F(DeliveryTest, PerMinuteAndPlatformLimits) {
   EXPECT_EQ(r.attempted, 1);
   EXPECT_EQ(r.next_due, 0);
   EXPECT_EQ(sandbox_.Conversation("g1").size(), 3u);
+}
+
+TEST_F(DeliveryTest, PlatformsTakeTurnsSoABacklogDoesNotHoldUpAnother) {
+  ScriptedAdapter a("a"), b("b");
+  std::vector<int64_t> order;
+  a.LogTo(&order);
+  b.LogTo(&order);
+  auto backlog = Add(std::vector<std::string>(10, "g1"), "a");
+  auto other = Add({"g1"}, "b");
+  DeliveryOptions options;
+  options.max_batch = 2;
+  auto d = Open({{"a", &a}, {"b", &b}}, options);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->RunDue().attempted, 11);
+  ASSERT_EQ(order.size(), 11u);
+  const auto at = std::find(order.begin(), order.end(), other[0].id) - order.begin();
+  EXPECT_LE(at, 3) << "b's action waited behind a's backlog";
 }
 
 TEST_F(DeliveryTest, ThousandActionsWithThirtyPercentFailuresAllEndDoneOnce) {

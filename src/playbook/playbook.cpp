@@ -195,7 +195,8 @@ std::string PathKey(std::string_view key) {
   const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
     return IsAlnum(c) || c == '_' || c == '-';
   });
-  return bare ? std::string(key) : "\"" + Excerpt(key, 40) + "\"";
+  // fmt rather than "\"" + string: GCC 12 at -O3 warns falsely on the latter (-Wrestrict).
+  return bare ? std::string(key) : fmt::format("\"{}\"", Excerpt(key, 40));
 }
 
 std::string Join(std::string_view path, std::string_view key) {

@@ -1320,5 +1320,92 @@ TEST_F(Blackbox, GracefulRestartKeepsTheState) {
   EXPECT_NE(replay.out.find("matches"), std::string::npos) << replay.Describe();
 }
 
+// ---------------------------------------------------------------------------------------------
+// The first module end to end: a member joins a sandbox group through the API, and the bot's
+// welcome (from the playbook given at start) appears in the group's conversation, delivered
+// through the outbox by the background delivery thread.
+
+constexpr const char* kWelcomePlaybook = R"([community]
+slug = "camp"
+name = "7天成长营"
+rules = "1. 不发广告 2. 改群昵称"
+
+[[groups]]
+platform = "sandbox"
+id = "camp-1"
+name = "成长营1群"
+
+[welcome]
+text = "欢迎 {member.name} 加入{group.name}！群规：{group.rules}"
+)";
+
+// Polls the sandbox conversation of `group` until a bot message appears (or ~20 s pass).
+json WaitForBotMessage(const Server& s, const std::string& group) {
+  for (int i = 0; i < 200; ++i) {
+    const HttpResponse r = s.Get("/api/v1/sandbox/groups/" + group + "/messages?limit=1000");
+    const json j = r.Json();
+    if (r.status == 200 && j.contains("messages")) {
+      for (const json& m : j["messages"]) {
+        if (m.value("kind", "") == "bot") return m;
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return json();
+}
+
+TEST_F(Blackbox, SandboxJoinIsWelcomedThroughTheOutbox) {
+  const std::string playbook = tmp_ / "camp.toml";
+  ASSERT_TRUE(WriteFile(playbook, kWelcomePlaybook));
+  const std::string data = tmp_ / "data";
+  Server server;
+  ASSERT_NO_FATAL_FAILURE(StartServer(server, data, {"--playbook", playbook}));
+
+  const HttpResponse join =
+      qzbb::Post(server.port, "/api/v1/sandbox/groups/camp-1/join", server.token,
+                 "application/json", R"({"member":"u1","name":"小明"})");
+  ASSERT_EQ(join.status, 200) << join.Describe();
+  EXPECT_EQ(join.Json()["accepted"], 1) << join.body;
+
+  const json welcome = WaitForBotMessage(server, "camp-1");
+  ASSERT_TRUE(welcome.is_object()) << "no welcome appeared in camp-1";
+  EXPECT_EQ(welcome["text"], "欢迎 小明 加入成长营1群！群规：1. 不发广告 2. 改群昵称");
+
+  // The action is recorded with its cause, done, and its outcome came back as an event.
+  const HttpResponse actions = server.Get("/api/v1/actions?status=done");
+  ASSERT_EQ(actions.status, 200) << actions.Describe();
+  const json list = actions.Json()["actions"];
+  ASSERT_EQ(list.size(), 1u) << actions.body;
+  EXPECT_EQ(list[0]["type"], "send_message");
+  EXPECT_EQ(list[0]["action"]["rule"], "welcome");
+  EXPECT_EQ(list[0]["action"]["cause_event"], "sandbox:" + join.Json()["event"]["id"].get<std::string>());
+
+  // A malformed sandbox request names the field.
+  const HttpResponse bad = qzbb::Post(server.port, "/api/v1/sandbox/groups/camp-1/messages",
+                                      server.token, "application/json", R"({"member":"u1"})");
+  EXPECT_TRUE(IsError(bad, 400, "invalid_argument")) << bad.body;
+  EXPECT_EQ(bad.Json()["error"]["field"], "text") << bad.body;
+
+  // After a restart the playbook is still in force and new sandbox events are new (their ids
+  // do not repeat the first run's), so the next member is welcomed too.
+  server.process->Terminate();
+  Server restarted;
+  ASSERT_NO_FATAL_FAILURE(StartServer(restarted, data));
+  const HttpResponse second =
+      qzbb::Post(restarted.port, "/api/v1/sandbox/groups/camp-1/join", restarted.token,
+                 "application/json", R"({"member":"u2","name":"小红"})");
+  ASSERT_EQ(second.status, 200) << second.Describe();
+  EXPECT_EQ(second.Json()["accepted"], 1) << second.body;
+  bool welcomed = false;
+  for (int i = 0; i < 200 && !welcomed; ++i) {
+    const json j = restarted.Get("/api/v1/sandbox/groups/camp-1/messages?limit=1000").Json();
+    for (const json& m : j.value("messages", json::array())) {
+      if (m.value("kind", "") == "bot" && m.value("text", "").find("欢迎 小红") == 0) welcomed = true;
+    }
+    if (!welcomed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(welcomed) << "the member who joined after the restart was not welcomed";
+}
+
 }  // namespace
 }  // namespace qzbb

@@ -62,7 +62,7 @@ uint64_t SandboxPlatform::NextRandom() {  // splitmix64: tiny, deterministic, we
 
 SandboxEntry& SandboxPlatform::Append(const std::string& group, std::string kind,
                                       const std::string& member) {
-  std::vector<SandboxEntry>& conversation = conversations_[group];
+  std::deque<SandboxEntry>& conversation = conversations_[group];
   SandboxEntry& e = conversation.emplace_back();
   e.seq = next_seq_++;
   e.time = clock_.Now();
@@ -275,7 +275,7 @@ std::vector<SandboxEntry> SandboxPlatform::Conversation(const std::string& group
   std::vector<SandboxEntry> out;
   auto it = conversations_.find(group);
   if (it == conversations_.end()) return out;
-  const std::vector<SandboxEntry>& entries = it->second;
+  const std::deque<SandboxEntry>& entries = it->second;
   auto from = std::upper_bound(entries.begin(), entries.end(), after_seq,
                                [](int64_t seq, const SandboxEntry& e) { return seq < e.seq; });
   const size_t n = std::min(limit, static_cast<size_t>(entries.end() - from));

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -108,9 +110,10 @@ class SandboxPlatform final : public PlatformAdapter {
   int64_t perform_calls_ = 0;
   uint64_t rng_state_ = 1;
   SandboxFailures failures_;
-  std::map<std::string, std::vector<SandboxEntry>> conversations_;  // by group, by seq
-  std::map<std::string, std::string> performed_;                    // idempotency key -> ref
-  std::map<std::string, int> recorded_count_;
+  // By group, by seq. A deque: appending never moves the entries (no copying as it grows).
+  std::map<std::string, std::deque<SandboxEntry>> conversations_;
+  std::unordered_map<std::string, std::string> performed_;  // idempotency key -> ref
+  std::unordered_map<std::string, int> recorded_count_;
   std::map<MemberKey, TimeMs> muted_until_;
   std::set<MemberKey> removed_;  // until they join again
 };
