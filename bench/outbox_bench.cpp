@@ -97,9 +97,9 @@ class ScratchDir {
  public:
   ScratchDir() {
     const char* parent = std::getenv("QZ_BENCH_TMP");
-    std::string tmpl = (std::filesystem::path(parent != nullptr ? parent : "/tmp") /
-                        "qz-outbox-bench-XXXXXX")
-                           .string();
+    std::string tmpl =
+        (std::filesystem::path(parent != nullptr ? parent : "/tmp") / "qz-outbox-bench-XXXXXX")
+            .string();
     if (mkdtemp(tmpl.data()) == nullptr) {
       std::perror("mkdtemp");
       std::exit(1);
@@ -233,8 +233,11 @@ Timing RunUpdatesOnly(const Config& c) {
     const TimeMs now = clock.Now();
     updates.clear();
     for (size_t i = from; i < to; ++i) {
-      updates.push_back({.id = records[i].id, .status = ActionStatus::kSending, .attempts = 1,
-                         .next_attempt_at = records[i].next_attempt_at, .updated_at = now});
+      updates.push_back({.id = records[i].id,
+                         .status = ActionStatus::kSending,
+                         .attempts = 1,
+                         .next_attempt_at = records[i].next_attempt_at,
+                         .updated_at = now});
     }
     if (Status st = store->UpdateActions(updates); !st.ok()) Die(st, "update actions");
     for (OutboxUpdate& u : updates) {
@@ -295,13 +298,19 @@ Timing RunWritesAndIngest(const Config& c) {
     const TimeMs now = clock.Now();
     updates.clear();
     for (size_t i = prev_from; i < prev_to; ++i) {
-      updates.push_back({.id = records[i].id, .status = ActionStatus::kDone, .attempts = 1,
+      updates.push_back({.id = records[i].id,
+                         .status = ActionStatus::kDone,
+                         .attempts = 1,
                          .next_attempt_at = records[i].next_attempt_at,
-                         .platform_ref = fmt::format("bot:{}", i), .updated_at = now});
+                         .platform_ref = fmt::format("bot:{}", i),
+                         .updated_at = now});
     }
     for (size_t i = from; i < to; ++i) {
-      updates.push_back({.id = records[i].id, .status = ActionStatus::kSending, .attempts = 1,
-                         .next_attempt_at = records[i].next_attempt_at, .updated_at = now});
+      updates.push_back({.id = records[i].id,
+                         .status = ActionStatus::kSending,
+                         .attempts = 1,
+                         .next_attempt_at = records[i].next_attempt_at,
+                         .updated_at = now});
     }
     if (updates.empty()) break;
     if (Status st = store->UpdateActions(updates); !st.ok()) Die(st, "update actions");
@@ -339,8 +348,8 @@ Timing Median(std::vector<Timing> v) {
 int Main(int argc, char** argv) {
   Config c;
   c.actions = std::strtoll(Flag(argc, argv, "--actions", "100000").c_str(), nullptr, 10);
-  c.groups = std::max<int64_t>(
-      1, std::strtoll(Flag(argc, argv, "--groups", "1000").c_str(), nullptr, 10));
+  c.groups =
+      std::max<int64_t>(1, std::strtoll(Flag(argc, argv, "--groups", "1000").c_str(), nullptr, 10));
   c.batch = static_cast<size_t>(
       std::max<int64_t>(1, std::strtoll(Flag(argc, argv, "--batch", "512").c_str(), nullptr, 10)));
   c.threads = std::max(1, std::atoi(Flag(argc, argv, "--threads", "1").c_str()));
@@ -352,10 +361,11 @@ int Main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
-  std::printf("outbox bench: %lld actions over %lld groups, batch %zu, %d thread(s), sync %s, "
-              "median of %d rounds (by wall time)\n",
-              static_cast<long long>(c.actions), static_cast<long long>(c.groups), c.batch,
-              c.threads, c.sync == SyncMode::kFull ? "full" : "normal", c.rounds);
+  std::printf(
+      "outbox bench: %lld actions over %lld groups, batch %zu, %d thread(s), sync %s, "
+      "median of %d rounds (by wall time)\n",
+      static_cast<long long>(c.actions), static_cast<long long>(c.groups), c.batch, c.threads,
+      c.sync == SyncMode::kFull ? "full" : "normal", c.rounds);
 
   std::vector<Timing> insert, open, drain, total, perform, update, ingest, floor;
   int64_t runs = 0;

@@ -35,8 +35,8 @@ constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
 constexpr auto kMaxSleep = std::chrono::seconds(1);
 // After a failed store write or ingest, the background thread waits this long before retrying.
 constexpr auto kRetryDelay = std::chrono::seconds(1);
-// Empty chats are kept for their buckets; they are swept when they outnumber the queued
-// actions by this much.
+// Empty chats are kept while their buckets are not full; all are swept once there are more
+// than this many chats and more than twice as many as queued actions.
 constexpr size_t kChatSweepSlack = 4096;
 
 uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
@@ -96,6 +96,38 @@ void TokenBucket::Take(TimeMs now) {
   if (!limited()) return;
   Refill(now);
   tokens_ -= 1.0;
+}
+
+SlidingWindow::SlidingWindow(double limit, TimeMs window_ms) {
+  if (limit >= 1 && window_ms > 0) {
+    limit_ = static_cast<size_t>(limit);
+    window_ms_ = window_ms;
+  }
+}
+
+void SlidingWindow::Prune(TimeMs now) {
+  while (!times_.empty() && times_.front() <= now - window_ms_) times_.pop_front();
+}
+
+TimeMs SlidingWindow::Wait(TimeMs now) {
+  if (!limited()) return 0;
+  Prune(now);
+  if (times_.size() < limit_) return 0;
+  // The oldest of the last `limit_` sends leaves the window at front + window.
+  return std::max<TimeMs>(1, times_[times_.size() - limit_] + window_ms_ - now);
+}
+
+void SlidingWindow::Take(TimeMs now) {
+  if (!limited()) return;
+  Prune(now);
+  times_.push_back(now);
+  while (times_.size() > limit_) times_.pop_front();
+}
+
+bool SlidingWindow::Full(TimeMs now) {
+  if (!limited()) return true;
+  Prune(now);
+  return times_.empty();
 }
 
 bool TokenBucket::Full(TimeMs now) {
@@ -200,7 +232,7 @@ struct Chat {
   std::string key;
   std::set<std::pair<TimeMs, int64_t>> queue;  // (next_attempt_at, id), queued actions only
   TokenBucket per_second;
-  TokenBucket per_minute;
+  SlidingWindow per_minute;
   TimeMs blocked_until = 0;  // a bucket was empty, or the platform said retry_after
   int in_flight = 0;
   bool ready = false;  // in platform->ready, under `ready_key`
@@ -337,7 +369,7 @@ class DeliveryImpl final : public Delivery {
   DeliveryMetrics metrics_;
   PerformPool pool_;
 
-  std::mutex run_mu_;  // one RunDue at a time; guards the two lists below
+  std::mutex run_mu_;                // one RunDue at a time; guards the two lists below
   std::vector<Outcome> unrecorded_;  // performed, but their rows could not be written yet
   std::vector<Event> unreported_;    // rows written, events not ingested yet
 
@@ -382,7 +414,7 @@ Chat& DeliveryImpl::ChatOf(const Action& action) {
     chat.platform = &p;
     chat.key = std::move(key);
     chat.per_second = TokenBucket(p.limits.per_chat_per_second, 1000);
-    chat.per_minute = TokenBucket(p.limits.per_chat_per_minute, 60 * 1000);
+    chat.per_minute = SlidingWindow(p.limits.per_chat_per_minute, 60 * 1000);
     ++chat_count_;
   }
   return chat;
@@ -472,8 +504,8 @@ std::vector<Taken> DeliveryImpl::TakeDue(TimeMs now) {
       if (p.adapter == nullptr) {
         refused = fmt::format("no adapter for platform {}", p.name);
       } else if (!p.capabilities.Has(item.record.action.type)) {
-        refused = fmt::format("platform {} cannot {}", p.name,
-                              ActionTypeName(item.record.action.type));
+        refused =
+            fmt::format("platform {} cannot {}", p.name, ActionTypeName(item.record.action.type));
       } else {
         // The chat first: a chat at its limit must not hold up the platform's other chats.
         const TimeMs wait = std::max(chat.per_second.Wait(now), chat.per_minute.Wait(now));
@@ -570,8 +602,10 @@ Status DeliveryImpl::Load() {
           continue;
         }
         // Resent with the same idempotency key; the platform drops it if it got it before.
-        spdlog::info("delivery: action {} was being sent at the crash; resending it ({} "
-                     "deduplicates)", r.id, r.action.platform);
+        spdlog::info(
+            "delivery: action {} was being sent at the crash; resending it ({} "
+            "deduplicates)",
+            r.id, r.action.platform);
         r.status = ActionStatus::kPending;
       } else if (r.status != ActionStatus::kPending) {
         continue;
@@ -592,7 +626,7 @@ Status DeliveryImpl::Load() {
   QZ_RETURN_IF_ERROR(WriteRows(updates, missing));
   std::lock_guard run_lock(run_mu_);
   Report report = StartReport(Apply(outcomes, missing));  // counts them; none is in memory
-  FinishReport(report);  // if refused, kept for the first run
+  FinishReport(report);                                   // if refused, kept for the first run
   return Status::Ok();
 }
 
@@ -668,6 +702,11 @@ Delivery::RunResult DeliveryImpl::RunDue() {
   if (chat_count_ > kChatSweepSlack && chat_count_ > 2 * items_.size()) SweepChats(now);
   last_run_failed_ = failed || !unrecorded_.empty() || !unreported_.empty();
   result.next_due = NextDue();
+  if (!unrecorded_.empty() || !unreported_.empty()) {
+    // Outcomes wait for a store write or an ingest to be retried: come back for them.
+    const TimeMs retry = clock_.Now() + std::chrono::milliseconds(kRetryDelay).count();
+    result.next_due = result.next_due == 0 ? retry : std::min(result.next_due, retry);
+  }
   return result;
 }
 
@@ -694,8 +733,8 @@ void DeliveryImpl::Perform(std::vector<Taken>& batch) {
     try {
       t.result = t.adapter->Perform(t.record);
     } catch (const std::exception& e) {
-      t.result = PerformResult{PerformResult::Kind::kRetry, 0,
-                               fmt::format("the adapter threw: {}", e.what()), {}};
+      t.result = PerformResult{
+          PerformResult::Kind::kRetry, 0, fmt::format("the adapter threw: {}", e.what()), {}};
     } catch (...) {
       t.result = PerformResult{PerformResult::Kind::kRetry, 0, "the adapter threw", {}};
     }
@@ -748,7 +787,8 @@ std::vector<Event> DeliveryImpl::Apply(std::vector<Outcome>& outcomes,
   events.reserve(outcomes.size());
   std::lock_guard lock(mu_);
   for (Outcome& o : outcomes) {
-    const bool was_missing = std::find(missing.begin(), missing.end(), o.update.id) != missing.end();
+    const bool was_missing =
+        std::find(missing.begin(), missing.end(), o.update.id) != missing.end();
     auto it = items_.find(o.update.id);
     if (it != items_.end() && it->second.in_flight) {
       Item& item = it->second;
@@ -887,8 +927,8 @@ void DeliveryImpl::Loop() {
 
 Result<std::unique_ptr<Delivery>> Delivery::Open(Store& store, Ingest& ingest, const Clock& clock,
                                                  AdapterMap adapters, DeliveryOptions options) {
-  auto delivery = std::make_unique<DeliveryImpl>(store, ingest, clock, std::move(adapters),
-                                                 std::move(options));
+  auto delivery =
+      std::make_unique<DeliveryImpl>(store, ingest, clock, std::move(adapters), std::move(options));
   QZ_RETURN_IF_ERROR(delivery->Load());
   return std::unique_ptr<Delivery>(std::move(delivery));
 }

@@ -18,8 +18,9 @@
 // A failed store write in 3 keeps the outcomes in memory and retries the write on the next run
 // (the actions are not performed again); a refused ingest in 4 keeps the events and retries.
 //
-// Rate limits: token buckets per platform and per chat (the platform and the group, or the
-// platform and the member for a direct message). An action held back by a bucket keeps its
+// Rate limits: per platform (a token bucket) and per chat (the platform and the group, or the
+// platform and the member for a direct message: a token bucket per second and a sliding window
+// per minute). An action held back by a bucket keeps its
 // place in its chat's queue, and the chat (or, for the platform bucket, the platform) waits in
 // memory until the bucket allows the next one: a held-back chat costs nothing per queued
 // action. A platform's retry_after also holds back the rest of that chat until then. Within a
@@ -28,6 +29,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -43,7 +45,8 @@ class Store;
 class Ingest;
 class PlatformAdapter;
 
-// Token buckets; 0 disables a limit.
+// 0 disables a limit. The per-second limits are token buckets (holding a second's worth);
+// the per-minute limit is a sliding window (never more in any 60 s).
 struct RateLimits {
   double per_second = 0;            // the whole platform
   double per_chat_per_second = 0;   // one chat (group or direct)
@@ -105,6 +108,25 @@ class TokenBucket {
   bool started_ = false;
 };
 
+// At most `limit` events in any window of `window_ms` (a sliding log of the last `limit` times).
+// Unlike a token bucket it never lets a burst and a refill add up inside one window, which is
+// what "20 messages a minute per group" means to a platform. Same interface as TokenBucket.
+class SlidingWindow {
+ public:
+  SlidingWindow() = default;  // unlimited
+  SlidingWindow(double limit, TimeMs window_ms);
+  bool limited() const { return limit_ > 0; }
+  TimeMs Wait(TimeMs now);
+  void Take(TimeMs now);
+  bool Full(TimeMs now);  // true when nothing is inside the window (forgetting it loses nothing)
+
+ private:
+  void Prune(TimeMs now);
+  size_t limit_ = 0;
+  TimeMs window_ms_ = 0;
+  std::deque<TimeMs> times_;
+};
+
 // Thread-safety: Enqueue from any thread (the writer calls it after each commit). RunDue is for
 // one caller at a time (the background thread, or a test on virtual time with no thread).
 class Delivery {
@@ -133,7 +155,9 @@ class Delivery {
 
   struct RunResult {
     int64_t attempted = 0;
-    TimeMs next_due = 0;  // when the next queued action may be attempted; 0 = queue empty
+    // When the next queued action may be attempted; 0 = queue empty. At most a second ahead
+    // while outcomes wait for a failed store write or ingest to be retried.
+    TimeMs next_due = 0;
   };
   // Attempts every action due at clock.Now() that the rate limits allow, waits for their
   // outcomes to be recorded (outbox rows updated, outcome events ingested), and returns.

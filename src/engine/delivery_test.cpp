@@ -1,8 +1,7 @@
 #include "engine/delivery.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,7 +38,8 @@ class ScriptedAdapter final : public PlatformAdapter {
     std::lock_guard lock(mu_);
     ++calls_[record.id];
     if (log_ != nullptr) log_->push_back(record.id);
-    if (script_.empty()) return {PerformResult::Kind::kDone, 0, {}, fmt::format("ref-{}", record.id)};
+    if (script_.empty())
+      return {PerformResult::Kind::kDone, 0, {}, fmt::format("ref-{}", record.id)};
     PerformResult r = script_.front();
     script_.pop_front();
     return r;
@@ -89,7 +89,9 @@ class FlakyStore final : public Store {
   Result<std::vector<Group>> ListGroups(std::optional<CommunityId> c) override {
     return s_.ListGroups(c);
   }
-  Result<std::vector<Member>> ListMembers(const MemberQuery& q) override { return s_.ListMembers(q); }
+  Result<std::vector<Member>> ListMembers(const MemberQuery& q) override {
+    return s_.ListMembers(q);
+  }
   Result<MemberProfile> GetMember(MemberId id) override { return s_.GetMember(id); }
   Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before, int limit) override {
     return s_.MemberEvents(id, before, limit);
@@ -97,7 +99,8 @@ class FlakyStore final : public Store {
   Result<std::vector<StoredEvent>> ScanEvents(int64_t after, int limit) override {
     return s_.ScanEvents(after, limit);
   }
-  Result<std::optional<StoredEvent>> FindEvent(const std::string& p, const std::string& id) override {
+  Result<std::optional<StoredEvent>> FindEvent(const std::string& p,
+                                               const std::string& id) override {
     return s_.FindEvent(p, id);
   }
   Result<std::vector<OutboxRecord>> LoadOpenActions() override { return s_.LoadOpenActions(); }
@@ -110,7 +113,9 @@ class FlakyStore final : public Store {
     return s_.ListActions(q);
   }
   Result<ActionCounts> CountActions() override { return s_.CountActions(); }
-  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override { return s_.ListTasks(q); }
+  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override {
+    return s_.ListTasks(q);
+  }
   Result<std::vector<TimerRecord>> LoadTimers() override { return s_.LoadTimers(); }
   Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
     return s_.UpdateTimerDue(id, expected, due);
@@ -247,7 +252,7 @@ TEST(Backoff, DoublesWithBoundedDeterministicJitterUpToTheCap) {
     // Jitter never makes the next delay shorter than the previous one (ranges do not overlap
     // beyond a factor 1.5).
     EXPECT_GT(BackoffDelay(o, id, 3, 0), BackoffDelay(o, id, 1, 0));
-    EXPECT_EQ(BackoffDelay(o, id, 30, 0), 60'000);  // capped
+    EXPECT_EQ(BackoffDelay(o, id, 30, 0), 60'000);         // capped
     EXPECT_EQ(BackoffDelay(o, id, 1'000'000, 0), 60'000);  // no overflow
   }
   // The jitter spreads actions out.
@@ -295,6 +300,38 @@ TEST(TokenBucketTest, AllowsTheLimitPerWindowAndSaysHowLongToWait) {
     }
   }
   EXPECT_NEAR(sent, 30 + 30 * 10, 2);  // the first burst, then 30 a second
+}
+
+TEST(SlidingWindowTest, AtMostTheLimitInAnyWindow) {
+  SlidingWindow unlimited;
+  EXPECT_FALSE(unlimited.limited());
+  EXPECT_EQ(unlimited.Wait(kStart), 0);
+  EXPECT_TRUE(unlimited.Full(kStart));
+
+  SlidingWindow w(20, 60'000);  // 20 a minute
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(w.Wait(kStart + i * 1000), 0) << i;
+    w.Take(kStart + i * 1000);
+  }
+  // Unlike a token bucket, no refill inside the minute: the 21st waits for the 1st to leave.
+  EXPECT_EQ(w.Wait(kStart + 20'000), 40'000);
+  EXPECT_EQ(w.Wait(kStart + 59'999), 1);
+  EXPECT_EQ(w.Wait(kStart + 60'000), 0);
+  w.Take(kStart + 60'000);
+  EXPECT_EQ(w.Wait(kStart + 60'000), 1000);  // then the 2nd (sent at +1 s) must leave
+  EXPECT_FALSE(w.Full(kStart + 60'000));
+  EXPECT_TRUE(w.Full(kStart + 120'000));
+  // Over ten minutes at most 20 in any minute.
+  SlidingWindow v(20, 60'000);
+  std::vector<TimeMs> sent;
+  for (TimeMs t = kStart; t < kStart + 600'000; t += 100) {
+    if (v.Wait(t) == 0) {
+      v.Take(t);
+      sent.push_back(t);
+    }
+  }
+  for (size_t i = 20; i < sent.size(); ++i) EXPECT_GE(sent[i] - sent[i - 20], 60'000);
+  EXPECT_EQ(sent.size(), 200u);
 }
 
 // ---- Delivery against the real store, ingest and sandbox ----
@@ -550,10 +587,11 @@ TEST_F(DeliveryTest, PerMinuteAndPlatformLimits) {
   r = d->RunDue();
   EXPECT_EQ(r.attempted, 1);  // g2; g1 has used its two a minute
   EXPECT_EQ(sandbox_.Conversation("g2").size(), 1u);
-  EXPECT_EQ(r.next_due, kStart + 30'000);
-  clock_.Set(kStart + 29'999);
+  // A sliding minute: g1's third goes when its first leaves the window.
+  EXPECT_EQ(r.next_due, kStart + 60'000);
+  clock_.Set(kStart + 59'999);
   EXPECT_EQ(d->RunDue().attempted, 0);
-  clock_.Set(kStart + 30'000);
+  clock_.Set(kStart + 60'000);
   r = d->RunDue();
   EXPECT_EQ(r.attempted, 1);
   EXPECT_EQ(r.next_due, 0);
@@ -580,8 +618,8 @@ TEST_F(DeliveryTest, PlatformsTakeTurnsSoABacklogDoesNotHoldUpAnother) {
 TEST_F(DeliveryTest, ThousandActionsWithThirtyPercentFailuresAllEndDoneOnce) {
   sandbox_.SetFailures({.fail_percent = 30, .retry_after_ms = 1500, .seed = 2026});
   std::vector<std::string> groups;
-  for (int i = 0; i < 1000; ++i) groups.push_back(i % 7 == 0 ? fmt::format("@m{}", i % 13)
-                                                             : fmt::format("g{}", i % 10));
+  for (int i = 0; i < 1000; ++i)
+    groups.push_back(i % 7 == 0 ? fmt::format("@m{}", i % 13) : fmt::format("g{}", i % 10));
   auto records = Add(groups);
   ASSERT_EQ(records.size(), 1000u);
   DeliveryOptions options;
@@ -622,8 +660,11 @@ TEST_F(DeliveryTest, SendingAtRestartIsResentWithTheSameKeyWhereThePlatformDedup
   ASSERT_EQ(before.kind, PerformResult::Kind::kDone);
   std::vector<OutboxUpdate> sending;
   for (const OutboxRecord& r : records) {
-    sending.push_back({.id = r.id, .status = ActionStatus::kSending, .attempts = 1,
-                       .next_attempt_at = kStart, .updated_at = kStart});
+    sending.push_back({.id = r.id,
+                       .status = ActionStatus::kSending,
+                       .attempts = 1,
+                       .next_attempt_at = kStart,
+                       .updated_at = kStart});
   }
   ASSERT_TRUE(store_->UpdateActions(sending).ok());
 
@@ -768,6 +809,8 @@ TEST_F(DeliveryTest, FailedStoreWritesAreRetriedWithoutPerformingAgain) {
   EXPECT_FALSE(Events().contains(fmt::format("qunzhu:action:{}:done", id)));
   EXPECT_EQ(d->metrics().queued.load(), 1);  // in flight until recorded
   EXPECT_EQ(d->metrics().done.load(), 0);
+
+  EXPECT_EQ(r.next_due, kStart + 1000);  // nothing queued, but the outcome waits for a retry
 
   // Still failing: nothing is performed again.
   r = d->RunDue();

@@ -144,9 +144,9 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
       entry = &Append(a.group, "mute", a.member);
       entry->duration_s = a.duration_s;
       entry->text = a.text;
-      muted_until_[{a.group, a.member}] =
-          a.duration_s > 0 && a.duration_s < (kForever - now) / 1000 ? now + a.duration_s * 1000
-                                                                      : kForever;
+      muted_until_[{a.group, a.member}] = a.duration_s > 0 && a.duration_s < (kForever - now) / 1000
+                                              ? now + a.duration_s * 1000
+                                              : kForever;
       break;
     }
     case ActionType::kUnmute:
@@ -164,7 +164,8 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
       break;
     case ActionType::kCreateInvite: {
       entry = &Append(a.group, "invite", a.member);
-      entry->text = fmt::format("https://sandbox.qunzhu.invalid/join/{}/{}", a.group, next_invite_++);
+      entry->text =
+          fmt::format("https://sandbox.qunzhu.invalid/join/{}/{}", a.group, next_invite_++);
       result.platform_ref = entry->text;
       break;
     }
@@ -182,17 +183,15 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
 Status SandboxPlatform::CheckCanPost(const std::string& group, const std::string& member,
                                      TimeMs now) const {
   if (removed_.contains({group, member})) {
-    return Status::Invalid(fmt::format("{} was removed from {} and has not joined again", member,
-                                       group),
-                           "member");
+    return Status::Invalid(
+        fmt::format("{} was removed from {} and has not joined again", member, group), "member");
   }
   if (auto it = muted_until_.find({group, member}); it != muted_until_.end() && it->second > now) {
-    return Status::Invalid(
-        it->second == kForever
-            ? fmt::format("{} is muted in {} until unmuted", member, group)
-            : fmt::format("{} is muted in {} until {}", member, group,
-                          FormatRfc3339(it->second, kOffsetMinutes)),
-        "member");
+    return Status::Invalid(it->second == kForever
+                               ? fmt::format("{} is muted in {} until unmuted", member, group)
+                               : fmt::format("{} is muted in {} until {}", member, group,
+                                             FormatRfc3339(it->second, kOffsetMinutes)),
+                           "member");
   }
   return Status::Ok();
 }
@@ -269,8 +268,8 @@ Result<Event> SandboxPlatform::Leave(const std::string& group, const std::string
   return e;
 }
 
-std::vector<SandboxEntry> SandboxPlatform::Conversation(const std::string& group,
-                                                        int64_t after_seq, size_t limit) const {
+std::vector<SandboxEntry> SandboxPlatform::Conversation(const std::string& group, int64_t after_seq,
+                                                        size_t limit) const {
   std::lock_guard lock(mu_);
   std::vector<SandboxEntry> out;
   auto it = conversations_.find(group);

@@ -1,8 +1,7 @@
 #include "platform/sandbox/sandbox.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
@@ -198,7 +197,8 @@ TEST(Sandbox, FailureInjectionIsRoughlyTheRateAndDeterministic) {
   EXPECT_NEAR(static_cast<double>(throttled), 1500, 200);
   EXPECT_NEAR(static_cast<double>(errors), 1500, 200);
 
-  const std::string other_seed = Outcomes({.fail_percent = 30, .retry_after_ms = 2500, .seed = 7}, n);
+  const std::string other_seed =
+      Outcomes({.fail_percent = 30, .retry_after_ms = 2500, .seed = 7}, n);
   EXPECT_NE(a, other_seed);
   const std::string none = Outcomes({}, 1000);
   EXPECT_EQ(none, std::string(1000, 'd'));

@@ -1,0 +1,140 @@
+// The engine pipeline with modules, against itself without them, in one run: the same demo
+// events are ingested through Ingest (parse → queue → writer → SQLite) three times into fresh
+// stores: no modules (the Foundation I pipeline), an empty module list that still runs the
+// module machinery (a no-op module), and five trivial modules. Prints events/s and the ratios.
+//
+//   qz_pipeline_bench [--events N] [--sync normal|full] [--dir DIR]
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "demo/demo.hpp"
+#include "engine/ingest.hpp"
+#include "engine/module.hpp"
+#include "engine/state.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace qz {
+namespace {
+
+// Does nothing: measures the cost of running the module machinery itself.
+class NoopModule final : public Module {
+ public:
+  std::string_view name() const override { return "noop"; }
+  void OnEvent(ModuleContext&) override {}
+};
+
+// Trivial but real work a module does on every event: read the event, the member and the
+// playbook, and on one event type in a hundred keep a counter in its durable state.
+class TrivialModule final : public Module {
+ public:
+  explicit TrivialModule(int n) : name_(fmt::format("trivial{}", n)) {}
+  std::string_view name() const override { return name_; }
+  void OnEvent(ModuleContext& ctx) override {
+    const Event& e = ctx.event();
+    const Member* m = ctx.member();
+    if (m == nullptr || ctx.playbook().welcome.enabled) return;
+    if (e.type == EventType::kCheckin && m->checkins % 100 == 1) {
+      auto count = ctx.Get("checkins");
+      ctx.Put("checkins", std::to_string(count ? std::stoll(*count) + 1 : 1));
+    }
+  }
+
+ private:
+  std::string name_;
+};
+
+struct Run {
+  double seconds = 0;
+  int64_t events = 0;
+};
+
+Run IngestAll(const std::vector<IngestBatch>& batches, const std::string& path, SyncMode sync,
+           std::vector<Module*> modules) {
+  std::filesystem::remove(path);
+  auto store = OpenSqliteStore({.path = path, .sync = sync});
+  if (!store.ok()) {
+    fmt::print(stderr, "{}\n", store.status().ToString());
+    std::exit(1);
+  }
+  EngineOptions engine;
+  engine.modules = std::move(modules);
+  auto ingest = Ingest::Start(**store, {}, std::move(engine));
+  if (!ingest.ok()) std::exit(1);
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int> in_flight{0};
+  for (const IngestBatch& b : batches) {
+    while (in_flight.load() >= 4) std::this_thread::yield();
+    ++in_flight;
+    (*ingest)->Submit(b, [&](IngestResult r) {
+      accepted += r.accepted;
+      --in_flight;
+    });
+  }
+  while (in_flight.load() > 0) std::this_thread::yield();
+  Run run;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.events = accepted.load();
+  return run;
+}
+
+}  // namespace
+}  // namespace qz
+
+int main(int argc, char** argv) {
+  using namespace qz;
+  int64_t events = 300000;
+  std::string sync_name = "normal";
+  std::string dir = std::filesystem::temp_directory_path().string();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--events") events = std::stoll(argv[i + 1]);
+    else if (flag == "--sync") sync_name = argv[i + 1];
+    else if (flag == "--dir") dir = argv[i + 1];
+  }
+  spdlog::set_level(spdlog::level::warn);
+  const SyncMode sync = sync_name == "full" ? SyncMode::kFull : SyncMode::kNormal;
+
+  // Parsed and serialised once, outside the timing: all three runs ingest the same batches.
+  DemoGenerator gen({.seed = 42, .members = 20000, .days = 90});
+  std::vector<IngestBatch> batches;
+  Event e;
+  int64_t n = 0;
+  while (n < events && gen.Next(e)) {
+    if (batches.empty() || batches.back().events.size() >= 8192) batches.emplace_back();
+    IngestBatch& b = batches.back();
+    b.json.push_back(EventToJson(e));
+    b.indexes.push_back(b.events.size());
+    b.events.push_back(e);
+    ++n;
+  }
+  NoopModule noop;
+  std::vector<std::unique_ptr<TrivialModule>> trivial;
+  std::vector<Module*> five;
+  for (int i = 0; i < 5; ++i) {
+    trivial.push_back(std::make_unique<TrivialModule>(i));
+    five.push_back(trivial.back().get());
+  }
+  const std::string path = dir + "/qz-pipeline-bench.db";
+  const Run base = IngestAll(batches, path, sync, {});
+  const Run one = IngestAll(batches, path, sync, {&noop});
+  const Run many = IngestAll(batches, path, sync, five);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+
+  auto rate = [](const Run& r) { return r.events / r.seconds; };
+  fmt::print("events: {} (sync={})\n", n, sync_name);
+  fmt::print("no modules       : {:>9.0f} events/s ({:.2f} s)\n", rate(base), base.seconds);
+  fmt::print("no-op module     : {:>9.0f} events/s ({:.2f} s)  {:.2f}x of no modules\n", rate(one),
+             one.seconds, rate(one) / rate(base));
+  fmt::print("5 trivial modules: {:>9.0f} events/s ({:.2f} s)  {:.2f}x of no modules\n", rate(many),
+             many.seconds, rate(many) / rate(base));
+  return base.events == n && one.events == n && many.events == n ? 0 : 1;
+}
