@@ -6,17 +6,20 @@
 // with a StoreTxn::AddAction loop (not timed as delivery), then Delivery::Open + RunDue until
 // the queue is empty is timed. Baselines in the same run, each on its own fresh store:
 //   perform   N sandbox Perform calls alone (the adapter's own cost)
-//   update    the outbox writes alone: per batch, UpdateActions(sending) + UpdateActions(done),
-//             exactly the store writes delivery makes
+//   update    the outbox rows alone: per batch, UpdateActions(sending) + UpdateActions(done)
+//             over consecutive ids (the row updates delivery makes, in two transactions)
 //   ingest    the N action_done events alone, one SubmitAndWait per batch
-// The three add up to a lower bound for delivery run one batch after another; and
-//   writes    the store writes and ingest exactly as delivery interleaves them (one UpdateActions
-//             and one SubmitAndWait per batch), without delivery's own work: the floor of this
-//             design (SQLite connections switching writers cost more than each alone)
+// The three add up to a rough lower bound for delivery; and
+//   writes    the store writes and ingest as delivery interleaves them (one UpdateActions with the
+//             previous batch's "done" and this batch's "sending", then one SubmitAndWait), without
+//             delivery's own work: the floor of this design.
+// Each figure is wall time and CPU time of the whole process (all threads); on a machine shared
+// with other work the wall time includes waiting for a CPU, the CPU time does not.
 //
 //   qz_outbox_bench [--actions 100000] [--groups 1000] [--batch 512] [--threads 1]
 //                   [--sync normal|full] [--rounds 3] [--baselines no]
 // Each measurement is taken --rounds times (fresh stores each time); the median is reported.
+// Scratch files go under $QZ_BENCH_TMP (default /tmp). Exits 1 if delivery left anything undone.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>

@@ -2,13 +2,17 @@
 // retry with exponential back-off, per-platform and per-chat rate limits, and reporting each
 // outcome as an action_done / action_failed event through Ingest.
 //
-// One attempt of a batch of actions (at most max_batch) goes:
+// One attempt of a batch of actions (at most max_batch, taken across chats in
+// (next_attempt_at, id) order) goes:
 //   1. the batch is marked "sending" (attempts + 1) in one UpdateActions call;
 //   2. the adapters perform the actions (on `threads` threads);
 //   3. the outcomes are written in one UpdateActions call: done (with the platform_ref),
 //      pending again with next_attempt_at (a transient failure), or failed;
-//   4. then the outcome events are ingested, one SubmitAndWait per batch. Their ids are
+//   4. then the outcome events are ingested, one batch per attempted batch. Their ids are
 //      "qunzhu:action:<id>:done" / "qunzhu:action:<id>:failed", so a repeat is a duplicate.
+// RunDue pipelines the batches: 3 of one batch and 1 of the next are the same UpdateActions
+// call (one store transaction per batch, not two), and 4 of one batch runs while the next is
+// performed (2). Store writes and ingest never overlap: SQLite has one writer at a time.
 // Crash safety: a crash in 2 leaves the row "sending", which the next Open resolves (resent
 // with the same idempotency key where the platform deduplicates, else possibly_sent: never sent
 // twice). The row is written (3) before the event is ingested (4) so that the outbox, which
@@ -20,12 +24,12 @@
 //
 // Rate limits: per platform (a token bucket) and per chat (the platform and the group, or the
 // platform and the member for a direct message: a token bucket per second and a sliding window
-// per minute). An action held back by a bucket keeps its
-// place in its chat's queue, and the chat (or, for the platform bucket, the platform) waits in
-// memory until the bucket allows the next one: a held-back chat costs nothing per queued
-// action. A platform's retry_after also holds back the rest of that chat until then. Within a
-// chat actions go by (next_attempt_at, id): in order, except that a retried action does not
-// hold up the others.
+// per minute). An action held back by a limit keeps its place in its chat's queue, and the
+// chat (or, for the platform's limit, the platform) waits in memory until the limit allows the
+// next one: a held-back chat costs nothing per queued action. A platform's retry_after also
+// holds back the rest of that chat until then. Within a chat actions go by
+// (next_attempt_at, id): in order, except that a retried action does not hold up the others.
+// Platforms take turns batch by batch, so a backlog on one does not hold up another.
 #pragma once
 
 #include <atomic>
