@@ -1,5 +1,7 @@
 #include "model/action.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -17,14 +19,9 @@ constexpr std::array<std::string_view, 5> kStatusNames = {"pending", "sending", 
 
 }  // namespace
 
-std::string_view ActionTypeName(ActionType type) {
-  return kActionNames[static_cast<size_t>(type) - 1];
-}
+std::string_view ActionTypeName(ActionType type) { return EnumName(kActionNames, type, 1); }
 std::optional<ActionType> ParseActionType(std::string_view name) {
-  for (size_t i = 0; i < kActionNames.size(); ++i) {
-    if (kActionNames[i] == name) return static_cast<ActionType>(i + 1);
-  }
-  return std::nullopt;
+  return EnumFromName<ActionType>(kActionNames, name, 1);
 }
 bool IsPlatformAction(ActionType type) {
   return static_cast<int>(type) <= static_cast<int>(ActionType::kCreateInvite);
@@ -38,14 +35,9 @@ Capabilities Capabilities::All() {
   return c;
 }
 
-std::string_view ActionStatusName(ActionStatus status) {
-  return kStatusNames[static_cast<size_t>(status)];
-}
+std::string_view ActionStatusName(ActionStatus status) { return EnumName(kStatusNames, status); }
 std::optional<ActionStatus> ParseActionStatus(std::string_view name) {
-  for (size_t i = 0; i < kStatusNames.size(); ++i) {
-    if (kStatusNames[i] == name) return static_cast<ActionStatus>(i);
-  }
-  return std::nullopt;
+  return EnumFromName<ActionStatus>(kStatusNames, name);
 }
 
 std::string ActionToJson(const Action& a) {

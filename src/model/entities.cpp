@@ -2,21 +2,18 @@
 
 #include <array>
 
+#include "core/enum_names.hpp"
+
 namespace qz {
 namespace {
 constexpr std::array<std::string_view, 6> kGroupTypeNames = {
     "unspecified", "interest", "core_user", "learning", "conversion", "industry"};
 }  // namespace
 
-std::string_view GroupTypeName(GroupType type) {
-  return kGroupTypeNames[static_cast<size_t>(type)];
-}
+std::string_view GroupTypeName(GroupType type) { return EnumName(kGroupTypeNames, type); }
 
 std::optional<GroupType> ParseGroupType(std::string_view name) {
-  for (size_t i = 0; i < kGroupTypeNames.size(); ++i) {
-    if (kGroupTypeNames[i] == name) return static_cast<GroupType>(i);
-  }
-  return std::nullopt;
+  return EnumFromName<GroupType>(kGroupTypeNames, name);
 }
 
 }  // namespace qz

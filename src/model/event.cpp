@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/enum_names.hpp"
 #include "core/time.hpp"
 
 namespace qz {
@@ -26,29 +27,16 @@ bool IsSystemEvent(EventType type) {
          type == EventType::kActionFailed || type == EventType::kPlaybookApplied;
 }
 
-std::string_view EventTypeName(EventType type) {
-  return kTypeNames[static_cast<size_t>(type) - 1];
-}
+std::string_view EventTypeName(EventType type) { return EnumName(kTypeNames, type, 1); }
 std::optional<EventType> ParseEventType(std::string_view name) {
-  for (size_t i = 0; i < kTypeNames.size(); ++i) {
-    if (kTypeNames[i] == name) return static_cast<EventType>(i + 1);
-  }
-  return std::nullopt;
+  return EnumFromName<EventType>(kTypeNames, name, 1);
 }
-std::string_view MessageKindName(MessageKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
+std::string_view MessageKindName(MessageKind kind) { return EnumName(kKindNames, kind); }
 std::optional<MessageKind> ParseMessageKind(std::string_view name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<MessageKind>(i);
-  }
-  return std::nullopt;
+  return EnumFromName<MessageKind>(kKindNames, name);
 }
-std::string_view RoleName(Role role) { return kRoleNames[static_cast<size_t>(role)]; }
-std::optional<Role> ParseRole(std::string_view name) {
-  for (size_t i = 0; i < kRoleNames.size(); ++i) {
-    if (kRoleNames[i] == name) return static_cast<Role>(i);
-  }
-  return std::nullopt;
-}
+std::string_view RoleName(Role role) { return EnumName(kRoleNames, role); }
+std::optional<Role> ParseRole(std::string_view name) { return EnumFromName<Role>(kRoleNames, name); }
 std::string_view LeaveReasonName(LeaveReason reason) {
   return reason == LeaveReason::kRemoved ? "removed" : "left";
 }

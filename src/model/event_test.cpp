@@ -166,3 +166,26 @@ TEST(Amount, ParsesAndFormats) {
 
 }  // namespace
 }  // namespace qz
+
+namespace qz {
+namespace {
+
+TEST(EnumNames, EveryValueRoundTripsThroughItsName) {
+  for (int t = 1; t <= kEventTypeCount; ++t) {
+    const auto type = static_cast<EventType>(t);
+    EXPECT_EQ(ParseEventType(EventTypeName(type)), type) << t;
+  }
+  for (int k = 0; k <= static_cast<int>(MessageKind::kOther); ++k) {
+    const auto kind = static_cast<MessageKind>(k);
+    EXPECT_EQ(ParseMessageKind(MessageKindName(kind)), kind) << k;
+  }
+  for (int r = 0; r <= static_cast<int>(Role::kOwner); ++r) {
+    EXPECT_EQ(ParseRole(RoleName(static_cast<Role>(r))), static_cast<Role>(r)) << r;
+  }
+  EXPECT_EQ(ParseEventType("timer"), EventType::kTimer);
+  EXPECT_FALSE(ParseEventType("nonsense").has_value());
+  EXPECT_FALSE(ParseRole("").has_value());
+}
+
+}  // namespace
+}  // namespace qz
