@@ -216,7 +216,7 @@ if want a; then
   R[ingest_db_mib]=$(du -cm "$SCRATCH/ingest"/qunzhu.db* | tail -n1 | cut -f1)
 
   log "(a) raw SQLite batched insert of the same rows --sync $SYNC"
-  timeout 600 "$RAW" --db "$SCRATCH/raw.db" --sync "$SYNC" "$EVENTS_FILE" >"$SCRATCH/raw.out" \
+  timeout 600 "$RAW" --db "$SCRATCH/raw.db" --sync "$SYNC" --batch 65536 "$EVENTS_FILE" >"$SCRATCH/raw.out" \
     2>"$SCRATCH/raw.log" || { cat "$SCRATCH/raw.log" >&2; exit 1; }
   cat "$SCRATCH/raw.log" "$SCRATCH/raw.out"
   R[raw_cpu]=$(sed -n 's/.*timed phase used \([0-9.]*\) s user + \([0-9.]*\) s system.*/\1 \2/p' "$SCRATCH/raw.log" | awk '{ print $1 + $2 }')
