@@ -1,5 +1,7 @@
 #include "engine/delivery.hpp"
 
+#include "engine/due_loop.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -30,11 +32,8 @@ namespace qz {
 namespace {
 
 constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
-// The background thread re-reads the clock at least this often, so a wall-clock jump (or a
-// ManualClock moved by a test) is noticed; a wake-up with nothing due costs next to nothing.
-constexpr auto kMaxSleep = std::chrono::seconds(1);
-// After a failed store write or ingest, the background thread waits this long before retrying.
-constexpr auto kRetryDelay = std::chrono::seconds(1);
+// After a failed store write or ingest, work waits this long before it is retried.
+constexpr auto kRetryDelay = DueLoop::kRetryDelay;
 // Empty chats are kept while their buckets are not full; all are swept once there are more
 // than this many chats and more than twice as many as queued actions.
 constexpr size_t kChatSweepSlack = 4096;
@@ -312,7 +311,12 @@ class DeliveryImpl final : public Delivery {
         clock_(clock),
         adapters_(std::move(adapters)),
         options_(std::move(options)),
-        pool_(std::max(options_.threads, 1) - 1) {
+        pool_(std::max(options_.threads, 1) - 1),
+        loop_(clock, [this] {
+          RunDue();
+          std::lock_guard lock(mu_);
+          return DueLoop::Next{NextDue(), last_run_failed_};
+        }) {
     options_.max_batch = std::max<size_t>(options_.max_batch, 1);
   }
   ~DeliveryImpl() override { Stop(); }
@@ -321,8 +325,8 @@ class DeliveryImpl final : public Delivery {
 
   void Enqueue(std::span<const OutboxRecord> records) override;
   RunResult RunDue() override;
-  void Start() override;
-  void Stop() override;
+  void Start() override { loop_.Start(); }
+  void Stop() override { loop_.Stop(); }
   const DeliveryMetrics& metrics() const override { return metrics_; }
 
  private:
@@ -359,7 +363,6 @@ class DeliveryImpl final : public Delivery {
   };
   Report StartReport(std::vector<Event> events);
   bool FinishReport(Report& report);
-  void Loop();
 
   Store& store_;
   Ingest& ingest_;
@@ -381,14 +384,8 @@ class DeliveryImpl final : public Delivery {
   std::string first_platform_;  // TakeDue's first platform last time
   bool last_run_failed_ = false;
 
-  // Background thread (Loop), between Start and Stop; thread_mu_ serialises those two.
-  std::mutex thread_mu_;
-  std::condition_variable wake_;  // with mu_
-  bool stop_ = false;
-  bool sleeping_ = false;
-  bool woken_ = false;
-  TimeMs sleep_until_ = kNever;  // clock time the sleeping thread means to wake at
-  std::thread thread_;           // guarded by thread_mu_
+  // The background thread (Start/Stop); declared last so it stops before the rest goes.
+  DueLoop loop_;
 };
 
 PlatformQueue& DeliveryImpl::PlatformOf(const std::string& name) {
@@ -562,10 +559,7 @@ void DeliveryImpl::Enqueue(std::span<const OutboxRecord> records) {
     earliest = std::min(earliest, r.next_attempt_at);
   }
   UpdateQueuedMetric();
-  if (sleeping_ && earliest < sleep_until_) {
-    woken_ = true;
-    wake_.notify_one();
-  }
+  if (earliest != kNever) loop_.Wake(earliest);
 }
 
 Status DeliveryImpl::Load() {
@@ -875,52 +869,6 @@ bool DeliveryImpl::FinishReport(Report& report) {
                   e.error.ToString());
   }
   return true;
-}
-
-void DeliveryImpl::Start() {
-  std::lock_guard thread_lock(thread_mu_);
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void DeliveryImpl::Stop() {
-  std::lock_guard thread_lock(thread_mu_);
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    wake_.notify_all();
-  }
-  thread_.join();
-}
-
-void DeliveryImpl::Loop() {
-  while (true) {
-    RunDue();
-    std::unique_lock lock(mu_);
-    if (stop_) return;
-    const TimeMs now = clock_.Now();
-    const TimeMs next = NextDue();
-    std::chrono::milliseconds wait = kMaxSleep;
-    if (last_run_failed_) {
-      wait = kRetryDelay;  // a store write or the ingest failed: do not spin on it
-    } else if (next != 0 && next <= now) {
-      wait = std::chrono::milliseconds(0);  // Enqueue brought a due action during the run
-    } else if (next != 0) {
-      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(next - now));
-    }
-    if (wait.count() == 0) continue;
-    sleeping_ = true;
-    woken_ = false;
-    sleep_until_ = next == 0 ? kNever : next;
-    wake_.wait_for(lock, wait, [this] { return stop_ || woken_; });
-    sleeping_ = false;
-    if (stop_) return;
-  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "engine/scheduler.hpp"
 
+#include "engine/due_loop.hpp"
+
 #include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
@@ -34,11 +36,6 @@ namespace {
 // Timer events per ingest batch: bounded so a burst of due timers (a restart after downtime,
 // a million timers at 09:00) neither overflows the ingest queue nor holds one huge batch.
 constexpr size_t kMaxFiringsPerBatch = 4096;
-// The background thread re-reads the clock at least this often, so a wall-clock jump (or a
-// ManualClock moved by a test) is noticed; a wake-up with nothing due costs next to nothing.
-constexpr auto kMaxSleep = std::chrono::seconds(1);
-// After a failed ingest or store write, the background thread waits this long before retrying.
-constexpr auto kRetryDelay = std::chrono::seconds(1);
 // Open logs this many skipped timers one by one, then only a summary.
 constexpr int kSkipLogLimit = 20;
 
@@ -206,15 +203,25 @@ TimeMs NextDue(const Schedule& schedule, TimeMs due, TimeMs now) {
 class SchedulerImpl final : public Scheduler {
  public:
   SchedulerImpl(Store& store, Ingest& ingest, const Clock& clock, SchedulerOptions options)
-      : store_(store), ingest_(ingest), clock_(clock), options_(options) {}
+      : store_(store),
+        ingest_(ingest),
+        clock_(clock),
+        options_(options),
+        loop_(clock, [this] {
+          RunDue();
+          std::lock_guard lock(mu_);
+          const TimeMs next = EarliestDue();
+          // Retry after a delay only while due timers were left undone by a failed run.
+          return DueLoop::Next{next, next != 0 && next <= clock_.Now() && last_run_failed_};
+        }) {}
   ~SchedulerImpl() override { Stop(); }
 
   Status Load();
 
   void Add(std::span<const TimerRecord> timers) override;
   RunResult RunDue() override;
-  void Start() override;
-  void Stop() override;
+  void Start() override { loop_.Start(); }
+  void Stop() override { loop_.Stop(); }
   const SchedulerMetrics& metrics() const override { return metrics_; }
 
  private:
@@ -248,7 +255,6 @@ class SchedulerImpl final : public Scheduler {
   // Advances (or finishes) one durably fired timer in the store, then in memory. False: the
   // store write failed; the firing stays taken, for Release.
   bool Complete(const Firing& f, TimeMs now);
-  void Loop();
 
   Store& store_;
   Ingest& ingest_;
@@ -274,14 +280,8 @@ class SchedulerImpl final : public Scheduler {
 
   bool last_run_failed_ = false;  // due timers were left for a retry
 
-  // Background thread (Loop), between Start and Stop; thread_mu_ serialises those two.
-  std::mutex thread_mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  bool sleeping_ = false;
-  bool woken_ = false;
-  TimeMs sleep_until_ = kNever;  // clock time the sleeping thread means to wake at
-  std::thread thread_;           // guarded by thread_mu_
+  // The background thread (Start/Stop); declared last so it stops before the rest goes.
+  DueLoop loop_;
 };
 
 uint32_t SchedulerImpl::Find(int64_t id) const {
@@ -509,10 +509,7 @@ void SchedulerImpl::Add(std::span<const TimerRecord> timers) {
     }
     if (t.due != 0) earliest = std::min(earliest, t.due);
   }
-  if (sleeping_ && earliest < sleep_until_) {
-    woken_ = true;
-    wake_.notify_one();
-  }
+  if (earliest != kNever) loop_.Wake(earliest);
 }
 
 Status SchedulerImpl::Load() {
@@ -686,52 +683,6 @@ bool SchedulerImpl::Complete(const Firing& f, TimeMs now) {
   slots_[f.slot].firing = 0;
   Push(next, f.slot);
   return true;
-}
-
-void SchedulerImpl::Start() {
-  std::lock_guard thread_lock(thread_mu_);
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void SchedulerImpl::Stop() {
-  std::lock_guard thread_lock(thread_mu_);
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    wake_.notify_all();
-  }
-  thread_.join();
-}
-
-void SchedulerImpl::Loop() {
-  while (true) {
-    RunDue();
-    std::unique_lock lock(mu_);
-    if (stop_) return;
-    const TimeMs now = clock_.Now();
-    const TimeMs next = EarliestDue();
-    std::chrono::milliseconds wait = kMaxSleep;
-    if (next != 0 && next <= now && last_run_failed_) {
-      wait = kRetryDelay;  // the run could not finish its due timers (ingest or store failed)
-    } else if (next != 0 && next <= now) {
-      wait = std::chrono::milliseconds(0);  // Add brought a due timer during the run
-    } else if (next != 0) {
-      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(next - now));
-    }
-    if (wait.count() == 0) continue;
-    sleeping_ = true;
-    woken_ = false;
-    sleep_until_ = next == 0 ? kNever : next;
-    wake_.wait_for(lock, wait, [this] { return stop_ || woken_; });
-    sleeping_ = false;
-    if (stop_) return;
-  }
 }
 
 }  // namespace
