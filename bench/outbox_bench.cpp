@@ -6,13 +6,16 @@
 // with a StoreTxn::AddAction loop (not timed as delivery), then Delivery::Open + RunDue until
 // the queue is empty is timed. Baselines in the same run, each on its own fresh store:
 //   perform   N sandbox Perform calls alone (the adapter's own cost)
-//   update    the outbox rows alone: per batch, UpdateActions(sending) + UpdateActions(done)
-//             over consecutive ids (the row updates delivery makes, in two transactions)
+//   update    the outbox rows alone: per batch, one transaction with StoreTxn::UpdateActions
+//             of the batch's "sending" and "done" over consecutive ids (the row updates delivery
+//             makes)
 //   ingest    the N action_done events alone, one SubmitAndWait per batch
 // The three add up to a rough lower bound for delivery; and
-//   writes    the store writes and ingest as delivery interleaves them (one UpdateActions with the
-//             previous batch's "done" and this batch's "sending", then one SubmitAndWait), without
-//             delivery's own work: the floor of this design.
+//   writes    the store writes and ingest as delivery makes them (one SubmitAndWait per batch
+//             with the previous batch's "done" rows and events and this batch's "sending"
+//             marks), without delivery's own work: the floor of this design;
+//   2 txns    the same rows and events in two transactions per batch (the rows, then the
+//             events), as delivery did before outcomes rode with their events.
 // Each figure is wall time and CPU time of the whole process (all threads); on a machine shared
 // with other work the wall time includes waiting for a CPU, the CPU time does not.
 //
@@ -31,6 +34,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -223,6 +227,16 @@ Timing RunPerformOnly(const Config& c) {
   return watch.Elapsed();
 }
 
+// One committed transaction with `updates`.
+void WriteUpdates(Store& store, std::span<const OutboxUpdate> updates) {
+  auto txn = store.Begin();
+  if (!txn.ok()) Die(txn.status(), "begin");
+  std::vector<int64_t> missing;
+  if (Status st = (*txn)->UpdateActions(updates, missing); !st.ok()) Die(st, "update actions");
+  if (!missing.empty()) Die(Status::Internal("rows missing"), "update actions");
+  if (Status st = (*txn)->Commit(); !st.ok()) Die(st, "commit");
+}
+
 Timing RunUpdatesOnly(const Config& c) {
   ScratchDir dir;
   SystemClock clock;
@@ -242,12 +256,14 @@ Timing RunUpdatesOnly(const Config& c) {
                          .next_attempt_at = records[i].next_attempt_at,
                          .updated_at = now});
     }
-    if (Status st = store->UpdateActions(updates); !st.ok()) Die(st, "update actions");
-    for (OutboxUpdate& u : updates) {
+    const size_t marks = updates.size();
+    for (size_t k = 0; k < marks; ++k) {
+      OutboxUpdate u = updates[k];
       u.status = ActionStatus::kDone;
       u.platform_ref = fmt::format("bot:{}", u.id);
+      updates.push_back(std::move(u));
     }
-    if (Status st = store->UpdateActions(updates); !st.ok()) Die(st, "update actions");
+    WriteUpdates(*store, updates);
   }
   return watch.Elapsed();
 }
@@ -283,9 +299,10 @@ Timing RunIngestOnly(const Config& c) {
 }
 
 // The store writes and the ingest of delivery, one batch after the other as delivery makes
-// them (one UpdateActions with the previous batch's "done" and this batch's "sending", then the
-// previous batch's events), without delivery itself: the floor for this design.
-Timing RunWritesAndIngest(const Config& c) {
+// them (the previous batch's "done" rows and events with this batch's "sending" marks), without
+// delivery itself: the floor for this design. With `two_txns`, the rows go in a transaction of
+// their own before the events (the design before).
+Timing RunWritesAndIngest(const Config& c, bool two_txns) {
   ScratchDir dir;
   SystemClock clock;
   auto store = OpenStore(dir, c, "writes");
@@ -316,8 +333,12 @@ Timing RunWritesAndIngest(const Config& c) {
                          .updated_at = now});
     }
     if (updates.empty()) break;
-    if (Status st = store->UpdateActions(updates); !st.ok()) Die(st, "update actions");
     IngestBatch batch;
+    if (two_txns) {
+      WriteUpdates(*store, updates);
+    } else {
+      batch.outbox_updates = updates;
+    }
     for (size_t i = prev_from; i < prev_to; ++i) {
       Event e;
       e.id = fmt::format("qunzhu:action:{}:done", records[i].id);
@@ -332,7 +353,7 @@ Timing RunWritesAndIngest(const Config& c) {
       batch.events.push_back(std::move(e));
       batch.indexes.push_back(i - prev_from);
     }
-    if (!batch.events.empty()) {
+    if (!batch.events.empty() || !batch.outbox_updates.empty()) {
       IngestResult r = (*ingest)->SubmitAndWait(std::move(batch));
       if (!r.status.ok()) Die(r.status, "ingest");
     }
@@ -370,7 +391,7 @@ int Main(int argc, char** argv) {
       static_cast<long long>(c.actions), static_cast<long long>(c.groups), c.batch, c.threads,
       c.sync == SyncMode::kFull ? "full" : "normal", c.rounds);
 
-  std::vector<Timing> insert, open, drain, total, perform, update, ingest, floor;
+  std::vector<Timing> insert, open, drain, total, perform, update, ingest, floor, before;
   int64_t runs = 0;
   for (int round = 0; round < c.rounds; ++round) {
     const DeliveryRun d = RunDelivery(c);
@@ -383,7 +404,8 @@ int Main(int argc, char** argv) {
     perform.push_back(RunPerformOnly(c));
     update.push_back(RunUpdatesOnly(c));
     ingest.push_back(RunIngestOnly(c));
-    floor.push_back(RunWritesAndIngest(c));
+    floor.push_back(RunWritesAndIngest(c, false));
+    before.push_back(RunWritesAndIngest(c, true));
   }
   const double n = static_cast<double>(c.actions);
   std::printf("  %-36s %9s %12s %9s %12s\n", "", "wall s", "actions/s", "cpu s", "per cpu-s");
@@ -401,12 +423,13 @@ int Main(int argc, char** argv) {
   std::printf("baselines:\n");
   const Timing p = Median(perform), u = Median(update), i = Median(ingest);
   line("sandbox Perform alone", p);
-  line("UpdateActions alone (2 per batch)", u);
+  line("outbox row updates alone", u);
   line("ingest action_done events alone", i);
   const Timing sum{p.wall + u.wall + i.wall, p.cpu + u.cpu + i.cpu};
   line("sum of the three", sum);
   const Timing f = Median(floor);
   line("store writes + ingest as delivery", f);
+  line("...the same in 2 txns (before)", Median(before));
   const double rate = n / delivery.wall;
   std::printf(
       "result: %.0f actions/s wall (target >= 20000: %s), %.0f per CPU-second; delivery takes "

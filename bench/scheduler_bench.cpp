@@ -48,7 +48,6 @@ class NullStore final : public Store {
     return Unused();
   }
   Result<std::vector<OutboxRecord>> LoadOpenActions() override { return Unused(); }
-  Status UpdateActions(std::span<const OutboxUpdate>) override { return Unused(); }
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery&) override { return Unused(); }
   Result<ActionCounts> CountActions() override { return Unused(); }
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery&) override { return Unused(); }

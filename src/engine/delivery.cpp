@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
-#include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -348,21 +347,14 @@ class DeliveryImpl final : public Delivery {
   // Without mu_.
   void Perform(std::vector<Taken>& batch);
   Outcome Decide(Taken& t, TimeMs now);
-  // Applies written outcomes in memory (skipping ids in `missing`) and returns their events.
-  std::vector<Event> Apply(std::vector<Outcome>& outcomes, std::span<const int64_t> missing);
+  // Applies recorded outcomes in memory and in the metrics (skipping ids in `missing`).
+  void Apply(std::vector<Outcome>& outcomes, std::span<const int64_t> missing);
   // Drops from `batch` (and from memory) the actions whose rows are missing.
   void DropMissing(std::vector<Taken>& batch, std::span<const int64_t> missing, TimeMs now);
-  // UpdateActions; when it fails because a row is missing, the rows are written one by one and
-  // the ids of missing rows are returned in `missing` (the others are written).
-  Status WriteRows(std::span<const OutboxUpdate> updates, std::vector<int64_t>& missing);
-  // Ingests the events (and any left from before) without waiting; Finish waits and keeps the
-  // events for the next run if the ingest refused them (returning false).
-  struct Report {
-    std::future<IngestResult> result;
-    std::vector<Event> events;  // a copy, for a retry
-  };
-  Report StartReport(std::vector<Event> events);
-  bool FinishReport(Report& report);
+  // Makes the outcomes (rows and events) and the marks durable in one ingest transaction and
+  // returns the ids of rows that were not in the outbox (skipped). On failure nothing is written.
+  Result<std::vector<int64_t>> Record(const std::vector<Outcome>& outcomes,
+                                      std::vector<OutboxUpdate> marks);
 
   Store& store_;
   Ingest& ingest_;
@@ -372,9 +364,8 @@ class DeliveryImpl final : public Delivery {
   DeliveryMetrics metrics_;
   PerformPool pool_;
 
-  std::mutex run_mu_;                // one RunDue at a time; guards the two lists below
-  std::vector<Outcome> unrecorded_;  // performed, but their rows could not be written yet
-  std::vector<Event> unreported_;    // rows written, events not ingested yet
+  std::mutex run_mu_;                // one RunDue at a time; guards unrecorded_
+  std::vector<Outcome> unrecorded_;  // performed, but not recorded yet (the ingest failed)
 
   mutable std::mutex mu_;
   std::map<std::string, PlatformQueue, std::less<>> platforms_;
@@ -612,80 +603,80 @@ Status DeliveryImpl::Load() {
     UpdateQueuedMetric();
   }
   if (outcomes.empty()) return Status::Ok();
-  std::vector<OutboxUpdate> updates;
-  updates.reserve(outcomes.size());
-  for (const Outcome& o : outcomes) updates.push_back(o.update);
-  // Open fails when these rows cannot be written: nothing else depends on them yet.
-  std::vector<int64_t> missing;
-  QZ_RETURN_IF_ERROR(WriteRows(updates, missing));
+  // Open fails when these cannot be recorded: nothing else depends on them yet.
+  auto missing = Record(outcomes, {});
+  if (!missing.ok()) return missing.status();
   std::lock_guard run_lock(run_mu_);
-  Report report = StartReport(Apply(outcomes, missing));  // counts them; none is in memory
-  FinishReport(report);                                   // if refused, kept for the first run
+  Apply(outcomes, *missing);  // counts them; none is in memory
   return Status::Ok();
 }
 
-Status DeliveryImpl::WriteRows(std::span<const OutboxUpdate> updates,
-                               std::vector<int64_t>& missing) {
-  Status status = store_.UpdateActions(updates);
-  if (status.ok() || status.code() != Code::kNotFound) return status;
-  // A row is missing (the store lost it, or a caller enqueued a record that was never
-  // committed): write the others one by one rather than stall every action of the batch.
-  for (const OutboxUpdate& u : updates) {
-    Status one = store_.UpdateActions(std::span<const OutboxUpdate>(&u, 1));
-    if (one.code() == Code::kNotFound) {
-      spdlog::error("delivery: action {} is not in the outbox; dropped", u.id);
-      missing.push_back(u.id);
-    } else if (!one.ok()) {
-      return one;  // the rows written so far are written; the rest are retried
-    }
+Result<std::vector<int64_t>> DeliveryImpl::Record(const std::vector<Outcome>& outcomes,
+                                                  std::vector<OutboxUpdate> marks) {
+  IngestBatch batch;
+  batch.outbox_updates.reserve(outcomes.size() + marks.size());
+  for (const Outcome& o : outcomes) {
+    batch.outbox_updates.push_back(o.update);
+    if (!o.event) continue;
+    batch.indexes.push_back(batch.events.size());
+    batch.json.push_back(EventToJson(*o.event));
+    batch.events.push_back(*o.event);  // copied: kept for a retry should the ingest fail
   }
-  return Status::Ok();
+  batch.outbox_updates.insert(batch.outbox_updates.end(), std::make_move_iterator(marks.begin()),
+                              std::make_move_iterator(marks.end()));
+  if (batch.outbox_updates.empty()) return std::vector<int64_t>{};
+  const std::vector<Event> events = batch.events;  // for the log lines below
+  IngestResult r = ingest_.SubmitAndWait(std::move(batch));
+  if (!r.status.ok()) return r.status;
+  for (const ItemError& e : r.rejected) {
+    // Retrying cannot help: the event itself is invalid. The outbox row has the outcome.
+    spdlog::error("delivery: outcome event {} was rejected: {}", events[e.index].id,
+                  e.error.ToString());
+  }
+  for (int64_t id : r.missing_actions) {
+    spdlog::error("delivery: action {} is not in the outbox; dropped", id);
+  }
+  return std::move(r.missing_actions);
 }
 
-// The run is a pipeline over batches: one store write holds the outcomes of the previous
-// batch and the "sending" marks of the next; the previous batch's events are ingested while
-// the next batch is performed. Store writes and ingest never overlap (SQLite has one writer).
+// The run goes batch by batch: one ingest transaction records the outcomes of the previous
+// batch (rows and events together) and the "sending" marks of the next, which is then performed.
+// A mark is durable before its attempt starts, so a crash mid-attempt is known at the restart.
 Delivery::RunResult DeliveryImpl::RunDue() {
   std::lock_guard run_lock(run_mu_);
   RunResult result;
   const TimeMs now = clock_.Now();  // fixed for the run: retried actions lie after it
   bool failed = false;
-  std::vector<Outcome> decided;  // performed; rows not written yet
+  std::vector<Outcome> decided;  // performed; not recorded yet
   decided.swap(unrecorded_);
-  std::vector<OutboxUpdate> updates;
   while (true) {
     std::vector<Taken> batch = failed ? std::vector<Taken>{} : TakeDue(now);
     if (batch.empty() && decided.empty()) break;
     // What is due is decided at `now`; times written are the clock's as the run goes on (a
     // retry waits its back-off from when the attempt failed).
     const TimeMs at = clock_.Now();
-    // 3 (previous batch) and 1 (this batch) in one transaction.
-    updates.clear();
-    updates.reserve(decided.size() + batch.size());
-    for (const Outcome& o : decided) updates.push_back(o.update);
+    std::vector<OutboxUpdate> marks;
+    marks.reserve(batch.size());
     for (Taken& t : batch) {
       if (!t.refused.empty()) continue;  // not attempted: no mark
       ++t.record.attempts;
-      updates.push_back(UpdateOf(t.record, ActionStatus::kSending, at));
+      marks.push_back(UpdateOf(t.record, ActionStatus::kSending, at));
     }
-    std::vector<int64_t> missing;
-    if (Status st = WriteRows(updates, missing); !st.ok()) {
+    auto missing = Record(decided, std::move(marks));
+    if (!missing.ok()) {
       spdlog::warn(
-          "delivery: store write failed ({} outcomes kept, {} actions not attempted), will "
-          "retry: {}",
-          decided.size(), batch.size(), st.ToString());
+          "delivery: recording failed ({} outcomes kept, {} actions not attempted), will retry: "
+          "{}",
+          decided.size(), batch.size(), missing.status().ToString());
       unrecorded_ = std::move(decided);
       Release(batch);  // as they were: the records in memory were not changed
       failed = true;
       break;
     }
-    std::vector<Event> events = Apply(decided, missing);
+    Apply(decided, *missing);
     decided.clear();
-    DropMissing(batch, missing, at);
-    // 4 (previous batch) while 2 (this batch).
-    Report report = StartReport(std::move(events));
+    DropMissing(batch, *missing, at);
     Perform(batch);
-    if (!FinishReport(report)) failed = true;  // the rows are right; events retried next run
     const TimeMs done_at = clock_.Now();
     for (Taken& t : batch) {
       if (t.refused.empty()) ++result.attempted;
@@ -694,10 +685,10 @@ Delivery::RunResult DeliveryImpl::RunDue() {
   }
   std::lock_guard lock(mu_);
   if (chat_count_ > kChatSweepSlack && chat_count_ > 2 * items_.size()) SweepChats(now);
-  last_run_failed_ = failed || !unrecorded_.empty() || !unreported_.empty();
+  last_run_failed_ = failed || !unrecorded_.empty();
   result.next_due = NextDue();
-  if (!unrecorded_.empty() || !unreported_.empty()) {
-    // Outcomes wait for a store write or an ingest to be retried: come back for them.
+  if (!unrecorded_.empty()) {
+    // Outcomes wait for an ingest to be retried: come back for them.
     const TimeMs retry = clock_.Now() + std::chrono::milliseconds(kRetryDelay).count();
     result.next_due = result.next_due == 0 ? retry : std::min(result.next_due, retry);
   }
@@ -774,11 +765,8 @@ Outcome DeliveryImpl::Decide(Taken& t, TimeMs now) {
   return o;
 }
 
-std::vector<Event> DeliveryImpl::Apply(std::vector<Outcome>& outcomes,
-                                       std::span<const int64_t> missing) {
+void DeliveryImpl::Apply(std::vector<Outcome>& outcomes, std::span<const int64_t> missing) {
   const TimeMs now = clock_.Now();
-  std::vector<Event> events;
-  events.reserve(outcomes.size());
   std::lock_guard lock(mu_);
   for (Outcome& o : outcomes) {
     const bool was_missing =
@@ -823,52 +811,8 @@ std::vector<Event> DeliveryImpl::Apply(std::vector<Outcome>& outcomes,
       case Outcome::Count::kNone:
         break;
     }
-    if (o.event) events.push_back(std::move(*o.event));
   }
   UpdateQueuedMetric();
-  return events;
-}
-
-DeliveryImpl::Report DeliveryImpl::StartReport(std::vector<Event> events) {
-  Report report;
-  if (!unreported_.empty()) {
-    std::vector<Event> all = std::move(unreported_);
-    unreported_.clear();
-    all.insert(all.end(), std::make_move_iterator(events.begin()),
-               std::make_move_iterator(events.end()));
-    events = std::move(all);
-  }
-  if (events.empty()) return report;
-  IngestBatch batch;
-  batch.json.reserve(events.size());
-  batch.indexes.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    batch.json.push_back(EventToJson(events[i]));
-    batch.indexes.push_back(i);
-  }
-  report.events = events;
-  batch.events = std::move(events);
-  auto promise = std::make_shared<std::promise<IngestResult>>();
-  report.result = promise->get_future();
-  ingest_.Submit(std::move(batch), [promise](IngestResult r) { promise->set_value(std::move(r)); });
-  return report;
-}
-
-bool DeliveryImpl::FinishReport(Report& report) {
-  if (!report.result.valid()) return true;  // nothing was submitted
-  IngestResult r = report.result.get();
-  if (!r.status.ok()) {
-    spdlog::warn("delivery: {} outcome events not ingested, will retry: {}", report.events.size(),
-                 r.status.ToString());
-    unreported_ = std::move(report.events);
-    return false;
-  }
-  for (const ItemError& e : r.rejected) {
-    // Retrying cannot help: the event itself is invalid. The outbox row has the outcome.
-    spdlog::error("delivery: outcome event {} was rejected: {}", report.events[e.index].id,
-                  e.error.ToString());
-  }
-  return true;
 }
 
 }  // namespace

@@ -4,23 +4,20 @@
 //
 // One attempt of a batch of actions (at most max_batch, taken across chats in
 // (next_attempt_at, id) order) goes:
-//   1. the batch is marked "sending" (attempts + 1) in one UpdateActions call;
+//   1. the batch is marked "sending" (attempts + 1), durably, before any of it is attempted;
 //   2. the adapters perform the actions (on `threads` threads);
-//   3. the outcomes are written in one UpdateActions call: done (with the platform_ref),
-//      pending again with next_attempt_at (a transient failure), or failed;
-//   4. then the outcome events are ingested, one batch per attempted batch. Their ids are
-//      "qunzhu:action:<id>:done" / "qunzhu:action:<id>:failed", so a repeat is a duplicate.
-// RunDue pipelines the batches: 3 of one batch and 1 of the next are the same UpdateActions
-// call (one store transaction per batch, not two), and 4 of one batch runs while the next is
-// performed (2). Store writes and ingest never overlap: SQLite has one writer at a time.
+//   3. the outcomes are recorded: the row (done with the platform_ref, pending again with
+//      next_attempt_at after a transient failure, or failed) and, for done and failed, the
+//      outcome event, whose id is "qunzhu:action:<id>:done" / "qunzhu:action:<id>:failed" (a
+//      repeat is a duplicate).
+// Recording is one ingest transaction (IngestBatch::outbox_updates ride with the events), so a
+// row and the event that reports it are durable together: the log never claims "done" for a
+// row that is later resent, and a done row never lacks its event. RunDue goes batch by batch,
+// and 3 of one batch and 1 of the next are the same transaction: one commit per batch.
 // Crash safety: a crash in 2 leaves the row "sending", which the next Open resolves (resent
 // with the same idempotency key where the platform deduplicates, else possibly_sent: never sent
-// twice). The row is written (3) before the event is ingested (4) so that the outbox, which
-// decides what is sent, is never behind what the log claims: a crash between 3 and 4 loses
-// only the outcome event (the row says done/failed; nothing is resent), whereas the other order
-// could log "done" for a row that is later resent or marked possibly_sent.
-// A failed store write in 3 keeps the outcomes in memory and retries the write on the next run
-// (the actions are not performed again); a refused ingest in 4 keeps the events and retries.
+// twice). A failed recording keeps the outcomes in memory and retries on the next run (the
+// actions are not performed again).
 //
 // Rate limits: per platform (a token bucket) and per chat (the platform and the group, or the
 // platform and the member for a direct message: a token bucket per second and a sliding window
@@ -160,16 +157,16 @@ class Delivery {
   struct RunResult {
     int64_t attempted = 0;
     // When the next queued action may be attempted; 0 = queue empty. At most a second ahead
-    // while outcomes wait for a failed store write or ingest to be retried.
+    // while outcomes wait for a failed recording to be retried.
     TimeMs next_due = 0;
   };
   // Attempts every action due at clock.Now() that the rate limits allow, waits for their
-  // outcomes to be recorded (outbox rows updated, outcome events ingested), and returns.
+  // outcomes to be recorded (outbox rows and outcome events, one transaction), and returns.
   virtual RunResult RunDue() = 0;
 
   // Background mode: one thread that calls RunDue and sleeps (in wall time) until the next
-  // due time on the Clock, new work from Enqueue, or at most a second; after a failed store
-  // write or ingest it retries a second later. Stop waits for the run under way to finish.
+  // due time on the Clock, new work from Enqueue, or at most a second; after a failed
+  // recording it retries a second later. Stop waits for the run under way to finish.
   // The adapters are called on that thread and on threads - 1 helper threads (created by Open,
   // joined by the destructor).
   virtual void Start() = 0;

@@ -75,14 +75,47 @@ PerformResult Retry(TimeMs retry_after_ms, std::string error = "503") {
   return {PerformResult::Kind::kRetry, retry_after_ms, std::move(error), {}};
 }
 
-// Forwards to a real store; UpdateActions fails while `fail_updates` is set.
+// Forwards to a real transaction; UpdateActions fails while `fail` is set (a full disk), which
+// fails the whole transaction as a store failure would.
+class FlakyTxn final : public StoreTxn {
+ public:
+  FlakyTxn(std::unique_ptr<StoreTxn> t, const std::atomic<bool>& fail) : t_(std::move(t)), fail_(fail) {}
+  Result<bool> AppendEvent(StoredEvent& e) override { return t_->AppendEvent(e); }
+  Status PutCommunity(const Community& c) override { return t_->PutCommunity(c); }
+  Status PutGroup(const Group& g) override { return t_->PutGroup(g); }
+  Status PutMember(const Member& m) override { return t_->PutMember(m); }
+  Status PutIdentity(const Identity& i) override { return t_->PutIdentity(i); }
+  Status PutMembership(const Membership& m) override { return t_->PutMembership(m); }
+  Status PutMemberName(const MemberName& n) override { return t_->PutMemberName(n); }
+  Status PutTag(const MemberTag& t) override { return t_->PutTag(t); }
+  Status DeleteTag(MemberId m, const std::string& tag) override { return t_->DeleteTag(m, tag); }
+  Status AddAction(OutboxRecord& r) override { return t_->AddAction(r); }
+  Status UpdateActions(std::span<const OutboxUpdate> updates,
+                       std::vector<int64_t>& missing) override {
+    if (fail_) return Status::Unavailable("disk on fire (test)");
+    return t_->UpdateActions(updates, missing);
+  }
+  Status AddTask(OperatorTask& task) override { return t_->AddTask(task); }
+  Status PutTimer(TimerRecord& timer) override { return t_->PutTimer(timer); }
+  Status PutModuleState(const ModuleStateEntry& e) override { return t_->PutModuleState(e); }
+  Status Commit() override { return t_->Commit(); }
+
+ private:
+  std::unique_ptr<StoreTxn> t_;
+  const std::atomic<bool>& fail_;
+};
+
+// Forwards to a real store; its transactions fail at UpdateActions while `fail_updates` is set.
 class FlakyStore final : public Store {
  public:
   explicit FlakyStore(Store& s) : s_(s) {}
   std::atomic<bool> fail_updates{false};
-  std::atomic<int> update_calls{0};
 
-  Result<std::unique_ptr<StoreTxn>> Begin() override { return s_.Begin(); }
+  Result<std::unique_ptr<StoreTxn>> Begin() override {
+    auto txn = s_.Begin();
+    if (!txn.ok()) return txn.status();
+    return std::unique_ptr<StoreTxn>(new FlakyTxn(std::move(*txn), fail_updates));
+  }
   Result<StateSnapshot> LoadState() override { return s_.LoadState(); }
   Result<StoreStats> Stats() override { return s_.Stats(); }
   Result<std::vector<Community>> ListCommunities() override { return s_.ListCommunities(); }
@@ -104,11 +137,6 @@ class FlakyStore final : public Store {
     return s_.FindEvent(p, id);
   }
   Result<std::vector<OutboxRecord>> LoadOpenActions() override { return s_.LoadOpenActions(); }
-  Status UpdateActions(std::span<const OutboxUpdate> updates) override {
-    ++update_calls;
-    if (fail_updates) return Status::Unavailable("disk on fire (test)");
-    return s_.UpdateActions(updates);
-  }
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& q) override {
     return s_.ListActions(q);
   }
@@ -177,9 +205,10 @@ class DeliveryTest : public ::testing::Test {
   }
 
   std::unique_ptr<Delivery> Open(Delivery::AdapterMap adapters, DeliveryOptions options = {},
-                                 Store* store = nullptr) {
-    auto d = Delivery::Open(store != nullptr ? *store : *store_, *ingest_, clock_,
-                            std::move(adapters), std::move(options));
+                                 Store* store = nullptr, Ingest* ingest = nullptr) {
+    auto d = Delivery::Open(store != nullptr ? *store : *store_,
+                            ingest != nullptr ? *ingest : *ingest_, clock_, std::move(adapters),
+                            std::move(options));
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d.ok() ? std::move(*d) : nullptr;
   }
@@ -666,7 +695,13 @@ TEST_F(DeliveryTest, SendingAtRestartIsResentWithTheSameKeyWhereThePlatformDedup
                        .next_attempt_at = kStart,
                        .updated_at = kStart});
   }
-  ASSERT_TRUE(store_->UpdateActions(sending).ok());
+  {
+    auto txn = store_->Begin();
+    ASSERT_TRUE(txn.ok());
+    std::vector<int64_t> missing;
+    ASSERT_TRUE((*txn)->UpdateActions(sending, missing).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
 
   auto d = OpenSandbox();
   ASSERT_NE(d, nullptr);
@@ -785,7 +820,9 @@ TEST_F(DeliveryTest, FailedStoreWritesAreRetriedWithoutPerformingAgain) {
   FailStoreAfterPerform adapter(sandbox_, flaky);
   auto records = Add({"g1"});
   const int64_t id = records[0].id;
-  auto d = Open({{"sandbox", &adapter}}, {}, &flaky);
+  auto flaky_ingest = Ingest::Start(flaky);  // records through the flaky store
+  ASSERT_TRUE(flaky_ingest.ok()) << flaky_ingest.status().ToString();
+  auto d = Open({{"sandbox", &adapter}}, {}, &flaky, flaky_ingest->get());
   ASSERT_NE(d, nullptr);
 
   // The "sending" mark fails: nothing is performed; the action stays queued.

@@ -157,13 +157,15 @@ class IngestImpl final : public Ingest {
   }
 
   void Commit(std::vector<Pending>& taken, std::vector<WriteItem>& items) {
+    std::vector<OutboxUpdate> updates;  // every caller's, in order
     for (const auto& p : taken) {
       for (size_t i = 0; i < p.batch.events.size(); ++i) {
         items.push_back({&p.batch.events[i], &p.batch.json[i]});
       }
+      updates.insert(updates.end(), p.batch.outbox_updates.begin(), p.batch.outbox_updates.end());
     }
     const auto start = std::chrono::steady_clock::now();
-    auto result = writer_->ApplyBatch(items);
+    auto result = writer_->ApplyBatch(items, updates);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!result.ok()) {
@@ -184,6 +186,13 @@ class IngestImpl final : public Ingest {
     size_t k = 0;
     for (auto& p : taken) {
       IngestResult r;
+      // Rare (a row the store lost): each caller hears of the ids among its own updates.
+      for (int64_t id : result->missing_actions) {
+        if (std::any_of(p.batch.outbox_updates.begin(), p.batch.outbox_updates.end(),
+                        [id](const OutboxUpdate& u) { return u.id == id; })) {
+          r.missing_actions.push_back(id);
+        }
+      }
       r.rejected = std::move(p.batch.rejected);
       const size_t parse_rejected = r.rejected.size();
       for (size_t i = 0; i < p.batch.events.size(); ++i, ++k) {

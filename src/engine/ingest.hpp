@@ -34,6 +34,9 @@ struct IngestBatch {
   std::vector<std::string> json;  // json[i] is the canonical form of events[i] (EventToJson)
   std::vector<size_t> indexes;    // indexes[i] is the caller's index of events[i]
   std::vector<ItemError> rejected;
+  // Delivery's outbox row changes, committed in the same transaction as the events (whatever
+  // becomes of each event): an outcome is durable together with the event that reports it.
+  std::vector<OutboxUpdate> outbox_updates;
   size_t size() const { return events.size() + rejected.size(); }
 };
 
@@ -48,6 +51,7 @@ struct IngestResult {
   int64_t accepted = 0;
   int64_t duplicates = 0;
   std::vector<ItemError> rejected;  // sorted by index
+  std::vector<int64_t> missing_actions;  // ids of outbox_updates not in the outbox (skipped)
 };
 
 struct IngestOptions {

@@ -525,7 +525,8 @@ Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, A
   }
 }
 
-Result<BatchResult> ShardWriter::ApplyBatch(std::span<const WriteItem> items) {
+Result<BatchResult> ShardWriter::ApplyBatch(std::span<const WriteItem> items,
+                                            std::span<const OutboxUpdate> outbox_updates) {
   BatchResult result;
   result.outcomes.resize(items.size());
   auto fail = [&](Status status) -> Result<BatchResult> {
@@ -538,6 +539,11 @@ Result<BatchResult> ShardWriter::ApplyBatch(std::span<const WriteItem> items) {
   };
   auto txn = store_.Begin();
   if (!txn.ok()) return fail(txn.status());
+  if (!outbox_updates.empty()) {
+    if (Status st = (*txn)->UpdateActions(outbox_updates, result.missing_actions); !st.ok()) {
+      return fail(st);
+    }
+  }
   for (size_t i = 0; i < items.size(); ++i) {
     auto outcome = Process(**txn, *items[i].event, *items[i].json, 0, result.effects);
     if (!outcome.ok()) return fail(outcome.status());

@@ -59,6 +59,7 @@ struct BatchEffects {
 struct BatchResult {
   std::vector<ItemOutcome> outcomes;  // one per item
   BatchEffects effects;
+  std::vector<int64_t> missing_actions;  // outbox updates whose row was not found (skipped)
 };
 
 // Thread-compatible: one writer thread owns the ShardWriter, its State and the Store's write side.
@@ -68,10 +69,12 @@ class ShardWriter {
   static Result<std::unique_ptr<ShardWriter>> Open(Store& store, EngineOptions options = {});
   ~ShardWriter();
 
-  // Applies `items` in order inside one transaction and commits it. On success every item has an
+  // Applies `items` in order inside one transaction, with `outbox_updates` (delivery's outcomes
+  // and marks, see StoreTxn::UpdateActions), and commits it. On success every item has an
   // outcome. On failure nothing of the batch is durable, the in-memory state is reloaded from the
   // store, and the failure is returned.
-  Result<BatchResult> ApplyBatch(std::span<const WriteItem> items);
+  Result<BatchResult> ApplyBatch(std::span<const WriteItem> items,
+                                 std::span<const OutboxUpdate> outbox_updates = {});
 
   // Replaces the playbook of its community (creating the community when new) and writes its
   // schedules as timers: a schedule keeps its pending timer when its rule is unchanged, gets a

@@ -216,26 +216,6 @@ class FakeStore final : public Store {
     }
     return out;
   }
-  Status UpdateActions(std::span<const OutboxUpdate> updates) override {
-    std::lock_guard lock(mu);
-    for (const OutboxUpdate& u : updates) {
-      auto it = std::find_if(actions.begin(), actions.end(),
-                             [&](const OutboxRecord& r) { return r.id == u.id; });
-      if (it == actions.end()) return Status::NotFound("no action " + std::to_string(u.id));
-    }
-    for (const OutboxUpdate& u : updates) {
-      for (OutboxRecord& r : actions) {
-        if (r.id != u.id) continue;
-        r.status = u.status;
-        r.attempts = u.attempts;
-        r.next_attempt_at = u.next_attempt_at;
-        r.last_error = u.last_error;
-        r.platform_ref = u.platform_ref;
-        r.updated_at = u.updated_at;
-      }
-    }
-    return Status::Ok();
-  }
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override {
     std::lock_guard lock(mu);
     if (fail_actions) return Status::Unavailable("disk on fire");

@@ -80,6 +80,15 @@ class StoreTxn {
   // empty nor a JSON object (it could not be read back). Stores that normalise JSON keep the
   // payload as ActionToJson writes it (compact, keys sorted).
   virtual Status AddAction(OutboxRecord& record) = 0;
+  // Sets the delivery state (status, attempts, next_attempt_at, last_error, platform_ref,
+  // updated_at) of record update.id to the update's, for every update in order (a later update
+  // of the same id wins). Delivery writes a row's outcome here, in the transaction that logs its
+  // action_done / action_failed event, so the two are durable together. An id that is not in
+  // the outbox is skipped and appended to `missing` (the other updates are written): an outcome
+  // for a row that is gone must not cost the events committed with it. An update with a status
+  // outside ActionStatus fails with kInvalidArgument before anything is written.
+  virtual Status UpdateActions(std::span<const OutboxUpdate> updates,
+                               std::vector<int64_t>& missing) = 0;
   // Appends `task` and sets task.id (increasing; the id passed in is ignored).
   virtual Status AddTask(OperatorTask& task) = 0;
   // Insert-or-replace by (community_id, key), every other field replaced, and sets timer.id: a
@@ -151,7 +160,7 @@ struct ApiToken {
 // Thread-safety: Begin() and LoadState() are called by the writer thread only (one writer per
 // store). The read methods may be called concurrently from any thread, also while a write
 // transaction is open, and see only committed data. So may the few writes of the Store itself
-// (UpdateActions, UpdateTimerDue, PutPlaybook, PutToken): each commits on its own (they are not
+// (UpdateTimerDue, PutPlaybook, PutToken): each commits on its own (they are not
 // part of any StoreTxn) and may have to wait for the writer's transaction; a store that makes
 // them wait says how long and fails with kUnavailable after that.
 class Store {
@@ -175,17 +184,9 @@ class Store {
   virtual Result<std::optional<StoredEvent>> FindEvent(const std::string& platform,
                                                        const std::string& source_id) = 0;
 
-  // The outbox, for the delivery workers (any thread; short transactions of their own that wait
-  // for the writer's lock up to the busy timeout).
-  //
+  // The outbox, for delivery (any thread). Delivery's writes go through StoreTxn::UpdateActions.
   // The pending and sending records, ascending by id.
   virtual Result<std::vector<OutboxRecord>> LoadOpenActions() = 0;
-  // Sets the delivery state (status, attempts, next_attempt_at, last_error, platform_ref,
-  // updated_at) of record update.id to the update's, for every update in one transaction, in
-  // order (a later update of the same id wins): all or none. If an id is not in the outbox it
-  // fails with kNotFound naming the id and changes nothing; an update with a status outside
-  // ActionStatus fails with kInvalidArgument, also changing nothing. An empty span does nothing.
-  virtual Status UpdateActions(std::span<const OutboxUpdate> updates) = 0;
   // Records with id > query.after_id, ascending, only those with query.status and in
   // query.group_id when given; at most query.limit, clamped to 1..1000.
   virtual Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) = 0;

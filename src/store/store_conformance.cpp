@@ -1231,6 +1231,17 @@ Status AddActions(Store& store, std::vector<OutboxRecord>& records) {
   return (*txn)->Commit();
 }
 
+// Writes `updates` in one committed transaction; the ids not in the outbox go to `missing`.
+Status UpdateActions(Store& store, std::span<const OutboxUpdate> updates,
+                     std::vector<int64_t>* missing = nullptr) {
+  auto txn = store.Begin();
+  if (!txn.ok()) return txn.status();
+  std::vector<int64_t> skipped;
+  QZ_RETURN_IF_ERROR((*txn)->UpdateActions(updates, skipped));
+  if (missing != nullptr) *missing = std::move(skipped);
+  return (*txn)->Commit();
+}
+
 TEST_P(StoreConformance, FreshStoreHasNoActionsTasksTimersOrPlaybooks) {
   ASSERT_OK_AND_ASSIGN(auto open, store().LoadOpenActions());
   EXPECT_TRUE(open.empty());
@@ -1246,7 +1257,9 @@ TEST_P(StoreConformance, FreshStoreHasNoActionsTasksTimersOrPlaybooks) {
   EXPECT_TRUE(playbooks.empty());
   ASSERT_OK_AND_ASSIGN(bool applied, store().UpdateTimerDue(1, 0, 5));
   EXPECT_FALSE(applied) << "no such timer";
-  EXPECT_OK(store().UpdateActions({}));  // an empty update list does nothing
+  std::vector<int64_t> missing;
+  EXPECT_OK(UpdateActions(store(), {}, &missing));  // an empty update list does nothing
+  EXPECT_TRUE(missing.empty());
 }
 
 TEST_P(StoreConformance, MemberPointsRoundTrip) {
@@ -1399,7 +1412,7 @@ TEST_P(StoreConformance, UpdateActionsAppliesEveryUpdate) {
                            .last_error = "503 服务不可用",
                            .platform_ref = "",
                            .updated_at = kT0 + 12};
-  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{sending, done, retry}));
+  ASSERT_OK(UpdateActions(store(), std::vector<OutboxUpdate>{sending, done, retry}));
   std::vector<OutboxRecord> expected = {Updated(records[0], sending), Updated(records[1], done),
                                         records[2], Updated(records[3], retry)};
   ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
@@ -1415,7 +1428,7 @@ TEST_P(StoreConformance, UpdateActionsAppliesEveryUpdate) {
   failed.last_error = "given up";
   OutboxUpdate possibly = sending;
   possibly.status = ActionStatus::kPossiblySent;
-  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{retry, failed, possibly}));
+  ASSERT_OK(UpdateActions(store(), std::vector<OutboxUpdate>{retry, failed, possibly}));
   expected[3] = Updated(records[3], failed);
   expected[0] = Updated(records[0], possibly);
   Reopen();
@@ -1425,62 +1438,62 @@ TEST_P(StoreConformance, UpdateActionsAppliesEveryUpdate) {
   EXPECT_SAME(counts, CountsOf(expected));
   EXPECT_SAME(counts, (ActionCounts{.pending = 1, .done = 1, .failed = 1, .possibly_sent = 1}));
   // A status set to what it already is changes no count.
-  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{done}));
+  ASSERT_OK(UpdateActions(store(), std::vector<OutboxUpdate>{done}));
   ASSERT_OK_AND_ASSIGN(counts, store().CountActions());
   EXPECT_SAME(counts, CountsOf(expected));
 }
 
-TEST_P(StoreConformance, UpdateActionsIsAllOrNone) {
+TEST_P(StoreConformance, UpdateActionsSkipsMissingRowsAndRefusesAnUnknownStatus) {
   std::vector<OutboxRecord> records = {MakeRecord(1), MakeRecord(2)};
   ASSERT_OK(AddActions(store(), records));
   const int64_t unknown = records.back().id + 1000;
   const OutboxUpdate first{.id = records[0].id, .status = ActionStatus::kDone, .updated_at = 1};
-  const OutboxUpdate missing{.id = unknown, .status = ActionStatus::kDone, .updated_at = 1};
+  const OutboxUpdate gone{.id = unknown, .status = ActionStatus::kDone, .updated_at = 1};
   const OutboxUpdate second{.id = records[1].id, .status = ActionStatus::kFailed, .updated_at = 1};
-  Status status = store().UpdateActions(std::vector<OutboxUpdate>{first, missing, second});
-  EXPECT_EQ(status.code(), Code::kNotFound) << Describe(status);
-  EXPECT_NE(status.message().find(std::to_string(unknown)), std::string::npos)
-      << "names the id: " << status.message();
-  // An update with a status outside ActionStatus.
+  // An update with a status outside ActionStatus: refused before anything is written.
   OutboxUpdate bad = second;
   bad.status = static_cast<ActionStatus>(17);
-  status = store().UpdateActions(std::vector<OutboxUpdate>{first, bad});
+  Status status = UpdateActions(store(), std::vector<OutboxUpdate>{first, bad});
   EXPECT_EQ(status.code(), Code::kInvalidArgument) << Describe(status);
   ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
   EXPECT_SAME(listed, records) << "nothing changed";
+  // A missing row is skipped and reported; the others are written.
+  std::vector<int64_t> missing;
+  ASSERT_OK(UpdateActions(store(), std::vector<OutboxUpdate>{first, gone, second}, &missing));
+  EXPECT_EQ(missing, std::vector<int64_t>{unknown});
+  ASSERT_OK_AND_ASSIGN(listed, store().ListActions({}));
+  EXPECT_SAME(listed, (std::vector<OutboxRecord>{Updated(records[0], first),
+                                                 Updated(records[1], second)}));
   ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
-  EXPECT_SAME(counts, ActionCounts{.pending = 2});
-  // The store is usable afterwards.
-  ASSERT_OK(store().UpdateActions(std::vector<OutboxUpdate>{first, second}));
-  ASSERT_OK_AND_ASSIGN(counts, store().CountActions());
   EXPECT_SAME(counts, (ActionCounts{.done = 1, .failed = 1}));
 }
 
-// Delivery workers update the outbox while the writer thread has a transaction open; the
-// update applies (at the latest once the writer commits) and neither loses the other's work.
-TEST_P(StoreConformance, UpdateActionsFromAnotherThreadDuringAWriteTxn) {
+// Delivery writes an outcome with the event that reports it: both or neither.
+TEST_P(StoreConformance, UpdateActionsCommitWithTheirTransactionOrNotAtAll) {
   std::vector<OutboxRecord> records = {MakeRecord(1)};
   ASSERT_OK(AddActions(store(), records));
-  ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
-  OutboxRecord during = MakeRecord(2);
-  ASSERT_OK(txn->AddAction(during));
   const OutboxUpdate done{.id = records[0].id,
                           .status = ActionStatus::kDone,
                           .attempts = 1,
                           .platform_ref = "sent",
                           .updated_at = kT0 + 1};
-  Status updated = Status::Internal("not run");
-  std::thread worker([&] { updated = store().UpdateActions(std::vector<OutboxUpdate>{done}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  Status committed = txn->Commit();
-  worker.join();
-  txn.reset();
-  ASSERT_OK(committed);
-  ASSERT_OK(updated);
-  ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
-  EXPECT_SAME(listed, (std::vector<OutboxRecord>{Updated(records[0], done), during}));
+  for (const bool commit : {false, true}) {
+    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
+    StoredEvent reported = MakeEvent("qunzhu", "qunzhu:action:1:done");
+    ASSERT_OK_AND_ASSIGN(bool appended, txn->AppendEvent(reported));
+    EXPECT_TRUE(appended);
+    std::vector<int64_t> missing;
+    ASSERT_OK(txn->UpdateActions(std::vector<OutboxUpdate>{done}, missing));
+    EXPECT_TRUE(missing.empty());
+    if (commit) ASSERT_OK(txn->Commit());
+    txn.reset();  // uncommitted: rolled back
+    ASSERT_OK_AND_ASSIGN(auto listed, store().ListActions({}));
+    ASSERT_OK_AND_ASSIGN(auto found, store().FindEvent("qunzhu", "qunzhu:action:1:done"));
+    EXPECT_SAME(listed, (std::vector<OutboxRecord>{commit ? Updated(records[0], done) : records[0]}));
+    EXPECT_EQ(found.has_value(), commit);
+  }
   ASSERT_OK_AND_ASSIGN(ActionCounts counts, store().CountActions());
-  EXPECT_SAME(counts, (ActionCounts{.pending = 1, .done = 1}));
+  EXPECT_SAME(counts, ActionCounts{.done = 1});
 }
 
 TEST_P(StoreConformance, ListAndCountActionsByStatusAndGroup) {
@@ -1502,7 +1515,7 @@ TEST_P(StoreConformance, ListAndCountActionsByStatusAndGroup) {
     updates.push_back(u);
     r = Updated(r, u);
   }
-  ASSERT_OK(store().UpdateActions(updates));
+  ASSERT_OK(UpdateActions(store(), updates));
 
   auto expect_list = [&](const ActionQuery& query) {
     std::vector<OutboxRecord> expected;

@@ -293,6 +293,7 @@ enum WriteStmt : size_t {
   kPutTag,
   kDeleteTag,
   kAddAction,
+  kUpdateAction,
   kAddTask,
   kPutTimer,
   kPutModuleState,
@@ -317,6 +318,9 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
   sql[kPutTag] = UpsertSql("member_tags", kTagColumns, 2);
   sql[kDeleteTag] = "DELETE FROM member_tags WHERE member_id = ? AND tag = ?";
   sql[kAddAction] = InsertSql("outbox", Columns(kOutboxColumns).subspan(1));
+  sql[kUpdateAction] =
+      "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+      "platform_ref = ?, updated_at = ? WHERE id = ?";
   sql[kAddTask] = InsertSql("tasks", Columns(kTaskColumns).subspan(1));
   // RETURNING: the id of the inserted or of the replaced row.
   sql[kPutTimer] =
@@ -339,7 +343,6 @@ enum SideStmt : size_t {
   kSideCommit,
   kSideRollback,
   kPutToken,
-  kUpdateAction,
   kUpdateTimerDue,
   kPutPlaybook,
   kSideStmtCount
@@ -355,9 +358,6 @@ std::array<std::string, kSideStmtCount> BuildSideSql() {
   sql[kPutToken] =
       "INSERT INTO api_tokens (hash, name, created_at) VALUES (?, ?, ?) "
       "ON CONFLICT (hash) DO UPDATE SET name = excluded.name, created_at = excluded.created_at";
-  sql[kUpdateAction] =
-      "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
-      "platform_ref = ?, updated_at = ? WHERE id = ?";
   sql[kUpdateTimerDue] = "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2";
   sql[kPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
   return sql;
@@ -748,6 +748,30 @@ class SqliteTxn final : public StoreTxn {
     return Status::Ok();
   }
 
+  Status UpdateActions(std::span<const OutboxUpdate> updates,
+                       std::vector<int64_t>& missing) override {
+    if (!failure_.ok() || committed_) return Unusable();
+    for (const OutboxUpdate& u : updates) {
+      if (!ValidStatus(u.status)) {
+        return Status::Invalid(
+            fmt::format("sqlite: update actions: unknown status for outbox record {}", u.id),
+            "status");
+      }
+    }
+    sqlite3* db = writer_.db.get();
+    sqlite3_stmt* stmt = writer_.stmts[kUpdateAction].get();
+    for (const OutboxUpdate& u : updates) {
+      Binder b(stmt);
+      b.Int(static_cast<int64_t>(u.status)).Int(u.attempts).Int(u.next_attempt_at);
+      b.Text(u.last_error).Text(u.platform_ref).Int(u.updated_at).Int(u.id);
+      ResetOnExit reset(stmt);
+      auto step = sqlite::Step(db, stmt, "update action", b.rc());
+      if (!step.ok()) return Poison(step.status());
+      if (sqlite3_changes(db) == 0) missing.push_back(u.id);
+    }
+    return Status::Ok();
+  }
+
   Status AddTask(OperatorTask& task) override {
     if (!failure_.ok() || committed_) return Unusable();
     sqlite3* db = writer_.db.get();
@@ -846,7 +870,6 @@ class SqliteStore final : public Store {
   Result<std::optional<StoredEvent>> FindEvent(const std::string& platform,
                                                const std::string& source_id) override;
   Result<std::vector<OutboxRecord>> LoadOpenActions() override;
-  Status UpdateActions(std::span<const OutboxUpdate> updates) override;
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override;
   Result<ActionCounts> CountActions() override;
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
@@ -1323,50 +1346,6 @@ Result<bool> SqliteStore::UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due
                            [&](Binder& b) { b.Int(id).Int(expected).Int(due); });
   if (!changes.ok()) return changes.status();
   return *changes > 0;
-}
-
-Status SqliteStore::UpdateActions(std::span<const OutboxUpdate> updates) {
-  if (updates.empty()) return Status::Ok();
-  for (const OutboxUpdate& u : updates) {
-    if (!ValidStatus(u.status)) {
-      return Status::Invalid(
-          fmt::format("sqlite: update actions: unknown status for outbox record {}", u.id),
-          "status");
-    }
-  }
-  std::lock_guard lock(side_mu_);
-  auto side = Side();
-  if (!side.ok()) return side.status();
-  sqlite3* db = (*side)->db.get();
-  auto run = [&](SideStmt which, std::string_view what) -> Status {
-    sqlite3_stmt* stmt = (*side)->stmts[which].get();
-    ResetOnExit reset(stmt);
-    return sqlite::Step(db, stmt, what).status();
-  };
-  // Waits for the writer's transaction up to the busy timeout.
-  QZ_RETURN_IF_ERROR(run(kSideBegin, "begin update actions"));
-  auto apply = [&]() -> Status {
-    sqlite3_stmt* stmt = (*side)->stmts[kUpdateAction].get();
-    for (const OutboxUpdate& u : updates) {
-      Binder b(stmt);
-      b.Int(static_cast<int64_t>(u.status)).Int(u.attempts).Int(u.next_attempt_at);
-      b.Text(u.last_error).Text(u.platform_ref).Int(u.updated_at).Int(u.id);
-      ResetOnExit reset(stmt);
-      auto step = sqlite::Step(db, stmt, "update action", b.rc());
-      if (!step.ok()) return step.status();
-      if (sqlite3_changes(db) == 0) {
-        return Status::NotFound(fmt::format(
-            "sqlite: update actions: outbox record {} not found; nothing was updated", u.id));
-      }
-    }
-    return run(kSideCommit, "commit update actions");
-  };
-  Status status = apply();
-  if (!status.ok() && sqlite3_get_autocommit(db) == 0) {
-    // Should this fail, Side() retries it (or replaces the connection) before the next use.
-    (void)run(kSideRollback, "roll back update actions");
-  }
-  return status;
 }
 
 // ---- Outbox, tasks, timers and playbooks: reads ----

@@ -51,7 +51,7 @@ struct SqliteOptions {
 //   single-writer rule (nothing LoadState reads is committed while the writer thread is inside
 //   it). Another process may open the same file (e.g. to add a token) but must not write state
 //   while a store writes it.
-// - UpdateActions, UpdateTimerDue, PutPlaybook and PutToken write through one side connection
+// - UpdateTimerDue, PutPlaybook and PutToken write through one side connection
 //   of their own, one call at a time; while a write transaction is open each waits up to
 //   busy_timeout_ms for the writer to commit, then fails with kUnavailable, changing nothing.
 // - WAL checkpoints run on a background thread; commits normally just append to the WAL (see

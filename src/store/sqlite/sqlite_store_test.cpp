@@ -461,22 +461,18 @@ TEST_F(SqliteStoreTest, PutTokenWaitsForTheWriterThenGivesUp) {
   EXPECT_TRUE(*has);
 }
 
-// UpdateActions, UpdateTimerDue and PutPlaybook share PutToken's side connection: they wait
-// for the writer's transaction up to the busy timeout, then fail and change nothing.
+// UpdateTimerDue and PutPlaybook share PutToken's side connection: they wait for the writer's
+// transaction up to the busy timeout, then fail and change nothing.
 TEST_F(SqliteStoreTest, SideWritesWaitForTheWriterThenGiveUp) {
   auto store = Open({.path = path_, .busy_timeout_ms = 200});
   ASSERT_NE(store, nullptr);
-  OutboxRecord record;
-  record.idempotency_key = "k";
   TimerRecord timer{.community_id = 1, .key = "t", .due = 5};
   {
     auto txn = store->Begin();
     ASSERT_TRUE(txn.ok());
-    ASSERT_TRUE((*txn)->AddAction(record).ok());
     ASSERT_TRUE((*txn)->PutTimer(timer).ok());
     ASSERT_TRUE((*txn)->Commit().ok());
   }
-  const OutboxUpdate done{.id = record.id, .status = ActionStatus::kDone, .updated_at = 9};
   auto txn = store->Begin();
   ASSERT_TRUE(txn.ok());
   auto timed = [&](auto call) {
@@ -487,7 +483,6 @@ TEST_F(SqliteStoreTest, SideWritesWaitForTheWriterThenGiveUp) {
     EXPECT_GE(waited, std::chrono::milliseconds(150));
     EXPECT_LT(waited, std::chrono::seconds(5));
   };
-  timed([&] { return store->UpdateActions(std::vector<OutboxUpdate>{done}); });
   timed([&] { return store->UpdateTimerDue(timer.id, 5, 6).status(); });
   timed([&] { return store->PutPlaybook({.community = "c"}); });
   // Once the writer commits, they go through (also from another thread).
@@ -495,15 +490,13 @@ TEST_F(SqliteStoreTest, SideWritesWaitForTheWriterThenGiveUp) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_TRUE((*txn)->Commit().ok());
   });
-  Status updated = store->UpdateActions(std::vector<OutboxUpdate>{done});
-  later.join();
-  EXPECT_TRUE(updated.ok()) << updated.ToString();
   auto applied = store->UpdateTimerDue(timer.id, 5, 6);
+  later.join();
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   EXPECT_TRUE(*applied) << "the failed attempt changed nothing";
-  auto counts = store->CountActions();
-  ASSERT_TRUE(counts.ok());
-  EXPECT_TRUE(*counts == ActionCounts{.done = 1});
+  auto playbooks = store->LoadPlaybooks();
+  ASSERT_TRUE(playbooks.ok());
+  EXPECT_TRUE(playbooks->empty()) << "the failed PutPlaybook changed nothing";
 }
 
 TEST_F(SqliteStoreTest, ACorruptOutboxRowIsReported) {
