@@ -3,8 +3,9 @@
 //
 // Reads an NDJSON events file and, BEFORE timing, turns every line into exactly the row our
 // store appends to its event log: platform, source id, community/group/member as small integers
-// (strings mapped to dense ids with hash maps, as the engine does), type, time in ms and the
-// canonical JSON (EventToJson, the form the store writes). Then it times ONLY inserting those
+// (strings mapped to dense ids with hash maps, as the engine does), type, time in ms, the
+// canonical JSON (EventToJson, the form the store writes) and the link to the member's previous
+// event (its seq, as the writer sets it; the file is assumed to hold no duplicate ids). Then it times ONLY inserting those
 // rows with the bare sqlite3 C API: one prepared statement (the same INSERT ... ON CONFLICT DO
 // NOTHING our store uses), explicit transactions of --batch rows (default 8192, the engine's
 // group-commit size), WAL journal, the same `synchronous` setting (--sync) and the same page
@@ -31,8 +32,9 @@
 
 namespace {
 
-// COPIED from src/store/sqlite/sqlite_schema.cpp (kSchemaV1: the events table and its index)
-// and src/store/sqlite/sqlite_store.cpp (the kAppendEvent statement). Keep them in sync: the
+// COPIED from src/store/sqlite/sqlite_schema.cpp (the events table as of schema version 4: the
+// table of kSchemaV1 with kSchemaV4's member_prev column and without the events_member_seq
+// index) and src/store/sqlite/sqlite_store.cpp (the kAppendEvent statement). Keep them in sync: the
 // baseline is only meaningful with the same table, the same indexes and the same statement.
 constexpr const char* kEventsDdl = R"sql(
 CREATE TABLE events (
@@ -45,13 +47,14 @@ CREATE TABLE events (
   type INTEGER NOT NULL,
   time INTEGER NOT NULL,
   json TEXT NOT NULL,
+  member_prev INTEGER NOT NULL DEFAULT 0,
   UNIQUE (platform, source_id)
 );
-CREATE INDEX events_member_seq ON events (member_id, seq);
 )sql";
 constexpr const char* kInsertSql =
     "INSERT INTO events (platform, source_id, community_id, group_id, member_id, type, time, "
-    "json) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, source_id) DO NOTHING";
+    "json, member_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (platform, source_id) DO NOTHING";
 // The store's write connection: SqliteOptions::cache_mib = 256.
 constexpr int kCacheMib = 256;
 
@@ -64,6 +67,7 @@ struct Row {
   int type = 0;
   int64_t time = 0;
   std::string json;
+  int64_t member_prev = 0;
 };
 
 // Dense ids from 1, in order of first appearance (as the engine assigns them).
@@ -147,6 +151,7 @@ int main(int argc, char** argv) {
   qz::EventParser parser;
   Interner communities, groups, members;
   std::unordered_map<int64_t, std::string> group_community;  // a group stays in its community
+  std::unordered_map<int64_t, int64_t> last_seq;  // member id -> seq of its newest row
   std::string line;
   int64_t line_no = 0, bad = 0;
   while (std::getline(in, line)) {
@@ -175,6 +180,9 @@ int main(int argc, char** argv) {
     row.type = static_cast<int>(e.type);
     row.time = e.time;
     row.json = qz::EventToJson(e);
+    int64_t& last = last_seq[row.member_id];
+    row.member_prev = last;
+    last = static_cast<int64_t>(rows.size()) + 1;  // seqs are 1, 2, ... in a fresh table
     rows.push_back(std::move(row));
   }
   std::fprintf(stderr,
@@ -226,6 +234,7 @@ int main(int argc, char** argv) {
       sqlite3_bind_int(insert, 6, r.type);
       sqlite3_bind_int64(insert, 7, r.time);
       sqlite3_bind_text(insert, 8, r.json.data(), static_cast<int>(r.json.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(insert, 9, r.member_prev);
       const int rc = sqlite3_step(insert);
       if (rc != SQLITE_DONE) Die(std::string("insert: ") + sqlite3_errmsg(db));
       inserted += sqlite3_changes(db);

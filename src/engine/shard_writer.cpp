@@ -365,10 +365,14 @@ Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
   row.type = e.type;
   row.time = e.time;
   row.json = json;
+  if (const Member* m = state_.FindMember(refs->member); m != nullptr) {
+    row.member_prev_seq = m->last_event_seq;
+  }
   auto appended = txn.AppendEvent(row);
   if (!appended.ok()) return appended.status();
   if (!*appended) return ItemOutcome{Outcome::kDuplicate, Status::Ok()};
   Materialize(e, *refs);
+  if (refs->member != kNoId) state_.MutableMember(refs->member).last_event_seq = row.seq;
   Apply(e, *refs);
   if (!options_.modules.empty()) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects));
   return ItemOutcome{Outcome::kAppended, Status::Ok()};

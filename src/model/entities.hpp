@@ -72,6 +72,9 @@ struct Member {
   int64_t points = 0;           // 积分 balance: sum of points_changed events
   TimeMs last_message = 0;
   TimeMs last_checkin = 0;
+  // The seq of the member's newest event in the log (0: none): the head of the chain of its
+  // events (StoredEvent::member_prev_seq) that Store::MemberEvents follows.
+  int64_t last_event_seq = 0;
   friend bool operator==(const Member&, const Member&) = default;
 };
 

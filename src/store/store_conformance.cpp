@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,7 +81,7 @@ auto Fields(const Group& g) {
 auto Fields(const Member& m) {
   return std::tuple(m.id, m.community_id, m.display_name, m.first_seen, m.last_seen, m.referrer_id,
                     m.channel, m.messages, m.checkins, m.link_clicks, m.orders, m.order_amount_e4,
-                    m.invited, m.points, m.last_message, m.last_checkin);
+                    m.invited, m.points, m.last_message, m.last_checkin, m.last_event_seq);
 }
 auto Fields(const Identity& i) {
   return std::tuple(i.community_id, i.platform, i.external_id, i.member_id, i.name);
@@ -208,7 +209,8 @@ Member MakeMember(MemberId id, CommunityId community, std::string name = {}) {
           .invited = 7 + id,
           .points = -(8'000'000'000'000'000'000 + id),  // a balance may be negative
           .last_message = kT0 + 3 * id,
-          .last_checkin = kT0 + 4 * id};
+          .last_checkin = kT0 + 4 * id,
+          .last_event_seq = 5'000'000'000 + id};
 }
 
 Identity MakeIdentity(CommunityId community, std::string platform, std::string external_id,
@@ -826,20 +828,36 @@ TEST_P(StoreConformance, GetMember) {
   EXPECT_EQ(store().GetMember(51).status().code(), Code::kNotFound);
 }
 
-TEST_P(StoreConformance, MemberEventsNewestFirstWithPaging) {
+// Appends `count` events alternating between members 5 (every third) and 6, linked as the
+// writer links them (member_prev_seq, Member::last_event_seq); returns member 5's, newest first.
+std::vector<StoredEvent> AppendChains(Store& store, int count) {
   std::vector<StoredEvent> mine;
-  {
-    ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
-    for (int i = 0; i < 30; ++i) {
-      const MemberId member = i % 3 == 0 ? 5 : 6;  // member 5 gets every third event
-      StoredEvent e = MakeEvent("wecom", "me" + std::to_string(i), member);
-      ASSERT_OK_AND_ASSIGN(bool ok, txn->AppendEvent(e));
-      ASSERT_TRUE(ok);
-      if (member == 5) mine.push_back(e);
-    }
-    ASSERT_OK(txn->Commit());
+  auto txn = store.Begin();
+  EXPECT_TRUE(txn.ok()) << Describe(txn);
+  if (!txn.ok()) return mine;
+  std::map<MemberId, int64_t> last;
+  for (int i = 0; i < count; ++i) {
+    const MemberId member = i % 3 == 0 ? 5 : 6;
+    StoredEvent e = MakeEvent("wecom", "me" + std::to_string(i), member);
+    e.member_prev_seq = last[member];
+    auto ok = (*txn)->AppendEvent(e);
+    EXPECT_TRUE(ok.ok() && *ok) << Describe(ok);
+    last[member] = e.seq;
+    if (member == 5) mine.push_back(e);
   }
+  for (const auto& [id, seq] : last) {
+    Member m = MakeMember(id, 1);
+    m.last_event_seq = seq;
+    EXPECT_OK((*txn)->PutMember(m));
+  }
+  EXPECT_OK((*txn)->Commit());
   std::reverse(mine.begin(), mine.end());
+  return mine;
+}
+
+TEST_P(StoreConformance, MemberEventsNewestFirstWithPaging) {
+  const std::vector<StoredEvent> mine = AppendChains(store(), 30);
+  ASSERT_EQ(mine.size(), 10u);
   ASSERT_OK_AND_ASSIGN(auto all, store().MemberEvents(5, 0, 100));
   EXPECT_SAME_EVENTS(all, mine);
 
@@ -856,8 +874,16 @@ TEST_P(StoreConformance, MemberEventsNewestFirstWithPaging) {
 
   ASSERT_OK_AND_ASSIGN(auto older, store().MemberEvents(5, mine[2].seq, 100));
   EXPECT_SAME_EVENTS(older, std::vector<StoredEvent>(mine.begin() + 3, mine.end()));
+  // A before_seq that is not one of the member's events: another member's, and one past the
+  // end of the log.
+  ASSERT_OK_AND_ASSIGN(older, store().MemberEvents(5, mine[2].seq + 1, 2));
+  EXPECT_SAME_EVENTS(older, std::vector<StoredEvent>(mine.begin() + 2, mine.begin() + 4));
+  ASSERT_OK_AND_ASSIGN(older, store().MemberEvents(5, mine[0].seq + 1000, 2));
+  EXPECT_SAME_EVENTS(older, std::vector<StoredEvent>(mine.begin(), mine.begin() + 2));
   ASSERT_OK_AND_ASSIGN(auto none, store().MemberEvents(99, 0, 100));
   EXPECT_TRUE(none.empty());
+  ASSERT_OK_AND_ASSIGN(none, store().MemberEvents(5, mine.back().seq, 100));
+  EXPECT_TRUE(none.empty()) << "nothing older than the first event";
 }
 
 TEST_P(StoreConformance, ScanEventsAscendingWithPaging) {
@@ -941,9 +967,11 @@ TEST_P(StoreConformance, Stats) {
 
 TEST_P(StoreConformance, ReadsDuringAnOpenTxnSeeOnlyCommittedData) {
   StoredEvent committed = MakeEvent("wecom", "committed", 1);
+  StateSnapshot sample = SampleState();
+  for (Member& m : sample.members) m.last_event_seq = 0;  // no events of theirs yet
   {
     ASSERT_OK_AND_ASSIGN(auto txn, store().Begin());
-    ASSERT_OK(PutSnapshot(*txn, SampleState()));
+    ASSERT_OK(PutSnapshot(*txn, sample));
     ASSERT_OK_AND_ASSIGN(bool ok, txn->AppendEvent(committed));
     ASSERT_TRUE(ok);
     ASSERT_OK(txn->Commit());
@@ -952,6 +980,9 @@ TEST_P(StoreConformance, ReadsDuringAnOpenTxnSeeOnlyCommittedData) {
   StoredEvent pending = MakeEvent("wecom", "pending", 2);
   ASSERT_OK_AND_ASSIGN(bool ok, txn->AppendEvent(pending));
   ASSERT_TRUE(ok);
+  Member two = sample.members[1];
+  two.last_event_seq = pending.seq;  // the head of member 2's chain, as the writer keeps it
+  ASSERT_OK(txn->PutMember(two));
   ASSERT_OK(txn->PutCommunity(MakeCommunity(8)));
   ASSERT_OK(txn->PutGroup(MakeGroup(8, 1)));
   ASSERT_OK(txn->PutMember(MakeMember(8, 1, "pending member")));
@@ -1006,6 +1037,8 @@ TEST_P(StoreConformance, ReadsDuringAnOpenTxnSeeOnlyCommittedData) {
   ASSERT_OK_AND_ASSIGN(auto found, store().FindEvent("wecom", "pending"));
   ASSERT_TRUE(found.has_value());
   EXPECT_TRUE(SameEvent(*found, pending));
+  ASSERT_OK_AND_ASSIGN(auto mine, store().MemberEvents(2, 0, 100));
+  EXPECT_SAME_EVENTS(mine, std::vector<StoredEvent>{pending});
   ASSERT_OK_AND_ASSIGN(MemberProfile profile, store().GetMember(8));
   EXPECT_EQ(profile.member.display_name, "pending member");
   ASSERT_OK_AND_ASSIGN(auto in_group, store().ListMembers({.group_id = 1}));

@@ -237,10 +237,26 @@ CREATE TABLE playbooks (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// A member's events as a chain (events.member_prev, from members.last_event_seq) instead of the
+// events_member_seq index, which cost an insert at a random place in a large b-tree per event.
+// Existing logs get their chains from the index before it goes.
+constexpr std::string_view kSchemaV4 = R"sql(
+ALTER TABLE events ADD COLUMN member_prev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN last_event_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET member_prev = chain.prev
+  FROM (SELECT seq, lag(seq, 1, 0) OVER (PARTITION BY member_id ORDER BY seq) AS prev
+        FROM events WHERE member_id != 0) AS chain
+  WHERE events.seq = chain.seq AND chain.prev != 0;
+UPDATE members SET last_event_seq = coalesce(
+  (SELECT max(seq) FROM events WHERE events.member_id = members.id), 0);
+DROP INDEX events_member_seq;
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

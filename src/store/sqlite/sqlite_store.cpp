@@ -44,7 +44,7 @@ constexpr std::string_view kMemberColumns[] = {
     "id",          "community_id",    "display_name", "first_seen",   "last_seen",
     "referrer_id", "channel",         "messages",     "checkins",     "link_clicks",
     "orders",      "order_amount_e4", "invited",      "points",       "last_message",
-    "last_checkin"};
+    "last_checkin", "last_event_seq"};
 constexpr std::string_view kIdentityColumns[] = {"community_id", "platform", "external_id",
                                                  "member_id", "name"};
 constexpr std::string_view kMembershipColumns[] = {
@@ -52,9 +52,9 @@ constexpr std::string_view kMembershipColumns[] = {
     "left_reason", "via_code",  "inviter_id", "messages", "last_message"};
 constexpr std::string_view kNameColumns[] = {"member_id", "name", "first_seen"};
 constexpr std::string_view kTagColumns[] = {"member_id", "tag", "added_at"};
-constexpr std::string_view kEventColumns[] = {"seq",          "platform", "source_id",
-                                              "community_id", "group_id", "member_id",
-                                              "type",         "time",     "json"};
+constexpr std::string_view kEventColumns[] = {
+    "seq", "platform", "source_id", "community_id", "group_id", "member_id", "type", "time",
+    "json", "member_prev"};
 constexpr std::string_view kModuleStateColumns[] = {"community_id", "module", "key", "value"};
 // Written in this order (AddAction); community_id, group_id, platform and type repeat parts of
 // the payload (the whole action, as ActionToJson) for filtering.
@@ -122,7 +122,7 @@ void BindRow(Binder& b, const Member& m) {
   b.Int(m.id).Int(m.community_id).Text(m.display_name).Int(m.first_seen).Int(m.last_seen);
   b.Int(m.referrer_id).Text(m.channel).Int(m.messages).Int(m.checkins).Int(m.link_clicks);
   b.Int(m.orders).Int(m.order_amount_e4).Int(m.invited).Int(m.points).Int(m.last_message);
-  b.Int(m.last_checkin);
+  b.Int(m.last_checkin).Int(m.last_event_seq);
 }
 void BindRow(Binder& b, const Identity& i) {
   b.Int(i.community_id).Text(i.platform).Text(i.external_id).Int(i.member_id).Text(i.name);
@@ -187,7 +187,8 @@ Member ReadMember(RowReader& r) {
           .invited = r.Int(),
           .points = r.Int(),
           .last_message = r.Int(),
-          .last_checkin = r.Int()};
+          .last_checkin = r.Int(),
+          .last_event_seq = r.Int()};
 }
 Identity ReadIdentity(RowReader& r) {
   return {.community_id = r.Int(),
@@ -274,7 +275,8 @@ StoredEvent ReadEvent(RowReader& r) {
           .member_id = r.Int(),
           .type = r.Enum<EventType>(1, kEventTypeCount),
           .time = r.Int(),
-          .json = r.Text()};
+          .json = r.Text(),
+          .member_prev_seq = r.Int()};
 }
 
 // ---- Statements of the write connection (prepared at open) ----
@@ -308,7 +310,8 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
   sql[kRollbackWrite] = "ROLLBACK";
   sql[kAppendEvent] =
       "INSERT INTO events (platform, source_id, community_id, group_id, member_id, type, time, "
-      "json) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, source_id) DO NOTHING";
+      "json, member_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (platform, source_id) DO NOTHING";
   sql[kPutCommunity] = UpsertSql("communities", kCommunityColumns, 1);
   sql[kPutGroup] = UpsertSql("groups", kGroupColumns, 1);
   sql[kPutMember] = UpsertSql("members", kMemberColumns, 1);
@@ -396,7 +399,8 @@ enum ReadStmt : size_t {
   kMemberMemberships,
   kMemberNames,
   kMemberTags,
-  kMemberEvents,
+  kMemberHead,
+  kEventAt,
   kScanEvents,
   kFindEvent,
   kHasToken,
@@ -499,8 +503,8 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
                                   List(kNameColumns));
   sql[kMemberTags] =
       fmt::format("SELECT {} FROM member_tags WHERE member_id = ? ORDER BY tag", List(kTagColumns));
-  sql[kMemberEvents] = fmt::format(
-      "SELECT {} FROM events WHERE member_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", events);
+  sql[kMemberHead] = "SELECT last_event_seq FROM members WHERE id = ?";
+  sql[kEventAt] = fmt::format("SELECT {} FROM events WHERE seq = ?", events);
   sql[kScanEvents] =
       fmt::format("SELECT {} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", events);
   sql[kFindEvent] =
@@ -672,6 +676,7 @@ class SqliteTxn final : public StoreTxn {
     Binder b(stmt);
     b.Text(event.platform).Text(event.source_id).Int(event.community_id).Int(event.group_id);
     b.Int(event.member_id).Int(static_cast<int64_t>(event.type)).Int(event.time).Text(event.json);
+    b.Int(event.member_prev_seq);
     ResetOnExit reset(stmt);
     auto step = sqlite::Step(db, stmt, "append event", b.rc());
     if (!step.ok()) [[unlikely]]
@@ -1245,12 +1250,45 @@ Result<std::vector<StoredEvent>> SqliteStore::MemberEvents(MemberId id, int64_t 
   auto lease = AcquireReader();
   if (!lease.ok()) return lease.status();
   ReadConn& conn = **lease;
-  auto stmt = conn.Get(kMemberEvents);
-  if (!stmt.ok()) return stmt.status();
-  const int64_t before = before_seq > 0 ? before_seq : std::numeric_limits<int64_t>::max();
-  const int rc = Binder(*stmt).Int(id).Int(before).Int(limit).rc();
+  sqlite3* db = conn.db.get();
+  ReadSnapshot snapshot(conn);  // the head and the links from one commit
+  QZ_RETURN_IF_ERROR(snapshot.Begin());
+  auto head_stmt = conn.Get(kMemberHead);
+  if (!head_stmt.ok()) return head_stmt.status();
+  auto event_stmt = conn.Get(kEventAt);
+  if (!event_stmt.ok()) return event_stmt.status();
+  auto event_at = [&](int64_t seq) {
+    return ReadOne<StoredEvent>(db, *event_stmt, Binder(*event_stmt).Int(seq).rc(),
+                                "member events", ReadEvent);
+  };
+  int64_t next = 0;  // the newest seq still to return (0: none)
+  std::optional<StoredEvent> cursor;
+  if (before_seq > 0) {
+    auto at = event_at(before_seq);
+    if (!at.ok()) return at.status();
+    cursor = std::move(*at);
+  }
+  if (cursor && cursor->member_id == id) {
+    next = cursor->member_prev_seq;  // a page cursor: continue below it
+  } else {
+    auto head = ReadOne<int64_t>(db, *head_stmt, Binder(*head_stmt).Int(id).rc(), "member events",
+                                 [](RowReader& r) { return r.Int(); });
+    if (!head.ok()) return head.status();
+    next = head->value_or(0);
+  }
   out.reserve(static_cast<size_t>(std::min(limit, 1024)));
-  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, rc, "member events", ReadEvent, out));
+  while (next != 0 && static_cast<int>(out.size()) < limit) {
+    auto event = event_at(next);
+    if (!event.ok()) return event.status();
+    if (!event->has_value() || (*event)->member_id != id || (*event)->member_prev_seq >= next) {
+      // Links only point back to the same member's events; anything else is damage.
+      return Status::Unavailable(
+          fmt::format("sqlite: member events: the chain of member {} is broken at seq {}", id, next));
+    }
+    next = (*event)->member_prev_seq;
+    if (before_seq > 0 && (*event)->seq >= before_seq) continue;  // walking down to the cursor
+    out.push_back(std::move(**event));
+  }
   return out;
 }
 

@@ -197,8 +197,9 @@ TEST_F(SqliteStoreTest, MigratesAVersion2Database) {
   ASSERT_EQ(RawQuery("PRAGMA user_version"), "2");
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(RawQuery("PRAGMA user_version"), "3");
-  // Existing members get 0 points; the rest of their rows is untouched.
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteSchemaVersion()));
+  // Existing members get 0 points (and their newest event, version 4); the rest of their rows
+  // is untouched.
   auto state = store->LoadState();
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   ASSERT_EQ(state->members.size(), 2u);
@@ -216,7 +217,8 @@ TEST_F(SqliteStoreTest, MigratesAVersion2Database) {
                         .invited = 8,
                         .points = 0,
                         .last_message = 9,
-                        .last_checkin = 10};
+                        .last_checkin = 10,
+                        .last_event_seq = 1};
   EXPECT_TRUE(state->members[0] == expected);
   EXPECT_EQ(state->last_seq, 1);
   EXPECT_TRUE(state->module_state.empty());
@@ -522,6 +524,76 @@ TEST_F(SqliteStoreTest, ACorruptOutboxRowIsReported) {
   EXPECT_NE(listed.status().message().find("list actions"), std::string::npos);
 }
 
+// Version 4 replaces the events_member_seq index by chains of links; a version 3 log gets its
+// chains from the index before it goes.
+TEST_F(SqliteStoreTest, MigratesAVersion3LogIntoMemberChains) {
+  ASSERT_GE(sqlite::Migrations().size(), 4u);
+  std::string sql;
+  for (int v = 0; v < 3; ++v) sql += std::string(sqlite::Migrations()[v].sql);
+  RawExec(sql + R"sql(
+    PRAGMA user_version = 3;
+    INSERT INTO communities VALUES (1, 'c', 'C', 'Asia/Shanghai', 5);
+    INSERT INTO members (id, community_id, display_name, first_seen, last_seen, referrer_id,
+      channel, messages, checkins, link_clicks, orders, order_amount_e4, invited, last_message,
+      last_checkin) VALUES (1, 1, 'a', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0),
+                           (2, 1, 'b', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0),
+                           (3, 1, 'silent', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0);
+    INSERT INTO events (platform, source_id, community_id, group_id, member_id, type, time, json)
+      VALUES ('wecom', 'e1', 1, 0, 1, 1, 100, '{}'), ('wecom', 'e2', 1, 0, 2, 1, 101, '{}'),
+             ('wecom', 'e3', 1, 0, 1, 1, 102, '{}'), ('qunzhu', 'e4', 1, 0, 0, 1, 103, '{}'),
+             ('wecom', 'e5', 1, 0, 1, 1, 104, '{}'), ('wecom', 'e6', 1, 0, 2, 1, 105, '{}');
+  )sql");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteSchemaVersion()));
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_master WHERE name = 'events_member_seq'"), "0");
+  EXPECT_EQ(RawQuery("SELECT group_concat(member_prev) FROM (SELECT member_prev FROM events "
+                     "ORDER BY seq)"),
+            "0,0,1,0,3,2");
+  auto state = store->LoadState();
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_EQ(state->members.size(), 3u);
+  EXPECT_EQ(state->members[0].last_event_seq, 5);
+  EXPECT_EQ(state->members[1].last_event_seq, 6);
+  EXPECT_EQ(state->members[2].last_event_seq, 0);
+  auto seqs = [&](MemberId id, int64_t before) {
+    std::vector<int64_t> out;
+    auto events = store->MemberEvents(id, before, 10);
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    if (events.ok()) {
+      for (const StoredEvent& e : *events) out.push_back(e.seq);
+    }
+    return out;
+  };
+  EXPECT_EQ(seqs(1, 0), (std::vector<int64_t>{5, 3, 1}));
+  EXPECT_EQ(seqs(1, 5), (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(seqs(2, 0), (std::vector<int64_t>{6, 2}));
+  EXPECT_TRUE(seqs(3, 0).empty());
+}
+
+// A link that points to another member's event (damage, or a writer bug) is reported, not
+// followed into someone else's history.
+TEST_F(SqliteStoreTest, ABrokenMemberChainIsReported) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  {
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.ok());
+    StoredEvent a{.platform = "wecom", .source_id = "a", .member_id = 1, .json = "{}"};
+    StoredEvent b{.platform = "wecom", .source_id = "b", .member_id = 2, .json = "{}"};
+    ASSERT_TRUE((*txn)->AppendEvent(a).ok());
+    b.member_prev_seq = a.seq;  // wrong: a is member 1's
+    ASSERT_TRUE((*txn)->AppendEvent(b).ok());
+    ASSERT_TRUE((*txn)->PutMember({.id = 2, .community_id = 1, .last_event_seq = b.seq}).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto events = store->MemberEvents(2, 0, 10);
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().code(), Code::kUnavailable);
+  EXPECT_NE(events.status().message().find("chain of member 2 is broken"), std::string::npos)
+      << events.status().message();
+}
+
 TEST_F(SqliteStoreTest, StatsAndMemberEventsUseIndexes) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
@@ -529,11 +601,10 @@ TEST_F(SqliteStoreTest, StatsAndMemberEventsUseIndexes) {
   // The plans that keep Stats, MemberEvents and duplicate detection cheap on large logs.
   const std::string max_plan = RawQuery("EXPLAIN QUERY PLAN SELECT max(seq) FROM events", 3);
   EXPECT_NE(max_plan.find("SEARCH"), std::string::npos) << max_plan;
-  const std::string plan = RawQuery(
-      "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE member_id = 1 AND seq < 10 "
-      "ORDER BY seq DESC LIMIT 5",
-      3);
-  EXPECT_NE(plan.find("events_member_seq"), std::string::npos) << plan;
+  // MemberEvents follows links: one rowid look-up per event.
+  const std::string plan =
+      RawQuery("EXPLAIN QUERY PLAN SELECT json, member_prev FROM events WHERE seq = 7", 3);
+  EXPECT_NE(plan.find("INTEGER PRIMARY KEY"), std::string::npos) << plan;
 }
 
 // The outbox grows with every action sent; its reads must not scan it, nor sort it.
