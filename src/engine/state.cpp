@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <tuple>
 
 namespace qz {
 
@@ -43,10 +44,12 @@ State::State(StateSnapshot s) {
   identities_.reserve(s.identities.size());
   for (auto& i : s.identities) {
     std::string key = IdentityKey(i.community_id, i.platform, i.external_id);
-    identities_.emplace(std::move(key), std::move(i));
+    identities_.emplace(std::move(key), Slot<Identity>{std::move(i)});
   }
   memberships_.reserve(s.memberships.size());
-  for (auto& m : s.memberships) memberships_.emplace(MembershipKey(m.group_id, m.member_id), std::move(m));
+  for (auto& m : s.memberships) {
+    memberships_.emplace(MembershipKey(m.group_id, m.member_id), Slot<Membership>{std::move(m)});
+  }
   names_.resize(members_.size());
   for (auto& n : s.names) names_[static_cast<size_t>(n.member_id - 1)].push_back(std::move(n));
   tags_.resize(members_.size());
@@ -99,31 +102,46 @@ const Member* State::FindMember(MemberId id) const {
 const Identity* State::FindIdentity(CommunityId community, std::string_view platform,
                                     std::string_view external_id) const {
   auto it = identities_.find(IdentityKey(community, platform, external_id));
-  return it == identities_.end() ? nullptr : &it->second;
+  return it == identities_.end() ? nullptr : &it->second.row;
 }
 const Membership* State::FindMembership(GroupId group, MemberId member) const {
   auto it = memberships_.find(MembershipKey(group, member));
-  return it == memberships_.end() ? nullptr : &it->second;
+  return it == memberships_.end() ? nullptr : &it->second.row;
+}
+
+Identity& State::MarkDirty(Slot<Identity>& slot) {
+  if (!slot.dirty) {
+    slot.dirty = true;
+    dirty_identities_.push_back(&slot);
+  }
+  return slot.row;
+}
+Membership& State::MarkDirty(Slot<Membership>& slot) {
+  if (!slot.dirty) {
+    slot.dirty = true;
+    dirty_memberships_.push_back(&slot);
+  }
+  return slot.row;
 }
 
 Community& State::AddCommunity(Community c) {
   c.id = NextCommunityId();
   community_by_slug_.emplace(c.slug, c.id);
-  dirty_communities_.insert(c.id);
+  dirty_communities_.Mark(c.id);
   return communities_.emplace_back(std::move(c));
 }
 
 Group& State::AddGroup(Group g) {
   g.id = NextGroupId();
   group_by_external_.emplace(GroupKey(g.platform, g.external_id), g.id);
-  dirty_groups_.insert(g.id);
+  dirty_groups_.Mark(g.id);
   return groups_.emplace_back(std::move(g));
 }
 
 Member& State::AddMember(Member m) {
   m.id = NextMemberId();
   assert(m.id < (int64_t{1} << 40));
-  dirty_members_.insert(m.id);
+  dirty_members_.Mark(m.id);
   names_.emplace_back();
   tags_.emplace_back();
   return members_.emplace_back(std::move(m));
@@ -131,41 +149,37 @@ Member& State::AddMember(Member m) {
 
 Identity& State::PutIdentity(Identity i) {
   std::string key = IdentityKey(i.community_id, i.platform, i.external_id);
-  dirty_identities_.insert(key);
-  auto [it, inserted] = identities_.insert_or_assign(std::move(key), std::move(i));
-  return it->second;
+  Slot<Identity>& slot = identities_[std::move(key)];
+  slot.row = std::move(i);
+  return MarkDirty(slot);
 }
 
 Community& State::MutableCommunity(CommunityId id) {
-  dirty_communities_.insert(id);
+  dirty_communities_.Mark(id);
   return communities_[static_cast<size_t>(id - 1)];
 }
 Group& State::MutableGroup(GroupId id) {
-  dirty_groups_.insert(id);
+  dirty_groups_.Mark(id);
   return groups_[static_cast<size_t>(id - 1)];
 }
 Member& State::MutableMember(MemberId id) {
-  dirty_members_.insert(id);
+  dirty_members_.Mark(id);
   return members_[static_cast<size_t>(id - 1)];
 }
 Identity& State::MutableIdentity(const Identity& key) {
-  std::string k = IdentityKey(key.community_id, key.platform, key.external_id);
-  auto it = identities_.find(k);
+  auto it = identities_.find(IdentityKey(key.community_id, key.platform, key.external_id));
   assert(it != identities_.end());
-  dirty_identities_.insert(std::move(k));
-  return it->second;
+  return MarkDirty(it->second);
 }
 
 Membership& State::MutableMembership(GroupId group, MemberId member, bool* created) {
-  const uint64_t key = MembershipKey(group, member);
-  auto [it, inserted] = memberships_.try_emplace(key);
+  auto [it, inserted] = memberships_.try_emplace(MembershipKey(group, member));
   if (inserted) {
-    it->second.group_id = group;
-    it->second.member_id = member;
+    it->second.row.group_id = group;
+    it->second.row.member_id = member;
   }
   if (created) *created = inserted;
-  dirty_memberships_.insert(key);
-  return it->second;
+  return MarkDirty(it->second);
 }
 
 bool State::AddName(MemberId member, std::string_view name, TimeMs seen) {
@@ -197,11 +211,30 @@ void State::RemoveTag(MemberId member, std::string_view tag) {
 
 Status State::Flush(StoreTxn& txn) {
   // Order matters only for readability of failures: parents before children.
-  for (CommunityId id : dirty_communities_) QZ_RETURN_IF_ERROR(txn.PutCommunity(communities_[id - 1]));
-  for (GroupId id : dirty_groups_) QZ_RETURN_IF_ERROR(txn.PutGroup(groups_[id - 1]));
-  for (MemberId id : dirty_members_) QZ_RETURN_IF_ERROR(txn.PutMember(members_[id - 1]));
-  for (const auto& key : dirty_identities_) QZ_RETURN_IF_ERROR(txn.PutIdentity(identities_.at(key)));
-  for (uint64_t key : dirty_memberships_) QZ_RETURN_IF_ERROR(txn.PutMembership(memberships_.at(key)));
+  // Each kind in its table's key order, so that neighbouring rows are written together.
+  for (CommunityId id : dirty_communities_.Sorted()) {
+    QZ_RETURN_IF_ERROR(txn.PutCommunity(communities_[static_cast<size_t>(id - 1)]));
+  }
+  for (GroupId id : dirty_groups_.Sorted()) {
+    QZ_RETURN_IF_ERROR(txn.PutGroup(groups_[static_cast<size_t>(id - 1)]));
+  }
+  for (MemberId id : dirty_members_.Sorted()) {
+    QZ_RETURN_IF_ERROR(txn.PutMember(members_[static_cast<size_t>(id - 1)]));
+  }
+  std::sort(dirty_identities_.begin(), dirty_identities_.end(),
+            [](const Slot<Identity>* a, const Slot<Identity>* b) {
+              return std::tie(a->row.community_id, a->row.platform, a->row.external_id) <
+                     std::tie(b->row.community_id, b->row.platform, b->row.external_id);
+            });
+  for (Slot<Identity>* slot : dirty_identities_) QZ_RETURN_IF_ERROR(txn.PutIdentity(slot->row));
+  std::sort(dirty_memberships_.begin(), dirty_memberships_.end(),
+            [](const Slot<Membership>* a, const Slot<Membership>* b) {
+              return std::tie(a->row.group_id, a->row.member_id) <
+                     std::tie(b->row.group_id, b->row.member_id);
+            });
+  for (Slot<Membership>* slot : dirty_memberships_) {
+    QZ_RETURN_IF_ERROR(txn.PutMembership(slot->row));
+  }
   for (const auto& n : new_names_) QZ_RETURN_IF_ERROR(txn.PutMemberName(n));
   for (const auto& op : tag_ops_) {
     QZ_RETURN_IF_ERROR(op.add ? txn.PutTag(op.tag) : txn.DeleteTag(op.tag.member_id, op.tag.tag));
@@ -211,10 +244,12 @@ Status State::Flush(StoreTxn& txn) {
     QZ_RETURN_IF_ERROR(txn.PutModuleState(it->second));
     if (it->second.value.empty()) module_state_.erase(it);  // deleted in the store too
   }
-  dirty_communities_.clear();
-  dirty_groups_.clear();
-  dirty_members_.clear();
+  dirty_communities_.Clear();
+  dirty_groups_.Clear();
+  dirty_members_.Clear();
+  for (Slot<Identity>* slot : dirty_identities_) slot->dirty = false;
   dirty_identities_.clear();
+  for (Slot<Membership>* slot : dirty_memberships_) slot->dirty = false;
   dirty_memberships_.clear();
   new_names_.clear();
   tag_ops_.clear();
@@ -228,13 +263,13 @@ StateSnapshot State::ToSnapshot() const {
   s.groups = groups_;
   s.members = members_;
   s.identities.reserve(identities_.size());
-  for (const auto& [key, i] : identities_) s.identities.push_back(i);
+  for (const auto& [key, slot] : identities_) s.identities.push_back(slot.row);
   std::sort(s.identities.begin(), s.identities.end(), [](const Identity& a, const Identity& b) {
     return std::tie(a.community_id, a.platform, a.external_id) <
            std::tie(b.community_id, b.platform, b.external_id);
   });
   s.memberships.reserve(memberships_.size());
-  for (const auto& [key, m] : memberships_) s.memberships.push_back(m);
+  for (const auto& [key, slot] : memberships_) s.memberships.push_back(slot.row);
   std::sort(s.memberships.begin(), s.memberships.end(), [](const Membership& a, const Membership& b) {
     return std::tie(a.group_id, a.member_id) < std::tie(b.group_id, b.member_id);
   });

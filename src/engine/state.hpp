@@ -3,8 +3,10 @@
 // replaying history, plus the set of rows changed since the last flush to the store.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -76,24 +78,58 @@ class State {
     return (static_cast<uint64_t>(group) << 40) ^ static_cast<uint64_t>(member);
   }
 
+  // Entities with dense ids marked dirty since the last flush, each once (a flag per id and
+  // the list of marked ids, so marking is two array accesses however often a row changes).
+  class DirtyIds {
+   public:
+    void Mark(int64_t id) {
+      const auto i = static_cast<size_t>(id - 1);
+      if (i >= flags_.size()) flags_.resize(i + 1, 0);
+      if (flags_[i] != 0) return;
+      flags_[i] = 1;
+      ids_.push_back(id);
+    }
+    // Ascending: the store's key order, so neighbouring rows are written together.
+    const std::vector<int64_t>& Sorted() {
+      std::sort(ids_.begin(), ids_.end());
+      return ids_;
+    }
+    void Clear() {
+      for (int64_t id : ids_) flags_[static_cast<size_t>(id - 1)] = 0;
+      ids_.clear();
+    }
+
+   private:
+    std::vector<uint8_t> flags_;
+    std::vector<int64_t> ids_;
+  };
+  // A keyed row with its dirty mark; map nodes do not move, so the dirty list holds pointers.
+  template <typename Row>
+  struct Slot {
+    Row row;
+    bool dirty = false;
+  };
+  Identity& MarkDirty(Slot<Identity>& slot);
+  Membership& MarkDirty(Slot<Membership>& slot);
+
   // Entities by dense id (index = id - 1).
   std::vector<Community> communities_;
   std::vector<Group> groups_;
   std::vector<Member> members_;
   std::unordered_map<std::string, CommunityId> community_by_slug_;
   std::unordered_map<std::string, GroupId> group_by_external_;
-  std::unordered_map<std::string, Identity> identities_;
-  std::unordered_map<uint64_t, Membership> memberships_;
+  std::unordered_map<std::string, Slot<Identity>> identities_;
+  std::unordered_map<uint64_t, Slot<Membership>> memberships_;
   std::vector<std::vector<MemberName>> names_;  // by member index
   std::vector<std::vector<MemberTag>> tags_;    // by member index
   std::unordered_map<std::string, ModuleStateEntry> module_state_;
 
   // Dirty since the last Flush.
-  std::unordered_set<CommunityId> dirty_communities_;
-  std::unordered_set<GroupId> dirty_groups_;
-  std::unordered_set<MemberId> dirty_members_;
-  std::unordered_set<std::string> dirty_identities_;
-  std::unordered_set<uint64_t> dirty_memberships_;
+  DirtyIds dirty_communities_;
+  DirtyIds dirty_groups_;
+  DirtyIds dirty_members_;
+  std::vector<Slot<Identity>*> dirty_identities_;
+  std::vector<Slot<Membership>*> dirty_memberships_;
   std::unordered_set<std::string> dirty_module_state_;
   std::vector<MemberName> new_names_;
   struct TagOpRecord {
