@@ -172,6 +172,7 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
       r.new_community ? nullptr : state_.FindIdentity(r.community, e.platform, e.member);
   if (identity != nullptr) {
     r.member = identity->member_id;
+    r.identity = identity;
   } else {
     r.member = state_.NextMemberId();
     r.new_member = true;
@@ -239,8 +240,10 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
     if (!e.name.empty() && m.display_name != e.name) m.display_name = e.name;
   }
   if (!e.name.empty()) {
-    const Identity* identity = state_.FindIdentity(r.community, e.platform, e.member);
-    if (identity->name != e.name) state_.MutableIdentity(*identity).name = e.name;
+    // A new member's identity was created with this name.
+    if (r.identity != nullptr && r.identity->name != e.name) {
+      state_.MutableIdentity(*r.identity).name = e.name;
+    }
     state_.AddName(r.member, e.name, e.time);
   }
 

@@ -93,6 +93,7 @@ class ShardWriter {
     bool new_group = false;
     MemberId member = kNoId;  // kNoId for a system event without a member
     bool new_member = false;
+    const Identity* identity = nullptr;  // the member's identity, when not new (nodes are stable)
     // The event named no community and its new group is claimed by this community's playbook:
     // the event is logged with the community written in, so replay routes it the same way.
     std::string playbook_community;
