@@ -6,14 +6,27 @@
 
 namespace qz {
 
-std::string State::IdentityKey(CommunityId community, std::string_view platform,
-                               std::string_view external_id) {
-  std::string key = std::to_string(community);
-  key += '\x1f';
-  key += platform;
-  key += '\x1f';
-  key += external_id;
-  return key;
+uint64_t State::IdentityHash(CommunityId community, std::string_view platform,
+                             std::string_view external_id) {
+  return HashCombine(HashCombine(MixHash(static_cast<uint64_t>(community)), platform), external_id);
+}
+
+namespace {
+auto IdentityIs(CommunityId community, std::string_view platform, std::string_view external_id) {
+  return [=](const Identity& i) {
+    return i.community_id == community && i.external_id == external_id && i.platform == platform;
+  };
+}
+auto MembershipIs(GroupId group, MemberId member) {
+  return [=](const Membership& m) { return m.group_id == group && m.member_id == member; };
+}
+}  // namespace
+
+KeyedRows<Identity>::Slot* State::FindIdentitySlot(CommunityId community,
+                                                   std::string_view platform,
+                                                   std::string_view external_id) {
+  return identities_.Find(IdentityHash(community, platform, external_id),
+                          IdentityIs(community, platform, external_id));
 }
 
 std::string State::GroupKey(std::string_view platform, std::string_view external_id) {
@@ -41,14 +54,15 @@ State::State(StateSnapshot s) {
   for (const auto& c : communities_) community_by_slug_.emplace(c.slug, c.id);
   group_by_external_.reserve(groups_.size());
   for (const auto& g : groups_) group_by_external_.emplace(GroupKey(g.platform, g.external_id), g.id);
-  identities_.reserve(s.identities.size());
+  // Keys are unique in the snapshot (primary keys), so rows go in without a look-up.
+  identities_.Reserve(s.identities.size());
   for (auto& i : s.identities) {
-    std::string key = IdentityKey(i.community_id, i.platform, i.external_id);
-    identities_.emplace(std::move(key), Slot<Identity>{std::move(i)});
+    const uint64_t hash = IdentityHash(i.community_id, i.platform, i.external_id);
+    identities_.Insert(hash, std::move(i));
   }
-  memberships_.reserve(s.memberships.size());
+  memberships_.Reserve(s.memberships.size());
   for (auto& m : s.memberships) {
-    memberships_.emplace(MembershipKey(m.group_id, m.member_id), Slot<Membership>{std::move(m)});
+    memberships_.Insert(MembershipHash(m.group_id, m.member_id), std::move(m));
   }
   names_.resize(members_.size());
   for (auto& n : s.names) names_[static_cast<size_t>(n.member_id - 1)].push_back(std::move(n));
@@ -101,22 +115,23 @@ const Member* State::FindMember(MemberId id) const {
 }
 const Identity* State::FindIdentity(CommunityId community, std::string_view platform,
                                     std::string_view external_id) const {
-  auto it = identities_.find(IdentityKey(community, platform, external_id));
-  return it == identities_.end() ? nullptr : &it->second.row;
+  const auto* slot = identities_.Find(IdentityHash(community, platform, external_id),
+                                      IdentityIs(community, platform, external_id));
+  return slot == nullptr ? nullptr : &slot->row;
 }
 const Membership* State::FindMembership(GroupId group, MemberId member) const {
-  auto it = memberships_.find(MembershipKey(group, member));
-  return it == memberships_.end() ? nullptr : &it->second.row;
+  const auto* slot = memberships_.Find(MembershipHash(group, member), MembershipIs(group, member));
+  return slot == nullptr ? nullptr : &slot->row;
 }
 
-Identity& State::MarkDirty(Slot<Identity>& slot) {
+Identity& State::MarkDirty(KeyedRows<Identity>::Slot& slot) {
   if (!slot.dirty) {
     slot.dirty = true;
     dirty_identities_.push_back(&slot);
   }
   return slot.row;
 }
-Membership& State::MarkDirty(Slot<Membership>& slot) {
+Membership& State::MarkDirty(KeyedRows<Membership>::Slot& slot) {
   if (!slot.dirty) {
     slot.dirty = true;
     dirty_memberships_.push_back(&slot);
@@ -148,10 +163,13 @@ Member& State::AddMember(Member m) {
 }
 
 Identity& State::PutIdentity(Identity i) {
-  std::string key = IdentityKey(i.community_id, i.platform, i.external_id);
-  Slot<Identity>& slot = identities_[std::move(key)];
-  slot.row = std::move(i);
-  return MarkDirty(slot);
+  auto* slot = FindIdentitySlot(i.community_id, i.platform, i.external_id);
+  if (slot != nullptr) {
+    slot->row = std::move(i);
+    return MarkDirty(*slot);
+  }
+  const uint64_t hash = IdentityHash(i.community_id, i.platform, i.external_id);
+  return MarkDirty(identities_.Insert(hash, std::move(i)));
 }
 
 Community& State::MutableCommunity(CommunityId id) {
@@ -167,19 +185,22 @@ Member& State::MutableMember(MemberId id) {
   return members_[static_cast<size_t>(id - 1)];
 }
 Identity& State::MutableIdentity(const Identity& key) {
-  auto it = identities_.find(IdentityKey(key.community_id, key.platform, key.external_id));
-  assert(it != identities_.end());
-  return MarkDirty(it->second);
+  auto* slot = FindIdentitySlot(key.community_id, key.platform, key.external_id);
+  assert(slot != nullptr);
+  return MarkDirty(*slot);
 }
 
 Membership& State::MutableMembership(GroupId group, MemberId member, bool* created) {
-  auto [it, inserted] = memberships_.try_emplace(MembershipKey(group, member));
-  if (inserted) {
-    it->second.row.group_id = group;
-    it->second.row.member_id = member;
+  const uint64_t hash = MembershipHash(group, member);
+  auto* slot = memberships_.Find(hash, MembershipIs(group, member));
+  if (created) *created = slot == nullptr;
+  if (slot == nullptr) {
+    Membership m;
+    m.group_id = group;
+    m.member_id = member;
+    slot = &memberships_.Insert(hash, std::move(m));
   }
-  if (created) *created = inserted;
-  return MarkDirty(it->second);
+  return MarkDirty(*slot);
 }
 
 bool State::AddName(MemberId member, std::string_view name, TimeMs seen) {
@@ -222,17 +243,17 @@ Status State::Flush(StoreTxn& txn) {
     QZ_RETURN_IF_ERROR(txn.PutMember(members_[static_cast<size_t>(id - 1)]));
   }
   std::sort(dirty_identities_.begin(), dirty_identities_.end(),
-            [](const Slot<Identity>* a, const Slot<Identity>* b) {
+            [](const KeyedRows<Identity>::Slot* a, const KeyedRows<Identity>::Slot* b) {
               return std::tie(a->row.community_id, a->row.platform, a->row.external_id) <
                      std::tie(b->row.community_id, b->row.platform, b->row.external_id);
             });
-  for (Slot<Identity>* slot : dirty_identities_) QZ_RETURN_IF_ERROR(txn.PutIdentity(slot->row));
+  for (const auto* slot : dirty_identities_) QZ_RETURN_IF_ERROR(txn.PutIdentity(slot->row));
   std::sort(dirty_memberships_.begin(), dirty_memberships_.end(),
-            [](const Slot<Membership>* a, const Slot<Membership>* b) {
+            [](const KeyedRows<Membership>::Slot* a, const KeyedRows<Membership>::Slot* b) {
               return std::tie(a->row.group_id, a->row.member_id) <
                      std::tie(b->row.group_id, b->row.member_id);
             });
-  for (Slot<Membership>* slot : dirty_memberships_) {
+  for (const auto* slot : dirty_memberships_) {
     QZ_RETURN_IF_ERROR(txn.PutMembership(slot->row));
   }
   for (const auto& n : new_names_) QZ_RETURN_IF_ERROR(txn.PutMemberName(n));
@@ -247,9 +268,9 @@ Status State::Flush(StoreTxn& txn) {
   dirty_communities_.Clear();
   dirty_groups_.Clear();
   dirty_members_.Clear();
-  for (Slot<Identity>* slot : dirty_identities_) slot->dirty = false;
+  for (auto* slot : dirty_identities_) slot->dirty = false;
   dirty_identities_.clear();
-  for (Slot<Membership>* slot : dirty_memberships_) slot->dirty = false;
+  for (auto* slot : dirty_memberships_) slot->dirty = false;
   dirty_memberships_.clear();
   new_names_.clear();
   tag_ops_.clear();
@@ -263,13 +284,13 @@ StateSnapshot State::ToSnapshot() const {
   s.groups = groups_;
   s.members = members_;
   s.identities.reserve(identities_.size());
-  for (const auto& [key, slot] : identities_) s.identities.push_back(slot.row);
+  for (const auto& slot : identities_) s.identities.push_back(slot.row);
   std::sort(s.identities.begin(), s.identities.end(), [](const Identity& a, const Identity& b) {
     return std::tie(a.community_id, a.platform, a.external_id) <
            std::tie(b.community_id, b.platform, b.external_id);
   });
   s.memberships.reserve(memberships_.size());
-  for (const auto& [key, slot] : memberships_) s.memberships.push_back(slot.row);
+  for (const auto& slot : memberships_) s.memberships.push_back(slot.row);
   std::sort(s.memberships.begin(), s.memberships.end(), [](const Membership& a, const Membership& b) {
     return std::tie(a.group_id, a.member_id) < std::tie(b.group_id, b.member_id);
   });

@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/keyed_rows.hpp"
 #include "model/entities.hpp"
 #include "store/store.hpp"
 
@@ -69,14 +70,16 @@ class State {
   size_t member_count() const { return members_.size(); }
 
  private:
-  static std::string IdentityKey(CommunityId community, std::string_view platform,
-                                 std::string_view external_id);
+  static uint64_t IdentityHash(CommunityId community, std::string_view platform,
+                               std::string_view external_id);
   static std::string GroupKey(std::string_view platform, std::string_view external_id);
   static std::string ModuleStateKey(CommunityId community, std::string_view module,
                                     std::string_view key);
-  static uint64_t MembershipKey(GroupId group, MemberId member) {
-    return (static_cast<uint64_t>(group) << 40) ^ static_cast<uint64_t>(member);
+  static uint64_t MembershipHash(GroupId group, MemberId member) {
+    return MixHash((static_cast<uint64_t>(group) << 40) ^ static_cast<uint64_t>(member));
   }
+  KeyedRows<Identity>::Slot* FindIdentitySlot(CommunityId community, std::string_view platform,
+                                              std::string_view external_id);
 
   // Entities with dense ids marked dirty since the last flush, each once (a flag per id and
   // the list of marked ids, so marking is two array accesses however often a row changes).
@@ -103,14 +106,9 @@ class State {
     std::vector<uint8_t> flags_;
     std::vector<int64_t> ids_;
   };
-  // A keyed row with its dirty mark; map nodes do not move, so the dirty list holds pointers.
-  template <typename Row>
-  struct Slot {
-    Row row;
-    bool dirty = false;
-  };
-  Identity& MarkDirty(Slot<Identity>& slot);
-  Membership& MarkDirty(Slot<Membership>& slot);
+  // Rows do not move in KeyedRows, so the dirty lists hold pointers.
+  Identity& MarkDirty(KeyedRows<Identity>::Slot& slot);
+  Membership& MarkDirty(KeyedRows<Membership>::Slot& slot);
 
   // Entities by dense id (index = id - 1).
   std::vector<Community> communities_;
@@ -118,8 +116,8 @@ class State {
   std::vector<Member> members_;
   std::unordered_map<std::string, CommunityId> community_by_slug_;
   std::unordered_map<std::string, GroupId> group_by_external_;
-  std::unordered_map<std::string, Slot<Identity>> identities_;
-  std::unordered_map<uint64_t, Slot<Membership>> memberships_;
+  KeyedRows<Identity> identities_;
+  KeyedRows<Membership> memberships_;
   std::vector<std::vector<MemberName>> names_;  // by member index
   std::vector<std::vector<MemberTag>> tags_;    // by member index
   std::unordered_map<std::string, ModuleStateEntry> module_state_;
@@ -128,8 +126,8 @@ class State {
   DirtyIds dirty_communities_;
   DirtyIds dirty_groups_;
   DirtyIds dirty_members_;
-  std::vector<Slot<Identity>*> dirty_identities_;
-  std::vector<Slot<Membership>*> dirty_memberships_;
+  std::vector<KeyedRows<Identity>::Slot*> dirty_identities_;
+  std::vector<KeyedRows<Membership>::Slot*> dirty_memberships_;
   std::unordered_set<std::string> dirty_module_state_;
   std::vector<MemberName> new_names_;
   struct TagOpRecord {
