@@ -126,16 +126,46 @@ std::string FormatRfc3339(TimeMs ms, int offset_minutes) {
     days -= 1;
   }
   const Civil c = CivilFromDays(days);
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.y, c.m, c.d, rem / 3600,
-                                (rem / 60) % 60, rem % 60);
-  if (frac != 0) out += fmt::format(".{:03}", frac);
-  if (offset_minutes == 0) {
-    out += 'Z';
-  } else {
-    const int a = offset_minutes < 0 ? -offset_minutes : offset_minutes;
-    out += fmt::format("{}{:02}:{:02}", offset_minutes < 0 ? '-' : '+', a / 60, a % 60);
+  const int a = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  if (c.y < 0 || c.y > 9999 || a >= 100 * 60) {
+    // Outside what RFC 3339 can write with four-digit years; not reached by parsed times.
+    std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.y, c.m, c.d,
+                                  rem / 3600, (rem / 60) % 60, rem % 60);
+    if (frac != 0) out += fmt::format(".{:03}", frac);
+    if (offset_minutes == 0) return out + 'Z';
+    return out + fmt::format("{}{:02}:{:02}", offset_minutes < 0 ? '-' : '+', a / 60, a % 60);
   }
-  return out;
+  // The common case by hand: this runs for every event written (EventToJson).
+  char buf[32];
+  char* p = buf;
+  auto digits = [&p](int64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    p += n;
+  };
+  digits(c.y, 4);
+  *p++ = '-';
+  digits(c.m, 2);
+  *p++ = '-';
+  digits(c.d, 2);
+  *p++ = 'T';
+  digits(rem / 3600, 2);
+  *p++ = ':';
+  digits((rem / 60) % 60, 2);
+  *p++ = ':';
+  digits(rem % 60, 2);
+  if (frac != 0) {
+    *p++ = '.';
+    digits(frac, 3);
+  }
+  if (offset_minutes == 0) {
+    *p++ = 'Z';
+  } else {
+    *p++ = offset_minutes < 0 ? '-' : '+';
+    digits(a / 60, 2);
+    *p++ = ':';
+    digits(a % 60, 2);
+  }
+  return std::string(buf, static_cast<size_t>(p - buf));
 }
 
 }  // namespace qz

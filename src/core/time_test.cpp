@@ -39,11 +39,20 @@ TEST(Rfc3339, LeapYearFebruary29) {
 
 TEST(Rfc3339, FormatRoundTrips) {
   for (const char* s : {"2026-03-01T08:00:00+08:00", "1969-12-31T23:59:59.999Z",
-                        "2026-11-24T04:05:06.007-05:00"}) {
+                        "2026-11-24T04:05:06.007-05:00", "0001-01-01T00:00:00Z",
+                        "9999-12-31T23:59:59.999+14:00", "2000-02-29T00:00:00.100-09:30"}) {
     auto t = ParseRfc3339(s);
     ASSERT_TRUE(t.ok()) << s;
     EXPECT_EQ(FormatRfc3339(t->ms, t->offset_minutes), s);
   }
+}
+
+TEST(Rfc3339, FormatsYearsBeyondFourDigitsWithoutCutting) {
+  // 10000-01-01T00:00:00Z: no RFC 3339 text, but formatting must not write a wrong date.
+  const TimeMs ms = 253402300800000;
+  EXPECT_EQ(FormatRfc3339(ms, 0), "10000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(0, 0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(-1, 0), "1969-12-31T23:59:59.999Z");
 }
 
 }  // namespace

@@ -70,8 +70,10 @@ class IngestImpl final : public Ingest {
   void Submit(IngestBatch batch, Done done) override {
     const auto n = static_cast<int64_t>(batch.events.size());
     bool stopping;
+    std::vector<IngestBatch> spent;  // freed on this thread, after the lock
     {
       std::unique_lock lock(mu_);
+      spent.swap(spent_);
       stopping = stopping_;
       if (!stopping_ && (queued_ == 0 || queued_ + n <= static_cast<int64_t>(options_.max_queued_events))) {
         queued_ += n;
@@ -151,9 +153,23 @@ class IngestImpl final : public Ingest {
         metrics_.queued_events.store(queued_, std::memory_order_relaxed);
       }
       Commit(taken, items);
-      taken.clear();
       items.clear();
+      Discard(taken);
     }
+  }
+
+  // Frees applied batches. While more work is queued, the next Submit frees them on its own
+  // thread instead: freeing a commit's events and JSON is a few percent of the writer's time.
+  void Discard(std::vector<Pending>& taken) {
+    {
+      std::lock_guard lock(mu_);
+      if (!queue_.empty()) {
+        for (Pending& p : taken) spent_.push_back(std::move(p.batch));
+        taken.clear();
+        return;
+      }
+    }
+    taken.clear();
   }
 
   void Commit(std::vector<Pending>& taken, std::vector<WriteItem>& items) {
@@ -244,6 +260,7 @@ class IngestImpl final : public Ingest {
   std::mutex mu_;  // guards queue_, queued_, stopping_
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  std::vector<IngestBatch> spent_;  // applied batches for the next Submit to free
   CommitListener listener_;
   std::atomic<std::shared_ptr<const PlaybookSet>> playbooks_;
   int64_t queued_ = 0;

@@ -189,3 +189,16 @@ TEST(EnumNames, EveryValueRoundTripsThroughItsName) {
 
 }  // namespace
 }  // namespace qz
+
+namespace qz {
+namespace {
+
+TEST(JsonStringTest, EscapesQuotesBackslashesAndControlsAndKeepsTheRest) {
+  EXPECT_EQ(JsonString(""), R"("")");
+  EXPECT_EQ(JsonString("plain 中文 🙂"), "\"plain 中文 🙂\"");
+  EXPECT_EQ(JsonString("a\"b\\c\nd\re\tf\x01g\x1f"), R"("a\"b\\c\nd\re\tf\u0001g\u001f")");
+  EXPECT_EQ(JsonString("\"\""), R"("\"\"")") << "escapes at both ends";
+}
+
+}  // namespace
+}  // namespace qz
