@@ -34,6 +34,12 @@ class NullStore final : public Store {
   Result<std::unique_ptr<StoreTxn>> Begin() override { return Unused(); }
   Result<StateSnapshot> LoadState() override { return Unused(); }
   Result<std::vector<TimerRecord>> LoadTimers() override { return std::vector<TimerRecord>{}; }
+  Result<std::vector<TimerRecord>> ScanTimers(int64_t, int) override {
+    return std::vector<TimerRecord>{};
+  }
+  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t>) override {
+    return std::vector<TimerRecord>{};
+  }
   Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return true; }
   Result<StoreStats> Stats() override { return Unused(); }
   Result<std::vector<Community>> ListCommunities() override { return Unused(); }
