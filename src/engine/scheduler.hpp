@@ -1,5 +1,5 @@
 // qunzhu engine: the scheduler of durable timers. Owns the in-memory index of pending timers
-// (id and due time only, in a min-heap: about 40 bytes a timer whatever its payload), fires
+// (id and due time only, in a min-heap: about 37 bytes a timer whatever its payload), fires
 // each due timer as a `timer` event through Ingest, and advances recurring timers.
 #pragma once
 
