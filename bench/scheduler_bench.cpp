@@ -1,40 +1,125 @@
-// The scheduler's in-memory index at scale: resident memory for N pending timers, and the cost
-// of one firing (heap pop, timer event built, next due computed, heap push) with the store and
-// ingest replaced by no-ops, for N = 10k and N = 1M in the same run. Plain main: the figures
-// are process-wide (VmRSS), which a Google Benchmark loop would blur.
+// The scheduler at scale: resident memory for N pending timers, and the cost of one firing, for
+// N = 10k, 100k and 1M with 16-, 46- and 200-byte timers (key + payload). Plain main: the
+// figures are process-wide (VmRSS, VmHWM), which a Google Benchmark loop would blur; each case
+// runs in a child process of its own. Every case runs against two stores:
 //
-//   qz_scheduler_bench [--timers 1000000] [--small 10000] [--fire 5000] [--rounds 11]
+//   gen     an in-memory store that computes each timer from its id; it keeps only an 8-byte due
+//           per timer, allocated before the baseline reading. RSS growth = the scheduler's own
+//           memory; ns per firing = the scheduler's work plus building the records it reads.
+//   sqlite  the real SQLite store (sync normal by default) in a temporary directory, filled and
+//           trimmed before the baseline reading. RSS growth also counts the store's read and
+//           side connections (a read connection's page cache grows up to 64 MiB); ns per firing
+//           includes GetTimers and one compare-and-set commit (UpdateTimerDue) per firing.
+//
+// Ingest is a no-op in both: writing the timer events to the log is not measured here.
+//
+//   qz_scheduler_bench [--timers 1000000] [--fire 5000] [--rounds 11] [--store gen|sqlite|both]
+//                      [--sync normal|full] [--cache-mib 256] [--dir /tmp]
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/ingest.hpp"
 #include "engine/scheduler.hpp"
 #include "model/action.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
 namespace qz {
 namespace {
 
-// Nothing to load; every compare-and-set applies. Everything else is unused by the scheduler.
-class NullStore final : public Store {
+constexpr TimeMs kBase = 1772323200000;  // 2026-03-01T00:00:00Z
+constexpr TimeMs kHour = 3'600'000;
+const std::array<std::string, 4> kRules = {"every 1h", "every 2h", "every 3h", "every 1d"};
+
+[[noreturn]] void Die(std::string_view what, const Status& status) {
+  fmt::print(stderr, "{}: {}\n", what, status.ToString());
+  std::exit(1);
+}
+
+// Timer i (0-based; id i + 1) of n, as a community's would look: key "welcome:u<n>" (16 bytes),
+// a JSON payload that brings key + payload to `text_bytes` (16: no payload; 46: a small object;
+// larger: the object padded), 16 communities, 4 rules, dues spread evenly over one hour.
+TimerRecord MakeTimer(int64_t i, int64_t n, int text_bytes) {
+  TimerRecord t;
+  t.id = i + 1;
+  t.community_id = 1 + i % 16;
+  t.community = fmt::format("community-{}", i % 16);
+  t.key = fmt::format("welcome:u{}", 1000000 + i);
+  t.rule = kRules[static_cast<size_t>(i) % kRules.size()];
+  t.due = kBase + i * kHour / n;
+  t.cause_event = "bench";
+  const int payload = text_bytes - static_cast<int>(t.key.size());
+  if (payload > 0) {
+    t.payload = fmt::format(R"({{"member":"u{}","step":2}})", 1000000 + i);
+    if (payload > static_cast<int>(t.payload.size())) {
+      t.payload.pop_back();
+      t.payload += R"(,"pad":")";
+      const int pad = payload - static_cast<int>(t.payload.size()) - 2;  // 2: the closing "}
+      t.payload.append(static_cast<size_t>(std::max(0, pad)), 'x');
+      t.payload += R"("})";
+    }
+  }
+  return t;
+}
+
+// Answers the scheduler's reads by computing each timer from its id; keeps only the dues (for the
+// compare-and-set). One thread: the benchmark calls RunDue directly, never Start.
+class GenStore final : public Store {
  public:
+  GenStore(int64_t n, int text_bytes)
+      : n_(n), text_bytes_(text_bytes), dues_(static_cast<size_t>(n)) {
+    for (int64_t i = 0; i < n; ++i) {
+      dues_[static_cast<size_t>(i)] = MakeTimer(i, n, text_bytes).due;
+    }
+  }
+
+  Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) override {
+    std::vector<TimerRecord> out;
+    for (int64_t id = std::max<int64_t>(after_id, 0) + 1;
+         id <= n_ && static_cast<int>(out.size()) < limit; ++id) {
+      if (dues_[static_cast<size_t>(id - 1)] != 0) out.push_back(Get(id));
+    }
+    return out;
+  }
+  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
+    std::vector<int64_t> sorted(ids.begin(), ids.end());
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::vector<TimerRecord> out;
+    out.reserve(sorted.size());
+    for (int64_t id : sorted) {
+      if (id >= 1 && id <= n_) out.push_back(Get(id));
+    }
+    return out;
+  }
+  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
+    if (id < 1 || id > n_ || dues_[static_cast<size_t>(id - 1)] != expected) return false;
+    dues_[static_cast<size_t>(id - 1)] = due;
+    return true;
+  }
+
+  Result<std::vector<TimerRecord>> LoadTimers() override { return Unused(); }
   Result<std::unique_ptr<StoreTxn>> Begin() override { return Unused(); }
   Result<StateSnapshot> LoadState() override { return Unused(); }
-  Result<std::vector<TimerRecord>> LoadTimers() override { return std::vector<TimerRecord>{}; }
-  Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return true; }
   Result<StoreStats> Stats() override { return Unused(); }
   Result<std::vector<Community>> ListCommunities() override { return Unused(); }
   Result<std::vector<Group>> ListGroups(std::optional<CommunityId>) override { return Unused(); }
@@ -58,6 +143,15 @@ class NullStore final : public Store {
 
  private:
   static Status Unused() { return Status::Internal("not used by the benchmark"); }
+  TimerRecord Get(int64_t id) const {
+    TimerRecord t = MakeTimer(id - 1, n_, text_bytes_);
+    t.due = dues_[static_cast<size_t>(id - 1)];
+    return t;
+  }
+
+  const int64_t n_;
+  const int text_bytes_;
+  std::vector<TimeMs> dues_;
 };
 
 // Accepts every batch at once, on the caller's thread.
@@ -81,77 +175,94 @@ class NullIngest final : public Ingest {
   int64_t events_ = 0;
 };
 
-int64_t RssKiB() {
+int64_t StatusKiB(std::string_view field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
+    if (line.starts_with(field)) return std::strtoll(line.c_str() + field.size(), nullptr, 10);
   }
   return -1;
 }
+int64_t RssKiB() { return StatusKiB("VmRSS:"); }
+int64_t HwmKiB() { return StatusKiB("VmHWM:"); }
+// Resets VmHWM to the current RSS (Linux >= 4.0); false where that is not allowed.
+bool ResetHwm() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
 
-constexpr TimeMs kBase = 1772323200000;  // 2026-03-01T00:00:00Z
-constexpr TimeMs kHour = 3'600'000;
-
-struct Figures {
-  double rss_bytes_per_timer = 0;
-  double rss_mib = 0;
-  double text_bytes_per_timer = 0;  // key + payload, the timers' own content
-  double add_ns = 0;                // per timer
-  double fire_ns_median = 0;        // per firing, median over rounds
-  double fire_ns_mean = 0;
+struct Options {
+  int64_t fire = 5000;
+  int rounds = 11;
+  SyncMode sync = SyncMode::kNormal;
+  int cache_mib = SqliteOptions{}.cache_mib;  // a read connection's page cache: up to 64 of it
+  std::string dir = "/tmp";
 };
 
-// N timers spread evenly over one hour, recurring hourly: firing keeps N pending, so every round
-// pops from and pushes into a heap of N. Keys, payloads, communities and rules look like a
-// community's: "welcome:u<n>", a small JSON object, 16 communities, 4 distinct rules.
-Figures Run(int64_t n, int64_t fire, int rounds, bool payloads) {
-  NullStore store;
+struct Figures {
+  double open_mib = 0;  // RSS growth once Open returned: the index of N timers
+  double peak_mib = -1;  // VmHWM growth during Open (-1: unknown)
+  double end_mib = 0;    // RSS growth after the firing rounds
+  double open_s = 0;
+  double fire_ns_median = 0;  // per firing, median over rounds
+  double fire_ns_mean = 0;
+  // Baselines, the store's share of a firing measured alone, per timer: GetTimers of 4,096
+  // timers with consecutive ids (as the rounds fire them) and spread over the whole table, and
+  // one UpdateTimerDue advancing a due by an hour.
+  double get_ns = 0;
+  double get_spread_ns = 0;
+  double cas_ns = 0;
+};
+
+// Fills a fresh SQLite store with n timers, in transactions of 50,000.
+std::unique_ptr<Store> FillSqlite(const std::string& dir, int64_t n, int text_bytes,
+                                  const Options& o) {
+  auto opened =
+      OpenSqliteStore({.path = dir + "/bench.db", .sync = o.sync, .cache_mib = o.cache_mib});
+  if (!opened.ok()) Die("open store", opened.status());
+  std::unique_ptr<Store> store = std::move(*opened);
+  for (int64_t i = 0; i < n;) {
+    auto txn = store->Begin();
+    if (!txn.ok()) Die("begin", txn.status());
+    for (int64_t j = 0; j < 50000 && i < n; ++j, ++i) {
+      TimerRecord t = MakeTimer(i, n, text_bytes);
+      if (Status st = (*txn)->PutTimer(t); !st.ok()) Die("put timer", st);
+    }
+    if (Status st = (*txn)->Commit(); !st.ok()) Die("commit", st);
+  }
+  return store;
+}
+
+Figures Run(Store& store, int64_t n, const Options& o) {
   NullIngest ingest;
   ManualClock clock(kBase);
+#if defined(__GLIBC__)
+  malloc_trim(0);  // what filling the store freed must not be reused unseen by the index
+#endif
   const int64_t rss_before = RssKiB();
+  const bool hwm = ResetHwm();
+  Figures f;
+  const auto open_start = std::chrono::steady_clock::now();
   auto opened = Scheduler::Open(store, ingest, clock);
-  if (!opened.ok()) {
-    fmt::print(stderr, "open: {}\n", opened.status().ToString());
+  if (!opened.ok()) Die("open scheduler", opened.status());
+  f.open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
+  Scheduler& s = **opened;
+  f.open_mib = (RssKiB() - rss_before) / 1024.0;
+  if (hwm) f.peak_mib = (HwmKiB() - rss_before) / 1024.0;
+  if (s.metrics().pending.load() != n) {
+    fmt::print(stderr, "loaded {} of {} timers\n", s.metrics().pending.load(), n);
     std::exit(1);
   }
-  Scheduler& s = **opened;
-  static const std::array<std::string, 4> kRules = {"every 1h", "every 2h", "every 3h", "every 1d"};
-  Figures f;
-  int64_t text_bytes = 0;
-  const auto add_start = std::chrono::steady_clock::now();
-  std::vector<TimerRecord> chunk;
-  for (int64_t i = 0; i < n;) {
-    chunk.clear();
-    for (int64_t j = 0; j < 10000 && i < n; ++j, ++i) {
-      TimerRecord t;
-      t.id = i + 1;
-      t.community_id = 1 + i % 16;
-      t.community = fmt::format("community-{}", i % 16);
-      t.key = fmt::format("welcome:u{}", 1000000 + i);
-      t.rule = kRules[i % kRules.size()];
-      t.due = kBase + i * kHour / n;
-      if (payloads) t.payload = fmt::format(R"({{"member":"u{}","step":2}})", 1000000 + i);
-      text_bytes += static_cast<int64_t>(t.key.size() + t.payload.size());
-      chunk.push_back(std::move(t));
-    }
-    s.Add(chunk);
-  }
-  chunk = {};
-  f.add_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - add_start)
-                 .count() /
-             n;
-  const int64_t rss_after = RssKiB();
-  f.rss_bytes_per_timer = (rss_after - rss_before) * 1024.0 / n;
-  f.rss_mib = (rss_after - rss_before) / 1024.0;
-  f.text_bytes_per_timer = static_cast<double>(text_bytes) / n;
 
   double total_ns = 0;
   std::vector<double> per_firing;
   const int64_t before = ingest.events();
-  for (int r = 0; r < rounds; ++r) {
-    // The next `fire` timers by due: the window of the hour they occupy.
-    clock.Set(kBase + ((r + 1) * fire - 1) * kHour / n);
+  for (int r = 0; r < o.rounds; ++r) {
+    // The next `fire` timers by due: the window of the hour they occupy. Recurring timers, so
+    // every round pops from and pushes into a heap of N.
+    clock.Set(kBase + ((r + 1) * o.fire - 1) * kHour / n);
     const auto start = std::chrono::steady_clock::now();
     const auto result = s.RunDue();
     const double ns =
@@ -161,22 +272,60 @@ Figures Run(int64_t n, int64_t fire, int rounds, bool payloads) {
       std::exit(1);
     }
     total_ns += ns;
-    per_firing.push_back(ns / result.fired);
+    per_firing.push_back(ns / static_cast<double>(result.fired));
   }
   const int64_t fired = ingest.events() - before;
-  f.fire_ns_mean = total_ns / fired;
+  f.fire_ns_mean = total_ns / static_cast<double>(fired);
   std::sort(per_firing.begin(), per_firing.end());
   f.fire_ns_median = per_firing[per_firing.size() / 2];
+  f.end_mib = (RssKiB() - rss_before) / 1024.0;
   if (s.metrics().pending.load() != n) {
     fmt::print(stderr, "pending {} != {}\n", s.metrics().pending.load(), n);
     std::exit(1);
   }
+
+  // The baselines, on timers the rounds did not touch (from the middle of the hour on).
+  auto get = [&](std::vector<int64_t> ids) {
+    std::sort(ids.begin(), ids.end());  // distinct: fewer than 4,096 timers repeat ids
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    const auto start = std::chrono::steady_clock::now();
+    auto got = store.GetTimers(ids);
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    if (!got.ok()) Die("get timers", got.status());
+    if (got->size() != ids.size()) Die("get timers", Status::Internal("timers missing"));
+    return std::pair(ns / static_cast<double>(ids.size()), std::move(*got));
+  };
+  std::vector<int64_t> spread, consecutive;
+  for (int64_t k = 0; k < 4096; ++k) {
+    spread.push_back(1 + k * n / 4096);
+    consecutive.push_back(1 + (n / 2 + k) % n);
+  }
+  f.get_spread_ns = get(spread).first;
+  auto [get_ns, batch] = get(consecutive);
+  f.get_ns = get_ns;
+  const size_t advances = std::min<size_t>(batch.size(), 2000);
+  const auto cas_start = std::chrono::steady_clock::now();
+  for (size_t k = 0; k < advances; ++k) {
+    const TimerRecord& t = batch[k];
+    auto applied = store.UpdateTimerDue(t.id, t.due, t.due + kHour);
+    if (!applied.ok() || !*applied) Die("advance", applied.status());
+  }
+  f.cas_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - cas_start)
+                 .count() /
+             static_cast<double>(advances);
   return f;
 }
 
 int64_t Flag(int argc, char** argv, std::string_view name, int64_t fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (argv[i] == name) return std::strtoll(argv[i + 1], nullptr, 10);
+  }
+  return fallback;
+}
+std::string_view TextFlag(int argc, char** argv, std::string_view name, std::string_view fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (argv[i] == name) return argv[i + 1];
   }
   return fallback;
 }
@@ -187,35 +336,64 @@ int64_t Flag(int argc, char** argv, std::string_view name, int64_t fallback) {
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   const int64_t large = qz::Flag(argc, argv, "--timers", 1'000'000);
-  const int64_t small = qz::Flag(argc, argv, "--small", 10'000);
-  const int64_t fire = qz::Flag(argc, argv, "--fire", 5'000);
-  const int rounds = static_cast<int>(qz::Flag(argc, argv, "--rounds", 11));
-  fmt::print("scheduler: {} rounds of {} firings each; store and ingest are no-ops\n", rounds,
-             fire);
-  fmt::print("{:>9} {:>8} {:>9} {:>11} {:>11} {:>10} {:>14} {:>12}\n", "timers", "payload",
-             "RSS MiB", "RSS B/timer", "text B/tmr", "Add ns", "fire ns median", "fire ns mean");
-  struct Case {
-    int64_t n;
-    bool payloads;
-  };
+  qz::Options o;
+  o.fire = qz::Flag(argc, argv, "--fire", 5'000);
+  o.rounds = static_cast<int>(qz::Flag(argc, argv, "--rounds", 11));
+  o.sync = qz::TextFlag(argc, argv, "--sync", "normal") == "full" ? qz::SyncMode::kFull
+                                                                   : qz::SyncMode::kNormal;
+  o.cache_mib = static_cast<int>(qz::Flag(argc, argv, "--cache-mib", o.cache_mib));
+  o.dir = std::string(qz::TextFlag(argc, argv, "--dir", "/tmp"));
+  const std::string_view which = qz::TextFlag(argc, argv, "--store", "both");
+  std::vector<std::string_view> stores;
+  if (which == "gen" || which == "both") stores.push_back("gen");
+  if (which == "sqlite" || which == "both") stores.push_back("sqlite");
+
+  fmt::print(
+      "scheduler: {} rounds of {} firings each; ingest is a no-op. RSS growth from just before\n"
+      "Scheduler::Open. gen = in-memory store computing timers from ids (growth = the scheduler\n"
+      "alone); sqlite = real store, sync {}, cache {} MiB (growth also counts its connections\n"
+      "and page caches; a firing includes GetTimers and one UpdateTimerDue commit). Baselines\n"
+      "alone, per timer: get = GetTimers of 4096 consecutive ids, get spread = of 4096 ids\n"
+      "spread over the table, cas = UpdateTimerDue advancing one timer\n",
+      o.rounds, o.fire, o.sync == qz::SyncMode::kFull ? "full" : "normal", o.cache_mib);
+  fmt::print("{:>6} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>14} {:>12} {:>7} {:>10} {:>7}\n",
+             "store", "timers", "text B", "open MiB", "B/timer", "peak MiB", "after MiB",
+             "open s", "fire ns median", "fire ns mean", "get ns", "get spread", "cas ns");
   std::fflush(stdout);
-  // Each case in a fresh child process, so its RSS growth is not blurred by memory an earlier
-  // case freed.
-  for (const Case c :
-       {Case{small, true}, Case{large / 10, true}, Case{large, true}, Case{large, false}}) {
-    const pid_t pid = fork();
-    if (pid < 0) return 1;
-    if (pid == 0) {
-      const auto f = qz::Run(c.n, fire, rounds, c.payloads);
-      fmt::print("{:>9} {:>8} {:>9.1f} {:>11.1f} {:>11.1f} {:>10.0f} {:>14.0f} {:>12.0f}\n", c.n,
-                 c.payloads ? "yes" : "no", f.rss_mib, f.rss_bytes_per_timer,
-                 f.text_bytes_per_timer, f.add_ns, f.fire_ns_median, f.fire_ns_mean);
-      std::fflush(stdout);
-      std::_Exit(0);
+  for (std::string_view store_kind : stores) {
+    for (const int64_t n : {large / 100, large / 10, large}) {
+      for (const int text_bytes : {16, 46, 200}) {
+        // Each case in a fresh child process, so its RSS growth is not blurred by memory an
+        // earlier case freed.
+        const pid_t pid = fork();
+        if (pid < 0) return 1;
+        if (pid == 0) {
+          qz::Figures f;
+          if (store_kind == "gen") {
+            qz::GenStore store(n, text_bytes);
+            f = qz::Run(store, n, o);
+          } else {
+            std::string dir = o.dir + "/qz-scheduler-bench-XXXXXX";
+            if (mkdtemp(dir.data()) == nullptr) return 1;
+            auto store = qz::FillSqlite(dir, n, text_bytes, o);
+            f = qz::Run(*store, n, o);
+            store.reset();
+            std::filesystem::remove_all(dir);
+          }
+          fmt::print(
+              "{:>6} {:>8} {:>6} {:>9.1f} {:>9.1f} {:>9} {:>9.1f} {:>7.2f} {:>14.0f} {:>12.0f} "
+              "{:>7.0f} {:>10.0f} {:>7.0f}\n",
+              store_kind, n, text_bytes, f.open_mib, f.open_mib * 1024 * 1024 / n,
+              f.peak_mib < 0 ? std::string("n/a") : fmt::format("{:.1f}", f.peak_mib), f.end_mib,
+              f.open_s, f.fire_ns_median, f.fire_ns_mean, f.get_ns, f.get_spread_ns, f.cas_ns);
+          std::fflush(stdout);
+          std::_Exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+      }
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
   }
   return 0;
 }

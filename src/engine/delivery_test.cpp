@@ -145,6 +145,12 @@ class FlakyStore final : public Store {
     return s_.ListTasks(q);
   }
   Result<std::vector<TimerRecord>> LoadTimers() override { return s_.LoadTimers(); }
+  Result<std::vector<TimerRecord>> ScanTimers(int64_t after, int limit) override {
+    return s_.ScanTimers(after, limit);
+  }
+  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
+    return s_.GetTimers(ids);
+  }
   Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
     return s_.UpdateTimerDue(id, expected, due);
   }

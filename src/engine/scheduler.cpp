@@ -10,14 +10,16 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #if defined(__GLIBC__)
@@ -41,109 +43,56 @@ constexpr int kSkipLogLimit = 20;
 
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
+// A slot keeps due times in 62 bits: about ±73 million years around 1970.
+constexpr TimeMs kMaxDue = (TimeMs{1} << 61) - 1;
+// Parsed schedules kept for reuse; beyond this many distinct ones the cache starts over.
+constexpr size_t kMaxCachedSchedules = 1024;
 
-// The keys and payloads of all pending timers, packed back to back in 256 KiB chunks as
-// [varint key size][varint payload size][key][payload] (a large text gets a chunk of its own).
-// A timer holds one pointer (8 bytes) instead of two std::string (64 bytes) plus their heap
-// blocks. Texts are immutable; a released one stays as garbage until the owner copies the live
-// texts into a fresh arena (WantsCompaction), so memory stays within about twice the live bytes.
-class TextArena {
+// A parsed (rule, time zone) pair. Immutable, shared by every timer with that pair.
+struct Schedule {
+  std::optional<Recurrence> recurrence;   // set for a recurring rule; unset: one-shot
+  const date::time_zone* zone = nullptr;  // for the event's UTC offset; null: unknown (offset 0)
+};
+using SchedulePtr = std::shared_ptr<const Schedule>;
+
+// Parses each distinct (rule, time zone) once while it stays in use. The index does not refer
+// to entries (a firing reads its timer's rule from the store and looks it up again), so a set
+// with more distinct rules than the cache holds only costs re-parsing. Thread-safe.
+class ScheduleCache {
  public:
-  const char* Append(std::string_view key, std::string_view payload) {
-    char header[20];
-    char* h = PutVarint(PutVarint(header, key.size()), payload.size());
-    const size_t size = static_cast<size_t>(h - header) + key.size() + payload.size();
-    char* out = nullptr;
-    if (size > kChunk / 4) {
-      chunks_.push_back(std::make_unique_for_overwrite<char[]>(size));
-      out = chunks_.back().get();
-    } else {
-      if (size > left_) {
-        chunks_.push_back(std::make_unique_for_overwrite<char[]>(kChunk));
-        cursor_ = chunks_.back().get();
-        left_ = kChunk;
-      }
-      out = cursor_;
-      cursor_ += size;
-      left_ -= size;
+  Result<SchedulePtr> Get(const std::string& rule, const std::string& time_zone) {
+    std::string name = rule + '\n' + time_zone;
+    std::lock_guard lock(mu_);
+    if (auto it = map_.find(name); it != map_.end()) return it->second;
+    auto schedule = std::make_shared<Schedule>();
+    if (!rule.empty()) {
+      auto recurrence = Recurrence::Parse(rule, time_zone);
+      if (!recurrence.ok()) return recurrence.status();
+      schedule->recurrence = std::move(*recurrence);
     }
-    std::memcpy(out, header, static_cast<size_t>(h - header));
-    std::memcpy(out + (h - header), key.data(), key.size());
-    std::memcpy(out + (h - header) + key.size(), payload.data(), payload.size());
-    used_ += size;
-    live_ += size;
-    return out;
-  }
-  void Release(const char* text) { live_ -= Parse(text).size; }
-  bool WantsCompaction() const { return used_ > 4 * kChunk && live_ * 2 < used_; }
-
-  static std::string_view Key(const char* text) {
-    const Parsed p = Parse(text);
-    return {p.key, p.key_size};
-  }
-  static std::string_view Payload(const char* text) {
-    const Parsed p = Parse(text);
-    return {p.key + p.key_size, p.payload_size};
+    try {
+      schedule->zone = date::locate_zone(time_zone);
+    } catch (const std::exception&) {
+      schedule->zone = nullptr;  // a one-shot timer still fires; its event says +00:00
+    }
+    if (map_.size() >= kMaxCachedSchedules) map_.clear();
+    map_.emplace(std::move(name), schedule);
+    return SchedulePtr(std::move(schedule));
   }
 
  private:
-  static constexpr size_t kChunk = 256 * 1024;
-  struct Parsed {
-    const char* key;
-    size_t key_size;
-    size_t payload_size;
-    size_t size;  // the whole record
-  };
-  static char* PutVarint(char* out, size_t v) {
-    while (v >= 0x80) {
-      *out++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    *out++ = static_cast<char>(v);
-    return out;
-  }
-  static const char* GetVarint(const char* in, size_t& v) {
-    v = 0;
-    for (int shift = 0;; shift += 7) {
-      const auto b = static_cast<unsigned char>(*in++);
-      v |= static_cast<size_t>(b & 0x7f) << shift;
-      if (b < 0x80) return in;
-    }
-  }
-  static Parsed Parse(const char* text) {
-    Parsed p{};
-    const char* in = GetVarint(GetVarint(text, p.key_size), p.payload_size);
-    p.key = in;
-    p.size = static_cast<size_t>(in - text) + p.key_size + p.payload_size;
-    return p;
-  }
-
-  std::vector<std::unique_ptr<char[]>> chunks_;
-  char* cursor_ = nullptr;
-  size_t left_ = 0;
-  size_t used_ = 0;  // bytes of every text appended, live or released
-  size_t live_ = 0;
+  std::mutex mu_;
+  std::unordered_map<std::string, SchedulePtr> map_;  // by rule + '\n' + time zone
 };
 
-// A distinct (rule, time zone) pair; many timers share one. Never removed, so pointers to it
-// stay valid for the scheduler's life.
-struct Schedule {
-  std::string rule;  // empty: one-shot
-  std::string time_zone;
-  std::optional<Recurrence> recurrence;   // set for a recurring rule
-  const date::time_zone* zone = nullptr;  // for the event's UTC offset; null: unknown (offset 0)
-};
-
-// One pending timer: 32 bytes, plus its text in the arena.
+// One pending timer: 16 bytes. Everything else about it stays in the store until it fires.
 struct Slot {
   int64_t id = 0;
-  TimeMs due = 0;               // 0: the slot is free
-  const char* text = nullptr;   // key and payload, in arena_
-  uint32_t schedule = 0;        // index into schedules_
-  uint32_t community : 31 = 0;  // index into communities_
-  uint32_t firing : 1 = 0;      // taken by RunDue; its outcome is not applied yet
+  TimeMs due : 62 = 0;        // 0: the slot is free
+  uint64_t firing : 1 = 0;    // taken by RunDue; its outcome is not applied yet
+  uint64_t replaced : 1 = 0;  // while firing, Add replaced its content (same due)
 };
-static_assert(sizeof(Slot) == 32);
+static_assert(sizeof(Slot) == 16);
 
 // 12 bytes: a million pending timers need 12 MB of heap, not 16.
 #pragma pack(push, 4)
@@ -158,15 +107,11 @@ bool Later(const HeapItem& a, const HeapItem& b) {
   return a.due != b.due ? a.due > b.due : a.slot > b.slot;
 }
 
-// A due timer taken out of the index, with copies of what its event needs.
+// A due timer taken out of the index.
 struct Firing {
   int64_t id = 0;
   TimeMs due = 0;
   uint32_t slot = 0;  // where the timer was; still it if the slot's id and due are unchanged
-  const Schedule* schedule = nullptr;
-  std::string community;
-  std::string key;
-  std::string payload;
 };
 
 uint64_t Mix(int64_t id) {  // splitmix64's finaliser: ids are sequential, the table wants noise
@@ -230,13 +175,10 @@ class SchedulerImpl final : public Scheduler {
   void IndexInsert(uint32_t slot);
   void IndexErase(int64_t id);
   void IndexGrow();
-  Result<uint32_t> InternSchedule(const std::string& rule, const std::string& time_zone);
-  uint32_t InternCommunity(const std::string& slug);
-  Status Put(const TimerRecord& timer);
+  // Makes timer `id` pending at `due` (inserted, moved, or left as it is when already there).
+  void Put(int64_t id, TimeMs due);
   void Remove(int64_t id);
   void Push(TimeMs due, uint32_t slot);
-  void SetText(Slot& slot, const TimerRecord& timer);
-  void CompactTexts();
   // A heap item that no longer stands for a pending timer (its slot moved on, was freed or
   // reused, or is being fired).
   bool IsTaken(const HeapItem& item) const;
@@ -247,20 +189,31 @@ class SchedulerImpl final : public Scheduler {
   std::vector<Firing> TakeDue(TimeMs now, size_t max);
   // Puts firings whose outcome was not applied back into the heap (if Add did not replace them).
   void Release(std::span<const Firing> firings);
+  // Takes firings of timers the store no longer has pending out of the index.
+  void Drop(std::span<const Firing> firings);
 
-  // Without mu_: ingests the batch and applies each outcome. False: nothing was ingested (the
-  // batch is left taken, for Release).
+  // Without mu_. Whether `timer` can be scheduled: a due time a slot can hold and a rule that
+  // parses; also the parsed schedule.
+  Result<SchedulePtr> Check(const TimerRecord& timer);
+  // Without mu_: reads the batch's timers from the store, ingests the events of those still
+  // pending and applies each outcome. False: nothing was ingested (the batch is left taken, for
+  // Release).
   bool Fire(std::span<const Firing> batch, TimeMs now, RunResult& result,
             std::vector<Firing>& retry);
+  // Without mu_: the schedules of the fired timers that Add replaced (same due) during their
+  // firing, read again from the store so the new rule decides the next due.
+  void Reread(std::span<const Firing> batch, std::span<const size_t> fired,
+              std::vector<SchedulePtr>& schedules);
   // Advances (or finishes) one durably fired timer in the store, then in memory. False: the
   // store write failed; the firing stays taken, for Release.
-  bool Complete(const Firing& f, TimeMs now);
+  bool Complete(const Firing& f, const Schedule& schedule, TimeMs now);
 
   Store& store_;
   Ingest& ingest_;
   const Clock& clock_;
   const SchedulerOptions options_;
   SchedulerMetrics metrics_;
+  ScheduleCache schedules_;  // thread-safe on its own
 
   std::mutex run_mu_;  // one RunDue at a time
 
@@ -272,11 +225,6 @@ class SchedulerImpl final : public Scheduler {
   // in size, at most 3/4 full. 4 bytes an entry: the id itself is read from the slot.
   std::vector<uint32_t> table_;
   std::vector<HeapItem> heap_;  // lazy deletion: items whose slot changed are skipped
-  TextArena arena_;
-  std::vector<std::unique_ptr<Schedule>> schedules_;
-  std::unordered_map<std::string, uint32_t> schedule_ids_;  // rule + '\n' + time zone
-  std::vector<std::string> communities_;
-  std::unordered_map<std::string, uint32_t> community_ids_;
 
   bool last_run_failed_ = false;  // due timers were left for a retry
 
@@ -333,37 +281,6 @@ void SchedulerImpl::IndexGrow() {
   }
 }
 
-Result<uint32_t> SchedulerImpl::InternSchedule(const std::string& rule,
-                                               const std::string& time_zone) {
-  std::string name = rule + '\n' + time_zone;
-  if (auto it = schedule_ids_.find(name); it != schedule_ids_.end()) return it->second;
-  auto schedule = std::make_unique<Schedule>();
-  schedule->rule = rule;
-  schedule->time_zone = time_zone;
-  if (!rule.empty()) {
-    auto recurrence = Recurrence::Parse(rule, time_zone);
-    if (!recurrence.ok()) return recurrence.status();
-    schedule->recurrence = std::move(*recurrence);
-  }
-  try {
-    schedule->zone = date::locate_zone(time_zone);
-  } catch (const std::exception&) {
-    schedule->zone = nullptr;  // a one-shot timer still fires; its event says +00:00
-  }
-  const auto id = static_cast<uint32_t>(schedules_.size());
-  schedules_.push_back(std::move(schedule));
-  schedule_ids_.emplace(std::move(name), id);
-  return id;
-}
-
-uint32_t SchedulerImpl::InternCommunity(const std::string& slug) {
-  if (auto it = community_ids_.find(slug); it != community_ids_.end()) return it->second;
-  const auto id = static_cast<uint32_t>(communities_.size());
-  communities_.push_back(slug);
-  community_ids_.emplace(slug, id);
-  return id;
-}
-
 void SchedulerImpl::Push(TimeMs due, uint32_t slot) {
   heap_.push_back({due, slot});
   std::push_heap(heap_.begin(), heap_.end(), Later);
@@ -379,34 +296,15 @@ void SchedulerImpl::Push(TimeMs due, uint32_t slot) {
   }
 }
 
-void SchedulerImpl::SetText(Slot& slot, const TimerRecord& timer) {
-  if (slot.text != nullptr) arena_.Release(slot.text);
-  slot.text = arena_.Append(timer.key, timer.payload);
-  if (arena_.WantsCompaction()) CompactTexts();
+Result<SchedulePtr> SchedulerImpl::Check(const TimerRecord& timer) {
+  if (timer.due < -kMaxDue || timer.due > kMaxDue) {
+    return Status::Invalid(fmt::format("due time {} is out of range", timer.due), "due");
+  }
+  return schedules_.Get(timer.rule, timer.time_zone);
 }
 
-// O(live texts), amortised over at least as many released bytes.
-void SchedulerImpl::CompactTexts() {
-  TextArena fresh;
-  for (Slot& slot : slots_) {
-    if (slot.text == nullptr) continue;
-    slot.text = fresh.Append(TextArena::Key(slot.text), TextArena::Payload(slot.text));
-  }
-  arena_ = std::move(fresh);
-}
-
-Status SchedulerImpl::Put(const TimerRecord& timer) {
-  if (timer.due == 0) {  // finished (or cancelled): nothing to fire
-    Remove(timer.id);
-    return Status::Ok();
-  }
-  auto schedule = InternSchedule(timer.rule, timer.time_zone);
-  if (!schedule.ok()) {
-    Remove(timer.id);  // whatever was pending under this id was replaced
-    return schedule.status();
-  }
-  const uint32_t community = InternCommunity(timer.community);
-  uint32_t s = Find(timer.id);
+void SchedulerImpl::Put(int64_t id, TimeMs due) {
+  uint32_t s = Find(id);
   if (s == kNoSlot) {
     if (free_slots_.empty()) {
       s = static_cast<uint32_t>(slots_.size());
@@ -416,38 +314,33 @@ Status SchedulerImpl::Put(const TimerRecord& timer) {
       free_slots_.pop_back();
     }
     Slot& slot = slots_[s];
-    slot.id = timer.id;
-    slot.due = timer.due;
-    slot.schedule = *schedule;
-    slot.community = community;
+    slot.id = id;
+    slot.due = due;
     slot.firing = 0;
-    SetText(slot, timer);
+    slot.replaced = 0;
     IndexInsert(s);
     ++live_;
     metrics_.pending.store(static_cast<int64_t>(live_), std::memory_order_relaxed);
-    Push(timer.due, s);
-    return Status::Ok();
+    Push(due, s);
+    return;
   }
   Slot& slot = slots_[s];
-  SetText(slot, timer);
-  slot.schedule = *schedule;
-  slot.community = community;
-  if (slot.due == timer.due) {
+  if (slot.due == due) {
     // Same occurrence: its heap item still stands. If it is being fired right now, the firing
-    // carries on and its outcome advances this (new) content.
-    return Status::Ok();
+    // carries on, and its outcome advances by the new content's rule (Reread).
+    if (slot.firing) slot.replaced = 1;
+    return;
   }
-  slot.due = timer.due;
+  slot.due = due;
   slot.firing = 0;  // a firing under way now finds the timer replaced and leaves it alone
-  Push(timer.due, s);
-  return Status::Ok();
+  slot.replaced = 0;
+  Push(due, s);
 }
 
 void SchedulerImpl::Remove(int64_t id) {
   const uint32_t s = Find(id);
   if (s == kNoSlot) return;
   IndexErase(id);
-  arena_.Release(slots_[s].text);
   slots_[s] = Slot{};
   free_slots_.push_back(s);
   --live_;
@@ -482,9 +375,8 @@ std::vector<Firing> SchedulerImpl::TakeDue(TimeMs now, size_t max) {
     if (IsTaken(item)) continue;
     Slot& slot = slots_[item.slot];
     slot.firing = 1;
-    out.push_back(Firing{slot.id, item.due, item.slot, schedules_[slot.schedule].get(),
-                         communities_[slot.community], std::string(TextArena::Key(slot.text)),
-                         std::string(TextArena::Payload(slot.text))});
+    slot.replaced = 0;
+    out.push_back(Firing{slot.id, item.due, item.slot});
   }
   return out;
 }
@@ -498,66 +390,91 @@ void SchedulerImpl::Release(std::span<const Firing> firings) {
   }
 }
 
+void SchedulerImpl::Drop(std::span<const Firing> firings) {
+  if (firings.empty()) return;
+  std::lock_guard lock(mu_);
+  for (const Firing& f : firings) {
+    if (Ours(f)) Remove(f.id);  // else Add brought something newer meanwhile: it stands
+  }
+}
+
 void SchedulerImpl::Add(std::span<const TimerRecord> timers) {
+  // Rules are parsed before taking mu_, so RunDue is not held up by them.
+  std::vector<bool> valid(timers.size(), true);
+  for (size_t i = 0; i < timers.size(); ++i) {
+    const TimerRecord& t = timers[i];
+    if (t.due == 0) continue;
+    if (auto checked = Check(t); !checked.ok()) {
+      valid[i] = false;
+      spdlog::error("scheduler: timer {} ({}/{}) not scheduled: {}", t.id, t.community, t.key,
+                    checked.status().ToString());
+    }
+  }
   std::lock_guard lock(mu_);
   TimeMs earliest = kNever;
-  for (const TimerRecord& t : timers) {
-    if (Status st = Put(t); !st.ok()) {
-      spdlog::error("scheduler: timer {} ({}/{}) not scheduled: {}", t.id, t.community, t.key,
-                    st.ToString());
+  for (size_t i = 0; i < timers.size(); ++i) {
+    const TimerRecord& t = timers[i];
+    if (t.due == 0 || !valid[i]) {
+      // Finished or cancelled; or replaced by something this build cannot schedule.
+      Remove(t.id);
       continue;
     }
-    if (t.due != 0) earliest = std::min(earliest, t.due);
+    Put(t.id, t.due);
+    earliest = std::min(earliest, t.due);
   }
   if (earliest != kNever) loop_.Wake(earliest);
 }
 
 Status SchedulerImpl::Load() {
-  auto timers = store_.LoadTimers();
-  if (!timers.ok()) return timers.status();
   const TimeMs now = clock_.Now();
   const TimeMs cutoff = now - options_.catch_up_window_ms;
+  const int page_size = std::max(1, options_.load_page_size);
   int64_t skipped = 0;
-  {
-    std::lock_guard lock(mu_);
-    slots_.reserve(timers->size());
-    heap_.reserve(timers->size());
-  }
-  for (TimerRecord& t : *timers) {
-    if (t.due == 0) continue;
-    std::unique_lock lock(mu_);
-    auto schedule = InternSchedule(t.rule, t.time_zone);
-    if (!schedule.ok()) {
-      // Left as it is in the store: a rule this build cannot read is not a reason to drop it.
-      spdlog::error("scheduler: timer {} ({}/{}) not loaded: {}", t.id, t.community, t.key,
-                    schedule.status().ToString());
-      continue;
-    }
-    if (t.due < cutoff) {
-      // Missed by more than the catch-up window: not fired; a recurring timer moves on to its
-      // first occurrence after now, a one-shot timer is finished.
-      const Schedule& sched = *schedules_[*schedule];
-      const TimeMs next = sched.recurrence ? sched.recurrence->NextAfter(now) : 0;
-      lock.unlock();
-      auto applied = store_.UpdateTimerDue(t.id, t.due, next);
-      if (!applied.ok()) return applied.status();
-      if (!*applied) continue;  // changed meanwhile; its writer hands the new one to Add
-      ++skipped;
-      if (skipped <= kSkipLogLimit) {
-        spdlog::info(
-            "scheduler: timer {} ({}/{}) was due at {}, beyond the catch-up window; "
-            "skipped to {}",
-            t.id, t.community, t.key, FormatRfc3339(t.due),
-            next == 0 ? std::string("finished") : FormatRfc3339(next));
+  int64_t after_id = 0;
+  std::vector<std::pair<int64_t, TimeMs>> pending;  // one page's (id, due) to index
+  while (true) {
+    // A page at a time: the index keeps only ids and dues, so the records go with their page.
+    auto page = store_.ScanTimers(after_id, page_size);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    after_id = page->back().id;
+    pending.clear();
+    for (const TimerRecord& t : *page) {
+      if (t.due == 0) continue;
+      auto schedule = Check(t);
+      if (!schedule.ok()) {
+        // Left as it is in the store: a rule this build cannot read is not a reason to drop it.
+        spdlog::error("scheduler: timer {} ({}/{}) not loaded: {}", t.id, t.community, t.key,
+                      schedule.status().ToString());
+        continue;
       }
-      if (next == 0) continue;
-      t.due = next;
-      lock.lock();
+      TimeMs due = t.due;
+      if (due < cutoff) {
+        // Missed by more than the catch-up window: not fired; a recurring timer moves on to its
+        // first occurrence after now, a one-shot timer is finished.
+        const Schedule& sched = **schedule;
+        const TimeMs next = sched.recurrence ? sched.recurrence->NextAfter(now) : 0;
+        auto applied = store_.UpdateTimerDue(t.id, t.due, next);
+        if (!applied.ok()) return applied.status();
+        if (!*applied) continue;  // changed meanwhile; its writer hands the new one to Add
+        ++skipped;
+        if (skipped <= kSkipLogLimit) {
+          spdlog::info(
+              "scheduler: timer {} ({}/{}) was due at {}, beyond the catch-up window; "
+              "skipped to {}",
+              t.id, t.community, t.key, FormatRfc3339(t.due),
+              next == 0 ? std::string("finished") : FormatRfc3339(next));
+        }
+        if (next == 0) continue;
+        due = next;
+      }
+      pending.emplace_back(t.id, due);
     }
-    if (Status st = Put(t); !st.ok()) {
-      spdlog::error("scheduler: timer {} ({}/{}) not loaded: {}", t.id, t.community, t.key,
-                    st.ToString());
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, due] : pending) Put(id, due);
     }
+    if (page->size() < static_cast<size_t>(page_size)) break;
   }
   metrics_.skipped.fetch_add(skipped, std::memory_order_relaxed);
   if (skipped > kSkipLogLimit) {
@@ -565,11 +482,9 @@ Status SchedulerImpl::Load() {
                  FormatRfc3339(cutoff));
   }
   std::lock_guard lock(mu_);
-  spdlog::info("scheduler: {} pending timers, {} distinct schedules", live_, schedules_.size());
-  timers->clear();
-  timers->shrink_to_fit();
+  spdlog::info("scheduler: {} pending timers", live_);
 #if defined(__GLIBC__)
-  malloc_trim(0);  // the loaded records were many small blocks; give their pages back
+  malloc_trim(0);  // the pages of records were many small blocks; give their memory back
 #endif
   return Status::Ok();
 }
@@ -598,29 +513,67 @@ Scheduler::RunResult SchedulerImpl::RunDue() {
 
 bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& result,
                          std::vector<Firing>& retry) {
+  // What the events need, for the whole batch in one read.
+  std::vector<int64_t> ids;
+  ids.reserve(batch.size());
+  for (const Firing& f : batch) ids.push_back(f.id);
+  auto records = store_.GetTimers(ids);
+  if (!records.ok()) {
+    spdlog::warn("scheduler: {} due timers not fired (their timers could not be read), will "
+                 "retry: {}",
+                 batch.size(), records.status().ToString());
+    return false;
+  }
+  std::vector<SchedulePtr> schedules(batch.size());  // set for the timers that fire
+  std::vector<size_t> firing;                         // their indexes in `batch`
+  std::vector<Firing> gone;
   IngestBatch ib;
   ib.events.reserve(batch.size());
   ib.json.reserve(batch.size());
   ib.indexes.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     const Firing& f = batch[i];
+    // GetTimers answers in id order.
+    auto it = std::lower_bound(records->begin(), records->end(), f.id,
+                               [](const TimerRecord& t, int64_t id) { return t.id < id; });
+    if (it == records->end() || it->id != f.id || it->due == 0) {
+      // Finished or cancelled since it was indexed (or never committed): nothing to fire.
+      gone.push_back(f);
+      continue;
+    }
+    const TimerRecord& t = *it;
+    auto schedule = schedules_.Get(t.rule, t.time_zone);
+    if (!schedule.ok()) {
+      // Replaced by a rule this build cannot read; its Add will say so too. Left in the store.
+      spdlog::error("scheduler: timer {} ({}/{}) not fired: {}", t.id, t.community, t.key,
+                    schedule.status().ToString());
+      gone.push_back(f);
+      continue;
+    }
+    schedules[i] = std::move(*schedule);
     Event e;
     // The id makes a repeated firing of this occurrence a duplicate in the log.
     e.id = fmt::format("timer:{}:{}", f.id, f.due);
     e.type = EventType::kTimer;
     e.time = f.due;
-    e.time_offset = OffsetMinutes(f.schedule->zone, f.due);
+    e.time_offset = OffsetMinutes(schedules[i]->zone, f.due);
     e.platform = "qunzhu";
-    e.community = f.community;
-    e.timer = f.key;
-    e.payload = f.payload;
+    // Copied, not moved: a batch can hold two firings of one timer (Add moved it to an earlier
+    // due while the first was being taken).
+    e.community = t.community;
+    e.timer = t.key;
+    e.payload = t.payload;
     ib.json.push_back(EventToJson(e));
     ib.events.push_back(std::move(e));
     ib.indexes.push_back(i);
+    firing.push_back(i);
   }
+  records->clear();
+  Drop(gone);
+  if (firing.empty()) return true;
   IngestResult r = ingest_.SubmitAndWait(std::move(ib));
   if (!r.status.ok()) {
-    spdlog::warn("scheduler: {} due timers not fired, will retry: {}", batch.size(),
+    spdlog::warn("scheduler: {} due timers not fired, will retry: {}", firing.size(),
                  r.status.ToString());
     return false;
   }
@@ -629,12 +582,13 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
     const Firing& f = batch[item.index];
     rejected[item.index] = true;
     // Retrying cannot help (the event itself is invalid): the timer moves on regardless.
-    spdlog::error("scheduler: timer {} ({}/{}) due at {}: its event was rejected: {}", f.id,
-                  f.community, f.key, FormatRfc3339(f.due), item.error.ToString());
+    spdlog::error("scheduler: timer {} due at {}: its event was rejected: {}", f.id,
+                  FormatRfc3339(f.due), item.error.ToString());
   }
+  Reread(batch, firing, schedules);
   int64_t fired = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!Complete(batch[i], now)) {
+  for (size_t i : firing) {
+    if (!Complete(batch[i], *schedules[i], now)) {
       retry.push_back(batch[i]);
       continue;
     }
@@ -645,14 +599,39 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
   return true;
 }
 
-bool SchedulerImpl::Complete(const Firing& f, TimeMs now) {
-  TimeMs next = 0;
+void SchedulerImpl::Reread(std::span<const Firing> batch, std::span<const size_t> fired,
+                           std::vector<SchedulePtr>& schedules) {
+  std::vector<int64_t> ids;
+  std::vector<size_t> where;  // ids[k] is batch[where[k]]'s
   {
     std::lock_guard lock(mu_);
-    // If Add replaced the content during the firing (same due), the new rule applies.
-    const Schedule& schedule = Ours(f) ? *schedules_[slots_[f.slot].schedule] : *f.schedule;
-    next = NextDue(schedule, f.due, now);
+    for (size_t i : fired) {
+      if (Ours(batch[i]) && slots_[batch[i].slot].replaced) {
+        ids.push_back(batch[i].id);
+        where.push_back(i);
+      }
+    }
   }
+  if (ids.empty()) return;  // the usual case: no second read
+  auto records = store_.GetTimers(ids);
+  if (!records.ok()) {
+    spdlog::warn("scheduler: {} replaced timers advance by their previous rule: {}", ids.size(),
+                 records.status().ToString());
+    return;
+  }
+  for (size_t k = 0; k < ids.size(); ++k) {
+    auto it = std::lower_bound(records->begin(), records->end(), ids[k],
+                               [](const TimerRecord& t, int64_t id) { return t.id < id; });
+    // Another due: replaced again, and the compare-and-set will not apply anyway.
+    if (it == records->end() || it->id != ids[k] || it->due != batch[where[k]].due) continue;
+    if (auto schedule = schedules_.Get(it->rule, it->time_zone); schedule.ok()) {
+      schedules[where[k]] = std::move(*schedule);
+    }
+  }
+}
+
+bool SchedulerImpl::Complete(const Firing& f, const Schedule& schedule, TimeMs now) {
+  const TimeMs next = NextDue(schedule, f.due, now);
   auto applied = store_.UpdateTimerDue(f.id, f.due, next);
   bool store_has_next = false;
   if (applied.ok() && !*applied && next != 0) {
@@ -671,16 +650,14 @@ bool SchedulerImpl::Complete(const Firing& f, TimeMs now) {
         f.id, FormatRfc3339(f.due), applied.status().ToString());
     return false;
   }
-  if (!*applied && !store_has_next) {
+  if ((!*applied && !store_has_next) || next == 0) {
     Remove(f.id);
     return true;
   }
-  if (next == 0) {
-    Remove(f.id);
-    return true;
-  }
-  slots_[f.slot].due = next;
-  slots_[f.slot].firing = 0;
+  Slot& slot = slots_[f.slot];
+  slot.due = next;
+  slot.firing = 0;
+  slot.replaced = 0;
   Push(next, f.slot);
   return true;
 }

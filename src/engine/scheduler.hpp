@@ -1,6 +1,6 @@
 // qunzhu engine: the scheduler of durable timers. Owns the in-memory index of pending timers
-// (a compact min-heap by due time; 1M timers well under 100 MB), fires each due timer as a
-// `timer` event through Ingest, and advances recurring timers.
+// (id and due time only, in a min-heap: about 37 bytes a timer whatever its payload), fires
+// each due timer as a `timer` event through Ingest, and advances recurring timers.
 #pragma once
 
 #include <atomic>
@@ -22,6 +22,9 @@ struct SchedulerOptions {
   // within this window before now; older ones are skipped to their next occurrence (logged).
   // Never fires N times for N missed occurrences.
   TimeMs catch_up_window_ms = 60 * 60 * 1000;
+  // Open reads the pending timers from the store in pages of this many (Store::ScanTimers), so
+  // start-up holds one page of full records at a time besides the index.
+  int load_page_size = 4096;
 };
 
 struct SchedulerMetrics {
@@ -32,6 +35,14 @@ struct SchedulerMetrics {
 
 // Firing is idempotent: the timer event's id is "timer:<timer id>:<due ms>", so a firing that
 // is repeated after a crash (event ingested, due not yet advanced) is a duplicate in the log.
+//
+// The index holds each pending timer's id and due time only. Its community, key, payload, rule
+// and time zone are read from the store when it fires (Store::GetTimers, one read per batch of
+// due timers), so an event carries what the store holds then. A timer the store no longer has
+// pending (finished or cancelled: due 0; or an unknown id) is not fired and leaves the index.
+// One the store holds at another due (a replacement whose Add has not come yet) still fires
+// the occurrence that was taken, once; its compare-and-set then fails and the store's due stands.
+//
 // Thread-safety: Add from any thread; RunDue for one caller at a time.
 class Scheduler {
  public:
@@ -39,7 +50,10 @@ class Scheduler {
                                                  SchedulerOptions options = {});
   virtual ~Scheduler() = default;
 
-  // Timers written by the writer (schedule_timer actions, playbook schedules) after commit.
+  // Timers written by the writer (schedule_timer actions, playbook schedules), after their
+  // commit: a timer that is not in the store is dropped when it comes due. Only id, due, rule
+  // and time zone are used (the rule is checked here: an unreadable one is logged and the timer
+  // not scheduled); a record with due 0 removes the pending timer.
   virtual void Add(std::span<const TimerRecord> timers) = 0;
 
   struct RunResult {

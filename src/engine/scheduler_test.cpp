@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "core/time.hpp"
 #include "engine/ingest.hpp"
@@ -57,6 +59,100 @@ class RefusingIngest final : public Ingest {
   Ingest& real_;
 };
 
+// Forwards to a real Ingest, but first runs `before_submit` (once) on the submitting thread: a
+// writer's commit and Add that land while a batch of timers is being fired.
+class HookedIngest final : public Ingest {
+ public:
+  explicit HookedIngest(Ingest& real) : real_(real) {}
+  void Submit(IngestBatch batch, Done done) override {
+    if (before_submit) std::exchange(before_submit, nullptr)();
+    real_.Submit(std::move(batch), std::move(done));
+  }
+  void SetCommitListener(CommitListener listener) override {
+    real_.SetCommitListener(std::move(listener));
+  }
+  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
+    return real_.SetPlaybook(std::move(playbook));
+  }
+  std::shared_ptr<const PlaybookSet> playbooks() const override { return real_.playbooks(); }
+  const IngestMetrics& metrics() const override { return real_.metrics(); }
+  double state_load_seconds() const override { return real_.state_load_seconds(); }
+
+  std::function<void()> before_submit;
+
+ private:
+  Ingest& real_;
+};
+
+// Forwards to a real store, counting the timer reads; GetTimers fails while `fail_gets` > 0.
+class CountingStore final : public Store {
+ public:
+  explicit CountingStore(Store& s) : s_(s) {}
+  std::atomic<int> load_calls{0}, scan_calls{0}, get_calls{0}, fail_gets{0};
+  std::atomic<size_t> largest_page{0};
+
+  Result<std::vector<TimerRecord>> LoadTimers() override {
+    ++load_calls;
+    return s_.LoadTimers();
+  }
+  Result<std::vector<TimerRecord>> ScanTimers(int64_t after, int limit) override {
+    ++scan_calls;
+    auto page = s_.ScanTimers(after, limit);
+    if (page.ok()) largest_page = std::max(largest_page.load(), page->size());
+    return page;
+  }
+  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
+    ++get_calls;
+    if (fail_gets > 0) {
+      --fail_gets;
+      return Status::Unavailable("disk on fire (test)");
+    }
+    return s_.GetTimers(ids);
+  }
+  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
+    return s_.UpdateTimerDue(id, expected, due);
+  }
+  Result<std::unique_ptr<StoreTxn>> Begin() override { return s_.Begin(); }
+  Result<StateSnapshot> LoadState() override { return s_.LoadState(); }
+  Result<StoreStats> Stats() override { return s_.Stats(); }
+  Result<std::vector<Community>> ListCommunities() override { return s_.ListCommunities(); }
+  Result<std::vector<Group>> ListGroups(std::optional<CommunityId> c) override {
+    return s_.ListGroups(c);
+  }
+  Result<std::vector<Member>> ListMembers(const MemberQuery& q) override {
+    return s_.ListMembers(q);
+  }
+  Result<MemberProfile> GetMember(MemberId id) override { return s_.GetMember(id); }
+  Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before, int limit) override {
+    return s_.MemberEvents(id, before, limit);
+  }
+  Result<std::vector<StoredEvent>> ScanEvents(int64_t after, int limit) override {
+    return s_.ScanEvents(after, limit);
+  }
+  Result<std::optional<StoredEvent>> FindEvent(const std::string& p,
+                                               const std::string& id) override {
+    return s_.FindEvent(p, id);
+  }
+  Result<std::vector<OutboxRecord>> LoadOpenActions() override { return s_.LoadOpenActions(); }
+  Status UpdateActions(std::span<const OutboxUpdate> updates) override {
+    return s_.UpdateActions(updates);
+  }
+  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& q) override {
+    return s_.ListActions(q);
+  }
+  Result<ActionCounts> CountActions() override { return s_.CountActions(); }
+  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override {
+    return s_.ListTasks(q);
+  }
+  Status PutPlaybook(const StoredPlaybook& p) override { return s_.PutPlaybook(p); }
+  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return s_.LoadPlaybooks(); }
+  Status PutToken(const ApiToken& t) override { return s_.PutToken(t); }
+  Result<bool> HasToken(const std::string& h) override { return s_.HasToken(h); }
+
+ private:
+  Store& s_;
+};
+
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -95,6 +191,18 @@ class SchedulerTest : public ::testing::Test {
     EXPECT_TRUE((*txn)->Commit().ok());
     EXPECT_NE(t.id, 0);
     return t;
+  }
+
+  // Writes `timers` in one transaction as the writer would, setting their ids.
+  void PutTimers(std::vector<TimerRecord>& timers) {
+    auto txn = store_->Begin();
+    ASSERT_TRUE(txn.ok()) << txn.status().ToString();
+    for (TimerRecord& t : timers) {
+      t.community_id = community_id_;
+      t.community = "acme";
+      ASSERT_TRUE((*txn)->PutTimer(t).ok());
+    }
+    ASSERT_TRUE((*txn)->Commit().ok());
   }
 
   std::unique_ptr<Scheduler> Open(SchedulerOptions options = {}) {
@@ -420,15 +528,14 @@ TEST_F(SchedulerTest, RefusedIngestLeavesTheTimersDueForARetry) {
   EXPECT_EQ(TimerEvents().size(), 1u);
 }
 
-// Many replacements of the same timers churn the text arena through compactions; the events
-// must still carry each timer's latest key and payload.
-TEST_F(SchedulerTest, ReplacedTextsStayIntactThroughCompaction) {
+// Many replacements of the same timers, committed and handed to Add each time, churn the
+// index (stale heap items, rebuilds, deletions); the events carry each timer's latest key and
+// payload, as the store holds them when they fire.
+TEST_F(SchedulerTest, RepeatedReplacementsFireWithTheLatestContent) {
   const TimeMs base = T("2026-03-01T10:00:00+08:00");
   auto s = Open();
   std::vector<TimerRecord> timers(2000);
   for (size_t i = 0; i < timers.size(); ++i) {
-    timers[i].id = 100000 + static_cast<int64_t>(i);  // in memory only: fired, then dropped
-    timers[i].community = "acme";
     timers[i].key = fmt::format("k{}", i);
     timers[i].due = base + static_cast<TimeMs>(i);
   }
@@ -437,14 +544,17 @@ TEST_F(SchedulerTest, ReplacedTextsStayIntactThroughCompaction) {
       t.due += 1;
       t.payload = fmt::format(R"({{"round":{},"pad":"{}"}})", round, std::string(200, 'x'));
     }
+    PutTimers(timers);
     s->Add(timers);
   }
   // Remove every other one (exercises the index's deletion), then fire the rest.
+  std::vector<TimerRecord> cancelled;
   for (size_t i = 0; i < timers.size(); i += 2) {
-    TimerRecord t = timers[i];
-    t.due = 0;
-    s->Add({&t, 1});
+    cancelled.push_back(timers[i]);
+    cancelled.back().due = 0;
   }
+  PutTimers(cancelled);
+  s->Add(cancelled);
   EXPECT_EQ(s->metrics().pending.load(), 1000);
   clock_.Set(base + kHour);
   EXPECT_EQ(s->RunDue().fired, 1000);
@@ -455,7 +565,8 @@ TEST_F(SchedulerTest, ReplacedTextsStayIntactThroughCompaction) {
         << events[i].json;
     EXPECT_NE(events[i].json.find(R"("round":29)"), std::string::npos) << events[i].json;
   }
-  EXPECT_EQ(s->metrics().pending.load(), 0);  // not in the store: dropped after firing
+  EXPECT_EQ(s->metrics().pending.load(), 0);
+  EXPECT_EQ(StoredDue(timers[1].id), 0);  // one-shot: finished
 }
 
 // Add from several threads while the background thread fires (run under TSan/ASan in CI).
@@ -465,14 +576,22 @@ TEST_F(SchedulerTest, ConcurrentAddsWhileTheBackgroundThreadFires) {
   auto s = Open();
   s->Start();
   constexpr int kThreads = 4, kPerThread = 250;
+  // Committed before the scheduler hears of them, as the writer does; the store holds each
+  // timer's last version (a replaced one at its later due).
+  std::vector<TimerRecord> committed(kThreads * kPerThread);
+  for (int th = 0; th < kThreads; ++th) {
+    for (int i = 0; i < kPerThread; ++i) {
+      TimerRecord& t = committed[th * kPerThread + i];
+      t.key = fmt::format("t{}-{}", th, i);
+      t.due = base + (i % 50) * 10 + (i % 7 == 0 ? 5 : 0);
+    }
+  }
+  PutTimers(committed);
   std::vector<std::thread> threads;
   for (int th = 0; th < kThreads; ++th) {
     threads.emplace_back([&, th] {
       for (int i = 0; i < kPerThread; ++i) {
-        TimerRecord t;
-        t.id = 1 + th * kPerThread + i;  // in memory only
-        t.community = "acme";
-        t.key = fmt::format("t{}-{}", th, i);
+        TimerRecord t = committed[th * kPerThread + i];
         t.due = base + (i % 50) * 10;
         s->Add({&t, 1});
         if (i % 7 == 0) {  // replaced right away, maybe while it fires
@@ -514,6 +633,192 @@ TEST_F(SchedulerTest, UnreadableRuleIsLeftInTheStoreAndNotLoaded) {
   clock_.Set(base);
   EXPECT_EQ(s->RunDue().fired, 1);
   EXPECT_EQ(StoredDue(bad.id), base);
+}
+
+// ---- The index holds ids and dues; the rest is read from the store at fire time ----
+
+TEST_F(SchedulerTest, PayloadIsReadWhenTheTimerFires) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord quiet = PutTimer("quiet", "", base, R"({"v":1})");
+  const TimerRecord added = PutTimer("added", "every 1h", base, R"({"v":1})");
+  auto s = Open();
+  // Replaced after the scheduler indexed them, with the same due: "quiet" is not handed to Add
+  // (nothing in the index changes), "added" is.
+  PutTimer("quiet", "", base, R"({"v":2,"text":"新"})");
+  const TimerRecord added2 = PutTimer("added", "every 1h", base, R"({"v":3})");
+  s->Add({&added2, 1});
+  clock_.Set(base);
+  EXPECT_EQ(s->RunDue().fired, 2);
+  const auto events = TimerEvents();
+  ASSERT_EQ(events.size(), 2u);
+  for (const StoredEvent& e : events) {
+    if (e.source_id == fmt::format("timer:{}:{}", quiet.id, base)) {
+      EXPECT_NE(e.json.find(R"("payload":{"v":2,"text":"新"})"), std::string::npos) << e.json;
+    } else {
+      EXPECT_EQ(e.source_id, fmt::format("timer:{}:{}", added.id, base));
+      EXPECT_NE(e.json.find(R"("payload":{"v":3})"), std::string::npos) << e.json;
+    }
+  }
+  EXPECT_EQ(StoredDue(added.id), base + kHour);
+}
+
+TEST_F(SchedulerTest, ReplacementNotYetAddedFiresTheTakenOccurrenceWithTheStoredContent) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord t = PutTimer("k", "", base, R"({"v":1})");
+  auto s = Open();
+  PutTimer("k", "", base + kHour, R"({"v":2})");  // its Add has not come yet
+  clock_.Set(base);
+  EXPECT_EQ(s->RunDue().fired, 1);
+  const auto events = TimerEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].source_id, fmt::format("timer:{}:{}", t.id, base));
+  EXPECT_NE(events[0].json.find(R"("payload":{"v":2})"), std::string::npos) << events[0].json;
+  EXPECT_EQ(StoredDue(t.id), base + kHour);  // the compare-and-set did not apply
+}
+
+TEST_F(SchedulerTest, TimerFinishedOrCancelledBeforeItFiresDoesNotFire) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord once = PutTimer("once", "", base);
+  const TimerRecord daily = PutTimer("daily", "daily 10:00", base);
+  const TimerRecord kept = PutTimer("kept", "", base);
+  auto s = Open();
+  EXPECT_EQ(s->metrics().pending.load(), 3);
+  // Cancelled by the writer; the scheduler has not heard of it (its Add is late, or lost).
+  PutTimer("once", "", 0);
+  PutTimer("daily", "daily 10:00", 0);
+  clock_.Set(base);
+  auto r = s->RunDue();
+  EXPECT_EQ(r.fired, 1);
+  EXPECT_EQ(r.next_due, 0);
+  const auto events = TimerEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].source_id, fmt::format("timer:{}:{}", kept.id, base));
+  EXPECT_EQ(s->metrics().pending.load(), 0);
+  EXPECT_EQ(StoredDue(daily.id), 0);  // left finished: not advanced
+  EXPECT_EQ(StoredDue(once.id), 0);
+  // The late Add of the cancellation changes nothing.
+  TimerRecord late = daily;
+  late.due = 0;
+  s->Add({&late, 1});
+  EXPECT_EQ(s->RunDue().fired, 0);
+  EXPECT_EQ(TimerEvents().size(), 1u);
+}
+
+TEST_F(SchedulerTest, TimerNotInTheStoreIsDroppedWhenDue) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  auto s = Open();
+  TimerRecord ghost;
+  ghost.id = 987654;  // never committed
+  ghost.community = "acme";
+  ghost.key = "ghost";
+  ghost.due = base;
+  s->Add({&ghost, 1});
+  EXPECT_EQ(s->metrics().pending.load(), 1);
+  clock_.Set(base);
+  auto r = s->RunDue();
+  EXPECT_EQ(r.fired, 0);
+  EXPECT_EQ(r.next_due, 0);
+  EXPECT_EQ(s->metrics().pending.load(), 0);
+  EXPECT_TRUE(TimerEvents().empty());
+}
+
+// A same-due replacement committed and added while its timer is being fired: the event has the
+// content read before, and the new rule decides the next due.
+TEST_F(SchedulerTest, ReplacedDuringTheFiringAdvancesByTheNewRule) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord t = PutTimer("k", "daily 10:00", base, R"({"v":1})");
+  HookedIngest ingest(*ingest_);
+  auto opened = Scheduler::Open(*store_, ingest, clock_);
+  ASSERT_TRUE(opened.ok());
+  Scheduler& s = **opened;
+  ingest.before_submit = [&] {
+    const TimerRecord replaced = PutTimer("k", "daily 12:00", base, R"({"v":2})");
+    s.Add({&replaced, 1});
+  };
+  clock_.Set(base);
+  auto r = s.RunDue();
+  EXPECT_EQ(r.fired, 1);
+  EXPECT_EQ(r.next_due, base + 2 * kHour);  // 12:00 today, not 10:00 tomorrow
+  EXPECT_EQ(StoredDue(t.id), base + 2 * kHour);
+  const auto events = TimerEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_NE(events[0].json.find(R"("payload":{"v":1})"), std::string::npos) << events[0].json;
+}
+
+TEST_F(SchedulerTest, OneStoreReadPerFiringBatch) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  std::vector<TimerRecord> timers(5000);
+  for (size_t i = 0; i < timers.size(); ++i) {
+    timers[i].key = fmt::format("k{}", i);
+    timers[i].rule = i % 2 == 0 ? "" : "every 1h";
+    timers[i].due = base + static_cast<TimeMs>(i);
+  }
+  PutTimers(timers);
+  CountingStore counting(*store_);
+  auto opened = Scheduler::Open(counting, *ingest_, clock_);
+  ASSERT_TRUE(opened.ok());
+  Scheduler& s = **opened;
+  EXPECT_EQ(counting.get_calls.load(), 0);
+  clock_.Set(base + kMinute);
+  EXPECT_EQ(s.RunDue().fired, 5000);
+  EXPECT_EQ(counting.get_calls.load(), 2);  // batches of 4,096 and 904
+}
+
+TEST_F(SchedulerTest, FailedTimerReadLeavesTheTimersDueForARetry) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord t = PutTimer("k", "daily 10:00", base);
+  CountingStore counting(*store_);
+  auto opened = Scheduler::Open(counting, *ingest_, clock_);
+  ASSERT_TRUE(opened.ok());
+  Scheduler& s = **opened;
+  counting.fail_gets = 1;
+  clock_.Set(base);
+  auto r = s.RunDue();
+  EXPECT_EQ(r.fired, 0);
+  EXPECT_EQ(r.next_due, base);  // still due
+  EXPECT_EQ(s.metrics().pending.load(), 1);
+  EXPECT_TRUE(TimerEvents().empty());
+  EXPECT_EQ(StoredDue(t.id), base);
+  r = s.RunDue();
+  EXPECT_EQ(r.fired, 1);
+  EXPECT_EQ(r.next_due, base + kDay);
+}
+
+TEST_F(SchedulerTest, StartUpReadsTheTimersInPages) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  std::vector<TimerRecord> timers(25);
+  for (size_t i = 0; i < timers.size(); ++i) {
+    timers[i].key = fmt::format("k{}", i);
+    timers[i].rule = i % 3 == 0 ? "every 1h" : "";
+    // Every fifth one was due two days ago: beyond the catch-up window, in every page.
+    timers[i].due = i % 5 == 0 ? base - 2 * kDay : base + static_cast<TimeMs>(i);
+  }
+  PutTimers(timers);
+  std::vector<TimerRecord> finished = {timers[1], timers[2]};
+  for (TimerRecord& t : finished) t.due = 0;
+  PutTimers(finished);  // 23 pending
+  CountingStore counting(*store_);
+  clock_.Set(base - kMinute);
+  auto opened = Scheduler::Open(counting, *ingest_, clock_,
+                                SchedulerOptions{.load_page_size = 4});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Scheduler& s = **opened;
+  EXPECT_EQ(counting.load_calls.load(), 0) << "never everything at once";
+  EXPECT_EQ(counting.scan_calls.load(), 6);  // 5 full pages, then 3
+  EXPECT_EQ(counting.largest_page.load(), 4u);
+  EXPECT_EQ(s.metrics().skipped.load(), 5);
+  // 18 on time, 2 of the skipped ones recurring (k0, k15: moved on to the next hour).
+  EXPECT_EQ(s.metrics().pending.load(), 20);
+  EXPECT_EQ(StoredDue(timers[5].id), 0);  // a skipped one-shot is finished
+  clock_.Set(base + kMinute);
+  EXPECT_EQ(s.RunDue().fired, 18);
+  std::set<std::string> fired;
+  for (const StoredEvent& e : TimerEvents()) fired.insert(e.source_id);
+  for (size_t i = 0; i < timers.size(); ++i) {
+    const bool expected = i % 5 != 0 && i != 1 && i != 2;
+    EXPECT_EQ(fired.contains(fmt::format("timer:{}:{}", timers[i].id, timers[i].due)), expected)
+        << "k" << i;
+  }
 }
 
 }  // namespace

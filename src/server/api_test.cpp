@@ -256,6 +256,12 @@ class FakeStore final : public Store {
     return out;
   }
   Result<std::vector<TimerRecord>> LoadTimers() override { return std::vector<TimerRecord>{}; }
+  Result<std::vector<TimerRecord>> ScanTimers(int64_t, int) override {
+    return std::vector<TimerRecord>{};
+  }
+  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t>) override {
+    return std::vector<TimerRecord>{};
+  }
   Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return false; }
   Status PutPlaybook(const StoredPlaybook& playbook) override {
     std::lock_guard lock(mu);

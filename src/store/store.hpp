@@ -206,8 +206,19 @@ class Store {
   // query.limit, clamped to 1..1000.
   virtual Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) = 0;
 
-  // Timers, for the scheduler (any thread). LoadTimers returns those with due != 0, by id.
+  // Timers, for the scheduler and the writer (any thread; committed data only).
+  //
+  // Every pending timer (due != 0) at once, ascending by id. Its size grows with the timers'
+  // payloads: for a large set, page with ScanTimers.
   virtual Result<std::vector<TimerRecord>> LoadTimers() = 0;
+  // The pending timers (due != 0) with id > after_id, ascending by id, at most `limit` (none
+  // when limit <= 0): pass the last id of a page as the next after_id. A timer written between
+  // two pages is seen if its id lies after the cursor.
+  virtual Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) = 0;
+  // The timers with these ids, as committed, ascending by id, all read from one committed
+  // snapshot: finished ones (due 0) included, ids the store does not have left out, an id given
+  // twice read once. `ids` may come in any order and any number (the store batches them).
+  virtual Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) = 0;
   // Compare-and-set of a timer's next firing: sets timer `id`'s due to `due` only while it is
   // still `expected` (a writer may have replaced the timer meanwhile); returns whether it applied.
   // False for an unknown id; true when due == expected and the timer still has it (a probe).

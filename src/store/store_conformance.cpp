@@ -1286,6 +1286,13 @@ TEST_P(StoreConformance, FreshStoreHasNoActionsTasksTimersOrPlaybooks) {
   EXPECT_TRUE(tasks.empty());
   ASSERT_OK_AND_ASSIGN(auto timers, store().LoadTimers());
   EXPECT_TRUE(timers.empty());
+  ASSERT_OK_AND_ASSIGN(timers, store().ScanTimers(0, 100));
+  EXPECT_TRUE(timers.empty());
+  const int64_t some_ids[] = {1, 2, 3};
+  ASSERT_OK_AND_ASSIGN(timers, store().GetTimers(some_ids));
+  EXPECT_TRUE(timers.empty()) << "no such timers";
+  ASSERT_OK_AND_ASSIGN(timers, store().GetTimers({}));
+  EXPECT_TRUE(timers.empty());
   ASSERT_OK_AND_ASSIGN(auto playbooks, store().LoadPlaybooks());
   EXPECT_TRUE(playbooks.empty());
   ASSERT_OK_AND_ASSIGN(bool applied, store().UpdateTimerDue(1, 0, 5));
@@ -1811,6 +1818,147 @@ TEST_P(StoreConformance, UpdateTimerDueIsACompareAndSet) {
   EXPECT_SAME(loaded, std::vector<TimerRecord>{other});
 }
 
+// Puts `timers` in one committed transaction, setting their ids.
+Status PutTimers(Store& store, std::vector<TimerRecord>& timers) {
+  auto txn = store.Begin();
+  if (!txn.ok()) return txn.status();
+  for (TimerRecord& t : timers) QZ_RETURN_IF_ERROR((*txn)->PutTimer(t));
+  return (*txn)->Commit();
+}
+
+TEST_P(StoreConformance, GetTimersReadsByIdAscendingSkippingUnknownIds) {
+  std::vector<TimerRecord> timers = {MakeTimer(1, "a", kT0 + 300), MakeTimer(1, "b", kT0 + 100),
+                                     MakeTimer(2, "a", kT0 + 200), MakeTimer(1, "done", kT0)};
+  timers[2].rule = "";
+  timers[2].payload = "";
+  timers[2].time_zone = "Asia/Shanghai";
+  ASSERT_OK(PutTimers(store(), timers));
+  // Finished: still read by id, with due 0 (LoadTimers and ScanTimers leave it out).
+  TimerRecord done = timers[3];
+  done.due = 0;
+  {
+    std::vector<TimerRecord> finish = {done};
+    ASSERT_OK(PutTimers(store(), finish));
+  }
+  const int64_t unknown = timers[0].id + timers[1].id + timers[2].id + timers[3].id + 1000;
+  // Scrambled, with an unknown id, a repeated id and a negative one.
+  const std::vector<int64_t> ids = {timers[2].id, unknown,      timers[0].id, done.id,
+                                    timers[2].id, timers[1].id, -5};
+  ASSERT_OK_AND_ASSIGN(auto got, store().GetTimers(ids));
+  std::vector<TimerRecord> want = {timers[0], timers[1], timers[2], done};
+  std::sort(want.begin(), want.end(),
+            [](const TimerRecord& x, const TimerRecord& y) { return x.id < y.id; });
+  EXPECT_SAME(got, want);
+  // A subset, in the order asked or not: ascending by id.
+  const std::vector<int64_t> two = {std::max(timers[1].id, done.id),
+                                    std::min(timers[1].id, done.id)};
+  ASSERT_OK_AND_ASSIGN(got, store().GetTimers(two));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, two[1]);
+  EXPECT_EQ(got[1].id, two[0]);
+  const std::vector<int64_t> only_unknown = {unknown, unknown + 1};
+  ASSERT_OK_AND_ASSIGN(got, store().GetTimers(only_unknown));
+  EXPECT_TRUE(got.empty());
+}
+
+TEST_P(StoreConformance, GetTimersSeesTheLatestReplacement) {
+  std::vector<TimerRecord> timers = {MakeTimer(1, "k", kT0), MakeTimer(1, "other", kT0 + 1)};
+  ASSERT_OK(PutTimers(store(), timers));
+  const int64_t ids[] = {timers[0].id};
+  ASSERT_OK_AND_ASSIGN(auto got, store().GetTimers(ids));
+  EXPECT_SAME(got, std::vector<TimerRecord>{timers[0]});
+
+  // Replaced by key: the same id, every other field new.
+  TimerRecord replaced = MakeTimer(1, "k", kT0 + 5000);
+  replaced.community = "renamed";
+  replaced.rule = "every 15m";
+  replaced.time_zone = "America/New_York";
+  replaced.payload = R"({"v":2,"text":"新的 🎉"})";
+  replaced.cause_event = "qq:m2";
+  {
+    std::vector<TimerRecord> put = {replaced};
+    ASSERT_OK(PutTimers(store(), put));
+    replaced.id = put[0].id;
+  }
+  ASSERT_EQ(replaced.id, timers[0].id);
+  ASSERT_OK_AND_ASSIGN(got, store().GetTimers(ids));
+  EXPECT_SAME(got, std::vector<TimerRecord>{replaced});
+  // A compare-and-set of its due shows too, and survives a reopen.
+  ASSERT_OK_AND_ASSIGN(bool applied, store().UpdateTimerDue(replaced.id, kT0 + 5000, kT0 + 6000));
+  ASSERT_TRUE(applied);
+  replaced.due = kT0 + 6000;
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(got, store().GetTimers(ids));
+  EXPECT_SAME(got, std::vector<TimerRecord>{replaced});
+}
+
+TEST_P(StoreConformance, GetTimersTakesLargeIdLists) {
+  std::vector<TimerRecord> timers;
+  for (int i = 0; i < 1300; ++i) {
+    timers.push_back(MakeTimer(1 + i % 3, "k" + std::to_string(i), kT0 + (i * 7919) % 1300));
+    if (i % 5 == 0) timers.back().payload = R"({"n":)" + std::to_string(i) + "}";
+  }
+  ASSERT_OK(PutTimers(store(), timers));
+  ASSERT_OK_AND_ASSIGN(auto all, store().LoadTimers());
+  ASSERT_EQ(all.size(), timers.size());
+  // Every id, each twice, newest first, with unknown ids (past the largest) in between.
+  const int64_t max_id = all.back().id;
+  std::vector<int64_t> ids;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    ids.push_back(it->id);
+    ids.push_back(max_id + 1 + static_cast<int64_t>(ids.size()));
+    ids.push_back(it->id);
+  }
+  ASSERT_OK_AND_ASSIGN(auto got, store().GetTimers(ids));
+  EXPECT_SAME(got, all);
+  // Lists around any chunk size a store may use: the first n timers, exactly.
+  for (size_t n : {1u, 63u, 64u, 65u, 255u, 256u, 257u, 511u, 512u, 513u, 1024u, 1025u}) {
+    std::vector<int64_t> first;
+    for (size_t i = 0; i < n; ++i) first.push_back(all[i].id);
+    std::reverse(first.begin(), first.end());
+    ASSERT_OK_AND_ASSIGN(got, store().GetTimers(first));
+    ASSERT_EQ(got.size(), n);
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), all.begin())) << "first " << n;
+  }
+}
+
+TEST_P(StoreConformance, ScanTimersPagesThroughThePendingTimers) {
+  std::vector<TimerRecord> timers;
+  for (int i = 0; i < 20; ++i) {
+    timers.push_back(MakeTimer(1 + i % 2, "k" + std::to_string(i), kT0 + 20 - i));
+  }
+  ASSERT_OK(PutTimers(store(), timers));
+  // Finish every third one: left out of the pages, as of LoadTimers.
+  std::vector<TimerRecord> finished;
+  for (size_t i = 0; i < timers.size(); i += 3) {
+    finished.push_back(timers[i]);
+    finished.back().due = 0;
+  }
+  ASSERT_OK(PutTimers(store(), finished));
+  ASSERT_OK_AND_ASSIGN(auto all, store().LoadTimers());
+  ASSERT_EQ(all.size(), 13u);
+  for (int limit : {1, 4, 13, 100}) {
+    std::vector<TimerRecord> paged;
+    int64_t cursor = 0;
+    for (int page = 0; page < 50; ++page) {
+      ASSERT_OK_AND_ASSIGN(auto part, store().ScanTimers(cursor, limit));
+      if (part.empty()) break;
+      EXPECT_LE(part.size(), static_cast<size_t>(limit));
+      paged.insert(paged.end(), part.begin(), part.end());
+      cursor = part.back().id;
+    }
+    EXPECT_SAME(paged, all) << "limit " << limit;
+  }
+  ASSERT_OK_AND_ASSIGN(auto none, store().ScanTimers(0, 0));
+  EXPECT_TRUE(none.empty()) << "limit 0";
+  ASSERT_OK_AND_ASSIGN(none, store().ScanTimers(0, -3));
+  EXPECT_TRUE(none.empty()) << "a negative limit";
+  ASSERT_OK_AND_ASSIGN(none, store().ScanTimers(all.back().id, 10));
+  EXPECT_TRUE(none.empty()) << "past the last id";
+  ASSERT_OK_AND_ASSIGN(auto from_middle, store().ScanTimers(all[5].id, 3));
+  EXPECT_SAME(from_middle, (std::vector<TimerRecord>{all[6], all[7], all[8]}));
+}
+
 TEST_P(StoreConformance, ModuleStatePutDeleteAndLoad) {
   // Keys put in a scrambled order; bytewise order puts "B" before "a".
   std::vector<ModuleStateEntry> entries = {
@@ -1887,6 +2035,8 @@ TEST_P(StoreConformance, RolledBackTxnLeavesNoActionsTasksTimersOrModuleState) {
     ASSERT_OK(txn->PutMember(member));
     ASSERT_OK(txn->Commit());
   }
+  // GetTimers is asked for the committed timer and for one added (then rolled back) below.
+  std::vector<int64_t> timer_ids = {timer.id};
   auto check_committed_view = [&] {
     auto open = store().LoadOpenActions();
     ASSERT_TRUE(open.ok()) << Describe(open);
@@ -1901,6 +2051,12 @@ TEST_P(StoreConformance, RolledBackTxnLeavesNoActionsTasksTimersOrModuleState) {
     ASSERT_TRUE(tasks.ok()) << Describe(tasks);
     EXPECT_SAME(*tasks, std::vector<OperatorTask>{task});
     auto timers = store().LoadTimers();
+    ASSERT_TRUE(timers.ok()) << Describe(timers);
+    EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});
+    timers = store().ScanTimers(0, 10);
+    ASSERT_TRUE(timers.ok()) << Describe(timers);
+    EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});
+    timers = store().GetTimers(timer_ids);
     ASSERT_TRUE(timers.ok()) << Describe(timers);
     EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});
     auto profile = store().GetMember(1);
@@ -1918,6 +2074,7 @@ TEST_P(StoreConformance, RolledBackTxnLeavesNoActionsTasksTimersOrModuleState) {
     ASSERT_OK(txn->PutTimer(replaced));
     TimerRecord added = MakeTimer(1, "new", kT0 + 2);
     ASSERT_OK(txn->PutTimer(added));
+    timer_ids.push_back(added.id);
     ASSERT_OK(txn->PutModuleState({.community_id = 1, .module = "m", .key = "kept"}));
     ASSERT_OK(txn->PutModuleState({.community_id = 1, .module = "m", .key = "new", .value = "x"}));
     Member richer = member;

@@ -409,6 +409,8 @@ enum ReadStmt : size_t {
   kListTasks,
   kListOpenTasks,
   kLoadTimers,
+  kScanTimers,
+  kGetTimers,
   kLoadPlaybooks,
   kListMembers,                     // + variant bits (kByCommunity | kByGroup | kByText)
   kListActions = kListMembers + 8,  // + variant bits (kByStatus | kByGroup)
@@ -419,6 +421,22 @@ constexpr size_t kByCommunity = 1;
 constexpr size_t kByGroup = 2;
 constexpr size_t kByText = 4;
 constexpr size_t kByStatus = 1;
+
+// GetTimers binds this many ids per statement (a shorter chunk repeats its last id): large
+// enough that a firing batch of 4,096 timers takes 16 statements, far below SQLite's limit on
+// parameters (32,766).
+constexpr size_t kGetTimersChunk = 256;
+
+// "SELECT <timer columns> FROM timers WHERE id IN (?1, ..., ?kGetTimersChunk) ORDER BY id".
+std::string GetTimersSql() {
+  std::string params;
+  for (size_t i = 1; i <= kGetTimersChunk; ++i) {
+    if (i > 1) params += ", ";
+    params += fmt::format("?{}", i);
+  }
+  return fmt::format("SELECT {} FROM timers WHERE id IN ({}) ORDER BY id", List(kTimerColumns),
+                     params);
+}
 
 // ListMembers parameters: ?1 after_id, ?2 community_id, ?3 group_id, ?4 LIKE pattern, ?5 limit.
 // One statement per combination of filters so each gets its own plan: with a group it walks
@@ -523,6 +541,9 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
   sql[kLoadTimers] =
       fmt::format("SELECT {} FROM timers WHERE due != 0 ORDER BY id", List(kTimerColumns));
+  sql[kScanTimers] = fmt::format(
+      "SELECT {} FROM timers WHERE id > ? AND due != 0 ORDER BY id LIMIT ?", List(kTimerColumns));
+  sql[kGetTimers] = GetTimersSql();
   sql[kLoadPlaybooks] =
       fmt::format("SELECT {} FROM playbooks ORDER BY community", List(kPlaybookColumns));
   for (size_t variant = 0; variant < 8; ++variant) {
@@ -879,6 +900,8 @@ class SqliteStore final : public Store {
   Result<ActionCounts> CountActions() override;
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
   Result<std::vector<TimerRecord>> LoadTimers() override;
+  Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) override;
+  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override;
   Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override;
   Status PutPlaybook(const StoredPlaybook& playbook) override;
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override;
@@ -1468,6 +1491,38 @@ Result<std::vector<OperatorTask>> SqliteStore::ListTasks(const TaskQuery& query)
 
 Result<std::vector<TimerRecord>> SqliteStore::LoadTimers() {
   return ReadRows(kLoadTimers, "load timers", ReadTimer, BindNothing);
+}
+
+Result<std::vector<TimerRecord>> SqliteStore::ScanTimers(int64_t after_id, int limit) {
+  if (limit <= 0) return std::vector<TimerRecord>{};
+  return ReadRows(
+      kScanTimers, "scan timers", ReadTimer, [&](Binder& b) { b.Int(after_id).Int(limit); },
+      static_cast<size_t>(std::min(limit, 1 << 16)));
+}
+
+Result<std::vector<TimerRecord>> SqliteStore::GetTimers(std::span<const int64_t> ids) {
+  std::vector<TimerRecord> out;
+  if (ids.empty()) return out;
+  // Sorted and distinct, the chunks' results follow one another in id order.
+  std::vector<int64_t> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  auto lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  ReadConn& conn = **lease;
+  // One statement is a snapshot of its own; several need a read transaction around them.
+  ReadSnapshot snapshot(conn);
+  if (sorted.size() > kGetTimersChunk) QZ_RETURN_IF_ERROR(snapshot.Begin());
+  auto stmt = conn.Get(kGetTimers);
+  if (!stmt.ok()) return stmt.status();
+  out.reserve(sorted.size());
+  for (size_t at = 0; at < sorted.size(); at += kGetTimersChunk) {
+    const size_t last = std::min(sorted.size(), at + kGetTimersChunk) - 1;
+    Binder b(*stmt);
+    for (size_t i = 0; i < kGetTimersChunk; ++i) b.Int(sorted[std::min(at + i, last)]);
+    QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, b.rc(), "get timers", ReadTimer, out));
+  }
+  return out;
 }
 
 Result<std::vector<StoredPlaybook>> SqliteStore::LoadPlaybooks() {
