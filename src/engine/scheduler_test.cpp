@@ -134,9 +134,6 @@ class CountingStore final : public Store {
     return s_.FindEvent(p, id);
   }
   Result<std::vector<OutboxRecord>> LoadOpenActions() override { return s_.LoadOpenActions(); }
-  Status UpdateActions(std::span<const OutboxUpdate> updates) override {
-    return s_.UpdateActions(updates);
-  }
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& q) override {
     return s_.ListActions(q);
   }
