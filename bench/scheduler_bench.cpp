@@ -117,7 +117,6 @@ class GenStore final : public Store {
     return true;
   }
 
-  Result<std::vector<TimerRecord>> LoadTimers() override { return Unused(); }
   Result<std::unique_ptr<StoreTxn>> Begin() override { return Unused(); }
   Result<StateSnapshot> LoadState() override { return Unused(); }
   Result<StoreStats> Stats() override { return Unused(); }

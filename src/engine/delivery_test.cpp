@@ -144,7 +144,6 @@ class FlakyStore final : public Store {
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override {
     return s_.ListTasks(q);
   }
-  Result<std::vector<TimerRecord>> LoadTimers() override { return s_.LoadTimers(); }
   Result<std::vector<TimerRecord>> ScanTimers(int64_t after, int limit) override {
     return s_.ScanTimers(after, limit);
   }

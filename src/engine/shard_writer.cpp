@@ -106,12 +106,18 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store, EngineOptio
   if (!snapshot.ok()) return snapshot.status();
   std::unique_ptr<ShardWriter> writer(
       new ShardWriter(store, State(std::move(*snapshot)), std::move(options)));
-  auto timers = store.LoadTimers();
-  if (!timers.ok()) return timers.status();
-  for (auto& t : *timers) {
-    if (t.key.starts_with("playbook:")) {
-      std::string k = PlaybookTimerKey(t.community_id, t.key);
-      writer->playbook_timers_.emplace(std::move(k), std::move(t));
+  // Only the playbook schedules' timers are kept; paged, so that a million pending timers of
+  // modules never sit in memory at once.
+  for (int64_t after = 0;;) {
+    auto page = store.ScanTimers(after, 4096);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    after = page->back().id;
+    for (auto& t : *page) {
+      if (t.key.starts_with("playbook:")) {
+        std::string k = PlaybookTimerKey(t.community_id, t.key);
+        writer->playbook_timers_.emplace(std::move(k), std::move(t));
+      }
     }
   }
   return writer;

@@ -255,7 +255,6 @@ class FakeStore final : public Store {
     }
     return out;
   }
-  Result<std::vector<TimerRecord>> LoadTimers() override { return std::vector<TimerRecord>{}; }
   Result<std::vector<TimerRecord>> ScanTimers(int64_t, int) override {
     return std::vector<TimerRecord>{};
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -208,9 +209,9 @@ class Store {
 
   // Timers, for the scheduler and the writer (any thread; committed data only).
   //
-  // Every pending timer (due != 0) at once, ascending by id. Its size grows with the timers'
-  // payloads: for a large set, page with ScanTimers.
-  virtual Result<std::vector<TimerRecord>> LoadTimers() = 0;
+  // Every pending timer (due != 0) at once, ascending by id (ScanTimers page by page). Its size
+  // grows with the timers' payloads: for a large set, page with ScanTimers instead.
+  Result<std::vector<TimerRecord>> LoadTimers();
   // The pending timers (due != 0) with id > after_id, ascending by id, at most `limit` (none
   // when limit <= 0): pass the last id of a page as the next after_id. A timer written between
   // two pages is seen if its id lies after the cursor.
@@ -233,5 +234,17 @@ class Store {
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<bool> HasToken(const std::string& hash) = 0;
 };
+
+inline Result<std::vector<TimerRecord>> Store::LoadTimers() {
+  std::vector<TimerRecord> all;
+  for (int64_t after = 0;;) {
+    auto page = ScanTimers(after, 4096);
+    if (!page.ok()) return page.status();
+    if (page->empty()) return all;
+    after = page->back().id;
+    all.insert(all.end(), std::make_move_iterator(page->begin()),
+               std::make_move_iterator(page->end()));
+  }
+}
 
 }  // namespace qz

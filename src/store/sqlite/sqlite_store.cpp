@@ -408,7 +408,6 @@ enum ReadStmt : size_t {
   kActionCounts,
   kListTasks,
   kListOpenTasks,
-  kLoadTimers,
   kScanTimers,
   kGetTimers,
   kLoadPlaybooks,
@@ -539,8 +538,6 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       fmt::format("SELECT {} FROM tasks WHERE id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
   sql[kListOpenTasks] = fmt::format(
       "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
-  sql[kLoadTimers] =
-      fmt::format("SELECT {} FROM timers WHERE due != 0 ORDER BY id", List(kTimerColumns));
   sql[kScanTimers] = fmt::format(
       "SELECT {} FROM timers WHERE id > ? AND due != 0 ORDER BY id LIMIT ?", List(kTimerColumns));
   sql[kGetTimers] = GetTimersSql();
@@ -899,7 +896,6 @@ class SqliteStore final : public Store {
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override;
   Result<ActionCounts> CountActions() override;
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
-  Result<std::vector<TimerRecord>> LoadTimers() override;
   Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) override;
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override;
   Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override;
@@ -1487,10 +1483,6 @@ Result<std::vector<OperatorTask>> SqliteStore::ListTasks(const TaskQuery& query)
   return ReadRows(
       query.open_only ? kListOpenTasks : kListTasks, "list tasks", ReadTask,
       [&](Binder& b) { b.Int(query.after_id).Int(limit); }, static_cast<size_t>(limit));
-}
-
-Result<std::vector<TimerRecord>> SqliteStore::LoadTimers() {
-  return ReadRows(kLoadTimers, "load timers", ReadTimer, BindNothing);
 }
 
 Result<std::vector<TimerRecord>> SqliteStore::ScanTimers(int64_t after_id, int limit) {
