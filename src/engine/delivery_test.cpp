@@ -106,9 +106,9 @@ class FlakyTxn final : public StoreTxn {
 };
 
 // Forwards to a real store; its transactions fail at UpdateActions while `fail_updates` is set.
-class FlakyStore final : public Store {
+class FlakyStore final : public testing::ForwardingStore {
  public:
-  explicit FlakyStore(Store& s) : s_(s) {}
+  using ForwardingStore::ForwardingStore;
   std::atomic<bool> fail_updates{false};
 
   Result<std::unique_ptr<StoreTxn>> Begin() override {
@@ -116,50 +116,6 @@ class FlakyStore final : public Store {
     if (!txn.ok()) return txn.status();
     return std::unique_ptr<StoreTxn>(new FlakyTxn(std::move(*txn), fail_updates));
   }
-  Result<StateSnapshot> LoadState() override { return s_.LoadState(); }
-  Result<StoreStats> Stats() override { return s_.Stats(); }
-  Result<std::vector<Community>> ListCommunities() override { return s_.ListCommunities(); }
-  Result<std::vector<Group>> ListGroups(std::optional<CommunityId> c) override {
-    return s_.ListGroups(c);
-  }
-  Result<std::vector<Member>> ListMembers(const MemberQuery& q) override {
-    return s_.ListMembers(q);
-  }
-  Result<MemberProfile> GetMember(MemberId id) override { return s_.GetMember(id); }
-  Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before, int limit) override {
-    return s_.MemberEvents(id, before, limit);
-  }
-  Result<std::vector<StoredEvent>> ScanEvents(int64_t after, int limit) override {
-    return s_.ScanEvents(after, limit);
-  }
-  Result<std::optional<StoredEvent>> FindEvent(const std::string& p,
-                                               const std::string& id) override {
-    return s_.FindEvent(p, id);
-  }
-  Result<std::vector<OutboxRecord>> LoadOpenActions() override { return s_.LoadOpenActions(); }
-  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& q) override {
-    return s_.ListActions(q);
-  }
-  Result<ActionCounts> CountActions() override { return s_.CountActions(); }
-  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override {
-    return s_.ListTasks(q);
-  }
-  Result<std::vector<TimerRecord>> ScanTimers(int64_t after, int limit) override {
-    return s_.ScanTimers(after, limit);
-  }
-  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
-    return s_.GetTimers(ids);
-  }
-  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
-    return s_.UpdateTimerDue(id, expected, due);
-  }
-  Status PutPlaybook(const StoredPlaybook& p) override { return s_.PutPlaybook(p); }
-  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return s_.LoadPlaybooks(); }
-  Status PutToken(const ApiToken& t) override { return s_.PutToken(t); }
-  Result<bool> HasToken(const std::string& h) override { return s_.HasToken(h); }
-
- private:
-  Store& s_;
 };
 
 class DeliveryTest : public ::testing::Test {

@@ -30,9 +30,9 @@ TimeMs T(std::string_view rfc3339) {
 }
 
 // Forwards to a real Ingest, but refuses the next `refuse` batches as an overloaded queue would.
-class RefusingIngest final : public Ingest {
+class RefusingIngest final : public testing::ForwardingIngest {
  public:
-  explicit RefusingIngest(Ingest& real) : real_(real) {}
+  using ForwardingIngest::ForwardingIngest;
   void Submit(IngestBatch batch, Done done) override {
     if (refuse > 0) {
       --refuse;
@@ -43,51 +43,27 @@ class RefusingIngest final : public Ingest {
     }
     real_.Submit(std::move(batch), std::move(done));
   }
-  void SetCommitListener(CommitListener listener) override {
-    real_.SetCommitListener(std::move(listener));
-  }
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
-    return real_.SetPlaybook(std::move(playbook));
-  }
-  std::shared_ptr<const PlaybookSet> playbooks() const override { return real_.playbooks(); }
-  const IngestMetrics& metrics() const override { return real_.metrics(); }
-  double state_load_seconds() const override { return real_.state_load_seconds(); }
 
   std::atomic<int> refuse{0};
-
- private:
-  Ingest& real_;
 };
 
 // Forwards to a real Ingest, but first runs `before_submit` (once) on the submitting thread: a
 // writer's commit and Add that land while a batch of timers is being fired.
-class HookedIngest final : public Ingest {
+class HookedIngest final : public testing::ForwardingIngest {
  public:
-  explicit HookedIngest(Ingest& real) : real_(real) {}
+  using ForwardingIngest::ForwardingIngest;
   void Submit(IngestBatch batch, Done done) override {
     if (before_submit) std::exchange(before_submit, nullptr)();
     real_.Submit(std::move(batch), std::move(done));
   }
-  void SetCommitListener(CommitListener listener) override {
-    real_.SetCommitListener(std::move(listener));
-  }
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
-    return real_.SetPlaybook(std::move(playbook));
-  }
-  std::shared_ptr<const PlaybookSet> playbooks() const override { return real_.playbooks(); }
-  const IngestMetrics& metrics() const override { return real_.metrics(); }
-  double state_load_seconds() const override { return real_.state_load_seconds(); }
 
   std::function<void()> before_submit;
-
- private:
-  Ingest& real_;
 };
 
 // Forwards to a real store, counting the timer reads; GetTimers fails while `fail_gets` > 0.
-class CountingStore final : public Store {
+class CountingStore final : public testing::ForwardingStore {
  public:
-  explicit CountingStore(Store& s) : s_(s) {}
+  using ForwardingStore::ForwardingStore;
   std::atomic<int> scan_calls{0}, get_calls{0}, fail_gets{0};
   std::atomic<size_t> largest_page{0};
 
@@ -105,45 +81,6 @@ class CountingStore final : public Store {
     }
     return s_.GetTimers(ids);
   }
-  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
-    return s_.UpdateTimerDue(id, expected, due);
-  }
-  Result<std::unique_ptr<StoreTxn>> Begin() override { return s_.Begin(); }
-  Result<StateSnapshot> LoadState() override { return s_.LoadState(); }
-  Result<StoreStats> Stats() override { return s_.Stats(); }
-  Result<std::vector<Community>> ListCommunities() override { return s_.ListCommunities(); }
-  Result<std::vector<Group>> ListGroups(std::optional<CommunityId> c) override {
-    return s_.ListGroups(c);
-  }
-  Result<std::vector<Member>> ListMembers(const MemberQuery& q) override {
-    return s_.ListMembers(q);
-  }
-  Result<MemberProfile> GetMember(MemberId id) override { return s_.GetMember(id); }
-  Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before, int limit) override {
-    return s_.MemberEvents(id, before, limit);
-  }
-  Result<std::vector<StoredEvent>> ScanEvents(int64_t after, int limit) override {
-    return s_.ScanEvents(after, limit);
-  }
-  Result<std::optional<StoredEvent>> FindEvent(const std::string& p,
-                                               const std::string& id) override {
-    return s_.FindEvent(p, id);
-  }
-  Result<std::vector<OutboxRecord>> LoadOpenActions() override { return s_.LoadOpenActions(); }
-  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& q) override {
-    return s_.ListActions(q);
-  }
-  Result<ActionCounts> CountActions() override { return s_.CountActions(); }
-  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override {
-    return s_.ListTasks(q);
-  }
-  Status PutPlaybook(const StoredPlaybook& p) override { return s_.PutPlaybook(p); }
-  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return s_.LoadPlaybooks(); }
-  Status PutToken(const ApiToken& t) override { return s_.PutToken(t); }
-  Result<bool> HasToken(const std::string& h) override { return s_.HasToken(h); }
-
- private:
-  Store& s_;
 };
 
 class SchedulerTest : public ::testing::Test {
