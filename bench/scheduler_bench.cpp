@@ -100,6 +100,20 @@ class GenStore final : public Store {
     }
     return out;
   }
+  // Open's scan, in (due, id) order: the generated dues grow with the id, and Open reads them
+  // before any firing has moved one, so id order is due order.
+  Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override {
+    std::vector<TimerDue> out;
+    for (int64_t id = after ? after->id + 1 : 1; id <= n_ && static_cast<int>(out.size()) < limit;
+         ++id) {
+      const TimeMs due = dues_[static_cast<size_t>(id - 1)];
+      if (due != 0) out.push_back({id, due});
+    }
+    return out;
+  }
+  Result<std::vector<TimerRecord>> FindTimers(CommunityId, std::string_view) override {
+    return Unused();
+  }
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
     std::vector<int64_t> sorted(ids.begin(), ids.end());
     std::sort(sorted.begin(), sorted.end());

@@ -430,28 +430,43 @@ Status SchedulerImpl::Load() {
   const TimeMs cutoff = now - options_.catch_up_window_ms;
   const int page_size = std::max(1, options_.load_page_size);
   int64_t skipped = 0;
-  int64_t after_id = 0;
+  std::optional<TimerDue> after;
   std::vector<std::pair<int64_t, TimeMs>> pending;  // one page's (id, due) to index
+  std::vector<int64_t> missed;
   while (true) {
-    // A page at a time: the index keeps only ids and dues, so the records go with their page.
-    auto page = store_.ScanTimers(after_id, page_size);
+    // Ids and dues only, a page at a time in due order: the index needs nothing else, and a
+    // timer's rule and payload are read when it fires. A rule this build cannot read is found
+    // then (logged, not fired, left in the store).
+    auto page = store_.ScanTimerDues(after, page_size);
     if (!page.ok()) return page.status();
     if (page->empty()) break;
-    after_id = page->back().id;
+    after = page->back();
     pending.clear();
-    for (const TimerRecord& t : *page) {
-      if (t.due == 0) continue;
-      auto schedule = Check(t);
-      if (!schedule.ok()) {
-        // Left as it is in the store: a rule this build cannot read is not a reason to drop it.
-        spdlog::error("scheduler: timer {} ({}/{}) not loaded: {}", t.id, t.community, t.key,
-                      schedule.status().ToString());
-        continue;
+    missed.clear();
+    for (const TimerDue& t : *page) {
+      if (t.due < -kMaxDue || t.due > kMaxDue) {
+        spdlog::error("scheduler: timer {} not loaded: due time {} is out of range", t.id, t.due);
+      } else if (t.due < cutoff) {
+        missed.push_back(t.id);  // in due order, these come first
+      } else {
+        pending.emplace_back(t.id, t.due);
       }
-      TimeMs due = t.due;
-      if (due < cutoff) {
-        // Missed by more than the catch-up window: not fired; a recurring timer moves on to its
-        // first occurrence after now, a one-shot timer is finished.
+    }
+    if (!missed.empty()) {
+      // Missed by more than the catch-up window: not fired; a recurring timer moves on to its
+      // first occurrence after now (its rule decides), a one-shot timer is finished. A timer
+      // moved on is indexed here; should the scan meet it again at its new due, Put is a no-op.
+      auto records = store_.GetTimers(missed);
+      if (!records.ok()) return records.status();
+      for (const TimerRecord& t : *records) {
+        if (t.due == 0 || t.due >= cutoff) continue;  // changed meanwhile: met later, or gone
+        auto schedule = Check(t);
+        if (!schedule.ok()) {
+          // Left as it is in the store: a rule this build cannot read is not a reason to drop it.
+          spdlog::error("scheduler: timer {} ({}/{}) not loaded: {}", t.id, t.community, t.key,
+                        schedule.status().ToString());
+          continue;
+        }
         const Schedule& sched = **schedule;
         const TimeMs next = sched.recurrence ? sched.recurrence->NextAfter(now) : 0;
         auto applied = store_.UpdateTimerDue(t.id, t.due, next);
@@ -465,10 +480,8 @@ Status SchedulerImpl::Load() {
               t.id, t.community, t.key, FormatRfc3339(t.due),
               next == 0 ? std::string("finished") : FormatRfc3339(next));
         }
-        if (next == 0) continue;
-        due = next;
+        if (next != 0) pending.emplace_back(t.id, next);
       }
-      pending.emplace_back(t.id, due);
     }
     {
       std::lock_guard lock(mu_);
@@ -484,7 +497,7 @@ Status SchedulerImpl::Load() {
   std::lock_guard lock(mu_);
   spdlog::info("scheduler: {} pending timers", live_);
 #if defined(__GLIBC__)
-  malloc_trim(0);  // the pages of records were many small blocks; give their memory back
+  malloc_trim(0);  // the pages were many small blocks; give their memory back
 #endif
   return Status::Ok();
 }

@@ -17,6 +17,9 @@ const SystemClock kSystemClock;
 
 std::string CauseOf(const Event& e) { return e.platform + ":" + e.id; }
 
+// The keys of the timers of playbook schedules begin with this (then the schedule's name).
+constexpr std::string_view kPlaybookTimerPrefix = "playbook:";
+
 std::string PlaybookTimerKey(CommunityId community, std::string_view key) {
   std::string k = std::to_string(community);
   k += '\x1f';
@@ -106,18 +109,14 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store, EngineOptio
   if (!snapshot.ok()) return snapshot.status();
   std::unique_ptr<ShardWriter> writer(
       new ShardWriter(store, State(std::move(*snapshot)), std::move(options)));
-  // Only the playbook schedules' timers are kept; paged, so that a million pending timers of
-  // modules never sit in memory at once.
-  for (int64_t after = 0;;) {
-    auto page = store.ScanTimers(after, 4096);
-    if (!page.ok()) return page.status();
-    if (page->empty()) break;
-    after = page->back().id;
-    for (auto& t : *page) {
-      if (t.key.starts_with("playbook:")) {
-        std::string k = PlaybookTimerKey(t.community_id, t.key);
-        writer->playbook_timers_.emplace(std::move(k), std::move(t));
-      }
+  // The playbook schedules' timers, community by community, read by their key prefix: the
+  // modules' timers (a million, say) are not read at all.
+  for (CommunityId c = 1; c < writer->state_.NextCommunityId(); ++c) {
+    auto timers = store.FindTimers(c, kPlaybookTimerPrefix);
+    if (!timers.ok()) return timers.status();
+    for (auto& t : *timers) {
+      std::string k = PlaybookTimerKey(t.community_id, t.key);
+      writer->playbook_timers_.emplace(std::move(k), std::move(t));
     }
   }
   return writer;
@@ -586,7 +585,7 @@ Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> 
   const CommunityId community_id = state_.FindCommunityBySlug(playbook->community)->id;
   std::map<std::string, TimerRecord> next_timers;  // this community's playbook timers after
   for (const ScheduleSettings& s : playbook->schedules) {
-    const std::string key = "playbook:" + s.name;
+    const std::string key = std::string(kPlaybookTimerPrefix) + s.name;
     const std::string map_key = PlaybookTimerKey(community_id, key);
     auto existing = playbook_timers_.find(map_key);
     if (existing != playbook_timers_.end() && existing->second.rule == s.rule &&

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/ingest.hpp"
@@ -79,6 +80,12 @@ class ForwardingStore : public Store {
   }
   Result<std::vector<TimerRecord>> ScanTimers(int64_t after, int limit) override {
     return s_.ScanTimers(after, limit);
+  }
+  Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override {
+    return s_.ScanTimerDues(after, limit);
+  }
+  Result<std::vector<TimerRecord>> FindTimers(CommunityId c, std::string_view prefix) override {
+    return s_.FindTimers(c, prefix);
   }
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
     return s_.GetTimers(ids);

@@ -258,6 +258,12 @@ class FakeStore final : public Store {
   Result<std::vector<TimerRecord>> ScanTimers(int64_t, int) override {
     return std::vector<TimerRecord>{};
   }
+  Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue>, int) override {
+    return std::vector<TimerDue>{};
+  }
+  Result<std::vector<TimerRecord>> FindTimers(CommunityId, std::string_view) override {
+    return std::vector<TimerRecord>{};
+  }
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t>) override {
     return std::vector<TimerRecord>{};
   }

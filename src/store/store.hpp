@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.hpp"
@@ -151,6 +152,13 @@ struct TaskQuery {
   int64_t after_id = 0;  // ascending
 };
 
+// A pending timer's place in the scheduler's index.
+struct TimerDue {
+  int64_t id = 0;
+  TimeMs due = 0;
+  friend bool operator==(const TimerDue&, const TimerDue&) = default;
+};
+
 struct StoredPlaybook {
   std::string community;  // slug
   std::string toml;       // the source text, as validated
@@ -216,6 +224,15 @@ class Store {
   // when limit <= 0): pass the last id of a page as the next after_id. A timer written between
   // two pages is seen if its id lies after the cursor.
   virtual Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) = 0;
+  // The pending timers' ids and dues only, ascending by (due, id), those after `after` in that
+  // order (nullopt: from the first), at most `limit` (none when limit <= 0): what the
+  // scheduler's index needs at start, read without the payloads (the SQLite store reads an index
+  // of dues, not the table). Pass the last of a page as the next `after`.
+  virtual Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) = 0;
+  // A community's pending timers whose key starts with `prefix` (bytewise), ascending by id;
+  // found through the (community, key) key, without reading the community's other timers.
+  virtual Result<std::vector<TimerRecord>> FindTimers(CommunityId community_id,
+                                                      std::string_view prefix) = 0;
   // The timers with these ids, as committed, ascending by id, all read from one committed
   // snapshot: finished ones (due 0) included, ids the store does not have left out, an id given
   // twice read once. `ids` may come in any order and any number (the store batches them).

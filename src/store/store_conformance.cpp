@@ -1959,6 +1959,70 @@ TEST_P(StoreConformance, ScanTimersPagesThroughThePendingTimers) {
   EXPECT_SAME(from_middle, (std::vector<TimerRecord>{all[6], all[7], all[8]}));
 }
 
+TEST_P(StoreConformance, ScanTimerDuesPagesInDueOrder) {
+  std::vector<TimerRecord> timers;
+  for (int i = 0; i < 20; ++i) {
+    // Dues out of id order, with ties (i % 7), one before 1970.
+    const TimeMs due = i == 13 ? -5000 : kT0 + (i * 5) % 7;
+    timers.push_back(MakeTimer(1 + i % 2, "d" + std::to_string(i), due));
+  }
+  ASSERT_OK(PutTimers(store(), timers));
+  std::vector<TimerRecord> finished = {timers[2], timers[9]};
+  for (TimerRecord& t : finished) t.due = 0;
+  ASSERT_OK(PutTimers(store(), finished));
+  std::vector<TimerDue> expected;
+  for (size_t i = 0; i < timers.size(); ++i) {
+    if (i != 2 && i != 9) expected.push_back({timers[i].id, timers[i].due});
+  }
+  std::sort(expected.begin(), expected.end(), [](const TimerDue& a, const TimerDue& b) {
+    return std::tie(a.due, a.id) < std::tie(b.due, b.id);
+  });
+  ASSERT_EQ(expected.size(), 18u);
+  EXPECT_EQ(expected.front().due, -5000);
+  for (int limit : {1, 3, 18, 100}) {
+    std::vector<TimerDue> paged;
+    std::optional<TimerDue> after;
+    for (int page = 0; page < 50; ++page) {
+      ASSERT_OK_AND_ASSIGN(auto part, store().ScanTimerDues(after, limit));
+      if (part.empty()) break;
+      EXPECT_LE(part.size(), static_cast<size_t>(limit));
+      paged.insert(paged.end(), part.begin(), part.end());
+      after = part.back();
+    }
+    EXPECT_EQ(paged, expected) << "limit " << limit;
+  }
+  ASSERT_OK_AND_ASSIGN(auto none, store().ScanTimerDues(std::nullopt, 0));
+  EXPECT_TRUE(none.empty()) << "limit 0";
+  ASSERT_OK_AND_ASSIGN(none, store().ScanTimerDues(expected.back(), 10));
+  EXPECT_TRUE(none.empty()) << "past the last";
+  // After a tie's first member: the rest of the tie, then later dues.
+  ASSERT_OK_AND_ASSIGN(auto from_middle, store().ScanTimerDues(expected[4], 3));
+  EXPECT_EQ(from_middle,
+            (std::vector<TimerDue>{expected[5], expected[6], expected[7]}));
+}
+
+TEST_P(StoreConformance, FindTimersByKeyPrefixWithinACommunity) {
+  std::vector<TimerRecord> timers = {
+      MakeTimer(1, "playbook:morning", kT0 + 1), MakeTimer(1, "welcome:u1", kT0 + 2),
+      MakeTimer(1, "playbook:evening", kT0 + 3), MakeTimer(2, "playbook:morning", kT0 + 4),
+      MakeTimer(1, "playbook", kT0 + 5),         MakeTimer(1, "playbook;", kT0 + 6),
+      MakeTimer(1, "playbook:done", kT0 + 7),    MakeTimer(1, "playbook:\xff\xff", kT0 + 8)};
+  ASSERT_OK(PutTimers(store(), timers));
+  std::vector<TimerRecord> done = {timers[6]};
+  done[0].due = 0;  // finished: left out
+  ASSERT_OK(PutTimers(store(), done));
+  ASSERT_OK_AND_ASSIGN(auto found, store().FindTimers(1, "playbook:"));
+  EXPECT_SAME(found, (std::vector<TimerRecord>{timers[0], timers[2], timers[7]}));
+  ASSERT_OK_AND_ASSIGN(found, store().FindTimers(2, "playbook:"));
+  EXPECT_SAME(found, std::vector<TimerRecord>{timers[3]});
+  ASSERT_OK_AND_ASSIGN(found, store().FindTimers(3, "playbook:"));
+  EXPECT_TRUE(found.empty());
+  ASSERT_OK_AND_ASSIGN(found, store().FindTimers(1, "playbook:\xff"));
+  EXPECT_SAME(found, std::vector<TimerRecord>{timers[7]}) << "a prefix ending in 0xff";
+  ASSERT_OK_AND_ASSIGN(found, store().FindTimers(1, ""));
+  EXPECT_EQ(found.size(), 6u) << "every pending timer of the community";
+}
+
 TEST_P(StoreConformance, ModuleStatePutDeleteAndLoad) {
   // Keys put in a scrambled order; bytewise order puts "B" before "a".
   std::vector<ModuleStateEntry> entries = {

@@ -266,6 +266,7 @@ TimerRecord ReadTimer(RowReader& r) {
 StoredPlaybook ReadPlaybook(RowReader& r) {
   return {.community = r.Text(), .toml = r.Text(), .updated_at = r.Int()};
 }
+TimerDue ReadTimerDue(RowReader& r) { return {.id = r.Int(), .due = r.Int()}; }
 StoredEvent ReadEvent(RowReader& r) {
   return {.seq = r.Int(),
           .platform = r.Text(),
@@ -409,6 +410,9 @@ enum ReadStmt : size_t {
   kListTasks,
   kListOpenTasks,
   kScanTimers,
+  kScanTimerDues,
+  kScanTimerDuesAfter,
+  kTimersByKeyRange,
   kGetTimers,
   kLoadPlaybooks,
   kListMembers,                     // + variant bits (kByCommunity | kByGroup | kByText)
@@ -540,6 +544,15 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
   sql[kScanTimers] = fmt::format(
       "SELECT {} FROM timers WHERE id > ? AND due != 0 ORDER BY id LIMIT ?", List(kTimerColumns));
+  // The partial index timers_due (due) WHERE due != 0 covers (due, id): no table page is read.
+  sql[kScanTimerDues] = "SELECT id, due FROM timers WHERE due != 0 ORDER BY due, id LIMIT ?";
+  sql[kScanTimerDuesAfter] =
+      "SELECT id, due FROM timers WHERE due != 0 AND (due, id) > (?, ?) ORDER BY due, id LIMIT ?";
+  // The UNIQUE (community_id, key) index: ?2 <= key < ?3.
+  sql[kTimersByKeyRange] = fmt::format(
+      "SELECT {} FROM timers WHERE community_id = ? AND key >= ? AND key < ? AND due != 0 "
+      "ORDER BY id",
+      List(kTimerColumns));
   sql[kGetTimers] = GetTimersSql();
   sql[kLoadPlaybooks] =
       fmt::format("SELECT {} FROM playbooks ORDER BY community", List(kPlaybookColumns));
@@ -897,6 +910,9 @@ class SqliteStore final : public Store {
   Result<ActionCounts> CountActions() override;
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
   Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) override;
+  Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override;
+  Result<std::vector<TimerRecord>> FindTimers(CommunityId community_id,
+                                              std::string_view prefix) override;
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override;
   Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override;
   Status PutPlaybook(const StoredPlaybook& playbook) override;
@@ -1490,6 +1506,30 @@ Result<std::vector<TimerRecord>> SqliteStore::ScanTimers(int64_t after_id, int l
   return ReadRows(
       kScanTimers, "scan timers", ReadTimer, [&](Binder& b) { b.Int(after_id).Int(limit); },
       static_cast<size_t>(std::min(limit, 1 << 16)));
+}
+
+Result<std::vector<TimerDue>> SqliteStore::ScanTimerDues(std::optional<TimerDue> after,
+                                                          int limit) {
+  if (limit <= 0) return std::vector<TimerDue>{};
+  const auto reserve = static_cast<size_t>(std::min(limit, 1 << 16));
+  if (!after) {
+    return ReadRows(kScanTimerDues, "scan timer dues", ReadTimerDue,
+                    [&](Binder& b) { b.Int(limit); }, reserve);
+  }
+  return ReadRows(kScanTimerDuesAfter, "scan timer dues", ReadTimerDue,
+                  [&](Binder& b) { b.Int(after->due).Int(after->id).Int(limit); }, reserve);
+}
+
+Result<std::vector<TimerRecord>> SqliteStore::FindTimers(CommunityId community_id,
+                                                         std::string_view prefix) {
+  // Keys from `prefix` up to its successor: the prefix with its last byte below 0xff raised by
+  // one (an empty or all-0xff prefix has no successor: every key from it on).
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (end.empty()) end.assign(1, '\xff');  // beyond every UTF-8 text
+  else end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return ReadRows(kTimersByKeyRange, "find timers", ReadTimer,
+                  [&](Binder& b) { b.Int(community_id).Text(prefix).Text(end); });
 }
 
 Result<std::vector<TimerRecord>> SqliteStore::GetTimers(std::span<const int64_t> ids) {
