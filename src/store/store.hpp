@@ -217,8 +217,9 @@ class Store {
 
   // Timers, for the scheduler and the writer (any thread; committed data only).
   //
-  // Every pending timer (due != 0) at once, ascending by id (ScanTimers page by page). Its size
-  // grows with the timers' payloads: for a large set, page with ScanTimers instead.
+  // Every pending timer (due != 0) at once, ascending by id (ScanTimers page by page): a
+  // convenience for tests and tools. The engine never holds every timer at once: the scheduler
+  // pages through ScanTimerDues, the writer asks FindTimers for its playbook schedules'.
   Result<std::vector<TimerRecord>> LoadTimers();
   // The pending timers (due != 0) with id > after_id, ascending by id, at most `limit` (none
   // when limit <= 0): pass the last id of a page as the next after_id. A timer written between
