@@ -1,5 +1,6 @@
 #include "engine/ingest.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -68,6 +69,18 @@ class IngestImpl final : public Ingest {
   }
 
   void Submit(IngestBatch batch, Done done) override {
+    for (const OutboxUpdate& u : batch.outbox_updates) {
+      if (static_cast<int>(u.status) > static_cast<int>(ActionStatus::kPossiblySent)) {
+        // Refused here, alone: in the writer it would fail the whole group commit.
+        IngestResult refused;
+        refused.status = Status::Invalid(
+            fmt::format("outbox update of action {}: unknown status {}", u.id,
+                        static_cast<int>(u.status)),
+            "outbox_updates");
+        done(std::move(refused));
+        return;
+      }
+    }
     const auto n = static_cast<int64_t>(batch.events.size());
     bool stopping;
     std::vector<IngestBatch> spent;  // freed on this thread, after the lock

@@ -35,7 +35,8 @@ struct IngestBatch {
   std::vector<size_t> indexes;    // indexes[i] is the caller's index of events[i]
   std::vector<ItemError> rejected;
   // Delivery's outbox row changes, committed in the same transaction as the events (whatever
-  // becomes of each event): an outcome is durable together with the event that reports it.
+  // becomes of each event): an outcome is durable together with the event that reports it. A
+  // status outside ActionStatus refuses the whole batch (kInvalidArgument), nothing applied.
   std::vector<OutboxUpdate> outbox_updates;
   size_t size() const { return events.size() + rejected.size(); }
 };

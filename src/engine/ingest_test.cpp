@@ -37,6 +37,59 @@ TEST(Ingest, BatchWithBadEventsCommitsTheGoodOnesAndReportsTheBad) {
   EXPECT_EQ((*ingest)->metrics().rejected.load(), 2);
 }
 
+// Delivery's outcomes ride with events: the rows change in the events' transaction; a row that
+// is gone is reported back; an unknown status refuses the batch before anything is applied.
+TEST(Ingest, OutboxUpdatesCommitWithTheBatchEvents) {
+  testing::TempDir dir;
+  auto store = testing::OpenStore(dir.path());
+  OutboxRecord record;
+  record.idempotency_key = "k1";
+  {
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->AddAction(record).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto ingest = Ingest::Start(*store);
+  ASSERT_TRUE(ingest.ok());
+  const OutboxUpdate done{.id = record.id, .status = ActionStatus::kDone, .attempts = 1,
+                          .platform_ref = "sent", .updated_at = 5};
+  const OutboxUpdate gone{.id = record.id + 100, .status = ActionStatus::kDone};
+
+  IngestBatch bad = testing::Batch(Msg("x"));
+  OutboxUpdate unknown = done;
+  unknown.status = static_cast<ActionStatus>(9);
+  bad.outbox_updates = {done, unknown};
+  auto refused = (*ingest)->SubmitAndWait(std::move(bad));
+  EXPECT_EQ(refused.status.code(), Code::kInvalidArgument) << refused.status.ToString();
+  EXPECT_EQ(refused.status.field(), "outbox_updates");
+  EXPECT_EQ(store->Stats()->events, 0) << "nothing applied";
+  EXPECT_EQ(store->CountActions()->pending, 1);
+
+  IngestBatch batch = testing::Batch(Msg("a"));
+  batch.outbox_updates = {done, gone};
+  auto r = (*ingest)->SubmitAndWait(std::move(batch));
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.accepted, 1);
+  EXPECT_EQ(r.missing_actions, std::vector<int64_t>{gone.id});
+  EXPECT_EQ(store->Stats()->events, 1);
+  auto rows = store->ListActions({});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].status, ActionStatus::kDone);
+  EXPECT_EQ((*rows)[0].platform_ref, "sent");
+
+  // Updates alone, without events, are a batch too.
+  IngestBatch only;
+  OutboxUpdate failed = done;
+  failed.status = ActionStatus::kFailed;
+  only.outbox_updates = {failed};
+  r = (*ingest)->SubmitAndWait(std::move(only));
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.accepted, 0);
+  EXPECT_EQ(store->CountActions()->failed, 1);
+}
+
 TEST(Ingest, SameEventsTwiceChangeNothingTheSecondTime) {
   testing::TempDir dir;
   auto store = testing::OpenStore(dir.path());
