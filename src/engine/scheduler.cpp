@@ -459,7 +459,11 @@ Status SchedulerImpl::Load() {
       auto records = store_.GetTimers(missed);
       if (!records.ok()) return records.status();
       for (const TimerRecord& t : *records) {
-        if (t.due == 0 || t.due >= cutoff) continue;  // changed meanwhile: met later, or gone
+        if (t.due == 0) continue;  // finished meanwhile
+        if (t.due >= cutoff) {
+          pending.emplace_back(t.id, t.due);  // replaced meanwhile: indexed at its new due
+          continue;
+        }
         auto schedule = Check(t);
         if (!schedule.ok()) {
           // Left as it is in the store: a rule this build cannot read is not a reason to drop it.
