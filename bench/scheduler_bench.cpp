@@ -92,14 +92,6 @@ class GenStore final : public Store {
     }
   }
 
-  Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) override {
-    std::vector<TimerRecord> out;
-    for (int64_t id = std::max<int64_t>(after_id, 0) + 1;
-         id <= n_ && static_cast<int>(out.size()) < limit; ++id) {
-      if (dues_[static_cast<size_t>(id - 1)] != 0) out.push_back(Get(id));
-    }
-    return out;
-  }
   // Open's scan, in (due, id) order: the generated dues grow with the id, and Open reads them
   // before any firing has moved one, so id order is due order.
   Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override {

@@ -614,23 +614,24 @@ Status DeliveryImpl::Load() {
 Result<std::vector<int64_t>> DeliveryImpl::Record(const std::vector<Outcome>& outcomes,
                                                   std::vector<OutboxUpdate> marks) {
   IngestBatch batch;
+  std::vector<const Event*> reported;  // batch.events[i] is a copy of *reported[i]
   batch.outbox_updates.reserve(outcomes.size() + marks.size());
   for (const Outcome& o : outcomes) {
     batch.outbox_updates.push_back(o.update);
     if (!o.event) continue;
     batch.indexes.push_back(batch.events.size());
     batch.json.push_back(EventToJson(*o.event));
-    batch.events.push_back(*o.event);  // copied: kept for a retry should the ingest fail
+    batch.events.push_back(*o.event);  // copied: the outcome keeps it for a retry
+    reported.push_back(&*o.event);
   }
   batch.outbox_updates.insert(batch.outbox_updates.end(), std::make_move_iterator(marks.begin()),
                               std::make_move_iterator(marks.end()));
   if (batch.outbox_updates.empty()) return std::vector<int64_t>{};
-  const std::vector<Event> events = batch.events;  // for the log lines below
   IngestResult r = ingest_.SubmitAndWait(std::move(batch));
   if (!r.status.ok()) return r.status;
   for (const ItemError& e : r.rejected) {
     // Retrying cannot help: the event itself is invalid. The outbox row has the outcome.
-    spdlog::error("delivery: outcome event {} was rejected: {}", events[e.index].id,
+    spdlog::error("delivery: outcome event {} was rejected: {}", reported[e.index]->id,
                   e.error.ToString());
   }
   for (int64_t id : r.missing_actions) {

@@ -22,8 +22,8 @@ struct SchedulerOptions {
   // within this window before now; older ones are skipped to their next occurrence (logged).
   // Never fires N times for N missed occurrences.
   TimeMs catch_up_window_ms = 60 * 60 * 1000;
-  // Open reads the pending timers from the store in pages of this many (Store::ScanTimers), so
-  // start-up holds one page of full records at a time besides the index.
+  // Open reads the pending timers' ids and dues in pages of this many (Store::ScanTimerDues),
+  // and the records of only those missed beyond the catch-up window.
   int load_page_size = 4096;
 };
 

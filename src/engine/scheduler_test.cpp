@@ -73,10 +73,6 @@ class CountingStore final : public testing::ForwardingStore {
     if (page.ok()) largest_page = std::max(largest_page.load(), page->size());
     return page;
   }
-  Result<std::vector<TimerRecord>> ScanTimers(int64_t, int) override {
-    ADD_FAILURE() << "the scheduler reads ids and dues only at start";
-    return Status::Internal("not expected");
-  }
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
     ++get_calls;
     if (fail_gets > 0) {

@@ -78,9 +78,6 @@ class ForwardingStore : public Store {
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& q) override {
     return s_.ListTasks(q);
   }
-  Result<std::vector<TimerRecord>> ScanTimers(int64_t after, int limit) override {
-    return s_.ScanTimers(after, limit);
-  }
   Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override {
     return s_.ScanTimerDues(after, limit);
   }

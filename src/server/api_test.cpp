@@ -255,9 +255,6 @@ class FakeStore final : public Store {
     }
     return out;
   }
-  Result<std::vector<TimerRecord>> ScanTimers(int64_t, int) override {
-    return std::vector<TimerRecord>{};
-  }
   Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue>, int) override {
     return std::vector<TimerDue>{};
   }

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -217,14 +216,11 @@ class Store {
 
   // Timers, for the scheduler and the writer (any thread; committed data only).
   //
-  // Every pending timer (due != 0) at once, ascending by id (ScanTimers page by page): a
-  // convenience for tests and tools. The engine never holds every timer at once: the scheduler
-  // pages through ScanTimerDues, the writer asks FindTimers for its playbook schedules'.
+  // Every pending timer (due != 0) at once, ascending by id: a convenience for tests and tools
+  // (ScanTimerDues, then GetTimers; not one snapshot). The engine never holds every timer at
+  // once: the scheduler pages through ScanTimerDues, the writer asks FindTimers for its
+  // playbook schedules'.
   Result<std::vector<TimerRecord>> LoadTimers();
-  // The pending timers (due != 0) with id > after_id, ascending by id, at most `limit` (none
-  // when limit <= 0): pass the last id of a page as the next after_id. A timer written between
-  // two pages is seen if its id lies after the cursor.
-  virtual Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) = 0;
   // The pending timers' ids and dues only, ascending by (due, id), those after `after` in that
   // order (nullopt: from the first), at most `limit` (none when limit <= 0): what the
   // scheduler's index needs at start, read without the payloads (the SQLite store reads an index
@@ -254,15 +250,18 @@ class Store {
 };
 
 inline Result<std::vector<TimerRecord>> Store::LoadTimers() {
-  std::vector<TimerRecord> all;
-  for (int64_t after = 0;;) {
-    auto page = ScanTimers(after, 4096);
+  std::vector<int64_t> ids;
+  for (std::optional<TimerDue> after;;) {
+    auto page = ScanTimerDues(after, 4096);
     if (!page.ok()) return page.status();
-    if (page->empty()) return all;
-    after = page->back().id;
-    all.insert(all.end(), std::make_move_iterator(page->begin()),
-               std::make_move_iterator(page->end()));
+    if (page->empty()) break;
+    after = page->back();
+    for (const TimerDue& t : *page) ids.push_back(t.id);
   }
+  auto timers = GetTimers(ids);
+  if (!timers.ok()) return timers.status();
+  std::erase_if(*timers, [](const TimerRecord& t) { return t.due == 0; });  // finished since
+  return timers;
 }
 
 }  // namespace qz

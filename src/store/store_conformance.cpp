@@ -1286,8 +1286,8 @@ TEST_P(StoreConformance, FreshStoreHasNoActionsTasksTimersOrPlaybooks) {
   EXPECT_TRUE(tasks.empty());
   ASSERT_OK_AND_ASSIGN(auto timers, store().LoadTimers());
   EXPECT_TRUE(timers.empty());
-  ASSERT_OK_AND_ASSIGN(timers, store().ScanTimers(0, 100));
-  EXPECT_TRUE(timers.empty());
+  ASSERT_OK_AND_ASSIGN(auto dues, store().ScanTimerDues(std::nullopt, 100));
+  EXPECT_TRUE(dues.empty());
   const int64_t some_ids[] = {1, 2, 3};
   ASSERT_OK_AND_ASSIGN(timers, store().GetTimers(some_ids));
   EXPECT_TRUE(timers.empty()) << "no such timers";
@@ -1833,7 +1833,7 @@ TEST_P(StoreConformance, GetTimersReadsByIdAscendingSkippingUnknownIds) {
   timers[2].payload = "";
   timers[2].time_zone = "Asia/Shanghai";
   ASSERT_OK(PutTimers(store(), timers));
-  // Finished: still read by id, with due 0 (LoadTimers and ScanTimers leave it out).
+  // Finished: still read by id, with due 0 (LoadTimers and ScanTimerDues leave it out).
   TimerRecord done = timers[3];
   done.due = 0;
   {
@@ -1920,43 +1920,6 @@ TEST_P(StoreConformance, GetTimersTakesLargeIdLists) {
     ASSERT_EQ(got.size(), n);
     EXPECT_TRUE(std::equal(got.begin(), got.end(), all.begin())) << "first " << n;
   }
-}
-
-TEST_P(StoreConformance, ScanTimersPagesThroughThePendingTimers) {
-  std::vector<TimerRecord> timers;
-  for (int i = 0; i < 20; ++i) {
-    timers.push_back(MakeTimer(1 + i % 2, "k" + std::to_string(i), kT0 + 20 - i));
-  }
-  ASSERT_OK(PutTimers(store(), timers));
-  // Finish every third one: left out of the pages, as of LoadTimers.
-  std::vector<TimerRecord> finished;
-  for (size_t i = 0; i < timers.size(); i += 3) {
-    finished.push_back(timers[i]);
-    finished.back().due = 0;
-  }
-  ASSERT_OK(PutTimers(store(), finished));
-  ASSERT_OK_AND_ASSIGN(auto all, store().LoadTimers());
-  ASSERT_EQ(all.size(), 13u);
-  for (int limit : {1, 4, 13, 100}) {
-    std::vector<TimerRecord> paged;
-    int64_t cursor = 0;
-    for (int page = 0; page < 50; ++page) {
-      ASSERT_OK_AND_ASSIGN(auto part, store().ScanTimers(cursor, limit));
-      if (part.empty()) break;
-      EXPECT_LE(part.size(), static_cast<size_t>(limit));
-      paged.insert(paged.end(), part.begin(), part.end());
-      cursor = part.back().id;
-    }
-    EXPECT_SAME(paged, all) << "limit " << limit;
-  }
-  ASSERT_OK_AND_ASSIGN(auto none, store().ScanTimers(0, 0));
-  EXPECT_TRUE(none.empty()) << "limit 0";
-  ASSERT_OK_AND_ASSIGN(none, store().ScanTimers(0, -3));
-  EXPECT_TRUE(none.empty()) << "a negative limit";
-  ASSERT_OK_AND_ASSIGN(none, store().ScanTimers(all.back().id, 10));
-  EXPECT_TRUE(none.empty()) << "past the last id";
-  ASSERT_OK_AND_ASSIGN(auto from_middle, store().ScanTimers(all[5].id, 3));
-  EXPECT_SAME(from_middle, (std::vector<TimerRecord>{all[6], all[7], all[8]}));
 }
 
 TEST_P(StoreConformance, ScanTimerDuesPagesInDueOrder) {
@@ -2117,9 +2080,9 @@ TEST_P(StoreConformance, RolledBackTxnLeavesNoActionsTasksTimersOrModuleState) {
     auto timers = store().LoadTimers();
     ASSERT_TRUE(timers.ok()) << Describe(timers);
     EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});
-    timers = store().ScanTimers(0, 10);
-    ASSERT_TRUE(timers.ok()) << Describe(timers);
-    EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});
+    auto dues = store().ScanTimerDues(std::nullopt, 10);
+    ASSERT_TRUE(dues.ok()) << Describe(dues);
+    EXPECT_EQ(*dues, (std::vector<TimerDue>{{timer.id, timer.due}}));
     timers = store().GetTimers(timer_ids);
     ASSERT_TRUE(timers.ok()) << Describe(timers);
     EXPECT_SAME(*timers, std::vector<TimerRecord>{timer});

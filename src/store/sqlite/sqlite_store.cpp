@@ -409,7 +409,6 @@ enum ReadStmt : size_t {
   kActionCounts,
   kListTasks,
   kListOpenTasks,
-  kScanTimers,
   kScanTimerDues,
   kScanTimerDuesAfter,
   kTimersByKeyRange,
@@ -542,8 +541,6 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       fmt::format("SELECT {} FROM tasks WHERE id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
   sql[kListOpenTasks] = fmt::format(
       "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
-  sql[kScanTimers] = fmt::format(
-      "SELECT {} FROM timers WHERE id > ? AND due != 0 ORDER BY id LIMIT ?", List(kTimerColumns));
   // The partial index timers_due (due) WHERE due != 0 covers (due, id): no table page is read.
   sql[kScanTimerDues] = "SELECT id, due FROM timers WHERE due != 0 ORDER BY due, id LIMIT ?";
   sql[kScanTimerDuesAfter] =
@@ -909,7 +906,6 @@ class SqliteStore final : public Store {
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override;
   Result<ActionCounts> CountActions() override;
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
-  Result<std::vector<TimerRecord>> ScanTimers(int64_t after_id, int limit) override;
   Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override;
   Result<std::vector<TimerRecord>> FindTimers(CommunityId community_id,
                                               std::string_view prefix) override;
@@ -1499,13 +1495,6 @@ Result<std::vector<OperatorTask>> SqliteStore::ListTasks(const TaskQuery& query)
   return ReadRows(
       query.open_only ? kListOpenTasks : kListTasks, "list tasks", ReadTask,
       [&](Binder& b) { b.Int(query.after_id).Int(limit); }, static_cast<size_t>(limit));
-}
-
-Result<std::vector<TimerRecord>> SqliteStore::ScanTimers(int64_t after_id, int limit) {
-  if (limit <= 0) return std::vector<TimerRecord>{};
-  return ReadRows(
-      kScanTimers, "scan timers", ReadTimer, [&](Binder& b) { b.Int(after_id).Int(limit); },
-      static_cast<size_t>(std::min(limit, 1 << 16)));
 }
 
 Result<std::vector<TimerDue>> SqliteStore::ScanTimerDues(std::optional<TimerDue> after,
