@@ -20,7 +20,7 @@
 
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
-#include "engine/module.hpp"
+#include "engine/module_registry.hpp"
 #include "engine/state.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -31,7 +31,19 @@ namespace {
 class NoopModule final : public Module {
  public:
   std::string_view name() const override { return "noop"; }
-  void OnEvent(ModuleContext&) override {}
+  Status OnEvent(ModuleContext&) override { return Status::Ok(); }
+};
+
+// The trivial modules' durable counter: one row per community.
+struct CheckinCount {
+  static constexpr std::string_view kTable = "checkins";
+  int64_t id = 0;
+  int64_t count = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Key("id", id);
+    v.Value("count", count);
+  }
 };
 
 // Trivial but real work a module does on every event: read the event, the member and the
@@ -40,14 +52,17 @@ class TrivialModule final : public Module {
  public:
   explicit TrivialModule(int n) : name_(fmt::format("trivial{}", n)) {}
   std::string_view name() const override { return name_; }
-  void OnEvent(ModuleContext& ctx) override {
+  std::vector<TableInfo> tables() const override { return {DescribeTable<CheckinCount>()}; }
+  Status OnEvent(ModuleContext& ctx) override {
     const Event& e = ctx.event();
     const Member* m = ctx.member();
-    if (m == nullptr || ctx.playbook().welcome.enabled) return;
+    if (m == nullptr || !ctx.playbook().community.empty()) return Status::Ok();
     if (e.type == EventType::kCheckin && m->checkins % 100 == 1) {
-      auto count = ctx.Get("checkins");
-      ctx.Put("checkins", std::to_string(count ? std::stoll(*count) + 1 : 1));
+      CheckinCount c = ctx.Find(CheckinCount{}).value_or(CheckinCount{});
+      ++c.count;
+      ctx.Put(c);
     }
+    return Status::Ok();
   }
 
  private:
@@ -60,7 +75,7 @@ struct Run {
 };
 
 Run IngestAll(const std::vector<IngestBatch>& batches, const std::string& path, SyncMode sync,
-           std::vector<Module*> modules) {
+              const ModuleRegistry* modules) {
   std::filesystem::remove(path);
   auto store = OpenSqliteStore({.path = path, .sync = sync});
   if (!store.ok()) {
@@ -68,7 +83,7 @@ Run IngestAll(const std::vector<IngestBatch>& batches, const std::string& path, 
     std::exit(1);
   }
   EngineOptions engine;
-  engine.modules = std::move(modules);
+  engine.modules = modules;
   auto ingest = Ingest::Start(**store, {}, std::move(engine));
   if (!ingest.ok()) std::exit(1);
   const auto start = std::chrono::steady_clock::now();
@@ -121,12 +136,11 @@ int main(int argc, char** argv) {
     b.events.push_back(e);
     ++n;
   }
-  NoopModule noop;
-  std::vector<std::unique_ptr<TrivialModule>> trivial;
-  std::vector<Module*> five;
+  ModuleRegistry noop;
+  if (!noop.Add(std::make_unique<NoopModule>()).ok()) return 1;
+  ModuleRegistry five;
   for (int i = 0; i < 5; ++i) {
-    trivial.push_back(std::make_unique<TrivialModule>(i));
-    five.push_back(trivial.back().get());
+    if (!five.Add(std::make_unique<TrivialModule>(i)).ok()) return 1;
   }
   const std::string path = dir + "/qz-pipeline-bench.db";
   Run base, one, many;
@@ -134,9 +148,9 @@ int main(int argc, char** argv) {
     if (best.seconds == 0 || r.seconds < best.seconds) best = r;
   };
   for (int r = 0; r < rounds; ++r) {
-    keep_best(base, IngestAll(batches, path, sync, {}));
-    keep_best(one, IngestAll(batches, path, sync, {&noop}));
-    keep_best(many, IngestAll(batches, path, sync, five));
+    keep_best(base, IngestAll(batches, path, sync, nullptr));
+    keep_best(one, IngestAll(batches, path, sync, &noop));
+    keep_best(many, IngestAll(batches, path, sync, &five));
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 

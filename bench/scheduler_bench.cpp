@@ -169,7 +169,8 @@ class NullIngest final : public Ingest {
     done(std::move(r));
   }
   void SetCommitListener(CommitListener) override {}
-  Status SetPlaybook(std::shared_ptr<const Playbook>) override { return Status::Ok(); }
+  Status SetPlaybook(std::shared_ptr<const Playbook>, std::string) override { return Status::Ok(); }
+  Status OpenTask(std::string, std::string, std::string) override { return Status::Ok(); }
   std::shared_ptr<const PlaybookSet> playbooks() const override { return nullptr; }
   const IngestMetrics& metrics() const override { return metrics_; }
   double state_load_seconds() const override { return 0; }

@@ -25,6 +25,7 @@
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
+#include "app/modules.hpp"
 #include "app/node.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "playbook/playbook.hpp"
@@ -225,6 +226,25 @@ class Streamer {
   StreamTotals totals_;
 };
 
+// The engine for history (`ingest`, `demo`): modules keep their state and derived events from the
+// history under the stored playbooks, but nothing is sent again (ModuleMode::kImport).
+struct History {
+  std::unique_ptr<ModuleRegistry> modules;
+  EngineOptions options;
+};
+Result<History> HistoryEngine(Store& store) {
+  History h;
+  auto modules = MakeModuleRegistry();
+  if (!modules.ok()) return modules.status();
+  h.modules = std::move(*modules);
+  auto books = LoadStoredPlaybooks(store, *h.modules, nullptr);
+  if (!books.ok()) return books.status();
+  h.options.modules = h.modules.get();
+  h.options.module_mode = ModuleMode::kImport;
+  h.options.playbooks = std::move(*books);
+  return h;
+}
+
 int RunIngest(const DataOptions& data, const std::string& file) {
   std::FILE* in = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
   if (in == nullptr) return Fail(Status::Invalid(fmt::format("cannot open {}", file), "FILE"));
@@ -236,7 +256,9 @@ int RunIngest(const DataOptions& data, const std::string& file) {
   auto store = OpenData(data);
   if (!store.ok()) return Fail(store.status());
   // Bulk import: bigger group commits rewrite each touched index page fewer times per event.
-  auto ingest = Ingest::Start(**store, {.max_batch_events = 65536});
+  auto engine = HistoryEngine(**store);
+  if (!engine.ok()) return Fail(engine.status());
+  auto ingest = Ingest::Start(**store, {.max_batch_events = 65536}, engine->options);
   if (!ingest.ok()) return Fail(ingest.status());
 
   const auto start = std::chrono::steady_clock::now();
@@ -317,6 +339,7 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
   extras.sandbox = &sandbox;
   extras.delivery = &(*node)->delivery().metrics();
   extras.scheduler = &(*node)->scheduler().metrics();
+  extras.modules = &(*node)->modules();
   auto server = HttpServer::Start(options, (*node)->store(), (*node)->ingest(), clock, extras);
   if (!server.ok()) return Fail(server.status());
   const std::string url = fmt::format("http://{}:{}", options.host, (*server)->port());
@@ -337,14 +360,23 @@ int RunPlaybookCheck(const std::string& file) {
   if (!in) return Fail(Status::Invalid(fmt::format("cannot read {}", file), "FILE"));
   std::stringstream text;
   text << in.rdbuf();
-  auto pb = ParsePlaybook(text.str(), file);
+  auto modules = MakeModuleRegistry();
+  if (!modules.ok()) return Fail(modules.status());
+  // The same complete validation the server runs before it stores a playbook.
+  auto pb = ParsePlaybook(text.str(), file, **modules);
   if (!pb.ok()) {
     // The message names the file, line and key path of each problem.
     fmt::print(stderr, "{}\n", pb.status().message());
     return 1;
   }
-  fmt::print("{}: ok (community '{}', {} groups, welcome {}, {} schedules)\n", file, pb->community,
-             pb->groups.size(), pb->welcome.enabled ? "on" : "off", pb->schedules.size());
+  std::string sections;
+  for (const PlaybookSection& s : (*modules)->schema().sections()) {
+    if (!pb->sections.contains(s.key)) continue;
+    if (!sections.empty()) sections += ", ";
+    sections += s.key;
+  }
+  fmt::print("{}: ok (community '{}', {} groups; sections: {})\n", file, pb->community,
+             pb->groups.size(), sections.empty() ? "none" : sections);
   return 0;
 }
 
@@ -359,7 +391,10 @@ int RunReplay(const DataOptions& data) {
     auto stats = (*store)->Stats();
     Progress progress(0, isatty(STDERR_FILENO) == 1);
     const auto start = std::chrono::steady_clock::now();
-    auto report = Replay(**store, **scratch, [&](int64_t n) { progress.Update(0, n); });
+    auto modules = MakeModuleRegistry();
+    if (!modules.ok()) return Fail(modules.status());
+    auto report =
+        Replay(**store, **scratch, modules->get(), [&](int64_t n) { progress.Update(0, n); });
     if (!report.ok()) {
       rc = Fail(report.status());
     } else {
@@ -404,7 +439,9 @@ int RunDemo(const DataOptions& data, const DemoOptions& demo, const std::string&
   auto store = OpenData(data);
   if (!store.ok()) return Fail(store.status());
   if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
-  auto ingest = Ingest::Start(**store);
+  auto engine = HistoryEngine(**store);
+  if (!engine.ok()) return Fail(engine.status());
+  auto ingest = Ingest::Start(**store, {}, engine->options);
   if (!ingest.ok()) return Fail(ingest.status());
   const auto start = std::chrono::steady_clock::now();
   Progress progress(0, isatty(STDERR_FILENO) == 1);

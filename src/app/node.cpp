@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "automation/automation.hpp"
+#include "app/modules.hpp"
 #include "playbook/playbook.hpp"
 
 namespace qz {
@@ -15,11 +15,24 @@ namespace {
 const SystemClock kSystemClock;
 }  // namespace
 
-std::vector<std::unique_ptr<Module>> MakeModules() {
-  std::vector<std::unique_ptr<Module>> modules;
-  modules.push_back(MakeWelcomeModule());
-  modules.push_back(MakeScheduleModule());
-  return modules;
+Result<std::shared_ptr<const PlaybookSet>> LoadStoredPlaybooks(
+    Store& store, const ModuleRegistry& modules,
+    std::vector<std::pair<std::string, std::string>>* unusable) {
+  std::map<std::string, std::shared_ptr<const Playbook>, std::less<>> books;
+  auto stored = store.LoadPlaybooks();
+  if (!stored.ok()) return stored.status();
+  for (const StoredPlaybook& sp : *stored) {
+    auto pb = ParsePlaybook(sp.toml, "stored playbook of " + sp.community, modules);
+    if (!pb.ok()) {
+      spdlog::error("the stored playbook of community '{}' no longer validates and is not "
+                    "applied (replace it with PUT /api/v1/communities/{}/playbook): {}",
+                    sp.community, sp.community, pb.status().message());
+      if (unusable != nullptr) unusable->emplace_back(sp.community, pb.status().message());
+      continue;
+    }
+    books.emplace(pb->community, std::make_shared<const Playbook>(std::move(*pb)));
+  }
+  return std::make_shared<const PlaybookSet>(std::move(books));
 }
 
 Node::Node(NodeOptions options)
@@ -34,8 +47,8 @@ Node::~Node() {
   delivery_.reset();
   scheduler_.reset();
   ingest_.reset();
-  modules_.clear();
   store_.reset();
+  modules_.reset();
 }
 
 Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
@@ -52,29 +65,28 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   if (!store.ok()) return store.status();
   node->store_ = std::move(*store);
 
-  // Playbooks in force are the stored ones; they are applied through the writer below.
-  std::map<std::string, std::shared_ptr<const Playbook>, std::less<>> books;
-  auto stored = node->store_->LoadPlaybooks();
-  if (!stored.ok()) return stored.status();
-  for (const StoredPlaybook& sp : *stored) {
-    auto pb = ParsePlaybook(sp.toml, "stored playbook of " + sp.community);
-    if (!pb.ok()) {
-      return Status::Invalid(fmt::format("the stored playbook of community '{}' no longer "
-                                         "validates: {}", sp.community, pb.status().message()));
-    }
-    books.emplace(pb->community, std::make_shared<const Playbook>(std::move(*pb)));
-  }
+  auto modules = MakeModuleRegistry();
+  if (!modules.ok()) return modules.status();
+  node->modules_ = std::move(*modules);
+  node->module_metrics_ = std::make_unique<ModuleMetrics>(node->modules_->modules().size());
+
+  // Playbooks in force are the stored ones; they are applied through the writer below. One that
+  // no longer validates (say, after an upgrade) does not stop the node: it is logged, left as
+  // stored for an operator to fix, and its community runs without it meanwhile (a task says so).
+  std::vector<std::pair<std::string, std::string>> unusable;  // community, why
+  auto books = LoadStoredPlaybooks(*node->store_, *node->modules_, &unusable);
+  if (!books.ok()) return books.status();
 
   EngineOptions engine;
   engine.clock = node->clock_;
-  node->modules_ = MakeModules();
-  for (auto& m : node->modules_) engine.modules.push_back(m.get());
+  engine.modules = node->modules_.get();
+  engine.module_metrics = node->module_metrics_.get();
   Delivery::AdapterMap adapters;
   for (PlatformAdapter* a : o.adapters) {
     engine.capabilities.emplace(std::string(a->platform()), a->capabilities());
     adapters.emplace(std::string(a->platform()), a);
   }
-  engine.playbooks = std::make_shared<const PlaybookSet>(std::move(books));
+  engine.playbooks = std::move(*books);
   auto ingest = Ingest::Start(*node->store_, o.ingest, std::move(engine));
   if (!ingest.ok()) return ingest.status();
   node->ingest_ = std::move(*ingest);
@@ -101,6 +113,13 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   for (const auto& [slug, pb] : in_force->all()) {
     QZ_RETURN_IF_ERROR(node->ingest_->SetPlaybook(pb));
   }
+  for (auto& [community, why] : unusable) {
+    QZ_RETURN_IF_ERROR(node->ingest_->OpenTask(
+        community, "playbook_invalid",
+        fmt::format("the stored playbook no longer validates and is not applied; the community "
+                    "runs without it until it is replaced: {}",
+                    why)));
+  }
   for (const std::string& file : o.playbook_files) {
     std::ifstream in(file);
     if (!in) return Status::Invalid(fmt::format("cannot read {}", file), "--playbook");
@@ -116,10 +135,9 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
 }
 
 Status Node::ApplyPlaybook(std::string_view toml, std::string_view source) {
-  auto pb = ParsePlaybook(toml, source);
+  auto pb = ParsePlaybook(toml, source, *modules_);
   if (!pb.ok()) return pb.status();
-  QZ_RETURN_IF_ERROR(store_->PutPlaybook({pb->community, std::string(toml), clock_->Now()}));
-  return ingest_->SetPlaybook(std::make_shared<const Playbook>(std::move(*pb)));
+  return ingest_->SetPlaybook(std::make_shared<const Playbook>(std::move(*pb)), std::string(toml));
 }
 
 Node::RunResult Node::RunDue() {

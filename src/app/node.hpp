@@ -12,7 +12,8 @@
 #include "core/status.hpp"
 #include "engine/delivery.hpp"
 #include "engine/ingest.hpp"
-#include "engine/module.hpp"
+#include "engine/module_registry.hpp"
+#include "engine/module_runner.hpp"
 #include "engine/scheduler.hpp"
 #include "platform/adapter.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -35,6 +36,12 @@ struct NodeOptions {
   bool background = true;
 };
 
+// The playbooks stored in `store` that validate with `modules`. One that does not is logged and
+// left out (and listed in `unusable` as community, reason, when given): it must not stop a node.
+Result<std::shared_ptr<const PlaybookSet>> LoadStoredPlaybooks(
+    Store& store, const ModuleRegistry& modules,
+    std::vector<std::pair<std::string, std::string>>* unusable);
+
 class Node {
  public:
   // Opens the store (creating the data directory), loads the state, stored and given playbooks,
@@ -48,7 +55,11 @@ class Node {
   Scheduler& scheduler() { return *scheduler_; }
   const Clock& clock() const { return *clock_; }
 
-  // Validates, stores and applies a playbook (TOML text); errors name the key and line.
+  const ModuleRegistry& modules() const { return *modules_; }
+  const ModuleMetrics& module_metrics() const { return *module_metrics_; }
+
+  // Validates a playbook (TOML text) completely, then stores and applies it in one transaction;
+  // errors name the key and line, and a rejected playbook changes nothing.
   Status ApplyPlaybook(std::string_view toml, std::string_view source);
 
   struct RunResult {
@@ -65,14 +76,11 @@ class Node {
   NodeOptions options_;
   const Clock* clock_;
   std::unique_ptr<Store> store_;
-  std::vector<std::unique_ptr<Module>> modules_;
+  std::unique_ptr<ModuleRegistry> modules_;
+  std::unique_ptr<ModuleMetrics> module_metrics_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<Scheduler> scheduler_;
 };
-
-// The module order of every node (moderation first once it exists, so a deleted message
-// triggers nothing else): welcome, schedule.
-std::vector<std::unique_ptr<Module>> MakeModules();
 
 }  // namespace qz

@@ -212,8 +212,8 @@ const toml::node* TableReader::Node(std::string_view key) { return Get(key); }
 void TableReader::Done() {
   for (auto&& [key, node] : table_) {
     if (std::find(known_.begin(), known_.end(), key.str()) != known_.end()) continue;
-    std::vector<std::string> expected = known_;
-    std::sort(expected.begin(), expected.end());
+    // In the order the reader asked for them: the order the documentation lists them.
+    const std::vector<std::string>& expected = known_;
     std::string list;
     for (const std::string& e : expected) {
       if (!list.empty()) list += ", ";
@@ -223,6 +223,22 @@ void TableReader::Done() {
                      expected.empty() ? std::string("unknown key (this table takes no keys)")
                                       : fmt::format("unknown key (expected one of: {})", list));
   }
+}
+
+const toml::table* ExpectTable(const toml::node& node, std::string_view path,
+                               std::string_view what, ConfigProblems& problems) {
+  if (const toml::table* t = node.as_table()) return t;
+  problems.Report(node, std::string(path),
+                  fmt::format("expected {}, got {}", what, TomlTypeName(node.type())));
+  return nullptr;
+}
+
+const toml::array* ExpectArray(const toml::node& node, std::string_view path,
+                               std::string_view what, ConfigProblems& problems) {
+  if (const toml::array* a = node.as_array()) return a;
+  problems.Report(node, std::string(path),
+                  fmt::format("expected {}, got {}", what, TomlTypeName(node.type())));
+  return nullptr;
 }
 
 Result<toml::table> ParseToml(std::string_view text, std::string_view source, size_t max_bytes) {

@@ -100,6 +100,13 @@ class TableReader {
   std::vector<std::string> known_;
 };
 
+// `node` as a table (or array), else reports "expected <what>, got …" at `path` and returns null.
+// `what` names the expected form for the reader, e.g. "a table ([welcome])".
+const toml::table* ExpectTable(const toml::node& node, std::string_view path,
+                               std::string_view what, ConfigProblems& problems);
+const toml::array* ExpectArray(const toml::node& node, std::string_view path,
+                               std::string_view what, ConfigProblems& problems);
+
 // Parses a TOML document of at most `max_bytes`; a syntax error is a Status
 // "<source>:<line>:<column>: <what>" (no field). Never throws.
 Result<toml::table> ParseToml(std::string_view text, std::string_view source, size_t max_bytes);

@@ -109,16 +109,19 @@ class IngestImpl final : public Ingest {
     listener_ = std::move(listener);
   }
 
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
-    std::promise<Status> done;
-    auto future = done.get_future();
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return Status::Unavailable("shutting down");
-      queue_.push_back(Pending{{}, {}, std::move(playbook), &done});
-    }
-    cv_.notify_one();
-    return future.get();
+  Status SetPlaybook(std::shared_ptr<const Playbook> playbook, std::string toml) override {
+    return OnWriter([this, playbook = std::move(playbook), toml = std::move(toml)] {
+      auto effects = writer_->ApplyPlaybook(playbook, toml);
+      if (!effects.ok()) return effects.status();
+      playbooks_.store(std::make_shared<const PlaybookSet>(writer_->playbooks()));
+      Notify(*effects);
+      spdlog::info("playbook of community '{}' in force", playbook->community);
+      return Status::Ok();
+    });
+  }
+
+  Status OpenTask(std::string community, std::string kind, std::string reason) override {
+    return OnWriter([&] { return writer_->OpenTask(community, std::move(kind), std::move(reason)); });
   }
 
   std::shared_ptr<const PlaybookSet> playbooks() const override {
@@ -129,13 +132,26 @@ class IngestImpl final : public Ingest {
   double state_load_seconds() const override { return load_seconds_; }
 
  private:
-  // A caller's batch of events, or (when `playbook` is set) a playbook change.
+  // A caller's batch of events, or (when `op` is set) work for the writer between batches.
   struct Pending {
     IngestBatch batch;
     Done done;
-    std::shared_ptr<const Playbook> playbook;
-    std::promise<Status>* playbook_done = nullptr;
+    std::function<Status()> op;
+    std::promise<Status>* op_done = nullptr;
   };
+
+  // Runs `op` on the writer thread between two batches; blocks until it ran.
+  Status OnWriter(std::function<Status()> op) {
+    std::promise<Status> done;
+    auto future = done.get_future();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return Status::Unavailable("shutting down");
+      queue_.push_back(Pending{{}, {}, std::move(op), &done});
+    }
+    cv_.notify_one();
+    return future.get();
+  }
 
   void Run() {
     std::vector<Pending> taken;
@@ -145,17 +161,17 @@ class IngestImpl final : public Ingest {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
-        if (queue_.front().playbook) {
-          Pending change = std::move(queue_.front());
+        if (queue_.front().op) {
+          Pending work = std::move(queue_.front());
           queue_.pop_front();
           lock.unlock();
-          ApplyPlaybook(change);
+          work.op_done->set_value(work.op());
           continue;
         }
         // Group commit: take whole caller batches until the commit is big enough. A caller's
         // batch is never split, so it commits atomically.
         size_t events = 0;
-        while (!queue_.empty() && !queue_.front().playbook &&
+        while (!queue_.empty() && !queue_.front().op &&
                (taken.empty() ||
                 events + queue_.front().batch.events.size() <= options_.max_batch_events)) {
           events += queue_.front().batch.events.size();
@@ -252,17 +268,6 @@ class IngestImpl final : public Ingest {
       listener = listener_;
     }
     if (listener) listener(effects);
-  }
-
-  void ApplyPlaybook(Pending& change) {
-    auto effects = writer_->ApplyPlaybook(change.playbook);
-    if (effects.ok()) {
-      playbooks_.store(std::make_shared<const PlaybookSet>(writer_->playbooks()));
-      Notify(*effects);
-      spdlog::info("playbook of community '{}' in force ({} schedules)", change.playbook->community,
-                   change.playbook->schedules.size());
-    }
-    change.playbook_done->set_value(effects.ok() ? Status::Ok() : effects.status());
   }
 
   std::unique_ptr<ShardWriter> writer_;  // writer thread only

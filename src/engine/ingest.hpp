@@ -90,9 +90,13 @@ class Ingest {
   using CommitListener = std::function<void(const BatchEffects&)>;
   virtual void SetCommitListener(CommitListener listener) = 0;
 
-  // Swaps in a community's playbook through the writer (ordered with the events around it) and
-  // writes its schedules as timers. Blocks until applied; errors name the playbook key.
-  virtual Status SetPlaybook(std::shared_ptr<const Playbook> playbook) = 0;
+  // Swaps in a community's playbook through the writer (ordered with the events around it),
+  // storing `toml` as its text (unless empty) and its modules' standing timers in the same
+  // transaction. Blocks until applied; on failure nothing changed. Errors name the playbook key.
+  virtual Status SetPlaybook(std::shared_ptr<const Playbook> playbook, std::string toml = {}) = 0;
+  // Opens an operator task in community `community` (a slug; created when new) through the
+  // writer. Blocks until committed.
+  virtual Status OpenTask(std::string community, std::string kind, std::string reason) = 0;
   // The playbooks in force (a snapshot; any thread).
   virtual std::shared_ptr<const PlaybookSet> playbooks() const = 0;
   // Blocking convenience for the CLI and tests.

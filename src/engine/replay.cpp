@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/module_registry.hpp"
 #include "engine/shard_writer.hpp"
 #include "model/event.hpp"
 
@@ -60,20 +61,45 @@ std::vector<std::string> DiffSnapshots(const StateSnapshot& a, const StateSnapsh
   DiffList("name", a.names, b.names, [](const MemberName& n) { return std::tie(n.member_id, n.name); },
            [](const MemberName& n) { return fmt::format("'{}' of member {}", n.name, n.member_id); },
            max, out);
+  DiffList("module state row", a.module_state, b.module_state,
+           [](const ModuleStateEntry& e) { return std::tie(e.community_id, e.module, e.key); },
+           [](const ModuleStateEntry& e) {
+             return fmt::format("{} {} in community {}", e.module, e.key, e.community_id);
+           },
+           max, out);
   DiffList("tag", a.tags, b.tags, [](const MemberTag& t) { return std::tie(t.member_id, t.tag); },
            [](const MemberTag& t) { return fmt::format("'{}' of member {}", t.tag, t.member_id); },
            max, out);
   return out;
 }
 
-Result<ReplayReport> Replay(Store& source, Store& scratch,
+Result<ReplayReport> Replay(Store& source, Store& scratch, const ModuleRegistry* modules,
                             const std::function<void(int64_t)>& progress) {
-  auto writer = ShardWriter::Open(scratch);
+  ReplayReport report;
+  EngineOptions engine;
+  if (modules != nullptr) {
+    engine.modules = modules;
+    engine.module_mode = ModuleMode::kReplay;
+    auto stored = source.LoadPlaybooks();
+    if (!stored.ok()) return stored.status();
+    std::map<std::string, std::shared_ptr<const Playbook>, std::less<>> books;
+    for (const StoredPlaybook& sp : *stored) {
+      auto pb = ParsePlaybook(sp.toml, "stored playbook of " + sp.community, *modules);
+      if (!pb.ok()) {
+        report.differences.push_back(fmt::format(
+            "the stored playbook of '{}' no longer parses; replayed without it: {}", sp.community,
+            pb.status().message()));
+        continue;
+      }
+      books.emplace(pb->community, std::make_shared<const Playbook>(std::move(*pb)));
+    }
+    engine.playbooks = std::make_shared<const PlaybookSet>(std::move(books));
+  }
+  auto writer = ShardWriter::Open(scratch, std::move(engine));
   if (!writer.ok()) return writer.status();
   if ((*writer)->state().member_count() != 0) {
     return Status::Invalid("the scratch store for a replay must be empty");
   }
-  ReplayReport report;
   EventParser parser;
   int64_t after = 0;
   std::vector<Event> events;

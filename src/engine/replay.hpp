@@ -18,11 +18,15 @@ struct ReplayReport {
   size_t max_differences = 50;           // listing stops after this many
 };
 
+class ModuleRegistry;
+
 // Reads every event of `source` in log order, applies it to the empty `scratch` store through
-// the same ShardWriter as live ingest, then compares both materialised states entity by entity.
-// `progress(done_events)` is called after each chunk. Single-threaded; `source` must not be
-// written meanwhile.
-Result<ReplayReport> Replay(Store& source, Store& scratch,
+// the same ShardWriter as live ingest, with `modules` (null: none) in replay mode so that their
+// state is rebuilt too, under the playbooks stored in `source`; then compares both materialised
+// states entity by entity, module state included. A stored playbook that no longer parses is
+// reported as a difference and replayed without. `progress(done_events)` is called after each
+// chunk. Single-threaded; `source` must not be written meanwhile.
+Result<ReplayReport> Replay(Store& source, Store& scratch, const ModuleRegistry* modules,
                             const std::function<void(int64_t)>& progress = {});
 
 // Differences between two snapshots, described for a human, at most `max` of them.

@@ -35,7 +35,7 @@ TEST(Replay, RebuildsExactlyTheLiveState) {
   }
   auto scratch = testing::OpenStore(dir.path(), "scratch.db");
   int64_t progressed = 0;
-  auto report = Replay(*store, *scratch, [&](int64_t n) { progressed = n; });
+  auto report = Replay(*store, *scratch, nullptr, [&](int64_t n) { progressed = n; });
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->events, 8);
   EXPECT_EQ(progressed, 8);
@@ -61,7 +61,7 @@ TEST(Replay, ReportsATamperedMaterialisedState) {
     ASSERT_TRUE((*txn)->Commit().ok());
   }
   auto scratch = testing::OpenStore(dir.path(), "scratch.db");
-  auto report = Replay(*store, *scratch);
+  auto report = Replay(*store, *scratch, nullptr);
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->differences.size(), 1u);
   EXPECT_NE(report->differences[0].find("member 1"), std::string::npos) << report->differences[0];
@@ -76,7 +76,7 @@ TEST(Replay, RefusesANonEmptyScratchStore) {
     (*ingest)->SubmitAndWait(testing::Batch(kEvents));
   }
   auto again = testing::OpenStore(dir.path());
-  auto report = Replay(*store, *again);
+  auto report = Replay(*store, *again, nullptr);
   EXPECT_FALSE(report.ok());
 }
 

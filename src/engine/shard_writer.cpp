@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/time.hpp"
-#include "engine/module.hpp"
+#include "engine/module_registry.hpp"
 #include "engine/recurrence.hpp"
 
 namespace qz {
@@ -17,8 +17,13 @@ const SystemClock kSystemClock;
 
 std::string CauseOf(const Event& e) { return e.platform + ":" + e.id; }
 
-// The keys of the timers of playbook schedules begin with this (then the schedule's name).
-constexpr std::string_view kPlaybookTimerPrefix = "playbook:";
+// A module's standing timers are keyed "<module>:playbook:<name>".
+std::string StandingTimerPrefix(std::string_view module) {
+  return fmt::format("{}:playbook:", module);
+}
+
+// At most one operator task a module an hour for its failures (each one is logged and counted).
+constexpr TimeMs kFailureTaskIntervalMs = 60 * 60 * 1000;
 
 std::string PlaybookTimerKey(CommunityId community, std::string_view key) {
   std::string k = std::to_string(community);
@@ -29,78 +34,16 @@ std::string PlaybookTimerKey(CommunityId community, std::string_view key) {
 
 }  // namespace
 
-// The context a module sees for one event. It buffers the module's emissions; the writer routes
-// them after every module has seen the event.
-class ShardWriter::Context final : public ModuleContext {
- public:
-  struct Emitted {
-    Action action;
-    std::string rule;
-  };
-
-  Context(ShardWriter& writer, const Event& event, const Refs& refs)
-      : writer_(writer), event_(event), refs_(refs) {}
-
-  void Enter(const Module* module) { module_ = module; }
-
-  const Event& event() const override { return event_; }
-  const Community& community() const override {
-    return *writer_.state_.FindCommunity(refs_.community);
-  }
-  const Group* group() const override { return writer_.state_.FindGroup(refs_.group); }
-  const Member* member() const override { return writer_.state_.FindMember(refs_.member); }
-  const Membership* membership() const override {
-    return writer_.state_.FindMembership(refs_.group, refs_.member);
-  }
-  const State& state() const override { return writer_.state_; }
-  const Playbook& playbook() const override {
-    return writer_.playbooks_->For(community().slug);
-  }
-  TimeMs now() const override { return writer_.Now(); }
-  bool message_deleted() const override { return deleted_; }
-
-  void Act(Action action, std::string_view rule) override {
-    if (action.type == ActionType::kDeleteMessage &&
-        (action.reply_to.empty() || action.reply_to == event_.id)) {
-      deleted_ = true;
-    }
-    std::string full(module_->name());
-    if (!rule.empty()) {
-      full += '.';
-      full += rule;
-    }
-    actions.push_back({std::move(action), std::move(full)});
-  }
-  void Derive(Event event) override { derived.push_back({std::move(event), std::string(module_->name())}); }
-
-  std::optional<std::string> Get(std::string_view key) const override {
-    const std::string* v = writer_.state_.FindModuleState(refs_.community, module_->name(), key);
-    return v ? std::optional<std::string>(*v) : std::nullopt;
-  }
-  void Put(std::string_view key, std::string value) override {
-    writer_.state_.PutModuleState(refs_.community, module_->name(), key, std::move(value));
-  }
-
-  std::vector<Emitted> actions;
-  struct DerivedEvent {
-    Event event;
-    std::string module;
-  };
-  std::vector<DerivedEvent> derived;
-
- private:
-  ShardWriter& writer_;
-  const Event& event_;
-  const Refs& refs_;
-  const Module* module_ = nullptr;
-  bool deleted_ = false;
-};
-
 ShardWriter::ShardWriter(Store& store, State state, EngineOptions options)
     : store_(store),
       state_(std::move(state)),
       options_(std::move(options)),
-      playbooks_(options_.playbooks ? options_.playbooks : std::make_shared<const PlaybookSet>()) {}
+      playbooks_(options_.playbooks ? options_.playbooks : std::make_shared<const PlaybookSet>()) {
+  if (options_.modules != nullptr) {
+    runner_ = std::make_unique<ModuleRunner>(*options_.modules, options_.module_mode,
+                                             options_.module_metrics);
+  }
+}
 
 ShardWriter::~ShardWriter() = default;
 
@@ -109,14 +52,18 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store, EngineOptio
   if (!snapshot.ok()) return snapshot.status();
   std::unique_ptr<ShardWriter> writer(
       new ShardWriter(store, State(std::move(*snapshot)), std::move(options)));
-  // The playbook schedules' timers, community by community, read by their key prefix: the
-  // modules' timers (a million, say) are not read at all.
-  for (CommunityId c = 1; c < writer->state_.NextCommunityId(); ++c) {
-    auto timers = store.FindTimers(c, kPlaybookTimerPrefix);
-    if (!timers.ok()) return timers.status();
-    for (auto& t : *timers) {
-      std::string k = PlaybookTimerKey(t.community_id, t.key);
-      writer->playbook_timers_.emplace(std::move(k), std::move(t));
+  // The standing timers of modules with a playbook section, community by community, read by
+  // their key prefix: the modules' other timers (a million, say) are not read at all.
+  const ModuleRegistry* modules = writer->options_.modules;
+  for (CommunityId c = 1; modules != nullptr && c < writer->state_.NextCommunityId(); ++c) {
+    for (const Module* m : modules->modules()) {
+      if (m->section().empty()) continue;
+      auto timers = store.FindTimers(c, StandingTimerPrefix(m->name()));
+      if (!timers.ok()) return timers.status();
+      for (auto& t : *timers) {
+        std::string k = PlaybookTimerKey(t.community_id, t.key);
+        writer->playbook_timers_.emplace(std::move(k), std::move(t));
+      }
     }
   }
   return writer;
@@ -178,6 +125,12 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
   if (identity != nullptr) {
     r.member = identity->member_id;
     r.identity = identity;
+    int64_t sum = 0;
+    if (e.type == EventType::kOrder &&
+        __builtin_add_overflow(state_.FindMember(r.member)->order_amount_e4, e.amount_e4, &sum)) {
+      return Status::Invalid("the member's order total would overflow; the amount is refused",
+                             "amount");
+    }
   } else {
     r.member = state_.NextMemberId();
     r.new_member = true;
@@ -382,26 +335,25 @@ Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
   Materialize(e, *refs);
   if (refs->member != kNoId) state_.MutableMember(refs->member).last_event_seq = row.seq;
   Apply(e, *refs);
-  if (!options_.modules.empty()) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects));
+  if (runner_ != nullptr) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects));
   return ItemOutcome{Outcome::kAppended, Status::Ok()};
 }
 
 Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs, int depth,
                                BatchEffects& effects) {
-  Context ctx(*this, e, refs);
-  for (Module* m : options_.modules) {
-    ctx.Enter(m);
-    m->OnEvent(ctx);
+  ModuleEmissions out = runner_->Run(state_, *playbooks_, e, {refs.community, refs.group, refs.member}, Now());
+  for (const ModuleEmissions::Failure& f : out.failures) {
+    QZ_RETURN_IF_ERROR(ReportModuleFailure(txn, e, refs, f, effects));
   }
+  if (runner_->mode() == ModuleMode::kReplay) return Status::Ok();  // the rest is in the log
   std::vector<Event> derived;
-  for (size_t i = 0; i < ctx.actions.size(); ++i) {
-    Action action = std::move(ctx.actions[i].action);
-    action.rule = std::move(ctx.actions[i].rule);
-    QZ_RETURN_IF_ERROR(Route(txn, e, refs, std::move(action), static_cast<int>(i), derived, effects));
+  for (size_t i = 0; i < out.actions.size(); ++i) {
+    QZ_RETURN_IF_ERROR(
+        Route(txn, e, refs, std::move(out.actions[i]), static_cast<int>(i), derived, effects));
   }
-  for (size_t i = 0; i < ctx.derived.size(); ++i) {
-    Event d = std::move(ctx.derived[i].event);
-    d.id = fmt::format("{}#{}.{}", CauseOf(e), ctx.derived[i].module, i);
+  for (size_t i = 0; i < out.derived.size(); ++i) {
+    Event d = std::move(out.derived[i].event);
+    d.id = fmt::format("{}#{}.{}", CauseOf(e), out.derived[i].module, i);
     derived.push_back(std::move(d));
   }
   for (Event& d : derived) {
@@ -471,6 +423,11 @@ Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, A
     return Status::Ok();
   };
 
+  // History being imported is not acted on again: only what changes the state is kept.
+  if (runner_->mode() == ModuleMode::kImport && a.type != ActionType::kSetTag &&
+      a.type != ActionType::kAwardPoints) {
+    return Status::Ok();
+  }
   if (IsPlatformAction(a.type)) {
     auto caps = options_.capabilities.find(a.platform);
     if (caps == options_.capabilities.end() || !caps->second.Has(a.type)) {
@@ -566,66 +523,130 @@ Result<BatchResult> ShardWriter::ApplyBatch(std::span<const WriteItem> items,
   return result;
 }
 
-Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> playbook) {
+Status ShardWriter::ReportModuleFailure(StoreTxn& txn, const Event& cause, const Refs& refs,
+                                        const ModuleEmissions::Failure& failure,
+                                        BatchEffects& effects) {
+  if (runner_->mode() != ModuleMode::kLive) return Status::Ok();  // logged and counted only
+  const TimeMs now = Now();
+  auto [last, first] = failure_task_at_.try_emplace(failure.module, now);
+  if (!first && now - last->second < kFailureTaskIntervalMs) return Status::Ok();
+  last->second = now;
+  OperatorTask task;
+  task.community_id = refs.community;
+  task.group_id = refs.group;
+  task.member_id = refs.member;
+  task.kind = "module_failed:" + failure.module;
+  task.reason = fmt::format("module {} failed on this event and did nothing for it: {}",
+                            failure.module, failure.message);
+  task.evidence = CauseOf(cause);
+  task.cause_event = CauseOf(cause);
+  task.rule = failure.module;
+  task.created_at = now;
+  QZ_RETURN_IF_ERROR(txn.AddTask(task));
+  ++effects.tasks;
+  return Status::Ok();
+}
+
+// The community `slug`, created through the log (like every entity, so a replay creates it
+// too) when it is new.
+Result<CommunityId> ShardWriter::EnsureCommunity(StoreTxn& txn, std::string_view slug,
+                                                 BatchEffects& effects) {
+  if (const Community* c = state_.FindCommunityBySlug(slug)) return c->id;
+  Event created;
+  created.id = fmt::format("playbook:{}:created", slug);
+  created.type = EventType::kPlaybookApplied;
+  created.time = Now();
+  created.platform = "qunzhu";
+  created.community = std::string(slug);
+  auto outcome = Process(txn, created, EventToJson(created), 0, effects);
+  if (!outcome.ok()) return outcome.status();
+  const Community* c = state_.FindCommunityBySlug(slug);
+  if (c == nullptr) return Status::Internal(fmt::format("community '{}' was not created", slug));
+  return c->id;
+}
+
+Status ShardWriter::OpenTask(std::string_view slug, std::string kind, std::string reason) {
   BatchEffects effects;
   auto txn = store_.Begin();
   if (!txn.ok()) return txn.status();
+  auto community = EnsureCommunity(**txn, slug, effects);
+  Status st = community.status();
+  if (st.ok()) {
+    OperatorTask task;
+    task.community_id = *community;
+    task.kind = std::move(kind);
+    task.reason = std::move(reason);
+    task.created_at = Now();
+    st = (*txn)->AddTask(task);
+  }
+  if (st.ok()) st = state_.Flush(**txn);
+  if (st.ok()) st = (*txn)->Commit();
+  if (!st.ok()) (void)Reload();
+  return st;
+}
+
+Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> playbook,
+                                                std::string_view toml) {
+  BatchEffects effects;
+  auto txn = store_.Begin();
+  if (!txn.ok()) return txn.status();
+  auto fail = [&](Status st) -> Result<BatchEffects> {
+    (void)Reload();  // the community may have been created in memory
+    return st;
+  };
+  auto community = EnsureCommunity(**txn, playbook->community, effects);
+  if (!community.ok()) return fail(community.status());
+  const CommunityId community_id = *community;
+  if (!toml.empty()) {
+    Status st = (*txn)->PutPlaybook({playbook->community, std::string(toml), Now()});
+    if (!st.ok()) return fail(st);
+  }
   const TimeMs now = Now();
-  if (state_.FindCommunityBySlug(playbook->community) == nullptr) {
-    // Created through the log, like every entity, so a replay creates it too.
-    Event created;
-    created.id = "playbook:" + playbook->community + ":created";
-    created.type = EventType::kPlaybookApplied;
-    created.time = now;
-    created.platform = "qunzhu";
-    created.community = playbook->community;
-    auto outcome = Process(**txn, created, EventToJson(created), 0, effects);
-    if (!outcome.ok()) return outcome.status();
-  }
-  const CommunityId community_id = state_.FindCommunityBySlug(playbook->community)->id;
-  std::map<std::string, TimerRecord> next_timers;  // this community's playbook timers after
-  for (const ScheduleSettings& s : playbook->schedules) {
-    const std::string key = std::string(kPlaybookTimerPrefix) + s.name;
-    const std::string map_key = PlaybookTimerKey(community_id, key);
-    auto existing = playbook_timers_.find(map_key);
-    if (existing != playbook_timers_.end() && existing->second.rule == s.rule &&
-        existing->second.time_zone == playbook->time_zone && existing->second.due != 0) {
-      next_timers.emplace(map_key, existing->second);  // unchanged: keep its pending firing
-      continue;
+  std::map<std::string, TimerRecord> next_timers;  // this community's standing timers after
+  const auto modules = options_.modules ? options_.modules->modules() : std::span<Module* const>();
+  for (const Module* m : modules) {
+    for (const StandingTimer& s : m->StandingTimers(*playbook)) {
+      const std::string key = StandingTimerPrefix(m->name()) + s.name;
+      const std::string map_key = PlaybookTimerKey(community_id, key);
+      auto existing = playbook_timers_.find(map_key);
+      if (existing != playbook_timers_.end() && existing->second.rule == s.rule &&
+          existing->second.time_zone == playbook->time_zone &&
+          existing->second.payload == s.payload && existing->second.due != 0) {
+        next_timers.emplace(map_key, existing->second);  // unchanged: keep its pending firing
+        continue;
+      }
+      auto rule = Recurrence::Parse(s.rule, playbook->time_zone);
+      if (!rule.ok()) {
+        return fail(Status::Invalid(fmt::format("module {} timer {}: {}", m->name(), s.name,
+                                                rule.status().message()),
+                                    std::string(m->section())));
+      }
+      TimerRecord t;
+      if (existing != playbook_timers_.end()) t.id = existing->second.id;
+      t.community_id = community_id;
+      t.community = playbook->community;
+      t.key = key;
+      t.rule = s.rule;
+      t.time_zone = playbook->time_zone;
+      t.due = rule->NextAfter(now);
+      t.payload = s.payload;
+      t.cause_event = "playbook:" + playbook->community;
+      if (Status st = (*txn)->PutTimer(t); !st.ok()) return fail(st);
+      effects.timers.push_back(t);
+      next_timers.emplace(map_key, std::move(t));
     }
-    auto rule = Recurrence::Parse(s.rule, playbook->time_zone);
-    if (!rule.ok()) return Status::Invalid(rule.status().message(), "schedules." + s.name + ".rule");
-    TimerRecord t;
-    if (existing != playbook_timers_.end()) t.id = existing->second.id;
-    t.community_id = community_id;
-    t.community = playbook->community;
-    t.key = key;
-    t.rule = s.rule;
-    t.time_zone = playbook->time_zone;
-    t.due = rule->NextAfter(now);
-    t.payload = fmt::format(R"({{"schedule":{}}})", JsonString(s.name));
-    t.cause_event = "playbook:" + playbook->community;
-    QZ_RETURN_IF_ERROR((*txn)->PutTimer(t));
-    effects.timers.push_back(t);
-    next_timers.emplace(map_key, std::move(t));
   }
-  // Schedules that were removed: finish their timers.
+  // Standing timers no longer asked for: finish them.
   const std::string prefix = std::to_string(community_id) + '\x1f';
   for (auto& [map_key, t] : playbook_timers_) {
     if (!map_key.starts_with(prefix) || next_timers.contains(map_key)) continue;
     TimerRecord done = t;
     done.due = 0;
-    QZ_RETURN_IF_ERROR((*txn)->PutTimer(done));
+    if (Status st = (*txn)->PutTimer(done); !st.ok()) return fail(st);
     effects.timers.push_back(done);
   }
-  if (Status st = state_.Flush(**txn); !st.ok()) {
-    (void)Reload();
-    return st;
-  }
-  if (Status st = (*txn)->Commit(); !st.ok()) {
-    (void)Reload();
-    return st;
-  }
+  if (Status st = state_.Flush(**txn); !st.ok()) return fail(st);
+  if (Status st = (*txn)->Commit(); !st.ok()) return fail(st);
   std::erase_if(playbook_timers_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
   playbook_timers_.merge(next_timers);
   playbooks_ = playbooks_->With(std::move(playbook));

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/status.hpp"
+#include "engine/module_runner.hpp"
 #include "engine/state.hpp"
 #include "model/action.hpp"
 #include "model/event.hpp"
@@ -19,8 +20,6 @@
 #include "store/store.hpp"
 
 namespace qz {
-
-class Module;
 
 // An event to apply, with its canonical JSON (computed by the caller, off the writer thread).
 struct WriteItem {
@@ -38,9 +37,11 @@ struct ItemOutcome {
 // What the engine needs beyond the store. Everything here outlives the writer.
 struct EngineOptions {
   const Clock* clock = nullptr;  // null: the system clock
-  // Run in this order for every new event (moderation first, so a deleted message triggers
-  // nothing else). Empty for replay: derived events are in the log already.
-  std::vector<Module*> modules;
+  // Run in registry order for every new event (moderation first, so a deleted message triggers
+  // nothing else); null: no modules. `module_mode` says what their emissions become.
+  const ModuleRegistry* modules = nullptr;
+  ModuleMode module_mode = ModuleMode::kLive;
+  ModuleMetrics* module_metrics = nullptr;  // null: failures are logged only
   // What each platform's adapter can do; a platform action for a platform not listed, or one
   // its platform cannot perform, becomes an operator task.
   std::map<std::string, Capabilities, std::less<>> capabilities;
@@ -76,10 +77,16 @@ class ShardWriter {
   Result<BatchResult> ApplyBatch(std::span<const WriteItem> items,
                                  std::span<const OutboxUpdate> outbox_updates = {});
 
-  // Replaces the playbook of its community (creating the community when new) and writes its
-  // schedules as timers: a schedule keeps its pending timer when its rule is unchanged, gets a
-  // new one when new or changed, and a removed schedule's timer is finished. One transaction.
-  Result<BatchEffects> ApplyPlaybook(std::shared_ptr<const Playbook> playbook);
+  // Replaces the playbook of its community (creating the community when new), stores `toml` as
+  // its text when not empty, and reconciles the modules' standing timers (Module::StandingTimers,
+  // keyed "<module>:playbook:<name>"): an unchanged one keeps its pending firing, a new or
+  // changed one is (re)scheduled, one no longer asked for is finished. One transaction: on
+  // failure nothing is stored or changed.
+  Result<BatchEffects> ApplyPlaybook(std::shared_ptr<const Playbook> playbook,
+                                     std::string_view toml = {});
+  // Opens an operator task in the community `slug` (created when new), e.g. for a stored
+  // playbook that no longer applies. One transaction.
+  Status OpenTask(std::string_view slug, std::string kind, std::string reason);
 
   const State& state() const { return state_; }
   const PlaybookSet& playbooks() const { return *playbooks_; }
@@ -113,6 +120,10 @@ class ShardWriter {
                               BatchEffects& effects);
   Status RunModules(StoreTxn& txn, const Event& event, const Refs& refs, int depth,
                     BatchEffects& effects);
+  // A module failed on `cause`: an operator task, at most one per module an hour.
+  Status ReportModuleFailure(StoreTxn& txn, const Event& cause, const Refs& refs,
+                             const ModuleEmissions::Failure& failure, BatchEffects& effects);
+  Result<CommunityId> EnsureCommunity(StoreTxn& txn, std::string_view slug, BatchEffects& effects);
   Status Route(StoreTxn& txn, const Event& cause, const Refs& refs, Action action, int n,
                std::vector<Event>& derived, BatchEffects& effects);
   Status Reload();
@@ -122,8 +133,11 @@ class ShardWriter {
   State state_;
   EngineOptions options_;
   std::shared_ptr<const PlaybookSet> playbooks_;  // never null
-  // Timers this writer wrote for playbook schedules, by "<community id>\x1f<key>".
+  std::unique_ptr<ModuleRunner> runner_;  // null without modules
+  // Standing timers this writer wrote, by "<community id>\x1f<key>".
   std::map<std::string, TimerRecord> playbook_timers_;
+  // When each module's last failure task was opened (engine time), by module name.
+  std::map<std::string, TimeMs, std::less<>> failure_task_at_;
 };
 
 }  // namespace qz

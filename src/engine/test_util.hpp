@@ -109,8 +109,11 @@ class ForwardingIngest : public Ingest {
   void SetCommitListener(CommitListener listener) override {
     real_.SetCommitListener(std::move(listener));
   }
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
-    return real_.SetPlaybook(std::move(playbook));
+  Status SetPlaybook(std::shared_ptr<const Playbook> playbook, std::string toml) override {
+    return real_.SetPlaybook(std::move(playbook), std::move(toml));
+  }
+  Status OpenTask(std::string community, std::string kind, std::string reason) override {
+    return real_.OpenTask(std::move(community), std::move(kind), std::move(reason));
   }
   std::shared_ptr<const PlaybookSet> playbooks() const override { return real_.playbooks(); }
   const IngestMetrics& metrics() const override { return real_.metrics(); }

@@ -1,7 +1,7 @@
 #include "playbook/playbook.hpp"
 
+#include <date/tz.h>
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +9,10 @@
 #include <initializer_list>
 #include <new>
 #include <optional>
+#include <map>
 #include <utility>
+
+#include "playbook/section.hpp"
 
 namespace qz {
 namespace {
@@ -19,17 +22,8 @@ constexpr size_t kMaxPlaybookBytes = size_t{1} << 20;
 constexpr size_t kMaxSlugBytes = 64;
 constexpr size_t kMaxPlatformBytes = 32;
 constexpr size_t kMaxGroupIdBytes = 256;
-constexpr size_t kMaxScheduleNameBytes = 64;
 constexpr int64_t kMinCapacity = 1;
 constexpr int64_t kMaxCapacity = 100000;
-constexpr size_t kMaxReportedErrors = 20;
-
-// Which template variables a text may use.
-enum class TextKind {
-  kPlain,     // not a template (rules): braces are literal
-  kWelcome,   // every variable
-  kSchedule,  // every variable but {member.name}: a scheduled post has no member
-};
 
 bool IsLowerSlugChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -43,15 +37,8 @@ bool IsSlug(std::string_view s, size_t max_bytes) {
   return !s.empty() && s.size() <= max_bytes && std::all_of(s.begin(), s.end(), IsLowerSlugChar);
 }
 
-bool IsScheduleName(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxScheduleNameBytes &&
-         std::all_of(s.begin(), s.end(),
-                     [](char c) { return IsAlnum(c) || c == '_' || c == '.' || c == '-'; });
-}
-
-// "UTC" or Area/Location[/Sub] with a known IANA area. Only the shape: whether the name exists
-// is up to the system's tz database when the engine loads the playbook. The character set also
-// keeps "." out, so a name can never walk out of the zoneinfo directory.
+// "UTC" or Area/Location[/Sub] with a known IANA area: the shape, checked before the tz database
+// is asked (the character set keeps "." out, so a name can never walk out of zoneinfo).
 bool IsTimeZoneName(std::string_view tz) {
   if (tz == "UTC") return true;
   static constexpr std::array<std::string_view, 11> kAreas = {
@@ -74,35 +61,10 @@ bool IsTimeZoneName(std::string_view tz) {
   }
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Superficial: the engine parses the full rule (engine/recurrence.hpp) when it loads the
-// playbook; this only catches the obvious mistakes early, with a line number.
-bool LooksLikeRule(std::string_view rule) {
-  rule = TrimSpaces(rule);
-  std::string first(rule.substr(0, rule.find_first_of(" \t")));
-  std::transform(first.begin(), first.end(), first.begin(), [](char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  return first == "daily" || first == "weekly" || first == "cron" || first == "every";
-}
-
-// At most `max_bytes` of `s`, cut at a UTF-8 character boundary, with "…" when cut.
-std::string Excerpt(std::string_view s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return std::string(s);
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return std::string(s.substr(0, end)) + "…";
-}
-
 std::string JoinVariables(TextKind kind) {
   std::string out;
   for (std::string_view name : kTemplateVariables) {
-    if (kind == TextKind::kSchedule && name == "member.name") continue;
+    if (kind == TextKind::kGroup && name == "member.name") continue;
     if (!out.empty()) out += ", ";
     out += name;
   }
@@ -130,9 +92,9 @@ std::optional<std::string> CheckTemplate(std::string_view text, TextKind kind) {
       const std::string_view name = text.substr(i + 1, close - i - 1);
       const bool known = std::find(kTemplateVariables.begin(), kTemplateVariables.end(), name) !=
                          kTemplateVariables.end();
-      if (known && kind == TextKind::kSchedule && name == "member.name") {
+      if (known && kind == TextKind::kGroup && name == "member.name") {
         return fmt::format(
-            "{{member.name}} cannot be used in a schedule, which has no member "
+            "{{member.name}} cannot be used in a text sent to a group, which has no member "
             "(known: {})",
             JoinVariables(kind));
       }
@@ -164,408 +126,186 @@ const std::string* LookupVariable(std::string_view name, const TemplateVars& var
   return nullptr;
 }
 
-std::string_view TypeName(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::none:
-      return "nothing";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
+bool IsKnownTimeZone(const std::string& tz) {
+  if (tz == "UTC") return true;
+  try {
+    return date::locate_zone(tz) != nullptr;
+  } catch (const std::exception&) {  // date reports an unknown zone by exception
+    return false;
   }
-  return "an unknown type";
 }
 
-// A key as it appears in a path: bare keys as is, others quoted (TOML allows any string).
-std::string PathKey(std::string_view key) {
-  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return IsAlnum(c) || c == '_' || c == '-';
-  });
-  // fmt rather than "\"" + string: GCC 12 at -O3 warns falsely on the latter (-Wrestrict).
-  return bare ? std::string(key) : fmt::format("\"{}\"", Excerpt(key, 40));
+void ReadCommunity(TableReader& r, Playbook& book) {
+  if (r.String("slug", book.community) && !IsSlug(book.community, kMaxSlugBytes)) {
+    r.Invalid("slug", fmt::format("\"{}\" is not a slug: use 1 to {} of a-z 0-9 _ -",
+                                  Excerpt(book.community, 40), kMaxSlugBytes));
+    book.community.clear();
+  }
+  r.Require("slug", "the community's slug, e.g. \"camp\"");
+  r.String("name", book.name);
+  if (book.name.empty()) book.name = book.community;
+  std::string tz;
+  if (r.String("time_zone", tz)) {
+    if (!IsTimeZoneName(tz)) {
+      r.Invalid("time_zone",
+                fmt::format("\"{}\" is not an IANA time zone name like \"Asia/Shanghai\" or \"UTC\"",
+                            Excerpt(tz, 40)));
+    } else if (!IsKnownTimeZone(tz)) {
+      r.Invalid("time_zone", fmt::format("unknown time zone \"{}\" (not in the system's tz "
+                                         "database; e.g. \"Asia/Shanghai\")",
+                                         Excerpt(tz, 40)));
+    } else {
+      book.time_zone = tz;
+    }
+  }
+  std::string language;
+  if (r.String("language", language)) {
+    if (language == "zh") {
+      book.language = Language::kZh;
+    } else if (language == "en") {
+      book.language = Language::kEn;
+    } else {
+      r.Invalid("language",
+                fmt::format("\"{}\" is not a language: use zh or en", Excerpt(language, 40)));
+    }
+  }
+  book.rules = ReadText(r, "rules", TextKind::kPlain);
+  r.Done();
 }
 
-std::string Join(std::string_view path, std::string_view key) {
-  return path.empty() ? PathKey(key) : fmt::format("{}.{}", path, PathKey(key));
-}
-
-std::string Index(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
-
-struct Problem {
-  uint32_t line = 0;  // 0 when unknown
-  std::string path;
-  std::string what;
-};
-
-// One parse: walks the TOML tree, fills a Playbook, and records every problem with its line.
-class PlaybookParser {
- public:
-  explicit PlaybookParser(std::string_view source) : source_(source) {}
-
-  Result<Playbook> Parse(const toml::table& root) {
-    Playbook book;
-    CheckKeys(root, "", {"community", "groups", "welcome", "schedules"});
-    if (const toml::table* community = GetTable(root, "", "community")) {
-      ParseCommunity(*community, book);
-    } else if (!root.contains("community")) {
-      Report(0, "community", "required section [community] is missing");
+void ReadGroups(const toml::array& groups, ConfigProblems& problems, Playbook& book) {
+  // (platform, id) → index and line of the first group that named it.
+  std::map<std::pair<std::string, std::string>, std::pair<size_t, uint32_t>> seen;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const toml::node& node = *groups.get(i);
+    const std::string path = IndexPath("groups", i);
+    const toml::table* t = ExpectTable(node, path, "a table ([[groups]])", problems);
+    if (t == nullptr) continue;
+    TableReader r(*t, path, problems);
+    GroupSettings group;
+    bool identified = r.String("platform", group.platform);
+    if (identified && !IsSlug(group.platform, kMaxPlatformBytes)) {
+      identified = false;
+      r.Invalid("platform", fmt::format("\"{}\" is not a platform name: use 1 to {} of a-z 0-9 _ -",
+                                        Excerpt(group.platform, 40), kMaxPlatformBytes));
     }
-    ParseGroups(root, book);
-    if (const toml::table* welcome = GetTable(root, "", "welcome")) {
-      ParseWelcome(*welcome, book.welcome);
-    }
-    ParseSchedules(root, book);
-    if (problems_.empty()) return book;
-    return ToStatus();
-  }
-
- private:
-  void Report(uint32_t line, std::string path, std::string what) {
-    problems_.push_back({line, std::move(path), std::move(what)});
-  }
-  void Report(const toml::source_region& where, std::string path, std::string what) {
-    Report(where.begin.line, std::move(path), std::move(what));
-  }
-
-  Status ToStatus() {
-    // toml++ tables iterate in key order, not document order; sort so the first problem
-    // reported is the first in the file (stable: problems on one line keep their order).
-    std::stable_sort(problems_.begin(), problems_.end(),
-                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
-    std::string message;
-    const size_t shown = std::min(problems_.size(), kMaxReportedErrors);
-    for (size_t i = 0; i < shown; ++i) {
-      const Problem& p = problems_[i];
-      if (!message.empty()) message += '\n';
-      if (p.line > 0) {
-        message += fmt::format("{}:{}: {}: {}", source_, p.line, p.path, p.what);
-      } else {
-        message += fmt::format("{}: {}: {}", source_, p.path, p.what);
-      }
-    }
-    if (problems_.size() > shown) {
-      message += fmt::format("\n{}: … and {} more", source_, problems_.size() - shown);
-    }
-    return Status::Invalid(std::move(message), problems_.front().path);
-  }
-
-  // Reports every key of `table` that is not in `allowed`.
-  void CheckKeys(const toml::table& table, std::string_view path,
-                 std::initializer_list<std::string_view> allowed) {
-    for (auto&& [key, node] : table) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-      std::string expected;
-      for (std::string_view a : allowed) {
-        if (!expected.empty()) expected += ", ";
-        expected += a;
-      }
-      Report(key.source(), Join(path, key.str()),
-             fmt::format("unknown key (expected one of: {})", expected));
-    }
-  }
-
-  void WrongType(const toml::node& node, std::string path, std::string_view expected) {
-    Report(node.source(), std::move(path),
-           fmt::format("expected {}, got {}", expected, TypeName(node.type())));
-  }
-
-  // The typed value at `key`: null (nullopt) when absent; reported when of another type.
-  const toml::table* GetTable(const toml::table& t, std::string_view path, std::string_view key) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return nullptr;
-    if (const toml::table* table = node->as_table()) return table;
-    WrongType(*node, Join(path, key), "a table");
-    return nullptr;
-  }
-  const toml::value<std::string>* GetString(const toml::table& t, std::string_view path,
-                                            std::string_view key) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return nullptr;
-    if (const auto* s = node->as_string()) return s;
-    WrongType(*node, Join(path, key), "a string");
-    return nullptr;
-  }
-  const toml::value<int64_t>* GetInteger(const toml::table& t, std::string_view path,
-                                         std::string_view key) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return nullptr;
-    if (const auto* i = node->as_integer()) return i;
-    WrongType(*node, Join(path, key), "an integer");
-    return nullptr;
-  }
-  const toml::value<bool>* GetBool(const toml::table& t, std::string_view path,
-                                   std::string_view key) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return nullptr;
-    if (const auto* b = node->as_boolean()) return b;
-    WrongType(*node, Join(path, key), "a boolean (true or false)");
-    return nullptr;
-  }
-  // An array of tables ([[key]]); null when absent or reported.
-  const toml::array* GetTableArray(const toml::table& t, std::string_view key) {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return nullptr;
-    const toml::array* array = node->as_array();
-    if (array == nullptr) {
-      WrongType(*node, std::string(key), fmt::format("an array of tables ([[{}]])", key));
-      return nullptr;
-    }
-    return array;
-  }
-
-  // A TEXT field: a string (zh) or a table { zh, en }. Each string is checked as a template
-  // of `kind`. Absent: empty text.
-  LocalizedText GetText(const toml::table& t, std::string_view path, std::string_view key,
-                        TextKind kind) {
-    LocalizedText text;
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return text;
-    const std::string field = Join(path, key);
-    if (const auto* s = node->as_string()) {
-      text.zh = s->get();
-      CheckText(*s, field, kind);
-    } else if (const toml::table* table = node->as_table()) {
-      CheckKeys(*table, field, {"zh", "en"});
-      if (const auto* zh = GetString(*table, field, "zh")) {
-        text.zh = zh->get();
-        CheckText(*zh, Join(field, "zh"), kind);
-      }
-      if (const auto* en = GetString(*table, field, "en")) {
-        text.en = en->get();
-        CheckText(*en, Join(field, "en"), kind);
+    r.Require("platform", "e.g. \"sandbox\", \"wecom\"");
+    if (r.String("id", group.id)) {
+      if (group.id.empty() || group.id.size() > kMaxGroupIdBytes) {
+        identified = false;
+        r.Invalid("id", fmt::format("must be 1 to {} bytes (the platform's group id)",
+                                    kMaxGroupIdBytes));
       }
     } else {
-      WrongType(*node, field, "a string or a table { zh = \"…\", en = \"…\" }");
+      identified = false;
     }
-    return text;
-  }
-
-  void CheckText(const toml::value<std::string>& value, std::string field, TextKind kind) {
-    if (auto problem = CheckTemplate(value.get(), kind)) {
-      Report(value.source(), std::move(field), std::move(*problem));
-    }
-  }
-
-  void ParseCommunity(const toml::table& t, Playbook& book) {
-    constexpr std::string_view kPath = "community";
-    CheckKeys(t, kPath, {"slug", "name", "time_zone", "language", "rules"});
-    if (const auto* slug = GetString(t, kPath, "slug")) {
-      if (IsSlug(slug->get(), kMaxSlugBytes)) {
-        book.community = slug->get();
+    r.Require("id", "the platform's group id");
+    r.String("name", group.name);
+    std::string type;
+    if (r.String("type", type)) {
+      if (auto parsed = ParseGroupType(type)) {
+        group.type = *parsed;
       } else {
-        Report(slug->source(), "community.slug",
-               fmt::format("\"{}\" is not a slug: use 1 to {} of a-z 0-9 _ -",
-                           Excerpt(slug->get(), 40), kMaxSlugBytes));
-      }
-    } else if (!t.contains("slug")) {
-      Report(t.source(), "community.slug", "required (the community's slug, e.g. \"camp\")");
-    }
-    if (const auto* name = GetString(t, kPath, "name")) book.name = name->get();
-    if (book.name.empty()) book.name = book.community;
-    if (const auto* tz = GetString(t, kPath, "time_zone")) {
-      if (IsTimeZoneName(tz->get())) {
-        book.time_zone = tz->get();
-      } else {
-        Report(tz->source(), "community.time_zone",
-               fmt::format("\"{}\" is not an IANA time zone name like \"Asia/Shanghai\" or "
-                           "\"UTC\"",
-                           Excerpt(tz->get(), 40)));
+        r.Invalid("type", fmt::format("\"{}\" is not a group type: use unspecified, interest, "
+                                      "core_user, learning, conversion or industry",
+                                      Excerpt(type, 40)));
       }
     }
-    if (const auto* language = GetString(t, kPath, "language")) {
-      if (language->get() == "zh") {
-        book.language = Language::kZh;
-      } else if (language->get() == "en") {
-        book.language = Language::kEn;
-      } else {
-        Report(language->source(), "community.language",
-               fmt::format("\"{}\" is not a language: use zh or en", Excerpt(language->get(), 40)));
+    r.Int("capacity", group.capacity, static_cast<int>(kMinCapacity),
+          static_cast<int>(kMaxCapacity));
+    group.rules = ReadText(r, "rules", TextKind::kPlain);
+    r.Done();
+    if (identified) {
+      auto [it, inserted] = seen.try_emplace({group.platform, group.id}, i, t->source().begin.line);
+      if (!inserted) {
+        r.Invalid("id", fmt::format("duplicate group {}:{} (first declared as groups[{}], line {})",
+                                    group.platform, Excerpt(group.id, 40), it->second.first,
+                                    it->second.second));
       }
     }
-    book.rules = GetText(t, kPath, "rules", TextKind::kPlain);
+    book.groups.push_back(std::move(group));
   }
-
-  void ParseGroups(const toml::table& root, Playbook& book) {
-    const toml::array* groups = GetTableArray(root, "groups");
-    if (groups == nullptr) return;
-    // (platform, id) → index and line of the first group that named it.
-    std::map<std::pair<std::string, std::string>, std::pair<size_t, uint32_t>> seen;
-    for (size_t i = 0; i < groups->size(); ++i) {
-      const toml::node& node = *groups->get(i);
-      const std::string path = Index("groups", i);
-      const toml::table* t = node.as_table();
-      if (t == nullptr) {
-        WrongType(node, path, "a table ([[groups]])");
-        continue;
-      }
-      CheckKeys(*t, path, {"platform", "id", "name", "type", "capacity", "rules"});
-      GroupSettings group;
-      bool identified = true;
-      if (const auto* platform = GetString(*t, path, "platform")) {
-        group.platform = platform->get();
-        if (!IsSlug(group.platform, kMaxPlatformBytes)) {
-          identified = false;
-          Report(platform->source(), Join(path, "platform"),
-                 fmt::format("\"{}\" is not a platform name: use 1 to {} of a-z 0-9 _ -",
-                             Excerpt(group.platform, 40), kMaxPlatformBytes));
-        }
-      } else {
-        identified = false;
-        if (!t->contains("platform")) {
-          Report(t->source(), Join(path, "platform"), "required (e.g. \"sandbox\", \"wecom\")");
-        }
-      }
-      const auto* id = GetString(*t, path, "id");
-      if (id != nullptr) {
-        group.id = id->get();
-        if (group.id.empty() || group.id.size() > kMaxGroupIdBytes) {
-          identified = false;
-          Report(id->source(), Join(path, "id"),
-                 fmt::format("must be 1 to {} bytes (the platform's group id)", kMaxGroupIdBytes));
-        }
-      } else {
-        identified = false;
-        if (!t->contains("id")) {
-          Report(t->source(), Join(path, "id"), "required (the platform's group id)");
-        }
-      }
-      if (const auto* name = GetString(*t, path, "name")) group.name = name->get();
-      if (const auto* type = GetString(*t, path, "type")) {
-        if (auto parsed = ParseGroupType(type->get())) {
-          group.type = *parsed;
-        } else {
-          Report(type->source(), Join(path, "type"),
-                 fmt::format("\"{}\" is not a group type: use unspecified, interest, core_user, "
-                             "learning, conversion or industry",
-                             Excerpt(type->get(), 40)));
-        }
-      }
-      if (const auto* capacity = GetInteger(*t, path, "capacity")) {
-        if (capacity->get() >= kMinCapacity && capacity->get() <= kMaxCapacity) {
-          group.capacity = static_cast<int>(capacity->get());
-        } else {
-          Report(capacity->source(), Join(path, "capacity"),
-                 fmt::format("{} is out of range {}..{}", capacity->get(), kMinCapacity,
-                             kMaxCapacity));
-        }
-      }
-      group.rules = GetText(*t, path, "rules", TextKind::kPlain);
-      if (identified) {
-        auto [it, inserted] =
-            seen.try_emplace({group.platform, group.id}, i, t->source().begin.line);
-        if (!inserted) {
-          Report(id->source(), Join(path, "id"),
-                 fmt::format("duplicate group {}:{} (first declared as groups[{}], line {})",
-                             group.platform, Excerpt(group.id, 40), it->second.first,
-                             it->second.second));
-        }
-      }
-      book.groups.push_back(std::move(group));
-    }
-  }
-
-  void ParseWelcome(const toml::table& t, WelcomeSettings& welcome) {
-    constexpr std::string_view kPath = "welcome";
-    CheckKeys(t, kPath, {"enabled", "text"});
-    // The section's presence means "on" unless it says otherwise.
-    welcome.enabled = true;
-    if (const auto* enabled = GetBool(t, kPath, "enabled")) welcome.enabled = enabled->get();
-    const size_t problems_before = problems_.size();
-    welcome.text = GetText(t, kPath, "text", TextKind::kWelcome);
-    // An empty text is worth a problem of its own only when the text was not already reported.
-    if (welcome.enabled && welcome.text.empty() && problems_.size() == problems_before) {
-      if (const toml::node* text = t.get("text")) {
-        Report(text->source(), "welcome.text", "must not be empty when welcome is enabled");
-      } else {
-        Report(t.source(), "welcome.text", "required when welcome is enabled");
-      }
-    }
-  }
-
-  void ParseSchedules(const toml::table& root, Playbook& book) {
-    const toml::array* schedules = GetTableArray(root, "schedules");
-    if (schedules == nullptr) return;
-    std::map<std::string, std::pair<size_t, uint32_t>, std::less<>> seen;  // name → index, line
-    for (size_t i = 0; i < schedules->size(); ++i) {
-      const toml::node& node = *schedules->get(i);
-      const std::string path = Index("schedules", i);
-      const toml::table* t = node.as_table();
-      if (t == nullptr) {
-        WrongType(node, path, "a table ([[schedules]])");
-        continue;
-      }
-      CheckKeys(*t, path, {"name", "rule", "group", "text"});
-      ScheduleSettings schedule;
-      if (const auto* name = GetString(*t, path, "name")) {
-        schedule.name = name->get();
-        if (!IsScheduleName(schedule.name)) {
-          Report(name->source(), Join(path, "name"),
-                 fmt::format("\"{}\" is not a schedule name: use 1 to {} of A-Z a-z 0-9 _ . -",
-                             Excerpt(schedule.name, 40), kMaxScheduleNameBytes));
-        } else if (auto [it, inserted] =
-                       seen.try_emplace(schedule.name, i, name->source().begin.line);
-                   !inserted) {
-          Report(name->source(), Join(path, "name"),
-                 fmt::format("duplicate schedule name \"{}\" (first used by schedules[{}], "
-                             "line {})",
-                             schedule.name, it->second.first, it->second.second));
-        }
-      } else if (!t->contains("name")) {
-        Report(t->source(), Join(path, "name"), "required (unique within the playbook)");
-      }
-      if (const auto* rule = GetString(*t, path, "rule")) {
-        schedule.rule = rule->get();
-        if (!LooksLikeRule(schedule.rule)) {
-          Report(rule->source(), Join(path, "rule"),
-                 fmt::format("\"{}\" is not a recurrence: start with daily, weekly, cron or every "
-                             "(e.g. \"daily 06:20\", \"weekly mon,fri 20:00\")",
-                             Excerpt(schedule.rule, 40)));
-        }
-      } else if (!t->contains("rule")) {
-        Report(t->source(), Join(path, "rule"), "required (e.g. \"daily 06:20\")");
-      }
-      if (const auto* group = GetString(*t, path, "group")) {
-        schedule.group = group->get();
-        if (!ParseGroupRef(schedule.group)) {
-          Report(group->source(), Join(path, "group"),
-                 fmt::format("\"{}\" is not \"platform:id\" (e.g. \"sandbox:camp-1\")",
-                             Excerpt(schedule.group, 40)));
-        }
-      } else if (!t->contains("group")) {
-        Report(t->source(), Join(path, "group"), "required (\"platform:id\")");
-      }
-      const size_t problems_before = problems_.size();
-      schedule.text = GetText(*t, path, "text", TextKind::kSchedule);
-      if (schedule.text.empty() && problems_.size() == problems_before) {
-        if (const toml::node* text = t->get("text")) {
-          Report(text->source(), Join(path, "text"), "must not be empty");
-        } else {
-          Report(t->source(), Join(path, "text"), "required (the message to send)");
-        }
-      }
-      book.schedules.push_back(std::move(schedule));
-    }
-  }
-
-  std::string_view source_;
-  std::vector<Problem> problems_;
-};
+}
 
 }  // namespace
+
+LocalizedText ReadText(TableReader& reader, std::string_view key, TextKind kind) {
+  LocalizedText text;
+  const toml::node* node = reader.Node(key);
+  if (node == nullptr) return text;
+  const std::string field = reader.PathOf(key);
+  auto check = [&](const toml::value<std::string>& value, std::string path) {
+    if (auto problem = CheckTemplate(value.get(), kind)) {
+      reader.problems().Report(value, std::move(path), std::move(*problem));
+    }
+  };
+  if (const auto* s = node->as_string()) {
+    text.zh = s->get();
+    check(*s, field);
+  } else if (const toml::table* table = node->as_table()) {
+    TableReader t(*table, field, reader.problems());
+    t.String("zh", text.zh);
+    t.String("en", text.en);
+    t.Done();
+    if (const auto* zh = table->get_as<std::string>("zh")) check(*zh, JoinPath(field, "zh"));
+    if (const auto* en = table->get_as<std::string>("en")) check(*en, JoinPath(field, "en"));
+  } else {
+    reader.problems().Report(*node, field,
+                             fmt::format("expected a string or a table {{ zh = \"…\", en = \"…\" "
+                                         "}}, got {}",
+                                         TomlTypeName(node->type())));
+  }
+  return text;
+}
+
+Status PlaybookSchema::Add(PlaybookSection section) {
+  if (section.key == "community" || section.key == "groups") {
+    return Status(Code::kAlreadyExists,
+                  fmt::format("playbook section '{}' is a common section", section.key));
+  }
+  for (const PlaybookSection& s : sections_) {
+    if (s.key == section.key) {
+      return Status(Code::kAlreadyExists,
+                    fmt::format("playbook section '{}' is registered twice", section.key));
+    }
+  }
+  sections_.push_back(std::move(section));
+  return Status::Ok();
+}
+
+Result<Playbook> ParsePlaybook(std::string_view text, std::string_view source,
+                               const PlaybookSchema& schema) {
+  auto root = ParseToml(text, source, kMaxPlaybookBytes);
+  if (!root.ok()) return root.status();
+  ConfigProblems problems{std::string(source)};
+  Playbook book;
+  TableReader r(*root, "", problems);
+  // The common sections first: module sections may refer to them.
+  if (const toml::table* community = r.Table("community")) {
+    TableReader c(*community, "community", problems);
+    ReadCommunity(c, book);
+  } else if (!root->contains("community")) {
+    problems.Report(0, "community", "required section [community] is missing");
+  }
+  if (const toml::node* groups = r.Node("groups")) {
+    if (const auto* array = ExpectArray(*groups, "groups", "an array of tables ([[groups]])", problems)) {
+      ReadGroups(*array, problems, book);
+    }
+  }
+  for (const PlaybookSection& section : schema.sections()) {
+    const toml::node* node = r.Node(section.key);
+    try {
+      auto config = section.parse(node, book, problems);
+      if (config != nullptr) book.sections.emplace(section.key, std::move(config));
+    } catch (const std::exception& e) {  // a section parser must not take the caller down
+      problems.Report(node ? node->source().begin.line : 0, section.key,
+                      fmt::format("the section could not be read: {}", e.what()));
+    }
+  }
+  r.Done();
+  if (!problems.empty()) return problems.ToStatus();
+  return book;
+}
 
 std::optional<GroupRef> ParseGroupRef(std::string_view ref) {
   const size_t colon = ref.find(':');
@@ -574,27 +314,6 @@ std::optional<GroupRef> ParseGroupRef(std::string_view ref) {
   if (!IsSlug(out.platform, kMaxPlatformBytes)) return std::nullopt;
   if (out.id.empty() || out.id.size() > kMaxGroupIdBytes) return std::nullopt;
   return out;
-}
-
-Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source) {
-  if (toml.size() > kMaxPlaybookBytes) {
-    return Status::Invalid(
-        fmt::format("{}: larger than {} bytes; a playbook is a small hand-written file", source,
-                    kMaxPlaybookBytes));
-  }
-  // toml++ reports syntax errors (and allocation failures) by exception; none may leave here.
-  try {
-    toml::table root = toml::parse(toml, source);
-    return PlaybookParser(source).Parse(root);
-  } catch (const toml::parse_error& e) {
-    return Status::Invalid(fmt::format("{}:{}:{}: TOML syntax error: {}", source,
-                                       e.source().begin.line, e.source().begin.column,
-                                       e.description()));
-  } catch (const std::bad_alloc&) {
-    return Status::Internal(fmt::format("{}: out of memory while parsing", source));
-  } catch (const std::exception& e) {
-    return Status::Internal(fmt::format("{}: {}", source, e.what()));
-  }
 }
 
 const std::string& Pick(const LocalizedText& text, Language language) {
@@ -654,7 +373,7 @@ const LocalizedText& Playbook::RulesFor(std::string_view platform, std::string_v
 const Playbook& PlaybookSet::For(std::string_view community) const {
   auto it = books_.find(community);
   if (it != books_.end() && it->second != nullptr) return *it->second;
-  static const Playbook kEmpty;  // no community, no groups, welcome and schedules disabled
+  static const Playbook kEmpty;  // no community, no groups, no module sections
   return kEmpty;
 }
 

@@ -1,13 +1,14 @@
-// qunzhu playbook: a community's behaviour as configuration (TOML): rules, templates, welcome,
-// schedules; later issues add sections. Owns parsing, validation (errors name the key path),
-// and rendering message templates with variables in Chinese and English.
+// qunzhu playbook: a community's behaviour as configuration (TOML). This layer owns the common
+// sections ([community], [[groups]]), hands every other root section to the module that
+// registered it (PlaybookSchema, playbook/section.hpp), and renders message templates with
+// variables in Chinese and English.
 //
-// The TOML shape (docs/playbooks.md is the full reference; playbooks/ holds presets):
+// The common TOML shape (docs/playbooks.md is the full reference; playbooks/ holds presets):
 //
 //   [community]                       # required
 //   slug = "camp"                     # required, [a-z0-9_-]{1,64}
 //   name = "7天成长营"                 # default: the slug
-//   time_zone = "Asia/Shanghai"       # "UTC" or an IANA Area/Location name (shape checked only)
+//   time_zone = "Asia/Shanghai"       # "UTC" or an IANA name the system's tz database knows
 //   language = "zh"                   # zh | en (default zh)
 //   rules = "1. 不发广告…"              # TEXT, plain (no variables)
 //
@@ -19,20 +20,10 @@
 //   capacity = 500                    # 1..100000 (default 500)
 //   rules = { zh = "…", en = "…" }    # TEXT, overrides the community's rules in this group
 //
-//   [welcome]                         # absent: disabled
-//   enabled = true                    # default true when the section is present
-//   text = "欢迎 {member.name}…"       # TEXT template, required when enabled
-//
-//   [[schedules]]                     # any number
-//   name = "morning"                  # required, unique, [A-Za-z0-9_.-]{1,64}
-//   rule = "daily 06:20"              # required; first word daily|weekly|cron|every
-//   group = "sandbox:camp-1"          # required, "platform:id"
-//   text = "早安！今天是 {date}"         # TEXT template (no {member.name}), required
-//
 // TEXT is a string (taken as zh) or a table { zh = "…", en = "…" }. A template may use the
 // variables of kTemplateVariables as {name}; "{{" and "}}" are literal braces; any other brace
-// is an error. Unknown keys and wrong types are errors. Array indices in key paths are 0-based
-// ("groups[0].capacity").
+// is an error. Unknown keys (also unknown root sections) and wrong types are errors. Array
+// indices in key paths are 0-based ("groups[0].capacity").
 #pragma once
 
 #include <array>
@@ -67,19 +58,13 @@ struct GroupSettings {
   LocalizedText rules;  // overrides the community's rules for this group
 };
 
-struct WelcomeSettings {
-  bool enabled = false;
-  LocalizedText text;  // variables: see kTemplateVariables
+// The typed configuration of one module's section; each module derives its own.
+class SectionConfig {
+ public:
+  virtual ~SectionConfig() = default;
 };
 
-// Scheduled content: `text` sent to `group` ("platform:id") by `rule` (a recurrence, see
-// engine/recurrence.hpp) in the community's time zone.
-struct ScheduleSettings {
-  std::string name;  // unique within the playbook; the timer key is "playbook:<name>"
-  std::string rule;
-  std::string group;
-  LocalizedText text;
-};
+class PlaybookSchema;
 
 struct Playbook {
   std::string community;  // slug; required
@@ -88,8 +73,18 @@ struct Playbook {
   Language language = Language::kZh;
   LocalizedText rules;  // the group rules (群规), quoted by welcome messages and warnings
   std::vector<GroupSettings> groups;
-  WelcomeSettings welcome;
-  std::vector<ScheduleSettings> schedules;
+  // Every registered module section by its root key, parsed by its module (present whether or
+  // not the TOML had the section: an absent one holds the module's defaults).
+  std::map<std::string, std::shared_ptr<const SectionConfig>, std::less<>> sections;
+
+  // The section registered under `key` as its module's config type, or null when the playbook
+  // has none (a playbook not parsed with that section registered). T must be the type the
+  // section's parser returns.
+  template <typename T>
+  const T* Section(std::string_view key) const {
+    auto it = sections.find(key);
+    return it == sections.end() ? nullptr : static_cast<const T*>(it->second.get());
+  }
 
   // The settings of a group, or null when the playbook does not name it.
   const GroupSettings* FindGroup(std::string_view platform, std::string_view id) const;
@@ -98,7 +93,7 @@ struct Playbook {
 };
 
 // Variables a template may use; any other {name} is a validation error at load time.
-// Schedules have no member, so {member.name} is an error in a schedule's text.
+// A text sent to a group rather than to a member (TextKind::kGroup) may not use {member.name}.
 inline constexpr std::array<std::string_view, 6> kTemplateVariables = {
     "member.name", "group.name", "group.rules", "community.name", "date", "time"};
 
@@ -111,14 +106,17 @@ struct TemplateVars {
   std::string time;  // HH:MM
 };
 
-// Parses and validates a playbook. Unknown keys, wrong types, bad values and templates with
-// unknown variables are errors whose field is the key path (e.g. "schedules[1].rule") and whose
-// message includes the line. `source` names the file in messages.
+// Parses and validates a playbook completely: the common sections here, every other root key by
+// the section `schema` registered for it (an unregistered root key is an error). Unknown keys,
+// wrong types, bad values, unknown time zones and templates with unknown variables are errors
+// whose field is the key path (e.g. "schedules[1].rule") and whose message includes the line.
+// A playbook that parses can be applied. `source` names the file in messages.
 // Every problem found is reported: the message has one line per problem, in document order,
 // each "<source>:<line>: <key path>: <what>" (at most 20); the field is the first one's path.
 // A TOML syntax error is reported alone as "<source>:<line>:<column>: <what>" with no field.
 // Never throws.
-Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source = "playbook");
+Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source,
+                               const PlaybookSchema& schema);
 
 // Renders `text` in `language` ("{{" and "}}" are literal braces). Substituted values are
 // inserted verbatim (not expanded again). An unknown {name} or a stray brace, which parsing

@@ -20,6 +20,7 @@
 #include "core/time.hpp"
 #include "engine/delivery.hpp"
 #include "engine/ingest.hpp"
+#include "engine/module_registry.hpp"
 #include "engine/scheduler.hpp"
 #include "model/action.hpp"
 #include "model/entities.hpp"
@@ -911,7 +912,10 @@ struct Api::Impl {
           Status(Code::kPayloadTooLarge,
                  "a playbook is at most " + std::to_string(kMaxPlaybookBytes) + " bytes")));
     }
-    auto parsed = ParsePlaybook(c->request.body);
+    if (extras.modules == nullptr) {
+      return c->respond(ErrorResponse(Status::Unavailable("this server validates no playbooks")));
+    }
+    auto parsed = ParsePlaybook(c->request.body, "playbook", *extras.modules);
     if (!parsed.ok()) return c->respond(ErrorResponse(parsed.status()));
     if (parsed->community != slug) {
       return c->respond(ErrorResponse(Status::Invalid(
@@ -919,21 +923,17 @@ struct Api::Impl {
           "community.slug")));
     }
     auto playbook = std::make_shared<const Playbook>(std::move(*parsed));
-    StoredPlaybook stored{slug, std::move(c->request.body), 0};
-    OnBlocking(c, [this, playbook = std::move(playbook), stored = std::move(stored)]() mutable {
-      // One playbook change at a time, so the stored and the applied one cannot diverge when
-      // two requests for a community race.
-      std::lock_guard lock(playbook_mu);
-      stored.updated_at = clock.Now();
-      if (Status s = store.PutPlaybook(stored); !s.ok()) return ErrorResponse(s);
-      if (Status s = ingest.SetPlaybook(playbook); !s.ok()) {
-        spdlog::error("playbook of '{}' stored but not applied: {}", stored.community,
-                      s.ToString());
+    OnBlocking(c, [this, c, playbook = std::move(playbook)]() mutable {
+      // Stored and applied in one writer transaction: a playbook that fails to apply is not
+      // stored either.
+      if (Status s = ingest.SetPlaybook(playbook, std::move(c->request.body)); !s.ok()) {
         return ErrorResponse(s);
       }
-      return JsonResponse(200, {{"community", stored.community},
-                                {"schedules", playbook->schedules.size()},
-                                {"welcome", playbook->welcome.enabled}});
+      Json sections = Json::array();
+      for (const auto& [key, config] : playbook->sections) sections.push_back(key);
+      return JsonResponse(200, {{"community", playbook->community},
+                                {"groups", playbook->groups.size()},
+                                {"sections", std::move(sections)}});
     });
   }
 
@@ -1148,7 +1148,6 @@ struct Api::Impl {
   const Runner blocking;
   const ServerExtras extras;
   TokenCache tokens;
-  std::mutex playbook_mu;  // serialises PutPlaybook's store-then-apply
   std::atomic<int64_t> rejected_without_ingest{0};  // all-rejected batches never reach ingest
   std::array<std::atomic<int64_t>, 6> http_responses{};  // by status / 100 (1xx..5xx)
 };

@@ -21,6 +21,7 @@ class Ingest;
 class SandboxPlatform;
 struct DeliveryMetrics;
 struct SchedulerMetrics;
+class ModuleRegistry;
 
 // Optional collaborators of the API. A null pointer turns its feature off: the sandbox routes
 // answer 404 without `sandbox`; the outbox and timer metrics are left out of /metrics without
@@ -29,6 +30,8 @@ struct ServerExtras {
   SandboxPlatform* sandbox = nullptr;           // /api/v1/sandbox/...
   const DeliveryMetrics* delivery = nullptr;    // qunzhu_outbox_* in /metrics
   const SchedulerMetrics* scheduler = nullptr;  // qunzhu_timers_* in /metrics
+  // The modules whose playbook sections PUT .../playbook validates; without: that route is 503.
+  const ModuleRegistry* modules = nullptr;
 };
 
 // One request, as the transport read it.

@@ -30,6 +30,10 @@
 #include "model/action.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "server/api.hpp"
+
+#include "engine/module_registry.hpp"
+#include "modules/schedule/schedule.hpp"
+#include "modules/welcome/welcome.hpp"
 #include "server/http_server.hpp"
 #include "store/store.hpp"
 
@@ -365,12 +369,20 @@ class FakeIngest final : public Ingest {
   const IngestMetrics& metrics() const override { return metrics_; }
   double state_load_seconds() const override { return 0.25; }
   void SetCommitListener(CommitListener) override {}
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook) override {
+  // Stores the text in `store` (as the writer does, in the transaction that applies it).
+  Status SetPlaybook(std::shared_ptr<const Playbook> playbook, std::string toml) override {
     std::lock_guard lock(mu_);
     if (refuse_playbooks) return Status::Invalid("refused by the fake", "schedules[0].rule");
+    if (store != nullptr) {
+      QZ_RETURN_IF_ERROR(store->PutPlaybook({playbook->community, std::move(toml), 1700000000000}));
+    }
     playbooks_ = playbooks_->With(std::move(playbook));
     return Status::Ok();
   }
+  Status OpenTask(std::string, std::string, std::string) override {
+    return Status::Unavailable("not in the fake");
+  }
+  Store* store = nullptr;
   std::shared_ptr<const PlaybookSet> playbooks() const override {
     std::lock_guard lock(mu_);
     return playbooks_;
@@ -482,7 +494,12 @@ constexpr std::string_view kEventC =
 
 class ServerTest : public ::testing::Test {
  protected:
-  void SetUp() override { StartServer(ServerOptions{}); }
+  void SetUp() override {
+    ingest_.store = &store_;
+    ASSERT_TRUE(modules_.Add(MakeWelcomeModule()).ok());
+    ASSERT_TRUE(modules_.Add(MakeScheduleModule()).ok());
+    StartServer(ServerOptions{});
+  }
   void TearDown() override {
     if (server_) server_->Stop();
   }
@@ -550,7 +567,8 @@ class ServerTest : public ::testing::Test {
   SandboxPlatform sandbox_{clock_};
   DeliveryMetrics delivery_;
   SchedulerMetrics scheduler_;
-  ServerExtras extras_{&sandbox_, &delivery_, &scheduler_};
+  ModuleRegistry modules_;
+  ServerExtras extras_{&sandbox_, &delivery_, &scheduler_, &modules_};
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -1295,14 +1313,15 @@ text = "早安 {date}"
 TEST_F(ServerTest, PutPlaybookStoresAndApplies) {
   Reply r = PutPlaybook("camp", std::string(kCampToml));
   ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body, json({{"community", "camp"}, {"schedules", 1}, {"welcome", true}}));
+  EXPECT_EQ(r.body, json({{"community", "camp"}, {"groups", 1}, {"sections", {"schedules", "welcome"}}}));
   // Applied through the ingest...
   auto set = ingest_.playbooks();
   ASSERT_EQ(set->all().count("camp"), 1u);
   const Playbook& pb = set->For("camp");
   EXPECT_EQ(pb.name, "Camp");
-  ASSERT_EQ(pb.schedules.size(), 1u);
-  EXPECT_EQ(pb.schedules[0].rule, "daily 06:20");
+  ASSERT_NE(pb.Section<ScheduleConfig>("schedules"), nullptr);
+  ASSERT_EQ(pb.Section<ScheduleConfig>("schedules")->schedules.size(), 1u);
+  EXPECT_EQ(pb.Section<ScheduleConfig>("schedules")->schedules[0].rule, "daily 06:20");
   // ...and stored verbatim.
   auto stored = store_.playbook("camp");
   ASSERT_TRUE(stored.has_value());
@@ -1321,8 +1340,7 @@ TEST_F(ServerTest, PutPlaybookStoresAndApplies) {
                                                      no_welcome.find("[welcome]"));
   r = PutPlaybook("camp", no_welcome, "text/plain; charset=utf-8");
   ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["welcome"], false);
-  EXPECT_FALSE(ingest_.playbooks()->For("camp").welcome.enabled);
+  EXPECT_FALSE(ingest_.playbooks()->For("camp").Section<WelcomeConfig>("welcome")->enabled);
   EXPECT_EQ(Get("/api/v1/communities/camp/playbook").raw.body(), no_welcome);
 }
 

@@ -56,6 +56,13 @@ struct StateSnapshot {
   friend bool operator==(const StateSnapshot&, const StateSnapshot&) = default;
 };
 
+struct StoredPlaybook {
+  std::string community;  // slug
+  std::string toml;       // the source text, as validated
+  TimeMs updated_at = 0;
+  friend bool operator==(const StoredPlaybook&, const StoredPlaybook&) = default;
+};
+
 // A write transaction. Owned by the single writer thread that began it; not thread-safe.
 // Everything put through it becomes durable together at Commit(), or not at all: destroying an
 // uncommitted transaction rolls it back.
@@ -105,6 +112,9 @@ class StoreTxn {
   // Insert-or-replace by (community_id, module, key); an empty value deletes the entry (deleting
   // an absent entry is fine).
   virtual Status PutModuleState(const ModuleStateEntry& entry) = 0;
+
+  // Insert-or-replace of a community's playbook text by slug, with the change it causes.
+  virtual Status PutPlaybook(const StoredPlaybook& playbook) = 0;
 
   // Makes the transaction durable (per the store's configured sync mode) before returning.
   virtual Status Commit() = 0;
@@ -158,12 +168,6 @@ struct TimerDue {
   friend bool operator==(const TimerDue&, const TimerDue&) = default;
 };
 
-struct StoredPlaybook {
-  std::string community;  // slug
-  std::string toml;       // the source text, as validated
-  TimeMs updated_at = 0;
-  friend bool operator==(const StoredPlaybook&, const StoredPlaybook&) = default;
-};
 
 struct ApiToken {
   std::string hash;  // SHA-256 hex of the secret; the secret itself is never stored

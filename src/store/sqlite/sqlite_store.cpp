@@ -134,6 +134,9 @@ void BindRow(Binder& b, const Membership& m) {
 }
 void BindRow(Binder& b, const MemberName& n) { b.Int(n.member_id).Text(n.name).Int(n.first_seen); }
 void BindRow(Binder& b, const MemberTag& t) { b.Int(t.member_id).Text(t.tag).Int(t.added_at); }
+void BindRow(Binder& b, const StoredPlaybook& p) {
+  b.Text(p.community).Text(p.toml).Int(p.updated_at);
+}
 void BindRow(Binder& b, const ModuleStateEntry& e) {
   b.Int(e.community_id).Text(e.module).Text(e.key).Text(e.value);
 }
@@ -298,6 +301,7 @@ enum WriteStmt : size_t {
   kAddAction,
   kUpdateAction,
   kAddTask,
+  kTxnPutPlaybook,
   kPutTimer,
   kPutModuleState,
   kDeleteModuleState,
@@ -330,6 +334,7 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
   sql[kPutTimer] =
       UpsertSql("timers", Columns(kTimerColumns).subspan(1), kTimerKeyColumns) + " RETURNING id";
   sql[kPutModuleState] = UpsertSql("module_state", kModuleStateColumns, 3);
+  sql[kTxnPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
   sql[kDeleteModuleState] =
       "DELETE FROM module_state WHERE community_id = ? AND module = ? AND key = ?";
   return sql;
@@ -836,6 +841,9 @@ class SqliteTxn final : public StoreTxn {
     return Status::Ok();
   }
 
+  Status PutPlaybook(const StoredPlaybook& playbook) override {
+    return Put(kTxnPutPlaybook, playbook, "put playbook");
+  }
   Status PutModuleState(const ModuleStateEntry& entry) override {
     if (!entry.value.empty()) return Put(kPutModuleState, entry, "put module state");
     if (!failure_.ok() || committed_) return Unusable();

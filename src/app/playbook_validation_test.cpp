@@ -1,3 +1,8 @@
+// The complete validation a playbook gets before it is stored: the common sections and every
+// registered module's section (src/app/modules.cpp), as the server and `playbook check` run it.
+#include "app/modules.hpp"
+#include "modules/schedule/schedule.hpp"
+#include "modules/welcome/welcome.hpp"
 #include "playbook/playbook.hpp"
 
 #include <gmock/gmock.h>
@@ -15,6 +20,31 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
+const ModuleRegistry& Registry() {
+  static const std::unique_ptr<ModuleRegistry> registry = [] {
+    auto r = MakeModuleRegistry();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::move(*r);
+  }();
+  return *registry;
+}
+
+Result<Playbook> Parse(std::string_view doc, std::string_view source = "playbook") {
+  return ParsePlaybook(doc, source, Registry());
+}
+
+// The module sections (a playbook that parsed has every registered one).
+const WelcomeConfig& Welcome(const Playbook& p) {
+  static const WelcomeConfig kNone;
+  const auto* w = p.Section<WelcomeConfig>("welcome");
+  return w ? *w : kNone;
+}
+const std::vector<ScheduleSettings>& Schedules(const Playbook& p) {
+  static const ScheduleConfig kNone;
+  const auto* s = p.Section<ScheduleConfig>("schedules");
+  return s ? s->schedules : kNone.schedules;
+}
+
 // The 1-based line of the first occurrence of `needle` in `doc` (so tests do not hard-code
 // line numbers that drift when an example is edited).
 int LineOf(std::string_view doc, std::string_view needle) {
@@ -25,7 +55,7 @@ int LineOf(std::string_view doc, std::string_view needle) {
 
 // Parses `doc` expecting failure; returns the status.
 Status ParseError(std::string_view doc, std::string_view source = "camp.toml") {
-  Result<Playbook> r = ParsePlaybook(doc, source);
+  Result<Playbook> r = Parse(doc, source);
   EXPECT_FALSE(r.ok()) << "parsed unexpectedly:\n" << doc;
   return r.ok() ? Status::Internal("parsed") : r.status();
 }
@@ -82,7 +112,7 @@ text = { en = "Good night, {community.name}. {date} {time}" }
 )toml";
 
 TEST(ParsePlaybook, FullExample) {
-  Result<Playbook> r = ParsePlaybook(kFull, "camp.toml");
+  Result<Playbook> r = Parse(kFull, "camp.toml");
   ASSERT_TRUE(r.ok()) << r.status().message();
   const Playbook& p = *r;
   EXPECT_EQ(p.community, "camp");
@@ -106,23 +136,23 @@ TEST(ParsePlaybook, FullExample) {
   EXPECT_EQ(p.groups[1].capacity, kDefaultGroupCapacity);
   EXPECT_TRUE(p.groups[1].rules.empty());
 
-  EXPECT_TRUE(p.welcome.enabled);
-  EXPECT_EQ(p.welcome.text.zh, "欢迎 {member.name} 加入{group.name}！请先看群规：\n{group.rules}");
-  EXPECT_THAT(p.welcome.text.en, StartsWith("Welcome {member.name}"));
+  EXPECT_TRUE(Welcome(p).enabled);
+  EXPECT_EQ(Welcome(p).text.zh, "欢迎 {member.name} 加入{group.name}！请先看群规：\n{group.rules}");
+  EXPECT_THAT(Welcome(p).text.en, StartsWith("Welcome {member.name}"));
 
-  ASSERT_EQ(p.schedules.size(), 2u);
-  EXPECT_EQ(p.schedules[0].name, "morning");
-  EXPECT_EQ(p.schedules[0].rule, "daily 06:20");
-  EXPECT_EQ(p.schedules[0].group, "sandbox:camp-1");
-  EXPECT_EQ(p.schedules[0].text.zh, "早安！今天也要加油 ☀️");
-  EXPECT_EQ(p.schedules[1].rule, "WEEKLY mon,wed 21:30");
-  EXPECT_EQ(p.schedules[1].group, "wecom:wr:abc");
-  EXPECT_EQ(p.schedules[1].text.zh, "");
-  EXPECT_EQ(p.schedules[1].text.en, "Good night, {community.name}. {date} {time}");
+  ASSERT_EQ(Schedules(p).size(), 2u);
+  EXPECT_EQ(Schedules(p)[0].name, "morning");
+  EXPECT_EQ(Schedules(p)[0].rule, "daily 06:20");
+  EXPECT_EQ(Schedules(p)[0].group, "sandbox:camp-1");
+  EXPECT_EQ(Schedules(p)[0].text.zh, "早安！今天也要加油 ☀️");
+  EXPECT_EQ(Schedules(p)[1].rule, "WEEKLY mon,wed 21:30");
+  EXPECT_EQ(Schedules(p)[1].group, "wecom:wr:abc");
+  EXPECT_EQ(Schedules(p)[1].text.zh, "");
+  EXPECT_EQ(Schedules(p)[1].text.en, "Good night, {community.name}. {date} {time}");
 }
 
 TEST(ParsePlaybook, MinimalHasDefaults) {
-  Result<Playbook> r = ParsePlaybook("[community]\nslug = \"c_1-x\"\n");
+  Result<Playbook> r = Parse("[community]\nslug = \"c_1-x\"\n");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->community, "c_1-x");
   EXPECT_EQ(r->name, "c_1-x");  // defaults to the slug
@@ -130,8 +160,8 @@ TEST(ParsePlaybook, MinimalHasDefaults) {
   EXPECT_EQ(r->language, Language::kZh);
   EXPECT_TRUE(r->rules.empty());
   EXPECT_TRUE(r->groups.empty());
-  EXPECT_FALSE(r->welcome.enabled);  // no [welcome]: disabled
-  EXPECT_TRUE(r->schedules.empty());
+  EXPECT_FALSE(Welcome(*r).enabled);  // no [welcome]: disabled
+  EXPECT_TRUE(Schedules(*r).empty());
 }
 
 TEST(ParsePlaybook, TimeZonesAndLanguage) {
@@ -139,7 +169,7 @@ TEST(ParsePlaybook, TimeZonesAndLanguage) {
                               "America/Port-au-Prince"}) {
     std::string doc =
         "[community]\nslug = \"c\"\nlanguage = \"en\"\ntime_zone = \"" + std::string(tz) + "\"\n";
-    Result<Playbook> r = ParsePlaybook(doc);
+    Result<Playbook> r = Parse(doc);
     ASSERT_TRUE(r.ok()) << tz << ": " << r.status().message();
     EXPECT_EQ(r->time_zone, tz);
     EXPECT_EQ(r->language, Language::kEn);
@@ -176,7 +206,7 @@ capcity = 5
   ExpectProblem(doc, "capcity", "groups[2].capcity", "unknown key");
 
   ExpectProblem("[community]\nslug = \"c\"\n[moderation]\nx = 1\n", "[moderation]", "moderation",
-                "unknown key (expected one of: community, groups, welcome, schedules)");
+                "unknown key (expected one of: community, groups, welcome, schedules, example)");
   ExpectProblem("[community]\nslug = \"c\"\nrules = { zh = \"a\", fr = \"b\" }\n", "rules",
                 "community.rules.fr", "expected one of: zh, en");
   ExpectProblem("[community]\nslug = \"c\"\n\"群 规\" = \"x\"\n", "群 规", "community.\"群 规\"",
@@ -220,7 +250,7 @@ TEST(ParsePlaybookErrors, BadValues) {
   ExpectProblem(group + "type = \"vip\"\n", "type", "groups[0].type",
                 "\"vip\" is not a group type");
   ExpectProblem(group + "capacity = 0\n", "capacity", "groups[0].capacity",
-                "0 is out of range 1..100000");
+                "0 is out of range (1 to 100000)");
   ExpectProblem(group + "capacity = 100001\n", "capacity", "groups[0].capacity", "out of range");
   ExpectProblem("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"Sand Box\"\nid = \"g\"\n",
                 "platform", "groups[0].platform", "is not a platform name");
@@ -258,9 +288,9 @@ TEST(ParsePlaybookErrors, MissingRequired) {
 }
 
 TEST(ParsePlaybookErrors, DisabledWelcomeNeedsNoText) {
-  Result<Playbook> r = ParsePlaybook("[community]\nslug = \"c\"\n[welcome]\nenabled = false\n");
+  Result<Playbook> r = Parse("[community]\nslug = \"c\"\n[welcome]\nenabled = false\n");
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_FALSE(r->welcome.enabled);
+  EXPECT_FALSE(Welcome(*r).enabled);
 }
 
 TEST(ParsePlaybookErrors, Duplicates) {
@@ -287,7 +317,7 @@ id = "g1"
   // The same id on another platform is another group.
   const std::string other =
       groups.substr(0, groups.rfind("platform")) + "platform = \"qq\"\n" + "id = \"g1\"\n";
-  EXPECT_TRUE(ParsePlaybook(other).ok()) << other;
+  EXPECT_TRUE(Parse(other).ok()) << other;
 
   const std::string schedules = R"toml([community]
 slug = "c"
@@ -321,12 +351,12 @@ TEST(ParsePlaybookErrors, ScheduleGroupAndRule) {
   }
   for (std::string_view bad : {"", "   ", "at 06:20", "06:20 daily", "dailyx 06:20"}) {
     ExpectProblem(head + "group = \"sandbox:g\"\nrule = \"" + std::string(bad) + "\"\n", "rule",
-                  "schedules[0].rule", "start with daily, weekly, cron or every");
+                  "schedules[0].rule", "expected daily, weekly, cron or every");
   }
   for (std::string_view good :
        {"daily 06:20", "  Every 15m", "cron 20 6 * * 1-5", "weekly\tmon 20:00"}) {
     const std::string doc = head + "group = \"sandbox:g\"\nrule = \"" + std::string(good) + "\"\n";
-    EXPECT_TRUE(ParsePlaybook(doc).ok()) << good;
+    EXPECT_TRUE(Parse(doc).ok()) << good;
   }
   ExpectProblem(
       "[community]\nslug = \"c\"\n[[schedules]]\nname = \"早安\"\nrule = \"daily 06:20\"\n"
@@ -355,7 +385,7 @@ TEST(ParsePlaybookErrors, TemplateVariables) {
       "[community]\nslug = \"c\"\n[[schedules]]\nname = \"m\"\nrule = \"daily 06:20\"\n"
       "group = \"sandbox:g\"\ntext = \"早安 {member.name}\"\n",
       "text", "schedules[0].text",
-      "{member.name} cannot be used in a schedule, which has no member (known: "
+      "{member.name} cannot be used in a text sent to a group, which has no member (known: "
       "group.name, group.rules, community.name, date, time)");
   const std::string welcome = "[community]\nslug = \"c\"\n[welcome]\ntext = ";
   ExpectProblem(welcome + "\"a { b\"\n", "text", "welcome.text", "unclosed '{'");
@@ -364,7 +394,7 @@ TEST(ParsePlaybookErrors, TemplateVariables) {
   ExpectProblem(welcome + "\"{ member.name }\"\n", "text", "welcome.text",
                 "unknown template variable { member.name }");
   // Literal braces and every variable are fine; rules are plain text, braces and all.
-  Result<Playbook> r = ParsePlaybook(
+  Result<Playbook> r = Parse(
       "[community]\nslug = \"c\"\nrules = \"{不是变量} }\"\n[welcome]\ntext = \"{{x}} "
       "{member.name}{group.name}{group.rules}{community.name}{date}{time}\"\n");
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -406,7 +436,7 @@ capacity = -1
             "camp.toml:5: community.slug: \"BAD\" is not a slug: use 1 to 64 of a-z 0-9 _ -\n"
             "camp.toml:6: community.zone: unknown key (expected one of: slug, name, time_zone, "
             "language, rules)\n"
-            "camp.toml:11: groups[0].capacity: -1 is out of range 1..100000");
+            "camp.toml:11: groups[0].capacity: -1 is out of range (1 to 100000)");
 }
 
 TEST(ParsePlaybookErrors, ManyProblemsAreCapped) {
@@ -436,15 +466,15 @@ rules = { en = "English only" }
 zh = "欢迎"
 en = "Welcome"
 )toml";
-  Result<Playbook> r = ParsePlaybook(doc);
+  Result<Playbook> r = Parse(doc);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->rules.zh, "只有中文");
   EXPECT_EQ(r->rules.en, "");
   EXPECT_EQ(r->groups[0].rules.zh, "");
   EXPECT_EQ(r->groups[0].rules.en, "English only");
-  EXPECT_TRUE(r->welcome.enabled);
-  EXPECT_EQ(r->welcome.text.zh, "欢迎");
-  EXPECT_EQ(r->welcome.text.en, "Welcome");
+  EXPECT_TRUE(Welcome(*r).enabled);
+  EXPECT_EQ(Welcome(*r).text.zh, "欢迎");
+  EXPECT_EQ(Welcome(*r).text.en, "Welcome");
 }
 
 TEST(Render, AllVariablesInChinese) {
@@ -492,7 +522,7 @@ TEST(Render, LanguageAndFallback) {
 }
 
 TEST(Playbook, FindGroupAndRulesFor) {
-  Result<Playbook> r = ParsePlaybook(kFull);
+  Result<Playbook> r = Parse(kFull);
   ASSERT_TRUE(r.ok()) << r.status().message();
   const GroupSettings* g = r->FindGroup("sandbox", "camp-1");
   ASSERT_NE(g, nullptr);
@@ -520,8 +550,8 @@ TEST(PlaybookSet, ForAndWith) {
   const PlaybookSet empty;
   const Playbook& none = empty.For("camp");
   EXPECT_EQ(none.community, "");
-  EXPECT_FALSE(none.welcome.enabled);
-  EXPECT_TRUE(none.schedules.empty());
+  EXPECT_FALSE(Welcome(none).enabled);
+  EXPECT_TRUE(Schedules(none).empty());
   EXPECT_EQ(&none, &empty.For("other"));  // one static default
 
   auto camp = std::make_shared<Playbook>();
@@ -557,20 +587,20 @@ TEST(Presets, EveryFileParses) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".toml") continue;
     const std::string name = entry.path().filename().string();
-    Result<Playbook> r = ParsePlaybook(ReadFile(entry.path()), name);
+    Result<Playbook> r = Parse(ReadFile(entry.path()), name);
     ASSERT_TRUE(r.ok()) << r.status().message();
     const Playbook& p = *r;
     // Every preset is complete and bilingual, and works with the sandbox platform.
     EXPECT_FALSE(p.rules.zh.empty()) << name;
     EXPECT_FALSE(p.rules.en.empty()) << name;
-    EXPECT_TRUE(p.welcome.enabled) << name;
-    EXPECT_FALSE(p.welcome.text.zh.empty()) << name;
-    EXPECT_FALSE(p.welcome.text.en.empty()) << name;
-    EXPECT_NE(p.welcome.text.zh.find("{group.rules}"), std::string::npos) << name;
-    EXPECT_FALSE(p.schedules.empty()) << name;
+    EXPECT_TRUE(Welcome(p).enabled) << name;
+    EXPECT_FALSE(Welcome(p).text.zh.empty()) << name;
+    EXPECT_FALSE(Welcome(p).text.en.empty()) << name;
+    EXPECT_NE(Welcome(p).text.zh.find("{group.rules}"), std::string::npos) << name;
+    EXPECT_FALSE(Schedules(p).empty()) << name;
     ASSERT_FALSE(p.groups.empty()) << name;
     for (const GroupSettings& g : p.groups) EXPECT_EQ(g.platform, "sandbox") << name;
-    for (const ScheduleSettings& s : p.schedules) {
+    for (const ScheduleSettings& s : Schedules(p)) {
       EXPECT_FALSE(s.text.zh.empty()) << name << " " << s.name;
       EXPECT_FALSE(s.text.en.empty()) << name << " " << s.name;
       auto ref = ParseGroupRef(s.group);
@@ -592,9 +622,9 @@ TEST(Presets, EveryFileParses) {
   EXPECT_EQ(camp.community, "camp");
   EXPECT_NE(camp.rules.zh.find("昵称-城市-职业"), std::string::npos);
   bool morning = false;
-  for (const ScheduleSettings& s : camp.schedules) morning |= s.rule == "daily 06:20";
+  for (const ScheduleSettings& s : Schedules(camp)) morning |= s.rule == "daily 06:20";
   EXPECT_TRUE(morning);
-  EXPECT_GE(camp.schedules.size(), 2u);
+  EXPECT_GE(Schedules(camp).size(), 2u);
   for (const GroupSettings& g : by_file["core-user.toml"].groups) EXPECT_LT(g.capacity, 100);
 }
 

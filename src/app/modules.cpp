@@ -1,0 +1,17 @@
+#include "app/modules.hpp"
+
+#include "modules/example/example.hpp"
+#include "modules/schedule/schedule.hpp"
+#include "modules/welcome/welcome.hpp"
+
+namespace qz {
+
+Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
+  auto registry = std::make_unique<ModuleRegistry>();
+  QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));
+  return registry;
+}
+
+}  // namespace qz

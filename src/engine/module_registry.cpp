@@ -1,0 +1,99 @@
+#include "engine/module_registry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace qz {
+namespace {
+
+bool IsModuleName(std::string_view s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+}  // namespace
+
+std::shared_ptr<const SectionConfig> Module::ParseSection(const toml::node* node,
+                                                          const Playbook& common,
+                                                          ConfigProblems& problems) const {
+  (void)node;
+  (void)common;
+  (void)problems;
+  static const auto kNone = std::make_shared<const SectionConfig>();
+  return kNone;
+}
+
+Status ModuleRegistry::Add(std::unique_ptr<Module> module) {
+  const std::string name(module->name());
+  if (!IsModuleName(name)) {
+    return Status::Invalid(fmt::format("module name '{}' must be 1 to 32 of a-z 0-9 _", name));
+  }
+  if (Find(name) != nullptr) {
+    return Status(Code::kAlreadyExists, fmt::format("module '{}' is registered twice", name));
+  }
+  Entry entry;
+  entry.tables = module->tables();
+  for (const TableInfo& t : entry.tables) {
+    if (Status st = ValidateTable(t); !st.ok()) {
+      return Status::Invalid(fmt::format("module '{}': {}", name, st.message()));
+    }
+    if (std::count_if(entry.tables.begin(), entry.tables.end(),
+                      [&](const TableInfo& o) { return o.name == t.name; }) > 1) {
+      return Status::Invalid(fmt::format("module '{}' declares table '{}' twice", name, t.name));
+    }
+  }
+  ConfigProblems problems("defaults of module " + name);
+  entry.defaults = module->ParseSection(nullptr, Playbook{}, problems);
+  if (!problems.empty() || entry.defaults == nullptr) {
+    return Status::Invalid(fmt::format("module '{}' has no valid default config: {}", name,
+                                       problems.ToStatus().message()));
+  }
+  if (!module->section().empty()) {
+    const Module* m = module.get();
+    QZ_RETURN_IF_ERROR(schema_.Add(PlaybookSection{
+        std::string(module->section()),
+        [m](const toml::node* node, const Playbook& common, ConfigProblems& p) {
+          return m->ParseSection(node, common, p);
+        }}));
+  }
+  entry.module = std::move(module);
+  order_.push_back(entry.module.get());
+  entries_.push_back(std::move(entry));
+  return Status::Ok();
+}
+
+const Module* ModuleRegistry::Find(std::string_view name) const {
+  for (const Module* m : order_) {
+    if (m->name() == name) return m;
+  }
+  return nullptr;
+}
+
+size_t ModuleRegistry::IndexOf(const Module& module) const {
+  return static_cast<size_t>(std::find(order_.begin(), order_.end(), &module) - order_.begin());
+}
+
+const TableInfo* ModuleRegistry::FindTable(std::string_view module, std::string_view table) const {
+  for (const Entry& e : entries_) {
+    if (e.module->name() != module) continue;
+    for (const TableInfo& t : e.tables) {
+      if (t.name == table) return &t;
+    }
+  }
+  return nullptr;
+}
+
+bool ModuleRegistry::Declares(size_t index, std::string_view table) const {
+  const auto& tables = entries_[index].tables;
+  return std::any_of(tables.begin(), tables.end(),
+                     [&](const TableInfo& t) { return t.name == table; });
+}
+
+Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source,
+                               const ModuleRegistry& modules) {
+  return ParsePlaybook(toml, source, modules.schema());
+}
+
+}  // namespace qz

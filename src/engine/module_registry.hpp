@@ -1,0 +1,49 @@
+// qunzhu engine: the ordered set of modules a node runs, built once at start by the one
+// registration function in src/app (RegisterModules). It checks what modules declare (unique
+// names, playbook sections and valid tables), builds the playbook schema from their sections, and
+// keeps each module's default config for communities without a playbook.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/module.hpp"
+
+namespace qz {
+
+// Built single-threaded, then immutable and shared by every thread.
+class ModuleRegistry {
+ public:
+  // Appends `module` (the order is the order of OnEvent calls). kInvalidArgument when its name or
+  // a table is malformed, its default config does not parse; kAlreadyExists when its name or
+  // section is taken.
+  Status Add(std::unique_ptr<Module> module);
+
+  std::span<Module* const> modules() const { return order_; }
+  const Module* Find(std::string_view name) const;
+  size_t IndexOf(const Module& module) const;  // position in modules()
+  const PlaybookSchema& schema() const { return schema_; }
+  // The config `module` uses where the community's playbook has none.
+  const SectionConfig& DefaultConfig(size_t index) const { return *entries_[index].defaults; }
+  // The declaration of "<module>.<table>", or null.
+  const TableInfo* FindTable(std::string_view module, std::string_view table) const;
+  bool Declares(size_t index, std::string_view table) const;
+
+ private:
+  struct Entry {
+    std::unique_ptr<Module> module;
+    std::shared_ptr<const SectionConfig> defaults;
+    std::vector<TableInfo> tables;
+  };
+  std::vector<Entry> entries_;
+  std::vector<Module*> order_;
+  PlaybookSchema schema_;
+};
+
+// Parses a playbook with every section of `modules` (the validation the server runs).
+Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source,
+                               const ModuleRegistry& modules);
+
+}  // namespace qz

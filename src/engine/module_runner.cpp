@@ -1,0 +1,160 @@
+#include "engine/module_runner.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <map>
+
+namespace qz {
+
+std::string_view TimerOwner(std::string_view timer_key) {
+  const size_t colon = timer_key.find(':');
+  return colon == std::string_view::npos ? std::string_view() : timer_key.substr(0, colon);
+}
+
+class ModuleRunner::Context final : public ModuleContext {
+ public:
+  Context(const ModuleRegistry& registry, State& state, const PlaybookSet& playbooks,
+          const Event& event, const EventRefs& refs, TimeMs now)
+      : registry_(registry),
+        state_(state),
+        event_(event),
+        refs_(refs),
+        now_(now),
+        community_(*state.FindCommunity(refs.community)),
+        playbook_(playbooks.For(community_.slug)) {}
+
+  // Starts staging for the module at `index`.
+  void Enter(size_t index) {
+    index_ = index;
+    module_ = registry_.modules()[index];
+    staged_actions_.clear();
+    staged_derived_.clear();
+    staged_rows_.clear();
+    staged_delete_ = false;
+    error_.clear();
+  }
+  // Keeps what the current module staged.
+  void Keep(ModuleEmissions& out) {
+    if (staged_delete_) deleted_ = true;
+    for (Action& a : staged_actions_) out.actions.push_back(std::move(a));
+    for (Event& e : staged_derived_) out.derived.push_back({std::move(e), std::string(module_->name())});
+    for (auto& [key, value] : staged_rows_) {
+      state_.PutModuleState(refs_.community, key.first, key.second, std::move(value));
+    }
+  }
+  // Set when the module broke a rule of the context (e.g. wrote an undeclared table).
+  const std::string& error() const { return error_; }
+
+  const Event& event() const override { return event_; }
+  const Community& community() const override { return community_; }
+  const Group* group() const override { return state_.FindGroup(refs_.group); }
+  const Member* member() const override { return state_.FindMember(refs_.member); }
+  const Membership* membership() const override {
+    return state_.FindMembership(refs_.group, refs_.member);
+  }
+  const State& state() const override { return state_; }
+  const Playbook& playbook() const override { return playbook_; }
+  TimeMs now() const override { return now_; }
+  bool message_deleted() const override { return deleted_; }
+  std::string_view timer() const override {
+    if (event_.type != EventType::kTimer) return {};
+    return std::string_view(event_.timer).substr(module_->name().size() + 1);
+  }
+
+  void Act(Action action, std::string_view rule) override {
+    if (action.type == ActionType::kDeleteMessage &&
+        (action.reply_to.empty() || action.reply_to == event_.id)) {
+      staged_delete_ = true;
+    }
+    action.rule = std::string(module_->name());
+    if (!rule.empty()) {
+      action.rule += '.';
+      action.rule += rule;
+    }
+    if (action.type == ActionType::kScheduleTimer) {
+      if (action.timer.empty() || action.timer.starts_with("playbook:")) {
+        error_ = fmt::format("timer key '{}' is empty or reserved (playbook:…)", action.timer);
+        return;
+      }
+      action.timer = fmt::format("{}:{}", module_->name(), action.timer);
+    }
+    staged_actions_.push_back(std::move(action));
+  }
+  void Derive(Event event) override { staged_derived_.push_back(std::move(event)); }
+
+ protected:
+  const SectionConfig& RawConfig() const override {
+    if (const auto* config = playbook_.Section<SectionConfig>(module_->section())) return *config;
+    return registry_.DefaultConfig(index_);
+  }
+  const std::string* FindRow(std::string_view table, std::string_view key) const override {
+    const std::string qualified = Qualified(table);
+    auto it = staged_rows_.find({qualified, std::string(key)});
+    if (it != staged_rows_.end()) return it->second.empty() ? nullptr : &it->second;
+    return state_.FindModuleState(refs_.community, qualified, key);
+  }
+  void PutRow(std::string_view table, std::string key, std::string value) override {
+    if (!registry_.Declares(index_, table)) {
+      error_ = fmt::format("wrote to table '{}', which the module does not declare", table);
+      return;
+    }
+    staged_rows_[{Qualified(table), std::move(key)}] = std::move(value);
+  }
+
+ private:
+  std::string Qualified(std::string_view table) const {
+    return fmt::format("{}.{}", module_->name(), table);
+  }
+
+  const ModuleRegistry& registry_;
+  State& state_;
+  const Event& event_;
+  const EventRefs& refs_;
+  const TimeMs now_;
+  const Community& community_;
+  const Playbook& playbook_;
+  size_t index_ = 0;
+  const Module* module_ = nullptr;
+  bool deleted_ = false;
+  // The current module's emissions until it returns.
+  std::vector<Action> staged_actions_;
+  std::vector<Event> staged_derived_;
+  std::map<std::pair<std::string, std::string>, std::string> staged_rows_;  // (table, key) → value
+  bool staged_delete_ = false;
+  std::string error_;
+};
+
+ModuleEmissions ModuleRunner::Run(State& state, const PlaybookSet& playbooks, const Event& event,
+                                  const EventRefs& refs, TimeMs now) {
+  ModuleEmissions out;
+  Context ctx(registry_, state, playbooks, event, refs, mode_ == ModuleMode::kReplay ? event.time : now);
+  const std::string_view owner = event.type == EventType::kTimer ? TimerOwner(event.timer) : "";
+  const auto modules = registry_.modules();
+  for (size_t i = 0; i < modules.size(); ++i) {
+    Module& m = *modules[i];
+    if (event.type == EventType::kTimer && m.name() != owner) continue;
+    ctx.Enter(i);
+    Status status;
+    try {
+      status = m.OnEvent(ctx);
+    } catch (const std::exception& e) {
+      status = Status::Internal(fmt::format("threw: {}", e.what()));
+    } catch (...) {
+      status = Status::Internal("threw a non-standard exception");
+    }
+    if (status.ok() && !ctx.error().empty()) status = Status::Internal(ctx.error());
+    if (status.ok()) {
+      ctx.Keep(out);
+      continue;
+    }
+    if (metrics_ != nullptr) metrics_->failures(i).fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("module {} failed on event {}:{} (its effects on this event are dropped): {}",
+                  m.name(), event.platform, event.id, status.message());
+    out.failures.push_back({std::string(m.name()), status.message()});
+  }
+  return out;
+}
+
+}  // namespace qz

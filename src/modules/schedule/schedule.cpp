@@ -1,0 +1,123 @@
+#include "modules/schedule/schedule.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "engine/module_text.hpp"
+#include "engine/recurrence.hpp"
+
+namespace qz {
+namespace {
+
+constexpr size_t kMaxScheduleNameBytes = 64;
+constexpr std::string_view kTimerPrefix = "playbook:";  // of standing timers (see module.hpp)
+
+bool IsScheduleName(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxScheduleNameBytes &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+         });
+}
+
+ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
+  ScheduleSettings s;
+  if (r.String("name", s.name) && !IsScheduleName(s.name)) {
+    r.Invalid("name", fmt::format("\"{}\" is not a schedule name: use 1 to {} of A-Z a-z 0-9 _ . -",
+                                  Excerpt(s.name, 40), kMaxScheduleNameBytes));
+  }
+  r.Require("name", "unique within the playbook");
+  if (r.String("rule", s.rule)) {
+    // The full rule in the community's zone: what is accepted here is what will run.
+    if (auto rule = Recurrence::Parse(s.rule, common.time_zone); !rule.ok()) {
+      r.Invalid("rule", fmt::format("{} (e.g. \"daily 06:20\", \"weekly mon,fri 20:00\")",
+                                    rule.status().message()));
+    }
+  }
+  r.Require("rule", "e.g. \"daily 06:20\"");
+  if (r.String("group", s.group) && !ParseGroupRef(s.group)) {
+    r.Invalid("group", fmt::format("\"{}\" is not \"platform:id\" (e.g. \"sandbox:camp-1\")",
+                                   Excerpt(s.group, 40)));
+  }
+  r.Require("group", "\"platform:id\"");
+  const size_t before = r.problems().size();
+  s.text = ReadText(r, "text", TextKind::kGroup);
+  if (s.text.empty() && r.problems().size() == before) {
+    r.Invalid("text", r.Has("text") ? "must not be empty" : "required (the message to send)");
+  }
+  r.Done();
+  return s;
+}
+
+class ScheduleModule final : public Module {
+ public:
+  std::string_view name() const override { return "schedule"; }
+  std::string_view section() const override { return "schedules"; }
+
+  std::shared_ptr<const SectionConfig> ParseSection(const toml::node* node, const Playbook& common,
+                                                    ConfigProblems& problems) const override {
+    auto config = std::make_shared<ScheduleConfig>();
+    if (node == nullptr) return config;
+    const toml::array* array =
+        ExpectArray(*node, "schedules", "an array of tables ([[schedules]])", problems);
+    if (array == nullptr) return config;
+    std::map<std::string, std::pair<size_t, uint32_t>, std::less<>> seen;  // name → index, line
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& item = *array->get(i);
+      const std::string path = IndexPath("schedules", i);
+      const toml::table* t = ExpectTable(item, path, "a table ([[schedules]])", problems);
+      if (t == nullptr) continue;
+      TableReader r(*t, path, problems);
+      ScheduleSettings s = ReadSchedule(r, common);
+      if (IsScheduleName(s.name)) {
+        const uint32_t line = t->get("name")->source().begin.line;
+        if (auto [it, inserted] = seen.try_emplace(s.name, i, line); !inserted) {
+          r.Invalid("name", fmt::format("duplicate schedule name \"{}\" (first used by "
+                                        "schedules[{}], line {})",
+                                        s.name, it->second.first, it->second.second));
+        }
+      }
+      config->schedules.push_back(std::move(s));
+    }
+    return config;
+  }
+
+  std::vector<StandingTimer> StandingTimers(const Playbook& playbook) const override {
+    std::vector<StandingTimer> timers;
+    if (const auto* config = playbook.Section<ScheduleConfig>(section())) {
+      for (const ScheduleSettings& s : config->schedules) {
+        timers.push_back({s.name, s.rule, fmt::format(R"({{"schedule":{}}})", JsonString(s.name))});
+      }
+    }
+    return timers;
+  }
+
+  Status OnEvent(ModuleContext& ctx) override {
+    if (ctx.event().type != EventType::kTimer || !ctx.timer().starts_with(kTimerPrefix)) {
+      return Status::Ok();
+    }
+    const std::string_view schedule = ctx.timer().substr(kTimerPrefix.size());
+    for (const ScheduleSettings& s : ctx.config<ScheduleConfig>().schedules) {
+      if (s.name != schedule) continue;
+      const auto ref = ParseGroupRef(s.group);
+      if (!ref) return Status::Internal("schedule '" + s.name + "' has a malformed group");
+      Action send;
+      send.type = ActionType::kSendMessage;
+      send.platform = ref->platform;
+      send.group = ref->id;
+      send.text = Render(s.text, ctx.playbook().language,
+                         TemplateVarsFor(ctx, send.platform, send.group));
+      ctx.Act(std::move(send), s.name);
+      return Status::Ok();
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Module> MakeScheduleModule() { return std::make_unique<ScheduleModule>(); }
+
+}  // namespace qz
