@@ -30,7 +30,8 @@ Result<std::shared_ptr<const PlaybookSet>> LoadStoredPlaybooks(
       if (unusable != nullptr) unusable->emplace_back(sp.community, pb.status().message());
       continue;
     }
-    books.emplace(pb->community, std::make_shared<const Playbook>(std::move(*pb)));
+    std::string slug = pb->community;  // read before the move below
+    books.emplace(std::move(slug), std::make_shared<const Playbook>(std::move(*pb)));
   }
   return std::make_shared<const PlaybookSet>(std::move(books));
 }

@@ -91,7 +91,8 @@ Result<ReplayReport> Replay(Store& source, Store& scratch, const ModuleRegistry*
             pb.status().message()));
         continue;
       }
-      books.emplace(pb->community, std::make_shared<const Playbook>(std::move(*pb)));
+      std::string slug = pb->community;  // read before the move below
+      books.emplace(std::move(slug), std::make_shared<const Playbook>(std::move(*pb)));
     }
     engine.playbooks = std::make_shared<const PlaybookSet>(std::move(books));
   }

@@ -17,6 +17,7 @@
 
 #include "app/node.hpp"
 #include "engine/recurrence.hpp"
+#include "engine/replay.hpp"
 #include "platform/sandbox/sandbox.hpp"
 
 namespace qz {
@@ -432,6 +433,48 @@ class Runner {
         throw Failure{fmt::format("expected {} bot entries in {}, got {}", want, w[2], unseen.size())};
       }
       for (const Seen& s : unseen) seen_[s.platform + "\x1f" + w[2]] = s.entry.seq;
+    } else if ((what == "tag" || what == "no-tag") && w.size() == 4) {
+      // expect tag MEMBER TAG / expect no-tag MEMBER TAG
+      const MemberProfile p = Profile(w[2]);
+      const bool has = std::any_of(p.tags.begin(), p.tags.end(),
+                                   [&](const MemberTag& t) { return t.tag == w[3]; });
+      if (has != (what == "tag")) {
+        throw Failure{fmt::format("expected member {} {}to have tag '{}'", w[2],
+                                  has ? "not " : "", w[3])};
+      }
+    } else if (what == "points" && w.size() == 4) {
+      const MemberProfile p = Profile(w[2]);
+      if (p.member.points != std::stoll(w[3])) {
+        throw Failure{fmt::format("expected member {} to have {} points, got {}", w[2], w[3],
+                                  p.member.points)};
+      }
+    } else if (what == "state" && (w.size() == 4 || w.size() == 5)) {
+      // expect state MODULE.TABLE KEY [~"part of the row"|none]
+      auto state = node_->store().LoadState();
+      if (!state.ok()) throw Failure{state.status().ToString()};
+      const ModuleStateEntry* row = nullptr;
+      for (const ModuleStateEntry& e : state->module_state) {
+        if (e.module == w[2] && e.key == w[3]) row = &e;
+      }
+      const std::string pattern = w.size() == 5 ? w[4] : "";
+      if (pattern == "none") {
+        if (row != nullptr) throw Failure{fmt::format("expected no row {} {}, got {}", w[2], w[3], row->value)};
+      } else if (row == nullptr) {
+        throw Failure{fmt::format("expected a row {} {}, got none", w[2], w[3])};
+      } else if (!TextMatches(pattern, row->value)) {
+        throw Failure{fmt::format("expected row {} {} {}, got {}", w[2], w[3], pattern, row->value)};
+      }
+    } else if (what == "replay" && w.size() == 2) {
+      // The log rebuilds the state exactly, module state included.
+      const std::string scratch_path = fmt::format("{}/replay-{}.db", data_dir_, line_);
+      auto scratch = OpenSqliteStore({.path = scratch_path, .sync = SyncMode::kNormal});
+      if (!scratch.ok()) throw Failure{scratch.status().ToString()};
+      auto report = Replay(node_->store(), **scratch, &node_->modules());
+      if (!report.ok()) throw Failure{"replay failed: " + report.status().ToString()};
+      if (!report->differences.empty()) {
+        throw Failure{fmt::format("replay found {} differences, the first: {}",
+                                  report->differences.size(), report->differences[0])};
+      }
     } else if (what == "duplicates" && w.size() == 3) {
       if (last_duplicates_ != std::stoll(w[2])) {
         throw Failure{fmt::format("expected {} duplicates, got {}", w[2], last_duplicates_)};
@@ -462,6 +505,20 @@ class Runner {
     } else {
       throw Failure{"malformed expect"};
     }
+  }
+
+  // The profile of the member with this external id (on any platform).
+  MemberProfile Profile(const std::string& external_id) {
+    auto members = node_->store().ListMembers({.q = external_id, .limit = 1000});
+    if (!members.ok()) throw Failure{members.status().ToString()};
+    for (const Member& m : *members) {
+      auto p = node_->store().GetMember(m.id);
+      if (!p.ok()) throw Failure{p.status().ToString()};
+      for (const Identity& i : p->identities) {
+        if (i.external_id == external_id) return std::move(*p);
+      }
+    }
+    throw Failure{fmt::format("no member {}", external_id)};
   }
 
   std::string file_;
