@@ -65,13 +65,6 @@ std::string_view TomlTypeName(toml::node_type type) {
   return "an unknown type";
 }
 
-std::string Excerpt(std::string_view s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return std::string(s);
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return std::string(s.substr(0, end)) + "…";
-}
-
 std::string JoinPath(std::string_view path, std::string_view key) {
   const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), IsBareKeyChar);
   // fmt rather than "\"" + string: GCC 12 at -O3 warns falsely on the latter (-Wrestrict).

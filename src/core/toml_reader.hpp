@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.hpp"
+#include "core/text/utf8.hpp"
 
 namespace qz {
 
@@ -49,8 +50,6 @@ std::string_view TomlTypeName(toml::node_type type);
 // `path` + `.key` (a key that is not bare is quoted), or `[i]`.
 std::string JoinPath(std::string_view path, std::string_view key);
 std::string IndexPath(std::string_view path, size_t index);
-// At most `max_bytes` of `s`, cut at a UTF-8 boundary, with "…" when cut (for quoting input).
-std::string Excerpt(std::string_view s, size_t max_bytes);
 
 // Reads one table. Every getter marks its key as known; absent keys leave `out` unchanged and
 // return false; a value of the wrong type or out of range is reported (with the key's path and

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "core/crypto.hpp"
+#include "core/text/utf8.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "engine/delivery.hpp"
@@ -92,42 +93,6 @@ ApiResponse RouteNotFound() {
 
 Json TimeJson(TimeMs ms) { return ms == 0 ? Json(nullptr) : Json(FormatRfc3339(ms)); }
 Json IdJson(int64_t id) { return id == kNoId ? Json(nullptr) : Json(id); }
-
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 std::string AsciiLower(std::string_view s) {
   std::string out(s);
