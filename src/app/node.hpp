@@ -1,16 +1,18 @@
 // qunzhu app: a Node is one running qunzhu: the store, the ingest writer with its modules, the
-// delivery of the outbox through the platform adapters, and the scheduler of timers, wired in
-// the one place that names concrete classes. `serve` runs it with background threads; the
-// scenario runner drives the same wiring on virtual time.
+// platform adapters (inbound events through an IngestSink, outbound actions through delivery),
+// and the scheduler of timers, wired in the one place that names concrete classes. `serve`
+// runs it with background threads; the scenario runner drives the same wiring on virtual time.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "engine/delivery.hpp"
+#include "app/ingest_sink.hpp"
 #include "engine/ingest.hpp"
 #include "engine/module.hpp"
 #include "engine/scheduler.hpp"
@@ -23,8 +25,9 @@ struct NodeOptions {
   std::string data_dir = "./data";
   SyncMode sync = SyncMode::kFull;
   const Clock* clock = nullptr;  // null: the system clock
-  // The adapters of the platforms this node serves; not owned, must outlive the node.
-  std::vector<PlatformAdapter*> adapters;
+  // The adapters of the platforms this node serves, one per platform (CreateAdapters in
+  // app/platforms.hpp makes them from config sections). The node owns them from Open on.
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   // Playbook files applied at start after the stored ones (each also stored).
   std::vector<std::string> playbook_files;
   DeliveryOptions delivery;
@@ -35,18 +38,29 @@ struct NodeOptions {
   bool background = true;
 };
 
+// Threads: Open, RunDue and the destructor on one owning thread; the accessors' objects say
+// their own.
 class Node {
  public:
   // Opens the store (creating the data directory), loads the state, stored and given playbooks,
-  // open outbox actions and timers, and starts the pipeline.
+  // open outbox actions and timers, and starts the pipeline; then starts the adapters (in
+  // order) with an EventSink over the ingest, so their events find everything running.
+  // Errors: kInvalidArgument for two adapters of one platform; an adapter's Start error (the
+  // adapters started before it are stopped); the store's and the playbooks'.
   static Result<std::unique_ptr<Node>> Open(NodeOptions options);
-  ~Node();  // stops delivery and scheduler, then drains ingest
+  // Stops the adapters first (reverse order: no new inbound events), then delivery and the
+  // scheduler, then drains ingest (completing the adapters' last Submits), and destroys the
+  // adapters after that.
+  ~Node();
 
   Store& store() { return *store_; }
   Ingest& ingest() { return *ingest_; }
   Delivery& delivery() { return *delivery_; }
   Scheduler& scheduler() { return *scheduler_; }
   const Clock& clock() const { return *clock_; }
+  // The adapter serving `platform`, or null; owned by the node (tests and the server reach
+  // the sandbox's member side through it).
+  PlatformAdapter* adapter(std::string_view platform) const;
 
   // Validates, stores and applies a playbook (TOML text); errors name the key and line.
   Status ApplyPlaybook(std::string_view toml, std::string_view source);
@@ -62,11 +76,14 @@ class Node {
  private:
   explicit Node(NodeOptions options);
 
-  NodeOptions options_;
+  NodeOptions options_;  // less its adapters, moved to adapters_
   const Clock* clock_;
   std::unique_ptr<Store> store_;
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters_;
+  size_t started_adapters_ = 0;  // adapters_[0, started_) were started
   std::vector<std::unique_ptr<Module>> modules_;
   std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<IngestSink> sink_;
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<Scheduler> scheduler_;
 };
