@@ -36,7 +36,9 @@ class LifecycleAdapter final : public PlatformAdapter {
   LifecycleAdapter(std::string name, std::vector<std::string>& log, Status start = Status::Ok())
       : name_(std::move(name)), log_(log), start_(std::move(start)) {}
   std::string_view platform() const override { return name_; }
-  Capabilities capabilities() const override { return Capabilities().Add(ActionType::kSendMessage); }
+  Capabilities capabilities() const override {
+    return Capabilities().Add(ActionType::kSendMessage);
+  }
   RateLimits rate_limits() const override { return {}; }
   Status Start(EventSink& sink) override {
     log_.push_back("start " + name_);
@@ -109,8 +111,8 @@ TEST_F(NodeTest, StartsAdaptersWhenThePipelineIsUpAndStopsThemFirst) {
 TEST_F(NodeTest, AnAdapterThatCannotStartFailsTheNodeAndTheStartedOnesStop) {
   std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   adapters.push_back(std::make_unique<LifecycleAdapter>("alpha", log_));
-  adapters.push_back(std::make_unique<LifecycleAdapter>(
-      "beta", log_, Status::Unavailable("port 8443 is in use")));
+  adapters.push_back(
+      std::make_unique<LifecycleAdapter>("beta", log_, Status::Unavailable("port 8443 is in use")));
   adapters.push_back(std::make_unique<LifecycleAdapter>("gamma", log_));
   auto node = Open(std::move(adapters));
   ASSERT_FALSE(node.ok());
@@ -189,8 +191,7 @@ TEST(Platforms, UnknownPlatformsAndTopLevelKeysAndSyntaxErrorsAreRejected) {
                 "node.toml:1: platforms.telegrm: no adapter for platform 'telegrm'"),
             std::string::npos)
       << unknown.status().message();
-  EXPECT_NE(unknown.status().message().find("node.toml:3: server: unknown key"),
-            std::string::npos)
+  EXPECT_NE(unknown.status().message().find("node.toml:3: server: unknown key"), std::string::npos)
       << unknown.status().message();
   auto syntax = CreateAdapters("[platforms.sandbox\n", "node.toml", {clock, "/nonexistent"});
   ASSERT_FALSE(syntax.ok());

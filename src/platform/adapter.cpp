@@ -58,7 +58,7 @@ std::vector<std::unique_ptr<PlatformAdapter>> PlatformRegistry::CreateAll(
   for (auto&& [key, node] : platforms.table()) {
     const std::string name(key.str());
     const toml::table* table = platforms.Table(name);  // marks the key as known
-    if (table == nullptr) continue;                     // not a table: reported
+    if (table == nullptr) continue;                    // not a table: reported
     const AdapterFactory* factory = Find(name);
     if (factory == nullptr) {
       std::string known;

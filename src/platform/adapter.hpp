@@ -43,14 +43,15 @@ struct PerformResult {
 // buckets holding a second's worth (a short burst passes); the per-minute limit is a sliding
 // window (never more in any 60 s). A chat is a group, or one member's direct messages.
 //
-// The platforms' published figures (docs of each adapter; /work/shared/brief/protocols.md):
-//   Telegram (Bot FAQ, §1.6): {.per_second = 30, .per_chat_per_second = 1,
-//     .per_chat_per_minute = 20}: about 30 messages a second in all, about one a second into
-//     one chat, at most 20 a minute into one group; past them 429 with retry_after.
-//   QQ / OneBot v11 (§3.5): no published limit; implementations queue `_rate_limited` calls
-//     every 500 ms (go-cqhttp's default), i.e. about 2 a second.
-//   WeCom (§4.6): per-call quotas rather than rates (a customer group receives at most 4 mass
-//     messages a month); the adapter declares what its API calls allow.
+// The platforms' published figures, for their adapters to declare (the project brief's
+// protocol notes):
+//   Telegram (Bot FAQ): {.per_second = 30, .per_chat_per_second = 1, .per_chat_per_minute = 20}:
+//     about 30 messages a second in all, about one a second into one chat, at most 20 a minute
+//     into one group; past them 429 with retry_after (honoured by delivery).
+//   QQ / OneBot v11: no published limit; implementations queue `_rate_limited` calls every
+//     500 ms (go-cqhttp's api.rate_limit_interval), i.e. about 2 a second.
+//   WeCom: quotas rather than rates (a customer group receives at most 4 mass messages a
+//     month); the adapter declares what its API calls allow.
 // An adapter declares these as its defaults; its config section may override them
 // (ReadRateLimits).
 struct RateLimits {
@@ -101,10 +102,10 @@ class EventSink {
 // ---- The adapter ----
 
 // Lifecycle, driven by the node (src/app/node.hpp), which owns its adapters:
-//   construct (by the factory) → Start(sink) once, after the pipeline is up → Stop() once,
-//   first at shutdown, before delivery, scheduler and ingest stop → destroyed after ingest has
-//   drained (so `done` callbacks of earlier Submits may still run after Stop, on the writer
-//   thread, while the adapter is alive).
+//   construct (by the factory) → Start(sink) once, after the pipeline is up → Stop() once
+//   (only after a successful Start), first at shutdown, before delivery, scheduler and ingest
+//   stop → destroyed (started or not) after ingest has drained, so `done` callbacks of earlier
+//   Submits may still run after Stop, on the writer thread, while the adapter is alive.
 // Perform is called by delivery from before Start until after Stop (delivery starts before and
 // stops after the inbound side): outbound calls must not depend on the inbound side running.
 //

@@ -33,8 +33,7 @@ class FakeFactory final : public AdapterFactory {
  public:
   explicit FakeFactory(std::string name) : name_(std::move(name)) {}
   std::string_view platform() const override { return name_; }
-  std::unique_ptr<PlatformAdapter> Create(TableReader& section,
-                                          const AdapterEnv&) const override {
+  std::unique_ptr<PlatformAdapter> Create(TableReader& section, const AdapterEnv&) const override {
     std::string token;
     section.Require("token", "the bot's token");
     section.String("token", token);
