@@ -173,7 +173,7 @@ DeliveryRun RunDelivery(const Config& c) {
   auto store = OpenStore(dir, c, "delivery");
   auto ingest = Ingest::Start(*store);
   if (!ingest.ok()) Die(ingest.status(), "start ingest");
-  SandboxPlatform sandbox(clock);
+  SandboxPlatform sandbox(clock);  // declares no rate limit
   auto records = MakeRecords(c, clock.Now());
   DeliveryRun run;
   run.insert = Insert(*store, records);
@@ -181,7 +181,6 @@ DeliveryRun RunDelivery(const Config& c) {
   records.shrink_to_fit();
 
   DeliveryOptions options;
-  options.limits.clear();  // no rate limit applies
   options.max_batch = c.batch;
   options.threads = c.threads;
   Stopwatch open_watch;
@@ -214,7 +213,7 @@ DeliveryRun RunDelivery(const Config& c) {
 
 Timing RunPerformOnly(const Config& c) {
   SystemClock clock;
-  SandboxPlatform sandbox(clock);
+  SandboxPlatform sandbox(clock);  // declares no rate limit
   auto records = MakeRecords(c, clock.Now());
   for (size_t i = 0; i < records.size(); ++i) records[i].id = static_cast<int64_t>(i) + 1;
   Stopwatch watch;

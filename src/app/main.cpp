@@ -27,6 +27,7 @@
 #include "engine/replay.hpp"
 #include "app/modules.hpp"
 #include "app/node.hpp"
+#include "app/platforms.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "playbook/playbook.hpp"
 #include "server/http_server.hpp"
@@ -319,14 +320,15 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
     if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
   }
   SystemClock clock;
-  // Member-side event ids must not repeat those of an earlier run: start from the clock (in
-  // thousandths of a millisecond, leaving room for 1000 sandbox events a millisecond).
-  SandboxPlatform sandbox(clock, clock.Now() * 1000);
+  // The sandbox's member-side event ids start from the clock by default, so they do not repeat
+  // those of an earlier run.
+  auto adapters = CreateAdapters(kDefaultPlatforms, "built-in platforms", {clock, data.dir});
+  if (!adapters.ok()) return Fail(adapters.status());
   NodeOptions node_options;
   node_options.data_dir = data.dir;
   node_options.sync = data.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull;
   node_options.clock = &clock;
-  node_options.adapters = {&sandbox};
+  node_options.adapters = std::move(*adapters);
   node_options.playbook_files = playbooks;
   auto node = Node::Open(std::move(node_options));
   if (!node.ok()) return Fail(node.status());
@@ -336,7 +338,7 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
                stats.ok() ? stats->groups : -1, stats.ok() ? stats->members : -1,
                stats.ok() ? stats->events : -1);
   ServerExtras extras;
-  extras.sandbox = &sandbox;
+  extras.sandbox = dynamic_cast<SandboxPlatform*>((*node)->adapter("sandbox"));
   extras.delivery = &(*node)->delivery().metrics();
   extras.scheduler = &(*node)->scheduler().metrics();
   extras.modules = &(*node)->modules();

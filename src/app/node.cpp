@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <string_view>
 
 #include "app/modules.hpp"
 #include "playbook/playbook.hpp"
@@ -37,24 +39,48 @@ Result<std::shared_ptr<const PlaybookSet>> LoadStoredPlaybooks(
 }
 
 Node::Node(NodeOptions options)
-    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &kSystemClock) {}
+    : options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &kSystemClock),
+      adapters_(std::move(options_.adapters)) {
+  options_.adapters.clear();
+}
 
 Node::~Node() {
+  // Inbound traffic stops first, while everything it submits to still runs.
+  for (size_t i = started_adapters_; i > 0; --i) adapters_[i - 1]->Stop();
   if (options_.background) {
     if (delivery_) delivery_->Stop();
     if (scheduler_) scheduler_->Stop();
   }
-  // Delivery and scheduler submit to ingest: they go first, then ingest drains, then the store.
+  // Delivery and scheduler submit to ingest: they go first, then ingest drains (running the
+  // adapters' last completions, so the adapters outlive it), then the store.
   delivery_.reset();
   scheduler_.reset();
   ingest_.reset();
+  sink_.reset();
+  adapters_.clear();
   store_.reset();
   modules_.reset();
+}
+
+PlatformAdapter* Node::adapter(std::string_view platform) const {
+  for (const auto& a : adapters_) {
+    if (a->platform() == platform) return a.get();
+  }
+  return nullptr;
 }
 
 Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   std::unique_ptr<Node> node(new Node(std::move(options)));
   const NodeOptions& o = node->options_;
+  std::set<std::string_view> platforms;
+  for (const auto& a : node->adapters_) {
+    if (a == nullptr) return Status::Invalid("a null adapter", "adapters");
+    if (!platforms.insert(a->platform()).second) {
+      return Status::Invalid(fmt::format("two adapters for platform {}", a->platform()),
+                             "adapters");
+    }
+  }
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
   if (ec) {
@@ -83,9 +109,9 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   engine.modules = node->modules_.get();
   engine.module_metrics = node->module_metrics_.get();
   Delivery::AdapterMap adapters;
-  for (PlatformAdapter* a : o.adapters) {
+  for (const auto& a : node->adapters_) {
     engine.capabilities.emplace(std::string(a->platform()), a->capabilities());
-    adapters.emplace(std::string(a->platform()), a);
+    adapters.emplace(std::string(a->platform()), a.get());
   }
   engine.playbooks = std::move(*books);
   auto ingest = Ingest::Start(*node->store_, o.ingest, std::move(engine));
@@ -131,6 +157,18 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   if (o.background) {
     node->delivery_->Start();
     node->scheduler_->Start();
+  }
+  // The pipeline is up: inbound traffic may start.
+  node->sink_ = std::make_unique<IngestSink>(*node->ingest_);
+  for (auto& a : node->adapters_) {
+    Status st = a->Start(*node->sink_);
+    if (!st.ok()) {
+      // The destructor stops the adapters started so far.
+      return Status(st.code(),
+                    fmt::format("the {} adapter did not start: {}", a->platform(), st.message()),
+                    st.field());
+    }
+    ++node->started_adapters_;
   }
   return node;
 }

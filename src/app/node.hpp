@@ -1,16 +1,18 @@
 // qunzhu app: a Node is one running qunzhu: the store, the ingest writer with its modules, the
-// delivery of the outbox through the platform adapters, and the scheduler of timers, wired in
-// the one place that names concrete classes. `serve` runs it with background threads; the
-// scenario runner drives the same wiring on virtual time.
+// platform adapters (inbound events through an IngestSink, outbound actions through delivery),
+// and the scheduler of timers, wired in the one place that names concrete classes. `serve`
+// runs it with background threads; the scenario runner drives the same wiring on virtual time.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "engine/delivery.hpp"
+#include "app/ingest_sink.hpp"
 #include "engine/ingest.hpp"
 #include "engine/module_registry.hpp"
 #include "engine/module_runner.hpp"
@@ -24,8 +26,9 @@ struct NodeOptions {
   std::string data_dir = "./data";
   SyncMode sync = SyncMode::kFull;
   const Clock* clock = nullptr;  // null: the system clock
-  // The adapters of the platforms this node serves; not owned, must outlive the node.
-  std::vector<PlatformAdapter*> adapters;
+  // The adapters of the platforms this node serves, one per platform (CreateAdapters in
+  // app/platforms.hpp makes them from config sections). The node owns them from Open on.
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
   // Playbook files applied at start after the stored ones (each also stored).
   std::vector<std::string> playbook_files;
   DeliveryOptions delivery;
@@ -42,18 +45,29 @@ Result<std::shared_ptr<const PlaybookSet>> LoadStoredPlaybooks(
     Store& store, const ModuleRegistry& modules,
     std::vector<std::pair<std::string, std::string>>* unusable);
 
+// Threads: Open, RunDue and the destructor on one owning thread; the accessors' objects say
+// their own.
 class Node {
  public:
   // Opens the store (creating the data directory), loads the state, stored and given playbooks,
-  // open outbox actions and timers, and starts the pipeline.
+  // open outbox actions and timers, and starts the pipeline; then starts the adapters (in
+  // order) with an EventSink over the ingest, so their events find everything running.
+  // Errors: kInvalidArgument for two adapters of one platform; an adapter's Start error (the
+  // adapters started before it are stopped); the store's and the playbooks'.
   static Result<std::unique_ptr<Node>> Open(NodeOptions options);
-  ~Node();  // stops delivery and scheduler, then drains ingest
+  // Stops the adapters first (reverse order: no new inbound events), then delivery and the
+  // scheduler, then drains ingest (completing the adapters' last Submits), and destroys the
+  // adapters after that.
+  ~Node();
 
   Store& store() { return *store_; }
   Ingest& ingest() { return *ingest_; }
   Delivery& delivery() { return *delivery_; }
   Scheduler& scheduler() { return *scheduler_; }
   const Clock& clock() const { return *clock_; }
+  // The adapter serving `platform`, or null; owned by the node (tests and the server reach
+  // the sandbox's member side through it).
+  PlatformAdapter* adapter(std::string_view platform) const;
 
   const ModuleRegistry& modules() const { return *modules_; }
   const ModuleMetrics& module_metrics() const { return *module_metrics_; }
@@ -73,12 +87,15 @@ class Node {
  private:
   explicit Node(NodeOptions options);
 
-  NodeOptions options_;
+  NodeOptions options_;  // less its adapters, moved to adapters_
   const Clock* clock_;
   std::unique_ptr<Store> store_;
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters_;
+  size_t started_adapters_ = 0;  // adapters_[0, started_) were started
   std::unique_ptr<ModuleRegistry> modules_;
   std::unique_ptr<ModuleMetrics> module_metrics_;
   std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<IngestSink> sink_;
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<Scheduler> scheduler_;
 };

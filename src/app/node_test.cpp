@@ -1,13 +1,207 @@
-// Node: playbooks are validated completely before anything is stored, and a stored playbook that
-// no longer validates does not stop the node.
+// Node: adapters start after the pipeline and stop first; playbooks are validated completely
+// before anything is stored, and a stored playbook that no longer validates does not stop it.
 #include "app/node.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/ingest_sink.hpp"
+#include "app/platforms.hpp"
 #include "engine/test_util.hpp"
+#include "platform/sandbox/sandbox.hpp"
 
 namespace qz {
 namespace {
+
+constexpr TimeMs kStart = 1772323200000;  // 2026-03-01T00:00:00Z
+
+Event Message(const std::string& platform, const std::string& id) {
+  Event e;
+  e.id = fmt::format("{}:{}", platform, id);
+  e.type = EventType::kMessage;
+  e.time = kStart;
+  e.platform = platform;
+  e.group = "g1";
+  e.member = "u1";
+  e.text = id;
+  return e;
+}
+
+// An adapter that writes its lifecycle into a shared log and pushes one event through the sink
+// when it starts and one when it stops (both must be durable: the pipeline runs at both times).
+class LifecycleAdapter final : public PlatformAdapter {
+ public:
+  LifecycleAdapter(std::string name, std::vector<std::string>& log, Status start = Status::Ok())
+      : name_(std::move(name)), log_(log), start_(std::move(start)) {}
+  std::string_view platform() const override { return name_; }
+  Capabilities capabilities() const override {
+    return Capabilities().Add(ActionType::kSendMessage);
+  }
+  RateLimits rate_limits() const override { return {}; }
+  Status Start(EventSink& sink) override {
+    log_.push_back("start " + name_);
+    if (!start_.ok()) return start_;
+    sink_ = &sink;
+    Record(sink.SubmitAndWait({Message(name_, "at-start")}));
+    return Status::Ok();
+  }
+  void Stop() override {
+    log_.push_back("stop " + name_);
+    Record(sink_->SubmitAndWait({Message(name_, "at-stop")}));
+  }
+  PerformResult Perform(const OutboxRecord&) override { return {}; }
+
+ private:
+  void Record(const SinkResult& r) {
+    log_.push_back(fmt::format("{} accepted {}{}", name_, r.accepted,
+                               r.status.ok() ? "" : " " + r.status.ToString()));
+  }
+  std::string name_;
+  std::vector<std::string>& log_;
+  Status start_;
+  EventSink* sink_ = nullptr;
+};
+
+class NodeTest : public ::testing::Test {
+ protected:
+  Result<std::unique_ptr<Node>> Open(std::vector<std::unique_ptr<PlatformAdapter>> adapters) {
+    NodeOptions o;
+    o.data_dir = dir_.path();
+    o.sync = SyncMode::kNormal;
+    o.clock = &clock_;
+    o.background = false;
+    o.adapters = std::move(adapters);
+    return Node::Open(std::move(o));
+  }
+  int64_t StoredEvents() {
+    auto node = Open({});
+    EXPECT_TRUE(node.ok()) << node.status().ToString();
+    if (!node.ok()) return -1;
+    auto stats = (*node)->store().Stats();
+    EXPECT_TRUE(stats.ok());
+    return stats.ok() ? stats->events : -1;
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_{kStart};
+  std::vector<std::string> log_;
+};
+
+TEST_F(NodeTest, StartsAdaptersWhenThePipelineIsUpAndStopsThemFirst) {
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
+  adapters.push_back(std::make_unique<LifecycleAdapter>("alpha", log_));
+  adapters.push_back(std::make_unique<LifecycleAdapter>("beta", log_));
+  {
+    auto node = Open(std::move(adapters));
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    ASSERT_NE((*node)->adapter("beta"), nullptr);
+    EXPECT_EQ((*node)->adapter("beta")->platform(), "beta");
+    EXPECT_EQ((*node)->adapter("gamma"), nullptr);
+    EXPECT_EQ(log_.size(), 4u);
+  }
+  // Started in order, stopped in reverse, each able to submit at both ends of its life.
+  EXPECT_EQ(log_, (std::vector<std::string>{"start alpha", "alpha accepted 1", "start beta",
+                                            "beta accepted 1", "stop beta", "beta accepted 1",
+                                            "stop alpha", "alpha accepted 1"}));
+  EXPECT_EQ(StoredEvents(), 4);
+}
+
+TEST_F(NodeTest, AnAdapterThatCannotStartFailsTheNodeAndTheStartedOnesStop) {
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
+  adapters.push_back(std::make_unique<LifecycleAdapter>("alpha", log_));
+  adapters.push_back(
+      std::make_unique<LifecycleAdapter>("beta", log_, Status::Unavailable("port 8443 is in use")));
+  adapters.push_back(std::make_unique<LifecycleAdapter>("gamma", log_));
+  auto node = Open(std::move(adapters));
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().code(), Code::kUnavailable);
+  EXPECT_EQ(node.status().message(), "the beta adapter did not start: port 8443 is in use");
+  EXPECT_EQ(log_, (std::vector<std::string>{"start alpha", "alpha accepted 1", "start beta",
+                                            "stop alpha", "alpha accepted 1"}));
+}
+
+TEST_F(NodeTest, TwoAdaptersForOnePlatformAreRefused) {
+  std::vector<std::unique_ptr<PlatformAdapter>> adapters;
+  adapters.push_back(std::make_unique<LifecycleAdapter>("alpha", log_));
+  adapters.push_back(std::make_unique<LifecycleAdapter>("alpha", log_));
+  auto node = Open(std::move(adapters));
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().field(), "adapters");
+  EXPECT_EQ(node.status().message(), "two adapters for platform alpha");
+  EXPECT_TRUE(log_.empty());  // nothing started
+}
+
+TEST_F(NodeTest, TheSinkValidatesLikeTheApiAndCountsDuplicates) {
+  auto node = Open({});
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  IngestSink sink((*node)->ingest());
+  Event bad = Message("sandbox", "m2");
+  bad.group.clear();  // a message needs its group
+  SinkResult r = sink.SubmitAndWait({Message("sandbox", "m1"), bad, Message("sandbox", "m3")});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.accepted, 2);
+  ASSERT_EQ(r.rejected.size(), 1u);
+  EXPECT_EQ(r.rejected[0].index, 1u);
+  EXPECT_EQ(r.rejected[0].error.field(), "group") << r.rejected[0].error.ToString();
+  r = sink.SubmitAndWait({Message("sandbox", "m1")});
+  EXPECT_EQ(r.accepted, 0);
+  EXPECT_EQ(r.duplicates, 1);
+  auto stats = (*node)->store().Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->events, 2);
+}
+
+// ---- Platforms from config ----
+
+TEST(Platforms, TheDefaultConfigMakesTheSandbox) {
+  ManualClock clock(kStart);
+  auto adapters = CreateAdapters(kDefaultPlatforms, "built-in", {clock, "/nonexistent"});
+  ASSERT_TRUE(adapters.ok()) << adapters.status().ToString();
+  ASSERT_EQ(adapters->size(), 1u);
+  EXPECT_NE(dynamic_cast<SandboxPlatform*>(adapters->front().get()), nullptr);
+}
+
+TEST(Platforms, EveryRegisteredFactoryOnce) {
+  PlatformRegistry registry;
+  ASSERT_TRUE(RegisterPlatforms(registry).ok());
+  EXPECT_EQ(registry.platforms(), (std::vector<std::string>{"sandbox"}));
+  EXPECT_FALSE(RegisterPlatforms(registry).ok());  // a second registration is refused
+}
+
+TEST(Platforms, AnUnknownKeyIsRejectedWithItsPathAndLine) {
+  ManualClock clock(kStart);
+  auto adapters = CreateAdapters("[platforms.sandbox]\ndedupes_sends = false\nfailure_rate = 3\n",
+                                 "node.toml", {clock, "/nonexistent"});
+  ASSERT_FALSE(adapters.ok());
+  EXPECT_EQ(adapters.status().field(), "platforms.sandbox.failure_rate");
+  EXPECT_NE(adapters.status().message().find(
+                "node.toml:3: platforms.sandbox.failure_rate: unknown key (expected one of: "),
+            std::string::npos)
+      << adapters.status().message();
+}
+
+TEST(Platforms, UnknownPlatformsAndTopLevelKeysAndSyntaxErrorsAreRejected) {
+  ManualClock clock(kStart);
+  auto unknown = CreateAdapters("[platforms.telegrm]\ntoken = \"x\"\n[server]\n", "node.toml",
+                                {clock, "/nonexistent"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find(
+                "node.toml:1: platforms.telegrm: no adapter for platform 'telegrm'"),
+            std::string::npos)
+      << unknown.status().message();
+  EXPECT_NE(unknown.status().message().find("node.toml:3: server: unknown key"), std::string::npos)
+      << unknown.status().message();
+  auto syntax = CreateAdapters("[platforms.sandbox\n", "node.toml", {clock, "/nonexistent"});
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.status().message().find("node.toml:1:"), std::string::npos)
+      << syntax.status().message();
+}
+
+// Playbooks.
 
 constexpr std::string_view kGood = R"toml(
 [community]
@@ -16,7 +210,7 @@ slug = "camp"
 text = "欢迎 {member.name}"
 )toml";
 
-NodeOptions Options(const std::string& dir, const Clock& clock) {
+NodeOptions PlaybookNodeOptions(const std::string& dir, const Clock& clock) {
   NodeOptions o;
   o.data_dir = dir;
   o.sync = SyncMode::kNormal;
@@ -29,7 +223,7 @@ TEST(Node, ARejectedPlaybookChangesNothing) {
   testing::TempDir dir;
   ManualClock clock(1772323200000);
   {
-    auto node = Node::Open(Options(dir.path(), clock));
+    auto node = Node::Open(PlaybookNodeOptions(dir.path(), clock));
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     // An unknown time zone is refused before anything is stored or applied.
     std::string bad(kGood);
@@ -54,7 +248,7 @@ TEST(Node, ARejectedPlaybookChangesNothing) {
     EXPECT_EQ((*node)->store().LoadPlaybooks()->size(), 1u);
   }
   // The node starts again with the stored playbook.
-  auto again = Node::Open(Options(dir.path(), clock));
+  auto again = Node::Open(PlaybookNodeOptions(dir.path(), clock));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ((*again)->ingest().playbooks()->all().count("camp"), 1u);
 }
@@ -69,7 +263,7 @@ TEST(Node, AStoredPlaybookThatNoLongerValidatesDoesNotStopTheNode) {
                     .ok());
     ASSERT_TRUE(store->PutPlaybook({"ok", "[community]\nslug = \"ok\"\n", 1}).ok());
   }
-  auto node = Node::Open(Options(dir.path(), clock));
+  auto node = Node::Open(PlaybookNodeOptions(dir.path(), clock));
   ASSERT_TRUE(node.ok()) << node.status().ToString();
   // The other community's playbook is in force; the broken one is kept as stored, not applied,
   // and an operator task says so.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/ingest.hpp"
+#include "engine/rate_limit.hpp"
 #include "model/event.hpp"
 #include "platform/adapter.hpp"
 #include "store/store.hpp"
@@ -45,7 +46,7 @@ uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
 
 }  // namespace
 
-// ---- Back-off and token buckets ----
+// ---- Back-off ----
 
 TimeMs BackoffDelay(const DeliveryOptions& options, int64_t action_id, int attempts,
                     TimeMs retry_after_ms) {
@@ -60,78 +61,6 @@ TimeMs BackoffDelay(const DeliveryOptions& options, int64_t action_id, int attem
   delay *= 0.8 + 0.4 * unit;
   const auto backoff = static_cast<TimeMs>(std::min(delay, cap));
   return std::max(backoff, retry_after_ms);
-}
-
-TokenBucket::TokenBucket(double limit, TimeMs window_ms) {
-  if (limit > 0 && window_ms > 0) {
-    capacity_ = std::max(1.0, limit);
-    per_ms_ = limit / static_cast<double>(window_ms);
-    tokens_ = capacity_;
-  }
-}
-
-void TokenBucket::Refill(TimeMs now) {
-  if (!started_) {
-    started_ = true;
-    last_ = now;
-    return;
-  }
-  if (now <= last_) return;  // the clock stood still or went back: nothing accrues
-  tokens_ = std::min(capacity_, tokens_ + static_cast<double>(now - last_) * per_ms_);
-  last_ = now;
-}
-
-TimeMs TokenBucket::Wait(TimeMs now) {
-  if (!limited()) return 0;
-  Refill(now);
-  // The epsilon absorbs rounding: after waiting the answer, a token is there.
-  const double missing = 1.0 - tokens_;
-  if (missing <= 1e-9) return 0;
-  return std::max<TimeMs>(1, static_cast<TimeMs>(std::ceil(missing / per_ms_ - 1e-9)));
-}
-
-void TokenBucket::Take(TimeMs now) {
-  if (!limited()) return;
-  Refill(now);
-  tokens_ -= 1.0;
-}
-
-SlidingWindow::SlidingWindow(double limit, TimeMs window_ms) {
-  if (limit >= 1 && window_ms > 0) {
-    limit_ = static_cast<size_t>(limit);
-    window_ms_ = window_ms;
-  }
-}
-
-void SlidingWindow::Prune(TimeMs now) {
-  while (!times_.empty() && times_.front() <= now - window_ms_) times_.pop_front();
-}
-
-TimeMs SlidingWindow::Wait(TimeMs now) {
-  if (!limited()) return 0;
-  Prune(now);
-  if (times_.size() < limit_) return 0;
-  // The oldest of the last `limit_` sends leaves the window at front + window.
-  return std::max<TimeMs>(1, times_[times_.size() - limit_] + window_ms_ - now);
-}
-
-void SlidingWindow::Take(TimeMs now) {
-  if (!limited()) return;
-  Prune(now);
-  times_.push_back(now);
-  while (times_.size() > limit_) times_.pop_front();
-}
-
-bool SlidingWindow::Full(TimeMs now) {
-  if (!limited()) return true;
-  Prune(now);
-  return times_.empty();
-}
-
-bool TokenBucket::Full(TimeMs now) {
-  if (!limited()) return true;
-  Refill(now);
-  return tokens_ >= capacity_ - 1e-9;
 }
 
 namespace {
@@ -387,8 +316,8 @@ PlatformQueue& DeliveryImpl::PlatformOf(const std::string& name) {
   if (auto a = adapters_.find(name); a != adapters_.end() && a->second != nullptr) {
     p.adapter = a->second;
     p.capabilities = p.adapter->capabilities();
+    p.limits = p.adapter->rate_limits();  // without an adapter nothing is sent: no limit
   }
-  if (auto l = options_.limits.find(name); l != options_.limits.end()) p.limits = l->second;
   p.bucket = TokenBucket(p.limits.per_second, 1000);
   return p;
 }

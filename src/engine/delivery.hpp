@@ -19,9 +19,10 @@
 // twice). A failed recording keeps the outcomes in memory and retries on the next run (the
 // actions are not performed again).
 //
-// Rate limits: per platform (a token bucket) and per chat (the platform and the group, or the
+// Rate limits: the ones each adapter declares (PlatformAdapter::rate_limits(), read once per
+// platform): per platform (a token bucket) and per chat (the platform and the group, or the
 // platform and the member for a direct message: a token bucket per second and a sliding window
-// per minute). An action held back by a limit keeps its place in its chat's queue, and the
+// per minute; engine/rate_limit.hpp). The engine knows no platform's figures. An action held back by a limit keeps its place in its chat's queue, and the
 // chat (or, for the platform's limit, the platform) waits in memory until the limit allows the
 // next one: a held-back chat costs nothing per queued action. A platform's retry_after also
 // holds back the rest of that chat until then. Within a chat actions go by
@@ -30,7 +31,6 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -46,19 +46,7 @@ class Store;
 class Ingest;
 class PlatformAdapter;
 
-// 0 disables a limit. The per-second limits are token buckets (holding a second's worth);
-// the per-minute limit is a sliding window (never more in any 60 s).
-struct RateLimits {
-  double per_second = 0;            // the whole platform
-  double per_chat_per_second = 0;   // one chat (group or direct)
-  double per_chat_per_minute = 0;   // one chat, over a minute
-};
-
 struct DeliveryOptions {
-  // By platform; a platform not listed has no limit. Defaults: Telegram's documented limits.
-  std::map<std::string, RateLimits, std::less<>> limits = {
-      {"telegram", {30, 1, 20}},
-  };
   int max_attempts = 10;             // then the action fails for good
   TimeMs base_backoff_ms = 1000;     // doubled per attempt, with jitter
   TimeMs max_backoff_ms = 5 * 60 * 1000;
@@ -83,50 +71,6 @@ struct DeliveryMetrics {
 // be refused again and burn an attempt). Exposed for tests.
 TimeMs BackoffDelay(const DeliveryOptions& options, int64_t action_id, int attempts,
                     TimeMs retry_after_ms);
-
-// A token bucket on the Clock's milliseconds: `limit` tokens per `window_ms`, holding at most
-// max(1, limit) tokens, full at first use. A limit <= 0 makes an unlimited bucket. Not
-// thread-safe (Delivery guards its buckets). Exposed for tests.
-class TokenBucket {
- public:
-  TokenBucket() = default;  // unlimited
-  TokenBucket(double limit, TimeMs window_ms);
-  bool limited() const { return per_ms_ > 0; }
-  // 0 when a token is available at `now`, else the milliseconds until one is.
-  TimeMs Wait(TimeMs now);
-  // Takes one token at `now` (callers check Wait(now) == 0 first; else the bucket goes into
-  // debt, which later Waits honour).
-  void Take(TimeMs now);
-  // Whether the bucket is full at `now` (forgetting it loses nothing).
-  bool Full(TimeMs now);
-
- private:
-  void Refill(TimeMs now);
-  double capacity_ = 0;
-  double per_ms_ = 0;  // 0: unlimited
-  double tokens_ = 0;
-  TimeMs last_ = 0;
-  bool started_ = false;
-};
-
-// At most `limit` events in any window of `window_ms` (a sliding log of the last `limit` times).
-// Unlike a token bucket it never lets a burst and a refill add up inside one window, which is
-// what "20 messages a minute per group" means to a platform. Same interface as TokenBucket.
-class SlidingWindow {
- public:
-  SlidingWindow() = default;  // unlimited
-  SlidingWindow(double limit, TimeMs window_ms);
-  bool limited() const { return limit_ > 0; }
-  TimeMs Wait(TimeMs now);
-  void Take(TimeMs now);
-  bool Full(TimeMs now);  // true when nothing is inside the window (forgetting it loses nothing)
-
- private:
-  void Prune(TimeMs now);
-  size_t limit_ = 0;
-  TimeMs window_ms_ = 0;
-  std::deque<TimeMs> times_;
-};
 
 // Thread-safety: Enqueue from any thread (the writer calls it after each commit). RunDue is for
 // one caller at a time (the background thread, or a test on virtual time with no thread).

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "engine/ingest.hpp"
+#include "engine/rate_limit.hpp"
 #include "engine/test_util.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "store/store.hpp"
@@ -22,12 +23,16 @@ namespace {
 
 constexpr TimeMs kStart = 1772323200000;  // 2026-03-01T00:00:00Z
 
-// An adapter that answers from a script (then kDone), counts its calls and may not dedupe.
+// An adapter that answers from a script (then kDone), counts its calls, may not dedupe and
+// declares the rate limits it is given.
 class ScriptedAdapter final : public PlatformAdapter {
  public:
-  explicit ScriptedAdapter(std::string platform, bool dedupes = false)
-      : platform_(std::move(platform)), dedupes_(dedupes) {}
+  explicit ScriptedAdapter(std::string platform, bool dedupes = false, RateLimits limits = {})
+      : platform_(std::move(platform)), dedupes_(dedupes), limits_(limits) {}
   std::string_view platform() const override { return platform_; }
+  RateLimits rate_limits() const override { return limits_; }
+  Status Start(EventSink&) override { return Status::Ok(); }
+  void Stop() override {}
   Capabilities capabilities() const override {
     Capabilities c;
     c.Add(ActionType::kSendMessage).Add(ActionType::kSendDirect);
@@ -65,6 +70,7 @@ class ScriptedAdapter final : public PlatformAdapter {
  private:
   const std::string platform_;
   const bool dedupes_;
+  const RateLimits limits_;
   mutable std::mutex mu_;
   std::deque<PerformResult> script_;
   std::map<int64_t, int> calls_;
@@ -174,9 +180,27 @@ class DeliveryTest : public ::testing::Test {
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d.ok() ? std::move(*d) : nullptr;
   }
-  std::unique_ptr<Delivery> OpenSandbox(DeliveryOptions options = {}) {
-    return Open({{"sandbox", &sandbox_}}, std::move(options));
+  // Delivers to sandbox_, declaring `limits` for it.
+  std::unique_ptr<Delivery> OpenSandbox(DeliveryOptions options = {}, RateLimits limits = {}) {
+    limited_sandbox_ = std::make_unique<LimitedAdapter>(sandbox_, limits);
+    return Open({{"sandbox", limited_sandbox_.get()}}, std::move(options));
   }
+
+  // Forwards to an adapter, declaring other rate limits.
+  class LimitedAdapter final : public PlatformAdapter {
+   public:
+    LimitedAdapter(PlatformAdapter& a, RateLimits limits) : a_(a), limits_(limits) {}
+    std::string_view platform() const override { return a_.platform(); }
+    Capabilities capabilities() const override { return a_.capabilities(); }
+    RateLimits rate_limits() const override { return limits_; }
+    Status Start(EventSink& sink) override { return a_.Start(sink); }
+    void Stop() override { a_.Stop(); }
+    PerformResult Perform(const OutboxRecord& record) override { return a_.Perform(record); }
+
+   private:
+    PlatformAdapter& a_;
+    const RateLimits limits_;
+  };
 
   OutboxRecord Row(int64_t id) {
     auto rows = store_->ListActions({.limit = 1, .after_id = id - 1});
@@ -223,6 +247,7 @@ class DeliveryTest : public ::testing::Test {
   std::unique_ptr<Ingest> ingest_;
   ManualClock clock_{kStart};
   SandboxPlatform sandbox_{clock_};
+  std::unique_ptr<LimitedAdapter> limited_sandbox_;
   int next_key_ = 1;
 };
 
@@ -518,10 +543,8 @@ TEST_F(DeliveryTest, PermanentFailureIsNotRetried) {
 }
 
 TEST_F(DeliveryTest, OnePerSecondPerChatTakesFiveSecondsForFive) {
-  DeliveryOptions options;
-  options.limits = {{"sandbox", {.per_chat_per_second = 1}}};
   auto records = Add({"g1", "g1", "g1", "g1", "g1"});
-  auto d = OpenSandbox(options);
+  auto d = OpenSandbox({}, {.per_chat_per_second = 1});
   ASSERT_NE(d, nullptr);
   for (int second = 0; second < 5; ++second) {
     clock_.Set(kStart + second * 1000);
@@ -545,10 +568,8 @@ TEST_F(DeliveryTest, OnePerSecondPerChatTakesFiveSecondsForFive) {
 }
 
 TEST_F(DeliveryTest, ChatsAreLimitedSeparately) {
-  DeliveryOptions options;
-  options.limits = {{"sandbox", {.per_chat_per_second = 1}}};
   Add({"g1", "g2", "g1", "g2", "g1", "g2", "g1", "g2", "g1", "g2", "@u7", "@u7", "@u8"});
-  auto d = OpenSandbox(options);
+  auto d = OpenSandbox({}, {.per_chat_per_second = 1});
   ASSERT_NE(d, nullptr);
   // Two groups and two direct chats in parallel, one action each a second.
   EXPECT_EQ(d->RunDue().attempted, 4);
@@ -565,10 +586,8 @@ TEST_F(DeliveryTest, ChatsAreLimitedSeparately) {
 }
 
 TEST_F(DeliveryTest, PerMinuteAndPlatformLimits) {
-  DeliveryOptions options;
-  options.limits = {{"sandbox", {.per_second = 2, .per_chat_per_minute = 2}}};
   Add({"g1", "g1", "g1", "g2"});
-  auto d = OpenSandbox(options);
+  auto d = OpenSandbox({}, {.per_second = 2, .per_chat_per_minute = 2});
   ASSERT_NE(d, nullptr);
   // The platform allows two at once: g1's first two (by id).
   Delivery::RunResult r = d->RunDue();
@@ -587,6 +606,37 @@ TEST_F(DeliveryTest, PerMinuteAndPlatformLimits) {
   EXPECT_EQ(r.attempted, 1);
   EXPECT_EQ(r.next_due, 0);
   EXPECT_EQ(sandbox_.Conversation("g1").size(), 3u);
+}
+
+// The limits are the adapter's declaration, platform by platform; the engine adds none of its
+// own (a platform named "telegram" declaring none is not held to Telegram's figures).
+TEST_F(DeliveryTest, LimitsAreTheOnesEachAdapterDeclares) {
+  ScriptedAdapter limited("fake", false, {.per_chat_per_second = 2});
+  ScriptedAdapter unlimited("telegram");
+  auto fake = Add({"g1", "g1", "g1", "g1", "g1", "g2"}, "fake");
+  auto tg = Add(std::vector<std::string>(25, "g1"), "telegram");
+  auto d = Open({{"fake", &limited}, {"telegram", &unlimited}});
+  ASSERT_NE(d, nullptr);
+  // fake: two at once into g1 (a second's worth), one into g2; telegram: all 25.
+  Delivery::RunResult r = d->RunDue();
+  EXPECT_EQ(r.attempted, 2 + 1 + 25);
+  EXPECT_EQ(unlimited.total_calls(), 25);
+  EXPECT_EQ(limited.calls(fake[0].id) + limited.calls(fake[1].id), 2);
+  EXPECT_EQ(limited.calls(fake[2].id), 0);
+  EXPECT_EQ(r.next_due, kStart + 500);  // then one every 500 ms: 2 a second
+  clock_.Set(kStart + 499);
+  EXPECT_EQ(d->RunDue().attempted, 0);
+  clock_.Set(kStart + 500);
+  EXPECT_EQ(d->RunDue().attempted, 1);
+  EXPECT_EQ(limited.calls(fake[2].id), 1);
+  clock_.Set(kStart + 1000);
+  EXPECT_EQ(d->RunDue().attempted, 1);
+  clock_.Set(kStart + 1500);
+  r = d->RunDue();
+  EXPECT_EQ(r.attempted, 1);
+  EXPECT_EQ(r.next_due, 0);
+  EXPECT_EQ(limited.total_calls(), 6);
+  EXPECT_EQ(d->metrics().done.load(), 31);
 }
 
 TEST_F(DeliveryTest, PlatformsTakeTurnsSoABacklogDoesNotHoldUpAnother) {
@@ -765,6 +815,9 @@ class FailStoreAfterPerform final : public PlatformAdapter {
   FailStoreAfterPerform(SandboxPlatform& s, FlakyStore& store) : s_(s), store_(store) {}
   std::string_view platform() const override { return s_.platform(); }
   Capabilities capabilities() const override { return s_.capabilities(); }
+  RateLimits rate_limits() const override { return s_.rate_limits(); }
+  Status Start(EventSink& sink) override { return s_.Start(sink); }
+  void Stop() override { s_.Stop(); }
   PerformResult Perform(const OutboxRecord& record) override {
     PerformResult r = s_.Perform(record);
     if (armed) store_.fail_updates = true;

@@ -29,26 +29,32 @@ struct Failure {
   std::string message;
 };
 
-// A simulated platform under another name and with fewer capabilities than the sandbox, so
-// scenarios can show degradation (e.g. a WeCom customer group that cannot remove members).
-class NamedPlatform final : public PlatformAdapter {
+// The node's adapter for a simulated platform. The simulation (a SandboxPlatform) belongs to
+// the runner and outlives the node, as a real platform outlives a restart; each node owns one
+// of these, which declares the scenario's capabilities (fewer than the sandbox's, e.g. a WeCom
+// customer group that cannot remove members) and rate limits (`limit`), and forwards actions.
+class SimulatedPlatform final : public PlatformAdapter {
  public:
-  NamedPlatform(std::string name, Capabilities caps, SandboxPlatform& sandbox)
-      : name_(std::move(name)), caps_(caps), sandbox_(sandbox) {}
+  SimulatedPlatform(std::string name, Capabilities caps, RateLimits limits, SandboxPlatform& sandbox)
+      : name_(std::move(name)), caps_(caps), limits_(limits), sandbox_(sandbox) {}
   std::string_view platform() const override { return name_; }
   Capabilities capabilities() const override { return caps_; }
+  RateLimits rate_limits() const override { return limits_; }
+  // The members' events come from the scenario's directives, not from the platform.
+  Status Start(EventSink&) override { return Status::Ok(); }
+  void Stop() override {}
   PerformResult Perform(const OutboxRecord& record) override { return sandbox_.Perform(record); }
 
  private:
   std::string name_;
   Capabilities caps_;
+  RateLimits limits_;
   SandboxPlatform& sandbox_;
 };
 
 struct Platform {
   std::unique_ptr<SandboxPlatform> sandbox;
-  std::unique_ptr<NamedPlatform> named;  // null for "sandbox" itself
-  PlatformAdapter* adapter() { return named ? static_cast<PlatformAdapter*>(named.get()) : sandbox.get(); }
+  Capabilities caps;
 };
 
 // Splits a directive into words; "quoted strings" (with \" and \n) are one word each, and a
@@ -157,8 +163,9 @@ class Runner {
     o.sync = SyncMode::kNormal;
     o.clock = &clock_;
     o.background = false;
-    o.delivery = delivery_;
-    for (auto& [name, p] : platforms_) o.adapters.push_back(p.adapter());
+    for (auto& [name, p] : platforms_) {
+      o.adapters.push_back(std::make_unique<SimulatedPlatform>(name, p.caps, limits_[name], *p.sandbox));
+    }
     auto node = Node::Open(std::move(o));
     if (!node.ok()) throw Failure{"cannot start the node: " + node.status().ToString()};
     node_ = std::move(*node);
@@ -168,8 +175,8 @@ class Runner {
     if (node_) throw Failure{"platforms must be declared before the first event"};
     Platform p;
     p.sandbox = std::make_unique<SandboxPlatform>(clock_);
-    caps.dedupes_sends = dedupe;
-    if (name != "sandbox" || !dedupe) p.named = std::make_unique<NamedPlatform>(name, caps, *p.sandbox);
+    p.caps = caps;
+    p.caps.dedupes_sends = dedupe;
     platforms_[name] = std::move(p);
   }
 
@@ -260,7 +267,7 @@ class Runner {
     } else if (d == "limit" && w.size() >= 3) {
       if (node_) throw Failure{"limits must be set before the first event"};
       auto o = Options(w, 2);
-      RateLimits& l = delivery_.limits[w[1]];
+      RateLimits& l = limits_[w[1]];
       if (o.contains("per_second")) l.per_second = std::stod(o["per_second"]);
       if (o.contains("per_chat_per_second")) l.per_chat_per_second = std::stod(o["per_chat_per_second"]);
       if (o.contains("per_chat_per_minute")) l.per_chat_per_minute = std::stod(o["per_chat_per_minute"]);
@@ -526,8 +533,8 @@ class Runner {
   std::string data_dir_;
   std::string tz_ = "Asia/Shanghai";
   ManualClock clock_;
-  DeliveryOptions delivery_;
   std::map<std::string, Platform> platforms_;
+  std::map<std::string, RateLimits> limits_;  // by platform (`limit`): what its adapter declares
   std::unique_ptr<Node> node_;
   std::map<std::string, int64_t> seen_;  // per platform and group: the last bot entry expected
   int64_t task_cursor_ = 0;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/time.hpp"
+#include "core/toml_reader.hpp"
 
 namespace qz {
 namespace {
@@ -42,14 +43,54 @@ bool NeedsMember(ActionType t) {
   }
 }
 
+class SandboxFactory final : public AdapterFactory {
+ public:
+  std::string_view platform() const override { return "sandbox"; }
+  std::unique_ptr<PlatformAdapter> Create(TableReader& section,
+                                          const AdapterEnv& env) const override {
+    const size_t problems_before = section.problems().size();
+    SandboxOptions options;
+    // Past the numbers of earlier runs of this log: see SandboxOptions::first_event_number.
+    options.first_event_number = env.clock.Now() * 1000;
+    section.Int("first_event_number", options.first_event_number, 1, kMaxEventNumber);
+    section.Bool("dedupes_sends", options.dedupes_sends);
+    if (const toml::table* failures = section.Table("failures")) {
+      TableReader f(*failures, section.PathOf("failures"), section.problems());
+      f.Int("percent", options.failures.fail_percent, 0, 100);
+      f.Int("retry_after_ms", options.failures.retry_after_ms, 0, kMaxRetryAfterMs);
+      int64_t seed = 0;
+      if (f.Int("seed", seed, 0)) options.failures.seed = static_cast<uint64_t>(seed);
+      f.Done();
+    }
+    options.rate_limits = ReadRateLimits(section, {});
+    if (section.problems().size() != problems_before) return nullptr;
+    return std::make_unique<SandboxPlatform>(env.clock, options);
+  }
+
+ private:
+  // Room for a thousand events a millisecond for millennia; far from overflow.
+  static constexpr int64_t kMaxEventNumber = int64_t{1} << 60;
+  static constexpr int64_t kMaxRetryAfterMs = 24 * 3600 * 1000;
+};
+
 }  // namespace
 
-SandboxPlatform::SandboxPlatform(const Clock& clock, int64_t first_number)
-    : clock_(clock), next_event_(first_number) {}
+std::unique_ptr<AdapterFactory> MakeSandboxFactory() { return std::make_unique<SandboxFactory>(); }
+
+SandboxPlatform::SandboxPlatform(const Clock& clock, int64_t first_event_number)
+    : SandboxPlatform(clock, SandboxOptions{.first_event_number = first_event_number}) {}
+
+SandboxPlatform::SandboxPlatform(const Clock& clock, SandboxOptions options)
+    : clock_(clock),
+      dedupes_sends_(options.dedupes_sends),
+      rate_limits_(options.rate_limits),
+      next_event_(options.first_event_number) {
+  SetFailures(options.failures);
+}
 
 Capabilities SandboxPlatform::capabilities() const {
   Capabilities c = Capabilities::All();
-  c.dedupes_sends = true;
+  c.dedupes_sends = dedupes_sends_;
   return c;
 }
 
@@ -92,7 +133,7 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
     }
   }
   const std::string& key = record.idempotency_key;
-  if (!key.empty()) {
+  if (!key.empty() && dedupes_sends_) {
     if (auto it = performed_.find(key); it != performed_.end()) {
       result.platform_ref = it->second;  // already done: the platform answers as it did then
       return result;
@@ -174,7 +215,7 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
   }
   entry->action_id = record.id;
   if (!key.empty()) {
-    performed_.emplace(key, result.platform_ref);
+    performed_.insert_or_assign(key, result.platform_ref);
     ++recorded_count_[key];
   }
   return result;

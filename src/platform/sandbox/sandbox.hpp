@@ -2,11 +2,13 @@
 // supports every capability. Owns the simulated conversations (members' messages and what the
 // bot sent, deleted, muted, removed), failure injection for tests, and turning a simulated
 // member's message, join or leave into a canonical event. Serves tests, the demo and try-it-out.
+// Configured by the [platforms.sandbox] section (MakeSandboxFactory).
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -48,21 +50,39 @@ struct SandboxFailures {
   uint64_t seed = 1;
 };
 
+struct SandboxOptions {
+  // The first <n> of the member-side event ids. Event ids must stay unique in the log across
+  // restarts (a repeated id is a duplicate and silently ignored), so a process that runs a
+  // sandbox against an existing log should start past the numbers it used (the factory's
+  // default is the clock in thousandths of a millisecond); tests keep 1 and get
+  // "sandbox:m:1", "sandbox:m:2", ...
+  int64_t first_event_number = 1;
+  // true: a repeated idempotency key is recorded once (declared as Capabilities::dedupes_sends).
+  // false: the sandbox behaves as a platform that cannot deduplicate: a repeat is sent again.
+  bool dedupes_sends = true;
+  SandboxFailures failures;
+  RateLimits rate_limits;  // none by default: the sandbox is as fast as delivery
+};
+
 // Thread-safe: Perform (delivery threads) and the member-side calls (HTTP threads) may race.
+// Inbound lifecycle: Start and Stop do nothing. The member side does not go through the sink:
+// PostMessage, Join and Leave return the event to their caller (the sandbox's HTTP routes, the
+// scenario runner), which ingests it and answers its own client once it is durable.
 class SandboxPlatform final : public PlatformAdapter {
  public:
-  // `first_number` is the first <n> of the member-side event ids. Event ids must stay unique in
-  // the log across restarts (a repeated id is a duplicate and silently ignored), so a process
-  // that runs a sandbox against an existing log should pass a number past those it used, e.g.
-  // clock.Now(); tests keep the default and get "sandbox:m:1", "sandbox:m:2", ...
-  explicit SandboxPlatform(const Clock& clock, int64_t first_number = 1);
+  explicit SandboxPlatform(const Clock& clock, int64_t first_event_number = 1);
+  SandboxPlatform(const Clock& clock, SandboxOptions options);
 
   std::string_view platform() const override { return "sandbox"; }
-  // Every platform action, and sends are deduplicated by idempotency key.
+  // Every platform action; sends deduplicated by idempotency key unless configured otherwise.
   Capabilities capabilities() const override;
+  RateLimits rate_limits() const override { return rate_limits_; }
+  Status Start(EventSink& /*sink*/) override { return Status::Ok(); }
+  void Stop() override {}
   // Records the action in its group's conversation (or fails per the injected failures; a
   // failed attempt records nothing). The same idempotency key performed twice is recorded once
-  // and answers the same platform_ref. A direct message without a group is recorded in the
+  // and answers the same platform_ref (unless dedupes_sends is off: then it is recorded again
+  // with a new one). A direct message without a group is recorded in the
   // conversation of group "" (not listed by Groups). Actions about messages the sandbox never
   // saw (events may reach the engine without passing through PostMessage) are recorded all the
   // same. A mute of duration_s <= 0 lasts until an unmute. kFailed only for an action that is
@@ -87,7 +107,8 @@ class SandboxPlatform final : public PlatformAdapter {
   std::vector<std::string> Groups() const;
 
   void SetFailures(SandboxFailures failures);
-  // How many times an action with this idempotency key was recorded (0 or 1 unless broken),
+  // How many times an action with this idempotency key was recorded (0 or 1 unless broken, or
+  // more when dedupes_sends is off),
   // and how many Perform calls were made in all; for tests of "never sent twice".
   int RecordedCount(const std::string& idempotency_key) const;
   int64_t perform_calls() const;
@@ -102,8 +123,11 @@ class SandboxPlatform final : public PlatformAdapter {
   Event NewEvent(EventType type, char id_kind, const std::string& group, const std::string& member,
                  const std::string& community, TimeMs now);
 
-  mutable std::mutex mu_;  // guards everything below
   const Clock& clock_;
+  const bool dedupes_sends_;
+  const RateLimits rate_limits_;
+
+  mutable std::mutex mu_;  // guards everything below
   int64_t next_seq_ = 1;
   int64_t next_event_ = 1;   // <n> of the member-side event ids
   int64_t next_invite_ = 1;  // <n> of the invite links
@@ -117,5 +141,13 @@ class SandboxPlatform final : public PlatformAdapter {
   std::map<MemberKey, TimeMs> muted_until_;
   std::set<MemberKey> removed_;  // until they join again
 };
+
+// Makes the sandbox from its section:
+//   [platforms.sandbox]
+//   first_event_number = 1        # default: the clock in thousandths of a millisecond
+//   dedupes_sends = true
+//   failures = { percent = 30, retry_after_ms = 1000, seed = 1 }   # default: none
+//   rate_limits = { per_second = 30, per_chat_per_second = 1, per_chat_per_minute = 20 }
+std::unique_ptr<AdapterFactory> MakeSandboxFactory();
 
 }  // namespace qz

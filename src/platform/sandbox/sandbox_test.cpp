@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "core/toml_reader.hpp"
 
 namespace qz {
 namespace {
@@ -335,6 +338,124 @@ TEST(Sandbox, MemberEventsAreCanonicalAndParse) {
 
   SandboxPlatform later(clock, 1000);
   EXPECT_EQ(later.PostMessage("g1", "u1", "Ann", "hi")->id, "sandbox:m:1000");
+}
+
+// ---- The factory and its [platforms.sandbox] section ----
+
+// Creates the sandbox from a section's TOML text the way PlatformRegistry::CreateAll does;
+// `problems` receives what was reported.
+std::unique_ptr<PlatformAdapter> FromSection(std::string_view toml, const Clock& clock,
+                                             ConfigProblems& problems) {
+  auto doc = ParseToml(toml, "test.toml", 1 << 16);
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  if (!doc.ok()) return nullptr;
+  TableReader section(*doc, "platforms.sandbox", problems);
+  auto factory = MakeSandboxFactory();
+  EXPECT_EQ(factory->platform(), "sandbox");
+  auto adapter = factory->Create(section, AdapterEnv{clock, "/nonexistent"});
+  section.Done();
+  return problems.empty() ? std::move(adapter) : nullptr;
+}
+
+TEST(SandboxFactory, DefaultsNumberEventsFromTheClockWithoutLimits) {
+  ManualClock clock(kStart);
+  ConfigProblems problems("test.toml");
+  auto adapter = FromSection("", clock, problems);
+  ASSERT_NE(adapter, nullptr) << problems.ToStatus().ToString();
+  auto* sandbox = dynamic_cast<SandboxPlatform*>(adapter.get());
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->rate_limits(), RateLimits{});
+  EXPECT_TRUE(sandbox->capabilities().dedupes_sends);
+  EXPECT_EQ(sandbox->PostMessage("g1", "u1", "Ann", "hi")->id,
+            fmt::format("sandbox:m:{}", kStart * 1000));
+}
+
+TEST(SandboxFactory, ReadsEveryKey) {
+  ManualClock clock(kStart);
+  ConfigProblems problems("test.toml");
+  auto adapter = FromSection(R"(
+first_event_number = 7
+dedupes_sends = false
+failures = { percent = 100, retry_after_ms = 2500, seed = 3 }
+rate_limits = { per_second = 30, per_chat_per_second = 1, per_chat_per_minute = 20 }
+)",
+                             clock, problems);
+  ASSERT_NE(adapter, nullptr) << problems.ToStatus().ToString();
+  auto* sandbox = dynamic_cast<SandboxPlatform*>(adapter.get());
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->rate_limits(),
+            (RateLimits{.per_second = 30, .per_chat_per_second = 1, .per_chat_per_minute = 20}));
+  EXPECT_FALSE(sandbox->capabilities().dedupes_sends);
+  EXPECT_EQ(sandbox->PostMessage("g1", "u1", "Ann", "hi")->id, "sandbox:m:7");
+  // Every attempt fails (100%): transient, some with the configured retry_after.
+  bool saw_retry_after = false;
+  for (int i = 1; i <= 20; ++i) {
+    PerformResult r = sandbox->Perform(Record(i, ActionType::kSendMessage));
+    EXPECT_EQ(r.kind, PerformResult::Kind::kRetry);
+    saw_retry_after |= r.retry_after_ms == 2500;
+  }
+  EXPECT_TRUE(saw_retry_after);
+  EXPECT_TRUE(sandbox->Conversation("g1").size() == 1u);  // only the member's message
+}
+
+TEST(SandboxFactory, RejectsUnknownKeysAndBadValuesWithTheirPathAndLine) {
+  ManualClock clock(kStart);
+  ConfigProblems problems("test.toml");
+  auto adapter = FromSection(R"(
+dedupes_sends = true
+failure_rate = 0.3
+failures = { percent = 130 }
+rate_limits = { per_chat_per_second = -1, per_hour = 5 }
+)",
+                             clock, problems);
+  EXPECT_EQ(adapter, nullptr);
+  const Status st = problems.ToStatus();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.field(), "platforms.sandbox.failure_rate");
+  EXPECT_NE(st.message().find("test.toml:3: platforms.sandbox.failure_rate: unknown key"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("test.toml:4: platforms.sandbox.failures.percent: 130 is out of "
+                              "range"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("test.toml:5: platforms.sandbox.rate_limits.per_chat_per_second"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("test.toml:5: platforms.sandbox.rate_limits.per_hour: unknown key"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(problems.size(), 4u) << st.message();
+}
+
+TEST(Sandbox, WithoutDedupingARepeatedKeyIsSentAgain) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock, SandboxOptions{.dedupes_sends = false});
+  EXPECT_FALSE(s.capabilities().dedupes_sends);
+  const OutboxRecord send = Record(1, ActionType::kSendMessage);
+  const PerformResult first = s.Perform(send);
+  const PerformResult again = s.Perform(send);
+  EXPECT_NE(first.platform_ref, again.platform_ref);
+  EXPECT_EQ(s.RecordedCount("key-1"), 2);
+  EXPECT_EQ(s.Conversation("g1").size(), 2u);
+}
+
+TEST(Sandbox, StartAndStopLeaveTheMemberSideWorking) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  class NoSink final : public EventSink {
+   public:
+    void Submit(std::vector<Event>, Done done) override {
+      ++submits;
+      done(SinkResult{});
+    }
+    int submits = 0;
+  } sink;
+  ASSERT_TRUE(s.Start(sink).ok());
+  EXPECT_TRUE(s.PostMessage("g1", "u1", "Ann", "hi").ok());
+  s.Stop();
+  EXPECT_EQ(sink.submits, 0);  // the member side returns its events to the caller
+  EXPECT_EQ(s.Perform(Record(1, ActionType::kSendMessage)).kind, PerformResult::Kind::kDone);
 }
 
 }  // namespace
