@@ -13,7 +13,9 @@
 #include <thread>
 
 #include "engine/ingest.hpp"
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "store/store.hpp"
 

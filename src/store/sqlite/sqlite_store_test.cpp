@@ -20,22 +20,30 @@ namespace qz {
 namespace {
 
 StoreFactory SqliteFactory(SyncMode sync) {
-  return [sync](const std::string& dir) -> std::unique_ptr<Store> {
+  return [sync](const std::string& dir) -> StoreSeams {
     auto store = OpenSqliteStore({.path = dir + "/qunzhu.db", .sync = sync, .cache_mib = 8});
     if (!store.ok()) {
       ADD_FAILURE() << "OpenSqliteStore: " << store.status().ToString();
-      return nullptr;
+      return {};
     }
-    return std::move(store).value();
+    return ServeAll(std::move(store).value());
   };
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance,
-                         testing::Values(SqliteFactory(SyncMode::kFull),
-                                         SqliteFactory(SyncMode::kNormal)),
-                         [](const testing::TestParamInfo<StoreFactory>& info) {
-                           return std::string(info.index == 0 ? "SyncFull" : "SyncNormal");
-                         });
+std::string SyncName(const testing::TestParamInfo<StoreFactory>& info) {
+  return info.index == 0 ? "SyncFull" : "SyncNormal";
+}
+
+#define QZ_SQLITE_CONFORMANCE(suite)                                                      \
+  INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                 \
+                           testing::Values(SqliteFactory(SyncMode::kFull),                \
+                                           SqliteFactory(SyncMode::kNormal)),             \
+                           SyncName)
+QZ_SQLITE_CONFORMANCE(EventLogConformance);
+QZ_SQLITE_CONFORMANCE(OutboxConformance);
+QZ_SQLITE_CONFORMANCE(TimerConformance);
+QZ_SQLITE_CONFORMANCE(AdminConformance);
+QZ_SQLITE_CONFORMANCE(ReadModelConformance);
 
 // A fresh temporary directory per test, removed afterwards.
 class SqliteStoreTest : public testing::Test {
