@@ -70,7 +70,7 @@ class ScheduleModule final : public Module {
   }
 
  private:
-  static constexpr std::string_view kPrefix = "playbook:";
+  static constexpr std::string_view kPrefix = "schedule:";
 };
 
 }  // namespace

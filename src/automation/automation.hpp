@@ -13,7 +13,7 @@ namespace qz {
 // and the group's rules. Nothing when the playbook's welcome is disabled.
 std::unique_ptr<Module> MakeWelcomeModule();
 
-// On a `timer` event of a playbook schedule (key "playbook:<name>"): sends the schedule's text
+// On a `timer` event of a playbook schedule (key "schedule:<name>"): sends the schedule's text
 // to its group. A schedule removed from the playbook meanwhile sends nothing.
 std::unique_ptr<Module> MakeScheduleModule();
 

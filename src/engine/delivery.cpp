@@ -25,7 +25,7 @@
 #include "engine/ingest.hpp"
 #include "model/event.hpp"
 #include "platform/adapter.hpp"
-#include "store/store.hpp"
+#include "store/outbox_store.hpp"
 
 namespace qz {
 namespace {
@@ -303,7 +303,7 @@ OutboxUpdate UpdateOf(const OutboxRecord& r, ActionStatus status, TimeMs now) {
 // queue and is never held across a store, ingest or adapter call.
 class DeliveryImpl final : public Delivery {
  public:
-  DeliveryImpl(Store& store, Ingest& ingest, const Clock& clock, AdapterMap adapters,
+  DeliveryImpl(OutboxStore& store, Ingest& ingest, const Clock& clock, AdapterMap adapters,
                DeliveryOptions options)
       : store_(store),
         ingest_(ingest),
@@ -356,7 +356,7 @@ class DeliveryImpl final : public Delivery {
   Result<std::vector<int64_t>> Record(const std::vector<Outcome>& outcomes,
                                       std::vector<OutboxUpdate> marks);
 
-  Store& store_;
+  OutboxStore& store_;
   Ingest& ingest_;
   const Clock& clock_;
   const AdapterMap adapters_;
@@ -818,7 +818,7 @@ void DeliveryImpl::Apply(std::vector<Outcome>& outcomes, std::span<const int64_t
 
 }  // namespace
 
-Result<std::unique_ptr<Delivery>> Delivery::Open(Store& store, Ingest& ingest, const Clock& clock,
+Result<std::unique_ptr<Delivery>> Delivery::Open(OutboxStore& store, Ingest& ingest, const Clock& clock,
                                                  AdapterMap adapters, DeliveryOptions options) {
   auto delivery =
       std::make_unique<DeliveryImpl>(store, ingest, clock, std::move(adapters), std::move(options));

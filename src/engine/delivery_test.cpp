@@ -100,6 +100,7 @@ class FlakyTxn final : public StoreTxn {
   Status AddTask(OperatorTask& task) override { return t_->AddTask(task); }
   Status PutTimer(TimerRecord& timer) override { return t_->PutTimer(timer); }
   Status PutModuleState(const ModuleStateEntry& e) override { return t_->PutModuleState(e); }
+  Status PutPlaybook(const StoredPlaybook& p) override { return t_->PutPlaybook(p); }
   Status Commit() override { return t_->Commit(); }
 
  private:

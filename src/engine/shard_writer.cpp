@@ -18,7 +18,7 @@ const SystemClock kSystemClock;
 std::string CauseOf(const Event& e) { return e.platform + ":" + e.id; }
 
 // The keys of the timers of playbook schedules begin with this (then the schedule's name).
-constexpr std::string_view kPlaybookTimerPrefix = "playbook:";
+constexpr std::string_view kPlaybookTimerPrefix = "schedule:";
 
 std::string PlaybookTimerKey(CommunityId community, std::string_view key) {
   std::string k = std::to_string(community);

@@ -75,7 +75,7 @@ struct WelcomeSettings {
 // Scheduled content: `text` sent to `group` ("platform:id") by `rule` (a recurrence, see
 // engine/recurrence.hpp) in the community's time zone.
 struct ScheduleSettings {
-  std::string name;  // unique within the playbook; the timer key is "playbook:<name>"
+  std::string name;  // unique within the playbook; the timer key is "schedule:<name>"
   std::string rule;
   std::string group;
   LocalizedText text;

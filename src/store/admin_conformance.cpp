@@ -53,5 +53,48 @@ TEST_P(AdminConformance, PlaybooksPutReplaceAndLoad) {
 
 // Everything a StoreTxn writes is rolled back together, and is invisible while it is open.
 
+
+TEST_P(AdminConformance, FreshStoreHasNoPlaybooksOrTokens) {
+  ASSERT_OK_AND_ASSIGN(auto playbooks, admin().LoadPlaybooks());
+  EXPECT_TRUE(playbooks.empty());
+  ASSERT_OK_AND_ASSIGN(bool has_token, admin().HasToken("abc"));
+  EXPECT_FALSE(has_token);
+}
+
+TEST_P(AdminConformance, PlaybookPutInATxnCommitsWithIt) {
+  const StoredPlaybook first{.community = "c1", .toml = "[welcome]\n", .updated_at = kT0};
+  ASSERT_OK(admin().PutPlaybook({.community = "c1", .toml = "old", .updated_at = kT0 - 1}));
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(txn->PutPlaybook(first));
+    // Not visible before the commit.
+    ASSERT_OK_AND_ASSIGN(auto before, admin().LoadPlaybooks());
+    ASSERT_EQ(before.size(), 1u);
+    EXPECT_EQ(before[0].toml, "old");
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(auto loaded, admin().LoadPlaybooks());
+  EXPECT_SAME(loaded, std::vector<StoredPlaybook>{first}) << "replaced by slug";
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_OK_AND_ASSIGN(loaded, admin().LoadPlaybooks());
+  EXPECT_SAME(loaded, std::vector<StoredPlaybook>{first});
+}
+
+TEST_P(AdminConformance, PlaybookPutInARolledBackTxnLeavesNoTrace) {
+  const StoredPlaybook kept{.community = "c1", .toml = "kept", .updated_at = kT0};
+  ASSERT_OK(admin().PutPlaybook(kept));
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(txn->PutPlaybook({.community = "c1", .toml = "replaced", .updated_at = kT0 + 1}));
+    ASSERT_OK(txn->PutPlaybook({.community = "c2", .toml = "new", .updated_at = kT0 + 2}));
+    // Destroyed without Commit().
+  }
+  ASSERT_OK_AND_ASSIGN(auto loaded, admin().LoadPlaybooks());
+  EXPECT_SAME(loaded, std::vector<StoredPlaybook>{kept});
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_OK_AND_ASSIGN(loaded, admin().LoadPlaybooks());
+  EXPECT_SAME(loaded, std::vector<StoredPlaybook>{kept});
+}
+
 }  // namespace
 }  // namespace qz

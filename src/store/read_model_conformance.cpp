@@ -1,5 +1,6 @@
 // Conformance of ReadModel: entities, member events, stats and module state.
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <limits>
@@ -374,6 +375,112 @@ TEST_P(ReadModelConformance, MemberPointsRoundTrip) {
   EXPECT_SAME(state.members, (std::vector<Member>{m, low}));
   ASSERT_OK_AND_ASSIGN(auto listed, read_model().ListMembers({}));
   EXPECT_SAME(listed, (std::vector<Member>{m, low}));
+}
+
+
+// ---- Module state tables ----
+
+ModuleStateEntry Row(CommunityId community, std::string table, std::string key, std::string value) {
+  return {.community_id = community,
+          .module = std::move(table),
+          .key = std::move(key),
+          .value = std::move(value)};
+}
+
+TEST_P(ReadModelConformance, ModuleStateListsOneTableOfOneCommunityByKey) {
+  // Keys in bytewise order: '"' (0x22) < '1' < '2' < '4'.
+  const std::vector<ModuleStateEntry> mine = {
+      Row(1, "checkin.streaks", R"(["u1",3])", R"({"days":3})"),
+      Row(1, "checkin.streaks", "[1]", R"({"days":1})"),
+      Row(1, "checkin.streaks", "[2]", R"({"days":2})"),
+      Row(1, "checkin.streaks", "[42]", R"({"days":42})")};
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    for (auto it = mine.rbegin(); it != mine.rend(); ++it) ASSERT_OK(txn->PutModuleState(*it));
+    // Neighbours that must not show: another community, another table, a table name that
+    // extends this one.
+    ASSERT_OK(txn->PutModuleState(Row(2, "checkin.streaks", "[1]", R"({"other":1})")));
+    ASSERT_OK(txn->PutModuleState(Row(1, "checkin.totals", "[1]", R"({"other":2})")));
+    ASSERT_OK(txn->PutModuleState(Row(1, "checkin.streaks2", "[0]", R"({"other":3})")));
+    ASSERT_OK(txn->PutModuleState(Row(1, "checkin", "[9]", R"({"other":4})")));
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(auto all, read_model().ListModuleState(1, "checkin.streaks", "", 100));
+  EXPECT_SAME(all, mine);
+
+  // Pages of two, each from the last key of the previous one.
+  std::vector<ModuleStateEntry> paged;
+  std::string after;
+  for (int page = 0; page < 5; ++page) {
+    ASSERT_OK_AND_ASSIGN(auto rows, read_model().ListModuleState(1, "checkin.streaks", after, 2));
+    if (rows.empty()) break;
+    EXPECT_LE(rows.size(), 2u);
+    paged.insert(paged.end(), rows.begin(), rows.end());
+    after = rows.back().key;
+  }
+  EXPECT_SAME(paged, mine);
+  // A cursor that is not a stored key: the keys after it.
+  ASSERT_OK_AND_ASSIGN(auto tail, read_model().ListModuleState(1, "checkin.streaks", "[3", 10));
+  EXPECT_SAME(tail, (std::vector<ModuleStateEntry>{mine[3]}));
+  ASSERT_OK_AND_ASSIGN(auto none, read_model().ListModuleState(1, "checkin.streaks", "[9]", 10));
+  EXPECT_TRUE(none.empty());
+  // The other community and table see only their own rows.
+  ASSERT_OK_AND_ASSIGN(auto other, read_model().ListModuleState(2, "checkin.streaks", "", 10));
+  EXPECT_SAME(other, (std::vector<ModuleStateEntry>{Row(2, "checkin.streaks", "[1]",
+                                                        R"({"other":1})")}));
+  ASSERT_OK_AND_ASSIGN(auto absent, read_model().ListModuleState(3, "checkin.streaks", "", 10));
+  EXPECT_TRUE(absent.empty());
+  ASSERT_OK_AND_ASSIGN(auto unknown, read_model().ListModuleState(1, "no.such", "", 10));
+  EXPECT_TRUE(unknown.empty());
+}
+
+TEST_P(ReadModelConformance, ModuleStateListClampsLimit) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    for (int i = 0; i < 1005; ++i) {
+      char key[16];
+      std::snprintf(key, sizeof key, "[%05d]", i);  // zero-padded: bytewise = numeric order
+      ASSERT_OK(txn->PutModuleState(Row(1, "m.t", key, "{}")));
+    }
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(auto one, read_model().ListModuleState(1, "m.t", "", 0));
+  ASSERT_EQ(one.size(), 1u) << "a limit below 1 reads one row";
+  EXPECT_EQ(one[0].key, "[00000]");
+  ASSERT_OK_AND_ASSIGN(one, read_model().ListModuleState(1, "m.t", "", -5));
+  EXPECT_EQ(one.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto most, read_model().ListModuleState(1, "m.t", "", 5000));
+  ASSERT_EQ(most.size(), 1000u) << "a limit above 1000 reads 1000 rows";
+  EXPECT_EQ(most.back().key, "[00999]");
+  ASSERT_OK_AND_ASSIGN(auto rest, read_model().ListModuleState(1, "m.t", most.back().key, 1000));
+  EXPECT_EQ(rest.size(), 5u);
+}
+
+TEST_P(ReadModelConformance, ModuleStateGetByKey) {
+  const ModuleStateEntry row = Row(1, "points.balance", R"(["u1",3])", R"({"points":10})");
+  ASSERT_OK_AND_ASSIGN(auto missing, read_model().GetModuleState(1, "points.balance", "[1]"));
+  EXPECT_FALSE(missing.has_value()) << "fresh store";
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(txn->PutModuleState(row));
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(auto got, read_model().GetModuleState(1, "points.balance", row.key));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_SAME(*got, row);
+  ASSERT_OK_AND_ASSIGN(missing, read_model().GetModuleState(2, "points.balance", row.key));
+  EXPECT_FALSE(missing.has_value()) << "another community";
+  ASSERT_OK_AND_ASSIGN(missing, read_model().GetModuleState(1, "points.other", row.key));
+  EXPECT_FALSE(missing.has_value()) << "another table";
+  ASSERT_OK_AND_ASSIGN(missing, read_model().GetModuleState(1, "points.balance", R"(["u1",3)"));
+  EXPECT_FALSE(missing.has_value()) << "a prefix of the key";
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(txn->PutModuleState(Row(1, "points.balance", row.key, "")));  // deletes
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(missing, read_model().GetModuleState(1, "points.balance", row.key));
+  EXPECT_FALSE(missing.has_value()) << "deleted";
 }
 
 }  // namespace
