@@ -818,8 +818,9 @@ void DeliveryImpl::Apply(std::vector<Outcome>& outcomes, std::span<const int64_t
 
 }  // namespace
 
-Result<std::unique_ptr<Delivery>> Delivery::Open(OutboxStore& store, Ingest& ingest, const Clock& clock,
-                                                 AdapterMap adapters, DeliveryOptions options) {
+Result<std::unique_ptr<Delivery>> Delivery::Open(OutboxStore& store, Ingest& ingest,
+                                                 const Clock& clock, AdapterMap adapters,
+                                                 DeliveryOptions options) {
   auto delivery =
       std::make_unique<DeliveryImpl>(store, ingest, clock, std::move(adapters), std::move(options));
   QZ_RETURN_IF_ERROR(delivery->Load());

@@ -681,8 +681,8 @@ bool SchedulerImpl::Complete(const Firing& f, const Schedule& schedule, TimeMs n
 
 }  // namespace
 
-Result<std::unique_ptr<Scheduler>> Scheduler::Open(TimerStore& store, Ingest& ingest, const Clock& clock,
-                                                   SchedulerOptions options) {
+Result<std::unique_ptr<Scheduler>> Scheduler::Open(TimerStore& store, Ingest& ingest,
+                                                   const Clock& clock, SchedulerOptions options) {
   auto scheduler = std::make_unique<SchedulerImpl>(store, ingest, clock, options);
   QZ_RETURN_IF_ERROR(scheduler->Load());
   return std::unique_ptr<Scheduler>(std::move(scheduler));

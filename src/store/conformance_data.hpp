@@ -55,7 +55,9 @@ inline auto Fields(const TimerRecord& t) {
   return std::tuple(t.id, t.community_id, t.community, t.key, t.rule, t.time_zone, t.due,
                     t.payload, t.cause_event);
 }
-inline auto Fields(const StoredPlaybook& p) { return std::tuple(p.community, p.toml, p.updated_at); }
+inline auto Fields(const StoredPlaybook& p) {
+  return std::tuple(p.community, p.toml, p.updated_at);
+}
 inline auto Fields(const ActionCounts& c) {
   return std::tuple(c.pending, c.sending, c.done, c.failed, c.possibly_sent);
 }
@@ -283,7 +285,8 @@ inline Action MakeAction(int n, GroupId group = 10) {
           .rule = "welcome.greet"};
 }
 
-inline OutboxRecord MakeRecord(int n, ActionStatus status = ActionStatus::kPending, GroupId group = 10) {
+inline OutboxRecord MakeRecord(int n, ActionStatus status = ActionStatus::kPending,
+                               GroupId group = 10) {
   OutboxRecord r;
   r.action = MakeAction(n, group);
   r.idempotency_key = r.action.cause_event + "#" + r.action.rule + "#" + std::to_string(n);

@@ -495,7 +495,10 @@ TEST_P(EventLogConformance, ModuleStatePutDeleteAndLoad) {
       {.community_id = 1, .module = "checkin", .key = "streak:10", .value = "7"},
       {.community_id = 1, .module = "welcome", .key = "B", .value = "大写"},
       {.community_id = 1, .module = "checkin", .key = "streak:2", .value = "1"},
-      {.community_id = 1, .module = "antispam", .key = "窗口🙂", .value = std::string(10000, 'v')},
+      {.community_id = 1,
+       .module = "antispam",
+       .key = "窗口🙂",
+       .value = std::string(10000, 'v')},
   };
   {
     ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());

@@ -124,7 +124,8 @@ TEST_P(OutboxConformance, AddActionRejectsAPayloadThatCannotBeStored) {
     OutboxRecord r = MakeRecord(1);
     r.action.payload = payload;
     Status added = txn->AddAction(r);
-    EXPECT_EQ(added.code(), Code::kInvalidArgument) << payload << ": " << ::qz::testing::Describe(added);
+    EXPECT_EQ(added.code(), Code::kInvalidArgument)
+        << payload << ": " << ::qz::testing::Describe(added);
     EXPECT_EQ(added.field(), "payload") << payload;
     EXPECT_FALSE(txn->Commit().ok());
   }
@@ -235,7 +236,8 @@ TEST_P(OutboxConformance, UpdateActionsCommitWithTheirTransactionOrNotAtAll) {
     txn.reset();  // uncommitted: rolled back
     ASSERT_OK_AND_ASSIGN(auto listed, outbox().ListActions({}));
     ASSERT_OK_AND_ASSIGN(auto found, log().FindEvent("qunzhu", "qunzhu:action:1:done"));
-    EXPECT_SAME(listed, (std::vector<OutboxRecord>{commit ? Updated(records[0], done) : records[0]}));
+    EXPECT_SAME(listed,
+                (std::vector<OutboxRecord>{commit ? Updated(records[0], done) : records[0]}));
     EXPECT_EQ(found.has_value(), commit);
   }
   ASSERT_OK_AND_ASSIGN(ActionCounts counts, outbox().CountActions());
@@ -298,8 +300,8 @@ TEST_P(OutboxConformance, ListAndCountActionsByStatusAndGroup) {
     std::vector<OutboxRecord> paged;
     int64_t cursor = 0;
     for (int page = 0; page < 40; ++page) {
-      ASSERT_OK_AND_ASSIGN(auto part,
-                           outbox().ListActions({.status = status, .limit = 4, .after_id = cursor}));
+      ASSERT_OK_AND_ASSIGN(
+          auto part, outbox().ListActions({.status = status, .limit = 4, .after_id = cursor}));
       if (part.empty()) break;
       EXPECT_LE(part.size(), 4u);
       paged.insert(paged.end(), part.begin(), part.end());
@@ -369,7 +371,8 @@ TEST_P(OutboxConformance, TasksAddAndList) {
     EXPECT_SAME(listed_open, open) << "open_only by default";
     Reopen();
   }
-  ASSERT_OK_AND_ASSIGN(auto after, outbox().ListTasks({.open_only = false, .after_id = tasks[6].id}));
+  ASSERT_OK_AND_ASSIGN(auto after,
+                       outbox().ListTasks({.open_only = false, .after_id = tasks[6].id}));
   EXPECT_SAME(after, (std::vector<OperatorTask>{tasks[7], tasks[8]}));
   ASSERT_OK_AND_ASSIGN(auto open_after, outbox().ListTasks({.limit = 2, .after_id = tasks[1].id}));
   EXPECT_SAME(open_after, (std::vector<OperatorTask>{tasks[2], tasks[3]}));

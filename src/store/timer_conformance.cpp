@@ -209,7 +209,8 @@ TEST_P(TimerConformance, GetTimersSeesTheLatestReplacement) {
   ASSERT_OK_AND_ASSIGN(got, timer_store().GetTimers(ids));
   EXPECT_SAME(got, std::vector<TimerRecord>{replaced});
   // A compare-and-set of its due shows too, and survives a reopen.
-  ASSERT_OK_AND_ASSIGN(bool applied, timer_store().UpdateTimerDue(replaced.id, kT0 + 5000, kT0 + 6000));
+  ASSERT_OK_AND_ASSIGN(bool applied,
+                       timer_store().UpdateTimerDue(replaced.id, kT0 + 5000, kT0 + 6000));
   ASSERT_TRUE(applied);
   replaced.due = kT0 + 6000;
   Reopen();

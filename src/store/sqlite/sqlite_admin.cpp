@@ -27,14 +27,12 @@ Result<std::vector<StoredPlaybook>> SqliteStore::LoadPlaybooks() {
 }
 
 Result<bool> SqliteStore::HasToken(const std::string& hash) {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  auto stmt = conn.Get(kHasToken);
-  if (!stmt.ok()) return stmt.status();
-  const int rc = Binder(*stmt).Text(hash).rc();
-  ResetOnExit reset(*stmt);
-  return sqlite::Step(conn.db.get(), *stmt, "check token", rc);
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kHasToken));
+  const int rc = Binder(stmt).Text(hash).rc();
+  ResetOnExit reset(stmt);
+  return sqlite::Step(conn.db.get(), stmt, "check token", rc);
 }
 
 }  // namespace qz::sqlite

@@ -118,22 +118,19 @@ Result<StateSnapshot> SqliteStore::LoadState() {
 Result<std::vector<StoredEvent>> SqliteStore::ScanEvents(int64_t after_seq, int limit) {
   std::vector<StoredEvent> out;
   if (limit <= 0) return out;
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  auto stmt = conn.Get(kScanEvents);
-  if (!stmt.ok()) return stmt.status();
-  const int rc = Binder(*stmt).Int(after_seq).Int(limit).rc();
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kScanEvents));
+  const int rc = Binder(stmt).Int(after_seq).Int(limit).rc();
   out.reserve(static_cast<size_t>(std::min(limit, 1 << 16)));
-  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, rc, "scan events", ReadEvent, out));
+  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, rc, "scan events", ReadEvent, out));
   return out;
 }
 
 Result<std::optional<StoredEvent>> SqliteStore::FindEvent(const std::string& platform,
                                                           const std::string& source_id) {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
   auto stmt = conn.Get(kFindEvent);
   if (!stmt.ok()) return stmt.status();
   const int rc = Binder(*stmt).Text(platform).Text(source_id).rc();

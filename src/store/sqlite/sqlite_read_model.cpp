@@ -11,41 +11,36 @@
 namespace qz::sqlite {
 
 Result<StoreStats> SqliteStore::Stats() {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  auto stmt = conn.Get(kStats);
-  if (!stmt.ok()) return stmt.status();
-  ResetOnExit reset(*stmt);
-  auto row = sqlite::Step(conn.db.get(), *stmt, "read stats");
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kStats));
+  ResetOnExit reset(stmt);
+  auto row = sqlite::Step(conn.db.get(), stmt, "read stats");
   if (!row.ok()) return row.status();
-  RowReader r(*stmt);
+  RowReader r(stmt);
   return StoreStats{
       .events = r.Int(), .members = r.Int(), .groups = r.Int(), .communities = r.Int()};
 }
 
 Result<std::vector<Community>> SqliteStore::ListCommunities() {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  auto stmt = conn.Get(kListCommunities);
-  if (!stmt.ok()) return stmt.status();
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kListCommunities));
   std::vector<Community> out;
   QZ_RETURN_IF_ERROR(
-      ReadAll(conn.db.get(), *stmt, SQLITE_OK, "list communities", ReadCommunity, out));
+      ReadAll(conn.db.get(), stmt, SQLITE_OK, "list communities", ReadCommunity, out));
   return out;
 }
 
 Result<std::vector<Group>> SqliteStore::ListGroups(std::optional<CommunityId> community_id) {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  auto stmt = conn.Get(community_id ? kListGroupsInCommunity : kListGroups);
-  if (!stmt.ok()) return stmt.status();
-  Binder b(*stmt);
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                      conn.Get(community_id ? kListGroupsInCommunity : kListGroups));
+  Binder b(stmt);
   if (community_id) b.Int(*community_id);
   std::vector<Group> out;
-  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, b.rc(), "list groups", ReadGroup, out));
+  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, b.rc(), "list groups", ReadGroup, out));
   return out;
 }
 
@@ -59,13 +54,11 @@ Result<std::vector<Member>> SqliteStore::ListMembers(const MemberQuery& query) {
     variant |= kByText;
     pattern = LikeContains(query.q);
   }
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
-  auto stmt = conn.Get(static_cast<ReadStmt>(kListMembers + variant));
-  if (!stmt.ok()) return stmt.status();
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(static_cast<ReadStmt>(kListMembers + variant)));
   // Parameters a variant does not use are bound anyway (numbered parameters up to ?5 exist).
-  Binder b(*stmt);
+  Binder b(stmt);
   b.Int(query.after_id);
   b.Int(query.community_id.value_or(kNoId));
   b.Int(query.group_id.value_or(kNoId));
@@ -73,21 +66,19 @@ Result<std::vector<Member>> SqliteStore::ListMembers(const MemberQuery& query) {
   b.Int(limit);
   std::vector<Member> out;
   out.reserve(static_cast<size_t>(limit));
-  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, b.rc(), "list members", ReadMember, out));
+  QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, b.rc(), "list members", ReadMember, out));
   return out;
 }
 
 Result<MemberProfile> SqliteStore::GetMember(MemberId id) {
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
   sqlite3* db = conn.db.get();
   ReadSnapshot snapshot(conn);
   QZ_RETURN_IF_ERROR(snapshot.Begin());
 
-  auto stmt = conn.Get(kGetMember);
-  if (!stmt.ok()) return stmt.status();
-  auto member = ReadOne<Member>(db, *stmt, Binder(*stmt).Int(id).rc(), "get member", ReadMember);
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kGetMember));
+  auto member = ReadOne<Member>(db, stmt, Binder(stmt).Int(id).rc(), "get member", ReadMember);
   if (!member.ok()) return member.status();
   if (!member->has_value()) return Status::NotFound(fmt::format("member {} not found", id));
 
@@ -111,9 +102,8 @@ Result<std::vector<StoredEvent>> SqliteStore::MemberEvents(MemberId id, int64_t 
                                                            int limit) {
   std::vector<StoredEvent> out;
   if (limit <= 0) return out;
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
   sqlite3* db = conn.db.get();
   ReadSnapshot snapshot(conn);  // the head and the links from one commit
   QZ_RETURN_IF_ERROR(snapshot.Begin());
@@ -146,8 +136,8 @@ Result<std::vector<StoredEvent>> SqliteStore::MemberEvents(MemberId id, int64_t 
     if (!event.ok()) return event.status();
     if (!event->has_value() || (*event)->member_id != id || (*event)->member_prev_seq >= next) {
       // Links only point back to the same member's events; anything else is damage.
-      return Status::Unavailable(
-          fmt::format("sqlite: member events: the chain of member {} is broken at seq {}", id, next));
+      return Status::Unavailable(fmt::format(
+          "sqlite: member events: the chain of member {} is broken at seq {}", id, next));
     }
     next = (*event)->member_prev_seq;
     if (before_seq > 0 && (*event)->seq >= before_seq) continue;  // walking down to the cursor

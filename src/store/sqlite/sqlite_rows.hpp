@@ -17,7 +17,8 @@ namespace qz::sqlite {
 // Column lists in struct order, shared by the upserts, the selects and the Bind*/Read*
 // functions below so they cannot drift apart. The primary key comes first.
 using Columns = std::span<const std::string_view>;
-inline constexpr std::string_view kCommunityColumns[] = {"id", "slug", "name", "time_zone", "created_at"};
+inline constexpr std::string_view kCommunityColumns[] = {"id", "slug", "name", "time_zone",
+                                                         "created_at"};
 inline constexpr std::string_view kGroupColumns[] = {
     "id",        "community_id", "platform",      "external_id",  "name",  "type",   "capacity",
     "time_zone", "first_seen",   "last_activity", "member_count", "joins", "leaves", "messages"};
@@ -36,7 +37,8 @@ inline constexpr std::string_view kTagColumns[] = {"member_id", "tag", "added_at
 inline constexpr std::string_view kEventColumns[] = {
     "seq", "platform", "source_id", "community_id", "group_id", "member_id", "type", "time",
     "json", "member_prev"};
-inline constexpr std::string_view kModuleStateColumns[] = {"community_id", "module", "key", "value"};
+inline constexpr std::string_view kModuleStateColumns[] = {"community_id", "module", "key",
+                                                           "value"};
 // Written in this order (AddAction); community_id, group_id, platform and type repeat parts of
 // the payload (the whole action, as ActionToJson) for filtering.
 inline constexpr std::string_view kOutboxColumns[] = {
@@ -47,9 +49,9 @@ inline constexpr std::string_view kOutboxColumns[] = {
 inline constexpr std::string_view kOutboxReadColumns[] = {
     "id",         "payload",      "idempotency_key", "status",     "attempts",
     "next_attempt_at", "last_error", "platform_ref",  "created_at", "updated_at"};
-inline constexpr std::string_view kTaskColumns[] = {"id",       "community_id", "group_id", "member_id",
-                                             "kind",     "reason",       "evidence", "cause_event",
-                                             "rule",     "open",         "created_at"};
+inline constexpr std::string_view kTaskColumns[] = {
+    "id",       "community_id", "group_id", "member_id", "kind",      "reason",
+    "evidence", "cause_event",  "rule",     "open",      "created_at"};
 inline constexpr std::string_view kTimerColumns[] = {"id",        "community_id", "community",
                                               "key",       "rule",         "time_zone",
                                               "due",       "payload",      "cause_event"};

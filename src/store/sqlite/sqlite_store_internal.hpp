@@ -23,7 +23,8 @@
 
 namespace qz::sqlite {
 
-inline constexpr size_t kMaxIdleReaders = 8;  // more concurrent readers get a connection of their own
+inline constexpr size_t kMaxIdleReaders =
+    8;  // more concurrent readers get a connection of their own
 inline constexpr int kMaxReaderCacheMib = 64;
 inline constexpr int kMaxListMembers = 1000;
 inline constexpr int kMaxListActions = 1000;

@@ -40,20 +40,18 @@ Result<std::vector<TimerRecord>> SqliteStore::GetTimers(std::span<const int64_t>
   std::vector<int64_t> sorted(ids.begin(), ids.end());
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  auto lease = AcquireReader();
-  if (!lease.ok()) return lease.status();
-  ReadConn& conn = **lease;
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
   // One statement is a snapshot of its own; several need a read transaction around them.
   ReadSnapshot snapshot(conn);
   if (sorted.size() > kGetTimersChunk) QZ_RETURN_IF_ERROR(snapshot.Begin());
-  auto stmt = conn.Get(kGetTimers);
-  if (!stmt.ok()) return stmt.status();
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kGetTimers));
   out.reserve(sorted.size());
   for (size_t at = 0; at < sorted.size(); at += kGetTimersChunk) {
     const size_t last = std::min(sorted.size(), at + kGetTimersChunk) - 1;
-    Binder b(*stmt);
+    Binder b(stmt);
     for (size_t i = 0; i < kGetTimersChunk; ++i) b.Int(sorted[std::min(at + i, last)]);
-    QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), *stmt, b.rc(), "get timers", ReadTimer, out));
+    QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, b.rc(), "get timers", ReadTimer, out));
   }
   return out;
 }
