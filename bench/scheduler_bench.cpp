@@ -83,7 +83,7 @@ TimerRecord MakeTimer(int64_t i, int64_t n, int text_bytes) {
 
 // Answers the scheduler's reads by computing each timer from its id; keeps only the dues (for the
 // compare-and-set). One thread: the benchmark calls RunDue directly, never Start.
-class GenStore final : public Store {
+class GenStore final : public TimerStore {
  public:
   GenStore(int64_t n, int text_bytes)
       : n_(n), text_bytes_(text_bytes), dues_(static_cast<size_t>(n)) {
@@ -123,28 +123,6 @@ class GenStore final : public Store {
     return true;
   }
 
-  Result<std::unique_ptr<StoreTxn>> Begin() override { return Unused(); }
-  Result<StateSnapshot> LoadState() override { return Unused(); }
-  Result<StoreStats> Stats() override { return Unused(); }
-  Result<std::vector<Community>> ListCommunities() override { return Unused(); }
-  Result<std::vector<Group>> ListGroups(std::optional<CommunityId>) override { return Unused(); }
-  Result<std::vector<Member>> ListMembers(const MemberQuery&) override { return Unused(); }
-  Result<MemberProfile> GetMember(MemberId) override { return Unused(); }
-  Result<std::vector<StoredEvent>> MemberEvents(MemberId, int64_t, int) override {
-    return Unused();
-  }
-  Result<std::vector<StoredEvent>> ScanEvents(int64_t, int) override { return Unused(); }
-  Result<std::optional<StoredEvent>> FindEvent(const std::string&, const std::string&) override {
-    return Unused();
-  }
-  Result<std::vector<OutboxRecord>> LoadOpenActions() override { return Unused(); }
-  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery&) override { return Unused(); }
-  Result<ActionCounts> CountActions() override { return Unused(); }
-  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery&) override { return Unused(); }
-  Status PutPlaybook(const StoredPlaybook&) override { return Unused(); }
-  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return Unused(); }
-  Status PutToken(const ApiToken&) override { return Unused(); }
-  Result<bool> HasToken(const std::string&) override { return Unused(); }
 
  private:
   static Status Unused() { return Status::Internal("not used by the benchmark"); }
@@ -241,7 +219,7 @@ std::unique_ptr<Store> FillSqlite(const std::string& dir, int64_t n, int text_by
   return store;
 }
 
-Figures Run(Store& store, int64_t n, const Options& o) {
+Figures Run(TimerStore& store, int64_t n, const Options& o) {
   NullIngest ingest;
   ManualClock clock(kBase);
 #if defined(__GLIBC__)

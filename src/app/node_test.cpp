@@ -11,7 +11,9 @@
 
 #include "app/ingest_sink.hpp"
 #include "app/platforms.hpp"
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 #include "platform/sandbox/sandbox.hpp"
 
 namespace qz {

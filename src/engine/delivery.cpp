@@ -26,7 +26,7 @@
 #include "engine/rate_limit.hpp"
 #include "model/event.hpp"
 #include "platform/adapter.hpp"
-#include "store/store.hpp"
+#include "store/outbox_store.hpp"
 
 namespace qz {
 namespace {
@@ -232,7 +232,7 @@ OutboxUpdate UpdateOf(const OutboxRecord& r, ActionStatus status, TimeMs now) {
 // queue and is never held across a store, ingest or adapter call.
 class DeliveryImpl final : public Delivery {
  public:
-  DeliveryImpl(Store& store, Ingest& ingest, const Clock& clock, AdapterMap adapters,
+  DeliveryImpl(OutboxStore& store, Ingest& ingest, const Clock& clock, AdapterMap adapters,
                DeliveryOptions options)
       : store_(store),
         ingest_(ingest),
@@ -285,7 +285,7 @@ class DeliveryImpl final : public Delivery {
   Result<std::vector<int64_t>> Record(const std::vector<Outcome>& outcomes,
                                       std::vector<OutboxUpdate> marks);
 
-  Store& store_;
+  OutboxStore& store_;
   Ingest& ingest_;
   const Clock& clock_;
   const AdapterMap adapters_;
@@ -747,8 +747,9 @@ void DeliveryImpl::Apply(std::vector<Outcome>& outcomes, std::span<const int64_t
 
 }  // namespace
 
-Result<std::unique_ptr<Delivery>> Delivery::Open(Store& store, Ingest& ingest, const Clock& clock,
-                                                 AdapterMap adapters, DeliveryOptions options) {
+Result<std::unique_ptr<Delivery>> Delivery::Open(OutboxStore& store, Ingest& ingest,
+                                                 const Clock& clock, AdapterMap adapters,
+                                                 DeliveryOptions options) {
   auto delivery =
       std::make_unique<DeliveryImpl>(store, ingest, clock, std::move(adapters), std::move(options));
   QZ_RETURN_IF_ERROR(delivery->Load());

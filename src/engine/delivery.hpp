@@ -42,7 +42,7 @@
 
 namespace qz {
 
-class Store;
+class OutboxStore;
 class Ingest;
 class PlatformAdapter;
 
@@ -78,16 +78,17 @@ class Delivery {
  public:
   using AdapterMap = std::map<std::string, PlatformAdapter*, std::less<>>;  // by platform
 
-  // Loads the open actions from `store`. An action found "sending" (a crash during its
+  // Loads the open actions from `outbox`. An action found "sending" (a crash during its
   // attempt) is retried with the same idempotency key when its platform deduplicates sends,
   // else marked possibly_sent, logged, and reported as action_failed: never sent twice. An
   // action of a platform without an adapter fails ("no adapter for platform X"). Errors: the
   // store's, when the open actions cannot be read or those decisions cannot be written.
-  // `store`, `ingest`, `clock` and the adapters must outlive the Delivery. Set the ingest's
+  // `outbox`, `ingest`, `clock` and the adapters must outlive the Delivery. Set the ingest's
   // commit listener (-> Enqueue) right after Open and before events flow: actions committed
   // between the load and the listener would wait for the next restart.
-  static Result<std::unique_ptr<Delivery>> Open(Store& store, Ingest& ingest, const Clock& clock,
-                                                AdapterMap adapters, DeliveryOptions options = {});
+  static Result<std::unique_ptr<Delivery>> Open(OutboxStore& outbox, Ingest& ingest,
+                                                const Clock& clock, AdapterMap adapters,
+                                                DeliveryOptions options = {});
   virtual ~Delivery() = default;  // stops the background threads
 
   // New pending records (the writer hands them over after commit); wakes the background

@@ -14,7 +14,9 @@
 
 #include "engine/ingest.hpp"
 #include "engine/rate_limit.hpp"
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "store/store.hpp"
 

@@ -6,7 +6,9 @@
 
 #include <thread>
 
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace qz {
 namespace {

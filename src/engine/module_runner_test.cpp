@@ -10,7 +10,9 @@
 
 #include "engine/replay.hpp"
 #include "engine/shard_writer.hpp"
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace qz {
 namespace {

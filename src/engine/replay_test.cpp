@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace qz {
 namespace {

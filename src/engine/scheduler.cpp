@@ -30,7 +30,7 @@
 #include "engine/ingest.hpp"
 #include "engine/recurrence.hpp"
 #include "model/event.hpp"
-#include "store/store.hpp"
+#include "store/timer_store.hpp"
 
 namespace qz {
 namespace {
@@ -147,7 +147,7 @@ TimeMs NextDue(const Schedule& schedule, TimeMs due, TimeMs now) {
 // Stop. mu_ guards the index and is never held across a store or ingest call.
 class SchedulerImpl final : public Scheduler {
  public:
-  SchedulerImpl(Store& store, Ingest& ingest, const Clock& clock, SchedulerOptions options)
+  SchedulerImpl(TimerStore& store, Ingest& ingest, const Clock& clock, SchedulerOptions options)
       : store_(store),
         ingest_(ingest),
         clock_(clock),
@@ -208,7 +208,7 @@ class SchedulerImpl final : public Scheduler {
   // store write failed; the firing stays taken, for Release.
   bool Complete(const Firing& f, const Schedule& schedule, TimeMs now);
 
-  Store& store_;
+  TimerStore& store_;
   Ingest& ingest_;
   const Clock& clock_;
   const SchedulerOptions options_;
@@ -681,8 +681,8 @@ bool SchedulerImpl::Complete(const Firing& f, const Schedule& schedule, TimeMs n
 
 }  // namespace
 
-Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store& store, Ingest& ingest, const Clock& clock,
-                                                   SchedulerOptions options) {
+Result<std::unique_ptr<Scheduler>> Scheduler::Open(TimerStore& store, Ingest& ingest,
+                                                   const Clock& clock, SchedulerOptions options) {
   auto scheduler = std::make_unique<SchedulerImpl>(store, ingest, clock, options);
   QZ_RETURN_IF_ERROR(scheduler->Load());
   return std::unique_ptr<Scheduler>(std::move(scheduler));

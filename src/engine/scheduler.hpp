@@ -14,7 +14,7 @@
 
 namespace qz {
 
-class Store;
+class TimerStore;
 class Ingest;
 
 struct SchedulerOptions {
@@ -22,8 +22,8 @@ struct SchedulerOptions {
   // within this window before now; older ones are skipped to their next occurrence (logged).
   // Never fires N times for N missed occurrences.
   TimeMs catch_up_window_ms = 60 * 60 * 1000;
-  // Open reads the pending timers' ids and dues in pages of this many (Store::ScanTimerDues),
-  // and the records of only those missed beyond the catch-up window.
+  // Open reads the pending timers' ids and dues in pages of this many
+  // (TimerStore::ScanTimerDues), and the records of only those missed beyond the catch-up window.
   int load_page_size = 4096;
 };
 
@@ -37,7 +37,7 @@ struct SchedulerMetrics {
 // is repeated after a crash (event ingested, due not yet advanced) is a duplicate in the log.
 //
 // The index holds each pending timer's id and due time only. Its community, key, payload, rule
-// and time zone are read from the store when it fires (Store::GetTimers, one read per batch of
+// and time zone are read from the store when it fires (TimerStore::GetTimers, one read per batch of
 // due timers), so an event carries what the store holds then. A timer the store no longer has
 // pending (finished or cancelled: due 0; or an unknown id) is not fired and leaves the index.
 // One the store holds at another due (a replacement whose Add has not come yet) still fires
@@ -46,8 +46,8 @@ struct SchedulerMetrics {
 // Thread-safety: Add from any thread; RunDue for one caller at a time.
 class Scheduler {
  public:
-  static Result<std::unique_ptr<Scheduler>> Open(Store& store, Ingest& ingest, const Clock& clock,
-                                                 SchedulerOptions options = {});
+  static Result<std::unique_ptr<Scheduler>> Open(TimerStore& timers, Ingest& ingest,
+                                                 const Clock& clock, SchedulerOptions options = {});
   virtual ~Scheduler() = default;
 
   // Timers written by the writer (schedule_timer actions, playbook schedules), after their

@@ -12,7 +12,9 @@
 
 #include "core/time.hpp"
 #include "engine/ingest.hpp"
-#include "engine/test_util.hpp"
+#include "testing/engine_testing.hpp"
+#include "testing/store_testing.hpp"
+#include "testing/temp_dir.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 

@@ -209,6 +209,14 @@ class FakeStore final : public Store {
     ++has_token_calls;
     return tokens.count(hash) > 0;
   }
+  Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId, std::string_view,
+                                                        std::string_view, int) override {
+    return std::vector<ModuleStateEntry>{};
+  }
+  Result<std::optional<ModuleStateEntry>> GetModuleState(CommunityId, std::string_view,
+                                                         std::string_view) override {
+    return std::optional<ModuleStateEntry>{};
+  }
 
   Result<std::vector<OutboxRecord>> LoadOpenActions() override {
     std::lock_guard lock(mu);

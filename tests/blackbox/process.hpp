@@ -11,24 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "testing/temp_dir.hpp"
+
 namespace qzbb {
 
 using namespace std::chrono_literals;
 
-// A fresh directory under $TMPDIR (mkdtemp), removed with everything in it on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix = "qz-blackbox");
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using qz::testing::TempDir;
 
 // How a child ended.
 struct ExitStatus {

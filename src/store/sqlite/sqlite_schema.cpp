@@ -252,11 +252,19 @@ UPDATE members SET last_event_seq = coalesce(
 DROP INDEX events_member_seq;
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Timers are namespaced by the module that owns them: the timers of playbook schedules are the
+// schedule module's standing timers, key "schedule:playbook:<name>" instead of "playbook:<name>".
+// Their ids and dues stay, so the scheduler's index and a firing in flight still match.
+constexpr std::string_view kSchemaV5 = R"sql(
+UPDATE timers SET key = 'schedule:' || key WHERE substr(key, 1, 9) = 'playbook:';
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

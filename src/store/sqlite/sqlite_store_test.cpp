@@ -20,22 +20,30 @@ namespace qz {
 namespace {
 
 StoreFactory SqliteFactory(SyncMode sync) {
-  return [sync](const std::string& dir) -> std::unique_ptr<Store> {
+  return [sync](const std::string& dir) -> StoreSeams {
     auto store = OpenSqliteStore({.path = dir + "/qunzhu.db", .sync = sync, .cache_mib = 8});
     if (!store.ok()) {
       ADD_FAILURE() << "OpenSqliteStore: " << store.status().ToString();
-      return nullptr;
+      return {};
     }
-    return std::move(store).value();
+    return ServeAll(std::move(store).value());
   };
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance,
-                         testing::Values(SqliteFactory(SyncMode::kFull),
-                                         SqliteFactory(SyncMode::kNormal)),
-                         [](const testing::TestParamInfo<StoreFactory>& info) {
-                           return std::string(info.index == 0 ? "SyncFull" : "SyncNormal");
-                         });
+std::string SyncName(const testing::TestParamInfo<StoreFactory>& info) {
+  return info.index == 0 ? "SyncFull" : "SyncNormal";
+}
+
+#define QZ_SQLITE_CONFORMANCE(suite)                                                      \
+  INSTANTIATE_TEST_SUITE_P(Sqlite, suite,                                                 \
+                           testing::Values(SqliteFactory(SyncMode::kFull),                \
+                                           SqliteFactory(SyncMode::kNormal)),             \
+                           SyncName)
+QZ_SQLITE_CONFORMANCE(EventLogConformance);
+QZ_SQLITE_CONFORMANCE(OutboxConformance);
+QZ_SQLITE_CONFORMANCE(TimerConformance);
+QZ_SQLITE_CONFORMANCE(AdminConformance);
+QZ_SQLITE_CONFORMANCE(ReadModelConformance);
 
 // A fresh temporary directory per test, removed afterwards.
 class SqliteStoreTest : public testing::Test {
@@ -648,6 +656,96 @@ TEST_F(SqliteStoreTest, OutboxReadsUseIndexes) {
       plan("SELECT kind FROM tasks WHERE open = 1 AND id > 5 ORDER BY id LIMIT 50");
   EXPECT_NE(tasks.find("tasks_open"), std::string::npos) << tasks;
   EXPECT_EQ(tasks.find("TEMP B-TREE"), std::string::npos) << tasks;
+}
+
+// Version 5 renames the timers of playbook schedules to the schedule module's namespace,
+// keeping their ids and dues; other timers are left as they were.
+TEST_F(SqliteStoreTest, MigratesAVersion4DatabaseToScheduleTimerKeys) {
+  ASSERT_GE(sqlite::Migrations().size(), 5u);
+  std::string sql;
+  for (int v = 0; v < 4; ++v) sql += std::string(sqlite::Migrations()[v].sql);
+  RawExec(sql + R"sql(
+    PRAGMA user_version = 4;
+    INSERT INTO timers (id, community_id, community, key, rule, time_zone, due, payload,
+      cause_event) VALUES
+      (7, 1, 'c1', 'playbook:morning', 'daily 08:00', 'Asia/Shanghai', 1700000000000, '{}', 'x'),
+      (9, 1, 'c1', 'welcome:u1', '', '', 1700000000500, '{}', 'y'),
+      (11, 2, 'c2', 'playbook:morning', 'daily 09:00', 'UTC', 0, '{}', 'z'),
+      (12, 2, 'c2', 'playbooks:x', '', '', 5, '{}', 'w');
+  )sql");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteSchemaVersion()));
+  EXPECT_EQ(RawQuery("SELECT group_concat(id || '=' || key || '@' || due, ' ') FROM "
+                     "(SELECT * FROM timers ORDER BY id)"),
+            "7=schedule:playbook:morning@1700000000000 9=welcome:u1@1700000000500 "
+            "11=schedule:playbook:morning@0 12=playbooks:x@5");
+  auto found = store->FindTimers(1, "schedule:playbook:");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].id, 7);
+  EXPECT_EQ((*found)[0].rule, "daily 08:00");
+  auto old = store->FindTimers(1, "playbook:");
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->empty());
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 0777;
+}
+
+// The database holds member data: its file and the WAL files are the owner's only.
+TEST_F(SqliteStoreTest, CreatesTheDatabaseFilesPrivate) {
+  const mode_t old_umask = umask(022);
+  auto store = Open();
+  umask(old_umask);
+  ASSERT_NE(store, nullptr);
+  {
+    auto txn = store->Begin();  // a write, so the WAL has been created
+    ASSERT_TRUE(txn.ok());
+    StoredEvent e = Event("perm");
+    ASSERT_TRUE((*txn)->AppendEvent(e).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  EXPECT_EQ(ModeOf(path_), 0600u);
+  ASSERT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  EXPECT_EQ(ModeOf(path_ + "-wal"), 0600u);
+  EXPECT_EQ(ModeOf(path_ + "-shm"), 0600u);
+}
+
+TEST_F(SqliteStoreTest, NarrowsAnExistingDatabaseFileToPrivate) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+  }
+  ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(ModeOf(path_), 0600u);
+  auto state = store->LoadState();
+  EXPECT_TRUE(state.ok()) << state.status().ToString();
+}
+
+// Module state reads are ranges of the primary key (community_id, module, key), never a scan
+// nor a sort.
+TEST_F(SqliteStoreTest, ModuleStateReadsUseThePrimaryKey) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  store.reset();
+  // Each plan has one step (RawQuery reads the first row).
+  auto plan = [&](const std::string& sql) { return RawQuery("EXPLAIN QUERY PLAN " + sql, 3); };
+  const std::string list = plan(
+      "SELECT value FROM module_state WHERE community_id = 1 AND module = 'a.b' AND key > '[1]' "
+      "ORDER BY key LIMIT 10");
+  EXPECT_NE(list.find("SEARCH"), std::string::npos) << list;
+  EXPECT_NE(list.find("PRIMARY KEY"), std::string::npos) << list;
+  EXPECT_NE(list.find("key>?"), std::string::npos) << list;
+  const std::string get = plan(
+      "SELECT value FROM module_state WHERE community_id = 1 AND module = 'a.b' AND key = '[1]'");
+  EXPECT_NE(get.find("SEARCH"), std::string::npos) << get;
+  EXPECT_NE(get.find("key=?"), std::string::npos) << get;
 }
 
 }  // namespace

@@ -1,11 +1,7 @@
-// Test helpers for the engine: a fresh SQLite store in a temporary directory, terse events, and
-// forwarding decorators of Store and Ingest for tests that watch or break single calls.
+// qunzhu testing: stores for tests: a fresh SQLite store in a directory, and a forwarding
+// decorator of Store for tests that watch or break single calls. Test code only.
 #pragma once
 
-#include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
@@ -13,37 +9,14 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/ingest.hpp"
-#include "model/event.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/store.hpp"
 
 namespace qz::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "qz-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-inline std::unique_ptr<Store> OpenStore(const std::string& dir, const std::string& name = "qunzhu.db") {
-  auto store = OpenSqliteStore({.path = dir + "/" + name, .sync = SyncMode::kNormal});
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
-// Parses NDJSON lines into a batch, as the API does.
-inline IngestBatch Batch(std::string_view ndjson) {
-  EventParser parser;
-  auto items = SplitNdjson(ndjson);
-  return ParseBatch(items, parser);
-}
+// Opens (creating) the SQLite store `name` in `dir` with SyncMode::kNormal; nullptr after a
+// failed expectation naming the reason when it cannot.
+std::unique_ptr<Store> OpenStore(const std::string& dir, const std::string& name = "qunzhu.db");
 
 // Forwards every call to another store; a test overrides the calls it watches or breaks.
 class ForwardingStore : public Store {
@@ -94,33 +67,18 @@ class ForwardingStore : public Store {
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return s_.LoadPlaybooks(); }
   Status PutToken(const ApiToken& t) override { return s_.PutToken(t); }
   Result<bool> HasToken(const std::string& h) override { return s_.HasToken(h); }
+  Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId c, std::string_view table,
+                                                        std::string_view after_key,
+                                                        int limit) override {
+    return s_.ListModuleState(c, table, after_key, limit);
+  }
+  Result<std::optional<ModuleStateEntry>> GetModuleState(CommunityId c, std::string_view table,
+                                                         std::string_view key) override {
+    return s_.GetModuleState(c, table, key);
+  }
 
  protected:
   Store& s_;
-};
-
-// Forwards every call to another Ingest; a test overrides Submit.
-class ForwardingIngest : public Ingest {
- public:
-  explicit ForwardingIngest(Ingest& real) : real_(real) {}
-  void Submit(IngestBatch batch, Done done) override {
-    real_.Submit(std::move(batch), std::move(done));
-  }
-  void SetCommitListener(CommitListener listener) override {
-    real_.SetCommitListener(std::move(listener));
-  }
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook, std::string toml) override {
-    return real_.SetPlaybook(std::move(playbook), std::move(toml));
-  }
-  Status OpenTask(std::string community, std::string kind, std::string reason) override {
-    return real_.OpenTask(std::move(community), std::move(kind), std::move(reason));
-  }
-  std::shared_ptr<const PlaybookSet> playbooks() const override { return real_.playbooks(); }
-  const IngestMetrics& metrics() const override { return real_.metrics(); }
-  double state_load_seconds() const override { return real_.state_load_seconds(); }
-
- protected:
-  Ingest& real_;
 };
 
 }  // namespace qz::testing

@@ -1,0 +1,216 @@
+#include <fmt/format.h>
+
+#include <array>
+#include <string>
+
+#include "store/sqlite/sqlite_store_internal.hpp"
+
+namespace qz::sqlite {
+namespace {
+
+std::array<std::string, kWriteStmtCount> BuildWriteSql() {
+  std::array<std::string, kWriteStmtCount> sql;
+  sql[kBeginWrite] = "BEGIN IMMEDIATE";
+  sql[kCommitWrite] = "COMMIT";
+  sql[kRollbackWrite] = "ROLLBACK";
+  sql[kAppendEvent] =
+      "INSERT INTO events (platform, source_id, community_id, group_id, member_id, type, time, "
+      "json, member_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (platform, source_id) DO NOTHING";
+  sql[kPutCommunity] = UpsertSql("communities", kCommunityColumns, 1);
+  sql[kPutGroup] = UpsertSql("groups", kGroupColumns, 1);
+  sql[kPutMember] = UpsertSql("members", kMemberColumns, 1);
+  sql[kPutIdentity] = UpsertSql("identities", kIdentityColumns, 3);
+  sql[kPutMembership] = UpsertSql("memberships", kMembershipColumns, 2);
+  sql[kPutName] = UpsertSql("member_names", kNameColumns, 2);
+  sql[kPutTag] = UpsertSql("member_tags", kTagColumns, 2);
+  sql[kDeleteTag] = "DELETE FROM member_tags WHERE member_id = ? AND tag = ?";
+  sql[kAddAction] = InsertSql("outbox", Columns(kOutboxColumns).subspan(1));
+  sql[kUpdateAction] =
+      "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+      "platform_ref = ?, updated_at = ? WHERE id = ?";
+  sql[kAddTask] = InsertSql("tasks", Columns(kTaskColumns).subspan(1));
+  // RETURNING: the id of the inserted or of the replaced row.
+  sql[kPutTimer] =
+      UpsertSql("timers", Columns(kTimerColumns).subspan(1), kTimerKeyColumns) + " RETURNING id";
+  sql[kPutModuleState] = UpsertSql("module_state", kModuleStateColumns, 3);
+  sql[kDeleteModuleState] =
+      "DELETE FROM module_state WHERE community_id = ? AND module = ? AND key = ?";
+  sql[kPutPlaybookInTxn] = UpsertSql("playbooks", kPlaybookColumns, 1);
+  return sql;
+}
+
+std::array<std::string, kSideStmtCount> BuildSideSql() {
+  std::array<std::string, kSideStmtCount> sql;
+  // IMMEDIATE takes the write lock at once, waiting for it up to the busy timeout (a deferred
+  // transaction could instead fail later on a snapshot the writer has moved past).
+  sql[kSideBegin] = "BEGIN IMMEDIATE";
+  sql[kSideCommit] = "COMMIT";
+  sql[kSideRollback] = "ROLLBACK";
+  sql[kPutToken] =
+      "INSERT INTO api_tokens (hash, name, created_at) VALUES (?, ?, ?) "
+      "ON CONFLICT (hash) DO UPDATE SET name = excluded.name, created_at = excluded.created_at";
+  sql[kUpdateTimerDue] = "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2";
+  sql[kPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
+  return sql;
+}
+
+std::string GetTimersSql() {
+  std::string params;
+  for (size_t i = 1; i <= kGetTimersChunk; ++i) {
+    if (i > 1) params += ", ";
+    params += fmt::format("?{}", i);
+  }
+  return fmt::format("SELECT {} FROM timers WHERE id IN ({}) ORDER BY id", List(kTimerColumns),
+                     params);
+}
+
+// ListMembers parameters: ?1 after_id, ?2 community_id, ?3 group_id, ?4 LIKE pattern, ?5 limit.
+// One statement per combination of filters so each gets its own plan: with a group it walks
+// that group's memberships (primary key order = member id order), with a community the
+// members_community index, otherwise the members table from the cursor.
+std::string ListMembersSql(size_t variant) {
+  const std::string columns = List(kMemberColumns, "m.");
+  std::string sql;
+  if (variant & kByGroup) {
+    // CROSS JOIN pins memberships as the outer loop.
+    sql = fmt::format(
+        "SELECT {} FROM memberships g CROSS JOIN members m ON m.id = g.member_id "
+        "WHERE g.group_id = ?3 AND g.active = 1 AND g.member_id > ?1",
+        columns);
+  } else {
+    sql = fmt::format("SELECT {} FROM members m WHERE m.id > ?1", columns);
+  }
+  if (variant & kByCommunity) sql += " AND m.community_id = ?2";
+  if (variant & kByText) {
+    sql +=
+        " AND (m.display_name LIKE ?4 ESCAPE '\\' OR EXISTS (SELECT 1 FROM identities i "
+        "WHERE i.member_id = m.id AND i.external_id LIKE ?4 ESCAPE '\\'))";
+  }
+  sql += " ORDER BY m.id LIMIT ?5";
+  return sql;
+}
+
+// ListActions parameters: ?1 after_id, ?2 status, ?3 group_id, ?4 limit. Each variant walks an
+// index in id order from the cursor: outbox_status, outbox_group or the table itself.
+std::string ListActionsSql(size_t variant) {
+  std::string sql = fmt::format("SELECT {} FROM outbox WHERE id > ?1", List(kOutboxReadColumns));
+  if (variant & kByStatus) sql += " AND status = ?2";
+  if (variant & kByGroup) sql += " AND group_id = ?3";
+  sql += " ORDER BY id LIMIT ?4";
+  return sql;
+}
+
+std::array<std::string, kReadStmtCount> BuildReadSql() {
+  std::array<std::string, kReadStmtCount> sql;
+  const std::string events = List(kEventColumns);
+  sql[kBeginRead] = "BEGIN";
+  sql[kEndRead] = "COMMIT";
+  // Each part is a single b-tree descent: max(seq) (the min/max optimisation needs the bare
+  // aggregate, hence no coalesce()) and the trigger-maintained counts (schema version 2).
+  sql[kStats] =
+      "SELECT (SELECT max(seq) FROM events), "
+      "(SELECT n FROM entity_counts WHERE name = 'members'), "
+      "(SELECT n FROM entity_counts WHERE name = 'groups'), "
+      "(SELECT n FROM entity_counts WHERE name = 'communities')";
+  sql[kMaxSeq] = "SELECT max(seq) FROM events";
+  sql[kMaxMemberId] = "SELECT max(id) FROM members";
+  // Exact sizes for LoadState's vectors; each walks the table's smallest index.
+  sql[kCountMembers] = "SELECT count(*) FROM members";
+  sql[kCountIdentities] = "SELECT count(*) FROM identities";
+  sql[kCountMemberships] = "SELECT count(*) FROM memberships";
+  sql[kCountNames] = "SELECT count(*) FROM member_names";
+  sql[kCountTags] = "SELECT count(*) FROM member_tags";
+  sql[kCountModuleState] = "SELECT count(*) FROM module_state";
+  sql[kListCommunities] =
+      fmt::format("SELECT {} FROM communities ORDER BY id", List(kCommunityColumns));
+  sql[kListGroups] = fmt::format("SELECT {} FROM groups ORDER BY id", List(kGroupColumns));
+  sql[kListGroupsInCommunity] =
+      fmt::format("SELECT {} FROM groups WHERE community_id = ? ORDER BY id", List(kGroupColumns));
+  sql[kAllMembers] = fmt::format("SELECT {} FROM members ORDER BY id", List(kMemberColumns));
+  sql[kAllIdentities] =
+      fmt::format("SELECT {} FROM identities ORDER BY community_id, platform, external_id",
+                  List(kIdentityColumns));
+  sql[kAllMemberships] = fmt::format("SELECT {} FROM memberships ORDER BY group_id, member_id",
+                                     List(kMembershipColumns));
+  sql[kAllNames] =
+      fmt::format("SELECT {} FROM member_names ORDER BY member_id, name", List(kNameColumns));
+  sql[kAllTags] =
+      fmt::format("SELECT {} FROM member_tags ORDER BY member_id, tag", List(kTagColumns));
+  sql[kGetMember] = fmt::format("SELECT {} FROM members WHERE id = ?", List(kMemberColumns));
+  sql[kMemberIdentities] = fmt::format(
+      "SELECT {} FROM identities WHERE member_id = ? ORDER BY community_id, platform, "
+      "external_id",
+      List(kIdentityColumns));
+  sql[kMemberMemberships] = fmt::format(
+      "SELECT {} FROM memberships WHERE member_id = ? ORDER BY group_id", List(kMembershipColumns));
+  sql[kMemberNames] = fmt::format("SELECT {} FROM member_names WHERE member_id = ? ORDER BY name",
+                                  List(kNameColumns));
+  sql[kMemberTags] =
+      fmt::format("SELECT {} FROM member_tags WHERE member_id = ? ORDER BY tag", List(kTagColumns));
+  sql[kMemberHead] = "SELECT last_event_seq FROM members WHERE id = ?";
+  sql[kEventAt] = fmt::format("SELECT {} FROM events WHERE seq = ?", events);
+  sql[kScanEvents] =
+      fmt::format("SELECT {} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", events);
+  sql[kFindEvent] =
+      fmt::format("SELECT {} FROM events WHERE platform = ? AND source_id = ?", events);
+  sql[kHasToken] = "SELECT 1 FROM api_tokens WHERE hash = ?";
+  sql[kAllModuleState] =
+      fmt::format("SELECT {} FROM module_state ORDER BY community_id, module, key",
+                  List(kModuleStateColumns));
+  // The values are ActionStatus::kPending and kSending.
+  sql[kOpenActions] = fmt::format("SELECT {} FROM outbox WHERE status IN (0, 1) ORDER BY id",
+                                  List(kOutboxReadColumns));
+  sql[kActionCounts] = "SELECT status, n FROM outbox_counts";
+  sql[kListTasks] =
+      fmt::format("SELECT {} FROM tasks WHERE id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
+  sql[kListOpenTasks] = fmt::format(
+      "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
+  // The partial index timers_due (due) WHERE due != 0 covers (due, id): no table page is read.
+  sql[kScanTimerDues] = "SELECT id, due FROM timers WHERE due != 0 ORDER BY due, id LIMIT ?";
+  sql[kScanTimerDuesAfter] =
+      "SELECT id, due FROM timers WHERE due != 0 AND (due, id) > (?, ?) ORDER BY due, id LIMIT ?";
+  // The UNIQUE (community_id, key) index: ?2 <= key < ?3.
+  sql[kTimersByKeyRange] = fmt::format(
+      "SELECT {} FROM timers WHERE community_id = ? AND key >= ? AND key < ? AND due != 0 "
+      "ORDER BY id",
+      List(kTimerColumns));
+  sql[kGetTimers] = GetTimersSql();
+  sql[kLoadPlaybooks] =
+      fmt::format("SELECT {} FROM playbooks ORDER BY community", List(kPlaybookColumns));
+  // The primary key (community_id, module, key): a range of one community's table, in key order
+  // (the BINARY collation compares bytes).
+  sql[kListModuleState] = fmt::format(
+      "SELECT {} FROM module_state WHERE community_id = ?1 AND module = ?2 AND key > ?3 "
+      "ORDER BY key LIMIT ?4",
+      List(kModuleStateColumns));
+  sql[kGetModuleState] = fmt::format(
+      "SELECT {} FROM module_state WHERE community_id = ? AND module = ? AND key = ?",
+      List(kModuleStateColumns));
+  for (size_t variant = 0; variant < 8; ++variant) {
+    sql[kListMembers + variant] = ListMembersSql(variant);
+  }
+  for (size_t variant = 0; variant < 4; ++variant) {
+    sql[kListActions + variant] = ListActionsSql(variant);
+  }
+  return sql;
+}
+
+}  // namespace
+
+const std::array<std::string, kWriteStmtCount>& WriteSql() {
+  static const std::array<std::string, kWriteStmtCount> sql = BuildWriteSql();
+  return sql;
+}
+
+const std::array<std::string, kSideStmtCount>& SideSql() {
+  static const std::array<std::string, kSideStmtCount> sql = BuildSideSql();
+  return sql;
+}
+
+const std::array<std::string, kReadStmtCount>& ReadSql() {
+  static const std::array<std::string, kReadStmtCount> sql = BuildReadSql();
+  return sql;
+}
+
+}  // namespace qz::sqlite
