@@ -19,6 +19,34 @@ std::string Msg(std::string_view id, std::string_view member = "u1") {
       id, member);
 }
 
+// A member's order total is checked before it is added: an order that would overflow it is
+// rejected naming the amount, and the total stays the sum of the accepted orders.
+TEST(Ingest, OrdersThatWouldOverflowTheMembersTotalAreRejected) {
+  testing::TempDir dir;
+  auto store = testing::OpenStore(dir.path());
+  auto ingest = Ingest::Start(*store);
+  ASSERT_TRUE(ingest.ok());
+  std::string body;
+  for (int i = 0; i < 1000; ++i) {
+    body += fmt::format(
+        R"({{"id":"o{}","type":"order","time":"2026-03-01T08:00:00+08:00","platform":"qq","member":"u1","amount":"1000000000000"}})",
+        i);
+    body += '\n';
+  }
+  auto r = (*ingest)->SubmitAndWait(testing::Batch(body));
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  // 10^16 in ten-thousandths each: 922 fit in an int64, the 923rd would not.
+  EXPECT_EQ(r.accepted, 922);
+  ASSERT_EQ(r.rejected.size(), 78u);
+  EXPECT_EQ(r.rejected[0].index, 922u);
+  EXPECT_EQ(r.rejected[0].error.field(), "amount");
+  auto state = store->LoadState();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->members.size(), 1u);
+  EXPECT_EQ(state->members[0].orders, 922);
+  EXPECT_EQ(state->members[0].order_amount_e4, 922 * int64_t{10000000000000000});
+}
+
 TEST(Ingest, BatchWithBadEventsCommitsTheGoodOnesAndReportsTheBad) {
   testing::TempDir dir;
   auto store = testing::OpenStore(dir.path());
