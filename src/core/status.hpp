@@ -92,3 +92,13 @@ class [[nodiscard]] Result {
     auto qz_status_ = (expr);               \
     if (!qz_status_.ok()) return qz_status_; \
   } while (0)
+
+// `QZ_ASSIGN_OR_RETURN(auto x, ResultExpr())`: declares x from the Result's value, or returns
+// its Status from the enclosing function.
+#define QZ_ASSIGN_OR_RETURN(lhs, expr) QZ_ASSIGN_OR_RETURN_IMPL_(QZ_CONCAT_(qz_result_, __LINE__), lhs, expr)
+#define QZ_CONCAT_INNER_(a, b) a##b
+#define QZ_CONCAT_(a, b) QZ_CONCAT_INNER_(a, b)
+#define QZ_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                              \
+  if (!result.ok()) return result.status();          \
+  lhs = std::move(result).value()
