@@ -5,6 +5,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -479,8 +481,11 @@ class Client {
     return ReadReply(stream_, buffer_);
   }
   beast::tcp_stream& stream() { return stream_; }
-  // True when the server closed the connection (a read hits EOF or a reset).
+  // True when the server closed the connection (a read hits EOF or a reset); false when it
+  // stays open for 10 s.
   bool ClosedByPeer() {
+    timeval limit{10, 0};
+    ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     char c;
     beast::error_code ec;
     stream_.socket().read_some(net::buffer(&c, 1), ec);
