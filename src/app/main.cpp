@@ -25,6 +25,7 @@
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
+#include "app/http_wiring.hpp"
 #include "app/modules.hpp"
 #include "app/node.hpp"
 #include "app/platforms.hpp"
@@ -337,13 +338,14 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
                (*node)->ingest().state_load_seconds(), stats.ok() ? stats->communities : -1,
                stats.ok() ? stats->groups : -1, stats.ok() ? stats->members : -1,
                stats.ok() ? stats->events : -1);
-  ServerExtras extras;
-  extras.sandbox = dynamic_cast<SandboxPlatform*>((*node)->adapter("sandbox"));
-  extras.delivery = &(*node)->delivery().metrics();
-  extras.scheduler = &(*node)->scheduler().metrics();
-  extras.modules = &(*node)->modules();
-  auto server = HttpServer::Start(options, (*node)->store(), (*node)->ingest(), clock, extras);
+  auto routes = ContributedRoutes(
+      {.sandbox = dynamic_cast<SandboxPlatform*>((*node)->adapter("sandbox"))});
+  if (!routes.ok()) return Fail(routes.status());
+  const ApiServices services{(*node)->store(), (*node)->ingest(), clock, &(*node)->modules()};
+  MetricsRegistry metrics;
+  auto server = HttpServer::Start(options, services, std::move(*routes), &metrics);
   if (!server.ok()) return Fail(server.status());
+  if (Status s = AddNodeMetrics(metrics, **node); !s.ok()) return Fail(s);
   const std::string url = fmt::format("http://{}:{}", options.host, (*server)->port());
   spdlog::info("listening on {}", url);
   if (!port_file.empty()) {

@@ -1,12 +1,18 @@
-// qunzhu core: lock-free counters and a fixed-bucket histogram, rendered by the server's
-// /metrics in Prometheus text format. Any thread may update or read them.
+// qunzhu core: lock-free counters and a fixed-bucket histogram, and the registry of everything
+// the server's /metrics renders in Prometheus text format. Any thread may update or read them.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.hpp"
 
 namespace qz {
 
@@ -29,5 +35,35 @@ class Histogram {
 // Appends a counter or gauge line with HELP and TYPE.
 void RenderMetric(std::string& out, std::string_view name, std::string_view type,
                   std::string_view help, double value);
+
+// The one list of what /metrics shows. A subsystem adds, at wiring time, a named collector that
+// appends Prometheus text (or a counter, gauge or histogram read through a callback); Render
+// concatenates them in the order they were added. Thread-safe: Add/Remove and Render may race.
+// Render holds the registry's lock while it calls the collectors, so a collector must not call
+// back into the registry; a collector may block (one reads the store), so Render is for a thread
+// that may block. Whatever a collector reads must outlive its registration (Remove it first).
+class MetricsRegistry {
+ public:
+  using Collector = std::function<void(std::string& out)>;
+
+  // kAlreadyExists when `name` is taken; kInvalidArgument (field "name") when it is empty.
+  Status Add(std::string name, Collector collect);
+  // A counter or gauge line read from `read` at each Render; `name` is also the collector's.
+  Status AddCounter(std::string name, std::string help, std::function<double()> read);
+  Status AddGauge(std::string name, std::string help, std::function<double()> read);
+  // `histogram` is borrowed.
+  Status AddHistogram(std::string name, std::string help, const Histogram& histogram);
+  // Removes the collector `name`, if any; once it returns, the collector is not running.
+  void Remove(std::string_view name);
+
+  std::string Render() const;
+
+ private:
+  Status AddLine(std::string name, std::string type, std::string help,
+                 std::function<double()> read);
+
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, Collector>> collectors_;  // in the order added
+};
 
 }  // namespace qz

@@ -1,496 +1,45 @@
-// Tests of the HTTP API against in-memory fakes of Store and Ingest (and a real SandboxPlatform
-// on a ManualClock), through the real HttpServer on a free port and a small synchronous Beast
-// client.
+// Tests of the HTTP API against in-memory fakes of Store and Ingest, through the real
+// HttpServer on a free port and a small synchronous Beast client (server/testing/).
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <algorithm>
-#include <chrono>
-#include <map>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <set>
-#include <span>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "core/crypto.hpp"
 #include "engine/delivery.hpp"
-#include "engine/ingest.hpp"
-#include "engine/scheduler.hpp"
-#include "model/action.hpp"
-#include "platform/sandbox/sandbox.hpp"
-#include "server/api.hpp"
-
 #include "engine/module_registry.hpp"
+#include "engine/scheduler.hpp"
 #include "modules/schedule/schedule.hpp"
 #include "modules/welcome/welcome.hpp"
+#include "server/api.hpp"
+#include "server/engine_metrics.hpp"
 #include "server/http_server.hpp"
-#include "store/store.hpp"
+#include "server/testing/server_fixture.hpp"
 
 namespace qz {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using nlohmann::json;
+using namespace server_testing;  // NOLINT: the fixture's fakes and client
 
-constexpr std::string_view kToken = "s3cret-token";
-
-// ---------------------------------------------------------------------------------------------
-// Fakes
-
-class FakeStore final : public Store {
- public:
-  FakeStore() {
-    communities.push_back({1, "default", "Default", "Asia/Shanghai", 1700000000000});
-    Group g;
-    g.id = 10;
-    g.community_id = 1;
-    g.platform = "wecom";
-    g.external_id = "g-ext";
-    g.name = "Readers";
-    g.type = GroupType::kLearning;
-    g.first_seen = 1700000000000;
-    g.member_count = 3;
-    groups.push_back(g);
-    Group other = g;
-    other.id = 11;
-    other.community_id = 2;
-    groups.push_back(other);
-    for (MemberId id = 1; id <= 5; ++id) {
-      Member m;
-      m.id = id;
-      m.community_id = 1;
-      m.display_name = id == 3 ? "小明" : "user" + std::to_string(id);
-      m.first_seen = 1700000000000 + id;
-      members.push_back(m);
-    }
-    MemberProfile p;
-    p.member = members[0];
-    p.member.messages = 7;
-    p.member.orders = 2;
-    p.member.order_amount_e4 = 125000;  // 12.5 units
-    p.member.referrer_id = 4;
-    p.identities.push_back({1, "wecom", "u1", 1, "user1"});
-    Membership ms;
-    ms.group_id = 10;
-    ms.member_id = 1;
-    ms.role = Role::kAdmin;
-    ms.joined_at = 1700000000000;
-    ms.via_code = "poster";
-    ms.inviter_id = 4;
-    ms.messages = 7;
-    p.memberships.push_back(ms);
-    p.names.push_back({1, "user1", 1700000000000});
-    p.tags.push_back({1, "vip", 1700000001000});
-    profiles[1] = p;
-    for (int64_t seq = 1; seq <= 3; ++seq) {
-      StoredEvent e;
-      e.seq = seq;
-      e.member_id = 1;
-      e.json = R"({"id":"m)" + std::to_string(seq) +
-               R"(","type":"message","text":"hi","x":1.50})";
-      events.push_back(e);
-    }
-    tokens.insert(Sha256Hex(kToken));
-
-    // The outbox: ids 1..6 over groups 10 and 11 in every status.
-    const ActionStatus statuses[] = {ActionStatus::kPending, ActionStatus::kDone,
-                                     ActionStatus::kFailed,  ActionStatus::kDone,
-                                     ActionStatus::kSending, ActionStatus::kPossiblySent};
-    for (int64_t id = 1; id <= 6; ++id) {
-      OutboxRecord r;
-      r.id = id;
-      r.action.type = id == 3 ? ActionType::kMute : ActionType::kSendMessage;
-      r.action.community_id = 1;
-      r.action.community = "default";
-      r.action.platform = "sandbox";
-      r.action.group = id % 2 == 1 ? "g1" : "g2";
-      r.action.group_id = id % 2 == 1 ? 10 : 11;
-      r.action.member = "u1";
-      r.action.text = "hello " + std::to_string(id);
-      r.action.duration_s = id == 3 ? 600 : 0;
-      r.action.cause_event = "sandbox:e" + std::to_string(id);
-      r.action.rule = "welcome";
-      r.idempotency_key = "key-" + std::to_string(id);
-      r.status = statuses[id - 1];
-      r.attempts = static_cast<int>(id) - 1;
-      r.next_attempt_at = r.status == ActionStatus::kPending ? 1700000005000 : 0;
-      r.last_error = r.status == ActionStatus::kFailed ? "403 forbidden" : "";
-      r.platform_ref = r.status == ActionStatus::kDone ? "ref-" + std::to_string(id) : "";
-      r.created_at = 1700000000000;
-      r.updated_at = 1700000001000;
-      actions.push_back(r);
-    }
-    for (int64_t id = 1; id <= 3; ++id) {
-      OperatorTask t;
-      t.id = id;
-      t.community_id = 1;
-      t.group_id = 10;
-      t.member_id = id == 2 ? kNoId : 1;
-      t.kind = "degraded:remove_member";
-      t.reason = "spam " + std::to_string(id);
-      t.evidence = "sandbox:e" + std::to_string(id);
-      t.rule = "antispam";
-      t.open = id != 2;
-      t.created_at = 1700000000000 + id;
-      tasks.push_back(t);
-    }
+// The built-in routes with every optional feature on: the engine's metrics and the modules'
+// playbook sections.
+class ServerTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    ASSERT_TRUE(modules_registry_.Add(MakeWelcomeModule()).ok());
+    ASSERT_TRUE(modules_registry_.Add(MakeScheduleModule()).ok());
+    modules_ = &modules_registry_;
+    ASSERT_TRUE(AddDeliveryMetrics(metrics_, delivery_).ok());
+    ASSERT_TRUE(AddSchedulerMetrics(metrics_, scheduler_).ok());
+    ASSERT_TRUE(AddOutboxStatusMetrics(metrics_, store_).ok());
+    StartServer(ServerOptions{});
+  }
+  Reply PutPlaybook(const std::string& slug, std::string toml,
+                    std::string content_type = "application/toml") {
+    return Send("PUT", "/api/v1/communities/" + slug + "/playbook", std::move(toml),
+                std::move(content_type));
   }
 
-  Result<std::unique_ptr<StoreTxn>> Begin() override { return Status::Unavailable("fake"); }
-  Result<StateSnapshot> LoadState() override { return StateSnapshot{}; }
-  Result<StoreStats> Stats() override {
-    if (throw_on_stats) throw std::runtime_error("boom");
-    if (fail_stats) return Status::Unavailable("disk on fire");
-    return StoreStats{42, static_cast<int64_t>(members.size()), 2, 1};
-  }
-  Result<std::vector<Community>> ListCommunities() override { return communities; }
-  Result<std::vector<Group>> ListGroups(std::optional<CommunityId> community_id) override {
-    std::vector<Group> out;
-    for (const Group& g : groups) {
-      if (!community_id || g.community_id == *community_id) out.push_back(g);
-    }
-    return out;
-  }
-  Result<std::vector<Member>> ListMembers(const MemberQuery& query) override {
-    std::lock_guard lock(mu);
-    last_query = query;
-    std::vector<Member> out;
-    for (const Member& m : members) {
-      if (m.id <= query.after_id) continue;
-      if (query.community_id && m.community_id != *query.community_id) continue;
-      if (!query.q.empty() && m.display_name.find(query.q) == std::string::npos) continue;
-      if (static_cast<int>(out.size()) == query.limit) break;
-      out.push_back(m);
-    }
-    return out;
-  }
-  Result<MemberProfile> GetMember(MemberId id) override {
-    auto it = profiles.find(id);
-    if (it == profiles.end()) return Status::NotFound("no such member");
-    return it->second;
-  }
-  Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before_seq,
-                                                int limit) override {
-    std::vector<StoredEvent> out;
-    for (auto it = events.rbegin(); it != events.rend(); ++it) {
-      if (it->member_id != id || (before_seq != 0 && it->seq >= before_seq)) continue;
-      if (static_cast<int>(out.size()) == limit) break;
-      out.push_back(*it);
-    }
-    return out;
-  }
-  Result<std::vector<StoredEvent>> ScanEvents(int64_t, int) override {
-    return std::vector<StoredEvent>{};
-  }
-  Result<std::optional<StoredEvent>> FindEvent(const std::string&, const std::string&) override {
-    return std::optional<StoredEvent>{};
-  }
-  Status PutToken(const ApiToken& token) override {
-    std::lock_guard lock(mu);
-    tokens.insert(token.hash);
-    return Status::Ok();
-  }
-  Result<bool> HasToken(const std::string& hash) override {
-    std::lock_guard lock(mu);
-    ++has_token_calls;
-    return tokens.count(hash) > 0;
-  }
-  Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId, std::string_view,
-                                                        std::string_view, int) override {
-    return std::vector<ModuleStateEntry>{};
-  }
-  Result<std::optional<ModuleStateEntry>> GetModuleState(CommunityId, std::string_view,
-                                                         std::string_view) override {
-    return std::optional<ModuleStateEntry>{};
-  }
-
-  Result<std::vector<OutboxRecord>> LoadOpenActions() override {
-    std::lock_guard lock(mu);
-    std::vector<OutboxRecord> out;
-    for (const OutboxRecord& r : actions) {
-      if (r.status == ActionStatus::kPending || r.status == ActionStatus::kSending) {
-        out.push_back(r);
-      }
-    }
-    return out;
-  }
-  Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override {
-    std::lock_guard lock(mu);
-    if (fail_actions) return Status::Unavailable("disk on fire");
-    last_action_query = query;
-    std::vector<OutboxRecord> out;
-    for (const OutboxRecord& r : actions) {
-      if (r.id <= query.after_id) continue;
-      if (query.status && r.status != *query.status) continue;
-      if (query.group_id && r.action.group_id != *query.group_id) continue;
-      if (static_cast<int>(out.size()) == query.limit) break;
-      out.push_back(r);
-    }
-    return out;
-  }
-  Result<ActionCounts> CountActions() override {
-    std::lock_guard lock(mu);
-    if (fail_actions) return Status::Unavailable("disk on fire");
-    ActionCounts c;
-    for (const OutboxRecord& r : actions) {
-      switch (r.status) {
-        case ActionStatus::kPending: ++c.pending; break;
-        case ActionStatus::kSending: ++c.sending; break;
-        case ActionStatus::kDone: ++c.done; break;
-        case ActionStatus::kFailed: ++c.failed; break;
-        case ActionStatus::kPossiblySent: ++c.possibly_sent; break;
-      }
-    }
-    return c;
-  }
-  Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override {
-    std::lock_guard lock(mu);
-    std::vector<OperatorTask> out;
-    for (const OperatorTask& t : tasks) {
-      if (t.id <= query.after_id || (query.open_only && !t.open)) continue;
-      if (static_cast<int>(out.size()) == query.limit) break;
-      out.push_back(t);
-    }
-    return out;
-  }
-  Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue>, int) override {
-    return std::vector<TimerDue>{};
-  }
-  Result<std::vector<TimerRecord>> FindTimers(CommunityId, std::string_view) override {
-    return std::vector<TimerRecord>{};
-  }
-  Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t>) override {
-    return std::vector<TimerRecord>{};
-  }
-  Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return false; }
-  Status PutPlaybook(const StoredPlaybook& playbook) override {
-    std::lock_guard lock(mu);
-    if (fail_playbooks) return Status::Unavailable("disk on fire");
-    playbooks[playbook.community] = playbook;
-    return Status::Ok();
-  }
-  Result<std::vector<StoredPlaybook>> LoadPlaybooks() override {
-    std::lock_guard lock(mu);
-    if (fail_playbooks) return Status::Unavailable("disk on fire");
-    std::vector<StoredPlaybook> out;
-    for (const auto& [slug, p] : playbooks) out.push_back(p);
-    return out;
-  }
-
-  int token_calls() {
-    std::lock_guard lock(mu);
-    return has_token_calls;
-  }
-  MemberQuery query() {
-    std::lock_guard lock(mu);
-    return last_query;
-  }
-  ActionQuery action_query() {
-    std::lock_guard lock(mu);
-    return last_action_query;
-  }
-  std::optional<StoredPlaybook> playbook(const std::string& slug) {
-    std::lock_guard lock(mu);
-    auto it = playbooks.find(slug);
-    if (it == playbooks.end()) return std::nullopt;
-    return it->second;
-  }
-
-  std::vector<Community> communities;
-  std::vector<Group> groups;
-  std::vector<Member> members;
-  std::map<MemberId, MemberProfile> profiles;
-  std::vector<StoredEvent> events;
-  std::atomic<bool> fail_stats{false};
-  std::atomic<bool> throw_on_stats{false};
-  std::atomic<bool> fail_actions{false};
-  std::atomic<bool> fail_playbooks{false};
-
- private:
-  std::mutex mu;  // guards the tokens and everything below
-  std::set<std::string> tokens;
-  int has_token_calls = 0;
-  MemberQuery last_query;
-  ActionQuery last_action_query;
-  std::vector<OutboxRecord> actions;
-  std::vector<OperatorTask> tasks;
-  std::map<std::string, StoredPlaybook> playbooks;  // by community slug
-};
-
-// Applies batches instantly: an event is a duplicate if its (platform, id) was seen before.
-// With `async`, completions run on another thread, as the real writer's do.
-class FakeIngest final : public Ingest {
- public:
-  ~FakeIngest() override {
-    for (auto& t : threads_) t.join();
-  }
-
-  void Submit(IngestBatch batch, Done done) override {
-    IngestResult r;
-    if (refuse != Code::kOk) {
-      r.status = Status(refuse.load(), "refused by the fake");
-    } else {
-      std::lock_guard lock(mu_);
-      r.rejected = std::move(batch.rejected);
-      for (const Event& e : batch.events) {
-        if (seen_.insert(e.platform + "/" + e.id).second) {
-          ++r.accepted;
-        } else {
-          ++r.duplicates;
-        }
-      }
-      submitted_events += static_cast<int64_t>(batch.events.size());
-      for (size_t i = 0; i < batch.events.size(); ++i) {
-        events_.push_back(batch.events[i]);
-        if (i < batch.json.size()) json_.push_back(batch.json[i]);
-      }
-      metrics_.ingested += r.accepted;
-      metrics_.duplicates += r.duplicates;
-      metrics_.rejected += static_cast<int64_t>(r.rejected.size());
-      metrics_.commits += 1;
-      metrics_.commit_seconds.Observe(0.001);
-    }
-    if (async) {
-      std::lock_guard lock(mu_);
-      threads_.emplace_back([done = std::move(done), r = std::move(r)]() mutable {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        done(std::move(r));
-      });
-    } else {
-      done(std::move(r));
-    }
-  }
-  const IngestMetrics& metrics() const override { return metrics_; }
-  double state_load_seconds() const override { return 0.25; }
-  void SetCommitListener(CommitListener) override {}
-  // Stores the text in `store` (as the writer does, in the transaction that applies it).
-  Status SetPlaybook(std::shared_ptr<const Playbook> playbook, std::string toml) override {
-    std::lock_guard lock(mu_);
-    if (refuse_playbooks) return Status::Invalid("refused by the fake", "schedules[0].rule");
-    if (store != nullptr) {
-      QZ_RETURN_IF_ERROR(store->PutPlaybook({playbook->community, std::move(toml), 1700000000000}));
-    }
-    playbooks_ = playbooks_->With(std::move(playbook));
-    return Status::Ok();
-  }
-  Status OpenTask(std::string, std::string, std::string) override {
-    return Status::Unavailable("not in the fake");
-  }
-  Store* store = nullptr;
-  std::shared_ptr<const PlaybookSet> playbooks() const override {
-    std::lock_guard lock(mu_);
-    return playbooks_;
-  }
-
-  // What reached Submit: the events and their canonical JSON.
-  std::vector<Event> events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-  std::vector<std::string> event_json() {
-    std::lock_guard lock(mu_);
-    return json_;
-  }
-
-  std::atomic<bool> refuse_playbooks{false};
-
-  std::atomic<Code> refuse{Code::kOk};
-  std::atomic<bool> async{false};
-  std::atomic<int64_t> submitted_events{0};
-
- private:
-  mutable std::mutex mu_;
-  std::set<std::string> seen_;
-  std::vector<std::thread> threads_;
-  std::vector<Event> events_;
-  std::vector<std::string> json_;
-  IngestMetrics metrics_;
-  std::shared_ptr<const PlaybookSet> playbooks_ = std::make_shared<const PlaybookSet>();
-};
-
-// ---------------------------------------------------------------------------------------------
-// Client
-
-struct Reply {
-  int status = 0;
-  http::response<http::string_body> raw;
-  json body;  // parsed when the body is JSON, else null
-  std::string header(http::field f) const { return std::string(raw[f]); }
-};
-
-struct Req {
-  std::string method = "GET";
-  std::string target;
-  std::string body;
-  std::string content_type;
-  std::string token = std::string(kToken);  // empty: no Authorization header
-  bool chunked = false;
-};
-
-Reply ReadReply(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
-  Reply r;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 << 20);
-  http::read(stream, buffer, parser);
-  r.raw = parser.release();
-  r.status = static_cast<int>(r.raw.result_int());
-  if (r.raw[http::field::content_type].starts_with("application/json")) {
-    r.body = json::parse(r.raw.body());
-  }
-  return r;
-}
-
-http::request<http::string_body> MakeRequest(const Req& q) {
-  http::request<http::string_body> req{http::string_to_verb(q.method), q.target, 11};
-  req.set(http::field::host, "localhost");
-  if (!q.token.empty()) req.set(http::field::authorization, "Bearer " + q.token);
-  if (!q.content_type.empty()) req.set(http::field::content_type, q.content_type);
-  req.body() = q.body;
-  if (q.chunked) {
-    req.chunked(true);
-  } else if (q.method != "GET" || !q.body.empty()) {
-    req.prepare_payload();
-  }
-  return req;
-}
-
-class Client {
- public:
-  explicit Client(uint16_t port) : stream_(ioc_) {
-    stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    stream_.expires_after(std::chrono::seconds(10));
-  }
-  Reply Send(const Req& q) {
-    http::write(stream_, MakeRequest(q));
-    return ReadReply(stream_, buffer_);
-  }
-  beast::tcp_stream& stream() { return stream_; }
-  // True when the server closed the connection (a read hits EOF or a reset).
-  bool ClosedByPeer() {
-    char c;
-    beast::error_code ec;
-    stream_.socket().read_some(net::buffer(&c, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-
- private:
-  net::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  DeliveryMetrics delivery_;
+  SchedulerMetrics scheduler_;
+  ModuleRegistry modules_registry_;
 };
 
 constexpr std::string_view kEventA =
@@ -499,86 +48,6 @@ constexpr std::string_view kEventB =
     R"({"id":"b1","type":"checkin","time":"2026-03-01T09:00:00+08:00","platform":"wecom","group":"g1","member":"u2"})";
 constexpr std::string_view kEventC =
     R"({"id":"c1","type":"link_click","time":"2026-03-01T10:00:00Z","platform":"wecom","member":"u3","url":"https://x.y"})";
-
-class ServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ingest_.store = &store_;
-    ASSERT_TRUE(modules_.Add(MakeWelcomeModule()).ok());
-    ASSERT_TRUE(modules_.Add(MakeScheduleModule()).ok());
-    StartServer(ServerOptions{});
-  }
-  void TearDown() override {
-    if (server_) server_->Stop();
-  }
-
-  // Starts with every optional feature on (extras_), unless a test changed extras_ first.
-  void StartServer(ServerOptions options) {
-    if (server_) server_->Stop();
-    options.port = 0;
-    auto s = HttpServer::Start(options, store_, ingest_, clock_, extras_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(*s);
-    ASSERT_NE(server_->port(), 0);
-  }
-
-  Reply Send(const Req& q) {
-    Client c(server_->port());
-    return c.Send(q);
-  }
-  Reply Get(const std::string& target) {
-    Req q;
-    q.target = target;
-    return Send(q);
-  }
-  Reply Post(std::string body, std::string content_type = "application/json") {
-    Req q;
-    q.method = "POST";
-    q.target = "/api/v1/events";
-    q.body = std::move(body);
-    q.content_type = std::move(content_type);
-    return Send(q);
-  }
-
-  static void ExpectError(const Reply& r, int status, std::string_view code,
-                          std::string_view field = {}) {
-    EXPECT_EQ(r.status, status) << r.raw.body();
-    ASSERT_TRUE(r.body.is_object()) << r.raw.body();
-    ASSERT_TRUE(r.body.contains("error")) << r.raw.body();
-    EXPECT_EQ(r.body["error"]["code"], code) << r.raw.body();
-    EXPECT_TRUE(r.body["error"]["message"].is_string());
-    if (field.empty()) {
-      EXPECT_FALSE(r.body["error"].contains("field")) << r.raw.body();
-    } else {
-      EXPECT_EQ(r.body["error"].value("field", ""), field) << r.raw.body();
-    }
-  }
-
-  Reply Send(std::string method, std::string target, std::string body,
-             std::string content_type = "application/json") {
-    Req q;
-    q.method = std::move(method);
-    q.target = std::move(target);
-    q.body = std::move(body);
-    q.content_type = std::move(content_type);
-    return Send(q);
-  }
-  Reply PutPlaybook(const std::string& slug, std::string toml,
-                    std::string content_type = "application/toml") {
-    return Send("PUT", "/api/v1/communities/" + slug + "/playbook", std::move(toml),
-                std::move(content_type));
-  }
-
-  FakeStore store_;
-  FakeIngest ingest_;
-  ManualClock clock_{1700000000000};
-  SandboxPlatform sandbox_{clock_};
-  DeliveryMetrics delivery_;
-  SchedulerMetrics scheduler_;
-  ModuleRegistry modules_;
-  ServerExtras extras_{&sandbox_, &delivery_, &scheduler_, &modules_};
-  std::unique_ptr<HttpServer> server_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Auth and health
@@ -973,7 +442,7 @@ TEST_F(ServerTest, MetricsOfOutboxAndTimersWhenSet) {
 }
 
 TEST_F(ServerTest, MetricsWithoutExtrasLeaveThemOut) {
-  extras_ = {};
+  for (const char* name : {"delivery", "scheduler", "outbox_status"}) metrics_.Remove(name);
   StartServer(ServerOptions{});
   Reply r = Get("/metrics");
   EXPECT_EQ(r.status, 200);
@@ -981,209 +450,6 @@ TEST_F(ServerTest, MetricsWithoutExtrasLeaveThemOut) {
   EXPECT_NE(text.find("qunzhu_events_ingested_total"), std::string::npos);
   EXPECT_EQ(text.find("qunzhu_outbox"), std::string::npos) << text;
   EXPECT_EQ(text.find("qunzhu_timers"), std::string::npos) << text;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sandbox
-
-TEST_F(ServerTest, SandboxMessageIsIngestedAndListed) {
-  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages",
-                 R"({"member":"u1","name":"Alice","text":"你好 hello"})");
-  ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["accepted"], 1);
-  const json& event = r.body["event"];
-  EXPECT_EQ(event["type"], "message");
-  EXPECT_EQ(event["platform"], "sandbox");
-  EXPECT_EQ(event["group"], "g1");
-  EXPECT_EQ(event["member"], "u1");
-  EXPECT_EQ(event["name"], "Alice");
-  EXPECT_EQ(event["text"], "你好 hello");
-  ASSERT_TRUE(event["id"].is_string());
-  const std::string id = event["id"];
-
-  // The fake ingest got exactly that event, with its canonical JSON, verbatim in the answer.
-  const std::vector<Event> seen = ingest_.events();
-  ASSERT_EQ(seen.size(), 1u);
-  EXPECT_EQ(seen[0].id, id);
-  EXPECT_EQ(seen[0].type, EventType::kMessage);
-  EXPECT_EQ(seen[0].platform, "sandbox");
-  EXPECT_EQ(seen[0].text, "你好 hello");
-  ASSERT_EQ(ingest_.event_json().size(), 1u);
-  EXPECT_EQ(ingest_.event_json()[0], EventToJson(seen[0]));
-  EXPECT_NE(r.raw.body().find(ingest_.event_json()[0]), std::string::npos) << r.raw.body();
-
-  r = Get("/api/v1/sandbox/groups/g1/messages");
-  ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["group"], "g1");
-  ASSERT_EQ(r.body["messages"].size(), 1u) << r.raw.body();
-  const json& m = r.body["messages"][0];
-  EXPECT_TRUE(m["seq"].is_number_integer());
-  EXPECT_EQ(m["time"], "2023-11-14T22:13:20Z");
-  EXPECT_EQ(m["kind"], "message");
-  EXPECT_EQ(m["member"], "u1");
-  EXPECT_EQ(m["name"], "Alice");
-  EXPECT_EQ(m["text"], "你好 hello");
-  EXPECT_EQ(m["message_id"], id);
-  EXPECT_EQ(m["deleted"], false);
-  EXPECT_EQ(m["duration_s"], 0);
-  EXPECT_TRUE(m.contains("reply_to"));
-  EXPECT_TRUE(m["action_id"].is_null());
-  EXPECT_TRUE(r.body["next_after"].is_null());
-
-  r = Get("/api/v1/sandbox/groups");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, json({{"groups", {"g1"}}}));
-}
-
-TEST_F(ServerTest, SandboxConversationPages) {
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g%2D1/messages",
-                   R"({"member":"u1","text":"m)" + std::to_string(i) + R"("})")
-                  .status,
-              200);
-  }
-  Reply r = Get("/api/v1/sandbox/groups/g-1/messages?limit=2");
-  ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["group"], "g-1");  // the escaped and the plain segment are one group
-  ASSERT_EQ(r.body["messages"].size(), 2u);
-  EXPECT_EQ(r.body["messages"][0]["text"], "m0");
-  EXPECT_EQ(r.body["next_after"], r.body["messages"][1]["seq"]);
-  const std::string after = std::to_string(r.body["next_after"].get<int64_t>());
-  r = Get("/api/v1/sandbox/groups/g-1/messages?limit=2&after=" + after);
-  ASSERT_EQ(r.body["messages"].size(), 1u);
-  EXPECT_EQ(r.body["messages"][0]["text"], "m2");
-  EXPECT_TRUE(r.body["next_after"].is_null());
-  r = Get("/api/v1/sandbox/groups/g-1/messages?after=0");
-  EXPECT_EQ(r.body["messages"].size(), 3u);
-  // A group nobody wrote in has an empty conversation.
-  r = Get("/api/v1/sandbox/groups/nobody/messages");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body["messages"], json::array());
-  ExpectError(Get("/api/v1/sandbox/groups/g-1/messages?after=-1"), 400, "invalid_argument",
-              "after");
-  ExpectError(Get("/api/v1/sandbox/groups/g-1/messages?limit=0"), 400, "invalid_argument",
-              "limit");
-  ExpectError(Get("/api/v1/sandbox/groups/g%zz/messages"), 400, "invalid_argument", "group");
-}
-
-TEST_F(ServerTest, SandboxJoinAndLeave) {
-  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/join",
-                 R"({"member":"u2","name":"Bob","inviter":"u1","code":"poster"})");
-  ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["accepted"], 1);
-  EXPECT_EQ(r.body["event"]["type"], "member_joined");
-  EXPECT_EQ(r.body["event"]["member"], "u2");
-  EXPECT_EQ(r.body["event"]["via"], json({{"inviter", "u1"}, {"code", "poster"}}));
-  r = Send("POST", "/api/v1/sandbox/groups/g1/leave", R"({"member":"u2"})");
-  ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["event"]["type"], "member_left");
-  EXPECT_EQ(r.body["event"]["member"], "u2");
-  const std::vector<Event> seen = ingest_.events();
-  ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0].type, EventType::kMemberJoined);
-  EXPECT_EQ(seen[0].via_code, "poster");
-  EXPECT_EQ(seen[1].type, EventType::kMemberLeft);
-  r = Get("/api/v1/sandbox/groups/g1/messages");
-  ASSERT_EQ(r.body["messages"].size(), 2u) << r.raw.body();
-  EXPECT_EQ(r.body["messages"][0]["kind"], "join");
-  EXPECT_EQ(r.body["messages"][1]["kind"], "leave");
-  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/leave", R"({"name":"Bob"})"), 400,
-              "invalid_argument", "name");  // leave takes no name
-  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/join", R"({"name":"Bob"})"), 400,
-              "invalid_argument", "member");
-}
-
-TEST_F(ServerTest, SandboxMutedMemberIs400) {
-  ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})")
-                .status,
-            200);
-  OutboxRecord mute;
-  mute.id = 42;
-  mute.action.type = ActionType::kMute;
-  mute.action.community = "default";
-  mute.action.platform = "sandbox";
-  mute.action.group = "g1";
-  mute.action.member = "u1";
-  mute.action.duration_s = 600;
-  mute.idempotency_key = "mute-1";
-  ASSERT_EQ(sandbox_.Perform(mute).kind, PerformResult::Kind::kDone);
-
-  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"x"})");
-  ExpectError(r, 400, "invalid_argument", "member");
-  auto direct = sandbox_.PostMessage("g1", "u1", "", "y");  // the sandbox's own words
-  ASSERT_FALSE(direct.ok());
-  EXPECT_EQ(r.body["error"]["message"], direct.status().message());
-  EXPECT_EQ(ingest_.events().size(), 1u) << "nothing ingested for a refused message";
-
-  r = Get("/api/v1/sandbox/groups/g1/messages");
-  ASSERT_EQ(r.body["messages"].size(), 2u) << r.raw.body();
-  const json& m = r.body["messages"][1];
-  EXPECT_EQ(m["kind"], "mute");
-  EXPECT_EQ(m["member"], "u1");
-  EXPECT_EQ(m["duration_s"], 600);
-  EXPECT_EQ(m["action_id"], 42);
-
-  // Once the mute is over, the member can post again.
-  clock_.Advance(601 * 1000);
-  EXPECT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"z"})")
-                .status,
-            200);
-}
-
-TEST_F(ServerTest, SandboxBadBodiesAre400NamingTheField) {
-  const std::string target = "/api/v1/sandbox/groups/g1/messages";
-  ExpectError(Send("POST", target, "not json"), 400, "invalid_argument", "body");
-  ExpectError(Send("POST", target, "[1,2]"), 400, "invalid_argument", "body");
-  ExpectError(Send("POST", target, ""), 400, "invalid_argument", "body");
-  ExpectError(Send("POST", target, R"({"text":"hi"})"), 400, "invalid_argument", "member");
-  ExpectError(Send("POST", target, R"({"member":"","text":"hi"})"), 400, "invalid_argument",
-              "member");
-  ExpectError(Send("POST", target, R"({"member":"u1"})"), 400, "invalid_argument", "text");
-  ExpectError(Send("POST", target, R"({"member":"u1","text":5})"), 400, "invalid_argument",
-              "text");
-  ExpectError(Send("POST", target, R"({"member":"u1","text":"hi","colour":"red"})"), 400,
-              "invalid_argument", "colour");
-  ExpectError(Send("POST", target, R"({"member":"u1","text":"hi"})", "text/plain"), 415,
-              "unsupported_media_type");
-  EXPECT_TRUE(ingest_.events().empty());
-  EXPECT_TRUE(sandbox_.Conversation("g1").empty()) << "nothing recorded for a bad request";
-}
-
-TEST_F(ServerTest, SandboxIngestRefusalMapsToStatus) {
-  ingest_.refuse = Code::kResourceExhausted;
-  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})");
-  ExpectError(r, 429, "resource_exhausted");
-  EXPECT_EQ(r.header(http::field::retry_after), "1");
-  ingest_.refuse = Code::kOk;
-  ingest_.async = true;  // completion from another thread
-  r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"again"})");
-  EXPECT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body["accepted"], 1);
-}
-
-TEST_F(ServerTest, SandboxRoutesMethodsAndFeatureOff) {
-  ExpectError(Get("/api/v1/sandbox/groups/g1/nope"), 404, "not_found");
-  ExpectError(Get("/api/v1/sandbox/groups//messages"), 404, "not_found");
-  ExpectError(Get("/api/v1/sandbox/other"), 404, "not_found");
-  Reply r = Get("/api/v1/sandbox/groups/g1/join");
-  EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header(http::field::allow), "POST");
-  r = Send("DELETE", "/api/v1/sandbox/groups/g1/messages", "");
-  EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header(http::field::allow), "GET, POST");
-  r = Send("POST", "/api/v1/sandbox/groups", "{}");
-  EXPECT_EQ(r.status, 405);
-  // Auth first, as everywhere.
-  Req q;
-  q.target = "/api/v1/sandbox/groups";
-  q.token.clear();
-  ExpectError(Send(q), 401, "unauthenticated");
-
-  extras_.sandbox = nullptr;
-  StartServer(ServerOptions{});
-  ExpectError(Get("/api/v1/sandbox/groups"), 404, "not_found");
-  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})"),
-              404, "not_found");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1461,6 +727,9 @@ TEST_F(ServerTest, IdleTimeoutClosesConnection) {
   options.idle_timeout_seconds = 1;
   StartServer(options);
   Client c(server_->port());
+  Req h;
+  h.target = "/healthz";
+  ASSERT_EQ(c.Send(h).status, 200);  // past the first request: the idle timeout applies
   const auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(c.ClosedByPeer());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -1514,26 +783,188 @@ TEST_F(ServerTest, ConcurrentClients) {
   EXPECT_EQ(ok.load(), 8 * 20 * 2);
 }
 
+TEST_F(ServerTest, ContentEncodingOtherThanIdentityIs415) {
+  Req q;
+  q.method = "POST";
+  q.target = "/api/v1/events";
+  q.content_type = "application/json";
+  q.body = std::string(kEventA);
+  for (const char* encoding : {"gzip", "deflate", "br"}) {
+    Client c(server_->port());
+    auto req = MakeRequest(q);
+    req.set(http::field::content_encoding, encoding);
+    http::write(c.stream(), req);
+    beast::flat_buffer buf;
+    Reply r = ReadReply(c.stream(), buf);
+    ExpectError(r, 415, "unsupported_media_type");
+    EXPECT_NE(r.body["error"]["message"].get<std::string>().find("Content-Encoding"),
+              std::string::npos)
+        << r.raw.body();
+  }
+  EXPECT_TRUE(ingest_.events().empty()) << "nothing was parsed as if it were plain";
+  Client c(server_->port());
+  auto req = MakeRequest(q);
+  req.set(http::field::content_encoding, "identity");
+  http::write(c.stream(), req);
+  beast::flat_buffer buf;
+  EXPECT_EQ(ReadReply(c.stream(), buf).status, 200);
+}
+
+TEST_F(ServerTest, PerAddressCapRefusesBeyondAndOtherPeersAreServed) {
+  ServerOptions options;
+  options.max_connections_per_address = 3;
+  StartServer(options);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<Client>(server_->port()));
+  Req h;
+  h.target = "/healthz";
+  ASSERT_EQ(idle[0]->Send(h).status, 200);  // admitted (and the others are, being earlier)
+  Client fourth(server_->port());
+  EXPECT_TRUE(fourth.ClosedByPeer()) << "a fourth connection from 127.0.0.1 is closed at once";
+  Client other(server_->port(), "127.0.0.2");
+  EXPECT_EQ(other.Send(h).status, 200);
+  Req stats;
+  stats.target = "/api/v1/stats";
+  EXPECT_EQ(other.Send(stats).status, 200);
+  // A slot freed is a slot again.
+  idle.pop_back();
+  Reply r;
+  for (int attempt = 0; attempt < 100 && r.status != 200; ++attempt) {
+    try {
+      Client again(server_->port());
+      r = again.Send(h);
+    } catch (const std::exception&) {  // refused while the close is still being processed
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_EQ(r.status, 200);
+}
+
+// 300 connections that send nothing, more than the server's connection limit, neither lock out
+// other clients nor hold their slots for long.
+TEST_F(ServerTest, IdleFloodLocksNobodyOut) {
+  ServerOptions options;
+  options.max_connections = 200;       // without the per-address cap the flood takes them all
+  options.header_timeout_seconds = 1;  // the idle timeout stays at 30 s
+  StartServer(options);
+  std::vector<std::unique_ptr<Client>> flood;
+  for (int i = 0; i < 300; ++i) flood.push_back(std::make_unique<Client>(server_->port()));
+
+  Client health(server_->port(), "127.0.0.2");
+  Req h;
+  h.target = "/healthz";
+  EXPECT_EQ(health.Send(h).status, 200);
+  Client user(server_->port(), "127.0.0.3");
+  Req stats;
+  stats.target = "/api/v1/stats";
+  EXPECT_EQ(user.Send(stats).status, 200);
+  Req no_token = stats;
+  no_token.token.clear();
+  EXPECT_EQ(user.Send(no_token).status, 401);
+
+  // Every flood connection is closed by the server: beyond the cap at once, the others by the
+  // header timeout (with only the 30 s idle timeout ClosedByPeer would give up after 10 s).
+  for (auto& c : flood) EXPECT_TRUE(c->ClosedByPeer());
+  flood.clear();
+  Reply r;
+  for (int attempt = 0; attempt < 100 && r.status != 200; ++attempt) {
+    try {
+      Client again(server_->port());
+      r = again.Send(h);
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_EQ(r.status, 200) << "127.0.0.1 is served again once its silent connections are gone";
+}
+
+TEST_F(ServerTest, ContributedRoutesAreServedBehindAuth) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .Add({"GET", "/api/v1/things/{id:int}/parts/{name}",
+                        [](Call& c) {
+                          c.RespondJson({{"id", c.IntParam("id")}, {"name", c.Param("name")}});
+                          return Status::Ok();
+                        }})
+                  .ok());
+  ASSERT_TRUE(table
+                  .Add({"POST", "/hooks/things",
+                        [](Call& c) {
+                          c.RespondJson({{"got", c.body()}}, 202);
+                          return Status::Ok();
+                        },
+                        RunOn::kIoThread, Access::kPublic})
+                  .ok());
+  server_.reset();
+  const ApiServices services{store_, ingest_, clock_, modules_};
+  auto s = HttpServer::Start(ServerOptions{.port = 0}, services, std::move(table), &metrics_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  server_ = std::move(*s);
+
+  Reply r = Get("/api/v1/things/7/parts/a%20b");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body, json({{"id", 7}, {"name", "a b"}}));
+  ExpectError(Get("/api/v1/things/x/parts/a"), 400, "invalid_argument", "id");
+  ExpectError(Get("/api/v1/things/7/parts/%zz"), 400, "invalid_argument", "name");
+  ExpectError(Get("/api/v1/things/7/parts"), 404, "not_found");
+  Reply wrong = Send("DELETE", "/api/v1/things/7/parts/a", "");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.header(http::field::allow), "GET");
+  Req q;
+  q.target = "/api/v1/things/7/parts/a";
+  q.token.clear();
+  ExpectError(Send(q), 401, "unauthenticated");
+  // A public route needs no token.
+  Req hook;
+  hook.method = "POST";
+  hook.target = "/hooks/things";
+  hook.body = "signed";
+  hook.content_type = "text/plain";
+  hook.token.clear();
+  r = Send(hook);
+  EXPECT_EQ(r.status, 202) << r.raw.body();
+  EXPECT_EQ(r.body, json({{"got", "signed"}}));
+  hook.method = "GET";
+  hook.body.clear();
+  EXPECT_EQ(Send(hook).status, 405) << "wrong method on a public-only path: 405 without a token";
+}
+
 TEST(StartTest, BadOptionsAndBusyPort) {
   FakeStore store;
   FakeIngest ingest;
   SystemClock clock;
+  const ApiServices services{store, ingest, clock};
   ServerOptions bad;
   bad.port = 0;
   bad.io_threads = 0;
-  auto s = HttpServer::Start(bad, store, ingest, clock);
+  auto s = HttpServer::Start(bad, services);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().field(), "io_threads");
 
   ServerOptions first;
   first.port = 0;
-  auto a = HttpServer::Start(first, store, ingest, clock);
+  auto a = HttpServer::Start(first, services);
   ASSERT_TRUE(a.ok());
   ServerOptions second;
   second.port = (*a)->port();
-  auto b = HttpServer::Start(second, store, ingest, clock);
+  auto b = HttpServer::Start(second, services);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), Code::kUnavailable);
+
+  ServerOptions zero_per_address;
+  zero_per_address.port = 0;
+  zero_per_address.max_connections_per_address = 0;
+  EXPECT_EQ(HttpServer::Start(zero_per_address, services).status().field(),
+            "max_connections_per_address");
+
+  // A contributed route may not take a built-in one's place.
+  RouteTable clash;
+  ASSERT_TRUE(clash.Add({"GET", "/api/v1/stats", [](Call&) { return Status::Ok(); }}).ok());
+  ServerOptions third;
+  third.port = 0;
+  auto c = HttpServer::Start(third, services, std::move(clash));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kAlreadyExists);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,14 +45,17 @@ class Session;
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ServerOptions opts, Store& store, Ingest& ingest, const Clock& clock, ServerExtras extras)
+  explicit Impl(ServerOptions opts)
       : options(std::move(opts)),
         ioc(options.io_threads),
         pool(static_cast<size_t>(options.blocking_threads)),
-        api(store, ingest, clock, [this](Api::Task task) { net::post(pool, std::move(task)); },
-            extras),
         acceptor(net::make_strand(ioc)),
         accept_retry(acceptor.get_executor()) {}
+
+  ~Impl() {
+    // The Api's tasks run on the pool; none may outlive the Api (Stop joined it normally).
+    pool.join();
+  }
 
   Status Listen();
   void Run();
@@ -60,23 +63,27 @@ struct HttpServer::Impl {
   void DoAccept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
   // A session leaves the registry when it is destroyed (any thread).
-  void Unregister(Session* session) {
+  void Unregister(Session* session, const std::string& address) {
     std::lock_guard lock(mu);
     sessions.erase(session);
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
   }
 
   const ServerOptions options;
   net::io_context ioc;
   net::thread_pool pool;  // the blocking pool: Store calls, Ingest::SetPlaybook
-  Api api;
+  MetricsRegistry own_metrics;  // used when Start was given none; outlives `api`
+  std::unique_ptr<Api> api;     // set by Start before the first accept
   tcp::acceptor acceptor;       // on its own strand
   net::steady_timer accept_retry;  // same strand as the acceptor
   uint16_t port = 0;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};  // read by sessions without the lock
 
-  std::mutex mu;  // guards sessions, stopped
+  std::mutex mu;  // guards sessions, per_address, stopped
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<std::string, size_t> per_address;  // open sessions by remote address
   bool stopped = false;
 };
 
@@ -86,13 +93,17 @@ namespace {
 // elsewhere are `strand_` (immutable) and the registry entry (under Impl::mu).
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), strand_(stream_.get_executor()), server_(server) {}
+  Session(tcp::socket&& socket, std::string address, HttpServer::Impl& server)
+      : stream_(std::move(socket)),
+        strand_(stream_.get_executor()),
+        server_(server),
+        address_(std::move(address)) {}
 
   ~Session() {
-    if (registered_) server_.Unregister(this);
+    if (registered_) server_.Unregister(this, address_);
   }
 
+  const std::string& address() const { return address_; }
   void set_registered() { registered_ = true; }
   const net::any_io_executor& strand() const { return strand_; }
 
@@ -119,6 +130,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::seconds timeout() const {
     return std::chrono::seconds(server_.options.idle_timeout_seconds);
   }
+  // Until the first request's header is in, the short header timeout: a peer that connects and
+  // says nothing gives its slot back soon.
+  std::chrono::seconds header_timeout() const {
+    return first_request_ ? std::chrono::seconds(server_.options.header_timeout_seconds)
+                          : timeout();
+  }
 
   void ReadHeader() {
     state_ = State::kReading;
@@ -126,7 +143,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_.options.max_body_bytes);
-    stream_.expires_after(timeout());
+    stream_.expires_after(header_timeout());
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -134,6 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, size_t /*bytes*/) {
     if (ec == http::error::body_limit) return TooLarge();
     if (ec) return Close();  // timeout, EOF, malformed HTTP: just close
+    first_request_ = false;
     const auto length = parser_->content_length();
     if (length && *length > server_.options.max_body_bytes) return TooLarge();
     version_ = parser_->get().version();
@@ -183,6 +201,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.content_type = std::string(req[http::field::content_type]);
+    request.content_encoding = std::string(req[http::field::content_encoding]);
     request.authorization = std::string(req[http::field::authorization]);
     request.body = std::move(req.body());
 
@@ -207,7 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Api::Runner resume = [pending](Api::Task task) {
       net::post(pending->session->strand(), std::move(task));
     };
-    server_.api.Handle(std::move(request), std::move(resume), std::move(respond));
+    server_.api->Handle(std::move(request), std::move(resume), std::move(respond));
   }
 
   void Write(ApiResponse res, After after) {
@@ -226,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(after == After::kRead);
     res_.body() = std::move(res.body);
     res_.prepare_payload();
-    server_.api.CountResponse(static_cast<int>(res_.result_int()));
+    server_.api->CountResponse(static_cast<int>(res_.result_int()));
     stream_.expires_after(timeout());
     http::async_write(stream_, res_,
                       [self = shared_from_this(), after](beast::error_code ec, size_t) {
@@ -277,7 +296,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   const net::any_io_executor strand_;
   HttpServer::Impl& server_;
+  const std::string address_;  // the peer's IP address, for the per-address cap
   bool registered_ = false;  // set before Begin(); then immutable
+  bool first_request_ = true;  // no request header read yet
 
   State state_ = State::kReading;
   beast::flat_buffer buffer_;
@@ -360,20 +381,33 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  auto session = std::make_shared<Session>(std::move(socket), *this);
+  beast::error_code peer_ec;
+  const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+  if (peer_ec) {  // the peer is already gone
+    DoAccept();
+    return;
+  }
+  auto session = std::make_shared<Session>(std::move(socket), peer.address().to_string(), *this);
   bool admitted = false;
   {
     std::lock_guard lock(mu);
-    if (!stopping.load() && sessions.size() < options.max_connections) {
+    size_t& from_address = per_address[session->address()];
+    if (!stopping.load() && sessions.size() < options.max_connections &&
+        from_address < options.max_connections_per_address) {
       sessions.emplace(session.get(), session);
+      ++from_address;
       session->set_registered();
       admitted = true;
+    } else if (from_address == 0) {
+      per_address.erase(session->address());
     }
   }
   if (admitted) {
     session->Begin();
   } else {
-    spdlog::debug("http: refusing a connection ({} open)", options.max_connections);
+    spdlog::debug("http: refusing a connection from {} (limits: {} open, {} an address)",
+                  session->address(), options.max_connections,
+                  options.max_connections_per_address);
     // Not registered: dropping the session closes the socket.
   }
   DoAccept();
@@ -410,18 +444,30 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Store& store,
-                                                      Ingest& ingest, const Clock& clock,
-                                                      ServerExtras extras) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options,
+                                                      const ApiServices& services,
+                                                      RouteTable routes,
+                                                      MetricsRegistry* metrics) {
   if (options.io_threads < 1) return Status::Invalid("must be at least 1", "io_threads");
   if (options.blocking_threads < 1) return Status::Invalid("must be at least 1", "blocking_threads");
   if (options.max_body_bytes < 1) return Status::Invalid("must be at least 1", "max_body_bytes");
   if (options.max_connections < 1) return Status::Invalid("must be at least 1", "max_connections");
+  if (options.max_connections_per_address < 1) {
+    return Status::Invalid("must be at least 1", "max_connections_per_address");
+  }
+  if (options.header_timeout_seconds < 1) {
+    return Status::Invalid("must be at least 1", "header_timeout_seconds");
+  }
   if (options.idle_timeout_seconds < 1) {
     return Status::Invalid("must be at least 1", "idle_timeout_seconds");
   }
   try {
-    auto impl = std::make_unique<Impl>(std::move(options), store, ingest, clock, extras);
+    auto impl = std::make_unique<Impl>(std::move(options));
+    Impl* raw = impl.get();
+    auto api = Api::Make(services, std::move(routes), metrics ? *metrics : impl->own_metrics,
+                         [raw](Api::Task task) { net::post(raw->pool, std::move(task)); });
+    if (!api.ok()) return api.status();
+    impl->api = std::move(*api);
     QZ_RETURN_IF_ERROR(impl->Listen());
     impl->Run();
     spdlog::debug("http: listening on {}:{}", impl->options.host, impl->port);

@@ -8,14 +8,11 @@
 #include <memory>
 #include <string>
 
-#include "core/clock.hpp"
+#include "core/metrics.hpp"
 #include "core/status.hpp"
-#include "server/api.hpp"  // ServerExtras (transport-free: no Boost)
+#include "server/route.hpp"  // ApiServices, RouteTable (transport-free: no Boost)
 
 namespace qz {
-
-class Store;
-class Ingest;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";  // an IP literal or a resolvable name
@@ -24,7 +21,13 @@ struct ServerOptions {
   int blocking_threads = 2;        // >= 1
   size_t max_body_bytes = 16 << 20;
   size_t max_connections = 1024;  // accepted connections beyond this are closed at once
-  int idle_timeout_seconds = 30;  // per read/write: a peer silent this long is disconnected
+  // Connections from one remote address beyond this are closed at once, so one peer cannot
+  // take every slot.
+  size_t max_connections_per_address = 64;
+  // A new connection must send its first request's header within this time; a peer that
+  // connects and sends nothing holds a slot no longer than this.
+  int header_timeout_seconds = 5;
+  int idle_timeout_seconds = 30;  // per read/write after that: a peer silent this long is dropped
 };
 
 // Threads (who runs what):
@@ -37,15 +40,20 @@ struct ServerOptions {
 //    themselves.
 //  - The Ingest writer thread runs Submit completions; those only post back to the strand.
 // Thread-safety: Start/Stop/~HttpServer from one owning thread, never from the threads above.
-// `store`, `ingest`, `clock` and whatever `extras` points to must outlive the server.
+// What `services` refers to, `metrics`, and whatever the contributed routes' handlers use must
+// outlive the server.
 class HttpServer {
  public:
-  // Binds and listens; returns once the socket is listening and the threads run.
-  // Errors: kInvalidArgument (bad options, `field` names it), kUnavailable (cannot bind).
-  // `extras`: the optional features (sandbox routes, outbox and timer metrics); see api.hpp.
-  static Result<std::unique_ptr<HttpServer>> Start(ServerOptions options, Store& store,
-                                                   Ingest& ingest, const Clock& clock,
-                                                   ServerExtras extras = {});
+  // Binds and listens; returns once the socket is listening and the threads run. `routes` are
+  // served besides the built-in ones (src/app fills them: modules, platform adapters). The
+  // ingest and HTTP metrics are registered in `metrics` (null: a registry of the server's own)
+  // and GET /metrics renders it.
+  // Errors: kInvalidArgument (bad options, `field` names it; a malformed route),
+  // kAlreadyExists (a route or metrics collector clashes), kUnavailable (cannot bind).
+  static Result<std::unique_ptr<HttpServer>> Start(ServerOptions options,
+                                                   const ApiServices& services,
+                                                   RouteTable routes = {},
+                                                   MetricsRegistry* metrics = nullptr);
 
   ~HttpServer();  // Stop()s if still running
   HttpServer(const HttpServer&) = delete;

@@ -1,0 +1,28 @@
+// qunzhu app: the one place where HTTP routes from outside src/server (platform adapters,
+// modules) and the engine's /metrics collectors are registered. Add a contributor here.
+#pragma once
+
+#include "core/metrics.hpp"
+#include "core/status.hpp"
+#include "server/route.hpp"
+
+namespace qz {
+
+class Node;
+class SandboxPlatform;
+
+// What contributes routes; a null pointer contributes nothing. Borrowed: each must outlive the
+// server.
+struct RouteContributors {
+  SandboxPlatform* sandbox = nullptr;  // /api/v1/sandbox/...
+};
+
+// The routes every contributor adds, in one table for HttpServer::Start.
+Result<RouteTable> ContributedRoutes(const RouteContributors& contributors);
+
+// The outbox (delivery), timers (scheduler) and outbox-by-status collectors of `node`. Call it
+// after HttpServer::Start, which registers the ingest and HTTP metrics first (so /metrics keeps
+// its order). `node` must outlive the registry's use.
+Status AddNodeMetrics(MetricsRegistry& metrics, Node& node);
+
+}  // namespace qz

@@ -1,0 +1,165 @@
+#include "platform/sandbox/sandbox_routes.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/time.hpp"
+#include "engine/ingest.hpp"
+#include "model/event.hpp"
+#include "platform/sandbox/sandbox.hpp"
+
+namespace qz {
+namespace {
+
+ApiJson SandboxEntryJson(const SandboxEntry& e) {
+  return {{"seq", e.seq},
+          {"time", e.time == 0 ? ApiJson(nullptr) : ApiJson(FormatRfc3339(e.time))},
+          {"kind", e.kind},
+          {"member", e.member},
+          {"name", e.name},
+          {"text", e.text},
+          {"message_id", e.message_id},
+          {"reply_to", e.reply_to},
+          {"duration_s", e.duration_s},
+          {"deleted", e.deleted},
+          {"action_id", e.action_id == 0 ? ApiJson(nullptr) : ApiJson(e.action_id)}};
+}
+
+// A sandbox event once ingested: the canonical event embedded verbatim, and what the log made
+// of it (accepted 1, or a duplicate).
+ApiResponse SandboxEventResponse(const IngestResult& r, const std::string& event_json) {
+  if (!r.status.ok()) return ErrorResponse(r.status);
+  if (!r.rejected.empty()) {
+    const Status& e = r.rejected.front().error;
+    return ErrorResponse(e.ok() ? Status::Invalid("the event was rejected") : e);
+  }
+  ApiResponse res;
+  res.body = "{\"event\":" + event_json + ",\"accepted\":" + std::to_string(r.accepted) +
+             ",\"duplicates\":" + std::to_string(r.duplicates) + "}";
+  return res;
+}
+
+// A JSON object body whose values are all strings. Every key must be one of `allowed`; those in
+// `required` must be present and non-empty. Errors name the field ("body" when the body is not
+// a JSON object).
+using StringFields = std::map<std::string, std::string, std::less<>>;
+Result<StringFields> ParseStringFields(std::string_view body,
+                                       std::initializer_list<std::string_view> allowed,
+                                       std::initializer_list<std::string_view> required) {
+  const ApiJson j = ApiJson::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Invalid("the body must be a JSON object", "body");
+  }
+  StringFields out;
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return Status::Invalid("unknown field", key);
+    }
+    if (!value.is_string()) return Status::Invalid("must be a string", key);
+    out[key] = value.get<std::string>();
+  }
+  for (std::string_view key : required) {
+    auto it = out.find(key);
+    if (it == out.end() || it->second.empty()) {
+      return Status::Invalid("is required", std::string(key));
+    }
+  }
+  return out;
+}
+
+std::string FieldOr(const StringFields& fields, std::string_view key) {
+  auto it = fields.find(key);
+  return it == fields.end() ? std::string() : it->second;
+}
+
+enum class MemberAction { kMessage, kJoin, kLeave };
+
+// The sandbox (in memory, thread-safe) is called on the I/O thread; the answer comes from the
+// ingest writer once the event is durable.
+Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
+  QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  const std::string& group = c.Param("group");
+  const std::string_view body = c.body();
+  std::optional<Result<Event>> event;
+  switch (what) {
+    case MemberAction::kMessage: {
+      QZ_ASSIGN_OR_RETURN(
+          const StringFields f,
+          ParseStringFields(body, {"member", "name", "text", "community"}, {"member", "text"}));
+      event.emplace(sandbox.PostMessage(group, FieldOr(f, "member"), FieldOr(f, "name"),
+                                        FieldOr(f, "text"), FieldOr(f, "community")));
+      break;
+    }
+    case MemberAction::kJoin: {
+      QZ_ASSIGN_OR_RETURN(
+          const StringFields f,
+          ParseStringFields(body, {"member", "name", "inviter", "code", "community"}, {"member"}));
+      event.emplace(sandbox.Join(group, FieldOr(f, "member"), FieldOr(f, "name"),
+                                 FieldOr(f, "inviter"), FieldOr(f, "code"),
+                                 FieldOr(f, "community")));
+      break;
+    }
+    case MemberAction::kLeave: {
+      QZ_ASSIGN_OR_RETURN(const StringFields f,
+                          ParseStringFields(body, {"member", "community"}, {"member"}));
+      event.emplace(sandbox.Leave(group, FieldOr(f, "member"), FieldOr(f, "community")));
+      break;
+    }
+  }
+  if (!event->ok()) return event->status();
+  IngestBatch batch;
+  std::string json = EventToJson(event->value());
+  batch.json.push_back(json);
+  batch.events.push_back(std::move(*event).value());
+  batch.indexes.push_back(0);
+  c.ingest().Submit(std::move(batch),
+                    c.AnswerWhenDone<IngestResult>([json = std::move(json)](const IngestResult& r) {
+                      return SandboxEventResponse(r, json);
+                    }));
+  return Status::Ok();
+}
+
+Status GetMessages(Call& c, const SandboxPlatform& sandbox) {
+  const std::string& group = c.Param("group");
+  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("after", CursorForm::kNonNegative));
+  const std::vector<SandboxEntry> entries =
+      sandbox.Conversation(group, page.cursor, static_cast<size_t>(page.limit));
+  ApiJson messages = ApiJson::array();
+  for (const SandboxEntry& e : entries) messages.push_back(SandboxEntryJson(e));
+  const int64_t last = entries.empty() ? 0 : entries.back().seq;
+  c.RespondJson({{"group", group},
+                 {"messages", std::move(messages)},
+                 {"next_after", NextCursor(page, entries.size(), last, CursorJson::kNumber)}});
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox) {
+  constexpr std::string_view kGroup = "/api/v1/sandbox/groups/{group}";
+  const std::string group(kGroup);
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/sandbox/groups", [&sandbox](Call& c) {
+                                  ApiJson groups = ApiJson::array();
+                                  for (const std::string& g : sandbox.Groups()) groups.push_back(g);
+                                  c.RespondJson({{"groups", std::move(groups)}});
+                                  return Status::Ok();
+                                }}));
+  QZ_RETURN_IF_ERROR(table.Add(
+      {"GET", group + "/messages", [&sandbox](Call& c) { return GetMessages(c, sandbox); }}));
+  const std::pair<const char*, MemberAction> posts[] = {{"/messages", MemberAction::kMessage},
+                                                        {"/join", MemberAction::kJoin},
+                                                        {"/leave", MemberAction::kLeave}};
+  for (const auto& [suffix, what] : posts) {
+    QZ_RETURN_IF_ERROR(table.Add({"POST", group + suffix, [&sandbox, what = what](Call& c) {
+                                    return PostMemberAction(c, sandbox, what);
+                                  }}));
+  }
+  return Status::Ok();
+}
+
+}  // namespace qz

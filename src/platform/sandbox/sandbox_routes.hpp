@@ -1,0 +1,22 @@
+// qunzhu platform/sandbox: the sandbox's HTTP face, contributed to the server's route table by
+// src/app. A simulated member posts, joins or leaves (the event is ingested; the answer comes
+// once it is durable, so the bot's reaction is decided) and anyone with a token reads a group's
+// conversation, including what the bot sent, deleted and muted.
+#pragma once
+
+#include "core/status.hpp"
+#include "server/route.hpp"
+
+namespace qz {
+
+class SandboxPlatform;
+
+// GET  /api/v1/sandbox/groups
+// GET  /api/v1/sandbox/groups/{group}/messages?after=&limit=
+// POST /api/v1/sandbox/groups/{group}/messages  {"member","text"[,"name","community"]}
+// POST /api/v1/sandbox/groups/{group}/join      {"member"[,"name","inviter","code","community"]}
+// POST /api/v1/sandbox/groups/{group}/leave     {"member"[,"community"]}
+// `sandbox` is borrowed and must outlive the server.
+Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox);
+
+}  // namespace qz

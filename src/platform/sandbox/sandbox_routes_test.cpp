@@ -1,0 +1,231 @@
+// Tests of the sandbox's HTTP routes, contributed to a real HttpServer over the fakes of
+// server/testing/ (a real SandboxPlatform on a ManualClock).
+#include "platform/sandbox/sandbox_routes.hpp"
+
+#include <gtest/gtest.h>
+
+#include "platform/sandbox/sandbox.hpp"
+#include "server/testing/server_fixture.hpp"
+
+namespace qz {
+namespace {
+
+using namespace server_testing;  // NOLINT: the fixture's fakes and client
+
+class SandboxRoutesTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    StartServer();
+  }
+  Status AddRoutes(RouteTable& table) override {
+    return with_sandbox_ ? AddSandboxRoutes(table, sandbox_) : Status::Ok();
+  }
+
+  SandboxPlatform sandbox_{clock_};
+  bool with_sandbox_ = true;
+};
+
+TEST_F(SandboxRoutesTest, SandboxMessageIsIngestedAndListed) {
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages",
+                 R"({"member":"u1","name":"Alice","text":"你好 hello"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+  const json& event = r.body["event"];
+  EXPECT_EQ(event["type"], "message");
+  EXPECT_EQ(event["platform"], "sandbox");
+  EXPECT_EQ(event["group"], "g1");
+  EXPECT_EQ(event["member"], "u1");
+  EXPECT_EQ(event["name"], "Alice");
+  EXPECT_EQ(event["text"], "你好 hello");
+  ASSERT_TRUE(event["id"].is_string());
+  const std::string id = event["id"];
+
+  // The fake ingest got exactly that event, with its canonical JSON, verbatim in the answer.
+  const std::vector<Event> seen = ingest_.events();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].id, id);
+  EXPECT_EQ(seen[0].type, EventType::kMessage);
+  EXPECT_EQ(seen[0].platform, "sandbox");
+  EXPECT_EQ(seen[0].text, "你好 hello");
+  ASSERT_EQ(ingest_.event_json().size(), 1u);
+  EXPECT_EQ(ingest_.event_json()[0], EventToJson(seen[0]));
+  EXPECT_NE(r.raw.body().find(ingest_.event_json()[0]), std::string::npos) << r.raw.body();
+
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["group"], "g1");
+  ASSERT_EQ(r.body["messages"].size(), 1u) << r.raw.body();
+  const json& m = r.body["messages"][0];
+  EXPECT_TRUE(m["seq"].is_number_integer());
+  EXPECT_EQ(m["time"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(m["kind"], "message");
+  EXPECT_EQ(m["member"], "u1");
+  EXPECT_EQ(m["name"], "Alice");
+  EXPECT_EQ(m["text"], "你好 hello");
+  EXPECT_EQ(m["message_id"], id);
+  EXPECT_EQ(m["deleted"], false);
+  EXPECT_EQ(m["duration_s"], 0);
+  EXPECT_TRUE(m.contains("reply_to"));
+  EXPECT_TRUE(m["action_id"].is_null());
+  EXPECT_TRUE(r.body["next_after"].is_null());
+
+  r = Get("/api/v1/sandbox/groups");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, json({{"groups", {"g1"}}}));
+}
+
+TEST_F(SandboxRoutesTest, SandboxConversationPages) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g%2D1/messages",
+                   R"({"member":"u1","text":"m)" + std::to_string(i) + R"("})")
+                  .status,
+              200);
+  }
+  Reply r = Get("/api/v1/sandbox/groups/g-1/messages?limit=2");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["group"], "g-1");  // the escaped and the plain segment are one group
+  ASSERT_EQ(r.body["messages"].size(), 2u);
+  EXPECT_EQ(r.body["messages"][0]["text"], "m0");
+  EXPECT_EQ(r.body["next_after"], r.body["messages"][1]["seq"]);
+  const std::string after = std::to_string(r.body["next_after"].get<int64_t>());
+  r = Get("/api/v1/sandbox/groups/g-1/messages?limit=2&after=" + after);
+  ASSERT_EQ(r.body["messages"].size(), 1u);
+  EXPECT_EQ(r.body["messages"][0]["text"], "m2");
+  EXPECT_TRUE(r.body["next_after"].is_null());
+  r = Get("/api/v1/sandbox/groups/g-1/messages?after=0");
+  EXPECT_EQ(r.body["messages"].size(), 3u);
+  // A group nobody wrote in has an empty conversation.
+  r = Get("/api/v1/sandbox/groups/nobody/messages");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["messages"], json::array());
+  ExpectError(Get("/api/v1/sandbox/groups/g-1/messages?after=-1"), 400, "invalid_argument",
+              "after");
+  ExpectError(Get("/api/v1/sandbox/groups/g-1/messages?limit=0"), 400, "invalid_argument",
+              "limit");
+  ExpectError(Get("/api/v1/sandbox/groups/g%zz/messages"), 400, "invalid_argument", "group");
+}
+
+TEST_F(SandboxRoutesTest, SandboxJoinAndLeave) {
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/join",
+                 R"({"member":"u2","name":"Bob","inviter":"u1","code":"poster"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+  EXPECT_EQ(r.body["event"]["type"], "member_joined");
+  EXPECT_EQ(r.body["event"]["member"], "u2");
+  EXPECT_EQ(r.body["event"]["via"], json({{"inviter", "u1"}, {"code", "poster"}}));
+  r = Send("POST", "/api/v1/sandbox/groups/g1/leave", R"({"member":"u2"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["event"]["type"], "member_left");
+  EXPECT_EQ(r.body["event"]["member"], "u2");
+  const std::vector<Event> seen = ingest_.events();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].type, EventType::kMemberJoined);
+  EXPECT_EQ(seen[0].via_code, "poster");
+  EXPECT_EQ(seen[1].type, EventType::kMemberLeft);
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.body["messages"].size(), 2u) << r.raw.body();
+  EXPECT_EQ(r.body["messages"][0]["kind"], "join");
+  EXPECT_EQ(r.body["messages"][1]["kind"], "leave");
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/leave", R"({"name":"Bob"})"), 400,
+              "invalid_argument", "name");  // leave takes no name
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/join", R"({"name":"Bob"})"), 400,
+              "invalid_argument", "member");
+}
+
+TEST_F(SandboxRoutesTest, SandboxMutedMemberIs400) {
+  ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})")
+                .status,
+            200);
+  OutboxRecord mute;
+  mute.id = 42;
+  mute.action.type = ActionType::kMute;
+  mute.action.community = "default";
+  mute.action.platform = "sandbox";
+  mute.action.group = "g1";
+  mute.action.member = "u1";
+  mute.action.duration_s = 600;
+  mute.idempotency_key = "mute-1";
+  ASSERT_EQ(sandbox_.Perform(mute).kind, PerformResult::Kind::kDone);
+
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"x"})");
+  ExpectError(r, 400, "invalid_argument", "member");
+  auto direct = sandbox_.PostMessage("g1", "u1", "", "y");  // the sandbox's own words
+  ASSERT_FALSE(direct.ok());
+  EXPECT_EQ(r.body["error"]["message"], direct.status().message());
+  EXPECT_EQ(ingest_.events().size(), 1u) << "nothing ingested for a refused message";
+
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.body["messages"].size(), 2u) << r.raw.body();
+  const json& m = r.body["messages"][1];
+  EXPECT_EQ(m["kind"], "mute");
+  EXPECT_EQ(m["member"], "u1");
+  EXPECT_EQ(m["duration_s"], 600);
+  EXPECT_EQ(m["action_id"], 42);
+
+  // Once the mute is over, the member can post again.
+  clock_.Advance(601 * 1000);
+  EXPECT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"z"})")
+                .status,
+            200);
+}
+
+TEST_F(SandboxRoutesTest, SandboxBadBodiesAre400NamingTheField) {
+  const std::string target = "/api/v1/sandbox/groups/g1/messages";
+  ExpectError(Send("POST", target, "not json"), 400, "invalid_argument", "body");
+  ExpectError(Send("POST", target, "[1,2]"), 400, "invalid_argument", "body");
+  ExpectError(Send("POST", target, ""), 400, "invalid_argument", "body");
+  ExpectError(Send("POST", target, R"({"text":"hi"})"), 400, "invalid_argument", "member");
+  ExpectError(Send("POST", target, R"({"member":"","text":"hi"})"), 400, "invalid_argument",
+              "member");
+  ExpectError(Send("POST", target, R"({"member":"u1"})"), 400, "invalid_argument", "text");
+  ExpectError(Send("POST", target, R"({"member":"u1","text":5})"), 400, "invalid_argument",
+              "text");
+  ExpectError(Send("POST", target, R"({"member":"u1","text":"hi","colour":"red"})"), 400,
+              "invalid_argument", "colour");
+  ExpectError(Send("POST", target, R"({"member":"u1","text":"hi"})", "text/plain"), 415,
+              "unsupported_media_type");
+  EXPECT_TRUE(ingest_.events().empty());
+  EXPECT_TRUE(sandbox_.Conversation("g1").empty()) << "nothing recorded for a bad request";
+}
+
+TEST_F(SandboxRoutesTest, SandboxIngestRefusalMapsToStatus) {
+  ingest_.refuse = Code::kResourceExhausted;
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})");
+  ExpectError(r, 429, "resource_exhausted");
+  EXPECT_EQ(r.header(http::field::retry_after), "1");
+  ingest_.refuse = Code::kOk;
+  ingest_.async = true;  // completion from another thread
+  r = Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"again"})");
+  EXPECT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+}
+
+TEST_F(SandboxRoutesTest, SandboxRoutesMethodsAndFeatureOff) {
+  ExpectError(Get("/api/v1/sandbox/groups/g1/nope"), 404, "not_found");
+  ExpectError(Get("/api/v1/sandbox/groups//messages"), 404, "not_found");
+  ExpectError(Get("/api/v1/sandbox/other"), 404, "not_found");
+  Reply r = Get("/api/v1/sandbox/groups/g1/join");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header(http::field::allow), "POST");
+  r = Send("DELETE", "/api/v1/sandbox/groups/g1/messages", "");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header(http::field::allow), "GET, POST");
+  r = Send("POST", "/api/v1/sandbox/groups", "{}");
+  EXPECT_EQ(r.status, 405);
+  // Auth first, as everywhere.
+  Req q;
+  q.target = "/api/v1/sandbox/groups";
+  q.token.clear();
+  ExpectError(Send(q), 401, "unauthenticated");
+
+  with_sandbox_ = false;  // the routes are contributed or absent
+  StartServer(ServerOptions{});
+  ExpectError(Get("/api/v1/sandbox/groups"), 404, "not_found");
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})"),
+              404, "not_found");
+}
+
+
+}  // namespace
+}  // namespace qz

@@ -1,0 +1,177 @@
+// Members: the listing (filters, search, pages), one member's profile, and their events.
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/entities.hpp"
+#include "server/routes/json.hpp"
+#include "server/routes/routes.hpp"
+#include "store/store.hpp"
+
+namespace qz {
+namespace {
+
+constexpr size_t kMaxQueryBytes = 256;  // `q` on /members
+
+ApiJson MemberJson(const Member& m) {
+  return {{"id", m.id},
+          {"community_id", m.community_id},
+          {"display_name", m.display_name},
+          {"first_seen", TimeJson(m.first_seen)},
+          {"last_seen", TimeJson(m.last_seen)},
+          {"referrer_id", IdJson(m.referrer_id)},
+          {"channel", m.channel},
+          {"last_message", TimeJson(m.last_message)},
+          {"last_checkin", TimeJson(m.last_checkin)},
+          {"counters",
+           {{"messages", m.messages},
+            {"checkins", m.checkins},
+            {"link_clicks", m.link_clicks},
+            {"orders", m.orders},
+            {"order_amount", FormatAmountE4(m.order_amount_e4)},
+            {"invited", m.invited}}}};
+}
+
+ApiJson ProfileJson(const MemberProfile& p) {
+  ApiJson j = MemberJson(p.member);
+  ApiJson counters = std::move(j["counters"]);
+  j.erase("counters");
+  ApiJson identities = ApiJson::array();
+  for (const Identity& i : p.identities) {
+    identities.push_back({{"community_id", i.community_id},
+                          {"platform", i.platform},
+                          {"external_id", i.external_id},
+                          {"name", i.name}});
+  }
+  ApiJson memberships = ApiJson::array();
+  for (const Membership& m : p.memberships) {
+    memberships.push_back(
+        {{"group_id", m.group_id},
+         {"role", RoleName(m.role)},
+         {"active", m.active},
+         {"joined_at", TimeJson(m.joined_at)},
+         {"left_at", TimeJson(m.left_at)},
+         {"left_reason", m.left_at == 0 ? ApiJson(nullptr) : ApiJson(LeaveReasonName(m.left_reason))},
+         {"via_code", m.via_code},
+         {"inviter_id", IdJson(m.inviter_id)},
+         {"messages", m.messages},
+         {"last_message", TimeJson(m.last_message)}});
+  }
+  ApiJson names = ApiJson::array();
+  for (const MemberName& n : p.names) {
+    names.push_back({{"name", n.name}, {"first_seen", TimeJson(n.first_seen)}});
+  }
+  ApiJson tags = ApiJson::array();
+  for (const MemberTag& t : p.tags) {
+    tags.push_back({{"tag", t.tag}, {"added_at", TimeJson(t.added_at)}});
+  }
+  j["identities"] = std::move(identities);
+  j["memberships"] = std::move(memberships);
+  j["names"] = std::move(names);
+  j["tags"] = std::move(tags);
+  j["counters"] = std::move(counters);
+  return j;
+}
+
+bool IsBlankChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The stored canonical objects embedded verbatim (no re-encoding: numbers and key order stay
+// exactly as stored), each with "seq" first.
+Result<std::string> MemberEventsBody(const std::vector<StoredEvent>& events,
+                                     const PageRequest& page) {
+  std::string out = "{\"events\":[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    const StoredEvent& e = events[i];
+    std::string_view obj = e.json;
+    while (!obj.empty() && IsBlankChar(obj.front())) obj.remove_prefix(1);
+    while (!obj.empty() && IsBlankChar(obj.back())) obj.remove_suffix(1);
+    if (obj.size() < 2 || obj.front() != '{' || obj.back() != '}') {
+      return Status::Internal("stored event " + std::to_string(e.seq) + " is not a JSON object");
+    }
+    std::string_view inner = obj.substr(1, obj.size() - 2);
+    if (i > 0) out += ',';
+    out += "{\"seq\":";
+    out += std::to_string(e.seq);
+    bool blank = true;
+    for (char ch : inner) blank = blank && IsBlankChar(ch);
+    if (!blank) {
+      out += ',';
+      out += inner;
+    }
+    out += '}';
+  }
+  const int64_t last = events.empty() ? 0 : events.back().seq;
+  out += "],\"next_before\":";
+  out += NextCursor(page, events.size(), last, CursorJson::kNumber).dump();
+  out += '}';
+  return out;
+}
+
+// GET /api/v1/members?group=&community=&q=&cursor=&limit=
+Status GetMembers(Call& c) {
+  MemberQuery mq;
+  QZ_ASSIGN_OR_RETURN(const int64_t group, c.query().Id("group"));
+  if (group != 0) mq.group_id = group;
+  QZ_ASSIGN_OR_RETURN(const int64_t community, c.query().Id("community"));
+  if (community != 0) mq.community_id = community;
+  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("cursor"));
+  mq.after_id = page.cursor;
+  mq.limit = page.limit;
+  if (const std::string* q = c.query().Get("q")) {
+    if (q->size() > kMaxQueryBytes) {
+      return Status::Invalid("longer than " + std::to_string(kMaxQueryBytes) + " bytes", "q");
+    }
+    mq.q = *q;
+  }
+  QZ_ASSIGN_OR_RETURN(const std::vector<Member> list, c.store().ListMembers(mq));
+  ApiJson out = ApiJson::array();
+  for (const Member& m : list) out.push_back(MemberJson(m));
+  const int64_t last = list.empty() ? 0 : list.back().id;
+  c.RespondJson({{"members", std::move(out)}, {"next_cursor", NextCursor(page, list.size(), last)}});
+  return Status::Ok();
+}
+
+// GET /api/v1/members/{id}
+Status GetMember(Call& c) {
+  const MemberId id = c.IntParam("id");
+  auto profile = c.store().GetMember(id);
+  if (!profile.ok()) {
+    if (profile.status().code() == Code::kNotFound) {
+      return Status::NotFound("no member " + std::to_string(id));
+    }
+    return profile.status();
+  }
+  c.RespondJson(ProfileJson(*profile));
+  return Status::Ok();
+}
+
+// GET /api/v1/members/{id}/events?before=&limit=  (newest first)
+Status GetMemberEvents(Call& c) {
+  const MemberId id = c.IntParam("id");
+  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("before"));
+  QZ_ASSIGN_OR_RETURN(const std::vector<StoredEvent> events,
+                      c.store().MemberEvents(id, page.cursor, page.limit));
+  auto body = MemberEventsBody(events, page);
+  if (!body.ok()) {
+    spdlog::error("GET /api/v1/members/{}/events: {}", id, body.status().ToString());
+    return body.status();
+  }
+  ApiResponse res;
+  res.body = std::move(*body);
+  c.Respond(std::move(res));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AddMemberRoutes(RouteTable& table) {
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/members", GetMembers, RunOn::kBlockingPool}));
+  QZ_RETURN_IF_ERROR(
+      table.Add({"GET", "/api/v1/members/{id:int}", GetMember, RunOn::kBlockingPool}));
+  return table.Add(
+      {"GET", "/api/v1/members/{id:int}/events", GetMemberEvents, RunOn::kBlockingPool});
+}
+
+}  // namespace qz

@@ -1,0 +1,29 @@
+// qunzhu server/routes: the built-in routes of the API, one file per resource. Internal to the
+// server: Api (api.cpp) adds them to its table; code elsewhere contributes routes through the
+// RouteTable src/app passes to HttpServer::Start.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/metrics.hpp"
+#include "core/status.hpp"
+#include "server/route.hpp"
+
+namespace qz {
+
+// GET /healthz (public), GET /metrics (renders `metrics`).
+Status AddOpsRoutes(RouteTable& table, const MetricsRegistry& metrics);
+// POST /api/v1/events. Events rejected before reaching ingest are counted in
+// `rejected_without_ingest` (part of qunzhu_events_rejected_total).
+Status AddEventRoutes(RouteTable& table, std::atomic<int64_t>& rejected_without_ingest);
+// GET /api/v1/members, /api/v1/members/{id:int}, /api/v1/members/{id:int}/events.
+Status AddMemberRoutes(RouteTable& table);
+// GET /api/v1/stats, /api/v1/communities, /api/v1/groups.
+Status AddCommunityRoutes(RouteTable& table);
+// GET and PUT /api/v1/communities/{slug}/playbook.
+Status AddPlaybookRoutes(RouteTable& table);
+// GET /api/v1/actions, /api/v1/tasks.
+Status AddOutboxRoutes(RouteTable& table);
+
+}  // namespace qz
