@@ -100,6 +100,7 @@ struct Api::Impl {
     QZ_RETURN_IF_ERROR(AddCommunityRoutes(routes));
     QZ_RETURN_IF_ERROR(AddMemberRoutes(routes));
     QZ_RETURN_IF_ERROR(AddPlaybookRoutes(routes));
+    QZ_RETURN_IF_ERROR(AddModuleRoutes(routes));
     return AddOutboxRoutes(routes);
   }
 

@@ -5,6 +5,7 @@
 #include "engine/delivery.hpp"
 #include "engine/module_registry.hpp"
 #include "engine/scheduler.hpp"
+#include "modules/example/example.hpp"
 #include "modules/schedule/schedule.hpp"
 #include "modules/welcome/welcome.hpp"
 #include "server/api.hpp"
@@ -25,6 +26,7 @@ class ServerTest : public ServerFixture {
     ServerFixture::SetUp();
     ASSERT_TRUE(modules_registry_.Add(MakeWelcomeModule()).ok());
     ASSERT_TRUE(modules_registry_.Add(MakeScheduleModule()).ok());
+    ASSERT_TRUE(modules_registry_.Add(MakeExampleModule()).ok());
     modules_ = &modules_registry_;
     ASSERT_TRUE(AddDeliveryMetrics(metrics_, delivery_).ok());
     ASSERT_TRUE(AddSchedulerMetrics(metrics_, scheduler_).ok());
@@ -584,10 +586,48 @@ group = "sandbox:camp-1"
 text = "早安 {date}"
 )";
 
+// ---------------------------------------------------------------------------------------------
+// Modules and their state
+
+TEST_F(ServerTest, ModulesAndTheirTablesAreListed) {
+  Reply r = Get("/api/v1/modules");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  ASSERT_EQ(r.body["modules"].size(), 3u);
+  EXPECT_EQ(r.body["modules"][0]["name"], "welcome");
+  EXPECT_EQ(r.body["modules"][1]["section"], "schedules");
+  const json& example = r.body["modules"][2];
+  EXPECT_EQ(example["name"], "example");
+  ASSERT_EQ(example["tables"].size(), 1u);
+  EXPECT_EQ(example["tables"][0]["name"], "pings");
+  EXPECT_EQ(example["tables"][0]["fields"][0],
+            json({{"name", "member"}, {"type", "int"}, {"key", true}}));
+}
+
+TEST_F(ServerTest, ModuleStateIsReadableRowByRowWithACursor) {
+  store_.module_rows = {{1, "example.pings", "[1]", R"({"count":2,"last":1700000000000})"},
+                        {1, "example.pings", "[2]", R"({"count":5})"},
+                        {1, "example.pings", "[3]", "not json"},
+                        {1, "other.table", "[1]", "{}"}};
+  Reply r = Get("/api/v1/communities/default/state/example/pings?limit=2");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["rows"], json::parse(R"([{"member":1,"count":2,"last":1700000000000},
+                                             {"member":2,"count":5,"last":null}])"));
+  EXPECT_EQ(r.body["next_cursor"], "[2]");
+  r = Get("/api/v1/communities/default/state/example/pings?limit=2&after=%5B2%5D");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["rows"], json::parse(R"([{"member":3,"_value":"not json"}])"))
+      << r.raw.body();
+  EXPECT_TRUE(r.body["next_cursor"].is_null());
+  ExpectError(Get("/api/v1/communities/default/state/example/nope"), 404, "not_found");
+  ExpectError(Get("/api/v1/communities/nobody/state/example/pings"), 404, "not_found");
+  ExpectError(Get("/api/v1/communities/default/state/example/pings?limit=0"), 400,
+              "invalid_argument", "limit");
+}
+
 TEST_F(ServerTest, PutPlaybookStoresAndApplies) {
   Reply r = PutPlaybook("camp", std::string(kCampToml));
   ASSERT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body, json({{"community", "camp"}, {"groups", 1}, {"sections", {"schedules", "welcome"}}}));
+  EXPECT_EQ(r.body, json({{"community", "camp"}, {"groups", 1}, {"sections", {"example", "schedules", "welcome"}}}));
   // Applied through the ingest...
   auto set = ingest_.playbooks();
   ASSERT_EQ(set->all().count("camp"), 1u);

@@ -25,5 +25,7 @@ Status AddCommunityRoutes(RouteTable& table);
 Status AddPlaybookRoutes(RouteTable& table);
 // GET /api/v1/actions, /api/v1/tasks.
 Status AddOutboxRoutes(RouteTable& table);
+// GET /api/v1/modules, /api/v1/communities/{slug}/state/{module}/{table}.
+Status AddModuleRoutes(RouteTable& table);
 
 }  // namespace qz
