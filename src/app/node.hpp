@@ -5,9 +5,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/data_dir.hpp"
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "engine/delivery.hpp"
@@ -21,6 +23,9 @@ namespace qz {
 
 struct NodeOptions {
   std::string data_dir = "./data";
+  // true: Open takes the data directory's lock (DataDirLock) for the node's life and fails when
+  // another process holds it. false: the caller already holds it.
+  bool lock_data_dir = true;
   SyncMode sync = SyncMode::kFull;
   const Clock* clock = nullptr;  // null: the system clock
   // The adapters of the platforms this node serves; not owned, must outlive the node.
@@ -37,7 +42,8 @@ struct NodeOptions {
 
 class Node {
  public:
-  // Opens the store (creating the data directory), loads the state, stored and given playbooks,
+  // Locks the data directory (unless the caller holds it; it is created 0700 when missing),
+  // opens the store, loads the state, stored and given playbooks,
   // open outbox actions and timers, and starts the pipeline.
   static Result<std::unique_ptr<Node>> Open(NodeOptions options);
   ~Node();  // stops delivery and scheduler, then drains ingest
@@ -69,6 +75,7 @@ class Node {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::optional<DataDirLock> lock_;  // released last, after the store is closed
 };
 
 // The module order of every node (moderation first once it exists, so a deleted message
