@@ -18,8 +18,9 @@ Status EnsureDataDir(const std::string& dir);
 // An exclusive flock(2) on DIR/qunzhu.lock, held until destruction (or the end of the process,
 // whichever comes first: the kernel releases it even after kill -9, so a stale file never blocks
 // a start). The holder's pid is written into the file for the message the next process shows.
-// Every command that writes a data directory (serve, init, ingest, demo, replay, token create)
-// holds it for its whole run, so two processes never write one store at once.
+// Every command that writes a data directory's state (serve, init, ingest, demo, replay) holds
+// it for its whole run, so two processes never write one store at once. (`token create` adds
+// one row to a running server's store through SQLite's own locking and takes no lock.)
 // Move-only; not thread-safe (one owner).
 class DataDirLock {
  public:

@@ -592,10 +592,21 @@ int main(int argc, char** argv) {
   if (*playbook_check) return RunPlaybookCheck(playbook_file);
   if (*demo && !demo_out.empty()) return RunDemo(data, demo_options, demo_out);
 
-  // Every other command writes the data directory: it holds the directory's lock until it ends.
   CLI::App* data_cmd = *init ? init : *ingest ? ingest : *token_create ? token_create
                               : *replay ? replay : demo;
   if (Status st = ResolveDataOptions(*data_cmd, data); !st.ok()) return Fail(st);
+  if (*token_create) {
+    // No lock: it is how a token is added to a running server. It writes one api_tokens row in
+    // its own SQLite transaction (SQLite serialises it with the server's writer) and touches
+    // nothing the server keeps in memory; the server finds the token on its first use.
+    auto store = OpenData(data);
+    if (!store.ok()) return Fail(store.status());
+    auto t = CreateToken(**store, token_name);
+    if (!t.ok()) return Fail(t.status());
+    fmt::print("{}\n", *t);
+    return 0;
+  }
+  // Every other command writes the store's state: it holds the directory's lock until it ends.
   auto lock = DataDirLock::Acquire(data.dir);
   if (!lock.ok()) return Fail(lock.status());
 
@@ -616,14 +627,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*ingest) return RunIngest(data, file);
-  if (*token_create) {
-    auto store = OpenData(data);
-    if (!store.ok()) return Fail(store.status());
-    auto t = CreateToken(**store, token_name);
-    if (!t.ok()) return Fail(t.status());
-    fmt::print("{}\n", *t);
-    return 0;
-  }
   if (*replay) return RunReplay(data);
   if (*demo) return RunDemo(data, demo_options, demo_out);
   return 0;

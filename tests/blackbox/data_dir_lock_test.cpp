@@ -70,9 +70,9 @@ TEST_F(DataDirLockTest, SecondWriterIsRefusedNamingTheDirectoryAndThePid) {
   EXPECT_NE(ingest.status.code, 0) << ingest.Describe();
   EXPECT_NE(ingest.err.find(held), std::string::npos) << ingest.Describe();
 
+  // Adding a token to the running server is allowed (one row, SQLite's own locking).
   RunResult token = qzbb::Run({kBinary, "token", "create", "--data", data()}, tmp_ / "token");
-  EXPECT_NE(token.status.code, 0) << token.Describe();
-  EXPECT_NE(token.err.find(held), std::string::npos) << token.Describe();
+  EXPECT_TRUE(token.status.ok()) << token.Describe();
 
   // The server was not disturbed, and once it stops the directory is free again.
   EXPECT_TRUE(serve.running()) << serve.Describe() << "\n" << serve.Stderr();
