@@ -13,6 +13,7 @@
 #include <csignal>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,9 +26,11 @@
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
+#include "app/data_dir.hpp"
 #include "app/http_wiring.hpp"
 #include "app/modules.hpp"
 #include "app/node.hpp"
+#include "app/node_config.hpp"
 #include "app/platforms.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "playbook/playbook.hpp"
@@ -48,22 +51,30 @@ struct DataOptions {
 };
 
 void AddDataOptions(CLI::App* cmd, DataOptions& o) {
-  cmd->add_option("--data", o.dir, "Data directory (holds qunzhu.db and admin.token)")
+  cmd->add_option("--data", o.dir,
+                  "Data directory (holds qunzhu.db, admin.token and qunzhu.lock; created with "
+                  "mode 0700; env QZ_DATA)")
       ->capture_default_str();
   cmd->add_option("--sync", o.sync,
                   "Durability of a commit: 'full' survives power loss (fsync), 'normal' survives "
-                  "a crash of the process only")
+                  "a crash of the process only (env QZ_SYNC)")
       ->check(CLI::IsMember({"full", "normal"}))
       ->capture_default_str();
 }
 
-// Opens (creating if needed) the store in the data directory; migrations run here.
+// --data and --sync when given, else QZ_DATA and QZ_SYNC when set, else the defaults.
+Status ResolveDataOptions(const CLI::App& cmd, DataOptions& o) {
+  auto env = ReadEnvironment([](const char* name) { return std::getenv(name); });
+  if (!env.ok()) return env.status();
+  if (cmd.get_option("--data")->count() == 0 && env->data_dir) o.dir = *env->data_dir;
+  if (cmd.get_option("--sync")->count() == 0 && env->sync) o.sync = *env->sync;
+  return Status::Ok();
+}
+
+// Opens (creating if needed) the store in the data directory; migrations run here. The caller
+// holds the directory's DataDirLock.
 Result<std::unique_ptr<Store>> OpenData(const DataOptions& o) {
-  std::error_code ec;
-  fs::create_directories(o.dir, ec);
-  if (ec) {
-    return Status::Unavailable(fmt::format("cannot create data directory {}: {}", o.dir, ec.message()));
-  }
+  QZ_RETURN_IF_ERROR(EnsureDataDir(o.dir));
   return OpenSqliteStore({.path = (fs::path(o.dir) / kDbFile).string(),
                           .sync = o.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull});
 }
@@ -298,23 +309,83 @@ int RunIngest(const DataOptions& data, const std::string& file) {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-int RunServe(const DataOptions& data, const std::string& listen, const std::string& port_file,
-             int io_threads, const std::vector<std::string>& playbooks) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return Fail(Status::Invalid("expected HOST:PORT, e.g. 127.0.0.1:8080", "--listen"));
-  }
-  ServerOptions options;
-  options.host = listen.substr(0, colon);
-  try {
-    const int port = std::stoi(listen.substr(colon + 1));
-    if (port < 0 || port > 65535) throw std::out_of_range("port");
-    options.port = static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-    return Fail(Status::Invalid("port must be 0..65535", "--listen"));
-  }
-  options.io_threads = io_threads;
+// The serve command line: the values given as flags (unset ones are not flags' defaults, so the
+// environment and the config file can supply them).
+struct ServeFlags {
+  std::string config;
+  ConfigOverrides overrides;
+};
 
+// The platforms.* tables of the config file: a platform this build has no adapter for is
+// reported with the file's other problems; the keys are read by the adapter's factory once the
+// whole configuration (and so the data directory) is known: MakeAdapters.
+void CheckPlatformSection(std::string_view name, TableReader& section) {
+  PlatformRegistry registry;
+  if (Status st = RegisterPlatforms(registry); !st.ok() || registry.Find(name) == nullptr) {
+    std::string known;
+    for (const std::string& p : registry.platforms()) known += (known.empty() ? "" : ", ") + p;
+    section.problems().Report(section.table(), section.path(),
+                              fmt::format("unknown platform '{}' (this build has adapters for: {})",
+                                          Excerpt(name, 40), known));
+  }
+  for (auto&& [key, node] : section.table()) section.Skip(key.str());
+}
+
+// The adapters the node serves: one per [platforms.<name>] section of the config file at
+// `path`, made by the registered factories (every problem reported with its line), or the
+// sandbox alone when there is none.
+Result<std::vector<std::unique_ptr<PlatformAdapter>>> MakeAdapters(const NodeConfig& config,
+                                                                   const std::string& path,
+                                                                   const AdapterEnv& env) {
+  if (config.platforms.empty()) return CreateAdapters(kDefaultPlatforms, "built-in platforms", env);
+  // Read again from the file: copies of TOML nodes lose their lines.
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return CreateAdapters(text.str(), path, env, /*only_platforms=*/true);
+}
+
+// Defaults, then the config file, then the environment, then the flags.
+Result<NodeConfig> ResolveServeConfig(const ServeFlags& flags) {
+  std::string path = flags.config;
+  if (path.empty()) {
+    const char* env = std::getenv("QZ_CONFIG");
+    if (env != nullptr) path = env;
+  }
+  NodeConfig config;
+  if (!path.empty()) {
+    auto loaded = LoadNodeConfig(path, CheckPlatformSection);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+    spdlog::info("configuration read from {}", path);
+  }
+  auto env = ReadEnvironment([](const char* name) { return std::getenv(name); });
+  if (!env.ok()) return env.status();
+  ApplyOverrides(config, *env);
+  ApplyOverrides(config, flags.overrides);
+  return config;
+}
+
+int RunServe(const ServeFlags& flags) {
+  auto config = ResolveServeConfig(flags);
+  if (!config.ok()) {
+    // The message names the file, line and key path of each problem.
+    fmt::print(stderr, "{}\n", config.status().ToString());
+    return 2;
+  }
+  auto listen = ParseListen(config->server.listen, "server.listen");
+  if (!listen.ok()) return Fail(listen.status());
+  ServerOptions options;
+  options.host = listen->host;
+  options.port = listen->port;
+  options.io_threads = config->server.io_threads;
+  DataOptions data;
+  data.dir = config->storage.data_dir;
+  data.sync = config->storage.sync == SyncMode::kNormal ? "normal" : "full";
+
+  // Held until the process ends: no other qunzhu writes this directory meanwhile.
+  auto lock = DataDirLock::Acquire(data.dir);
+  if (!lock.ok()) return Fail(lock.status());
   {
     auto store = OpenData(data);
     if (!store.ok()) return Fail(store.status());
@@ -323,14 +394,23 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
   SystemClock clock;
   // The sandbox's member-side event ids start from the clock by default, so they do not repeat
   // those of an earlier run.
-  auto adapters = CreateAdapters(kDefaultPlatforms, "built-in platforms", {clock, data.dir});
-  if (!adapters.ok()) return Fail(adapters.status());
+  const char* config_path = std::getenv("QZ_CONFIG");
+  auto adapters = MakeAdapters(*config,
+                               !flags.config.empty()    ? flags.config
+                               : config_path != nullptr ? std::string(config_path)
+                                                        : std::string(),
+                               {clock, data.dir});
+  if (!adapters.ok()) {
+    fmt::print(stderr, "{}\n", adapters.status().ToString());
+    return 2;
+  }
   NodeOptions node_options;
   node_options.data_dir = data.dir;
-  node_options.sync = data.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull;
+  node_options.lock_data_dir = false;  // held above
+  node_options.sync = config->storage.sync;
   node_options.clock = &clock;
   node_options.adapters = std::move(*adapters);
-  node_options.playbook_files = playbooks;
+  node_options.playbook_files = config->server.playbooks;
   auto node = Node::Open(std::move(node_options));
   if (!node.ok()) return Fail(node.status());
   auto stats = (*node)->store().Stats();
@@ -348,8 +428,8 @@ int RunServe(const DataOptions& data, const std::string& listen, const std::stri
   if (Status s = AddNodeMetrics(metrics, **node); !s.ok()) return Fail(s);
   const std::string url = fmt::format("http://{}:{}", options.host, (*server)->port());
   spdlog::info("listening on {}", url);
-  if (!port_file.empty()) {
-    std::ofstream(port_file) << (*server)->port() << "\n";
+  if (!config->server.port_file.empty()) {
+    std::ofstream(config->server.port_file) << (*server)->port() << "\n";
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -501,14 +581,32 @@ int main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "Serve the HTTP API (initialises the data directory if needed)");
   AddDataOptions(serve, data);
-  std::string listen = "127.0.0.1:8080", port_file;
+  ServeFlags serve_flags;
+  std::string listen, port_file;
   int io_threads = 2;
-  serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")->capture_default_str();
-  serve->add_option("--port-file", port_file, "Write the bound port to this file once listening");
-  serve->add_option("--io-threads", io_threads, "Threads serving HTTP")->check(CLI::Range(1, 64))->capture_default_str();
   std::vector<std::string> serve_playbooks;
+  serve->add_option("--config", serve_flags.config,
+                    "A node config file (TOML; see qunzhu.example.toml); env QZ_CONFIG");
+  serve->add_option("--listen", listen,
+                    "HOST:PORT to listen on; port 0 picks a free port (default 127.0.0.1:8080)")
+      ->check([](const std::string& v) {
+        auto parsed = ParseListen(v, "--listen");
+        return parsed.ok() ? std::string() : parsed.status().message();
+      });
+  serve->add_option("--port-file", port_file, "Write the bound port to this file once listening");
+  serve->add_option("--io-threads", io_threads, "Threads serving HTTP (default 2)")
+      ->check(CLI::Range(1, 64));
   serve->add_option("--playbook", serve_playbooks,
-                    "A playbook TOML file to validate, store and apply at start (repeatable)");
+                    "A playbook TOML file to validate, store and apply at start (repeatable; "
+                    "replaces server.playbooks of the config file)");
+  {
+    std::string footer =
+        "\nSettings come from, highest first: the flags above, environment variables, the config "
+        "file (--config), the defaults.\nEnvironment variables:\n";
+    for (const EnvVar& v : kConfigEnvVars) footer += fmt::format("  {:<14} {}\n", v.name, v.what);
+    footer += "Only one process may use a data directory at a time (DIR/qunzhu.lock).";
+    serve->footer(footer);
+  }
 
   auto* playbook = app.add_subcommand("playbook", "Work with playbooks (a community's behaviour in TOML)");
   playbook->require_subcommand(1);
@@ -547,6 +645,37 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
+  if (*serve) {
+    ConfigOverrides& o = serve_flags.overrides;
+    if (serve->count("--listen") > 0) o.listen = listen;
+    if (serve->count("--io-threads") > 0) o.io_threads = io_threads;
+    if (serve->count("--port-file") > 0) o.port_file = port_file;
+    if (serve->count("--playbook") > 0) o.playbooks = serve_playbooks;
+    if (serve->count("--data") > 0) o.data_dir = data.dir;
+    if (serve->count("--sync") > 0) o.sync = data.sync;
+    return RunServe(serve_flags);
+  }
+  if (*playbook_check) return RunPlaybookCheck(playbook_file);
+  if (*demo && !demo_out.empty()) return RunDemo(data, demo_options, demo_out);
+
+  CLI::App* data_cmd = *init ? init : *ingest ? ingest : *token_create ? token_create
+                              : *replay ? replay : demo;
+  if (Status st = ResolveDataOptions(*data_cmd, data); !st.ok()) return Fail(st);
+  if (*token_create) {
+    // No lock: it is how a token is added to a running server. It writes one api_tokens row in
+    // its own SQLite transaction (SQLite serialises it with the server's writer) and touches
+    // nothing the server keeps in memory; the server finds the token on its first use.
+    auto store = OpenData(data);
+    if (!store.ok()) return Fail(store.status());
+    auto t = CreateToken(**store, token_name);
+    if (!t.ok()) return Fail(t.status());
+    fmt::print("{}\n", *t);
+    return 0;
+  }
+  // Every other command writes the store's state: it holds the directory's lock until it ends.
+  auto lock = DataDirLock::Acquire(data.dir);
+  if (!lock.ok()) return Fail(lock.status());
+
   if (*init) {
     auto store = OpenData(data);
     if (!store.ok()) return Fail(store.status());
@@ -563,17 +692,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*serve) return RunServe(data, listen, port_file, io_threads, serve_playbooks);
-  if (*playbook_check) return RunPlaybookCheck(playbook_file);
   if (*ingest) return RunIngest(data, file);
-  if (*token_create) {
-    auto store = OpenData(data);
-    if (!store.ok()) return Fail(store.status());
-    auto t = CreateToken(**store, token_name);
-    if (!t.ok()) return Fail(t.status());
-    fmt::print("{}\n", *t);
-    return 0;
-  }
   if (*replay) return RunReplay(data);
   if (*demo) return RunDemo(data, demo_options, demo_out);
   return 0;

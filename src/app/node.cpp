@@ -81,11 +81,12 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
                              "adapters");
     }
   }
-  std::error_code ec;
-  std::filesystem::create_directories(o.data_dir, ec);
-  if (ec) {
-    return Status::Unavailable(
-        fmt::format("cannot create data directory {}: {}", o.data_dir, ec.message()));
+  if (o.lock_data_dir) {
+    auto lock = DataDirLock::Acquire(o.data_dir);
+    if (!lock.ok()) return lock.status();
+    node->lock_.emplace(std::move(*lock));
+  } else {
+    QZ_RETURN_IF_ERROR(EnsureDataDir(o.data_dir));
   }
   auto store = OpenSqliteStore({.path = (std::filesystem::path(o.data_dir) / "qunzhu.db").string(),
                                 .sync = o.sync});

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/data_dir.hpp"
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "engine/delivery.hpp"
@@ -24,6 +26,9 @@ namespace qz {
 
 struct NodeOptions {
   std::string data_dir = "./data";
+  // true: Open takes the data directory's lock (DataDirLock) for the node's life and fails when
+  // another process holds it. false: the caller already holds it.
+  bool lock_data_dir = true;
   SyncMode sync = SyncMode::kFull;
   const Clock* clock = nullptr;  // null: the system clock
   // The adapters of the platforms this node serves, one per platform (CreateAdapters in
@@ -49,11 +54,13 @@ Result<std::shared_ptr<const PlaybookSet>> LoadStoredPlaybooks(
 // their own.
 class Node {
  public:
-  // Opens the store (creating the data directory), loads the state, stored and given playbooks,
-  // open outbox actions and timers, and starts the pipeline; then starts the adapters (in
-  // order) with an EventSink over the ingest, so their events find everything running.
+  // Locks the data directory (unless the caller holds it; it is created 0700 when missing),
+  // opens the store, loads the state, stored and given playbooks, open outbox actions and
+  // timers, and starts the pipeline; then starts the adapters (in order) with an EventSink over
+  // the ingest, so their events find everything running.
   // Errors: kInvalidArgument for two adapters of one platform; an adapter's Start error (the
-  // adapters started before it are stopped); the store's and the playbooks'.
+  // adapters started before it are stopped); the data directory in use by another process; the
+  // store's and the playbooks'.
   static Result<std::unique_ptr<Node>> Open(NodeOptions options);
   // Stops the adapters first (reverse order: no new inbound events), then delivery and the
   // scheduler, then drains ingest (completing the adapters' last Submits), and destroys the
@@ -98,6 +105,7 @@ class Node {
   std::unique_ptr<IngestSink> sink_;
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::optional<DataDirLock> lock_;  // released last, after the store is closed
 };
 
 }  // namespace qz

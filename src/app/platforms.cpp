@@ -15,7 +15,8 @@ Status RegisterPlatforms(PlatformRegistry& registry) {
 
 Result<std::vector<std::unique_ptr<PlatformAdapter>>> CreateAdapters(std::string_view toml,
                                                                      std::string_view source,
-                                                                     const AdapterEnv& env) {
+                                                                     const AdapterEnv& env,
+                                                                     bool only_platforms) {
   PlatformRegistry registry;
   QZ_RETURN_IF_ERROR(RegisterPlatforms(registry));
   auto doc = ParseToml(toml, source, kMaxConfigBytes);
@@ -27,6 +28,9 @@ Result<std::vector<std::unique_ptr<PlatformAdapter>>> CreateAdapters(std::string
     TableReader reader(*platforms, "platforms", problems);
     adapters = registry.CreateAll(reader, env);
     reader.Done();
+  }
+  if (only_platforms) {
+    for (auto&& [key, node] : *doc) root.Skip(key.str());
   }
   root.Done();
   QZ_RETURN_IF_ERROR(problems.ToStatus());

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace qz {
 namespace {
 
@@ -111,8 +113,24 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
   return Timestamp{(local_s - offset * 60) * 1000 + millis, offset};
 }
 
+int64_t WrittenYear(const Timestamp& ts) {
+  const int64_t local_ms = ts.ms + static_cast<int64_t>(ts.offset_minutes) * 60000;
+  int64_t days = local_ms / 86400000;
+  if (local_ms % 86400000 < 0) --days;
+  return CivilFromDays(days).y;
+}
+
 std::string FormatRfc3339(TimeMs ms, int offset_minutes) {
-  const int64_t local_ms = ms + static_cast<int64_t>(offset_minutes) * 60000;
+  // The range RFC 3339 can write (years 0000..9999), in local milliseconds.
+  static const int64_t kMinLocalMs = DaysFromCivil(0, 1, 1) * 86400000;
+  static const int64_t kMaxLocalMs = DaysFromCivil(10000, 1, 1) * 86400000 - 1;
+  constexpr int64_t kDayMs = 86400000;
+  if (offset_minutes <= -24 * 60 || offset_minutes >= 24 * 60) offset_minutes = 0;
+  // Clamp the instant first (a day of margin covers any offset), so the sum cannot overflow.
+  ms = std::clamp<int64_t>(ms, kMinLocalMs - kDayMs, kMaxLocalMs + kDayMs);
+  const int64_t local_ms =
+      std::clamp<int64_t>(ms + static_cast<int64_t>(offset_minutes) * 60000, kMinLocalMs,
+                          kMaxLocalMs);
   int64_t secs = local_ms / 1000;
   int64_t frac = local_ms % 1000;
   if (frac < 0) {
@@ -127,14 +145,6 @@ std::string FormatRfc3339(TimeMs ms, int offset_minutes) {
   }
   const Civil c = CivilFromDays(days);
   const int a = offset_minutes < 0 ? -offset_minutes : offset_minutes;
-  if (c.y < 0 || c.y > 9999 || a >= 100 * 60) {
-    // Outside what RFC 3339 can write with four-digit years; not reached by parsed times.
-    std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.y, c.m, c.d,
-                                  rem / 3600, (rem / 60) % 60, rem % 60);
-    if (frac != 0) out += fmt::format(".{:03}", frac);
-    if (offset_minutes == 0) return out + 'Z';
-    return out + fmt::format("{}{:02}:{:02}", offset_minutes < 0 ? '-' : '+', a / 60, a % 60);
-  }
   // The common case by hand: this runs for every event written (EventToJson).
   char buf[32];
   char* p = buf;

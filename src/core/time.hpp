@@ -1,6 +1,7 @@
 // qunzhu core: RFC 3339 timestamps, the only time format on the wire.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,15 @@ struct Timestamp {
 // milliseconds are truncated. Accepts 't'/'z'/' ' as RFC 3339 allows.
 Result<Timestamp> ParseRfc3339(std::string_view text);
 
-// Formats with millisecond precision when non-zero, e.g. "2026-03-01T08:00:00+08:00".
+// The calendar year of `ts` as written (its date in its own offset), e.g. 2026 for
+// "2026-01-01T00:30:00+08:00" although that instant is in 2025 in UTC.
+int64_t WrittenYear(const Timestamp& ts);
+
+// Formats with millisecond precision when non-zero, e.g. "2026-03-01T08:00:00+08:00". The
+// output is always RFC 3339 (four-digit year, offset within ±23:59): an offset beyond that is
+// written as Z, and an instant outside 0000-01-01T00:00:00 .. 9999-12-31T23:59:59.999 (in the
+// offset written) is clamped to that range. Neither happens for parsed event times (2000..2100,
+// src/model/event.hpp) or the clock; it keeps a damaged stored value from breaking an answer.
 std::string FormatRfc3339(TimeMs ms, int offset_minutes = 0);
 
 }  // namespace qz

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 namespace qz {
 namespace {
 
@@ -47,12 +49,30 @@ TEST(Rfc3339, FormatRoundTrips) {
   }
 }
 
-TEST(Rfc3339, FormatsYearsBeyondFourDigitsWithoutCutting) {
-  // 10000-01-01T00:00:00Z: no RFC 3339 text, but formatting must not write a wrong date.
-  const TimeMs ms = 253402300800000;
-  EXPECT_EQ(FormatRfc3339(ms, 0), "10000-01-01T00:00:00Z");
+// The output is always RFC 3339, whatever value reaches it (a damaged stored time, say): years
+// beyond 0000..9999 are clamped to that range, offsets beyond ±23:59 are written as Z.
+TEST(Rfc3339, FormatIsAlwaysRfc3339) {
+  const TimeMs y10000 = 253402300800000;  // 10000-01-01T00:00:00Z
+  EXPECT_EQ(FormatRfc3339(y10000, 0), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(y10000 - 1, 0), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(y10000 - 3600000, 120), "9999-12-31T23:59:59.999+02:00");
+  EXPECT_EQ(FormatRfc3339(INT64_MAX, 0), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(INT64_MIN, 0), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(-62167219200000 - 1, 0), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(0, 100 * 60), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(0, -32768), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(0, 0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(-1, 0), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Rfc3339, WrittenYearIsTheDateAsWritten) {
+  auto t = ParseRfc3339("2026-01-01T00:30:00+08:00");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(WrittenYear(*t), 2026);
+  EXPECT_EQ(WrittenYear({t->ms, 0}), 2025);
+  auto early = ParseRfc3339("0000-01-01T00:00:00Z");
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(WrittenYear(*early), 0);
 }
 
 }  // namespace

@@ -47,8 +47,8 @@ std::vector<Event> Collect(const DemoOptions& options, int64_t limit = -1) {
 
 // The default demo, generated once for the tests that only read it.
 const std::vector<Event>& Defaults() {
-  static const std::vector<Event> events = Collect(DemoOptions{});
-  return events;
+  static const std::vector<Event> kEvents = Collect(DemoOptions{});
+  return kEvents;
 }
 
 std::string Key(const std::string& a, const std::string& b) { return a + '\x1f' + b; }

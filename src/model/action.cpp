@@ -75,7 +75,11 @@ Result<Action> ActionFromJson(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Invalid("an action must be a JSON object");
   Action a;
-  for (auto& [key, v] : j.items()) {
+  for (auto& item : j.items()) {
+    // Named references rather than a structured binding: lambdas capture them (clang-tidy's
+    // C++20 front end cannot capture bindings).
+    const std::string& key = item.key();
+    const nlohmann::json& v = item.value();
     auto str = [&](std::string& out) -> Status {
       if (!v.is_string()) return Status::Invalid("must be a string", key);
       out = v.get<std::string>();

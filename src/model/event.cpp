@@ -65,7 +65,9 @@ Result<int64_t> ParseAmountE4(std::string_view s) {
   }
   if (i != s.size()) return bad("unexpected character");
   for (size_t k = frac_digits; k < 4; ++k) frac *= 10;
-  return whole * 10000 + frac;
+  const int64_t amount = whole * 10000 + frac;  // < 10^18: 14 digits at most
+  if (amount > kMaxAmountE4) return bad("more than 1000000000000, the largest amount accepted");
+  return amount;
 }
 
 std::string FormatAmountE4(int64_t v) {
@@ -399,6 +401,9 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
         st = Status::Invalid("must be an object", "payload");
       } else {
         e.payload = simdjson::minify(v);
+        if (e.payload.size() > kMaxPayloadBytes) {
+          st = Status::Invalid(fmt::format("longer than {} bytes", kMaxPayloadBytes), "payload");
+        }
       }
     } else if (key == "action") {
       st = ReadString(v, key, 64, e.action);
@@ -421,6 +426,14 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
       AppendJsonString(attrs, key);
       attrs += ':';
       attrs += simdjson::minify(v);
+      // Bounded as a whole: otherwise any unknown key would carry what `text` may not.
+      if (attrs.size() + 1 > kMaxAttrsBytes) {
+        st = Status::Invalid(
+            fmt::format("unknown fields are kept up to {} bytes in all; with this one they are "
+                        "{} bytes",
+                        kMaxAttrsBytes, attrs.size() + 1),
+            std::string(key));
+      }
     }
     if (!st.ok()) return st;
   }
@@ -438,6 +451,12 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
   if (!has_time) return Status::Invalid("required (RFC 3339 with offset)", "time");
   auto ts = ParseRfc3339(time_text);
   if (!ts.ok()) return Status::Invalid(ts.status().message(), "time");
+  if (const int64_t year = WrittenYear(*ts); year < kMinEventYear || year > kMaxEventYear) {
+    return Status::Invalid(fmt::format("'{}' is outside the accepted dates ({}-01-01 to "
+                                       "{}-12-31)",
+                                       time_text, kMinEventYear, kMaxEventYear),
+                           "time");
+  }
   e.time = ts->ms;
   e.time_offset = static_cast<int16_t>(ts->offset_minutes);
   if (e.platform.empty()) return Status::Invalid("required", "platform");

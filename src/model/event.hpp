@@ -104,9 +104,20 @@ struct Event {
 inline constexpr size_t kMaxIdBytes = 256;
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 inline constexpr size_t kMaxMentions = 256;
+// The unknown fields kept in `attrs`, all together (their minified JSON), and a timer's payload.
+inline constexpr size_t kMaxAttrsBytes = 64 * 1024;
+inline constexpr size_t kMaxPayloadBytes = 64 * 1024;
+// The largest order amount, in 1/10000 units: 1,000,000,000,000 currency units. Far beyond any
+// real order, and small enough that sums of billions of orders stay far from int64 overflow.
+inline constexpr int64_t kMaxAmountE4 = 10'000'000'000'000'000;
+// Event times are accepted from 2000-01-01 to 2100-12-31, the date as written (in its own
+// offset): older or later dates are typing or clock errors, and would sort a member's
+// first/last seen times to absurd values.
+inline constexpr int kMinEventYear = 2000;
+inline constexpr int kMaxEventYear = 2100;
 
 // Parses an amount such as "199", "199.9", "0.0001" into 1/10000 units. At most 4 decimals,
-// no sign, no exponent, at most 14 integer digits.
+// no sign, no exponent, at most kMaxAmountE4 (1000000000000). Errors name the field "amount".
 Result<int64_t> ParseAmountE4(std::string_view text);
 std::string FormatAmountE4(int64_t amount_e4);
 

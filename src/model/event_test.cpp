@@ -1,7 +1,10 @@
 #include "model/event.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "core/time.hpp"
 
 namespace qz {
 namespace {
@@ -198,6 +201,99 @@ TEST(JsonStringTest, EscapesQuotesBackslashesAndControlsAndKeepsTheRest) {
   EXPECT_EQ(JsonString("plain 中文 🙂"), "\"plain 中文 🙂\"");
   EXPECT_EQ(JsonString("a\"b\\c\nd\re\tf\x01g\x1f"), R"("a\"b\\c\nd\re\tf\u0001g\u001f")");
   EXPECT_EQ(JsonString("\"\""), R"("\"\"")") << "escapes at both ends";
+}
+
+}  // namespace
+}  // namespace qz
+
+namespace qz {
+namespace {
+
+// A message event with `extra` spliced in as further top-level members ("" for none).
+std::string MessageWith(std::string_view time, std::string_view extra = "") {
+  return fmt::format(R"({{"id":"m1","type":"message","time":"{}","platform":"sandbox",)"
+                     R"("group":"g","member":"u"{}{}}})",
+                     time, extra.empty() ? "" : ",", extra);
+}
+
+std::string OrderOf(std::string_view amount) {
+  return fmt::format(R"({{"id":"o1","type":"order","time":"2026-03-01T08:00:00+08:00",)"
+                     R"("platform":"shop","member":"u","amount":"{}"}})",
+                     amount);
+}
+
+TEST(EventLimits, OrderAmountIsBoundedNamingTheField) {
+  EventParser parser;
+  auto max = parser.Parse(OrderOf("1000000000000"));
+  ASSERT_TRUE(max.ok()) << max.status().ToString();
+  EXPECT_EQ(max->amount_e4, kMaxAmountE4);
+  for (const char* over : {"1000000000000.0001", "1000000000001", "99999999999999"}) {
+    auto e = parser.Parse(OrderOf(over));
+    ASSERT_FALSE(e.ok()) << over;
+    EXPECT_EQ(e.status().field(), "amount") << over;
+    EXPECT_NE(e.status().message().find("the largest amount accepted"), std::string::npos)
+        << e.status().message();
+  }
+}
+
+TEST(EventLimits, UnknownFieldsAreBoundedAsAWholeNamingTheField) {
+  EventParser parser;
+  // One big unknown field: what `text` may not carry, no other key may.
+  const std::string blob(15 << 20, 'x');
+  auto big = parser.Parse(MessageWith("2026-03-01T08:00:00Z", fmt::format(R"("blob":"{}")", blob)));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().field(), "blob");
+  EXPECT_NE(big.status().message().find("unknown fields are kept up to 65536 bytes in all"),
+            std::string::npos)
+      << big.status().message();
+
+  // Several that are each small but too big together: the one that crosses the bound is named.
+  const std::string third(kMaxAttrsBytes / 3, 'y');
+  auto many = parser.Parse(MessageWith(
+      "2026-03-01T08:00:00Z",
+      fmt::format(R"("a1":"{0}","a2":"{0}","a3":"{0}","a4":"{0}")", third)));
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.status().field(), "a3");
+
+  // Under the bound they are kept.
+  const std::string fits(kMaxAttrsBytes - 64, 'z');
+  auto ok = parser.Parse(MessageWith("2026-03-01T08:00:00Z", fmt::format(R"("note":"{}")", fits)));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_LE(ok->attrs.size(), kMaxAttrsBytes);
+  EXPECT_NE(ok->attrs.find(fits), std::string::npos);
+}
+
+TEST(EventLimits, PayloadIsBounded) {
+  EventParser parser;
+  const std::string big(kMaxPayloadBytes, 'p');
+  auto e = parser.Parse(fmt::format(
+      R"({{"id":"t1","type":"timer","time":"2026-03-01T08:00:00Z","platform":"qunzhu",)"
+      R"("timer":"k","payload":{{"x":"{}"}}}})",
+      big));
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().field(), "payload");
+}
+
+TEST(EventLimits, TimesAreAcceptedFrom2000To2100AsWritten) {
+  EventParser parser;
+  for (const char* good : {"2000-01-01T00:00:00Z", "2100-12-31T23:59:59.999Z",
+                           "2000-01-01T00:00:00+08:00",  // 1999-12-31 in UTC: the date as written
+                           "2100-12-31T23:59:59-12:00"}) {
+    auto e = parser.Parse(MessageWith(good));
+    ASSERT_TRUE(e.ok()) << good << ": " << e.status().ToString();
+    // What the API prints is RFC 3339 with a four-digit year, the time as written.
+    EXPECT_EQ(FormatRfc3339(e->time, e->time_offset), good);
+  }
+  for (const char* bad : {"0000-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00",
+                          "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z",
+                          "1999-12-31T23:00:00-08:00"}) {
+    auto e = parser.Parse(MessageWith(bad));
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.status().field(), "time") << bad;
+    EXPECT_NE(e.status().message().find("outside the accepted dates (2000-01-01 to 2100-12-31)"),
+              std::string::npos)
+        << e.status().message();
+  }
 }
 
 }  // namespace

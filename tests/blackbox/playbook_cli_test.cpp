@@ -71,5 +71,20 @@ TEST(PlaybookPut, ARefusedPlaybookIsNotStoredAndTheServerStartsAgain) {
   }
 }
 
+// The config file's [platforms.<name>] sections are read by the adapters' factories: a bad value
+// stops `serve` with its line and key path.
+TEST(ServeConfig, PlatformSectionsAreReadByTheirFactories) {
+  TempDir tmp;
+  ASSERT_TRUE(WriteFile(tmp / "node.toml",
+                        "[storage]\ndata_dir = \"" + tmp / "data" +
+                            "\"\n[platforms.sandbox]\ndedupes_sends = \"no\"\n"));
+  RunResult r = qzbb::Run({kBinary, "serve", "--config", tmp / "node.toml", "--listen", "127.0.0.1:0"},
+                    tmp / "serve");
+  EXPECT_EQ(r.status.code, 2) << r.Describe();
+  EXPECT_NE(r.err.find("node.toml:4: platforms.sandbox.dedupes_sends: expected a boolean"),
+            std::string::npos)
+      << r.Describe();
+}
+
 }  // namespace
 }  // namespace qzbb
