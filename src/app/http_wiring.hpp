@@ -20,9 +20,12 @@ struct RouteContributors {
 // The routes every contributor adds, in one table for HttpServer::Start.
 Result<RouteTable> ContributedRoutes(const RouteContributors& contributors);
 
-// The outbox (delivery), timers (scheduler) and outbox-by-status collectors of `node`. Call it
+// The outbox (delivery), timers (scheduler), module failures and outbox-by-status collectors
+// of `node`. Call it
 // after HttpServer::Start, which registers the ingest and HTTP metrics first (so /metrics keeps
 // its order). `node` must outlive the registry's use.
 Status AddNodeMetrics(MetricsRegistry& metrics, Node& node);
+// qunzhu_module_failures_total{module="…"}: one series per module, in module order.
+Status AddModuleMetrics(MetricsRegistry& metrics, const Node& node);
 
 }  // namespace qz

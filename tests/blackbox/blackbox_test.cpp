@@ -1061,6 +1061,9 @@ TEST_F(Blackbox, ContentTypeBodyLimitAuthAndRoutes) {
   const HttpResponse metrics = server.Get("/metrics");
   EXPECT_EQ(metrics.status, 200) << metrics.Describe();
   EXPECT_NE(metrics.Header("Content-Type").find("text/plain"), std::string::npos);
+  EXPECT_NE(metrics.body.find("\nqunzhu_module_failures_total{module=\"welcome\"} 0\n"),
+            std::string::npos)
+      << metrics.body;
   EXPECT_NE(metrics.body.find("\nqunzhu_events_ingested_total 2\n"), std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("\nqunzhu_events_duplicate_total 1\n"), std::string::npos)
