@@ -21,12 +21,12 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 const ModuleRegistry& Registry() {
-  static const std::unique_ptr<ModuleRegistry> registry = [] {
+  static const std::unique_ptr<ModuleRegistry> kRegistry = [] {
     auto r = MakeModuleRegistry();
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return std::move(*r);
   }();
-  return *registry;
+  return *kRegistry;
 }
 
 Result<Playbook> Parse(std::string_view doc, std::string_view source = "playbook") {

@@ -93,15 +93,15 @@ class [[nodiscard]] Result {
     if (!qz_status_.ok()) return qz_status_; \
   } while (0)
 
-#define QZ_STATUS_CONCAT_INNER_(a, b) a##b
-#define QZ_STATUS_CONCAT_(a, b) QZ_STATUS_CONCAT_INNER_(a, b)
+#define QZ_STATUS_CONCAT_INNER(a, b) a##b
+#define QZ_STATUS_CONCAT(a, b) QZ_STATUS_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Result<T>); on failure returns its Status to the caller, else moves its
 // value into `lhs`, which may be a declaration (`auto x`, `const Foo& y`) or an existing
 // variable. Expands to several statements: not for an unbraced if/else branch.
 #define QZ_ASSIGN_OR_RETURN(lhs, expr) \
-  QZ_ASSIGN_OR_RETURN_IMPL_(QZ_STATUS_CONCAT_(qz_result_, __LINE__), lhs, expr)
-#define QZ_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr)    \
+  QZ_ASSIGN_OR_RETURN_IMPL(QZ_STATUS_CONCAT(qz_result_, __LINE__), lhs, expr)
+#define QZ_ASSIGN_OR_RETURN_IMPL(result, lhs, expr)    \
   auto result = (expr);                                 \
   if (!result.ok()) return std::move(result).status(); \
   lhs = std::move(result).value()

@@ -20,9 +20,9 @@ class Runs {
   DueLoop::Next Run() {
     std::lock_guard lock(mu_);
     ++count_;
-    if (during_run_) during_run_(count_);
+    if (during_run) during_run(count_);
     cv_.notify_all();
-    return next_;
+    return next;
   }
   bool WaitFor(int n) {
     std::unique_lock lock(mu_);
@@ -32,8 +32,8 @@ class Runs {
     std::lock_guard lock(mu_);
     return count_;
   }
-  std::function<void(int)> during_run_;
-  DueLoop::Next next_;
+  std::function<void(int)> during_run;
+  DueLoop::Next next;
 
  private:
   std::mutex mu_;
@@ -57,7 +57,7 @@ TEST(DueLoop, AWakeDuringARunIsNotLost) {
   Runs runs;
   DueLoop* loop_ptr = nullptr;
   // The first run reports "nothing pending", but work arrives while it runs (after it looked).
-  runs.during_run_ = [&](int n) {
+  runs.during_run = [&](int n) {
     if (n == 1) loop_ptr->Wake(1000);
   };
   DueLoop loop(clock, [&] { return runs.Run(); }, hours(1));

@@ -62,7 +62,8 @@ State::State(StateSnapshot s) {
   }
   memberships_.Reserve(s.memberships.size());
   for (auto& m : s.memberships) {
-    memberships_.Insert(MembershipHash(m.group_id, m.member_id), std::move(m));
+    const uint64_t hash = MembershipHash(m.group_id, m.member_id);
+    memberships_.Insert(hash, std::move(m));
   }
   names_.resize(members_.size());
   for (auto& n : s.names) names_[static_cast<size_t>(n.member_id - 1)].push_back(std::move(n));

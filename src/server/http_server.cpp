@@ -31,7 +31,7 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
-using tcp = net::ip::tcp;
+using Tcp = net::ip::tcp;
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 // After an error response whose request body was not read (413), keep reading and discarding
@@ -61,7 +61,7 @@ struct HttpServer::Impl {
   void Run();
   void Stop();
   void DoAccept();
-  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void OnAccept(beast::error_code ec, Tcp::socket socket);
   // A session leaves the registry when it is destroyed (any thread).
   void Unregister(Session* session, const std::string& address) {
     std::lock_guard lock(mu);
@@ -75,7 +75,7 @@ struct HttpServer::Impl {
   net::thread_pool pool;  // the blocking pool: Store calls, Ingest::SetPlaybook
   MetricsRegistry own_metrics;  // used when Start was given none; outlives `api`
   std::unique_ptr<Api> api;     // set by Start before the first accept
-  tcp::acceptor acceptor;       // on its own strand
+  Tcp::acceptor acceptor;       // on its own strand
   net::steady_timer accept_retry;  // same strand as the acceptor
   uint16_t port = 0;
   std::vector<std::thread> threads;
@@ -93,7 +93,7 @@ namespace {
 // elsewhere are `strand_` (immutable) and the registry entry (under Impl::mu).
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::string address, HttpServer::Impl& server)
+  Session(Tcp::socket&& socket, std::string address, HttpServer::Impl& server)
       : stream_(std::move(socket)),
         strand_(stream_.get_executor()),
         server_(server),
@@ -261,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case After::kClose: {
         state_ = State::kClosed;
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.socket().shutdown(Tcp::socket::shutdown_send, ignored);
         return;  // the socket closes with the last reference to the session
       }
       case After::kLinger:
@@ -272,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Linger() {
     state_ = State::kClosed;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(Tcp::socket::shutdown_send, ignored);
     stream_.expires_after(kLingerTime);
     DrainSome();
   }
@@ -289,7 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     state_ = State::kClosed;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().shutdown(Tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
@@ -315,14 +315,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
 Status HttpServer::Impl::Listen() {
   beast::error_code ec;
-  tcp::endpoint endpoint;
+  Tcp::endpoint endpoint;
   const auto address = net::ip::make_address(options.host, ec);
   if (!ec) {
-    endpoint = tcp::endpoint(address, options.port);
+    endpoint = Tcp::endpoint(address, options.port);
   } else {
-    tcp::resolver resolver(ioc);
+    Tcp::resolver resolver(ioc);
     auto results = resolver.resolve(options.host, std::to_string(options.port),
-                                    tcp::resolver::passive, ec);
+                                    Tcp::resolver::passive, ec);
     if (ec || results.empty()) {
       return Status::Invalid("cannot resolve '" + options.host + "': " + ec.message(), "host");
     }
@@ -365,12 +365,12 @@ void HttpServer::Impl::Run() {
 }
 
 void HttpServer::Impl::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, Tcp::socket socket) {
     OnAccept(ec, std::move(socket));
   });
 }
 
-void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+void HttpServer::Impl::OnAccept(beast::error_code ec, Tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
   if (ec) {
     // E.g. out of file descriptors: back off instead of spinning.
@@ -382,7 +382,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   beast::error_code peer_ec;
-  const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+  const Tcp::endpoint peer = socket.remote_endpoint(peer_ec);
   if (peer_ec) {  // the peer is already gone
     DoAccept();
     return;

@@ -45,7 +45,7 @@ namespace qz::server_testing {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
-using tcp = net::ip::tcp;
+using Tcp = net::ip::tcp;
 using nlohmann::json;
 
 inline constexpr std::string_view kToken = "s3cret-token";
@@ -106,7 +106,7 @@ class FakeStore final : public Store {
                R"(","type":"message","text":"hi","x":1.50})";
       events.push_back(e);
     }
-    tokens.insert(Sha256Hex(kToken));
+    tokens_.insert(Sha256Hex(kToken));
 
     // The outbox: ids 1..6 over groups 10 and 11 in every status.
     const ActionStatus statuses[] = {ActionStatus::kPending, ActionStatus::kDone,
@@ -134,7 +134,7 @@ class FakeStore final : public Store {
       r.platform_ref = r.status == ActionStatus::kDone ? "ref-" + std::to_string(id) : "";
       r.created_at = 1700000000000;
       r.updated_at = 1700000001000;
-      actions.push_back(r);
+      actions_.push_back(r);
     }
     for (int64_t id = 1; id <= 3; ++id) {
       OperatorTask t;
@@ -148,7 +148,7 @@ class FakeStore final : public Store {
       t.rule = "antispam";
       t.open = id != 2;
       t.created_at = 1700000000000 + id;
-      tasks.push_back(t);
+      tasks_.push_back(t);
     }
   }
 
@@ -168,8 +168,8 @@ class FakeStore final : public Store {
     return out;
   }
   Result<std::vector<Member>> ListMembers(const MemberQuery& query) override {
-    std::lock_guard lock(mu);
-    last_query = query;
+    std::lock_guard lock(mu_);
+    last_query_ = query;
     std::vector<Member> out;
     for (const Member& m : members) {
       if (m.id <= query.after_id) continue;
@@ -202,21 +202,21 @@ class FakeStore final : public Store {
     return std::optional<StoredEvent>{};
   }
   Status PutToken(const ApiToken& token) override {
-    std::lock_guard lock(mu);
-    tokens.insert(token.hash);
+    std::lock_guard lock(mu_);
+    tokens_.insert(token.hash);
     return Status::Ok();
   }
   Result<bool> HasToken(const std::string& hash) override {
-    std::lock_guard lock(mu);
-    ++has_token_calls;
-    return tokens.count(hash) > 0;
+    std::lock_guard lock(mu_);
+    ++has_token_calls_;
+    return tokens_.count(hash) > 0;
   }
   // Module state: `module_rows`, kept in (community, table, key) order by the test.
   Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId community,
                                                         std::string_view table,
                                                         std::string_view after_key,
                                                         int limit) override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     std::vector<ModuleStateEntry> out;
     for (const ModuleStateEntry& e : module_rows) {
       if (e.community_id != community || e.module != table || e.key <= after_key) continue;
@@ -228,7 +228,7 @@ class FakeStore final : public Store {
   Result<std::optional<ModuleStateEntry>> GetModuleState(CommunityId community,
                                                          std::string_view table,
                                                          std::string_view key) override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     for (const ModuleStateEntry& e : module_rows) {
       if (e.community_id == community && e.module == table && e.key == key) return std::optional<ModuleStateEntry>(e);
     }
@@ -237,9 +237,9 @@ class FakeStore final : public Store {
   std::vector<ModuleStateEntry> module_rows;
 
   Result<std::vector<OutboxRecord>> LoadOpenActions() override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     std::vector<OutboxRecord> out;
-    for (const OutboxRecord& r : actions) {
+    for (const OutboxRecord& r : actions_) {
       if (r.status == ActionStatus::kPending || r.status == ActionStatus::kSending) {
         out.push_back(r);
       }
@@ -247,11 +247,11 @@ class FakeStore final : public Store {
     return out;
   }
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     if (fail_actions) return Status::Unavailable("disk on fire");
-    last_action_query = query;
+    last_action_query_ = query;
     std::vector<OutboxRecord> out;
-    for (const OutboxRecord& r : actions) {
+    for (const OutboxRecord& r : actions_) {
       if (r.id <= query.after_id) continue;
       if (query.status && r.status != *query.status) continue;
       if (query.group_id && r.action.group_id != *query.group_id) continue;
@@ -261,10 +261,10 @@ class FakeStore final : public Store {
     return out;
   }
   Result<ActionCounts> CountActions() override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     if (fail_actions) return Status::Unavailable("disk on fire");
     ActionCounts c;
-    for (const OutboxRecord& r : actions) {
+    for (const OutboxRecord& r : actions_) {
       switch (r.status) {
         case ActionStatus::kPending: ++c.pending; break;
         case ActionStatus::kSending: ++c.sending; break;
@@ -276,9 +276,9 @@ class FakeStore final : public Store {
     return c;
   }
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     std::vector<OperatorTask> out;
-    for (const OperatorTask& t : tasks) {
+    for (const OperatorTask& t : tasks_) {
       if (t.id <= query.after_id || (query.open_only && !t.open)) continue;
       if (static_cast<int>(out.size()) == query.limit) break;
       out.push_back(t);
@@ -296,35 +296,35 @@ class FakeStore final : public Store {
   }
   Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return false; }
   Status PutPlaybook(const StoredPlaybook& playbook) override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     if (fail_playbooks) return Status::Unavailable("disk on fire");
-    playbooks[playbook.community] = playbook;
+    playbooks_[playbook.community] = playbook;
     return Status::Ok();
   }
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     if (fail_playbooks) return Status::Unavailable("disk on fire");
     std::vector<StoredPlaybook> out;
-    for (const auto& [slug, p] : playbooks) out.push_back(p);
+    for (const auto& [slug, p] : playbooks_) out.push_back(p);
     return out;
   }
 
   int token_calls() {
-    std::lock_guard lock(mu);
-    return has_token_calls;
+    std::lock_guard lock(mu_);
+    return has_token_calls_;
   }
   MemberQuery query() {
-    std::lock_guard lock(mu);
-    return last_query;
+    std::lock_guard lock(mu_);
+    return last_query_;
   }
   ActionQuery action_query() {
-    std::lock_guard lock(mu);
-    return last_action_query;
+    std::lock_guard lock(mu_);
+    return last_action_query_;
   }
   std::optional<StoredPlaybook> playbook(const std::string& slug) {
-    std::lock_guard lock(mu);
-    auto it = playbooks.find(slug);
-    if (it == playbooks.end()) return std::nullopt;
+    std::lock_guard lock(mu_);
+    auto it = playbooks_.find(slug);
+    if (it == playbooks_.end()) return std::nullopt;
     return it->second;
   }
 
@@ -339,14 +339,14 @@ class FakeStore final : public Store {
   std::atomic<bool> fail_playbooks{false};
 
  private:
-  std::mutex mu;  // guards the tokens and everything below
-  std::set<std::string> tokens;
-  int has_token_calls = 0;
-  MemberQuery last_query;
-  ActionQuery last_action_query;
-  std::vector<OutboxRecord> actions;
-  std::vector<OperatorTask> tasks;
-  std::map<std::string, StoredPlaybook> playbooks;  // by community slug
+  std::mutex mu_;  // guards the tokens_ and everything below
+  std::set<std::string> tokens_;
+  int has_token_calls_ = 0;
+  MemberQuery last_query_;
+  ActionQuery last_action_query_;
+  std::vector<OutboxRecord> actions_;
+  std::vector<OperatorTask> tasks_;
+  std::map<std::string, StoredPlaybook> playbooks_;  // by community slug
 };
 
 // Applies batches instantly: an event is a duplicate if its (platform, id) was seen before.
@@ -489,15 +489,15 @@ inline http::request<http::string_body> MakeRequest(const Req& q) {
 class Client {
  public:
   explicit Client(uint16_t port) : stream_(ioc_) {
-    stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    stream_.connect(Tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     stream_.expires_after(std::chrono::seconds(10));
   }
   // Connects from `source`, another loopback address (e.g. "127.0.0.2"), as a different peer.
   Client(uint16_t port, const std::string& source) : stream_(ioc_) {
-    tcp::socket& socket = stream_.socket();
-    socket.open(tcp::v4());
-    socket.bind(tcp::endpoint(net::ip::make_address(source), 0));
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    Tcp::socket& socket = stream_.socket();
+    socket.open(Tcp::v4());
+    socket.bind(Tcp::endpoint(net::ip::make_address(source), 0));
+    socket.connect(Tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     stream_.expires_after(std::chrono::seconds(10));
   }
   Reply Send(const Req& q) {

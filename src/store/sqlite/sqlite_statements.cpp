@@ -199,18 +199,18 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
 }  // namespace
 
 const std::array<std::string, kWriteStmtCount>& WriteSql() {
-  static const std::array<std::string, kWriteStmtCount> sql = BuildWriteSql();
-  return sql;
+  static const std::array<std::string, kWriteStmtCount> kSql = BuildWriteSql();
+  return kSql;
 }
 
 const std::array<std::string, kSideStmtCount>& SideSql() {
-  static const std::array<std::string, kSideStmtCount> sql = BuildSideSql();
-  return sql;
+  static const std::array<std::string, kSideStmtCount> kSql = BuildSideSql();
+  return kSql;
 }
 
 const std::array<std::string, kReadStmtCount>& ReadSql() {
-  static const std::array<std::string, kReadStmtCount> sql = BuildReadSql();
-  return sql;
+  static const std::array<std::string, kReadStmtCount> kSql = BuildReadSql();
+  return kSql;
 }
 
 }  // namespace qz::sqlite
