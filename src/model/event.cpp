@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/enum_names.hpp"
+#include "core/text/utf8.hpp"
 #include "core/time.hpp"
 
 namespace qz {
@@ -215,28 +216,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
   }
   out.append(s.substr(plain));
   out += '"';
-}
-
-// Offset of the first byte that breaks UTF-8 (json.size() if none).
-size_t FirstInvalidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return i;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
-    }
-    // Overlong forms, surrogates and code points beyond U+10FFFF.
-    const auto c1 = static_cast<unsigned char>(n > 1 ? s[i + 1] : 0);
-    if ((n == 2 && c < 0xC2) || (n == 3 && c == 0xE0 && c1 < 0xA0) ||
-        (n == 3 && c == 0xED && c1 >= 0xA0) || (n == 4 && c == 0xF0 && c1 < 0x90) ||
-        (n == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90)))) {
-      return i;
-    }
-    i += n;
-  }
-  return s.size();
 }
 
 // The top-level key whose value contains byte `offset` of an object's text ("" if none), so an

@@ -9,9 +9,10 @@
 
 namespace qz {
 
-// True when `s` is well-formed UTF-8: no overlong forms, surrogates, code points above
-// U+10FFFF or truncated sequences.
-bool IsValidUtf8(std::string_view s);
+// The offset of the first byte that breaks UTF-8 (an overlong form, a surrogate, a code point
+// above U+10FFFF, a stray or truncated sequence), or s.size() when `s` is well-formed.
+size_t FirstInvalidUtf8(std::string_view s);
+inline bool IsValidUtf8(std::string_view s) { return FirstInvalidUtf8(s) == s.size(); }
 
 // The longest prefix of `s` of at most `max_bytes` that does not cut a UTF-8 sequence.
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);

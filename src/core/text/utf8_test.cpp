@@ -14,6 +14,9 @@ TEST(Utf8, Validity) {
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate U+D800
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
   EXPECT_FALSE(IsValidUtf8("a\xFF" "b"));
+  EXPECT_EQ(FirstInvalidUtf8("ab\xC3"), 2u);
+  EXPECT_EQ(FirstInvalidUtf8("群\xED\xA0\x80"), 3u);
+  EXPECT_EQ(FirstInvalidUtf8("群主"), 6u);
 }
 
 TEST(Utf8, PrefixAndExcerptNeverCutACharacter) {
