@@ -73,11 +73,12 @@ class ModuleContext {
   template <typename Row>
   std::optional<Row> Find(const Row& key) const {
     Row probe = key;
-    const std::string* stored = FindRow(Row::kTable, EncodeKey(CollectFields(probe)));
+    const auto probe_fields = CollectFields(probe);
+    const std::string* stored = FindRow(Row::kTable, EncodeKey(probe_fields));
     if (stored == nullptr) return std::nullopt;
     Row row{};
     const auto fields = CollectFields(row);
-    DecodeKey(EncodeKey(CollectFields(probe)), fields);
+    CopyKeyFields(probe_fields, fields);
     DecodeValues(*stored, fields);
     return row;
   }

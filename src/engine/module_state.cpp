@@ -135,6 +135,26 @@ bool DecodeKey(std::string_view key, const std::vector<FieldRef>& fields) {
   return i == j.size();
 }
 
+void CopyKeyFields(const std::vector<FieldRef>& from, const std::vector<FieldRef>& to) {
+  for (size_t i = 0; i < from.size() && i < to.size(); ++i) {
+    if (!from[i].key) continue;
+    switch (from[i].type) {
+      case FieldType::kInt:
+        *static_cast<int64_t*>(to[i].value) = *static_cast<const int64_t*>(from[i].value);
+        break;
+      case FieldType::kReal:
+        *static_cast<double*>(to[i].value) = *static_cast<const double*>(from[i].value);
+        break;
+      case FieldType::kBool:
+        *static_cast<bool*>(to[i].value) = *static_cast<const bool*>(from[i].value);
+        break;
+      case FieldType::kText:
+        *static_cast<std::string*>(to[i].value) = *static_cast<const std::string*>(from[i].value);
+        break;
+    }
+  }
+}
+
 void DecodeValues(std::string_view values, const std::vector<FieldRef>& fields) {
   const nlohmann::json j = nlohmann::json::parse(values, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return;

@@ -85,6 +85,8 @@ std::string EncodeValues(const std::vector<FieldRef>& fields);
 // when `key` is not a JSON array matching the key fields.
 bool DecodeKey(std::string_view key, const std::vector<FieldRef>& fields);
 void DecodeValues(std::string_view values, const std::vector<FieldRef>& fields);
+// Copies the key fields of `from` into those of `to`: the fields of two rows of one type.
+void CopyKeyFields(const std::vector<FieldRef>& from, const std::vector<FieldRef>& to);
 
 template <typename Row>
 std::vector<FieldRef> CollectFields(Row& row) {
