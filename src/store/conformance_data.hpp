@@ -345,15 +345,7 @@ inline OutboxRecord Updated(OutboxRecord record, const OutboxUpdate& u) {
 
 inline ActionCounts CountsOf(const std::vector<OutboxRecord>& records) {
   ActionCounts c;
-  for (const OutboxRecord& r : records) {
-    switch (r.status) {
-      case ActionStatus::kPending: ++c.pending; break;
-      case ActionStatus::kSending: ++c.sending; break;
-      case ActionStatus::kDone: ++c.done; break;
-      case ActionStatus::kFailed: ++c.failed; break;
-      case ActionStatus::kPossiblySent: ++c.possibly_sent; break;
-    }
-  }
+  for (const OutboxRecord& r : records) c.Add(r.status);
   return c;
 }
 

@@ -22,6 +22,16 @@ struct ActionQuery {
 
 struct ActionCounts {
   int64_t pending = 0, sending = 0, done = 0, failed = 0, possibly_sent = 0;
+  // Counts one record in `status`.
+  void Add(ActionStatus status) {
+    switch (status) {
+      case ActionStatus::kPending: ++pending; break;
+      case ActionStatus::kSending: ++sending; break;
+      case ActionStatus::kDone: ++done; break;
+      case ActionStatus::kFailed: ++failed; break;
+      case ActionStatus::kPossiblySent: ++possibly_sent; break;
+    }
+  }
   friend bool operator==(const ActionCounts&, const ActionCounts&) = default;
 };
 

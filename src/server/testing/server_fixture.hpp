@@ -264,15 +264,7 @@ class FakeStore final : public Store {
     std::lock_guard lock(mu_);
     if (fail_actions) return Status::Unavailable("disk on fire");
     ActionCounts c;
-    for (const OutboxRecord& r : actions_) {
-      switch (r.status) {
-        case ActionStatus::kPending: ++c.pending; break;
-        case ActionStatus::kSending: ++c.sending; break;
-        case ActionStatus::kDone: ++c.done; break;
-        case ActionStatus::kFailed: ++c.failed; break;
-        case ActionStatus::kPossiblySent: ++c.possibly_sent; break;
-      }
-    }
+    for (const OutboxRecord& r : actions_) c.Add(r.status);
     return c;
   }
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override {
