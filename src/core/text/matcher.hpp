@@ -1,0 +1,61 @@
+// qunzhu core/text: one-pass multi-pattern matching (Vectorscan). Thousands of lexicon words and
+// dozens of regular expressions are compiled once into an immutable database and a text is
+// scanned once for all of them. Moderation compiles one database per playbook and swaps it in
+// whole on reload; FAQ answers and keyword joining use the same class.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.hpp"
+
+namespace qz::text {
+
+struct Pattern {
+  enum class Kind : uint8_t { kLiteral, kRegex };
+  Kind kind = Kind::kLiteral;
+  std::string expression;  // the literal text, or a PCRE-style regex (Vectorscan's subset)
+  uint32_t tag = 0;        // the caller's meaning (a category, an FAQ entry…), handed back
+  bool caseless = true;    // ASCII case-insensitive
+  std::string source;      // where it came from ("ads.txt:12"), for errors
+};
+
+// One match: pattern index (into the span given to Compile) and the byte range in the scanned
+// text. A regex match has its leftmost start. Every match of every pattern is reported (a
+// pattern matching twice gives two matches), in order of `end`.
+struct Match {
+  uint32_t pattern = 0;
+  uint32_t begin = 0;
+  uint32_t end = 0;
+};
+
+// Immutable and thread-safe once compiled (scratch space is per thread, inside).
+class MatcherDatabase {
+ public:
+  // Fails with the pattern's source and the compiler's reason for the first bad pattern. An
+  // empty span compiles to a database that matches nothing.
+  static Result<std::shared_ptr<const MatcherDatabase>> Compile(std::span<const Pattern> patterns);
+
+  ~MatcherDatabase();
+  MatcherDatabase(const MatcherDatabase&) = delete;
+  MatcherDatabase& operator=(const MatcherDatabase&) = delete;
+
+  // Appends the matches in `text` to `out` (which it does not clear). Never fails on any input
+  // bytes; a text longer than 1 MiB is scanned up to that length.
+  void Scan(std::string_view text, std::vector<Match>& out) const;
+
+  const Pattern& pattern(uint32_t index) const;
+  size_t size() const;
+  size_t memory_bytes() const;  // the compiled databases
+
+ private:
+  struct Impl;
+  explicit MatcherDatabase(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qz::text
