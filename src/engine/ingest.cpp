@@ -81,6 +81,7 @@ class IngestImpl final : public Ingest {
         return;
       }
     }
+    Prepare(batch);
     const auto n = static_cast<int64_t>(batch.events.size());
     bool stopping;
     std::vector<IngestBatch> spent;  // freed on this thread, after the lock
@@ -139,6 +140,19 @@ class IngestImpl final : public Ingest {
     std::function<Status()> op;
     std::promise<Status>* op_done = nullptr;
   };
+
+  // Runs the modules' Prepare over the batch on this (the submitting) thread, against the
+  // playbooks in force now; the writer redoes what a reload made stale.
+  void Prepare(IngestBatch& batch) const {
+    const ModuleRegistry* modules = writer_->modules();
+    if (modules == nullptr || batch.events.empty()) return;
+    const auto playbooks = playbooks_.load();
+    batch.prepared.clear();
+    batch.prepared.resize(batch.events.size());
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      batch.prepared[i] = PrepareEvent(*modules, *playbooks, batch.events[i]);
+    }
+  }
 
   // Runs `op` on the writer thread between two batches; blocks until it ran.
   Status OnWriter(std::function<Status()> op) {
@@ -205,7 +219,8 @@ class IngestImpl final : public Ingest {
     std::vector<OutboxUpdate> updates;  // every caller's, in order
     for (const auto& p : taken) {
       for (size_t i = 0; i < p.batch.events.size(); ++i) {
-        items.push_back({&p.batch.events[i], &p.batch.json[i]});
+        items.push_back({&p.batch.events[i], &p.batch.json[i],
+                         p.batch.prepared.empty() ? nullptr : &p.batch.prepared[i]});
       }
       updates.insert(updates.end(), p.batch.outbox_updates.begin(), p.batch.outbox_updates.end());
     }

@@ -38,6 +38,9 @@ struct IngestBatch {
   // becomes of each event): an outcome is durable together with the event that reports it. A
   // status outside ActionStatus refuses the whole batch (kInvalidArgument), nothing applied.
   std::vector<OutboxUpdate> outbox_updates;
+  // What the modules prepared for each event (Module::Prepare), filled by Submit on the
+  // submitting thread: empty, or parallel to `events`.
+  std::vector<PreparedEvent> prepared;
   size_t size() const { return events.size() + rejected.size(); }
 };
 
@@ -70,7 +73,8 @@ struct IngestMetrics {
   Histogram commit_seconds;
 };
 
-// Thread-safety: Submit() from any thread. The completion runs on the writer thread and must
+// Thread-safety: Submit() from any thread; it runs the modules' Prepare over the batch on the
+// calling thread (so callers that want that work spread submit from several threads). The completion runs on the writer thread and must
 // not block (post the answer to the caller's own executor).
 class Ingest {
  public:

@@ -25,6 +25,12 @@ namespace qz {
 class State;
 class Module;
 
+// What a module computed for one event ahead of the writer (Module::Prepare): derive from it.
+class Prepared {
+ public:
+  virtual ~Prepared() = default;
+};
+
 // Handed to Module::OnEvent for one event; valid only during that call. Writer thread only.
 // What a module emits through it (actions, derived events, state writes) takes effect only if
 // OnEvent returns ok: a module that fails or throws leaves no trace of that event.
@@ -41,6 +47,13 @@ class ModuleContext {
   virtual const State& state() const = 0;            // everything else, read-only
   // The community's playbook (an empty one when it has none); see config() for the module's own.
   virtual const Playbook& playbook() const = 0;
+  // What this module's Prepare computed for this event against the config in force (computed
+  // now, on the writer, when the submitting thread did not or used a config since replaced);
+  // null when Prepare returns null. T is the type the module's Prepare returns.
+  template <typename T>
+  const T* prepared() const {
+    return static_cast<const T*>(RawPrepared());
+  }
   // The engine's clock (virtual time in tests). Replay gives the event's time: state a module
   // writes must follow from the events, the playbook and the state, never from the clock.
   virtual TimeMs now() const = 0;
@@ -95,6 +108,7 @@ class ModuleContext {
 
  protected:
   virtual const SectionConfig& RawConfig() const = 0;
+  virtual const Prepared* RawPrepared() const = 0;
   // The stored value (JSON object text) of a row of this module's `table`, or null.
   virtual const std::string* FindRow(std::string_view table, std::string_view key) const = 0;
   // Writes a row; an empty value deletes it. A table the module did not declare fails the
@@ -134,6 +148,19 @@ class Module {
   virtual std::vector<StandingTimer> StandingTimers(const Playbook& playbook) const {
     (void)playbook;
     return {};
+  }
+
+  // Optional work on a new event that depends only on the event and this module's `config`
+  // (normalising and matching a message's text, say). The engine runs it before the single
+  // writer, on the thread that submitted the event, so that per-event CPU work does not limit
+  // ingest; OnEvent reads the result with ctx.prepared<T>(). The writer runs it itself when
+  // nothing was prepared (replay, derived and timer events) or the config has changed since.
+  // Must be pure: the same event and config always give the same result. Any thread.
+  virtual std::shared_ptr<const Prepared> Prepare(const Event& event,
+                                                  const SectionConfig& config) const {
+    (void)event;
+    (void)config;
+    return nullptr;
   }
 
   // Handles one new event. An error (or an exception) fails this module's handling of this

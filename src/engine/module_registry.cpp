@@ -91,6 +91,41 @@ bool ModuleRegistry::Declares(size_t index, std::string_view table) const {
                      [&](const TableInfo& t) { return t.name == table; });
 }
 
+std::shared_ptr<const SectionConfig> ModuleRegistry::ConfigFor(size_t index,
+                                                               const Playbook& playbook) const {
+  const Entry& entry = entries_[index];
+  if (!entry.module->section().empty()) {
+    auto it = playbook.sections.find(entry.module->section());
+    if (it != playbook.sections.end() && it->second != nullptr) return it->second;
+  }
+  return entry.defaults;
+}
+
+PreparedEvent PrepareEvent(const ModuleRegistry& modules, const PlaybookSet& playbooks,
+                           const Event& event) {
+  std::string_view slug = event.community;
+  if (slug.empty() && !event.group.empty()) {
+    for (const auto& [community, playbook] : playbooks.all()) {
+      if (playbook->FindGroup(event.platform, event.group) != nullptr) {
+        slug = community;
+        break;
+      }
+    }
+  }
+  if (slug.empty()) slug = kDefaultCommunity;
+  const Playbook& playbook = playbooks.For(slug);
+  PreparedEvent out;
+  const auto order = modules.modules();
+  for (size_t i = 0; i < order.size(); ++i) {
+    auto config = modules.ConfigFor(i, playbook);
+    auto value = order[i]->Prepare(event, *config);
+    if (value == nullptr) continue;
+    out.resize(order.size());
+    out[i] = PreparedEntry{std::move(config), std::move(value)};
+  }
+  return out;
+}
+
 Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source,
                                const ModuleRegistry& modules) {
   return ParsePlaybook(toml, source, modules.schema());

@@ -27,6 +27,8 @@ class ModuleRegistry {
   const PlaybookSchema& schema() const { return schema_; }
   // The config `module` uses where the community's playbook has none.
   const SectionConfig& DefaultConfig(size_t index) const { return *entries_[index].defaults; }
+  // The config of the module at `index` under `playbook`: its section there, else the default.
+  std::shared_ptr<const SectionConfig> ConfigFor(size_t index, const Playbook& playbook) const;
   // The declaration of "<module>.<table>", or null.
   const TableInfo* FindTable(std::string_view module, std::string_view table) const;
   bool Declares(size_t index, std::string_view table) const;
@@ -41,6 +43,21 @@ class ModuleRegistry {
   std::vector<Module*> order_;
   PlaybookSchema schema_;
 };
+
+// What the modules prepared for one event (Module::Prepare), by module index, each with the
+// config it was prepared against (kept alive, so a replaced config is never mistaken for the
+// one in force). Empty: nothing was prepared.
+struct PreparedEntry {
+  std::shared_ptr<const SectionConfig> config;
+  std::shared_ptr<const Prepared> value;
+};
+using PreparedEvent = std::vector<PreparedEntry>;
+
+// Runs every module's Prepare over `event` against the playbook of the community it will most
+// likely land in: the event's own community, else the one whose playbook names its group, else
+// the default one (a wrong guess only costs the writer the work). Any thread.
+PreparedEvent PrepareEvent(const ModuleRegistry& modules, const PlaybookSet& playbooks,
+                           const Event& event);
 
 // Parses a playbook with every section of `modules` (the validation the server runs).
 Result<Playbook> ParsePlaybook(std::string_view toml, std::string_view source,

@@ -16,14 +16,17 @@ std::string_view TimerOwner(std::string_view timer_key) {
 class ModuleRunner::Context final : public ModuleContext {
  public:
   Context(const ModuleRegistry& registry, State& state, const PlaybookSet& playbooks,
-          const Event& event, const EventRefs& refs, TimeMs now)
+          const Event& event, const EventRefs& refs, TimeMs now, const PreparedEvent* prepared,
+          std::atomic<int64_t>& prepared_on_writer)
       : registry_(registry),
         state_(state),
         event_(event),
         refs_(refs),
         now_(now),
         community_(*state.FindCommunity(refs.community)),
-        playbook_(playbooks.For(community_.slug)) {}
+        playbook_(playbooks.For(community_.slug)),
+        prepared_(prepared),
+        prepared_on_writer_(prepared_on_writer) {}
 
   // Starts staging for the module at `index`.
   void Enter(size_t index) {
@@ -34,6 +37,8 @@ class ModuleRunner::Context final : public ModuleContext {
     staged_rows_.clear();
     staged_delete_ = false;
     error_.clear();
+    computed_.reset();
+    computed_valid_ = false;
   }
   // Keeps what the current module staged.
   void Keep(ModuleEmissions& out) {
@@ -89,6 +94,19 @@ class ModuleRunner::Context final : public ModuleContext {
     if (const auto* config = playbook_.Section<SectionConfig>(module_->section())) return *config;
     return registry_.DefaultConfig(index_);
   }
+  const Prepared* RawPrepared() const override {
+    const SectionConfig& config = RawConfig();
+    if (prepared_ != nullptr && index_ < prepared_->size()) {
+      const PreparedEntry& entry = (*prepared_)[index_];
+      if (entry.config.get() == &config) return entry.value.get();
+    }
+    if (!computed_valid_) {
+      computed_ = module_->Prepare(event_, config);
+      computed_valid_ = true;
+      if (computed_ != nullptr) prepared_on_writer_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return computed_.get();
+  }
   const std::string* FindRow(std::string_view table, std::string_view key) const override {
     const std::string qualified = Qualified(table);
     auto it = staged_rows_.find({qualified, std::string(key)});
@@ -115,6 +133,11 @@ class ModuleRunner::Context final : public ModuleContext {
   const TimeMs now_;
   const Community& community_;
   const Playbook& playbook_;
+  const PreparedEvent* prepared_;
+  std::atomic<int64_t>& prepared_on_writer_;
+  // The current module's preparation when the writer had to compute it.
+  mutable std::shared_ptr<const Prepared> computed_;
+  mutable bool computed_valid_ = false;
   size_t index_ = 0;
   const Module* module_ = nullptr;
   bool deleted_ = false;
@@ -127,9 +150,11 @@ class ModuleRunner::Context final : public ModuleContext {
 };
 
 ModuleEmissions ModuleRunner::Run(State& state, const PlaybookSet& playbooks, const Event& event,
-                                  const EventRefs& refs, TimeMs now) {
+                                  const EventRefs& refs, TimeMs now,
+                                  const PreparedEvent* prepared) {
   ModuleEmissions out;
-  Context ctx(registry_, state, playbooks, event, refs, mode_ == ModuleMode::kReplay ? event.time : now);
+  Context ctx(registry_, state, playbooks, event, refs,
+              mode_ == ModuleMode::kReplay ? event.time : now, prepared, prepared_on_writer_);
   const std::string_view owner = event.type == EventType::kTimer ? TimerOwner(event.timer) : "";
   const auto modules = registry_.modules();
   for (size_t i = 0; i < modules.size(); ++i) {

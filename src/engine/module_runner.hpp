@@ -69,15 +69,21 @@ class ModuleRunner {
   ModuleMode mode() const { return mode_; }
 
   // Shows `event` to each module in order (a timer event only to the module that owns its key)
-  // and applies the state writes of those that succeeded to `state`.
+  // and applies the state writes of those that succeeded to `state`. `prepared` (may be null)
+  // is what the submitting thread prepared for this event (PrepareEvent).
   ModuleEmissions Run(State& state, const PlaybookSet& playbooks, const Event& event,
-                      const EventRefs& refs, TimeMs now);
+                      const EventRefs& refs, TimeMs now, const PreparedEvent* prepared = nullptr);
+
+  // Events whose preparation the writer had to do itself (nothing prepared, or prepared against
+  // a config no longer in force), for the benchmark and /metrics. Any thread reads.
+  int64_t prepared_on_writer() const { return prepared_on_writer_.load(std::memory_order_relaxed); }
 
  private:
   class Context;
   const ModuleRegistry& registry_;
   const ModuleMode mode_;
   ModuleMetrics* metrics_;
+  std::atomic<int64_t> prepared_on_writer_{0};
 };
 
 // The module that owns a timer key ("<module>:<key>"): its name, or empty.

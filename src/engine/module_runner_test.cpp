@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cctype>
 #include <functional>
 
 #include "engine/replay.hpp"
@@ -44,11 +46,18 @@ class TestModule final : public Module {
   explicit TestModule(std::string name) : name_(std::move(name)) {}
   std::string_view name() const override { return name_; }
   std::vector<TableInfo> tables() const override { return {DescribeTable<Counter>()}; }
+  std::shared_ptr<const Prepared> Prepare(const Event& event, const SectionConfig&) const override {
+    if (!prepare) return nullptr;
+    ++prepare_calls;
+    return prepare(event);
+  }
   Status OnEvent(ModuleContext& ctx) override {
     seen.push_back(ctx.event().id);
     return on_event ? on_event(ctx) : Status::Ok();
   }
   std::function<Status(ModuleContext&)> on_event;
+  std::function<std::shared_ptr<const Prepared>(const Event&)> prepare;
+  mutable std::atomic<int> prepare_calls{0};
   std::vector<std::string> seen;
 
  private:
@@ -117,6 +126,54 @@ class ModuleRunnerTest : public ::testing::Test {
   TestModule* a_ = nullptr;
   TestModule* b_ = nullptr;
 };
+
+struct Upper final : Prepared {
+  std::string text;
+};
+
+TEST_F(ModuleRunnerTest, PreparedWorkIsHandedToTheModuleAndRedoneOnlyWhenMissingOrStale) {
+  Open();
+  a_->prepare = [](const Event& e) {
+    auto p = std::make_shared<Upper>();
+    for (char c : e.text) p->text += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return p;
+  };
+  std::vector<std::string> got;
+  a_->on_event = [&](ModuleContext& ctx) {
+    const Upper* u = ctx.prepared<Upper>();
+    got.push_back(u == nullptr ? "<null>" : u->text);
+    return Status::Ok();
+  };
+  IngestBatch batch = testing::Batch(Message("m1", "u1", "abc") + "\n" + Message("m2", "u1", "xy"));
+  // m1 prepared ahead (as Submit does) with a marker the writer would not compute itself;
+  // m2 not prepared: the writer runs Prepare.
+  PreparedEvent ahead(2);
+  auto marked = std::make_shared<Upper>();
+  marked->text = "PREPARED-AHEAD";
+  ahead[0] = PreparedEntry{registry_->ConfigFor(0, Playbook{}), marked};
+  std::vector<WriteItem> items = {{&batch.events[0], &batch.json[0], &ahead},
+                                  {&batch.events[1], &batch.json[1], nullptr}};
+  a_->prepare_calls = 0;
+  ASSERT_TRUE(writer_->ApplyBatch(items).ok());
+  EXPECT_EQ(got, (std::vector<std::string>{"PREPARED-AHEAD", "XY"}));
+  EXPECT_EQ(a_->prepare_calls, 1);
+  EXPECT_EQ(writer_->runner()->prepared_on_writer(), 1);
+
+  // Prepared against a config that is not the one in force: redone on the writer.
+  IngestBatch next = testing::Batch(Message("m3", "u1", "q"));
+  PreparedEvent stale(2);
+  stale[0] = PreparedEntry{std::make_shared<SectionConfig>(), marked};
+  std::vector<WriteItem> one = {{&next.events[0], &next.json[0], &stale}};
+  ASSERT_TRUE(writer_->ApplyBatch(one).ok());
+  EXPECT_EQ(got.back(), "Q");
+
+  // PrepareEvent runs every module's Prepare against the config in force.
+  PreparedEvent prepared = PrepareEvent(*registry_, PlaybookSet{}, batch.events[1]);
+  ASSERT_EQ(prepared.size(), 2u);
+  EXPECT_EQ(static_cast<const Upper&>(*prepared[0].value).text, "XY");
+  EXPECT_EQ(prepared[0].config, registry_->ConfigFor(0, Playbook{}));
+  EXPECT_EQ(prepared[1].value, nullptr);  // b prepares nothing
+}
 
 TEST_F(ModuleRunnerTest, AFailingOrThrowingModuleIsIsolated) {
   Open();

@@ -307,14 +307,14 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
 
 Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
                                          const std::string& json, int depth,
-                                         BatchEffects& effects) {
+                                         BatchEffects& effects, const PreparedEvent* prepared) {
   auto refs = Resolve(event);
   if (!refs.ok()) return ItemOutcome{Outcome::kRejected, refs.status()};
   if (!refs->playbook_community.empty()) {
     // Rare (the first event of a group a playbook claims): log the routing decision itself.
     Event routed = event;
     routed.community = refs->playbook_community;
-    return Process(txn, routed, EventToJson(routed), depth, effects);
+    return Process(txn, routed, EventToJson(routed), depth, effects, prepared);
   }
   const Event& e = event;
   StoredEvent row;
@@ -335,13 +335,14 @@ Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
   Materialize(e, *refs);
   if (refs->member != kNoId) state_.MutableMember(refs->member).last_event_seq = row.seq;
   Apply(e, *refs);
-  if (runner_ != nullptr) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects));
+  if (runner_ != nullptr) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects, prepared));
   return ItemOutcome{Outcome::kAppended, Status::Ok()};
 }
 
 Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs, int depth,
-                               BatchEffects& effects) {
-  ModuleEmissions out = runner_->Run(state_, *playbooks_, e, {refs.community, refs.group, refs.member}, Now());
+                               BatchEffects& effects, const PreparedEvent* prepared) {
+  ModuleEmissions out = runner_->Run(state_, *playbooks_, e, {refs.community, refs.group, refs.member},
+                                     Now(), prepared);
   for (const ModuleEmissions::Failure& f : out.failures) {
     QZ_RETURN_IF_ERROR(ReportModuleFailure(txn, e, refs, f, effects));
   }
@@ -514,7 +515,8 @@ Result<BatchResult> ShardWriter::ApplyBatch(std::span<const WriteItem> items,
     }
   }
   for (size_t i = 0; i < items.size(); ++i) {
-    auto outcome = Process(**txn, *items[i].event, *items[i].json, 0, result.effects);
+    auto outcome = Process(**txn, *items[i].event, *items[i].json, 0, result.effects,
+                           items[i].prepared);
     if (!outcome.ok()) return fail(outcome.status());
     result.outcomes[i] = std::move(*outcome);
   }

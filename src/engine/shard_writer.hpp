@@ -25,6 +25,7 @@ namespace qz {
 struct WriteItem {
   const Event* event = nullptr;
   const std::string* json = nullptr;
+  const PreparedEvent* prepared = nullptr;  // what the modules prepared ahead (may be null)
 };
 
 enum class Outcome : uint8_t { kAppended, kDuplicate, kRejected };
@@ -74,6 +75,10 @@ class ShardWriter {
   // and marks, see StoreTxn::UpdateActions), and commits it. On success every item has an
   // outcome. On failure nothing of the batch is durable, the in-memory state is reloaded from the
   // store, and the failure is returned.
+  // The modules this writer runs (null: none). Immutable; any thread.
+  const ModuleRegistry* modules() const { return options_.modules; }
+  const ModuleRunner* runner() const { return runner_.get(); }
+
   Result<BatchResult> ApplyBatch(std::span<const WriteItem> items,
                                  std::span<const OutboxUpdate> outbox_updates = {});
 
@@ -117,9 +122,9 @@ class ShardWriter {
                         const std::string& external_id, TimeMs seen);
   // Appends and applies one event and runs the modules over it (recursively for derived events).
   Result<ItemOutcome> Process(StoreTxn& txn, const Event& event, const std::string& json, int depth,
-                              BatchEffects& effects);
+                              BatchEffects& effects, const PreparedEvent* prepared = nullptr);
   Status RunModules(StoreTxn& txn, const Event& event, const Refs& refs, int depth,
-                    BatchEffects& effects);
+                    BatchEffects& effects, const PreparedEvent* prepared);
   // A module failed on `cause`: an operator task, at most one per module an hour.
   Status ReportModuleFailure(StoreTxn& txn, const Event& cause, const Refs& refs,
                              const ModuleEmissions::Failure& failure, BatchEffects& effects);
