@@ -155,11 +155,16 @@ ModuleEmissions ModuleRunner::Run(State& state, const PlaybookSet& playbooks, co
   ModuleEmissions out;
   Context ctx(registry_, state, playbooks, event, refs,
               mode_ == ModuleMode::kReplay ? event.time : now, prepared, prepared_on_writer_);
-  const std::string_view owner = event.type == EventType::kTimer ? TimerOwner(event.timer) : "";
+  // A timer event goes only to the module that owns its key, a command only to the module it
+  // names ("<module>.<verb>").
+  std::string_view owner;
+  if (event.type == EventType::kTimer) owner = TimerOwner(event.timer);
+  if (event.type == EventType::kCommand) owner = event.command.substr(0, event.command.find('.'));
+  const bool addressed = event.type == EventType::kTimer || event.type == EventType::kCommand;
   const auto modules = registry_.modules();
   for (size_t i = 0; i < modules.size(); ++i) {
     Module& m = *modules[i];
-    if (event.type == EventType::kTimer && m.name() != owner) continue;
+    if (addressed && m.name() != owner) continue;
     ctx.Enter(i);
     Status status;
     try {

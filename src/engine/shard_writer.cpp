@@ -301,6 +301,7 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
     case EventType::kActionDone:
     case EventType::kActionFailed:
     case EventType::kPlaybookApplied:
+    case EventType::kCommand:
       break;  // about the engine, not the member: their presence is all they change
   }
 }

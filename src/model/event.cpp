@@ -16,7 +16,8 @@ namespace {
 constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
     "message",     "member_joined", "member_left",   "checkin",
     "link_click",  "order",         "tag_changed",   "timer",
-    "action_done", "action_failed", "points_changed", "playbook_applied"};
+    "action_done", "action_failed", "points_changed", "playbook_applied",
+    "command"};
 constexpr std::array<std::string_view, 10> kKindNames = {
     "text", "image", "link", "file", "card", "miniprogram", "voice", "video", "redpacket", "other"};
 constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "admin", "owner"};
@@ -25,7 +26,8 @@ constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "
 
 bool IsSystemEvent(EventType type) {
   return type == EventType::kTimer || type == EventType::kActionDone ||
-         type == EventType::kActionFailed || type == EventType::kPlaybookApplied;
+         type == EventType::kActionFailed || type == EventType::kPlaybookApplied ||
+         type == EventType::kCommand;
 }
 
 std::string_view EventTypeName(EventType type) { return EnumName(kTypeNames, type, 1); }
@@ -375,6 +377,8 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
       st = ReadString(v, key, 16, op_name);
     } else if (key == "timer") {
       st = ReadString(v, key, 256, e.timer);
+    } else if (key == "command") {
+      st = ReadString(v, key, 128, e.command);
     } else if (key == "payload") {
       if (v.type() != element_type::OBJECT) {
         st = Status::Invalid("must be an object", "payload");
@@ -488,6 +492,9 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
   if (e.type == EventType::kTimer && e.timer.empty()) {
     return Status::Invalid("required for a timer event", "timer");
   }
+  if (e.type == EventType::kCommand && e.command.find('.') == std::string::npos) {
+    return Status::Invalid("required for a command event, as \"<module>.<verb>\"", "command");
+  }
   if ((e.type == EventType::kActionDone || e.type == EventType::kActionFailed) &&
       e.action.empty()) {
     return Status::Invalid("required (the outbox action id)", "action");
@@ -574,6 +581,7 @@ std::string EventToJson(const Event& e) {
   opt("tag", e.tag);
   if (e.type == EventType::kTagChanged) str("op", e.tag_op == TagOp::kAdd ? "add" : "remove");
   opt("timer", e.timer);
+  opt("command", e.command);
   if (!e.payload.empty()) {
     out += ",\"payload\":";
     out += e.payload;

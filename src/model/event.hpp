@@ -27,8 +27,9 @@ enum class EventType : uint8_t {
   kActionFailed = 10,  // an action failed for good (or was possibly sent; see `error`)
   kPointsChanged = 11, // points awarded (positive) or deducted (negative)
   kPlaybookApplied = 12,  // a playbook named a community the log had not seen: creates it
+  kCommand = 13,  // an operator's command to one module (undo a decision…), via the API
 };
-inline constexpr int kEventTypeCount = 12;
+inline constexpr int kEventTypeCount = 13;
 
 // System events concern the engine rather than one member; for them `member` is optional.
 bool IsSystemEvent(EventType type);
@@ -90,6 +91,8 @@ struct Event {
   // timer: the timer's key and the payload it was scheduled with (a JSON object text or empty)
   std::string timer;
   std::string payload;
+  // command: "<module>.<verb>" (shown only to that module); its arguments are in `payload`
+  std::string command;
   // action_done / action_failed: the outbox action id, its type, and the platform's reason
   std::string action;
   std::string action_type;
