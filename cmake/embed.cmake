@@ -6,6 +6,12 @@ function(qz_embed target symbol file)
   get_filename_component(path "${file}" ABSOLUTE)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${path}")
   file(READ "${path}" content)
+  qz_embed_text(${target} ${symbol} "${content}" "${path}")
+endfunction()
+
+# qz_embed_text(TARGET SYMBOL CONTENT ORIGIN): the same for text assembled in CMake (ORIGIN names
+# where it came from in the generated file's header comment).
+function(qz_embed_text target symbol content path)
   # A raw string literal needs a delimiter the data does not contain.
   string(FIND "${content}" ")qzembed\"" clash)
   if(NOT clash EQUAL -1)

@@ -28,6 +28,7 @@
 #include "engine/replay.hpp"
 #include "app/data_dir.hpp"
 #include "app/http_wiring.hpp"
+#include "app/eval_moderation.hpp"
 #include "app/modules.hpp"
 #include "app/node.hpp"
 #include "app/node_config.hpp"
@@ -643,7 +644,22 @@ int main(int argc, char** argv) {
   demo->add_option("--days", demo_options.days, "Days of activity")->check(CLI::Range(1, 3650))->capture_default_str();
   demo->add_option("--out", demo_out, "Write NDJSON to this file (- for standard output) instead of ingesting");
 
+  auto* eval = app.add_subcommand("eval", "Measure a capability on labelled data");
+  eval->require_subcommand(1);
+  auto* eval_moderation = eval->add_subcommand(
+      "moderation",
+      "Run moderation over a labelled TSV (label<TAB>text, 1 = spam) through the real pipeline and "
+      "print precision, recall, F1, the confusion matrix, messages/s and the worst mistakes");
+  EvalOptions eval_options;
+  eval_moderation->add_option("--labels", eval_options.labels_path, "The labelled TSV file")->required();
+  eval_moderation->add_option("--playbook", eval_options.playbook_path,
+                              "A playbook (default: [moderation] at its defaults)");
+  eval_moderation->add_option("--model", eval_options.model_path,
+                              "A model from `qunzhu moderation train` (overrides the playbook's)");
+  eval_moderation->add_flag("--json", eval_options.json, "Print one JSON object instead");
+
   CLI11_PARSE(app, argc, argv);
+  if (*eval_moderation) return RunEvalModeration(eval_options);
 
   if (*serve) {
     ConfigOverrides& o = serve_flags.overrides;

@@ -1,6 +1,7 @@
 #include "app/modules.hpp"
 
 #include "modules/example/example.hpp"
+#include "modules/moderation/moderation.hpp"
 #include "modules/schedule/schedule.hpp"
 #include "modules/welcome/welcome.hpp"
 
@@ -8,6 +9,8 @@ namespace qz {
 
 Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   auto registry = std::make_unique<ModuleRegistry>();
+  // Moderation first: a message it deletes triggers nothing in the modules after it.
+  QZ_RETURN_IF_ERROR(registry->Add(MakeModerationModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));

@@ -178,4 +178,39 @@ std::string FormatRfc3339(TimeMs ms, int offset_minutes) {
   return std::string(buf, static_cast<size_t>(p - buf));
 }
 
+Result<int64_t> ParseDurationSeconds(std::string_view text) {
+  constexpr int64_t kMax = int64_t{10} * 366 * 86400;
+  auto bad = [&](std::string_view why) {
+    return Status::Invalid(fmt::format("'{}' is not a duration ({}); write e.g. \"90s\", \"10m\", \"1h30m\", \"30d\"",
+                                       text.substr(0, 40), why));
+  };
+  if (text.empty()) return bad("empty");
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    int64_t n = 0;
+    size_t digits = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
+      if (digits >= 9) return bad("too large");
+      n = n * 10 + (text[i] - '0');
+    }
+    if (digits == 0) return bad("expected a number");
+    if (i == text.size()) return bad("a number needs a unit: s, m, h, d or w");
+    int64_t unit = 0;
+    switch (text[i]) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 7 * 86400; break;
+      default: return bad(fmt::format("unknown unit '{}'", text[i]));
+    }
+    ++i;
+    total += n * unit;
+    if (total > kMax) return bad("longer than 10 years");
+  }
+  if (total < 1) return bad("shorter than 1 second");
+  return total;
+}
+
 }  // namespace qz

@@ -33,4 +33,9 @@ int64_t WrittenYear(const Timestamp& ts);
 // src/model/event.hpp) or the clock; it keeps a damaged stored value from breaking an answer.
 std::string FormatRfc3339(TimeMs ms, int offset_minutes = 0);
 
+// A duration as operators write it in configuration: one or more <number><unit> parts with
+// units s, m, h, d, w ("90s", "10m", "1h30m", "30d"), between 1 second and 10 years. Errors say
+// what is wrong (the caller names the field).
+Result<int64_t> ParseDurationSeconds(std::string_view text);
+
 }  // namespace qz

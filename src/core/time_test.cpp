@@ -77,3 +77,18 @@ TEST(Rfc3339, WrittenYearIsTheDateAsWritten) {
 
 }  // namespace
 }  // namespace qz
+
+namespace qz {
+namespace {
+TEST(ParseDurationSeconds, AcceptsUnitsAndCombinations) {
+  EXPECT_EQ(*ParseDurationSeconds("90s"), 90);
+  EXPECT_EQ(*ParseDurationSeconds("10m"), 600);
+  EXPECT_EQ(*ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("30d"), 30 * 86400);
+  EXPECT_EQ(*ParseDurationSeconds("2w"), 14 * 86400);
+  for (const char* bad : {"", "10", "h", "5x", "0s", "-1h", "1.5h", "99999999999d"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad).ok()) << bad;
+  }
+}
+}  // namespace
+}  // namespace qz

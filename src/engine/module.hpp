@@ -45,6 +45,9 @@ class ModuleContext {
   virtual const Member* member() const = 0;          // null for a system event without one
   virtual const Membership* membership() const = 0;  // null without a group or member
   virtual const State& state() const = 0;            // everything else, read-only
+  // For a message: when this member last posted in this group before it (0: never); the
+  // membership above already counts this message.
+  virtual TimeMs previous_message_time() const = 0;
   // The community's playbook (an empty one when it has none); see config() for the module's own.
   virtual const Playbook& playbook() const = 0;
   // What this module's Prepare computed for this event against the config in force (computed

@@ -60,6 +60,7 @@ class ModuleRunner::Context final : public ModuleContext {
     return state_.FindMembership(refs_.group, refs_.member);
   }
   const State& state() const override { return state_; }
+  TimeMs previous_message_time() const override { return refs_.previous_message; }
   const Playbook& playbook() const override { return playbook_; }
   TimeMs now() const override { return now_; }
   bool message_deleted() const override { return deleted_; }

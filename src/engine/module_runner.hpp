@@ -57,6 +57,7 @@ struct EventRefs {
   CommunityId community = kNoId;
   GroupId group = kNoId;
   MemberId member = kNoId;
+  TimeMs previous_message = 0;  // the membership's last message before this event
 };
 
 // Writer thread only.

@@ -335,15 +335,25 @@ Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
   if (!*appended) return ItemOutcome{Outcome::kDuplicate, Status::Ok()};
   Materialize(e, *refs);
   if (refs->member != kNoId) state_.MutableMember(refs->member).last_event_seq = row.seq;
+  TimeMs previous_message = 0;
+  if (e.type == EventType::kMessage && runner_ != nullptr) {
+    if (const Membership* m = state_.FindMembership(refs->group, refs->member)) {
+      previous_message = m->last_message;
+    }
+  }
   Apply(e, *refs);
-  if (runner_ != nullptr) QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, depth, effects, prepared));
+  if (runner_ != nullptr) {
+    QZ_RETURN_IF_ERROR(RunModules(txn, e, *refs, previous_message, depth, effects, prepared));
+  }
   return ItemOutcome{Outcome::kAppended, Status::Ok()};
 }
 
-Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs, int depth,
-                               BatchEffects& effects, const PreparedEvent* prepared) {
-  ModuleEmissions out = runner_->Run(state_, *playbooks_, e, {refs.community, refs.group, refs.member},
-                                     Now(), prepared);
+Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs,
+                               TimeMs previous_message, int depth, BatchEffects& effects,
+                               const PreparedEvent* prepared) {
+  ModuleEmissions out = runner_->Run(
+      state_, *playbooks_, e, {refs.community, refs.group, refs.member, previous_message}, Now(),
+      prepared);
   for (const ModuleEmissions::Failure& f : out.failures) {
     QZ_RETURN_IF_ERROR(ReportModuleFailure(txn, e, refs, f, effects));
   }

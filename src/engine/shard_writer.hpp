@@ -123,8 +123,8 @@ class ShardWriter {
   // Appends and applies one event and runs the modules over it (recursively for derived events).
   Result<ItemOutcome> Process(StoreTxn& txn, const Event& event, const std::string& json, int depth,
                               BatchEffects& effects, const PreparedEvent* prepared = nullptr);
-  Status RunModules(StoreTxn& txn, const Event& event, const Refs& refs, int depth,
-                    BatchEffects& effects, const PreparedEvent* prepared);
+  Status RunModules(StoreTxn& txn, const Event& event, const Refs& refs, TimeMs previous_message,
+                    int depth, BatchEffects& effects, const PreparedEvent* prepared);
   // A module failed on `cause`: an operator task, at most one per module an hour.
   Status ReportModuleFailure(StoreTxn& txn, const Event& cause, const Refs& refs,
                              const ModuleEmissions::Failure& failure, BatchEffects& effects);

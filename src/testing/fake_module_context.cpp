@@ -46,6 +46,17 @@ void FakeModuleContext::SetMember(std::string_view external_id, std::string_view
   event_.name = std::string(name);
 }
 
+void FakeModuleContext::SetGroup(std::string_view external_id, GroupType type) {
+  Group g;
+  g.community_id = community_.id;
+  g.platform = event_.platform;
+  g.external_id = std::string(external_id);
+  g.name = g.external_id;
+  g.type = type;
+  group_ = state_.AddGroup(std::move(g));
+  event_.group = std::string(external_id);
+}
+
 void FakeModuleContext::Clear() {
   actions_.clear();
   derived_.clear();
@@ -55,7 +66,15 @@ Status FakeModuleContext::Run(Module& module) {
   if (event_.type == EventType::kTimer && !event_.timer.starts_with(fmt::format("{}:", module.name()))) {
     return Status::Ok();
   }
+  if (event_.type == EventType::kCommand && !event_.command.starts_with(fmt::format("{}.", module.name()))) {
+    return Status::Ok();
+  }
   return module.OnEvent(*this);
+}
+
+const Prepared* FakeModuleContext::RawPrepared() const {
+  prepared_ = module_.Prepare(event_, *config_);
+  return prepared_.get();
 }
 
 std::string_view FakeModuleContext::timer() const {

@@ -27,8 +27,10 @@ class FakeModuleContext final : public ModuleContext {
   // State when set).
   Event& mutable_event() { return event_; }
   void SetMember(std::string_view external_id, std::string_view name);
+  void SetGroup(std::string_view external_id, GroupType type = GroupType::kUnspecified);
   void SetNow(TimeMs now) { now_ = now; }
   void SetMessageDeleted(bool deleted) { deleted_ = deleted; }
+  void SetPreviousMessageTime(TimeMs t) { previous_message_ = t; }
 
   // Emissions since the last Clear().
   struct Emitted {
@@ -51,6 +53,7 @@ class FakeModuleContext final : public ModuleContext {
   const Member* member() const override { return state_.FindMember(member_id_); }
   const Membership* membership() const override { return nullptr; }
   const State& state() const override { return state_; }
+  TimeMs previous_message_time() const override { return previous_message_; }
   const Playbook& playbook() const override { return playbook_; }
   TimeMs now() const override { return now_ != 0 ? now_ : event_.time; }
   bool message_deleted() const override { return deleted_; }
@@ -60,6 +63,8 @@ class FakeModuleContext final : public ModuleContext {
 
  protected:
   const SectionConfig& RawConfig() const override { return *config_; }
+  // The module's Prepare, run here on each call (the engine does it ahead of the writer).
+  const Prepared* RawPrepared() const override;
   const std::string* FindRow(std::string_view table, std::string_view key) const override;
   void PutRow(std::string_view table, std::string key, std::string value) override;
 
@@ -74,6 +79,8 @@ class FakeModuleContext final : public ModuleContext {
   std::shared_ptr<const SectionConfig> config_;
   TimeMs now_ = 0;
   bool deleted_ = false;
+  TimeMs previous_message_ = 0;
+  mutable std::shared_ptr<const Prepared> prepared_;
   std::vector<Emitted> actions_;
   std::vector<Event> derived_;
   std::map<std::pair<std::string, std::string>, std::string> rows_;

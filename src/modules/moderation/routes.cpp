@@ -1,0 +1,162 @@
+#include "modules/moderation/routes.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "core/crypto.hpp"
+#include "core/time.hpp"
+#include "engine/ingest.hpp"
+#include "model/event.hpp"
+#include "store/store.hpp"
+
+namespace qz {
+namespace {
+
+constexpr std::string_view kTable = "moderation.decisions";
+
+Result<CommunityId> CommunityOf(const Call& c) {
+  const std::string* slug = c.query().Get("community");
+  const std::string_view want = slug != nullptr ? std::string_view(*slug) : kDefaultCommunity;
+  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
+  for (const Community& x : communities) {
+    if (x.slug == want) return x.id;
+  }
+  return Status::NotFound(fmt::format("no community '{}'", want), "community");
+}
+
+// A stored decision row as the API shows it: the id, then the values in declaration order.
+ApiJson DecisionJson(const ModuleStateEntry& row) {
+  ApiJson out = ApiJson::object();
+  const auto key = ApiJson::parse(row.key, nullptr, false);
+  out["id"] = key.is_array() && !key.empty() ? key[0] : ApiJson(nullptr);
+  const auto values = ApiJson::parse(row.value, nullptr, false);
+  if (!values.is_object()) return out;
+  for (auto it = values.begin(); it != values.end(); ++it) {
+    if (it.key() == "quotes") {
+      out["quotes"] = ApiJson::parse(it.value().get<std::string>(), nullptr, false);
+    } else if (it.key() == "time" || it.key() == "reviewed_at") {
+      const int64_t ms = it.value().get<int64_t>();
+      out[it.key()] = ms == 0 ? ApiJson(nullptr) : ApiJson(FormatRfc3339(ms));
+    } else {
+      out[it.key()] = it.value();
+    }
+  }
+  return out;
+}
+
+int64_t IdOf(const ModuleStateEntry& row) {
+  const auto key = ApiJson::parse(row.key, nullptr, false);
+  return key.is_array() && !key.empty() && key[0].is_number_integer() ? key[0].get<int64_t>() : 0;
+}
+
+// GET /api/v1/moderation/decisions. The log is read whole and filtered; decisions are few next
+// to messages (see docs/moderation.md for the limit this sets).
+Status ListDecisions(Call& c) {
+  QZ_ASSIGN_OR_RETURN(const CommunityId community, CommunityOf(c));
+  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("cursor"));
+  const std::string* group = c.query().Get("group");
+  const std::string* member = c.query().Get("member");
+  TimeMs since = 0;
+  if (const std::string* s = c.query().Get("since")) {
+    auto ts = ParseRfc3339(*s);
+    if (!ts.ok()) return Status::Invalid(std::string(ts.status().message()), "since");
+    since = ts->ms;
+  }
+  std::vector<std::pair<int64_t, ModuleStateEntry>> rows;
+  std::string after;
+  while (true) {
+    QZ_ASSIGN_OR_RETURN(std::vector<ModuleStateEntry> chunk,
+                        c.store().ListModuleState(community, kTable, after, 1000));
+    for (ModuleStateEntry& row : chunk) {
+      const int64_t id = IdOf(row);
+      if (page.cursor != 0 && id >= page.cursor) continue;
+      const auto value = ApiJson::parse(row.value, nullptr, false);
+      if (!value.is_object()) continue;
+      if (group != nullptr && value.value("group", "") != *group) continue;
+      if (member != nullptr && value.value("member", "") != *member) continue;
+      if (since != 0 && value.value("time", int64_t{0}) < since) continue;
+      rows.emplace_back(id, std::move(row));
+    }
+    if (chunk.size() < 1000) break;
+    after = chunk.back().key;
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (rows.size() > static_cast<size_t>(page.limit)) rows.resize(static_cast<size_t>(page.limit));
+  ApiJson out = ApiJson::array();
+  for (const auto& [id, row] : rows) out.push_back(DecisionJson(row));
+  c.RespondJson({{"decisions", std::move(out)},
+                 {"next_cursor", NextCursor(page, rows.size(), rows.empty() ? 0 : rows.back().first)}});
+  return Status::Ok();
+}
+
+Result<ModuleStateEntry> FindDecision(const Call& c, CommunityId community, int64_t id) {
+  QZ_ASSIGN_OR_RETURN(std::optional<ModuleStateEntry> row,
+                      c.store().GetModuleState(community, kTable, fmt::format("[{}]", id)));
+  if (!row) return Status::NotFound(fmt::format("no moderation decision {}", id));
+  return std::move(*row);
+}
+
+Status GetDecision(Call& c) {
+  QZ_ASSIGN_OR_RETURN(const CommunityId community, CommunityOf(c));
+  QZ_ASSIGN_OR_RETURN(const ModuleStateEntry row, FindDecision(c, community, c.IntParam("id")));
+  c.RespondJson(DecisionJson(row));
+  return Status::Ok();
+}
+
+// Undo and confirm: a `command` event through ingest (durable, replayed), then the row as it
+// stands.
+Status Review(Call& c, std::string_view verb) {
+  QZ_ASSIGN_OR_RETURN(const CommunityId community, CommunityOf(c));
+  const int64_t id = c.IntParam("id");
+  QZ_RETURN_IF_ERROR(FindDecision(c, community, id).status());
+  std::string who = "api";
+  if (!c.body().empty()) {
+    QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+    const auto body = ApiJson::parse(c.body(), nullptr, false);
+    if (!body.is_object()) return Status::Invalid("the body must be a JSON object", "body");
+    for (auto it = body.begin(); it != body.end(); ++it) {
+      if (it.key() != "operator") return Status::Invalid("unknown field", it.key());
+    }
+    if (body.contains("operator")) {
+      if (!body["operator"].is_string() || body["operator"].get<std::string>().size() > 128) {
+        return Status::Invalid("a string of at most 128 bytes", "operator");
+      }
+      who = body["operator"].get<std::string>();
+    }
+  }
+  const std::string* slug = c.query().Get("community");
+  Event e;
+  e.id = "cmd:" + RandomHex(12);
+  e.type = EventType::kCommand;
+  e.time = c.clock().Now();
+  e.platform = "qunzhu";
+  e.community = slug != nullptr ? *slug : std::string(kDefaultCommunity);
+  e.command = fmt::format("moderation.{}", verb);
+  e.payload = ApiJson{{"decision", id}, {"operator", who}}.dump();
+  IngestBatch batch;
+  batch.json.push_back(EventToJson(e));
+  batch.events.push_back(std::move(e));
+  batch.indexes.push_back(0);
+  const IngestResult result = c.ingest().SubmitAndWait(std::move(batch));
+  QZ_RETURN_IF_ERROR(result.status);
+  if (!result.rejected.empty()) return result.rejected.front().error;
+  QZ_ASSIGN_OR_RETURN(const ModuleStateEntry row, FindDecision(c, community, id));
+  c.RespondJson(DecisionJson(row));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AddModerationRoutes(RouteTable& table) {
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/moderation/decisions", ListDecisions, RunOn::kBlockingPool}));
+  QZ_RETURN_IF_ERROR(
+      table.Add({"GET", "/api/v1/moderation/decisions/{id:int}", GetDecision, RunOn::kBlockingPool}));
+  QZ_RETURN_IF_ERROR(table.Add({"POST", "/api/v1/moderation/decisions/{id:int}/undo",
+                                [](Call& c) { return Review(c, "undo"); }, RunOn::kBlockingPool}));
+  return table.Add({"POST", "/api/v1/moderation/decisions/{id:int}/confirm",
+                    [](Call& c) { return Review(c, "confirm"); }, RunOn::kBlockingPool});
+}
+
+}  // namespace qz
