@@ -10,12 +10,14 @@
 //      circled digits and letters ("①"→"1", "𝟖"→"8", "８"→"8", "Ｖ"→"v");
 //   3. Traditional → Simplified Chinese, character by character (OpenCC's t2s tables);
 //   4. invisible characters removed (zero-width, format controls, variation selectors, combining
-//      marks left alone after NFKC), and separators (spaces, punctuation such as . - _ * | / ·)
+//      marks), and separators (spaces, punctuation such as . - _ * | / ·)
 //      removed where they split a word: between CJK characters, between digits, and between
 //      single letters ("q.q", "V-X"); kept between words of two or more letters and in URLs
 //      ("www.example.com", "add me");
-//   5. number words to digits in runs of three or more ("八五九"→"859", "幺三八"→"138";
-//      "一起" and "十一" stay as they are);
+//   5. number words to digits in runs of three or more, ASCII digits counting toward the run
+//      ("八五九"→"859", "幺三八"→"138", "1三8"→"138"; 零〇一二三四五六七八九幺两 and the financial
+//      forms 壹贰叁肆伍陆柒捌玖); positional forms (十百千万) are left alone, so "一起", "十一"
+//      and "一千八百" stay as they are;
 //   6. substitutions from a data file (homophones and homoglyphs used to evade contact filters:
 //      "薇信"→"微信", "扣扣"→"qq", "企鹅"→"qq", "vx"→"微信"), longest match first.
 #pragma once
@@ -34,9 +36,11 @@ namespace qz::text {
 // A normalised text and the way back to the original.
 struct NormalizedText {
   std::string text;  // normalised, valid UTF-8
-  // origin[i] is the byte offset in the original text of the character that produced output
-  // byte i; origin.size() == text.size() + 1 and origin.back() is the original's size.
+  // origin[i] / origin_end[i]: the original byte range of the character (or substituted span)
+  // that produced output byte i. origin.size() == text.size() + 1 (origin.back() is the
+  // original's size); origin_end.size() == text.size().
   std::vector<uint32_t> origin;
+  std::vector<uint32_t> origin_end;
 
   // The original byte range [first, last) that produced normalised bytes [begin, end)
   // (begin < end <= text.size()): from the start of the character that produced `begin` to the
