@@ -10,7 +10,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
+
+#include "core/toml_reader.hpp"
 
 #include "app/modules.hpp"
 #include "core/crypto.hpp"
@@ -63,11 +65,7 @@ Result<std::string> ReadFile(const std::string& path, std::string_view what) {
 
 // The playbook with `model` written into its [moderation] section.
 Result<std::string> WithModel(std::string_view toml_text, std::string_view source, const std::string& model) {
-  toml::parse_result parsed = toml::parse(toml_text, source);
-  if (!parsed) {
-    return Status::Invalid(fmt::format("{}: {}", source, parsed.error().description()));
-  }
-  toml::table table = std::move(parsed).table();
+  QZ_ASSIGN_OR_RETURN(toml::table table, ParseToml(toml_text, source, 1 << 20));
   toml::table* section = table["moderation"].as_table();
   if (section == nullptr) {
     table.insert_or_assign("moderation", toml::table{});

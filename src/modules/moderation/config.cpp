@@ -152,10 +152,10 @@ std::shared_ptr<const SectionConfig> ParseModerationSection(const toml::node* no
   r.Double("threshold", config->threshold, 0.1, 100);
   r.StringList("categories", options.categories);
   for (const std::string& c : options.categories) {
-    static constexpr std::array<std::string_view, 8> kKnown = {
-        "ads", "fraud", "gambling", "porn", "abuse", "contact", "illegal_url", "url"};
+    static constexpr std::array<std::string_view, 9> kKnown = {
+        "ads", "fraud", "gambling", "porn", "abuse", "contact", "illegal_url", "url", "invite"};
     if (std::find(kKnown.begin(), kKnown.end(), c) == kKnown.end()) {
-      r.Invalid("categories", fmt::format("unknown category '{}' (ads, fraud, gambling, porn, abuse, contact, illegal_url, url)", c));
+      r.Invalid("categories", fmt::format("unknown category '{}' (ads, fraud, gambling, porn, abuse, contact, illegal_url, url, invite)", c));
     }
   }
   if (r.StringList("extra_words", options.extra_words) && options.extra_words.size() > 10000) {

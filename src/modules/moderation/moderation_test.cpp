@@ -3,6 +3,7 @@
 // real pipeline is in tests/scenarios/moderation/.
 #include "modules/moderation/moderation.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "modules/moderation/config.hpp"

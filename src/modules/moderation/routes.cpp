@@ -23,7 +23,7 @@ Result<CommunityId> CommunityOf(const Call& c) {
   for (const Community& x : communities) {
     if (x.slug == want) return x.id;
   }
-  return Status::NotFound(fmt::format("no community '{}'", want), "community");
+  return Status::NotFound(fmt::format("no community '{}'", want));
 }
 
 // A stored decision row as the API shows it: the id, then the values in declaration order.

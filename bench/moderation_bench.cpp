@@ -1,0 +1,286 @@
+// Moderation's cost, against its own baselines in one run (issue 8's targets):
+//
+//  (a) decision: the whole per-message decision — normalise + match + classify (Prepare) and
+//      the policy (the module's OnEvent through the real ModuleRunner over an in-memory State) —
+//      on one core: messages/s, p50/p99/max latency. Target >= 200k messages/s, p99 < 1 ms.
+//  (b) ingest: the same chat events through Ingest (Prepare on the submitting thread, the writer,
+//      SQLite) with [moderation] on and off, interleaved rounds, best of each. Target: on >= 70%
+//      of off.
+//  (c) writer: the writer's CPU time per event (ShardWriter::ApplyBatch on this thread, with the
+//      batches prepared beforehand as Submit does), moderation on and off. Target: grows < 1 µs.
+//  (d) memory: the compiled rule set (+ model) of the default playbook. Target < 50 MB.
+//
+// The corpus is /work/shared/data/ads-zh-game/train.txt's texts when --corpus points at a
+// label<TAB>text file, else synthetic chat generated here (deterministic).
+//
+//   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/modules.hpp"
+#include "engine/ingest.hpp"
+#include "engine/module_registry.hpp"
+#include "engine/module_runner.hpp"
+#include "engine/shard_writer.hpp"
+#include "modules/moderation/config.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace qz {
+namespace {
+
+std::vector<std::string> LoadCorpus(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos || line.starts_with("label")) continue;
+    out.push_back(line.substr(tab + 1));
+  }
+  return out;
+}
+
+// Chat-length messages: ordinary phrases, numbers, a few links and ads, deterministic.
+std::vector<std::string> SyntheticCorpus(size_t n) {
+  static const char* kParts[] = {"今天", "作业", "什么时候", "交", "老师", "好的", "哈哈哈", "明天见",
+                                 "这题", "怎么做", "我觉得", "可以", "打卡", "第三天", "完成了", "加油",
+                                 "see you", "thanks", "图片", "链接", "出元宝", "加微信", "便宜",
+                                 "https://example.com/a", "13812345678", "一起", "上课", "复习"};
+  std::mt19937 rng(7);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string s;
+    const int words = 2 + static_cast<int>(rng() % 6);
+    for (int w = 0; w < words; ++w) s += kParts[rng() % std::size(kParts)];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string Playbook(bool moderation, const std::string& model) {
+  std::string pb = "[community]\nslug = \"bench\"\nrules = \"不发广告\"\n";
+  for (int g = 0; g < 10; ++g) pb += fmt::format("[[groups]]\nplatform = \"sandbox\"\nid = \"g{}\"\n", g);
+  if (moderation) {
+    pb += "[moderation]\n";
+    if (!model.empty()) pb += fmt::format("model = \"{}\"\n", model);
+  }
+  return pb;
+}
+
+std::vector<Event> Messages(const std::vector<std::string>& corpus, int64_t n) {
+  std::vector<Event> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    Event e;
+    e.id = fmt::format("m{}", i);
+    e.type = EventType::kMessage;
+    e.time = 1772323200000 + i * 50;
+    e.platform = "sandbox";
+    e.community = "bench";
+    e.group = fmt::format("g{}", i % 10);
+    e.member = fmt::format("u{}", (i * 7919) % 20000);
+    e.text = corpus[static_cast<size_t>(i) % corpus.size()];
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::shared_ptr<const PlaybookSet> Books(const ModuleRegistry& modules, bool moderation,
+                                         const std::string& model) {
+  auto pb = ParsePlaybook(Playbook(moderation, model), "bench.toml", modules);
+  if (!pb.ok()) {
+    fmt::print(stderr, "{}\n", pb.status().ToString());
+    std::exit(1);
+  }
+  return PlaybookSet().With(std::make_shared<const Playbook>(std::move(*pb)));
+}
+
+std::unique_ptr<Store> Fresh(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto store = OpenSqliteStore({.path = path, .sync = SyncMode::kNormal});
+  if (!store.ok()) {
+    fmt::print(stderr, "{}\n", store.status().ToString());
+    std::exit(1);
+  }
+  return std::move(*store);
+}
+
+std::vector<IngestBatch> Batches(const std::vector<Event>& events) {
+  std::vector<IngestBatch> out;
+  for (const Event& e : events) {
+    if (out.empty() || out.back().events.size() >= 8192) out.emplace_back();
+    out.back().json.push_back(EventToJson(e));
+    out.back().indexes.push_back(out.back().events.size());
+    out.back().events.push_back(e);
+  }
+  return out;
+}
+
+// (b): through Ingest, submitted from this thread.
+double IngestRate(const ModuleRegistry& modules, std::shared_ptr<const PlaybookSet> books,
+                  const std::vector<IngestBatch>& batches, const std::string& path) {
+  auto store = Fresh(path);
+  EngineOptions engine;
+  engine.modules = &modules;
+  engine.module_mode = ModuleMode::kImport;
+  engine.playbooks = std::move(books);
+  auto ingest = Ingest::Start(*store, {}, std::move(engine));
+  if (!ingest.ok()) std::exit(1);
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int> in_flight{0};
+  const auto start = std::chrono::steady_clock::now();
+  for (const IngestBatch& b : batches) {
+    while (in_flight.load() >= 4) std::this_thread::yield();
+    ++in_flight;
+    (*ingest)->Submit(b, [&](IngestResult r) {
+      accepted += r.accepted;
+      --in_flight;
+    });
+  }
+  while (in_flight.load() > 0) std::this_thread::yield();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return static_cast<double>(accepted.load()) / s;
+}
+
+// (c): the writer's own CPU per event, with the preparation done beforehand.
+double WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<const PlaybookSet> books,
+                            std::vector<IngestBatch> batches, const std::string& path) {
+  auto store = Fresh(path);
+  EngineOptions engine;
+  engine.modules = &modules;
+  engine.module_mode = ModuleMode::kImport;
+  engine.playbooks = books;
+  auto writer = ShardWriter::Open(*store, std::move(engine));
+  if (!writer.ok()) std::exit(1);
+  int64_t events = 0;
+  for (IngestBatch& b : batches) {
+    b.prepared.resize(b.events.size());
+    for (size_t i = 0; i < b.events.size(); ++i) b.prepared[i] = PrepareEvent(modules, *books, b.events[i]);
+  }
+  const double cpu0 = ThreadCpuSeconds();
+  for (const IngestBatch& b : batches) {
+    std::vector<WriteItem> items;
+    for (size_t i = 0; i < b.events.size(); ++i) items.push_back({&b.events[i], &b.json[i], &b.prepared[i]});
+    if (!(*writer)->ApplyBatch(items).ok()) std::exit(1);
+    events += static_cast<int64_t>(items.size());
+  }
+  const double cpu = ThreadCpuSeconds() - cpu0;
+  if ((*writer)->runner()->prepared_on_writer() != 0) {
+    fmt::print(stderr, "warning: {} events prepared on the writer\n", (*writer)->runner()->prepared_on_writer());
+  }
+  return cpu * 1e6 / static_cast<double>(events);
+}
+
+}  // namespace
+}  // namespace qz
+
+int main(int argc, char** argv) {
+  using namespace qz;
+  std::string corpus_path, model, dir = std::filesystem::temp_directory_path().string();
+  int64_t events = 200000;
+  int rounds = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--corpus") corpus_path = argv[i + 1];
+    else if (flag == "--events") events = std::stoll(argv[i + 1]);
+    else if (flag == "--rounds") rounds = std::max(1, std::stoi(argv[i + 1]));
+    else if (flag == "--model") model = argv[i + 1];
+    else if (flag == "--dir") dir = argv[i + 1];
+  }
+  spdlog::set_level(spdlog::level::warn);
+  std::vector<std::string> corpus = corpus_path.empty() ? std::vector<std::string>{} : LoadCorpus(corpus_path);
+  const std::string corpus_name = corpus.empty() ? "synthetic chat" : corpus_path;
+  if (corpus.empty()) corpus = SyntheticCorpus(50000);
+  size_t bytes = 0;
+  for (const auto& s : corpus) bytes += s.size();
+  fmt::print("corpus: {} ({} messages, {:.1f} bytes average)\n", corpus_name, corpus.size(),
+             static_cast<double>(bytes) / static_cast<double>(corpus.size()));
+
+  auto registry = MakeModuleRegistry();
+  if (!registry.ok()) return 1;
+  const ModuleRegistry& modules = **registry;
+  auto on = Books(modules, true, model);
+  auto off = Books(modules, false, model);
+  const std::vector<Event> messages = Messages(corpus, events);
+
+  // (d)
+  const auto* config = on->For("bench").Section<moderation::ModerationConfig>("moderation");
+  fmt::print("(d) rule set of the default playbook{}: {:.1f} MB\n", model.empty() ? "" : " + model",
+             static_cast<double>(config->rules->memory_bytes()) / 1e6);
+
+  // (a) one core: Prepare + the runner, message by message, over an in-memory State.
+  {
+    State state;
+    Community c;
+    c.slug = "bench";
+    const CommunityId cid = state.AddCommunity(c).id;
+    std::vector<GroupId> groups;
+    for (int g = 0; g < 10; ++g) {
+      Group gr;
+      gr.community_id = cid;
+      gr.platform = "sandbox";
+      gr.external_id = fmt::format("g{}", g);
+      groups.push_back(state.AddGroup(gr).id);
+    }
+    std::vector<MemberId> members;
+    for (int m = 0; m < 20000; ++m) {
+      Member mem;
+      mem.community_id = cid;
+      mem.messages = 100;  // settled members: the newcomer rules do not apply
+      members.push_back(state.AddMember(mem).id);
+    }
+    ModuleRunner runner(modules, ModuleMode::kImport, nullptr);
+    std::vector<double> latency;
+    latency.reserve(messages.size());
+    int64_t decisions = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const PreparedEvent prepared = PrepareEvent(modules, *on, messages[i]);
+      EventRefs refs{cid, groups[i % 10], members[(i * 7919) % 20000], 0};
+      ModuleEmissions out = runner.Run(state, *on, messages[i], refs, messages[i].time, &prepared);
+      decisions += out.actions.empty() ? 0 : 1;
+      latency.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::sort(latency.begin(), latency.end());
+    fmt::print("(a) decision, one core: {:.0f} messages/s; latency p50 {:.2f} µs, p99 {:.2f} µs, max {:.0f} µs; "
+               "{} of {} messages acted on\n",
+               static_cast<double>(messages.size()) / s, latency[latency.size() / 2],
+               latency[latency.size() * 99 / 100], latency.back(), decisions, messages.size());
+  }
+
+  // (b) and (c), interleaved rounds.
+  const std::vector<IngestBatch> batches = Batches(messages);
+  const std::string path = dir + "/qz-moderation-bench.db";
+  double best_on = 0, best_off = 0, cpu_on = 1e9, cpu_off = 1e9;
+  for (int r = 0; r < rounds; ++r) {
+    best_off = std::max(best_off, IngestRate(modules, off, batches, path));
+    best_on = std::max(best_on, IngestRate(modules, on, batches, path));
+    cpu_off = std::min(cpu_off, WriterMicrosPerEvent(modules, off, batches, path));
+    cpu_on = std::min(cpu_on, WriterMicrosPerEvent(modules, on, batches, path));
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  fmt::print("(b) ingest of {} messages (sync=normal, best of {} rounds): moderation off {:.0f}/s, on {:.0f}/s: "
+             "{:.2f}x\n", messages.size(), rounds, best_off, best_on, best_on / best_off);
+  fmt::print("(c) writer CPU per event: off {:.2f} µs, on {:.2f} µs: +{:.2f} µs\n", cpu_off, cpu_on,
+             cpu_on - cpu_off);
+  return 0;
+}
