@@ -1,0 +1,3 @@
+#include "modules/moderation/classifier.hpp"
+#include <gtest/gtest.h>
+TEST(X,Y){}
