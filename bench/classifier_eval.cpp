@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
   app.add_option("--split-salt", split_salt, "Changes which texts are held out")->capture_default_str();
   app.add_option("--test-mod", test_mod, "Hold out 1 in N texts")->capture_default_str();
   std::string save;
+  int show_errors = 0;
+  double error_threshold = 0.6;
+  app.add_option("--errors", show_errors, "Print this many held-out false positives and negatives");
+  app.add_option("--error-threshold", error_threshold)->capture_default_str();
   app.add_option("--save", save, "Write the trained model here");
   CLI11_PARSE(app, argc, argv);
   o.features.number_shapes = !no_shapes;
@@ -156,6 +160,18 @@ int main(int argc, char** argv) {
   PrintRow("train", 0.5, qz::moderation::Evaluate(**model, train, 0.5));
   for (double t : {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}) {
     PrintRow("held-out", t, qz::moderation::Evaluate(**model, test, t));
+  }
+
+  for (bool spam : {false, true}) {
+    int shown = 0;
+    for (auto& e : test) {
+      if (shown >= show_errors) break;
+      const double p = (*model)->Score(e.text);
+      if (e.spam == spam && (p >= error_threshold) != spam) {
+        fmt::print("  {} {:.3f} {}\n", spam ? "FN" : "FP", p, e.text);
+        ++shown;
+      }
+    }
   }
 
   // Scoring cost over the held-out texts (one pass to warm up, then timed).
