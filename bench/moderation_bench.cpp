@@ -68,7 +68,7 @@ std::vector<std::string> SyntheticCorpus(size_t n) {
   return out;
 }
 
-std::string Playbook(bool moderation, const std::string& model) {
+std::string PlaybookToml(bool moderation, const std::string& model) {
   std::string pb = "[community]\nslug = \"bench\"\nrules = \"不发广告\"\n";
   for (int g = 0; g < 10; ++g) pb += fmt::format("[[groups]]\nplatform = \"sandbox\"\nid = \"g{}\"\n", g);
   if (moderation) {
@@ -104,7 +104,7 @@ double ThreadCpuSeconds() {
 
 std::shared_ptr<const PlaybookSet> Books(const ModuleRegistry& modules, bool moderation,
                                          const std::string& model) {
-  auto pb = ParsePlaybook(Playbook(moderation, model), "bench.toml", modules);
+  auto pb = ParsePlaybook(PlaybookToml(moderation, model), "bench.toml", modules);
   if (!pb.ok()) {
     fmt::print(stderr, "{}\n", pb.status().ToString());
     std::exit(1);

@@ -26,9 +26,10 @@
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
+#include "app/cli_moderation.hpp"
 #include "app/data_dir.hpp"
-#include "app/http_wiring.hpp"
 #include "app/eval_moderation.hpp"
+#include "app/http_wiring.hpp"
 #include "app/modules.hpp"
 #include "app/node.hpp"
 #include "app/node_config.hpp"
@@ -657,6 +658,8 @@ int main(int argc, char** argv) {
   eval_moderation->add_option("--model", eval_options.model_path,
                               "A model from `qunzhu moderation train` (overrides the playbook's)");
   eval_moderation->add_flag("--json", eval_options.json, "Print one JSON object instead");
+
+  AddModerationCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (*eval_moderation) return RunEvalModeration(eval_options);

@@ -288,8 +288,8 @@ Status HandleAppeal(ModuleContext& ctx) {
   if (member == nullptr) return Status::Ok();
   const Language lang = ctx.playbook().language;
   auto last = ctx.Find(CounterRow{.name = fmt::format("last:{}", member->id)});
+  // The group says where the appeal came from; a direct message goes to the member alone.
   Action ack = PlatformAction(ctx, ActionType::kSendDirect, {});
-  ack.group.clear();
   ack.text = lang == Language::kEn ? "We have received your appeal; an operator will look at it soon."
                                    : "已收到你的申诉，管理员会尽快核实处理。";
   ctx.Act(std::move(ack), "appeal");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/text/utf8.hpp"
 #include "modules/moderation/classifier.hpp"
@@ -275,6 +276,8 @@ void ScoreHits(const std::vector<Hit>& hits, double factor, double& score, std::
 std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_view message) {
   thread_local text::NormalizedText normalized;
   thread_local std::vector<text::Match> matches;
+  thread_local std::vector<text::Match> longest;
+  thread_local std::unordered_map<uint64_t, size_t> where;
   text::Normalizer::Default().Normalize(message, normalized);
   auto out = std::make_shared<Analysis>();
   const std::string& t = normalized.text;
@@ -284,7 +287,20 @@ std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_
   auto collect = [&](const RuleSet::Compiled& compiled) {
     matches.clear();
     compiled.db->Scan(t, matches);
+    // A regex such as a URL matches at every end it can reach: keep the longest match of each
+    // pattern from each start (matches come ordered by end).
+    longest.clear();
+    where.clear();
     for (const text::Match& m : matches) {
+      const uint64_t key = (uint64_t{m.pattern} << 32) | m.begin;
+      auto [it, fresh] = where.emplace(key, longest.size());
+      if (fresh) {
+        longest.push_back(m);
+      } else {
+        longest[it->second].end = std::max(longest[it->second].end, m.end);
+      }
+    }
+    for (const text::Match& m : longest) {
       const PatternInfo& info = compiled.info[compiled.db->pattern(m.pattern).tag];
       if (!rules.categories_.empty() && info.category != "custom" &&
           !std::binary_search(rules.categories_.begin(), rules.categories_.end(), info.category)) {
