@@ -91,7 +91,8 @@ Event Make(EventType type, std::string id, TimeMs time, const GroupSettings& gro
 }  // namespace
 
 Result<EvalReport> EvaluateModeration(const std::vector<EvalLine>& lines, std::string_view playbook_toml,
-                                      std::string_view source, const std::string& model_path) {
+                                      std::string_view source, const std::string& model_path,
+                                      int examples) {
   QZ_ASSIGN_OR_RETURN(std::unique_ptr<ModuleRegistry> modules, MakeModuleRegistry());
   std::string text(playbook_toml);
   if (!model_path.empty()) {
@@ -187,9 +188,15 @@ Result<EvalReport> EvaluateModeration(const std::vector<EvalLine>& lines, std::s
       fns.push_back(EvalExample{lines[i].text, 0, {}});
     }
   }
+  std::map<std::string, int64_t> by_rule;
+  for (const EvalExample& e : fps) ++by_rule[e.why];
+  report.false_positive_rules.assign(by_rule.begin(), by_rule.end());
+  std::stable_sort(report.false_positive_rules.begin(), report.false_positive_rules.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   std::stable_sort(fps.begin(), fps.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
-  fps.resize(std::min<size_t>(fps.size(), 10));
-  fns.resize(std::min<size_t>(fns.size(), 10));
+  const auto keep = static_cast<size_t>(std::max(0, examples));
+  fps.resize(std::min(fps.size(), keep));
+  fns.resize(std::min(fns.size(), keep));
   report.worst_false_positives = std::move(fps);
   report.worst_false_negatives = std::move(fns);
   return report;
@@ -223,7 +230,7 @@ int RunEvalModeration(const EvalOptions& options) {
     source = options.playbook_path;
   }
   if (!options.json) fmt::print(stderr, "evaluating {} lines…\n", lines.size());
-  auto report = EvaluateModeration(lines, playbook, source, options.model_path);
+  auto report = EvaluateModeration(lines, playbook, source, options.model_path, options.examples);
   if (!report.ok()) {
     fmt::print(stderr, "error: {}\n", report.status().message());
     return 1;
@@ -252,6 +259,10 @@ int RunEvalModeration(const EvalOptions& options) {
   fmt::print("actual ok     {:>14}  {:>12}\n", r.fp, r.tn);
   fmt::print("\n{} messages in {:.2f} s: {:.0f} messages/s through the pipeline ({} lines skipped)\n",
              r.tp + r.fp + r.tn + r.fn, r.seconds, r.messages_per_second(), r.skipped);
+  fmt::print("\nfalse positives by rule:\n");
+  for (size_t i = 0; i < r.false_positive_rules.size() && i < 15; ++i) {
+    fmt::print("  {:>6}  {}\n", r.false_positive_rules[i].second, r.false_positive_rules[i].first);
+  }
   fmt::print("\nworst false positives (ordinary messages flagged):\n");
   for (const auto& e : r.worst_false_positives) fmt::print("  [{}] {}\n", e.why, Excerpt(e.text, 120));
   fmt::print("\nfalse negatives (spam missed):\n");

@@ -24,6 +24,7 @@ struct EvalOptions {
   std::string playbook_path;  // empty: a playbook with [moderation] at its defaults
   std::string model_path;     // empty: the playbook's own (if any)
   bool json = false;
+  int examples = 10;  // worst false positives / negatives listed
 };
 
 struct EvalExample {
@@ -47,11 +48,13 @@ struct EvalReport {
   }
   std::vector<EvalExample> worst_false_positives;  // most confident first, at most 10
   std::vector<EvalExample> worst_false_negatives;  // at most 10
+  std::vector<std::pair<std::string, int64_t>> false_positive_rules;  // by count, descending
 };
 
 // Runs `lines` through the pipeline under `playbook_toml` (source names it in errors).
 Result<EvalReport> EvaluateModeration(const std::vector<EvalLine>& lines, std::string_view playbook_toml,
-                                      std::string_view source, const std::string& model_path);
+                                      std::string_view source, const std::string& model_path,
+                                      int examples = 10);
 
 // The command: reads the files, evaluates, prints. Returns the exit code.
 int RunEvalModeration(const EvalOptions& options);

@@ -658,6 +658,9 @@ int main(int argc, char** argv) {
   eval_moderation->add_option("--model", eval_options.model_path,
                               "A model from `qunzhu moderation train` (overrides the playbook's)");
   eval_moderation->add_flag("--json", eval_options.json, "Print one JSON object instead");
+  eval_moderation->add_option("--examples", eval_options.examples,
+                              "How many of the worst false positives and negatives to list")
+      ->check(CLI::Range(0, 100000))->capture_default_str();
 
   AddModerationCommands(app);
 

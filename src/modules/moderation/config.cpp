@@ -87,6 +87,17 @@ void ReadPolicy(TableReader& r, GroupPolicy& p) {
       p.forbid_kinds.push_back(*kind);
     }
   }
+  {
+    std::string name;
+    if (r.String("text_with_model", name)) {
+      auto it = std::find(kResponseNames.begin(), kResponseNames.end(), name);
+      if (it == kResponseNames.end()) {
+        r.Invalid("text_with_model", fmt::format("'{}' is not a response: ignore, review, nudge, delete or strike", name));
+      } else {
+        p.text_with_model = static_cast<Response>(it - kResponseNames.begin());
+      }
+    }
+  }
   for (size_t s = 0; s < kSignalCount; ++s) {
     std::string name;
     if (!r.String(kSignalNames[s], name)) continue;
@@ -129,6 +140,7 @@ std::shared_ptr<const SectionConfig> ParseModerationSection(const toml::node* no
   config->ladder = DefaultLadder();
   config->policies.fill(DefaultPolicy());
   RuleOptions options;
+  bool model_threshold_set = false;
   const auto finish = [&]() -> std::shared_ptr<const SectionConfig> {
     auto rules = RuleSet::Build(options);
     if (!rules.ok()) {
@@ -140,6 +152,9 @@ std::shared_ptr<const SectionConfig> ParseModerationSection(const toml::node* no
       return config;
     }
     config->rules = *rules;
+    if (config->rules->has_model() && !model_threshold_set) {
+      config->model_threshold = config->rules->model_threshold();
+    }
     return config;
   };
   if (node == nullptr) return finish();
@@ -164,7 +179,7 @@ std::shared_ptr<const SectionConfig> ParseModerationSection(const toml::node* no
   r.StringList("allow_domains", options.allow_domains);
   r.String("model", options.model_path);
   config->model_path = options.model_path;
-  r.Double("model_threshold", config->model_threshold, 0.0, 1.0);
+  model_threshold_set = r.Double("model_threshold", config->model_threshold, 0.0, 1.0);
   std::vector<std::string> roles;
   if (r.StringList("exempt_roles", roles)) {
     config->exempt_roles.clear();

@@ -52,6 +52,10 @@ struct Step {
 struct GroupPolicy {
   std::vector<MessageKind> forbid_kinds;
   std::array<Response, kSignalCount> responses{};
+  // The text signal's response when the playbook has a model: a model trained on the
+  // community's own verdicts judges its chat better than generic word lists, so by default
+  // their matches go to an operator instead of being deleted.
+  Response text_with_model = Response::kReview;
 };
 
 struct ModerationConfig final : SectionConfig {
@@ -60,7 +64,7 @@ struct ModerationConfig final : SectionConfig {
   double threshold = 1.0;  // score at which the text signal decides
   std::shared_ptr<const RuleSet> rules;  // never null once parsed
   std::string model_path;
-  double model_threshold = 0.9;
+  double model_threshold = 0.6;  // default: the threshold stored in the model
   // Exemptions.
   std::vector<Role> exempt_roles = {Role::kAssistant, Role::kAdmin, Role::kOwner};
   std::vector<std::string> exempt_members;  // "<platform>:<id>"

@@ -362,7 +362,8 @@ Status HandleMessage(ModuleContext& ctx) {
   const Finding* best = nullptr;
   Response best_response = Response::kIgnore;
   for (const Finding& f : found) {
-    const Response r = policy.responses[static_cast<size_t>(f.signal)];
+    Response r = policy.responses[static_cast<size_t>(f.signal)];
+    if (f.signal == Signal::kText && a->model_score >= 0 && f.category != "custom") r = std::min(r, policy.text_with_model);
     if (r > best_response) {
       best = &f;
       best_response = r;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <unordered_map>
 
@@ -247,6 +248,8 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::Build(const RuleOptions& options
   return std::shared_ptr<const RuleSet>(std::move(rules));
 }
 
+double RuleSet::model_threshold() const { return model_->suggested_threshold(); }
+
 size_t RuleSet::memory_bytes() const {
   size_t n = builtin_->db->memory_bytes() + builtin_->info.size() * sizeof(PatternInfo);
   if (extra_ != nullptr) n += extra_->db->memory_bytes() + extra_->info.size() * sizeof(PatternInfo);
@@ -305,6 +308,11 @@ std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_
       if (!rules.categories_.empty() && info.category != "custom" &&
           !std::binary_search(rules.categories_.begin(), rules.categories_.end(), info.category)) {
         continue;
+      }
+      // A listed domain counts as itself, not inside a longer name ("a.com" in "wikipedia.com").
+      if (info.category == "illegal_url" && m.begin > 0) {
+        const char before = t[m.begin - 1];
+        if (std::isalnum(static_cast<unsigned char>(before)) || before == '-' || before == '.') continue;
       }
       const auto [begin, end] = normalized.Original(m.begin, m.end);
       if (info.url) {

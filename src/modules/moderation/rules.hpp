@@ -44,6 +44,7 @@ class RuleSet {
 
   size_t memory_bytes() const;
   bool has_model() const { return model_ != nullptr; }
+  double model_threshold() const;  // the model's suggested threshold (has_model() only)
 
  private:
   friend struct Analyzer;
