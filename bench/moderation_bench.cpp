@@ -14,6 +14,7 @@
 // label<TAB>text file, else synthetic chat generated here (deterministic).
 //
 //   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
+//                       [--decision-only]
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -196,6 +197,10 @@ int main(int argc, char** argv) {
   std::string corpus_path, model, dir = std::filesystem::temp_directory_path().string();
   int64_t events = 200000;
   int rounds = 3;
+  bool decision_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--decision-only") decision_only = true;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--corpus") corpus_path = argv[i + 1];
@@ -267,6 +272,7 @@ int main(int argc, char** argv) {
                latency[latency.size() * 99 / 100], latency.back(), decisions, messages.size());
   }
 
+  if (decision_only) return 0;
   // (b) and (c), interleaved rounds.
   const std::vector<IngestBatch> batches = Batches(messages);
   const std::string path = dir + "/qz-moderation-bench.db";

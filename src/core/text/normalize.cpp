@@ -152,7 +152,13 @@ class T2S {
           size_t i = 0;
           if (!piece.empty()) {
             const char32_t c = Decode(piece, i);
-            if (i == piece.size() && c != cps[line]) t->map_.emplace(cps[line], c);
+            if (i == piece.size() && c != cps[line]) {
+              if (cps[line] < 0x10000 && c < 0x10000) {
+                t->bmp_[cps[line] - kFirst] = static_cast<char16_t>(c);
+              } else {
+                t->map_.emplace(cps[line], c);
+              }
+            }
           }
           pos = nl + 1;
           ++line;
@@ -167,13 +173,19 @@ class T2S {
     return table;
   }
   char32_t Map(char32_t c) const {
-    if (c < 0x3400) return c;
+    if (c < kFirst) return c;
+    if (c < 0x10000) {
+      const char16_t m = bmp_[c - kFirst];
+      return m == 0 ? c : m;
+    }
     auto it = map_.find(c);
     return it == map_.end() ? c : it->second;
   }
-  size_t size() const { return map_.size(); }
 
  private:
+  static constexpr char32_t kFirst = 0x3400;
+  // The BMP part as a flat table (0: unchanged): one load per character on the hot path.
+  std::array<char16_t, 0x10000 - kFirst> bmp_{};
   std::unordered_map<char32_t, char32_t> map_;
 };
 

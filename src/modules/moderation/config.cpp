@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/text/normalize.hpp"
 #include "core/time.hpp"
 
 namespace qz::moderation {
@@ -152,6 +153,10 @@ std::shared_ptr<const SectionConfig> ParseModerationSection(const toml::node* no
       return config;
     }
     config->rules = *rules;
+    for (const std::string& w : config->appeal_words) {
+      std::string n = text::Normalizer::Default().Normalize(w).text;
+      if (!n.empty()) config->normalized_appeal_words.push_back(std::move(n));
+    }
     if (config->rules->has_model() && !model_threshold_set) {
       config->model_threshold = config->rules->model_threshold();
     }

@@ -85,6 +85,7 @@ struct ModerationConfig final : SectionConfig {
   int mass_mentions = 10;        // 0: off
   int64_t nudge_interval_s = 3600;
   std::vector<std::string> appeal_words = {"申诉", "appeal"};
+  std::vector<std::string> normalized_appeal_words;  // as the analysis compares them
   // Policies by group type (index GroupType); unspecified is the default for the others.
   std::array<GroupPolicy, 6> policies;
 

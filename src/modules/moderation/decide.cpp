@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/text/normalize.hpp"
 #include "core/text/utf8.hpp"
 #include "modules/moderation/config.hpp"
 #include "modules/moderation/rules.hpp"
@@ -230,7 +229,9 @@ bool Flooding(ModuleContext& ctx, const ModerationConfig& config, TimeMs previou
   const TimeMs window = config.flood_window_s * 1000;
   const BurstRow key{.member = ctx.member()->id, .group = ctx.group()->id};
   if (previous == 0 || now - previous >= window) {
-    if (ctx.Find(key)) ctx.Erase(key);
+    // A burst row left by a recent burst is cleared; looking further back would cost every
+    // ordinary message a state read.
+    if (previous != 0 && now - previous < 10 * window && ctx.Find(key)) ctx.Erase(key);
     return false;
   }
   BurstRow burst = ctx.Find(key).value_or(BurstRow{key.member, key.group, previous, 1});
@@ -242,8 +243,11 @@ bool Flooding(ModuleContext& ctx, const ModerationConfig& config, TimeMs previou
 
 // Cross-group: the same long text from one member in several groups within the window.
 bool CrossGroup(ModuleContext& ctx, const ModerationConfig& config, const Analysis& a) {
+  // Only texts that could be spam are tracked (a hit, a link, or a long text), so ordinary
+  // short chat costs no state write.
   if (config.cross_group_groups <= 1 || ctx.member() == nullptr || ctx.group() == nullptr ||
-      a.text_chars < static_cast<size_t>(config.cross_group_min_chars)) {
+      a.text_chars < static_cast<size_t>(config.cross_group_min_chars) ||
+      (a.hits.empty() && !a.has_link && a.text_chars < 3 * static_cast<size_t>(config.cross_group_min_chars))) {
     return false;
   }
   const TimeMs now = ctx.event().time;
@@ -270,16 +274,6 @@ bool CrossGroup(ModuleContext& ctx, const ModerationConfig& config, const Analys
     ctx.Put(echo);
   }
   return static_cast<int>(count) >= config.cross_group_groups;
-}
-
-bool IsAppeal(const ModerationConfig& config, std::string_view text) {
-  if (text.size() > 64) return false;
-  const text::NormalizedText n = text::Normalizer::Default().Normalize(text);
-  for (const std::string& word : config.appeal_words) {
-    const text::NormalizedText w = text::Normalizer::Default().Normalize(word);
-    if (!w.text.empty() && n.text.starts_with(w.text)) return true;
-  }
-  return false;
 }
 
 Status HandleAppeal(ModuleContext& ctx) {
@@ -313,12 +307,12 @@ Status HandleMessage(ModuleContext& ctx) {
   const auto& config = ctx.config<ModerationConfig>();
   if (!config.enabled || ctx.message_deleted()) return Status::Ok();
   const Event& e = ctx.event();
-  if (!config.appeal_words.empty() && IsAppeal(config, e.text)) return HandleAppeal(ctx);
-  if (IsExempt(ctx, config)) return Status::Ok();
-  const GroupPolicy& policy = config.PolicyFor(TypeOf(ctx));
   const Analysis* a = ctx.prepared<Analysis>();
   static const Analysis kNothing;
   if (a == nullptr) a = &kNothing;
+  if (a->appeal) return HandleAppeal(ctx);
+  if (IsExempt(ctx, config)) return Status::Ok();
+  const GroupPolicy& policy = config.PolicyFor(TypeOf(ctx));
 
   // State-keeping signals first: they must see every message.
   const bool flooding = Flooding(ctx, config, ctx.previous_message_time());

@@ -276,7 +276,8 @@ void ScoreHits(const std::vector<Hit>& hits, double factor, double& score, std::
   }
 }
 
-std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_view message) {
+std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_view message,
+                                               const std::vector<std::string>& appeal_words) {
   thread_local text::NormalizedText normalized;
   thread_local std::vector<text::Match> matches;
   thread_local std::vector<text::Match> longest;
@@ -287,6 +288,9 @@ std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_
   out->text_hash = Fnv1a(t);
   for (unsigned char c : t) out->text_chars += (c & 0xC0) != 0x80 ? 1 : 0;
   out->chitchat = IsChitchat(t);
+  if (message.size() <= 64) {
+    for (const std::string& word : appeal_words) out->appeal = out->appeal || t.starts_with(word);
+  }
   auto collect = [&](const RuleSet::Compiled& compiled) {
     matches.clear();
     compiled.db->Scan(t, matches);

@@ -78,13 +78,16 @@ struct Analysis final : Prepared {
   double model_score = -1;     // P(spam) by the model; -1: no model
   bool has_link = false;       // a URL to a domain not allowlisted
   bool chitchat = false;       // short filler: laughter, greetings, emoji only
+  bool appeal = false;         // starts with one of the playbook's appeal words
   uint64_t text_hash = 0;      // of the normalised text (cross-group spam)
   size_t text_chars = 0;       // code points of the normalised text
 };
 
 struct Analyzer {
   // Normalises and matches `text` once. `factor` multiplies the weights (newcomers).
-  static std::shared_ptr<const Analysis> Run(const RuleSet& rules, std::string_view text);
+  // `appeal_words` are normalised already.
+  static std::shared_ptr<const Analysis> Run(const RuleSet& rules, std::string_view text,
+                                             const std::vector<std::string>& appeal_words = {});
 };
 
 // Score of `hits` as the module counts it: per category the sum of weights, the best category.
