@@ -35,7 +35,13 @@
 #include "engine/module_runner.hpp"
 #include "engine/shard_writer.hpp"
 #include "modules/moderation/config.hpp"
+#include "core/text/matcher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+
+namespace qz::embedded {
+extern const std::string_view moderation_lexicons;
+extern const std::string_view moderation_patterns;
+}  // namespace qz::embedded
 
 namespace qz {
 namespace {
@@ -189,6 +195,73 @@ double WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<const
   return cpu * 1e6 / static_cast<double>(events);
 }
 
+// (e): the matcher alone: 10,000 lexicon entries (the shipped lexicons' first 10,000 lines) and
+// 50 regexes (the shipped patterns, then variants of them), over `corpus` repeated to >= 10 MB.
+void MatcherAlone(const std::vector<std::string>& corpus) {
+  std::vector<text::Pattern> patterns;
+  std::string_view bundle = embedded::moderation_lexicons;
+  for (size_t pos = 0; pos < bundle.size() && patterns.size() < 10000;) {
+    size_t nl = bundle.find('\n', pos);
+    if (nl == std::string_view::npos) nl = bundle.size();
+    std::string_view line = bundle.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line[0] == '#' || line[0] == '@') continue;
+    line = line.substr(0, line.find('\t'));
+    patterns.push_back({text::Pattern::Kind::kLiteral, std::string(line), 0, true, "lexicon"});
+  }
+  std::vector<std::string> regexes;
+  std::string_view tsv = embedded::moderation_patterns;
+  for (size_t pos = 0; pos < tsv.size();) {
+    size_t nl = tsv.find('\n', pos);
+    if (nl == std::string_view::npos) nl = tsv.size();
+    std::string_view line = tsv.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line[0] == '#') continue;
+    regexes.emplace_back(line.substr(line.rfind('\t') + 1));
+  }
+  std::vector<std::string> unanchored;
+  for (const auto& r : regexes) {
+    if (r.find('^') == std::string::npos && r.find('$') == std::string::npos) unanchored.push_back(r);
+  }
+  for (size_t i = 0; regexes.size() < 50; ++i) {
+    regexes.push_back(unanchored[i % unanchored.size()] + fmt::format("(x{})?", i));
+  }
+  for (const auto& r : regexes) patterns.push_back({text::Pattern::Kind::kRegex, r, 0, true, "patterns"});
+  auto db = text::MatcherDatabase::Compile(patterns);
+  if (!db.ok()) {
+    fmt::print(stderr, "{}\n", db.status().ToString());
+    std::exit(1);
+  }
+  std::string text;
+  while (text.size() < 10'000'000) {
+    for (const auto& c : corpus) {
+      text += c;
+      text += '\n';
+    }
+  }
+  std::vector<text::Match> matches;
+  double best = 1e9;
+  for (int r = 0; r < 3; ++r) {
+    matches.clear();
+    const auto t0 = std::chrono::steady_clock::now();
+    (*db)->Scan(text.substr(0, 1 << 20), matches);  // warm
+    matches.clear();
+    size_t done = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t at = 0; at < text.size(); at += 1 << 20) {
+      (*db)->Scan(std::string_view(text).substr(at, 1 << 20), matches);
+      done += std::min<size_t>(1 << 20, text.size() - at);
+    }
+    (void)t0;
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    (void)done;
+  }
+  fmt::print("(e) matcher alone: {} literals + {} regexes over {:.1f} MB: {:.0f} MB/s ({} matches), database {:.1f} MB\n",
+             patterns.size() - regexes.size(), regexes.size(), static_cast<double>(text.size()) / 1e6,
+             static_cast<double>(text.size()) / 1e6 / best, matches.size(),
+             static_cast<double>((*db)->memory_bytes()) / 1e6);
+}
+
 }  // namespace
 }  // namespace qz
 
@@ -272,6 +345,7 @@ int main(int argc, char** argv) {
                latency[latency.size() * 99 / 100], latency.back(), decisions, messages.size());
   }
 
+  MatcherAlone(corpus);
   if (decision_only) return 0;
   // (b) and (c), interleaved rounds.
   const std::vector<IngestBatch> batches = Batches(messages);
