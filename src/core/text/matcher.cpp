@@ -35,10 +35,11 @@ struct ThreadScratch {
   ~ThreadScratch() {
     if (scratch != nullptr) hs_free_scratch(scratch);
   }
-  hs_scratch_t* For(uint64_t generation, const hs_database_t* a, const hs_database_t* b) {
+  hs_scratch_t* For(uint64_t generation, const hs_database_t* all, const std::vector<Db>& som) {
     if (std::find(fits.begin(), fits.end(), generation) != fits.end()) return scratch;
-    for (const hs_database_t* db : {a, b}) {
-      if (db != nullptr && hs_alloc_scratch(db, &scratch) != HS_SUCCESS) return nullptr;
+    if (hs_alloc_scratch(all, &scratch) != HS_SUCCESS) return nullptr;
+    for (const Db& db : som) {
+      if (db != nullptr && hs_alloc_scratch(db.get(), &scratch) != HS_SUCCESS) return nullptr;
     }
     if (fits.size() >= 64) fits.erase(fits.begin());
     fits.push_back(generation);
@@ -46,30 +47,15 @@ struct ThreadScratch {
   }
 };
 
-struct ScanContext {
-  const std::vector<uint32_t>* literal_lengths;
-  const std::vector<uint32_t>* ids;  // database id → pattern index
-  std::vector<Match>* out;
-  bool literal;
-};
-
-int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int, void* ctx) {
-  auto* c = static_cast<ScanContext*>(ctx);
-  const uint32_t pattern = (*c->ids)[id];
-  const auto end = static_cast<uint32_t>(to);
-  const uint32_t begin = c->literal ? end - (*c->literal_lengths)[id] : static_cast<uint32_t>(from);
-  c->out->push_back(Match{pattern, begin, end});
-  return 0;
-}
-
 }  // namespace
 
 struct MatcherDatabase::Impl {
   std::vector<Pattern> patterns;
-  Db literals;
-  Db regexes;
-  std::vector<uint32_t> literal_ids, regex_ids;
-  std::vector<uint32_t> literal_lengths;
+  // Every pattern, each reporting its first match only and no start: one fast scan.
+  Db all;
+  // Each regex alone with its leftmost start, to locate the match `all` reported (null for a
+  // literal, whose start is its end minus its length).
+  std::vector<Db> som;
   uint64_t generation = 0;
   size_t bytes = 0;
 };
@@ -81,64 +67,90 @@ Result<std::shared_ptr<const MatcherDatabase>> MatcherDatabase::Compile(std::spa
   auto impl = std::make_unique<Impl>();
   impl->patterns.assign(patterns.begin(), patterns.end());
   impl->generation = next_generation.fetch_add(1);
-  for (int pass = 0; pass < 2; ++pass) {
-    const bool literal = pass == 0;
-    std::vector<std::string> exprs;
-    std::vector<unsigned> flags, ids;
-    for (size_t i = 0; i < patterns.size(); ++i) {
-      const Pattern& p = patterns[i];
-      if ((p.kind == Pattern::Kind::kLiteral) != literal) continue;
-      if (p.expression.empty()) {
-        return Status::Invalid(fmt::format("{}: an empty pattern", p.source));
-      }
-      exprs.push_back(literal ? EscapeLiteral(p.expression) : p.expression);
-      flags.push_back((p.caseless ? HS_FLAG_CASELESS : 0u) |
-                      (literal ? 0u : HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8));
-      ids.push_back(static_cast<unsigned>(literal ? impl->literal_ids.size() : impl->regex_ids.size()));
-      (literal ? impl->literal_ids : impl->regex_ids).push_back(static_cast<uint32_t>(i));
-      if (literal) impl->literal_lengths.push_back(static_cast<uint32_t>(p.expression.size()));
-    }
-    if (exprs.empty()) continue;
-    std::vector<const char*> ptrs;
-    for (const auto& e : exprs) ptrs.push_back(e.c_str());
-    hs_database_t* db = nullptr;
-    hs_compile_error_t* error = nullptr;
-    if (hs_compile_multi(ptrs.data(), flags.data(), ids.data(), static_cast<unsigned>(ptrs.size()),
-                         HS_MODE_BLOCK, nullptr, &db, &error) != HS_SUCCESS) {
-      std::string why = error != nullptr && error->message != nullptr ? error->message : "unknown error";
-      const int at = error != nullptr ? error->expression : -1;
-      hs_free_compile_error(error);
-      const auto& table = literal ? impl->literal_ids : impl->regex_ids;
-      const std::string source =
-          at >= 0 && static_cast<size_t>(at) < table.size() ? patterns[table[static_cast<size_t>(at)]].source : "patterns";
-      return Status::Invalid(fmt::format("{}: {}", source, why));
+  impl->som.resize(patterns.size());
+  if (patterns.empty()) return std::shared_ptr<const MatcherDatabase>(new MatcherDatabase(std::move(impl)));
+  std::vector<std::string> exprs;
+  std::vector<unsigned> flags, ids;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    const Pattern& p = patterns[i];
+    if (p.expression.empty()) return Status::Invalid(fmt::format("{}: an empty pattern", p.source));
+    const bool literal = p.kind == Pattern::Kind::kLiteral;
+    exprs.push_back(literal ? EscapeLiteral(p.expression) : p.expression);
+    flags.push_back((p.caseless ? HS_FLAG_CASELESS : 0u) | HS_FLAG_SINGLEMATCH | (literal ? 0u : HS_FLAG_UTF8));
+    ids.push_back(static_cast<unsigned>(i));
+    if (literal) continue;
+    hs_database_t* one = nullptr;
+    hs_compile_error_t* err = nullptr;
+    const unsigned f = (p.caseless ? HS_FLAG_CASELESS : 0u) | HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST;
+    if (hs_compile(p.expression.c_str(), f, HS_MODE_BLOCK, nullptr, &one, &err) != HS_SUCCESS) {
+      std::string why = err != nullptr && err->message != nullptr ? err->message : "unknown error";
+      hs_free_compile_error(err);
+      return Status::Invalid(fmt::format("{}: {}", p.source, why));
     }
     size_t size = 0;
-    hs_database_size(db, &size);
+    hs_database_size(one, &size);
     impl->bytes += size;
-    (literal ? impl->literals : impl->regexes).reset(db);
+    impl->som[i].reset(one);
   }
+  std::vector<const char*> ptrs;
+  for (const auto& e : exprs) ptrs.push_back(e.c_str());
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_compile_multi(ptrs.data(), flags.data(), ids.data(), static_cast<unsigned>(ptrs.size()),
+                       HS_MODE_BLOCK, nullptr, &db, &error) != HS_SUCCESS) {
+    std::string why = error != nullptr && error->message != nullptr ? error->message : "unknown error";
+    const int at = error != nullptr ? error->expression : -1;
+    hs_free_compile_error(error);
+    const std::string source = at >= 0 && static_cast<size_t>(at) < patterns.size()
+                                   ? patterns[static_cast<size_t>(at)].source
+                                   : "patterns";
+    return Status::Invalid(fmt::format("{}: {}", source, why));
+  }
+  size_t size = 0;
+  hs_database_size(db, &size);
+  impl->bytes += size;
+  impl->all.reset(db);
   return std::shared_ptr<const MatcherDatabase>(new MatcherDatabase(std::move(impl)));
 }
 
 void MatcherDatabase::Scan(std::string_view text, std::vector<Match>& out) const {
   const Impl& impl = *impl_;
-  if (impl.literals == nullptr && impl.regexes == nullptr) return;
+  if (impl.all == nullptr) return;
   if (text.size() > kMaxScan) text = text.substr(0, kMaxScan);
   thread_local ThreadScratch scratch;
-  hs_scratch_t* s = scratch.For(impl.generation, impl.literals.get(), impl.regexes.get());
+  hs_scratch_t* s = scratch.For(impl.generation, impl.all.get(), impl.som);
   if (s == nullptr) return;
-  const size_t first = out.size();
-  if (impl.literals != nullptr) {
-    ScanContext ctx{&impl.literal_lengths, &impl.literal_ids, &out, true};
-    hs_scan(impl.literals.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, OnMatch, &ctx);
+  // First the ends (one per matching pattern), then for each matched regex its leftmost start,
+  // scanning that regex alone up to the end: a chat message matches few patterns, if any.
+  thread_local std::vector<Match> ends;
+  ends.clear();
+  hs_scan(impl.all.get(), text.data(), static_cast<unsigned>(text.size()), 0, s,
+          [](unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* c) -> int {
+            static_cast<std::vector<Match>*>(c)->push_back(Match{id, 0, static_cast<uint32_t>(to)});
+            return 0;
+          },
+          &ends);
+  for (Match m : ends) {
+    const Pattern& p = impl.patterns[m.pattern];
+    if (p.kind == Pattern::Kind::kLiteral) {
+      m.begin = m.end - static_cast<uint32_t>(p.expression.size());
+    } else {
+      struct Locate {
+        uint32_t end;
+        uint32_t begin;
+      } locate{m.end, m.end};
+      hs_scan(impl.som[m.pattern].get(), text.data(), m.end, 0, s,
+              [](unsigned int, unsigned long long from, unsigned long long to, unsigned int, void* c) -> int {
+                auto* l = static_cast<Locate*>(c);
+                if (to != l->end) return 0;
+                l->begin = static_cast<uint32_t>(from);
+                return 1;  // found: stop
+              },
+              &locate);
+      m.begin = locate.begin;
+    }
+    out.push_back(m);
   }
-  if (impl.regexes != nullptr) {
-    ScanContext ctx{&impl.literal_lengths, &impl.regex_ids, &out, false};
-    hs_scan(impl.regexes.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, OnMatch, &ctx);
-  }
-  std::stable_sort(out.begin() + static_cast<ptrdiff_t>(first), out.end(),
-                   [](const Match& a, const Match& b) { return a.end < b.end; });
 }
 
 const Pattern& MatcherDatabase::pattern(uint32_t index) const { return impl_->patterns[index]; }

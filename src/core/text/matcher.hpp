@@ -25,8 +25,10 @@ struct Pattern {
 };
 
 // One match: pattern index (into the span given to Compile) and the byte range in the scanned
-// text. A regex match has its leftmost start. Every match of every pattern is reported (a
-// pattern matching twice gives two matches), in order of `end`.
+// text. Each pattern reports its first match only (the one that ends first; a regex with its
+// leftmost start): moderation and FAQ matching need to know what matched and to quote it, not
+// every occurrence, and reporting every end of `https?://\S+` would cost the scan its speed.
+// Matches come in order of `end`.
 struct Match {
   uint32_t pattern = 0;
   uint32_t begin = 0;

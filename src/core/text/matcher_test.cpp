@@ -17,7 +17,7 @@ TEST(Matcher, ReportsEveryLiteralAndRegexWithItsSpan) {
   std::vector<Match> m;
   const std::string text = "请加微信13812345678或qq";
   (*db)->Scan(text, m);
-  ASSERT_EQ(m.size(), 3u);
+  ASSERT_EQ(m.size(), 3u);  // the regex once, with its whole span
   EXPECT_EQ(m[0].pattern, 0u);
   EXPECT_EQ(text.substr(m[0].begin, m[0].end - m[0].begin), "加微信");
   EXPECT_EQ(m[1].pattern, 2u);
@@ -25,6 +25,20 @@ TEST(Matcher, ReportsEveryLiteralAndRegexWithItsSpan) {
   EXPECT_EQ(m[2].pattern, 1u);  // caseless
   EXPECT_EQ((*db)->size(), 3u);
   EXPECT_GT((*db)->memory_bytes(), 0u);
+}
+
+TEST(Matcher, ARegexReportsItsFirstMatchWithItsLeftmostStart) {
+  std::vector<Pattern> p = {Re("https?://[a-z.]+"), Lit("ab")};
+  auto db = MatcherDatabase::Compile(p);
+  ASSERT_TRUE(db.ok());
+  std::vector<Match> m;
+  const std::string text = "xab see http://x.org and https://y.com ab";
+  (*db)->Scan(text, m);
+  ASSERT_EQ(m.size(), 2u);  // each pattern once
+  EXPECT_EQ(m[0].pattern, 1u);
+  EXPECT_EQ(text.substr(m[0].begin, m[0].end - m[0].begin), "ab");
+  EXPECT_EQ(m[1].pattern, 0u);
+  EXPECT_EQ(text.substr(m[1].begin, m[1].end - m[1].begin), "http://x");
 }
 
 TEST(Matcher, EmptyDatabaseMatchesNothingAndBadRegexNamesItsSource) {
@@ -58,7 +72,7 @@ TEST(Matcher, ScansAnyBytesFromSeveralThreads) {
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(total.load(), 4 * 1000 * 3);
+  EXPECT_EQ(total.load(), 4 * 1000 * 3);  // ab, bbbc, zz
 }
 
 }  // namespace

@@ -280,8 +280,6 @@ std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_
                                                const std::vector<std::string>& appeal_words) {
   thread_local text::NormalizedText normalized;
   thread_local std::vector<text::Match> matches;
-  thread_local std::vector<text::Match> longest;
-  thread_local std::unordered_map<uint64_t, size_t> where;
   text::Normalizer::Default().Normalize(message, normalized);
   auto out = std::make_shared<Analysis>();
   const std::string& t = normalized.text;
@@ -294,20 +292,7 @@ std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_
   auto collect = [&](const RuleSet::Compiled& compiled) {
     matches.clear();
     compiled.db->Scan(t, matches);
-    // A regex such as a URL matches at every end it can reach: keep the longest match of each
-    // pattern from each start (matches come ordered by end).
-    longest.clear();
-    where.clear();
-    for (const text::Match& m : matches) {
-      const uint64_t key = (uint64_t{m.pattern} << 32) | m.begin;
-      auto [it, fresh] = where.emplace(key, longest.size());
-      if (fresh) {
-        longest.push_back(m);
-      } else {
-        longest[it->second].end = std::max(longest[it->second].end, m.end);
-      }
-    }
-    for (const text::Match& m : longest) {
+    for (text::Match m : matches) {
       const PatternInfo& info = compiled.info[compiled.db->pattern(m.pattern).tag];
       if (!rules.categories_.empty() && info.category != "custom" &&
           !std::binary_search(rules.categories_.begin(), rules.categories_.end(), info.category)) {
@@ -317,6 +302,13 @@ std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_
       if (info.category == "illegal_url" && m.begin > 0) {
         const char before = t[m.begin - 1];
         if (std::isalnum(static_cast<unsigned char>(before)) || before == '-' || before == '.') continue;
+      }
+      if (info.url) {
+        // A link pattern reports its shortest match: the link runs on to the next space.
+        while (m.end < t.size() && static_cast<unsigned char>(t[m.end]) > ' ' &&
+               static_cast<unsigned char>(t[m.end]) < 0x80) {
+          ++m.end;
+        }
       }
       const auto [begin, end] = normalized.Original(m.begin, m.end);
       if (info.url) {
