@@ -1,8 +1,10 @@
 #include "core/crypto.hpp"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <stdexcept>
 #include <vector>
 
@@ -18,6 +20,18 @@ std::string Hex(const unsigned char* p, size_t n) {
   }
   return out;
 }
+
+// The 6-bit value of each Base64 character; -1 for every other byte.
+constexpr std::array<int8_t, 256> kBase64Values = [] {
+  std::array<int8_t, 256> v{};
+  v.fill(-1);
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < kAlphabet.size(); ++i) {
+    v[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  }
+  return v;
+}();
 
 }  // namespace
 
@@ -35,6 +49,50 @@ std::string RandomHex(size_t bytes) {
     throw std::runtime_error("RAND_bytes failed: no secure random source");
   }
   return Hex(buf.data(), buf.size());
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 3);
+  uint32_t bits = 0;  // the undelivered low bits, `nbits` of them
+  int nbits = 0;
+  size_t symbols = 0;  // characters of the alphabet seen
+  size_t padding = 0;  // '=' seen
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    const int8_t value = kBase64Values[static_cast<unsigned char>(c)];
+    if (value < 0) {
+      return Status::Invalid(
+          fmt::format("not Base64: byte {} (0x{:02x}) is outside the "
+                      "alphabet A-Z a-z 0-9 + /",
+                      i, static_cast<unsigned char>(c)));
+    }
+    if (padding > 0) {
+      return Status::Invalid(fmt::format("not Base64: data after the '=' padding at byte {}", i));
+    }
+    ++symbols;
+    bits = ((bits << 6) | static_cast<uint32_t>(value)) & 0xFFFF;
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out.push_back(static_cast<char>((bits >> nbits) & 0xFF));
+    }
+  }
+  // A last group of one character holds no whole byte; padding, when present, completes the
+  // group of four (two '=' after two characters, one after three).
+  if (symbols % 4 == 1) {
+    return Status::Invalid(
+        fmt::format("not Base64: {} characters, a length no encoder produces", symbols));
+  }
+  if (padding > 0 && (symbols % 4 == 0 || (symbols + padding) % 4 != 0)) {
+    return Status::Invalid(fmt::format("not Base64: {} '=' after {} characters", padding, symbols));
+  }
+  return out;
 }
 
 }  // namespace qz

@@ -1,8 +1,11 @@
-// qunzhu core: the few cryptographic primitives the engine needs (OpenSSL underneath).
+// qunzhu core: the few cryptographic primitives the engine needs (OpenSSL underneath), and the
+// Base64 codec binary data arrives in through JSON.
 #pragma once
 
 #include <string>
 #include <string_view>
+
+#include "core/status.hpp"
 
 namespace qz {
 
@@ -11,5 +14,12 @@ std::string Sha256Hex(std::string_view data);
 
 // `bytes` bytes from the OS CSPRNG, hex encoded (2 * bytes characters).
 std::string RandomHex(size_t bytes);
+
+// The bytes `text` encodes in standard Base64 (RFC 4648 section 4: A-Z a-z 0-9 + /). The '='
+// padding may be omitted but, when present, must complete the last group of four; ASCII spaces,
+// tabs and line breaks anywhere are skipped (wrapped output of `base64`). kInvalidArgument
+// (without a field: the caller names it) for any other character, data after the padding, or
+// a length no encoder produces; the message gives the byte offset.
+Result<std::string> Base64Decode(std::string_view text);
 
 }  // namespace qz

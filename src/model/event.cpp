@@ -343,6 +343,22 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
           e.mentions.push_back(std::move(m));
         }
       }
+    } else if (key == "qr") {
+      simdjson::dom::array arr;
+      if (v.get_array().get(arr)) {
+        st = Status::Invalid("must be an array of strings (QR code payloads)", "qr");
+      } else {
+        for (auto iv : arr) {
+          std::string payload;
+          st = ReadString(iv, "qr[]", kMaxQrCodeBytes, payload);
+          if (!st.ok()) break;
+          if (e.qr.size() >= kMaxQrCodes) {
+            st = Status::Invalid(fmt::format("more than {} entries", kMaxQrCodes), "qr");
+            break;
+          }
+          e.qr.push_back(std::move(payload));
+        }
+      }
     } else if (key == "via") {
       simdjson::dom::object via;
       if (v.get_object().get(via)) {
@@ -555,6 +571,14 @@ std::string EventToJson(const Event& e) {
     for (size_t i = 0; i < e.mentions.size(); ++i) {
       if (i) out += ',';
       AppendJsonString(out, e.mentions[i]);
+    }
+    out += ']';
+  }
+  if (!e.qr.empty()) {
+    out += ",\"qr\":[";
+    for (size_t i = 0; i < e.qr.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, e.qr[i]);
     }
     out += ']';
   }

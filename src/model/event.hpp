@@ -74,6 +74,9 @@ struct Event {
   std::string text;
   std::string reply_to;
   std::vector<std::string> mentions;
+  // payloads of QR codes found in the message's images, decoded by the adapter (the image bytes
+  // never enter the log; core/image/qr.hpp decodes them), for moderation to read like text
+  std::vector<std::string> qr;
   // member_joined
   std::string via_inviter;  // external user id of the inviter
   std::string via_code;     // invite code or channel
@@ -107,6 +110,10 @@ struct Event {
 inline constexpr size_t kMaxIdBytes = 256;
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 inline constexpr size_t kMaxMentions = 256;
+// `qr`: the bounds core/image/qr.hpp's DecodeQrCodes answers within (kMaxQrPayloads,
+// kMaxQrPayloadBytes), restated here so the model does not depend on the image decoders.
+inline constexpr size_t kMaxQrCodes = 8;
+inline constexpr size_t kMaxQrCodeBytes = 2048;
 // The unknown fields kept in `attrs`, all together (their minified JSON), and a timer's payload.
 inline constexpr size_t kMaxAttrsBytes = 64 * 1024;
 inline constexpr size_t kMaxPayloadBytes = 64 * 1024;

@@ -296,5 +296,64 @@ TEST(EventLimits, TimesAreAcceptedFrom2000To2100AsWritten) {
   }
 }
 
+TEST(EventParser, QrPayloadsParseAndRoundTripAfterMentions) {
+  EventParser parser;
+  constexpr std::string_view kImage =
+      R"({"id":"m3","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g",)"
+      R"("member":"m","kind":"image","text":"看图","mentions":["a"],)"
+      R"("qr":["https://u.wechat.com/abc","加微信 \"wx1\""]})";
+  auto e = parser.Parse(kImage);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->kind, MessageKind::kImage);
+  EXPECT_EQ(e->qr, (std::vector<std::string>{"https://u.wechat.com/abc", "加微信 \"wx1\""}));
+  EXPECT_EQ(e->attrs, "{}");  // a known field, not kept as an unknown one
+  const std::string json = EventToJson(*e);
+  EXPECT_EQ(json, kImage);  // canonical order: "qr" right after "mentions"
+  auto again = parser.Parse(json);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->qr, e->qr);
+
+  // Absent or empty: nothing written.
+  auto plain = parser.Parse(MessageWith("2026-03-01T08:00:00Z", R"("qr":[])"));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE(plain->qr.empty());
+  EXPECT_EQ(EventToJson(*plain).find("\"qr\""), std::string::npos) << EventToJson(*plain);
+}
+
+TEST(EventLimits, QrPayloadsAreBoundedNamingTheField) {
+  EventParser parser;
+  auto with = [&](const std::vector<std::string>& payloads) {
+    return parser.Parse(
+        MessageWith("2026-03-01T08:00:00Z", "\"qr\":" + nlohmann::json(payloads).dump()));
+  };
+  // At the bounds: kMaxQrCodes entries of kMaxQrCodeBytes each.
+  auto full = with(std::vector<std::string>(kMaxQrCodes, std::string(kMaxQrCodeBytes, 'q')));
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->qr.size(), kMaxQrCodes);
+
+  auto too_many = with(std::vector<std::string>(kMaxQrCodes + 1, "x"));
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().field(), "qr");
+  EXPECT_NE(too_many.status().message().find("more than 8 entries"), std::string::npos)
+      << too_many.status().message();
+
+  auto too_long = with({"ok", std::string(kMaxQrCodeBytes + 1, 'q')});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().field(), "qr[]");
+  EXPECT_NE(too_long.status().message().find("longer than 2048 bytes"), std::string::npos)
+      << too_long.status().message();
+
+  for (const char* bad : {R"("qr":"https://u.wechat.com/abc")", R"("qr":{"a":"b"})"}) {
+    auto e = parser.Parse(MessageWith("2026-03-01T08:00:00Z", bad));
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.status().field(), "qr") << bad;
+  }
+  for (const char* bad : {R"("qr":[1])", R"("qr":["a",null])", R"("qr":[["a"]])"}) {
+    auto e = parser.Parse(MessageWith("2026-03-01T08:00:00Z", bad));
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.status().field(), "qr[]") << bad;
+  }
+}
+
 }  // namespace
 }  // namespace qz

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/image/qr.hpp"
 #include "core/time.hpp"
 #include "core/toml_reader.hpp"
 
@@ -18,6 +19,8 @@ constexpr int16_t kOffsetMinutes = 480;
 // Limits as the event parser applies them, so an event made here always parses.
 constexpr size_t kMaxCommunityBytes = 128;
 constexpr size_t kMaxNameBytes = 512;
+static_assert(kMaxQrPayloads == kMaxQrCodes && kMaxQrPayloadBytes == kMaxQrCodeBytes,
+              "what DecodeQrCodes answers must fit the event's qr field");
 
 Status CheckField(const std::string& value, std::string_view field, size_t max_bytes,
                   bool required) {
@@ -26,6 +29,16 @@ Status CheckField(const std::string& value, std::string_view field, size_t max_b
     return Status::Invalid(fmt::format("longer than {} bytes", max_bytes), std::string(field));
   }
   return Status::Ok();
+}
+
+Status CheckMessageFields(const std::string& group, const std::string& member,
+                          const std::string& name, const std::string& text,
+                          const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(name, "name", kMaxNameBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(text, "text", kMaxTextBytes, false));
+  return CheckField(community, "community", kMaxCommunityBytes, false);
 }
 
 // What each platform action needs besides its type. A direct message needs only the member.
@@ -255,21 +268,36 @@ Event SandboxPlatform::NewEvent(EventType type, char id_kind, const std::string&
 Result<Event> SandboxPlatform::PostMessage(const std::string& group, const std::string& member,
                                            const std::string& name, const std::string& text,
                                            const std::string& community) {
-  QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
-  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
-  QZ_RETURN_IF_ERROR(CheckField(name, "name", kMaxNameBytes, false));
-  QZ_RETURN_IF_ERROR(CheckField(text, "text", kMaxTextBytes, false));
-  QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
+  QZ_RETURN_IF_ERROR(CheckMessageFields(group, member, name, text, community));
+  return RecordMessage(group, member, name, text, community, false, {});
+}
+
+Result<Event> SandboxPlatform::PostImage(const std::string& group, const std::string& member,
+                                         const std::string& name, std::string_view image,
+                                         const std::string& text, const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckMessageFields(group, member, name, text, community));
+  QZ_ASSIGN_OR_RETURN(std::vector<std::string> qr, DecodeQrCodes(image));
+  return RecordMessage(group, member, name, text, community, true, std::move(qr));
+}
+
+Result<Event> SandboxPlatform::RecordMessage(const std::string& group, const std::string& member,
+                                             const std::string& name, const std::string& text,
+                                             const std::string& community, bool image,
+                                             std::vector<std::string> qr) {
   std::lock_guard lock(mu_);
   const TimeMs now = clock_.Now();
   QZ_RETURN_IF_ERROR(CheckCanPost(group, member, now));
   Event e = NewEvent(EventType::kMessage, 'm', group, member, community, now);
   e.name = name;
   e.text = text;
+  if (image) e.kind = MessageKind::kImage;
+  e.qr = qr;
   SandboxEntry& entry = Append(group, "message", member);
   entry.name = name;
   entry.text = text;
   entry.message_id = e.id;
+  entry.image = image;
+  entry.qr = std::move(qr);
   return e;
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -32,14 +33,16 @@ struct SandboxEntry {
   // "remove", "unban", "direct" (a DM to `member`), "invite" (an invite link created),
   // "join", "leave".
   std::string kind;
-  std::string member;      // who wrote it, or whom the action targets
+  std::string member;  // who wrote it, or whom the action targets
   std::string name;
   std::string text;
   std::string message_id;  // the event id of a member's message; the bot's own message id
   std::string reply_to;
-  int64_t duration_s = 0;  // mute
-  bool deleted = false;    // a member's message the bot deleted
-  int64_t action_id = 0;   // for the bot's entries: the outbox action
+  int64_t duration_s = 0;       // mute
+  bool deleted = false;         // a member's message the bot deleted
+  bool image = false;           // a member's message is a picture (the caption in `text`)
+  std::vector<std::string> qr;  // the payloads of the QR codes found in that picture
+  int64_t action_id = 0;        // for the bot's entries: the outbox action
 };
 
 // Failure injection: each Perform fails with probability `fail_percent` (deterministic from
@@ -95,6 +98,13 @@ class SandboxPlatform final : public PlatformAdapter {
   Result<Event> PostMessage(const std::string& group, const std::string& member,
                             const std::string& name, const std::string& text,
                             const std::string& community = {});
+  // A member's picture: `image` is the file (PNG or JPEG, DecodeQrCodes' limits). The payloads
+  // of the QR codes in it go into the event's `qr` and its kind is "image"; the bytes themselves
+  // are kept nowhere. `text` is the caption (may be empty). Decodes on the caller's thread,
+  // outside the sandbox's lock. An unreadable picture: kInvalidArgument naming "image".
+  Result<Event> PostImage(const std::string& group, const std::string& member,
+                          const std::string& name, std::string_view image,
+                          const std::string& text = {}, const std::string& community = {});
   Result<Event> Join(const std::string& group, const std::string& member, const std::string& name,
                      const std::string& inviter = {}, const std::string& code = {},
                      const std::string& community = {});
@@ -119,6 +129,12 @@ class SandboxPlatform final : public PlatformAdapter {
   // All with mu_ held.
   SandboxEntry& Append(const std::string& group, std::string kind, const std::string& member);
   uint64_t NextRandom();
+  // A member's message (a picture when `image`, with the QR payloads `qr`) after its fields
+  // were checked.
+  Result<Event> RecordMessage(const std::string& group, const std::string& member,
+                              const std::string& name, const std::string& text,
+                              const std::string& community, bool image,
+                              std::vector<std::string> qr);
   Status CheckCanPost(const std::string& group, const std::string& member, TimeMs now) const;
   Event NewEvent(EventType type, char id_kind, const std::string& group, const std::string& member,
                  const std::string& community, TimeMs now);

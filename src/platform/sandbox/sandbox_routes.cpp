@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <initializer_list>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/crypto.hpp"
 #include "core/time.hpp"
 #include "engine/ingest.hpp"
 #include "model/event.hpp"
@@ -27,6 +27,8 @@ ApiJson SandboxEntryJson(const SandboxEntry& e) {
           {"reply_to", e.reply_to},
           {"duration_s", e.duration_s},
           {"deleted", e.deleted},
+          {"image", e.image},
+          {"qr", e.qr},
           {"action_id", e.action_id == 0 ? ApiJson(nullptr) : ApiJson(e.action_id)}};
 }
 
@@ -79,49 +81,68 @@ std::string FieldOr(const StringFields& fields, std::string_view key) {
 
 enum class MemberAction { kMessage, kJoin, kLeave };
 
-// The sandbox (in memory, thread-safe) is called on the I/O thread; the answer comes from the
-// ingest writer once the event is durable.
-Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
-  QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
-  const std::string& group = c.Param("group");
-  const std::string_view body = c.body();
-  std::optional<Result<Event>> event;
-  switch (what) {
-    case MemberAction::kMessage: {
-      QZ_ASSIGN_OR_RETURN(
-          const StringFields f,
-          ParseStringFields(body, {"member", "name", "text", "community"}, {"member", "text"}));
-      event.emplace(sandbox.PostMessage(group, FieldOr(f, "member"), FieldOr(f, "name"),
-                                        FieldOr(f, "text"), FieldOr(f, "community")));
-      break;
-    }
-    case MemberAction::kJoin: {
-      QZ_ASSIGN_OR_RETURN(
-          const StringFields f,
-          ParseStringFields(body, {"member", "name", "inviter", "code", "community"}, {"member"}));
-      event.emplace(sandbox.Join(group, FieldOr(f, "member"), FieldOr(f, "name"),
-                                 FieldOr(f, "inviter"), FieldOr(f, "code"),
-                                 FieldOr(f, "community")));
-      break;
-    }
-    case MemberAction::kLeave: {
-      QZ_ASSIGN_OR_RETURN(const StringFields f,
-                          ParseStringFields(body, {"member", "community"}, {"member"}));
-      event.emplace(sandbox.Leave(group, FieldOr(f, "member"), FieldOr(f, "community")));
-      break;
-    }
-  }
-  if (!event->ok()) return event->status();
+// Ingests a sandbox event; the answer comes from the ingest writer once the event is durable.
+Status SubmitSandboxEvent(Call& c, Result<Event> event) {
+  if (!event.ok()) return event.status();
   IngestBatch batch;
-  std::string json = EventToJson(event->value());
+  std::string json = EventToJson(event.value());
   batch.json.push_back(json);
-  batch.events.push_back(std::move(*event).value());
+  batch.events.push_back(std::move(event).value());
   batch.indexes.push_back(0);
   c.ingest().Submit(std::move(batch),
                     c.AnswerWhenDone<IngestResult>([json = std::move(json)](const IngestResult& r) {
                       return SandboxEventResponse(r, json);
                     }));
   return Status::Ok();
+}
+
+// A member's picture ("image": the file in Base64): decoded and scanned for QR codes on the
+// blocking pool, since a large picture keeps a thread busy for a while.
+Status PostImageMessage(Call& c, SandboxPlatform& sandbox, StringFields fields) {
+  auto f = std::make_shared<const StringFields>(std::move(fields));
+  c.Blocking([&sandbox, group = c.Param("group"), f](Call& c) {
+    Result<std::string> image = Base64Decode(FieldOr(*f, "image"));
+    if (!image.ok()) return Status::Invalid(image.status().message(), "image");
+    return SubmitSandboxEvent(
+        c, sandbox.PostImage(group, FieldOr(*f, "member"), FieldOr(*f, "name"), *image,
+                             FieldOr(*f, "text"), FieldOr(*f, "community")));
+  });
+  return Status::Ok();
+}
+
+// The sandbox (in memory, thread-safe) is called on the I/O thread, except to read a picture.
+Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
+  QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  const std::string& group = c.Param("group");
+  const std::string_view body = c.body();
+  switch (what) {
+    case MemberAction::kMessage: {
+      QZ_ASSIGN_OR_RETURN(
+          StringFields f,
+          ParseStringFields(body, {"member", "name", "text", "image", "community"}, {"member"}));
+      if (f.contains("image")) return PostImageMessage(c, sandbox, std::move(f));
+      // Without a picture, the text is the message.
+      if (FieldOr(f, "text").empty()) return Status::Invalid("is required", "text");
+      return SubmitSandboxEvent(c,
+                                sandbox.PostMessage(group, FieldOr(f, "member"), FieldOr(f, "name"),
+                                                    FieldOr(f, "text"), FieldOr(f, "community")));
+    }
+    case MemberAction::kJoin: {
+      QZ_ASSIGN_OR_RETURN(
+          const StringFields f,
+          ParseStringFields(body, {"member", "name", "inviter", "code", "community"}, {"member"}));
+      return SubmitSandboxEvent(
+          c, sandbox.Join(group, FieldOr(f, "member"), FieldOr(f, "name"), FieldOr(f, "inviter"),
+                          FieldOr(f, "code"), FieldOr(f, "community")));
+    }
+    case MemberAction::kLeave: {
+      QZ_ASSIGN_OR_RETURN(const StringFields f,
+                          ParseStringFields(body, {"member", "community"}, {"member"}));
+      return SubmitSandboxEvent(
+          c, sandbox.Leave(group, FieldOr(f, "member"), FieldOr(f, "community")));
+    }
+  }
+  return Status::Internal("unknown sandbox action");
 }
 
 Status GetMessages(Call& c, const SandboxPlatform& sandbox) {

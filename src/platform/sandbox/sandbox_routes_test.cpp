@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "platform/sandbox/sandbox.hpp"
 #include "server/testing/server_fixture.hpp"
 
@@ -11,6 +14,27 @@ namespace qz {
 namespace {
 
 using namespace server_testing;  // NOLINT: the fixture's fakes and client
+
+// A QR fixture of core/image/testdata, Base64-encoded as a client sends it.
+std::string FixtureBase64(const std::string& name) {
+  std::ifstream in(std::string(QZ_QR_TESTDATA) + "/" + name, std::ios::binary);
+  EXPECT_TRUE(in.good()) << name;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string bytes = ss.str();
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t group = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
+    for (size_t k = 0; k < 4; ++k) {
+      out += i + k <= bytes.size() ? kAlphabet[(group >> (18 - 6 * k)) & 63] : '=';
+    }
+  }
+  return out;
+}
 
 class SandboxRoutesTest : public ServerFixture {
  protected:
@@ -226,6 +250,65 @@ TEST_F(SandboxRoutesTest, SandboxRoutesMethodsAndFeatureOff) {
               404, "not_found");
 }
 
+TEST_F(SandboxRoutesTest, SandboxImageMessageCarriesItsQrPayloadsNotItsBytes) {
+  const std::string image = FixtureBase64("qq.jpg");
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/messages",
+                 json({{"member", "u1"}, {"text", "扫码进群"}, {"image", image}}).dump());
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+  EXPECT_EQ(r.body["event"]["kind"], "image");
+  EXPECT_EQ(r.body["event"]["text"], "扫码进群");
+  EXPECT_EQ(r.body["event"]["qr"], json({"https://qm.qq.com/q/Ab12Cd"}));
+
+  // What is ingested (and so logged) is the payload; the picture is nowhere in it.
+  const std::vector<Event> seen = ingest_.events();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kind, MessageKind::kImage);
+  EXPECT_EQ(seen[0].qr, (std::vector<std::string>{"https://qm.qq.com/q/Ab12Cd"}));
+  ASSERT_EQ(ingest_.event_json().size(), 1u);
+  EXPECT_EQ(ingest_.event_json()[0], EventToJson(seen[0]));
+  EXPECT_EQ(ingest_.event_json()[0].find(image.substr(0, 32)), std::string::npos);
+  EXPECT_LT(ingest_.event_json()[0].size(), 400u) << ingest_.event_json()[0];
+
+  // A picture needs no caption; one without a code is still an image message.
+  r = Send("POST", "/api/v1/sandbox/groups/g1/messages",
+           json({{"member", "u2"}, {"image", FixtureBase64("wechat.png")}}).dump());
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_FALSE(r.body["event"].contains("text"));
+  EXPECT_EQ(r.body["event"]["qr"], json({"https://u.wechat.com/abc"}));
+  r = Send("POST", "/api/v1/sandbox/groups/g1/messages",
+           json({{"member", "u3"}, {"image", FixtureBase64("noqr.png")}}).dump());
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["event"]["kind"], "image");
+  EXPECT_FALSE(r.body["event"].contains("qr"));
+
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.body["messages"].size(), 3u) << r.raw.body();
+  EXPECT_EQ(r.body["messages"][0]["image"], true);
+  EXPECT_EQ(r.body["messages"][0]["text"], "扫码进群");
+  EXPECT_EQ(r.body["messages"][0]["qr"], json({"https://qm.qq.com/q/Ab12Cd"}));
+  EXPECT_EQ(r.body["messages"][2]["qr"], json::array());
+}
+
+TEST_F(SandboxRoutesTest, SandboxBadImagesAre400NamingImage) {
+  const std::string target = "/api/v1/sandbox/groups/g1/messages";
+  ExpectError(Send("POST", target, R"({"member":"u1","image":"not base64!"})"), 400,
+              "invalid_argument", "image");
+  ExpectError(Send("POST", target, R"({"member":"u1","image":"aGVsbG8gd29ybGQ="})"), 400,
+              "invalid_argument", "image");  // "hello world": not a picture
+  ExpectError(Send("POST", target, R"({"member":"u1","image":""})"), 400, "invalid_argument",
+              "image");
+  ExpectError(Send("POST", target, R"({"member":"u1","image":5})"), 400, "invalid_argument",
+              "image");
+  const std::string truncated = FixtureBase64("qq.jpg").substr(0, 2000);
+  Reply r = Send("POST", target, json({{"member", "u1"}, {"image", truncated}}).dump());
+  ExpectError(r, 400, "invalid_argument", "image");
+  // The member is checked before the picture is read.
+  ExpectError(Send("POST", target, json({{"image", FixtureBase64("qq.jpg")}}).dump()), 400,
+              "invalid_argument", "member");
+  EXPECT_TRUE(ingest_.events().empty());
+  EXPECT_TRUE(sandbox_.Conversation("g1").empty()) << "nothing recorded for a bad picture";
+}
 
 }  // namespace
 }  // namespace qz
