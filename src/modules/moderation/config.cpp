@@ -11,7 +11,7 @@ namespace qz::moderation {
 namespace {
 
 constexpr std::array<std::string_view, kSignalCount> kSignalNames = {
-    "text", "model", "kind", "flood", "cross_group", "mentions", "chitchat"};
+    "text", "model", "kind", "flood", "cross_group", "mentions", "chitchat", "qr"};
 constexpr std::array<std::string_view, 5> kResponseNames = {"ignore", "review", "nudge", "delete",
                                                             "strike"};
 constexpr std::array<std::string_view, 6> kPolicyKeys = {"default", "interest", "core_user",

@@ -37,8 +37,9 @@ enum class Signal : uint8_t {
   kCrossGroup,  // the same text in several groups
   kMentions,    // mass mentions
   kChitchat,    // off-topic chit-chat (only where a group type asks for it)
+  kQr,          // a QR code in an image whose payload is a link or contact (event.qr)
 };
-inline constexpr size_t kSignalCount = 7;
+inline constexpr size_t kSignalCount = 8;
 std::string_view SignalName(Signal s);
 
 // One rung of the escalation ladder, taken at the n-th strike.

@@ -102,7 +102,7 @@ std::string_view CategoryText(std::string_view category, Language lang) {
       {"custom", "本群禁用词", "a word banned in this group"},
       {"flood", "刷屏", "flooding"},           {"cross_group", "多群重复发送", "the same text in several groups"},
       {"mentions", "群发@", "mass mentions"},   {"model", "疑似广告", "likely spam"},
-      {"chitchat", "闲聊", "chit-chat"},
+      {"chitchat", "闲聊", "chit-chat"},       {"qr", "二维码引流", "a QR code to elsewhere"},
   };
   for (const Name& n : kNames) {
     if (n.key == category) return lang == Language::kEn ? n.en : n.zh;
@@ -352,6 +352,7 @@ Status HandleMessage(ModuleContext& ctx) {
                      fmt::format("same text in {} groups", config.cross_group_groups), 1.0, {}});
   }
   if (a->chitchat) found.push_back({Signal::kChitchat, "chitchat", "chitchat", 1.0, {}});
+  if (!a->qr.empty()) found.push_back({Signal::kQr, "qr", Excerpt(a->qr, 200), 1.0, {}});
   // The strongest response wins; among equals, the first signal found.
   const Finding* best = nullptr;
   Response best_response = Response::kIgnore;

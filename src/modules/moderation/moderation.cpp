@@ -39,7 +39,7 @@ class ModerationModule final : public Module {
     if (event.type != EventType::kMessage || !config.enabled || config.rules == nullptr) {
       return nullptr;
     }
-    return moderation::Analyzer::Run(*config.rules, event.text, config.normalized_appeal_words);
+    return moderation::Analyzer::Run(*config.rules, event.text, config.normalized_appeal_words, event.qr);
   }
 
   Status OnEvent(ModuleContext& ctx) override {

@@ -239,6 +239,19 @@ TEST_F(ModerationTest, CoreUserGroupsNudgeChitchatWithoutDeleting) {
   EXPECT_TRUE(ctx_.actions().empty());
 }
 
+TEST_F(ModerationTest, AQrCodeToElsewhereIsAnAd) {
+  Use("allow_domains = [\"qunzhu.org\"]\n");
+  ctx_.mutable_event().qr = {"https://qunzhu.org/join"};
+  ctx_.mutable_event().kind = MessageKind::kImage;
+  Say("");
+  EXPECT_TRUE(ctx_.actions().empty()) << "an allowed link";
+  ctx_.mutable_event().qr = {"https://u.wechat.com/kBCdEfGh"};
+  Say("", "m2", 1);
+  ASSERT_TRUE(Decision(1).has_value());
+  EXPECT_EQ(Decision(1)->signal, "qr");
+  EXPECT_EQ(Decision(1)->rule, "https://u.wechat.com/kBCdEfGh");
+}
+
 TEST(ModerationConfig, BadKeysAreReportedWithTheirPath) {
   auto module = MakeModerationModule();
   testing::FakeModuleContext ctx(*module);

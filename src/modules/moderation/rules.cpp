@@ -277,11 +277,23 @@ void ScoreHits(const std::vector<Hit>& hits, double factor, double& score, std::
 }
 
 std::shared_ptr<const Analysis> Analyzer::Run(const RuleSet& rules, std::string_view message,
-                                               const std::vector<std::string>& appeal_words) {
+                                               const std::vector<std::string>& appeal_words,
+                                               const std::vector<std::string>& qr) {
+  // A QR code is judged by what it encodes: a link to a domain not allowed, or anything the
+  // rules match. Its hits are not the message's (their spans would not be in its text).
+  std::string flagged_qr;
+  for (const std::string& payload : qr) {
+    auto inner = Run(rules, payload, {}, {});
+    if (inner->has_link || !inner->hits.empty()) {
+      flagged_qr = payload;
+      break;
+    }
+  }
   thread_local text::NormalizedText normalized;
   thread_local std::vector<text::Match> matches;
   text::Normalizer::Default().Normalize(message, normalized);
   auto out = std::make_shared<Analysis>();
+  out->qr = std::move(flagged_qr);
   const std::string& t = normalized.text;
   out->text_hash = Fnv1a(t);
   for (unsigned char c : t) out->text_chars += (c & 0xC0) != 0x80 ? 1 : 0;

@@ -79,6 +79,7 @@ struct Analysis final : Prepared {
   bool has_link = false;       // a URL to a domain not allowlisted
   bool chitchat = false;       // short filler: laughter, greetings, emoji only
   bool appeal = false;         // starts with one of the playbook's appeal words
+  std::string qr;              // the first QR payload that is a link or matched a rule
   uint64_t text_hash = 0;      // of the normalised text (cross-group spam)
   size_t text_chars = 0;       // code points of the normalised text
 };
@@ -86,8 +87,10 @@ struct Analysis final : Prepared {
 struct Analyzer {
   // Normalises and matches `text` once. `factor` multiplies the weights (newcomers).
   // `appeal_words` are normalised already.
+  // `qr` are the payloads of QR codes in the message's images (event.qr).
   static std::shared_ptr<const Analysis> Run(const RuleSet& rules, std::string_view text,
-                                             const std::vector<std::string>& appeal_words = {});
+                                             const std::vector<std::string>& appeal_words = {},
+                                             const std::vector<std::string>& qr = {});
 };
 
 // Score of `hits` as the module counts it: per category the sum of weights, the best category.
