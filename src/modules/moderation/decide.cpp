@@ -122,28 +122,36 @@ Action PlatformAction(const ModuleContext& ctx, ActionType type, std::string evi
   return a;
 }
 
+// A new decision about the current event by its member: the id and who, where, when.
+DecisionRow NewDecision(ModuleContext& ctx, const ModerationConfig& config, const Member& member) {
+  const Event& e = ctx.event();
+  DecisionRow d;
+  d.id = NextId(ctx, "decision");
+  d.time = e.time;
+  d.group = Ref(e.platform, e.group);
+  d.member = Ref(e.platform, e.member);
+  d.member_id = member.id;
+  d.name = e.name.empty() ? member.display_name : e.name;
+  d.event = Ref(e.platform, e.id);
+  d.dry_run = config.dry_run;
+  d.status = config.dry_run ? "dry_run" : "applied";
+  d.strikes = CurrentStrikes(ctx, config, member.id);
+  return d;
+}
+
 // Records the decision and carries out what the response and the ladder say.
 Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding& f, Response response) {
   const Event& e = ctx.event();
   const Member* member = ctx.member();
   if (member == nullptr) return Status::Ok();
   const Language lang = ctx.playbook().language;
-  DecisionRow d;
-  d.id = NextId(ctx, "decision");
-  d.time = e.time;
-  d.group = Ref(e.platform, e.group);
-  d.member = Ref(e.platform, e.member);
-  d.member_id = member->id;
-  d.name = e.name.empty() ? member->display_name : e.name;
-  d.event = Ref(e.platform, e.id);
+  DecisionRow d = NewDecision(ctx, config, *member);
   d.signal = std::string(SignalName(f.signal));
   d.category = f.category;
   d.rule = f.rule;
   d.quotes = QuotesJson(e.text, f.spans);
   d.text = std::string(Utf8Prefix(e.text, kMaxStoredText));
   d.score = f.score;
-  d.dry_run = config.dry_run;
-  d.status = config.dry_run ? "dry_run" : "applied";
   const std::string evidence = fmt::format("moderation decision #{}: {} {} \"{}\"", d.id, d.signal,
                                            d.category, Excerpt(e.text, 120));
   const std::string reason(CategoryText(f.category, lang));
@@ -152,7 +160,6 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
     done.push_back(std::move(what));
     if (!config.dry_run) ctx.Act(std::move(a), d.signal);
   };
-  d.strikes = CurrentStrikes(ctx, config, member->id);
   switch (response) {
     case Response::kIgnore:
       return Status::Ok();
@@ -213,7 +220,6 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
       break;
     }
   }
-  if (config.dry_run && response == Response::kStrike) d.strikes -= 0;  // recorded as it would be
   std::string actions;
   for (const std::string& s : done) actions += (actions.empty() ? "" : ",") + s;
   d.actions = std::move(actions);
@@ -374,23 +380,12 @@ Status HandleJoin(ModuleContext& ctx) {
   if (!config.enabled || member == nullptr) return Status::Ok();
   auto listed = ctx.Find(BlacklistRow{.member = member->id});
   if (!listed) return Status::Ok();
-  const Event& e = ctx.event();
-  DecisionRow d;
-  d.id = NextId(ctx, "decision");
-  d.time = e.time;
-  d.group = Ref(e.platform, e.group);
-  d.member = Ref(e.platform, e.member);
-  d.member_id = member->id;
-  d.name = e.name.empty() ? member->display_name : e.name;
-  d.event = Ref(e.platform, e.id);
+  DecisionRow d = NewDecision(ctx, config, *member);
   d.signal = "blacklist";
   d.category = "blacklist";
   d.rule = fmt::format("blacklisted by decision #{}", listed->decision);
   d.quotes = "[]";
   d.score = 1;
-  d.strikes = CurrentStrikes(ctx, config, member->id);
-  d.dry_run = config.dry_run;
-  d.status = config.dry_run ? "dry_run" : "applied";
   d.actions = "remove";
   if (!config.dry_run) {
     ctx.Act(PlatformAction(ctx, ActionType::kRemoveMember,
