@@ -85,12 +85,17 @@ struct JpegErrors {
   char message[JMSG_LENGTH_MAX];
 };
 
+// What RunJpeg ends with. It builds no Status itself: GCC cannot tell that a std::string made
+// between setjmp and longjmp survives (-Wclobbered), so the messages are made by the caller.
+enum class JpegOutcome : uint8_t { kDecoded, kCorrupt, kCanvas };
+
 struct JpegJob {
   jpeg_decompress_struct cinfo;
   JpegErrors errors;
   jpeg_progress_mgr progress;
   GrayImage image;
-  Status status;
+  JpegOutcome outcome = JpegOutcome::kDecoded;
+  uint64_t width = 0, height = 0;
 };
 
 extern "C" void JpegErrorExit(j_common_ptr cinfo) {
@@ -134,7 +139,7 @@ bool RunJpeg(JpegJob& job, std::string_view bytes) {
   job.errors.pub.output_message = JpegOutputMessage;
   if (setjmp(job.errors.jump)) {
     jpeg_destroy_decompress(&job.cinfo);
-    job.status = BadImage(std::string("corrupt or unsupported JPEG: ") + job.errors.message);
+    job.outcome = JpegOutcome::kCorrupt;
     return false;
   }
   jpeg_create_decompress(&job.cinfo);
@@ -143,9 +148,11 @@ bool RunJpeg(JpegJob& job, std::string_view bytes) {
   jpeg_mem_src(&job.cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&job.cinfo, TRUE);
-  job.status = CheckCanvas(job.cinfo.image_width, job.cinfo.image_height);
-  if (!job.status.ok()) {
+  job.width = job.cinfo.image_width;
+  job.height = job.cinfo.image_height;
+  if (job.width == 0 || job.height == 0 || job.width * job.height > kMaxImagePixels) {
     jpeg_destroy_decompress(&job.cinfo);
+    job.outcome = JpegOutcome::kCanvas;
     return false;
   }
   // libjpeg converts grey, YCbCr and RGB to grey itself; CMYK cannot be and fails here.
@@ -167,7 +174,10 @@ bool RunJpeg(JpegJob& job, std::string_view bytes) {
 Result<GrayImage> DecodeJpeg(std::string_view bytes) {
   // On the heap: the job holds libjpeg's state and a jmp_buf, a few KiB.
   auto job = std::make_unique<JpegJob>();
-  if (!RunJpeg(*job, bytes)) return job->status;
+  if (!RunJpeg(*job, bytes)) {
+    if (job->outcome == JpegOutcome::kCanvas) return CheckCanvas(job->width, job->height);
+    return BadImage(std::string("corrupt or unsupported JPEG: ") + job->errors.message);
+  }
   return std::move(job->image);
 }
 
