@@ -39,8 +39,8 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace qz::embedded {
-extern const std::string_view moderation_lexicons;
-extern const std::string_view moderation_patterns;
+extern const std::string_view kModerationLexicons;
+extern const std::string_view kModerationPatterns;
 }  // namespace qz::embedded
 
 namespace qz {
@@ -199,7 +199,7 @@ double WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<const
 // 50 regexes (the shipped patterns, then variants of them), over `corpus` repeated to >= 10 MB.
 void MatcherAlone(const std::vector<std::string>& corpus) {
   std::vector<text::Pattern> patterns;
-  std::string_view bundle = embedded::moderation_lexicons;
+  std::string_view bundle = embedded::kModerationLexicons;
   for (size_t pos = 0; pos < bundle.size() && patterns.size() < 10000;) {
     size_t nl = bundle.find('\n', pos);
     if (nl == std::string_view::npos) nl = bundle.size();
@@ -210,7 +210,7 @@ void MatcherAlone(const std::vector<std::string>& corpus) {
     patterns.push_back({text::Pattern::Kind::kLiteral, std::string(line), 0, true, "lexicon"});
   }
   std::vector<std::string> regexes;
-  std::string_view tsv = embedded::moderation_patterns;
+  std::string_view tsv = embedded::kModerationPatterns;
   for (size_t pos = 0; pos < tsv.size();) {
     size_t nl = tsv.find('\n', pos);
     if (nl == std::string_view::npos) nl = tsv.size();

@@ -15,7 +15,7 @@
 #include "core/text/utf8.hpp"
 
 namespace qz::embedded {
-extern const std::string_view normalize_substitutions;  // substitutions.tsv
+extern const std::string_view kNormalizeSubstitutions;  // substitutions.tsv
 }  // namespace qz::embedded
 
 namespace qz::text {
@@ -305,7 +305,7 @@ Result<std::unique_ptr<Normalizer>> Normalizer::Create(std::string_view substitu
 
 const Normalizer& Normalizer::Default() {
   static const Normalizer* normalizer = [] {
-    auto n = Create(embedded::normalize_substitutions, "substitutions.tsv");
+    auto n = Create(embedded::kNormalizeSubstitutions, "substitutions.tsv");
     if (!n.ok()) {
       fmt::print(stderr, "fatal: the built-in text normaliser cannot start: {}\n", n.status().message());
       std::abort();

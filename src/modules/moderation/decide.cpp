@@ -432,8 +432,10 @@ Status HandleCommand(ModuleContext& ctx) {
     --strikes->count;
     ctx.Put(*strikes);
   }
-  auto [platform, member] = SplitRef(d.member);
-  auto [group_platform, group] = SplitRef(d.group);
+  const std::pair<std::string, std::string> member_ref = SplitRef(d.member);
+  const std::string& platform = member_ref.first;
+  const std::string& member = member_ref.second;
+  const std::string group = SplitRef(d.group).second;
   auto undo = [&](ActionType type) {
     Action a;
     a.type = type;

@@ -13,8 +13,8 @@
 namespace qz::embedded {
 // The built-in lexicons, all files of data/lexicon/ in one text, each starting with a line
 // "@@ <category>" (assembled by CMakeLists.txt), and data/patterns.tsv.
-extern const std::string_view moderation_lexicons;
-extern const std::string_view moderation_patterns;
+extern const std::string_view kModerationLexicons;
+extern const std::string_view kModerationPatterns;
 }  // namespace qz::embedded
 
 namespace qz::moderation {
@@ -180,8 +180,8 @@ Result<std::shared_ptr<const RuleSet::Compiled>> RuleSet::Builtin() {
   std::call_once(once, [] {
     std::vector<text::Pattern> patterns;
     auto out = std::make_shared<Compiled>();
-    failure = ParseLexicons(embedded::moderation_lexicons, patterns, out->info);
-    if (failure.ok()) failure = ParsePatterns(embedded::moderation_patterns, patterns, out->info);
+    failure = ParseLexicons(embedded::kModerationLexicons, patterns, out->info);
+    if (failure.ok()) failure = ParsePatterns(embedded::kModerationPatterns, patterns, out->info);
     if (!failure.ok()) return;
     for (size_t i = 0; i < patterns.size(); ++i) patterns[i].tag = static_cast<uint32_t>(i);
     auto db = text::MatcherDatabase::Compile(patterns);
