@@ -160,7 +160,11 @@ ModuleEmissions ModuleRunner::Run(State& state, const PlaybookSet& playbooks, co
   // names ("<module>.<verb>").
   std::string_view owner;
   if (event.type == EventType::kTimer) owner = TimerOwner(event.timer);
-  if (event.type == EventType::kCommand) owner = event.command.substr(0, event.command.find('.'));
+  // A view of the event's own string: substr on the std::string would dangle.
+  if (event.type == EventType::kCommand) {
+    const std::string_view command = event.command;
+    owner = command.substr(0, command.find('.'));
+  }
   const bool addressed = event.type == EventType::kTimer || event.type == EventType::kCommand;
   const auto modules = registry_.modules();
   for (size_t i = 0; i < modules.size(); ++i) {
