@@ -58,6 +58,9 @@ Status ModuleRegistry::Add(std::unique_ptr<Module> module) {
           return m->ParseSection(node, common, p);
         }}));
   }
+  for (const TableInfo& t : entry.tables) {
+    entry.declared.push_back({fmt::format("{}.{}", name, t.name), t.ephemeral});
+  }
   entry.module = std::move(module);
   order_.push_back(entry.module.get());
   entries_.push_back(std::move(entry));
@@ -85,10 +88,13 @@ const TableInfo* ModuleRegistry::FindTable(std::string_view module, std::string_
   return nullptr;
 }
 
-bool ModuleRegistry::Declares(size_t index, std::string_view table) const {
-  const auto& tables = entries_[index].tables;
-  return std::any_of(tables.begin(), tables.end(),
-                     [&](const TableInfo& t) { return t.name == table; });
+const ModuleRegistry::DeclaredTable* ModuleRegistry::Declared(size_t index,
+                                                              std::string_view table) const {
+  const Entry& entry = entries_[index];
+  for (size_t i = 0; i < entry.tables.size(); ++i) {
+    if (entry.tables[i].name == table) return &entry.declared[i];
+  }
+  return nullptr;
 }
 
 std::shared_ptr<const SectionConfig> ModuleRegistry::ConfigFor(size_t index,

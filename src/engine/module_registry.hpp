@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,13 +32,21 @@ class ModuleRegistry {
   std::shared_ptr<const SectionConfig> ConfigFor(size_t index, const Playbook& playbook) const;
   // The declaration of "<module>.<table>", or null.
   const TableInfo* FindTable(std::string_view module, std::string_view table) const;
-  bool Declares(size_t index, std::string_view table) const;
+  // A table the module at `index` declares, by its unqualified name: its qualified name
+  // "<module>.<table>" and whether it is ephemeral. Null when not declared. Valid as long as the
+  // registry.
+  struct DeclaredTable {
+    std::string qualified;
+    bool ephemeral = false;
+  };
+  const DeclaredTable* Declared(size_t index, std::string_view table) const;
 
  private:
   struct Entry {
     std::unique_ptr<Module> module;
     std::shared_ptr<const SectionConfig> defaults;
     std::vector<TableInfo> tables;
+    std::vector<DeclaredTable> declared;  // by table
   };
   std::vector<Entry> entries_;
   std::vector<Module*> order_;

@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
-#include <map>
+#include <vector>
 
 namespace qz {
 
@@ -45,8 +45,9 @@ class ModuleRunner::Context final : public ModuleContext {
     if (staged_delete_) deleted_ = true;
     for (Action& a : staged_actions_) out.actions.push_back(std::move(a));
     for (Event& e : staged_derived_) out.derived.push_back({std::move(e), std::string(module_->name())});
-    for (auto& [key, value] : staged_rows_) {
-      state_.PutModuleState(refs_.community, key.first, key.second, std::move(value));
+    for (StagedRow& row : staged_rows_) {
+      state_.PutModuleState(refs_.community, row.table->qualified, row.key, std::move(row.value),
+                            !row.table->ephemeral);
     }
   }
   // Set when the module broke a rule of the context (e.g. wrote an undeclared table).
@@ -109,22 +110,39 @@ class ModuleRunner::Context final : public ModuleContext {
     return computed_.get();
   }
   const std::string* FindRow(std::string_view table, std::string_view key) const override {
-    const std::string qualified = Qualified(table);
-    auto it = staged_rows_.find({qualified, std::string(key)});
-    if (it != staged_rows_.end()) return it->second.empty() ? nullptr : &it->second;
-    return state_.FindModuleState(refs_.community, qualified, key);
+    const auto* declared = registry_.Declared(index_, table);
+    if (declared == nullptr) return nullptr;  // an undeclared table holds nothing
+    if (const StagedRow* row = Staged(declared, key)) return row->value.empty() ? nullptr : &row->value;
+    return state_.FindModuleState(refs_.community, declared->qualified, key);
   }
   void PutRow(std::string_view table, std::string key, std::string value) override {
-    if (!registry_.Declares(index_, table)) {
+    const auto* declared = registry_.Declared(index_, table);
+    if (declared == nullptr) {
       error_ = fmt::format("wrote to table '{}', which the module does not declare", table);
       return;
     }
-    staged_rows_[{Qualified(table), std::move(key)}] = std::move(value);
+    if (StagedRow* row = Staged(declared, key)) {
+      row->value = std::move(value);
+    } else {
+      staged_rows_.push_back({declared, std::move(key), std::move(value)});
+    }
   }
 
  private:
-  std::string Qualified(std::string_view table) const {
-    return fmt::format("{}.{}", module_->name(), table);
+  // A row the current module wrote while handling this event: a handful at most, so a list.
+  struct StagedRow {
+    const ModuleRegistry::DeclaredTable* table;  // owned by the registry
+    std::string key;
+    std::string value;  // empty: erased
+  };
+  StagedRow* Staged(const ModuleRegistry::DeclaredTable* table, std::string_view key) {
+    for (StagedRow& row : staged_rows_) {
+      if (row.table == table && row.key == key) return &row;
+    }
+    return nullptr;
+  }
+  const StagedRow* Staged(const ModuleRegistry::DeclaredTable* table, std::string_view key) const {
+    return const_cast<Context*>(this)->Staged(table, key);
   }
 
   const ModuleRegistry& registry_;
@@ -145,7 +163,7 @@ class ModuleRunner::Context final : public ModuleContext {
   // The current module's emissions until it returns.
   std::vector<Action> staged_actions_;
   std::vector<Event> staged_derived_;
-  std::map<std::pair<std::string, std::string>, std::string> staged_rows_;  // (table, key) → value
+  std::vector<StagedRow> staged_rows_;
   bool staged_delete_ = false;
   std::string error_;
 };

@@ -30,6 +30,19 @@ struct Counter {
   }
 };
 
+// An ephemeral table: in the writer's memory only.
+struct Window {
+  static constexpr std::string_view kTable = "window";
+  static constexpr bool kEphemeral = true;
+  int64_t member = 0;
+  int64_t n = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Key("member", member);
+    v.Value("n", n);
+  }
+};
+
 // A table no module declares.
 struct Other {
   static constexpr std::string_view kTable = "other";
@@ -45,7 +58,9 @@ class TestModule final : public Module {
  public:
   explicit TestModule(std::string name) : name_(std::move(name)) {}
   std::string_view name() const override { return name_; }
-  std::vector<TableInfo> tables() const override { return {DescribeTable<Counter>()}; }
+  std::vector<TableInfo> tables() const override {
+    return {DescribeTable<Counter>(), DescribeTable<Window>()};
+  }
   std::shared_ptr<const Prepared> Prepare(const Event& event, const SectionConfig&) const override {
     if (!prepare) return nullptr;
     ++prepare_calls;
@@ -381,6 +396,43 @@ TEST_F(ModuleRunnerTest, ReplayRebuildsAndComparesModuleState) {
   ASSERT_EQ(report->differences.size(), 1u);
   EXPECT_NE(report->differences[0].find("module state row a.counts [1]"), std::string::npos)
       << report->differences[0];
+}
+
+TEST_F(ModuleRunnerTest, EphemeralRowsStayInMemoryAndAreNotReplayed) {
+  Open();
+  std::vector<int64_t> seen;
+  const auto count_both = [&](ModuleContext& ctx) {
+    if (ctx.member() == nullptr || ctx.event().type != EventType::kMessage) return Status::Ok();
+    Window w = ctx.Find(Window{.member = ctx.member()->id}).value_or(Window{.member = ctx.member()->id});
+    ++w.n;
+    seen.push_back(w.n);
+    ctx.Put(w);
+    return Count(ctx);
+  };
+  a_->on_event = count_both;
+  Apply(Message("m1", "u1"));
+  Apply(Message("m2", "u1"));
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2}));  // kept across batches
+  auto stored = store_->LoadState();
+  ASSERT_TRUE(stored.ok());
+  for (const ModuleStateEntry& row : stored->module_state) EXPECT_NE(row.module, "a.window");
+  EXPECT_EQ(stored->module_state.size(), 1u);  // the persistent a.counts row only
+  // A restart forgets them (the window counts from 1 again); the persistent table carries on.
+  writer_.reset();
+  Open();
+  a_->on_event = count_both;
+  Apply(Message("m3", "u1"));
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 1}));
+  stored = store_->LoadState();
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->module_state.size(), 1u);
+  EXPECT_EQ(stored->module_state[0].value, R"({"n":3})");
+  // Replay compares the persistent rows only.
+  writer_.reset();
+  auto scratch = testing::OpenStore(dir_.path(), "scratch.db");
+  auto report = Replay(*store_, *scratch, registry_.get());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->differences.empty()) << report->differences[0];
 }
 
 TEST(ModuleRegistry, RejectsBadDeclarations) {

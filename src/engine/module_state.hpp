@@ -16,6 +16,10 @@
 //     }
 //   };
 //
+// A table whose rows only matter for a short while (a flood window, say) may declare
+// `static constexpr bool kEphemeral = true;`: its rows live in the writer's memory only, are
+// never written to the store, and so start empty after a restart and are not compared by replay.
+//
 // Field types: int64_t, double, bool, std::string. Field names are [a-z0-9_]. Changing a table
 // later is safe: a stored field the struct no longer has is ignored, a field the stored row lacks
 // (or holds with another type) keeps the struct's default.
@@ -71,6 +75,7 @@ struct FieldInfo {
 struct TableInfo {
   std::string name;
   std::vector<FieldInfo> fields;
+  bool ephemeral = false;  // kept in memory only (see the header comment)
 };
 
 // Checks a declaration: a name and field names of [a-z0-9_]{1,64}, at least one key field,
@@ -101,6 +106,7 @@ TableInfo DescribeTable() {
   Row row{};
   TableInfo info{std::string(Row::kTable), {}};
   for (const FieldRef& f : CollectFields(row)) info.fields.push_back({std::string(f.name), f.type, f.key});
+  if constexpr (requires { Row::kEphemeral; }) info.ephemeral = Row::kEphemeral;
   return info;
 }
 

@@ -1,6 +1,8 @@
 #include "engine/state.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cassert>
 #include <tuple>
 
@@ -46,6 +48,30 @@ std::string State::ModuleStateKey(CommunityId community, std::string_view module
   return k;
 }
 
+namespace {
+
+// Calls `use` with ModuleStateKey(community, module, key), built on the stack when it fits: the
+// look-ups a module makes per event then allocate nothing.
+template <typename Use>
+auto WithModuleStateKey(CommunityId community, std::string_view module, std::string_view key,
+                        Use&& use) {
+  std::array<char, 256> buffer;
+  const size_t size = 21 + module.size() + key.size();
+  if (size > buffer.size()) {
+    std::string k = std::to_string(community);
+    k.append(1, '\x1f').append(module).append(1, '\x1f').append(key);
+    return use(std::string_view(k));
+  }
+  char* p = std::to_chars(buffer.data(), buffer.data() + 20, community).ptr;
+  *p++ = '\x1f';
+  p = std::copy(module.begin(), module.end(), p);
+  *p++ = '\x1f';
+  p = std::copy(key.begin(), key.end(), p);
+  return use(std::string_view(buffer.data(), static_cast<size_t>(p - buffer.data())));
+}
+
+}  // namespace
+
 State::State(StateSnapshot s) {
   // Ids are dense from 1 because only State allocates them; a gap would mean a foreign writer.
   communities_ = std::move(s.communities);
@@ -71,25 +97,46 @@ State::State(StateSnapshot s) {
   for (auto& t : s.tags) tags_[static_cast<size_t>(t.member_id - 1)].push_back(std::move(t));
   for (auto& m : s.module_state) {
     std::string key = ModuleStateKey(m.community_id, m.module, m.key);
-    module_state_.emplace(std::move(key), std::move(m));
+    module_state_.emplace(std::move(key), ModuleSlot{std::move(m), false});
   }
 }
 
 const std::string* State::FindModuleState(CommunityId community, std::string_view module,
                                           std::string_view key) const {
-  auto it = module_state_.find(ModuleStateKey(community, module, key));
-  return it == module_state_.end() || it->second.value.empty() ? nullptr : &it->second.value;
+  return WithModuleStateKey(community, module, key, [&](std::string_view k) -> const std::string* {
+    auto it = module_state_.find(k);
+    return it == module_state_.end() || it->second.row.value.empty() ? nullptr
+                                                                       : &it->second.row.value;
+  });
 }
 
 void State::PutModuleState(CommunityId community, std::string_view module, std::string_view key,
-                           std::string value) {
-  std::string k = ModuleStateKey(community, module, key);
-  auto& entry = module_state_[k];
-  entry.community_id = community;
-  entry.module = module;
-  entry.key = key;
-  entry.value = std::move(value);
-  dirty_module_state_.insert(std::move(k));
+                           std::string value, bool persist) {
+  WithModuleStateKey(community, module, key, [&](std::string_view k) {
+    auto it = module_state_.find(k);
+    if (!persist) {
+      if (value.empty()) {
+        if (it != module_state_.end()) module_state_.erase(it);
+      } else if (it == module_state_.end()) {
+        module_state_.emplace(std::string(k), ModuleSlot{{community, std::string(module),
+                                                          std::string(key), std::move(value)},
+                                                         false, true});
+      } else {
+        it->second.row.value = std::move(value);
+      }
+      return;
+    }
+    if (it == module_state_.end()) {
+      it = module_state_.emplace(std::string(k), ModuleSlot{{community, std::string(module),
+                                                             std::string(key), {}}, false})
+               .first;
+    }
+    it->second.row.value = std::move(value);
+    if (!it->second.dirty) {
+      it->second.dirty = true;
+      dirty_module_state_.push_back(&*it);
+    }
+  });
 }
 
 const std::vector<MemberTag>& State::TagsOf(MemberId member) const {
@@ -261,10 +308,18 @@ Status State::Flush(StoreTxn& txn) {
   for (const auto& op : tag_ops_) {
     QZ_RETURN_IF_ERROR(op.add ? txn.PutTag(op.tag) : txn.DeleteTag(op.tag.member_id, op.tag.tag));
   }
-  for (const auto& key : dirty_module_state_) {
-    auto it = module_state_.find(key);
-    QZ_RETURN_IF_ERROR(txn.PutModuleState(it->second));
-    if (it->second.value.empty()) module_state_.erase(it);  // deleted in the store too
+  // In key order, like the other kinds, so a batch writes the same way every time.
+  std::sort(dirty_module_state_.begin(), dirty_module_state_.end(),
+            [](const ModuleRows::value_type* a, const ModuleRows::value_type* b) {
+              return a->first < b->first;
+            });
+  for (ModuleRows::value_type* slot : dirty_module_state_) {
+    QZ_RETURN_IF_ERROR(txn.PutModuleState(slot->second.row));
+  }
+  for (ModuleRows::value_type* slot : dirty_module_state_) {
+    slot->second.dirty = false;
+    // Deleted in the store too.
+    if (slot->second.row.value.empty()) module_state_.erase(module_state_.find(std::string_view(slot->first)));
   }
   dirty_communities_.Clear();
   dirty_groups_.Clear();
@@ -303,7 +358,9 @@ StateSnapshot State::ToSnapshot() const {
   std::sort(s.tags.begin(), s.tags.end(), [](const MemberTag& a, const MemberTag& b) {
     return std::tie(a.member_id, a.tag) < std::tie(b.member_id, b.tag);
   });
-  for (const auto& [key, m] : module_state_) s.module_state.push_back(m);
+  for (const auto& [key, m] : module_state_) {
+    if (!m.row.value.empty() && !m.ephemeral) s.module_state.push_back(m.row);
+  }
   std::sort(s.module_state.begin(), s.module_state.end(),
             [](const ModuleStateEntry& a, const ModuleStateEntry& b) {
               return std::tie(a.community_id, a.module, a.key) <

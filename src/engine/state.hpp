@@ -8,7 +8,6 @@
 #include <string_view>
 #include <algorithm>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "engine/keyed_rows.hpp"
@@ -59,8 +58,9 @@ class State {
   // Modules' working state by (community, module, key); an empty value deletes.
   const std::string* FindModuleState(CommunityId community, std::string_view module,
                                      std::string_view key) const;
+  // `persist` false: the row is kept in memory only (an ephemeral table), never flushed.
   void PutModuleState(CommunityId community, std::string_view module, std::string_view key,
-                      std::string value);
+                      std::string value, bool persist = true);
 
   // Writes every dirty row through `txn` and forgets the dirty marks.
   Status Flush(StoreTxn& txn);
@@ -120,7 +120,18 @@ class State {
   KeyedRows<Membership> memberships_;
   std::vector<std::vector<MemberName>> names_;  // by member index
   std::vector<std::vector<MemberTag>> tags_;    // by member index
-  std::unordered_map<std::string, ModuleStateEntry> module_state_;
+  // Module rows by ModuleStateKey; looked up by a key built on the stack (transparent hash).
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct ModuleSlot {
+    ModuleStateEntry row;
+    bool dirty = false;
+    bool ephemeral = false;  // memory only: never flushed, not in snapshots
+  };
+  using ModuleRows = std::unordered_map<std::string, ModuleSlot, StringHash, std::equal_to<>>;
+  ModuleRows module_state_;
 
   // Dirty since the last Flush.
   DirtyIds dirty_communities_;
@@ -128,7 +139,7 @@ class State {
   DirtyIds dirty_members_;
   std::vector<KeyedRows<Identity>::Slot*> dirty_identities_;
   std::vector<KeyedRows<Membership>::Slot*> dirty_memberships_;
-  std::unordered_set<std::string> dirty_module_state_;
+  std::vector<ModuleRows::value_type*> dirty_module_state_;  // nodes do not move
   std::vector<MemberName> new_names_;
   struct TagOpRecord {
     bool add;

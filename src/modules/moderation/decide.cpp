@@ -82,12 +82,14 @@ int64_t NextId(ModuleContext& ctx, std::string_view counter) {
   return row.value;
 }
 
+StandingRow StandingOf(const ModuleContext& ctx, MemberId member) {
+  return ctx.Find(StandingRow{.member = member}).value_or(StandingRow{.member = member});
+}
+
 // The member's strikes after decay.
-int64_t CurrentStrikes(const ModuleContext& ctx, const ModerationConfig& config, MemberId member) {
-  auto row = ctx.Find(StrikeRow{.member = member});
-  if (!row) return 0;
-  const int64_t decayed = (ctx.event().time - row->last_at) / (config.strike_decay_s * 1000);
-  return std::max<int64_t>(0, row->count - std::max<int64_t>(0, decayed));
+int64_t CurrentStrikes(const StandingRow& standing, const ModerationConfig& config, TimeMs now) {
+  const int64_t decayed = (now - standing.strike_at) / (config.strike_decay_s * 1000);
+  return std::max<int64_t>(0, standing.strikes - std::max<int64_t>(0, decayed));
 }
 
 std::string_view CategoryText(std::string_view category, Language lang) {
@@ -123,7 +125,8 @@ Action PlatformAction(const ModuleContext& ctx, ActionType type, std::string evi
 }
 
 // A new decision about the current event by its member: the id and who, where, when.
-DecisionRow NewDecision(ModuleContext& ctx, const ModerationConfig& config, const Member& member) {
+DecisionRow NewDecision(ModuleContext& ctx, const ModerationConfig& config, const Member& member,
+                        const StandingRow& standing) {
   const Event& e = ctx.event();
   DecisionRow d;
   d.id = NextId(ctx, "decision");
@@ -135,7 +138,7 @@ DecisionRow NewDecision(ModuleContext& ctx, const ModerationConfig& config, cons
   d.event = Ref(e.platform, e.id);
   d.dry_run = config.dry_run;
   d.status = config.dry_run ? "dry_run" : "applied";
-  d.strikes = CurrentStrikes(ctx, config, member.id);
+  d.strikes = CurrentStrikes(standing, config, e.time);
   return d;
 }
 
@@ -145,7 +148,8 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
   const Member* member = ctx.member();
   if (member == nullptr) return Status::Ok();
   const Language lang = ctx.playbook().language;
-  DecisionRow d = NewDecision(ctx, config, *member);
+  StandingRow standing = StandingOf(ctx, member->id);
+  DecisionRow d = NewDecision(ctx, config, *member, standing);
   d.signal = std::string(SignalName(f.signal));
   d.category = f.category;
   d.rule = f.rule;
@@ -170,10 +174,10 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
       break;
     }
     case Response::kNudge: {
-      const std::string key = fmt::format("nudge:{}", member->id);
-      auto last = ctx.Find(CounterRow{.name = key});
-      if (last && e.time - last->value < config.nudge_interval_s * 1000) return Status::Ok();
-      if (!config.dry_run) ctx.Put(CounterRow{.name = key, .value = e.time});
+      if (standing.nudged_at != 0 && e.time - standing.nudged_at < config.nudge_interval_s * 1000) {
+        return Status::Ok();
+      }
+      if (!config.dry_run) standing.nudged_at = e.time;
       Action nudge = PlatformAction(ctx, ActionType::kReply, evidence);
       nudge.reply_to = e.id;
       nudge.text = lang == Language::kEn
@@ -216,7 +220,10 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
           ctx.Put(BlacklistRow{.member = member->id, .since = e.time, .decision = d.id});
         }
       }
-      if (!config.dry_run) ctx.Put(StrikeRow{.member = member->id, .count = d.strikes, .last_at = e.time});
+      if (!config.dry_run) {
+        standing.strikes = d.strikes;
+        standing.strike_at = e.time;
+      }
       break;
     }
   }
@@ -224,7 +231,8 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
   for (const std::string& s : done) actions += (actions.empty() ? "" : ",") + s;
   d.actions = std::move(actions);
   ctx.Put(d);
-  ctx.Put(CounterRow{.name = fmt::format("last:{}", member->id), .value = d.id});
+  standing.last_decision = d.id;
+  ctx.Put(standing);
   return Status::Ok();
 }
 
@@ -287,7 +295,7 @@ Status HandleAppeal(ModuleContext& ctx) {
   const Member* member = ctx.member();
   if (member == nullptr) return Status::Ok();
   const Language lang = ctx.playbook().language;
-  auto last = ctx.Find(CounterRow{.name = fmt::format("last:{}", member->id)});
+  const int64_t last = StandingOf(ctx, member->id).last_decision;  // 0: none
   // The group says where the appeal came from; a direct message goes to the member alone.
   Action ack = PlatformAction(ctx, ActionType::kSendDirect, {});
   ack.text = lang == Language::kEn ? "We have received your appeal; an operator will look at it soon."
@@ -298,11 +306,11 @@ Status HandleAppeal(ModuleContext& ctx) {
   task.platform = e.platform;
   task.group = e.group;
   task.member = e.member;
-  task.text = last ? fmt::format("appeal from {} against moderation decision #{}: {}", e.name.empty() ? e.member : e.name,
-                                 last->value, Excerpt(e.text, 200))
+  task.text = last != 0 ? fmt::format("appeal from {} against moderation decision #{}: {}", e.name.empty() ? e.member : e.name,
+                                 last, Excerpt(e.text, 200))
                    : fmt::format("appeal from {} (no decision on record): {}", e.name.empty() ? e.member : e.name,
                                  Excerpt(e.text, 200));
-  task.evidence = last ? fmt::format("moderation decision #{}", last->value) : Ref(e.platform, e.id);
+  task.evidence = last != 0 ? fmt::format("moderation decision #{}", last) : Ref(e.platform, e.id);
   ctx.Act(std::move(task), "appeal");
   return Status::Ok();
 }
@@ -380,7 +388,7 @@ Status HandleJoin(ModuleContext& ctx) {
   if (!config.enabled || member == nullptr) return Status::Ok();
   auto listed = ctx.Find(BlacklistRow{.member = member->id});
   if (!listed) return Status::Ok();
-  DecisionRow d = NewDecision(ctx, config, *member);
+  DecisionRow d = NewDecision(ctx, config, *member, StandingOf(ctx, member->id));
   d.signal = "blacklist";
   d.category = "blacklist";
   d.rule = fmt::format("blacklisted by decision #{}", listed->decision);
@@ -427,10 +435,10 @@ Status HandleCommand(ModuleContext& ctx) {
   d.reviewed_at = e.time;
   ctx.Put(d);
   if (!acted) return Status::Ok();
-  if (auto strikes = ctx.Find(StrikeRow{.member = d.member_id});
-      strikes && strikes->count > 0 && d.actions.find("delete") != std::string::npos && d.signal != "blacklist") {
-    --strikes->count;
-    ctx.Put(*strikes);
+  if (auto standing = ctx.Find(StandingRow{.member = d.member_id}); standing && standing->strikes > 0 &&
+      d.actions.find("delete") != std::string::npos && d.signal != "blacklist") {
+    --standing->strikes;
+    ctx.Put(*standing);
   }
   const std::pair<std::string, std::string> member_ref = SplitRef(d.member);
   const std::string& platform = member_ref.first;

@@ -27,7 +27,7 @@ class ModerationModule final : public Module {
   }
 
   std::vector<TableInfo> tables() const override {
-    return {DescribeTable<moderation::DecisionRow>(), DescribeTable<moderation::StrikeRow>(),
+    return {DescribeTable<moderation::DecisionRow>(), DescribeTable<moderation::StandingRow>(),
             DescribeTable<moderation::BlacklistRow>(), DescribeTable<moderation::BurstRow>(),
             DescribeTable<moderation::EchoRow>(), DescribeTable<moderation::CounterRow>()};
   }

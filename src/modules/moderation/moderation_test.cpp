@@ -140,7 +140,7 @@ TEST_F(ModerationTest, DryRunDecidesAndRecordsButActsOnNothing) {
   EXPECT_TRUE(d->dry_run);
   EXPECT_EQ(d->status, "dry_run");
   EXPECT_EQ(d->actions, "delete,warn");
-  EXPECT_FALSE(ctx_.Find(StrikeRow{.member = ctx_.member()->id}).has_value());
+  EXPECT_EQ(ctx_.Find(StandingRow{.member = ctx_.member()->id}).value_or(StandingRow{}).strikes, 0);
 }
 
 TEST_F(ModerationTest, ForbiddenKindsFollowTheGroupType) {
@@ -185,10 +185,10 @@ TEST_F(ModerationTest, UndoReversesOnceAndConfirmLabels) {
   EXPECT_EQ(d->status, "undone");
   EXPECT_EQ(d->verdict, "not_spam");
   EXPECT_EQ(d->operator_name, "ops");
-  EXPECT_EQ(ctx_.Find(StrikeRow{.member = ctx_.member()->id})->count, 1);
+  EXPECT_EQ(ctx_.Find(StandingRow{.member = ctx_.member()->id})->strikes, 1);
   Command("undo", 2);  // a no-op
   EXPECT_TRUE(ctx_.actions().empty());
-  EXPECT_EQ(ctx_.Find(StrikeRow{.member = ctx_.member()->id})->count, 1);
+  EXPECT_EQ(ctx_.Find(StandingRow{.member = ctx_.member()->id})->strikes, 1);
   Command("confirm", 1);
   EXPECT_EQ(Decision(1)->verdict, "spam");
 }

@@ -56,17 +56,23 @@ struct DecisionRow {
   }
 };
 
-// A member's strikes; they decay by one per `strike_decay` since the last one.
-struct StrikeRow {
-  static constexpr std::string_view kTable = "strikes";
+// A member's standing, one row per member a decision concerned: strikes (they decay by one per
+// `strike_decay` since the last one), the last decision (what an appeal is about) and the last
+// nudge (so nudges do not nag).
+struct StandingRow {
+  static constexpr std::string_view kTable = "standing";
   int64_t member = 0;
-  int64_t count = 0;
-  int64_t last_at = 0;
+  int64_t strikes = 0;
+  int64_t strike_at = 0;
+  int64_t last_decision = 0;
+  int64_t nudged_at = 0;
   template <class V>
   void Fields(V& v) {
     v.Key("member", member);
-    v.Value("count", count);
-    v.Value("last_at", last_at);
+    v.Value("strikes", strikes);
+    v.Value("strike_at", strike_at);
+    v.Value("last_decision", last_decision);
+    v.Value("nudged_at", nudged_at);
   }
 };
 
@@ -85,9 +91,10 @@ struct BlacklistRow {
 };
 
 // A member's current burst in one group (flood): written only while messages come closer than
-// the flood window, so ordinary chat costs no write.
+// the flood window. Ephemeral: a restart forgets the bursts under way.
 struct BurstRow {
   static constexpr std::string_view kTable = "bursts";
+  static constexpr bool kEphemeral = true;
   int64_t member = 0;
   int64_t group = 0;
   int64_t start = 0;
@@ -101,9 +108,11 @@ struct BurstRow {
   }
 };
 
-// The last long text a member posted and the groups it went to (cross-group spam).
+// The last long text a member posted and the groups it went to (cross-group spam). Ephemeral:
+// a restart forgets the texts under watch.
 struct EchoRow {
   static constexpr std::string_view kTable = "echoes";
+  static constexpr bool kEphemeral = true;
   int64_t member = 0;
   int64_t hash = 0;
   std::string groups;  // group ids, comma-separated
@@ -117,7 +126,7 @@ struct EchoRow {
   }
 };
 
-// Counters: the next decision id; the last nudge a member got (so nudges do not nag).
+// Counters: the last decision id.
 struct CounterRow {
   static constexpr std::string_view kTable = "counters";
   std::string name;

@@ -54,7 +54,8 @@ Status GetModules(Call& c) {
       for (const FieldInfo& f : t.fields) {
         fields.push_back({{"name", f.name}, {"type", FieldTypeName(f.type)}, {"key", f.key}});
       }
-      tables.push_back({{"name", t.name}, {"fields", std::move(fields)}});
+      // An ephemeral table lives in the writer's memory only: the API never shows rows of it.
+      tables.push_back({{"name", t.name}, {"fields", std::move(fields)}, {"ephemeral", t.ephemeral}});
     }
     list.push_back({{"name", m->name()},
                     {"section", m->section().empty() ? ApiJson(nullptr) : ApiJson(m->section())},
