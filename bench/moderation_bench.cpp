@@ -10,13 +10,17 @@
 //      batches prepared beforehand as Submit does), moderation on and off, over all messages and
 //      again over the ones (a) let through (ordinary chat). Target: grows < 1 µs.
 //  (e) the matcher alone over the corpus repeated: 10k literals, 50 regexes, both.
+//  (f) the matcher message by message with 10k literals, and the files a peer needs to do the
+//      same (bench/peers/run.sh runs the npm mint-filter on them, side by side). Not in the
+//      default sections.
+//  (e) the matcher alone over the corpus repeated: 10k literals, 50 regexes, both.
 //  (d) memory: the compiled rule set (+ model) of the default playbook. Target < 50 MB.
 //
 // The corpus is /work/shared/data/ads-zh-game/train.txt's texts when --corpus points at a
 // label<TAB>text file, else synthetic chat generated here (deterministic).
 //
 //   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
-//                       [--sections abcde] [--decision-only]
+//                       [--sections abcdef] [--decision-only] [--peer-dir DIR]
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -214,10 +218,11 @@ WriterRun WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<co
 
 // (e): the matcher alone: 10,000 lexicon entries (the shipped lexicons' first 10,000 lines) and
 // 50 regexes (the shipped patterns, then variants of them), over `corpus` repeated to >= 10 MB.
-void MatcherAlone(const std::vector<std::string>& corpus) {
+// The shipped lexicons' first `n` terms, as caseless literals.
+std::vector<text::Pattern> LexiconLiterals(size_t n) {
   std::vector<text::Pattern> patterns;
   std::string_view bundle = embedded::kModerationLexicons;
-  for (size_t pos = 0; pos < bundle.size() && patterns.size() < 10000;) {
+  for (size_t pos = 0; pos < bundle.size() && patterns.size() < n;) {
     size_t nl = bundle.find('\n', pos);
     if (nl == std::string_view::npos) nl = bundle.size();
     std::string_view line = bundle.substr(pos, nl - pos);
@@ -226,6 +231,52 @@ void MatcherAlone(const std::vector<std::string>& corpus) {
     line = line.substr(0, line.find('\t'));
     patterns.push_back({text::Pattern::Kind::kLiteral, std::string(line), 0, true, "lexicon"});
   }
+  return patterns;
+}
+
+// (f): the matcher message by message over the corpus with the same 10,000 terms a peer gets:
+// `dump_dir` receives lexicon.txt and corpus.txt (one per line) for bench/peers/run.sh.
+void PeerSideBySide(const std::vector<std::string>& corpus, const std::string& dump_dir) {
+  const std::vector<text::Pattern> patterns = LexiconLiterals(10000);
+  std::vector<std::string> lines;  // a line break inside a message would split it for the peer
+  size_t bytes = 0;
+  for (const std::string& c : corpus) {
+    if (c.find_first_of("\r\n") != std::string::npos) continue;
+    lines.push_back(c);
+    bytes += c.size();
+  }
+  {
+    std::ofstream lexicon(dump_dir + "/lexicon.txt");
+    for (const text::Pattern& p : patterns) lexicon << p.expression << '\n';
+    std::ofstream out(dump_dir + "/corpus.txt");
+    for (const std::string& l : lines) out << l << '\n';
+  }
+  auto db = text::MatcherDatabase::Compile(patterns);
+  if (!db.ok()) {
+    fmt::print(stderr, "{}\n", db.status().ToString());
+    std::exit(1);
+  }
+  std::vector<text::Match> matches;
+  double best = 1e9;
+  size_t with_match = 0;
+  for (int r = 0; r < 5; ++r) {
+    with_match = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (const std::string& l : lines) {
+      matches.clear();
+      (*db)->Scan(l, matches);
+      with_match += matches.empty() ? 0 : 1;
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  fmt::print("(f) qunzhu matcher, {} terms, message by message: {:.0f} messages/s, {:.1f} MB/s; {} of {} "
+             "messages matched (best of 5)\n",
+             patterns.size(), static_cast<double>(lines.size()) / best, static_cast<double>(bytes) / 1e6 / best,
+             with_match, lines.size());
+}
+
+void MatcherAlone(const std::vector<std::string>& corpus) {
+  std::vector<text::Pattern> patterns = LexiconLiterals(10000);
   std::vector<std::string> regexes;
   std::string_view tsv = embedded::kModerationPatterns;
   for (size_t pos = 0; pos < tsv.size();) {
@@ -338,29 +389,31 @@ int main(int argc, char** argv) {
   int64_t events = 200000;
   int rounds = 3;
   std::string sections = "abcde";
+  std::string dump_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const bool has_value = i + 1 < argc;
-    if (flag == "--decision-only")
+    if (flag == "--decision-only") {
       sections = "ade";
-    else if (flag == "--corpus" && has_value)
+    } else if (flag == "--corpus" && has_value) {
       corpus_path = argv[++i];
-    else if (flag == "--events" && has_value)
+    } else if (flag == "--events" && has_value) {
       events = std::stoll(argv[++i]);
-    else if (flag == "--rounds" && has_value)
+    } else if (flag == "--rounds" && has_value) {
       rounds = std::max(1, std::stoi(argv[++i]));
-    else if (flag == "--model" && has_value)
+    } else if (flag == "--model" && has_value) {
       model = argv[++i];
-    else if (flag == "--dir" && has_value)
+    } else if (flag == "--dir" && has_value) {
       dir = argv[++i];
-    else if (flag == "--sections" && has_value)
+    } else if (flag == "--sections" && has_value) {
       sections = argv[++i];
-    else {
-      fmt::print(
-          stderr,
-          "usage: qz_moderation_bench [--corpus FILE] [--events N] [--rounds N] [--model M] [--dir "
-          "D]\n"
-          "                           [--sections abcde] [--decision-only (= --sections ade)]\n");
+    } else if (flag == "--peer-dir" && has_value) {
+      dump_dir = argv[++i];
+    } else {
+      fmt::print(stderr,
+                 "usage: qz_moderation_bench [--corpus FILE] [--events N] [--rounds N] [--model M]\n"
+                 "         [--dir D] [--sections abcdef] [--decision-only (= --sections ade)]\n"
+                 "         [--peer-dir DIR (section f writes lexicon.txt and corpus.txt there)]\n");
       return 2;
     }
   }
@@ -404,6 +457,7 @@ int main(int argc, char** argv) {
   }
 
   if (run('e')) MatcherAlone(corpus);
+  if (run('f')) PeerSideBySide(corpus, dump_dir.empty() ? dir : dump_dir);
   if (!run('b') && !run('c')) return 0;
   // (b) and (c), interleaved rounds.
   const std::vector<IngestBatch> batches = Batches(messages);
