@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -60,6 +61,120 @@ bool ReadValue(const nlohmann::json& j, const FieldRef& f) {
   }
   return false;
 }
+
+// The fast path of DecodeValues for what EncodeValues writes: a flat object whose values are
+// numbers, booleans, null or strings without \u escapes. It applies ReadValue's rules (a value
+// of another type leaves the field alone). Read with `assign` false only checks that the text is
+// of that shape; the caller parses anything else in full.
+class FlatReader {
+ public:
+  FlatReader(std::string_view in, bool assign) : in_(in), assign_(assign) {}
+
+  bool Read(const std::vector<FieldRef>& fields) {
+    Skip();
+    if (!Eat('{')) return false;
+    Skip();
+    if (Eat('}')) return End();
+    while (true) {
+      std::string name;
+      if (!String(name)) return false;
+      Skip();
+      if (!Eat(':')) return false;
+      Skip();
+      const FieldRef* field = nullptr;
+      for (const FieldRef& f : fields) {
+        if (assign_ && !f.key && f.name == name) field = &f;
+      }
+      if (!Value(field)) return false;
+      Skip();
+      if (Eat('}')) return End();
+      if (!Eat(',')) return false;
+      Skip();
+    }
+  }
+
+ private:
+  bool End() {
+    Skip();
+    return pos_ == in_.size();
+  }
+  void Skip() {
+    while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\t' || in_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  bool Eat(char c) {
+    if (pos_ >= in_.size() || in_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+  bool Literal(std::string_view word) {
+    if (in_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+  bool String(std::string& out) {
+    if (!Eat('"')) return false;
+    while (pos_ < in_.size()) {
+      const size_t stop = in_.find_first_of("\"\\", pos_);
+      if (stop == std::string_view::npos) return false;
+      out.append(in_.substr(pos_, stop - pos_));
+      pos_ = stop + 1;
+      if (in_[stop] == '"') return true;
+      if (pos_ >= in_.size()) return false;
+      switch (in_[pos_++]) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        default: return false;  // \u…: the full parser
+      }
+    }
+    return false;
+  }
+  bool Value(const FieldRef* f) {
+    if (pos_ >= in_.size()) return false;
+    const char c = in_[pos_];
+    if (c == '"') {
+      std::string text;
+      if (!String(text)) return false;
+      if (f != nullptr && f->type == FieldType::kText) *static_cast<std::string*>(f->value) = std::move(text);
+      return true;
+    }
+    if (c == 't' || c == 'f') {
+      const bool value = c == 't';
+      if (!Literal(value ? "true" : "false")) return false;
+      if (f != nullptr && f->type == FieldType::kBool) *static_cast<bool*>(f->value) = value;
+      return true;
+    }
+    if (c == 'n') return Literal("null");
+    const size_t end = in_.find_first_of(",} \n\t\r", pos_);
+    const std::string_view number = in_.substr(pos_, end == std::string_view::npos ? std::string_view::npos : end - pos_);
+    pos_ += number.size();
+    if (number.empty()) return false;
+    if (number.find_first_of(".eE") == std::string_view::npos) {
+      int64_t v = 0;
+      const auto r = std::from_chars(number.data(), number.data() + number.size(), v);
+      if (r.ec != std::errc() || r.ptr != number.data() + number.size()) return false;
+      if (f != nullptr && f->type == FieldType::kInt) *static_cast<int64_t*>(f->value) = v;
+      if (f != nullptr && f->type == FieldType::kReal) *static_cast<double*>(f->value) = static_cast<double>(v);
+      return true;
+    }
+    double v = 0;
+    const auto r = std::from_chars(number.data(), number.data() + number.size(), v);
+    if (r.ec != std::errc() || r.ptr != number.data() + number.size()) return false;
+    if (f != nullptr && f->type == FieldType::kReal) *static_cast<double*>(f->value) = v;
+    return true;
+  }
+
+  std::string_view in_;
+  bool assign_;
+  size_t pos_ = 0;
+};
 
 }  // namespace
 
@@ -156,6 +271,8 @@ void CopyKeyFields(const std::vector<FieldRef>& from, const std::vector<FieldRef
 }
 
 void DecodeValues(std::string_view values, const std::vector<FieldRef>& fields) {
+  // Checked first, so a row the fast path cannot read is not left half set.
+  if (FlatReader(values, false).Read(fields) && FlatReader(values, true).Read(fields)) return;
   const nlohmann::json j = nlohmann::json::parse(values, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return;
   for (const FieldRef& f : fields) {
