@@ -1,5 +1,7 @@
 #include "engine/state.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -38,28 +40,17 @@ std::string State::GroupKey(std::string_view platform, std::string_view external
   return key;
 }
 
-std::string State::ModuleStateKey(CommunityId community, std::string_view module,
-                                  std::string_view key) {
-  std::string k = std::to_string(community);
-  k += '\x1f';
-  k += module;
-  k += '\x1f';
-  k += key;
-  return k;
-}
-
 namespace {
 
-// Calls `use` with ModuleStateKey(community, module, key), built on the stack when it fits: the
-// look-ups a module makes per event then allocate nothing.
+// Calls `use` with the key of a module row in State's map, "<community>\x1f<module>\x1f<key>",
+// built on the stack when it fits: the look-ups a module makes per event then allocate nothing.
 template <typename Use>
 auto WithModuleStateKey(CommunityId community, std::string_view module, std::string_view key,
                         Use&& use) {
   std::array<char, 256> buffer;
   const size_t size = 21 + module.size() + key.size();
   if (size > buffer.size()) {
-    std::string k = std::to_string(community);
-    k.append(1, '\x1f').append(module).append(1, '\x1f').append(key);
+    const std::string k = fmt::format("{}\x1f{}\x1f{}", community, module, key);
     return use(std::string_view(k));
   }
   char* p = std::to_chars(buffer.data(), buffer.data() + 20, community).ptr;
@@ -96,8 +87,9 @@ State::State(StateSnapshot s) {
   tags_.resize(members_.size());
   for (auto& t : s.tags) tags_[static_cast<size_t>(t.member_id - 1)].push_back(std::move(t));
   for (auto& m : s.module_state) {
-    std::string key = ModuleStateKey(m.community_id, m.module, m.key);
-    module_state_.emplace(std::move(key), ModuleSlot{std::move(m), false});
+    WithModuleStateKey(m.community_id, m.module, m.key, [&](std::string_view k) {
+      module_state_.emplace(std::string(k), ModuleSlot{std::move(m), false});
+    });
   }
 }
 
@@ -114,25 +106,18 @@ void State::PutModuleState(CommunityId community, std::string_view module, std::
                            std::string value, bool persist) {
   WithModuleStateKey(community, module, key, [&](std::string_view k) {
     auto it = module_state_.find(k);
-    if (!persist) {
-      if (value.empty()) {
-        if (it != module_state_.end()) module_state_.erase(it);
-      } else if (it == module_state_.end()) {
-        module_state_.emplace(std::string(k), ModuleSlot{{community, std::string(module),
-                                                          std::string(key), std::move(value)},
-                                                         false, true});
-      } else {
-        it->second.row.value = std::move(value);
-      }
-      return;
-    }
     if (it == module_state_.end()) {
-      it = module_state_.emplace(std::string(k), ModuleSlot{{community, std::string(module),
-                                                             std::string(key), {}}, false})
+      if (value.empty()) return;  // erasing a row that does not exist (State mirrors the store)
+      it = module_state_
+               .emplace(std::string(k), ModuleSlot{{community, std::string(module), std::string(key), {}},
+                                                   false, !persist})
                .first;
     }
     it->second.row.value = std::move(value);
-    if (!it->second.dirty) {
+    if (!persist) {
+      // Ephemeral: nothing to flush; an erased row goes at once.
+      if (it->second.row.value.empty()) module_state_.erase(it);
+    } else if (!it->second.dirty) {
       it->second.dirty = true;
       dirty_module_state_.push_back(&*it);
     }

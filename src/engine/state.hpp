@@ -73,8 +73,6 @@ class State {
   static uint64_t IdentityHash(CommunityId community, std::string_view platform,
                                std::string_view external_id);
   static std::string GroupKey(std::string_view platform, std::string_view external_id);
-  static std::string ModuleStateKey(CommunityId community, std::string_view module,
-                                    std::string_view key);
   static uint64_t MembershipHash(GroupId group, MemberId member) {
     return MixHash((static_cast<uint64_t>(group) << 40) ^ static_cast<uint64_t>(member));
   }
@@ -120,7 +118,7 @@ class State {
   KeyedRows<Membership> memberships_;
   std::vector<std::vector<MemberName>> names_;  // by member index
   std::vector<std::vector<MemberTag>> tags_;    // by member index
-  // Module rows by ModuleStateKey; looked up by a key built on the stack (transparent hash).
+  // Module rows by "<community>\x1f<module>\x1f<key>"; looked up by a key built on the stack (transparent hash).
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
