@@ -10,7 +10,6 @@ namespace qz {
 namespace {
 
 struct Row {
-  static constexpr std::string_view kTable = "rows";
   std::string id;
   int64_t n = -1;
   double x = -1;

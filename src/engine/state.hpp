@@ -120,7 +120,7 @@ class State {
   std::vector<std::vector<MemberTag>> tags_;    // by member index
   // Module rows by "<community>\x1f<module>\x1f<key>"; looked up by a key built on the stack (transparent hash).
   struct StringHash {
-    using is_transparent = void;
+    using is_transparent = void;  // NOLINT(readability-identifier-naming): the standard library's name
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   struct ModuleSlot {
