@@ -1,5 +1,6 @@
 #include "app/modules.hpp"
 
+#include "modules/answers/answers.hpp"
 #include "modules/example/example.hpp"
 #include "modules/moderation/moderation.hpp"
 #include "modules/schedule/schedule.hpp"
@@ -12,6 +13,7 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   // Moderation first: a message it deletes triggers nothing in the modules after it.
   QZ_RETURN_IF_ERROR(registry->Add(MakeModerationModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeAnswersModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));
   return registry;

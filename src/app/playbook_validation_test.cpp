@@ -206,7 +206,7 @@ capcity = 5
   ExpectProblem(doc, "capcity", "groups[2].capcity", "unknown key");
 
   ExpectProblem("[community]\nslug = \"c\"\n[checkins]\nx = 1\n", "[checkins]", "checkins",
-                "unknown key (expected one of: community, groups, moderation, welcome, schedules, example)");
+                "unknown key (expected one of: community, groups, moderation, welcome, answers, schedules, example)");
   ExpectProblem("[community]\nslug = \"c\"\nrules = { zh = \"a\", fr = \"b\" }\n", "rules",
                 "community.rules.fr", "expected one of: zh, en");
   ExpectProblem("[community]\nslug = \"c\"\n\"群 规\" = \"x\"\n", "群 规", "community.\"群 规\"",
@@ -256,6 +256,22 @@ TEST(ParsePlaybookErrors, BadValues) {
                 "platform", "groups[0].platform", "is not a platform name");
   ExpectProblem("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"\"\n",
                 "id = ", "groups[0].id", "must be 1 to 256 bytes");
+}
+
+TEST(ParsePlaybookErrors, Answers) {
+  const std::string base = "[community]\nslug = \"c\"\n[answers]\n";
+  ExpectProblem(base + "cooldown = \"soon\"\n", "cooldown", "answers.cooldown", "not a duration");
+  ExpectProblem(base + "[[answers.faq]]\nmatch = \"regex\"\nkeywords = [\"(unclosed\"]\nanswer = \"x\"\n",
+                "keywords", "answers.faq[0].keywords", "'(unclosed' does not compile");
+  ExpectProblem(base + "[[answers.faq]]\nmatch = \"fuzzy\"\nkeywords = [\"a\"]\nanswer = \"x\"\n", "match",
+                "answers.faq[0].match", "'fuzzy' is not one of contains, exact, regex");
+  ExpectProblem(base + "[[answers.faq]]\nkeywords = [\"上课\"]\n", "[[answers.faq]]", "answers.faq[0].answer",
+                "required");
+  ExpectProblem(base + "[[answers.faq]]\nkeywords = []\nanswer = \"x\"\n", "keywords",
+                "answers.faq[0].keywords", "at least one keyword");
+  ExpectProblem(base + "[[answers.faq]]\nkeywords = [\"上课\"]\nanswer = \"{member.nmae}\"\n", "answer = ",
+                "answers.faq[0].answer", "member.nmae");
+  EXPECT_TRUE(Parse(base + "cooldown = \"off\"\nunanswered_after = \"off\"\n").ok());
 }
 
 TEST(ParsePlaybookErrors, MissingRequired) {

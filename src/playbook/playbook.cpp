@@ -12,6 +12,7 @@
 #include <map>
 #include <utility>
 
+#include "core/time.hpp"
 #include "playbook/section.hpp"
 
 namespace qz {
@@ -228,6 +229,22 @@ void ReadGroups(const toml::array& groups, ConfigProblems& problems, Playbook& b
 }
 
 }  // namespace
+
+bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, bool off_allowed) {
+  std::string text;
+  if (!reader.String(key, text)) return false;
+  if (off_allowed && (text == "off" || text == "0" || text == "0s")) {
+    seconds = 0;
+    return true;
+  }
+  auto d = ParseDurationSeconds(text);
+  if (!d.ok()) {
+    reader.Invalid(key, d.status().message());
+    return false;
+  }
+  seconds = *d;
+  return true;
+}
 
 LocalizedText ReadText(TableReader& reader, std::string_view key, TextKind kind) {
   LocalizedText text;

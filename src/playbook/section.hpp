@@ -27,6 +27,11 @@ enum class TextKind : uint8_t {
 // template of `kind`; absent: an empty text. Problems go to the reader's ConfigProblems.
 LocalizedText ReadText(TableReader& reader, std::string_view key, TextKind kind);
 
+// Reads a duration string ("90s", "10m", "2h", "7d", core/time's ParseDurationSeconds) into
+// `seconds`; absent: `seconds` unchanged. False when absent or malformed (reported). With
+// `off_allowed`, "off" (or "0s") reads as 0: the feature the key times is turned off.
+bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, bool off_allowed = false);
+
 struct PlaybookSection {
   std::string key;  // the root key, e.g. "welcome" or "schedules"
   // Parses the section. `node` is null when the playbook lacks it: return the defaults. Report

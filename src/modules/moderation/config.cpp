@@ -6,6 +6,7 @@
 
 #include "core/text/normalize.hpp"
 #include "core/time.hpp"
+#include "playbook/section.hpp"
 
 namespace qz::moderation {
 namespace {
@@ -61,17 +62,6 @@ bool ParseStep(std::string_view text, Step& step, std::string& why) {
   }
   if (!any) why = "an empty step";
   return any;
-}
-
-void ReadDuration(TableReader& r, std::string_view key, int64_t& out) {
-  std::string text;
-  if (!r.String(key, text)) return;
-  auto d = ParseDurationSeconds(text);
-  if (d.ok()) {
-    out = *d;
-  } else {
-    r.Invalid(key, d.status().message());
-  }
 }
 
 void ReadPolicy(TableReader& r, GroupPolicy& p) {
