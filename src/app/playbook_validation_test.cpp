@@ -143,10 +143,10 @@ TEST(ParsePlaybook, FullExample) {
   ASSERT_EQ(Schedules(p).size(), 2u);
   EXPECT_EQ(Schedules(p)[0].name, "morning");
   EXPECT_EQ(Schedules(p)[0].rule, "daily 06:20");
-  EXPECT_EQ(Schedules(p)[0].group, "sandbox:camp-1");
+  EXPECT_EQ(Schedules(p)[0].groups, std::vector<std::string>{"sandbox:camp-1"});
   EXPECT_EQ(Schedules(p)[0].text.zh, "早安！今天也要加油 ☀️");
   EXPECT_EQ(Schedules(p)[1].rule, "WEEKLY mon,wed 21:30");
-  EXPECT_EQ(Schedules(p)[1].group, "wecom:wr:abc");
+  EXPECT_EQ(Schedules(p)[1].groups, std::vector<std::string>{"wecom:wr:abc"});
   EXPECT_EQ(Schedules(p)[1].text.zh, "");
   EXPECT_EQ(Schedules(p)[1].text.en, "Good night, {community.name}. {date} {time}");
 }
@@ -619,9 +619,11 @@ TEST(Presets, EveryFileParses) {
     for (const ScheduleSettings& s : Schedules(p)) {
       EXPECT_FALSE(s.text.zh.empty()) << name << " " << s.name;
       EXPECT_FALSE(s.text.en.empty()) << name << " " << s.name;
-      auto ref = ParseGroupRef(s.group);
-      ASSERT_TRUE(ref.has_value()) << name << " " << s.name;
-      EXPECT_NE(p.FindGroup(ref->platform, ref->id), nullptr) << name << " " << s.name;
+      for (const std::string& group : s.groups) {
+        auto ref = ParseGroupRef(group);
+        ASSERT_TRUE(ref.has_value()) << name << " " << s.name;
+        EXPECT_NE(p.FindGroup(ref->platform, ref->id), nullptr) << name << " " << s.name;
+      }
     }
     by_file[name] = p;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "engine/module_text.hpp"
 #include "engine/recurrence.hpp"
@@ -22,6 +23,68 @@ bool IsScheduleName(std::string_view s) {
          });
 }
 
+bool CheckRef(TableReader& r, std::string_view key, std::string_view ref) {
+  if (ParseGroupRef(ref)) return true;
+  r.Invalid(key, fmt::format("\"{}\" is not \"platform:id\" (e.g. \"sandbox:camp-1\")", Excerpt(ref, 40)));
+  return false;
+}
+
+// `group`, `groups` or `group_type`: exactly one.
+void ReadTargets(TableReader& r, const Playbook& common, ScheduleSettings& s) {
+  const int given = (r.Has("group") ? 1 : 0) + (r.Has("groups") ? 1 : 0) + (r.Has("group_type") ? 1 : 0);
+  if (given == 0) {
+    r.Require("group", "\"platform:id\" (or `groups`, or `group_type`)");
+    return;
+  }
+  if (given > 1) {
+    r.Invalid(r.Has("groups") ? "groups" : "group_type", "give one of group, groups and group_type");
+    return;
+  }
+  auto listed = [&](auto&& keep) {
+    for (const GroupSettings& g : common.groups) {
+      if (keep(g)) s.groups.push_back(g.platform + ":" + g.id);
+    }
+  };
+  std::string one;
+  if (r.String("group", one)) {
+    if (CheckRef(r, "group", one)) s.groups.push_back(std::move(one));
+    return;
+  }
+  s.single = false;
+  if (const toml::node* node = r.Node("groups"); node != nullptr && node->is_string()) {
+    if (node->value<std::string>() != "all") {
+      r.Invalid("groups", "a list of \"platform:id\" or \"all\" (every [[groups]] entry)");
+      return;
+    }
+    listed([](const GroupSettings&) { return true; });
+    if (s.groups.empty()) r.Invalid("groups", "\"all\" but the playbook lists no [[groups]]");
+    return;
+  }
+  std::string type_name;
+  if (r.String("group_type", type_name)) {
+    const auto type = ParseGroupType(type_name);
+    if (!type) {
+      r.Invalid("group_type", fmt::format("\"{}\" is not a group type", Excerpt(type_name, 40)));
+      return;
+    }
+    listed([&](const GroupSettings& g) { return g.type == *type; });
+    if (s.groups.empty()) r.Invalid("group_type", fmt::format("no [[groups]] entry has type \"{}\"", type_name));
+    return;
+  }
+  std::vector<std::string> refs;
+  if (!r.StringList("groups", refs)) return;
+  if (refs.empty()) r.Invalid("groups", "must not be empty");
+  std::set<std::string, std::less<>> seen;
+  for (std::string& ref : refs) {
+    if (!CheckRef(r, "groups", ref)) return;
+    if (!seen.insert(ref).second) {
+      r.Invalid("groups", fmt::format("\"{}\" is listed twice", Excerpt(ref, 40)));
+      return;
+    }
+    s.groups.push_back(std::move(ref));
+  }
+}
+
 ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
   ScheduleSettings s;
   if (r.String("name", s.name) && !IsScheduleName(s.name)) {
@@ -37,11 +100,8 @@ ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
     }
   }
   r.Require("rule", "e.g. \"daily 06:20\"");
-  if (r.String("group", s.group) && !ParseGroupRef(s.group)) {
-    r.Invalid("group", fmt::format("\"{}\" is not \"platform:id\" (e.g. \"sandbox:camp-1\")",
-                                   Excerpt(s.group, 40)));
-  }
-  r.Require("group", "\"platform:id\"");
+  ReadTargets(r, common, s);
+  s.group_set.insert(s.groups.begin(), s.groups.end());
   const size_t before = r.problems().size();
   s.text = ReadText(r, "text", TextKind::kGroup);
   if (s.text.empty() && r.problems().size() == before) {
@@ -79,6 +139,7 @@ class ScheduleModule final : public Module {
                                         s.name, it->second.first, it->second.second));
         }
       }
+      config->by_name.try_emplace(s.name, config->schedules.size());
       config->schedules.push_back(std::move(s));
     }
     return config;
@@ -88,7 +149,14 @@ class ScheduleModule final : public Module {
     std::vector<StandingTimer> timers;
     if (const auto* config = playbook.Section<ScheduleConfig>(section())) {
       for (const ScheduleSettings& s : config->schedules) {
-        timers.push_back({s.name, s.rule, fmt::format(R"({{"schedule":{}}})", JsonString(s.name))});
+        if (s.single) {
+          timers.push_back({s.name, s.rule, fmt::format(R"({{"schedule":{}}})", JsonString(s.name))});
+          continue;
+        }
+        for (const std::string& group : s.groups) {
+          timers.push_back({fmt::format("{}@{}", s.name, group), s.rule,
+                            fmt::format(R"({{"schedule":{},"group":{}}})", JsonString(s.name), JsonString(group))});
+        }
       }
     }
     return timers;
@@ -98,20 +166,29 @@ class ScheduleModule final : public Module {
     if (ctx.event().type != EventType::kTimer || !ctx.timer().starts_with(kTimerPrefix)) {
       return Status::Ok();
     }
-    const std::string_view schedule = ctx.timer().substr(kTimerPrefix.size());
-    for (const ScheduleSettings& s : ctx.config<ScheduleConfig>().schedules) {
-      if (s.name != schedule) continue;
-      const auto ref = ParseGroupRef(s.group);
-      if (!ref) return Status::Internal("schedule '" + s.name + "' has a malformed group");
-      Action send;
-      send.type = ActionType::kSendMessage;
-      send.platform = ref->platform;
-      send.group = ref->id;
-      send.text = Render(s.text, ctx.playbook().language,
-                         TemplateVarsFor(ctx, send.platform, send.group));
-      ctx.Act(std::move(send), s.name);
-      return Status::Ok();
+    // "<name>" (a one-group schedule) or "<name>@<platform:id>" (one of its groups).
+    std::string_view name = ctx.timer().substr(kTimerPrefix.size());
+    std::string_view group;
+    if (const size_t at = name.find('@'); at != std::string_view::npos) {
+      group = name.substr(at + 1);
+      name = name.substr(0, at);
     }
+    const auto& config = ctx.config<ScheduleConfig>();
+    const auto found = config.by_name.find(name);
+    if (found == config.by_name.end()) return Status::Ok();  // removed meanwhile
+    const ScheduleSettings& s = config.schedules[found->second];
+    if (s.single != group.empty()) return Status::Ok();  // a timer of the schedule's earlier shape
+    if (s.single) group = s.groups.front();
+    // A group dropped from the schedule meanwhile: its timer is finished by the reload.
+    if (!s.single && !s.group_set.contains(group)) return Status::Ok();
+    const auto ref = ParseGroupRef(group);
+    if (!ref) return Status::Internal("schedule '" + s.name + "' has a malformed group");
+    Action send;
+    send.type = ActionType::kSendMessage;
+    send.platform = ref->platform;
+    send.group = ref->id;
+    send.text = Render(s.text, ctx.playbook().language, TemplateVarsFor(ctx, send.platform, send.group));
+    ctx.Act(std::move(send), s.name);
     return Status::Ok();
   }
 };
