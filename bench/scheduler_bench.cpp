@@ -117,10 +117,15 @@ class GenStore final : public TimerStore {
     }
     return out;
   }
-  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
-    if (id < 1 || id > n_ || dues_[static_cast<size_t>(id - 1)] != expected) return false;
-    dues_[static_cast<size_t>(id - 1)] = due;
-    return true;
+  Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) override {
+    applied.assign(changes.size(), false);
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const DueChange& c = changes[i];
+      if (c.id < 1 || c.id > n_ || dues_[static_cast<size_t>(c.id - 1)] != c.expected) continue;
+      dues_[static_cast<size_t>(c.id - 1)] = c.due;
+      applied[i] = true;
+    }
+    return Status::Ok();
   }
 
 

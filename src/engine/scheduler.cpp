@@ -204,9 +204,11 @@ class SchedulerImpl final : public Scheduler {
   // firing, read again from the store so the new rule decides the next due.
   void Reread(std::span<const Firing> batch, std::span<const size_t> fired,
               std::vector<SchedulePtr>& schedules);
-  // Advances (or finishes) one durably fired timer in the store, then in memory. False: the
-  // store write failed; the firing stays taken, for Release.
-  bool Complete(const Firing& f, const Schedule& schedule, TimeMs now);
+  // Advances (or finishes) the durably fired timers batch[fired[k]] in the store, all in one
+  // commit, then in memory. done[k] false: the store write failed; that firing stays taken, for
+  // Release.
+  std::vector<bool> Complete(std::span<const Firing> batch, std::span<const size_t> fired,
+                             std::span<const SchedulePtr> schedules, TimeMs now);
 
   TimerStore& store_;
   Ingest& ingest_;
@@ -604,8 +606,10 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
   }
   Reread(batch, firing, schedules);
   int64_t fired = 0;
-  for (size_t i : firing) {
-    if (!Complete(batch[i], *schedules[i], now)) {
+  const std::vector<bool> done = Complete(batch, firing, schedules, now);
+  for (size_t k = 0; k < firing.size(); ++k) {
+    const size_t i = firing[k];
+    if (!done[k]) {
       retry.push_back(batch[i]);
       continue;
     }
@@ -647,36 +651,57 @@ void SchedulerImpl::Reread(std::span<const Firing> batch, std::span<const size_t
   }
 }
 
-bool SchedulerImpl::Complete(const Firing& f, const Schedule& schedule, TimeMs now) {
-  const TimeMs next = NextDue(schedule, f.due, now);
-  auto applied = store_.UpdateTimerDue(f.id, f.due, next);
-  bool store_has_next = false;
-  if (applied.ok() && !*applied && next != 0) {
-    // The store's due is no longer f.due: a replacement was committed. If it nevertheless holds
-    // `next` (an earlier firing of this occurrence advanced it and a stale Add brought the old
-    // due back), keep the timer; otherwise the replacement reaches us through Add.
-    auto probe = store_.UpdateTimerDue(f.id, next, next);
-    store_has_next = probe.ok() && *probe;
+std::vector<bool> SchedulerImpl::Complete(std::span<const Firing> batch, std::span<const size_t> fired,
+                                          std::span<const SchedulePtr> schedules, TimeMs now) {
+  std::vector<TimerStore::DueChange> changes;
+  changes.reserve(fired.size());
+  for (size_t i : fired) {
+    changes.push_back({batch[i].id, batch[i].due, NextDue(*schedules[i], batch[i].due, now)});
   }
+  std::vector<bool> applied;
+  const Status written = store_.UpdateTimerDues(changes, applied);
+  // Where the store's due is no longer the fired one, a replacement was committed. If it
+  // nevertheless holds `next` (an earlier firing of this occurrence advanced it and a stale Add
+  // brought the old due back), the timer stays; otherwise the replacement reaches us through Add.
+  std::vector<bool> store_has_next(changes.size(), false);
+  if (written.ok()) {
+    std::vector<TimerStore::DueChange> probes;
+    std::vector<size_t> probed;  // probes[j] is changes[probed[j]]'s
+    for (size_t k = 0; k < changes.size(); ++k) {
+      if (!applied[k] && changes[k].due != 0) {
+        probes.push_back({changes[k].id, changes[k].due, changes[k].due});
+        probed.push_back(k);
+      }
+    }
+    std::vector<bool> held;
+    if (!probes.empty() && store_.UpdateTimerDues(probes, held).ok()) {
+      for (size_t j = 0; j < probed.size(); ++j) store_has_next[probed[j]] = held[j];
+    }
+  } else {
+    spdlog::warn("scheduler: {} timers fired but their dues could not be advanced, will retry: {}",
+                 changes.size(), written.ToString());
+  }
+  std::vector<bool> done(changes.size(), true);
   std::lock_guard lock(mu_);
-  if (!Ours(f)) return true;  // replaced or removed by Add meanwhile: the new state stands
-  if (!applied.ok()) {
-    spdlog::warn(
-        "scheduler: timer {} fired at {} but its due could not be advanced, will "
-        "retry: {}",
-        f.id, FormatRfc3339(f.due), applied.status().ToString());
-    return false;
+  for (size_t k = 0; k < changes.size(); ++k) {
+    const Firing& f = batch[fired[k]];
+    if (!Ours(f)) continue;  // replaced or removed by Add meanwhile: the new state stands
+    if (!written.ok()) {
+      done[k] = false;
+      continue;
+    }
+    const TimeMs next = changes[k].due;
+    if ((!applied[k] && !store_has_next[k]) || next == 0) {
+      Remove(f.id);
+      continue;
+    }
+    Slot& slot = slots_[f.slot];
+    slot.due = next;
+    slot.firing = 0;
+    slot.replaced = 0;
+    Push(next, f.slot);
   }
-  if ((!*applied && !store_has_next) || next == 0) {
-    Remove(f.id);
-    return true;
-  }
-  Slot& slot = slots_[f.slot];
-  slot.due = next;
-  slot.firing = 0;
-  slot.replaced = 0;
-  Push(next, f.slot);
-  return true;
+  return done;
 }
 
 }  // namespace

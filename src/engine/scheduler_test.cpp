@@ -62,11 +62,12 @@ class HookedIngest final : public testing::ForwardingIngest {
   std::function<void()> before_submit;
 };
 
-// Forwards to a real store, counting the timer reads; GetTimers fails while `fail_gets` > 0.
+// Forwards to a real store, counting the timer reads and due writes; GetTimers fails while
+// `fail_gets` > 0, UpdateTimerDues while `fail_updates` > 0.
 class CountingStore final : public testing::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
-  std::atomic<int> scan_calls{0}, get_calls{0}, fail_gets{0};
+  std::atomic<int> scan_calls{0}, get_calls{0}, fail_gets{0}, update_calls{0}, fail_updates{0};
   std::atomic<size_t> largest_page{0};
 
   Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override {
@@ -82,6 +83,14 @@ class CountingStore final : public testing::ForwardingStore {
       return Status::Unavailable("disk on fire (test)");
     }
     return s_.GetTimers(ids);
+  }
+  Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) override {
+    ++update_calls;
+    if (fail_updates > 0) {
+      --fail_updates;
+      return Status::Unavailable("disk on fire (test)");
+    }
+    return s_.UpdateTimerDues(changes, applied);
   }
 };
 
@@ -710,6 +719,31 @@ TEST_F(SchedulerTest, OneStoreReadPerFiringBatch) {
   clock_.Set(base + kMinute);
   EXPECT_EQ(s.RunDue().fired, 5000);
   EXPECT_EQ(counting.get_calls.load(), 2);  // batches of 4,096 and 904
+  EXPECT_EQ(counting.update_calls.load(), 2) << "one commit of advanced dues per batch";
+  clock_.Set(base + kMinute + kHour);
+  EXPECT_EQ(s.RunDue().fired, 2500) << "the recurring half was advanced, the one-shot half finished";
+}
+
+TEST_F(SchedulerTest, FailedDueWriteLeavesTheBatchForARetryWithoutFiringTwice) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord a = PutTimer("a", "daily 10:00", base);
+  const TimerRecord b = PutTimer("b", "daily 10:00", base);
+  CountingStore counting(*store_);
+  auto opened = Scheduler::Open(counting, *ingest_, clock_);
+  ASSERT_TRUE(opened.ok());
+  Scheduler& s = **opened;
+  counting.fail_updates = 1;
+  clock_.Set(base);
+  auto r = s.RunDue();
+  EXPECT_EQ(r.fired, 0);
+  EXPECT_EQ(r.next_due, base);  // still due
+  EXPECT_EQ(StoredDue(a.id), base);
+  EXPECT_EQ(StoredDue(b.id), base);
+  r = s.RunDue();
+  EXPECT_EQ(r.fired, 2);
+  EXPECT_EQ(StoredDue(a.id), base + kDay);
+  EXPECT_EQ(StoredDue(b.id), base + kDay);
+  EXPECT_EQ(TimerEvents().size(), 2u) << "the retried firings are duplicates of the logged events";
 }
 
 TEST_F(SchedulerTest, FailedTimerReadLeavesTheTimersDueForARetry) {

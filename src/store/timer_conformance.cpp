@@ -98,6 +98,37 @@ TEST_P(TimerConformance, TimersPutReplaceAndLoad) {
   EXPECT_SAME(loaded, by_id({a1_new, b1_again, a2, u}));
 }
 
+TEST_P(TimerConformance, UpdateTimerDuesAppliesEachCompareAndSetInOneCommit) {
+  TimerRecord a = MakeTimer(1, "a", kT0);
+  TimerRecord b = MakeTimer(1, "b", kT0);
+  TimerRecord c = MakeTimer(1, "c", kT0);
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(txn->PutTimer(a));
+    ASSERT_OK(txn->PutTimer(b));
+    ASSERT_OK(txn->PutTimer(c));
+    ASSERT_OK(txn->Commit());
+  }
+  const std::vector<TimerStore::DueChange> changes = {
+      {a.id, kT0, kT0 + 10},      // applies
+      {b.id, kT0 + 1, kT0 + 20},  // not the stored due
+      {c.id, kT0, 0},             // finishes c
+      {a.id + b.id + c.id + 100, kT0, 1},  // unknown id
+      {a.id, kT0 + 10, kT0 + 10},  // a probe of the first change's outcome, same commit
+  };
+  std::vector<bool> applied;
+  ASSERT_OK(timer_store().UpdateTimerDues(changes, applied));
+  EXPECT_EQ(applied, (std::vector<bool>{true, false, true, false, true}));
+  ASSERT_OK(timer_store().UpdateTimerDues({}, applied));
+  EXPECT_TRUE(applied.empty());
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(auto loaded, timer_store().LoadTimers());
+  a.due = kT0 + 10;
+  std::vector<TimerRecord> expected = {a, b};
+  if (b.id < a.id) std::swap(expected[0], expected[1]);
+  EXPECT_SAME(loaded, expected);
+}
+
 TEST_P(TimerConformance, UpdateTimerDueIsACompareAndSet) {
   TimerRecord t = MakeTimer(1, "k", kT0);
   TimerRecord other = MakeTimer(1, "other", kT0);

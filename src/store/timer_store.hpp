@@ -50,8 +50,24 @@ class TimerStore {
   // Compare-and-set of a timer's next firing: sets timer `id`'s due to `due` only while it is
   // still `expected` (a writer may have replaced the timer meanwhile); returns whether it applied.
   // False for an unknown id; true when due == expected and the timer still has it (a probe).
-  virtual Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) = 0;
+  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due);
+  // Several compare-and-sets, each as above, in one commit (10,000 timers due at 07:30 are one
+  // fsync, not 10,000). `applied` gets one entry per change, in order. All or nothing: on an
+  // error no change is applied and `applied` is unspecified.
+  struct DueChange {
+    int64_t id = 0;
+    TimeMs expected = 0;
+    TimeMs due = 0;
+  };
+  virtual Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) = 0;
 };
+
+inline Result<bool> TimerStore::UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) {
+  const DueChange change{id, expected, due};
+  std::vector<bool> applied;
+  QZ_RETURN_IF_ERROR(UpdateTimerDues({&change, 1}, applied));
+  return static_cast<bool>(applied.at(0));
+}
 
 inline Result<std::vector<TimerRecord>> TimerStore::LoadTimers() {
   std::vector<int64_t> ids;

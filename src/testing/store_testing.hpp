@@ -60,8 +60,8 @@ class ForwardingStore : public Store {
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override {
     return s_.GetTimers(ids);
   }
-  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override {
-    return s_.UpdateTimerDue(id, expected, due);
+  Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) override {
+    return s_.UpdateTimerDues(changes, applied);
   }
   Status PutPlaybook(const StoredPlaybook& p) override { return s_.PutPlaybook(p); }
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return s_.LoadPlaybooks(); }

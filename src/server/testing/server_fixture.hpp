@@ -286,7 +286,10 @@ class FakeStore final : public Store {
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t>) override {
     return std::vector<TimerRecord>{};
   }
-  Result<bool> UpdateTimerDue(int64_t, TimeMs, TimeMs) override { return false; }
+  Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) override {
+    applied.assign(changes.size(), false);
+    return Status::Ok();
+  }
   Status PutPlaybook(const StoredPlaybook& playbook) override {
     std::lock_guard lock(mu_);
     if (fail_playbooks) return Status::Unavailable("disk on fire");

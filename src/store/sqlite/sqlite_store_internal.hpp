@@ -287,7 +287,7 @@ class SqliteStore final : public Store {
   Result<std::vector<TimerRecord>> FindTimers(CommunityId community_id,
                                               std::string_view prefix) override;
   Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) override;
-  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) override;
+  Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) override;
   Status PutPlaybook(const StoredPlaybook& playbook) override;
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override;
   Status PutToken(const ApiToken& token) override;

@@ -56,13 +56,40 @@ Result<std::vector<TimerRecord>> SqliteStore::GetTimers(std::span<const int64_t>
   return out;
 }
 
-Result<bool> SqliteStore::UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) {
+Status SqliteStore::UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) {
+  applied.assign(changes.size(), false);
+  if (changes.empty()) return Status::Ok();
   std::lock_guard lock(side_mu_);
-  // sqlite3_changes counts the rows the WHERE clause matched, also when due == expected.
-  auto changes = SideWrite(kUpdateTimerDue, "update timer due",
-                           [&](Binder& b) { b.Int(id).Int(expected).Int(due); });
-  if (!changes.ok()) return changes.status();
-  return *changes > 0;
+  if (changes.size() == 1) {  // autocommitted: no BEGIN/COMMIT round trips
+    // sqlite3_changes counts the rows the WHERE clause matched, also when due == expected.
+    auto n = SideWrite(kUpdateTimerDue, "update timer due", [&](Binder& b) {
+      b.Int(changes[0].id).Int(changes[0].expected).Int(changes[0].due);
+    });
+    if (!n.ok()) return n.status();
+    applied[0] = *n > 0;
+    return Status::Ok();
+  }
+  auto side = Side();
+  if (!side.ok()) return side.status();
+  sqlite3* db = (*side)->db.get();
+  // IMMEDIATE: take the write lock up front (waiting for the writer's transaction within the
+  // busy timeout), so the statements below never meet a lock upgrade failure halfway.
+  QZ_RETURN_IF_ERROR(sqlite::Exec(db, "BEGIN IMMEDIATE", "begin timer due updates"));
+  sqlite3_stmt* stmt = (*side)->stmts[kUpdateTimerDue].get();
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const int rc = Binder(stmt).Int(changes[i].id).Int(changes[i].expected).Int(changes[i].due).rc();
+    ResetOnExit reset(stmt);
+    if (auto step = sqlite::Step(db, stmt, "update timer due", rc); !step.ok()) {
+      (void)sqlite::Exec(db, "ROLLBACK", "roll back timer due updates");  // else Side() retries it
+      return step.status();
+    }
+    applied[i] = sqlite3_changes(db) > 0;
+  }
+  if (Status st = sqlite::Exec(db, "COMMIT", "commit timer due updates"); !st.ok()) {
+    (void)sqlite::Exec(db, "ROLLBACK", "roll back timer due updates");
+    return st;
+  }
+  return Status::Ok();
 }
 
 }  // namespace qz::sqlite
