@@ -20,6 +20,8 @@ inline constexpr int64_t kNoId = 0;  // ids start at 1
 inline constexpr std::string_view kDefaultCommunity = "default";
 inline constexpr std::string_view kDefaultTimeZone = "Asia/Shanghai";
 inline constexpr int kDefaultGroupCapacity = 500;
+// A core-user group stays small enough that everyone can be heard (seed 004: 维持在百人之内).
+inline constexpr int kDefaultCoreUserCapacity = 100;
 
 // 社群: owns groups on one or more platforms; the unit of sharding.
 struct Community {

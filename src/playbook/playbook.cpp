@@ -25,6 +25,7 @@ constexpr size_t kMaxPlatformBytes = 32;
 constexpr size_t kMaxGroupIdBytes = 256;
 constexpr int64_t kMinCapacity = 1;
 constexpr int64_t kMaxCapacity = 100000;
+constexpr size_t kMaxInviteBytes = 1024;
 
 bool IsLowerSlugChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -212,9 +213,17 @@ void ReadGroups(const toml::array& groups, ConfigProblems& problems, Playbook& b
                                       Excerpt(type, 40)));
       }
     }
-    r.Int("capacity", group.capacity, static_cast<int>(kMinCapacity),
-          static_cast<int>(kMaxCapacity));
+    if (!r.Int("capacity", group.capacity, static_cast<int>(kMinCapacity), static_cast<int>(kMaxCapacity)) &&
+        group.type == GroupType::kCoreUser) {
+      group.capacity = kDefaultCoreUserCapacity;
+    }
     group.rules = ReadText(r, "rules", TextKind::kPlain);
+    if (r.String("invite", group.invite) &&
+        (group.invite.size() > kMaxInviteBytes ||
+         !(group.invite.starts_with("https://") || group.invite.starts_with("http://")))) {
+      r.Invalid("invite", fmt::format("\"{}\" is not an http(s) URL of at most {} bytes", Excerpt(group.invite, 40),
+                                      kMaxInviteBytes));
+    }
     r.Done();
     if (identified) {
       auto [it, inserted] = seen.try_emplace({group.platform, group.id}, i, t->source().begin.line);

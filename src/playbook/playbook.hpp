@@ -54,8 +54,9 @@ struct GroupSettings {
   std::string id;  // external group id
   std::string name;
   GroupType type = GroupType::kUnspecified;
-  int capacity = kDefaultGroupCapacity;
+  int capacity = kDefaultGroupCapacity;  // kDefaultCoreUserCapacity for core_user groups
   LocalizedText rules;  // overrides the community's rules for this group
+  std::string invite;   // the group's join link (http/https URL), handed out by invite codes
 };
 
 // The typed configuration of one module's section; each module derives its own.

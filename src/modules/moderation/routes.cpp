@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "core/crypto.hpp"
 #include "core/time.hpp"
-#include "engine/ingest.hpp"
-#include "model/event.hpp"
+#include "server/module_api.hpp"
 #include "store/store.hpp"
 
 namespace qz {
@@ -17,13 +15,8 @@ namespace {
 constexpr std::string_view kTable = "moderation.decisions";
 
 Result<CommunityId> CommunityOf(const Call& c) {
-  const std::string* slug = c.query().Get("community");
-  const std::string_view want = slug != nullptr ? std::string_view(*slug) : kDefaultCommunity;
-  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
-  for (const Community& x : communities) {
-    if (x.slug == want) return x.id;
-  }
-  return Status::NotFound(fmt::format("no community '{}'", want));
+  QZ_ASSIGN_OR_RETURN(const Community community, CommunityOfCall(c));
+  return community.id;
 }
 
 // A stored decision row as the API shows it: the id, then the values in declaration order.
@@ -127,21 +120,9 @@ Status Review(Call& c, std::string_view verb) {
     }
   }
   const std::string* slug = c.query().Get("community");
-  Event e;
-  e.id = "cmd:" + RandomHex(12);
-  e.type = EventType::kCommand;
-  e.time = c.clock().Now();
-  e.platform = "qunzhu";
-  e.community = slug != nullptr ? *slug : std::string(kDefaultCommunity);
-  e.command = fmt::format("moderation.{}", verb);
-  e.payload = ApiJson{{"decision", id}, {"operator", who}}.dump();
-  IngestBatch batch;
-  batch.json.push_back(EventToJson(e));
-  batch.events.push_back(std::move(e));
-  batch.indexes.push_back(0);
-  const IngestResult result = c.ingest().SubmitAndWait(std::move(batch));
-  QZ_RETURN_IF_ERROR(result.status);
-  if (!result.rejected.empty()) return result.rejected.front().error;
+  QZ_RETURN_IF_ERROR(SubmitCommand(c, slug != nullptr ? *slug : std::string(kDefaultCommunity),
+                                   fmt::format("moderation.{}", verb),
+                                   ApiJson{{"decision", id}, {"operator", who}}.dump()));
   QZ_ASSIGN_OR_RETURN(const ModuleStateEntry row, FindDecision(c, community, id));
   c.RespondJson(DecisionJson(row));
   return Status::Ok();
