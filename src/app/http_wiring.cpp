@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/node.hpp"
+#include "modules/invites/routes.hpp"
 #include "modules/moderation/routes.hpp"
 #include "platform/sandbox/sandbox_routes.hpp"
 #include "server/engine_metrics.hpp"
@@ -12,6 +13,7 @@ namespace qz {
 Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   RouteTable table;
   QZ_RETURN_IF_ERROR(AddModerationRoutes(table));
+  QZ_RETURN_IF_ERROR(AddInviteRoutes(table));
   if (contributors.sandbox != nullptr) {
     QZ_RETURN_IF_ERROR(AddSandboxRoutes(table, *contributors.sandbox));
   }

@@ -2,6 +2,7 @@
 
 #include "modules/answers/answers.hpp"
 #include "modules/example/example.hpp"
+#include "modules/invites/invites.hpp"
 #include "modules/moderation/moderation.hpp"
 #include "modules/schedule/schedule.hpp"
 #include "modules/welcome/welcome.hpp"
@@ -12,6 +13,7 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   auto registry = std::make_unique<ModuleRegistry>();
   // Moderation first: a message it deletes triggers nothing in the modules after it.
   QZ_RETURN_IF_ERROR(registry->Add(MakeModerationModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeInvitesModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeAnswersModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));

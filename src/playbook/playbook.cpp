@@ -10,6 +10,7 @@
 #include <new>
 #include <optional>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "core/time.hpp"
@@ -237,7 +238,68 @@ void ReadGroups(const toml::array& groups, ConfigProblems& problems, Playbook& b
   }
 }
 
+bool CheckRef(TableReader& r, std::string_view key, std::string_view ref) {
+  if (ParseGroupRef(ref)) return true;
+  r.Invalid(key, fmt::format("\"{}\" is not \"platform:id\" (e.g. \"sandbox:camp-1\")", Excerpt(ref, 40)));
+  return false;
+}
+
 }  // namespace
+
+bool ReadGroupTargets(TableReader& r, const Playbook& common, std::vector<std::string>& out) {
+  const int given = (r.Has("group") ? 1 : 0) + (r.Has("groups") ? 1 : 0) + (r.Has("group_type") ? 1 : 0);
+  if (given == 0) {
+    r.Require("group", "\"platform:id\" (or `groups`, or `group_type`)");
+    return true;
+  }
+  if (given > 1) {
+    r.Invalid(r.Has("groups") ? "groups" : "group_type", "give one of group, groups and group_type");
+    return true;
+  }
+  auto listed = [&](auto&& keep) {
+    for (const GroupSettings& g : common.groups) {
+      if (keep(g)) out.push_back(g.platform + ":" + g.id);
+    }
+  };
+  std::string one;
+  if (r.String("group", one)) {
+    if (CheckRef(r, "group", one)) out.push_back(std::move(one));
+    return true;
+  }
+  if (const toml::node* node = r.Node("groups"); node != nullptr && node->is_string()) {
+    if (node->value<std::string>() != "all") {
+      r.Invalid("groups", "a list of \"platform:id\" or \"all\" (every [[groups]] entry)");
+      return false;
+    }
+    listed([](const GroupSettings&) { return true; });
+    if (out.empty()) r.Invalid("groups", "\"all\" but the playbook lists no [[groups]]");
+    return false;
+  }
+  std::string type_name;
+  if (r.String("group_type", type_name)) {
+    const auto type = ParseGroupType(type_name);
+    if (!type) {
+      r.Invalid("group_type", fmt::format("\"{}\" is not a group type", Excerpt(type_name, 40)));
+      return false;
+    }
+    listed([&](const GroupSettings& g) { return g.type == *type; });
+    if (out.empty()) r.Invalid("group_type", fmt::format("no [[groups]] entry has type \"{}\"", type_name));
+    return false;
+  }
+  std::vector<std::string> refs;
+  if (!r.StringList("groups", refs)) return false;
+  if (refs.empty()) r.Invalid("groups", "must not be empty");
+  std::set<std::string, std::less<>> seen;
+  for (std::string& ref : refs) {
+    if (!CheckRef(r, "groups", ref)) return false;
+    if (!seen.insert(ref).second) {
+      r.Invalid("groups", fmt::format("\"{}\" is listed twice", Excerpt(ref, 40)));
+      return false;
+    }
+    out.push_back(std::move(ref));
+  }
+  return false;
+}
 
 bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, bool off_allowed) {
   std::string text;

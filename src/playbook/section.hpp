@@ -32,6 +32,12 @@ LocalizedText ReadText(TableReader& reader, std::string_view key, TextKind kind)
 // `off_allowed`, "off" (or "0s") reads as 0: the feature the key times is turned off.
 bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, bool off_allowed = false);
 
+// The groups a section's entry targets, named by exactly one of `group` ("platform:id"),
+// `groups` (a list of them, each once, or "all": every [[groups]] entry) or `group_type` (every
+// [[groups]] entry of that type). Appends the "platform:id" refs in playbook order; returns true
+// when they were given as the single `group`. Problems are reported through the reader.
+bool ReadGroupTargets(TableReader& reader, const Playbook& common, std::vector<std::string>& out);
+
 struct PlaybookSection {
   std::string key;  // the root key, e.g. "welcome" or "schedules"
   // Parses the section. `node` is null when the playbook lacks it: return the defaults. Report

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/image/qr.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
 
@@ -1414,6 +1415,132 @@ TEST_F(Blackbox, SandboxJoinIsWelcomedThroughTheOutbox) {
     if (!welcomed) std::this_thread::sleep_for(100ms);
   }
   EXPECT_TRUE(welcomed) << "the member who joined after the restart was not welcomed";
+}
+
+}  // namespace
+}  // namespace qzbb
+
+namespace qzbb {
+namespace {
+
+constexpr const char* kInvitesPlaybook = R"([community]
+slug = "default"
+
+[[groups]]
+platform = "sandbox"
+id = "camp-1"
+name = "营1"
+type = "core_user"
+capacity = 1
+invite = "https://t.me/+camp1"
+
+[[groups]]
+platform = "sandbox"
+id = "camp-2"
+name = "营2"
+type = "core_user"
+capacity = 1
+invite = "https://t.me/+camp2"
+
+[invites]
+base_url = "https://qz.example.com"
+
+[[invites.live]]
+code = "camp"
+name = "成长营"
+group_type = "core_user"
+overflow = "营{n}"
+)";
+
+TEST_F(Blackbox, InviteCodesRecordJoinsDrawQrCodesAndLiveCodesOverflow) {
+  const std::string playbook = tmp_ / "invites.toml";
+  ASSERT_TRUE(WriteFile(playbook, kInvitesPlaybook));
+  Server server;
+  ASSERT_NO_FATAL_FAILURE(StartServer(server, tmp_ / "data", {"--playbook", playbook}));
+  auto post = [&](const std::string& body) {
+    return qzbb::Post(server.port, "/api/v1/invites", server.token, "application/json", body);
+  };
+
+  // A channel code for a group of this community.
+  const HttpResponse created = post(R"({"group":"sandbox:camp-1","channel":"海报","operator":"ops"})");
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  const std::string code = created.Json()["code"];
+  EXPECT_EQ(code.size(), 10u);
+  EXPECT_EQ(created.Json()["url"], "https://qz.example.com/j/" + code);
+  EXPECT_EQ(created.Json()["channel"], "海报");
+  EXPECT_EQ(created.Json()["joins"], 0);
+  // Bad input names the field and leaves nothing behind.
+  EXPECT_TRUE(IsError(post(R"({"group":"sandbox:nowhere"})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(post(R"({"group":"sandbox:camp-1","colour":"red"})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(post(R"({"group":"sandbox:camp-1","code":"a b"})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(post(R"({"group":"sandbox:camp-1","code":"camp"})"), 409, "already_exists"));
+  EXPECT_EQ(qzbb::Post(server.port, "/api/v1/invites", "", "application/json", "{}").status, 401);
+
+  // A join by the code is recorded with its channel.
+  const HttpResponse join = qzbb::Post(server.port, "/api/v1/sandbox/groups/camp-1/join", server.token,
+                                       "application/json", R"({"member":"u1","name":"小明","code":")" + code + "\"}");
+  ASSERT_EQ(join.status, 200) << join.Describe();
+  json got;
+  for (int i = 0; i < 100; ++i) {
+    got = server.Get("/api/v1/invites/" + code).Json();
+    if (got.value("joins", 0) == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(got["joins"], 1) << got.dump();
+  ASSERT_EQ(got["join_list"].size(), 1u) << got.dump();
+  EXPECT_EQ(got["join_list"][0]["member"], "sandbox:u1");
+  EXPECT_EQ(got["join_list"][0]["name"], "小明");
+  EXPECT_TRUE(IsError(server.Get("/api/v1/invites/nosuchcode"), 404, "not_found"));
+
+  // Its QR code, read back from the PNG; the SVG draws it too.
+  const HttpResponse png = server.Get("/api/v1/invites/" + code + "/qr?format=png");
+  ASSERT_EQ(png.status, 200) << png.Describe();
+  EXPECT_EQ(png.headers.at("content-type"), "image/png");
+  auto decoded = qz::DecodeQrCodes(png.body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->size(), 1u);
+  EXPECT_EQ((*decoded)[0], "https://qz.example.com/j/" + code);
+  const HttpResponse svg = server.Get("/api/v1/invites/" + code + "/qr?format=svg");
+  EXPECT_EQ(svg.headers.at("content-type"), "image/svg+xml");
+  EXPECT_EQ(svg.body.rfind("<svg", 0), 0u);
+  EXPECT_TRUE(IsError(server.Get("/api/v1/invites/" + code + "/qr?format=gif"), 400, "invalid_argument"));
+
+  // The public landing address needs no token: a 302 to the group's link.
+  const HttpResponse land = qzbb::Get(server.port, "/j/" + code, "");
+  EXPECT_EQ(land.status, 302) << land.Describe();
+  EXPECT_EQ(land.headers.at("location"), "https://t.me/+camp1");
+
+  // The live code: camp-1 is full (u1), so camp-2; then both full: a page and an operator task.
+  {
+    const HttpResponse second = qzbb::Get(server.port, "/j/camp", "");
+    EXPECT_EQ(second.status, 302) << second.Describe();
+    if (second.status == 302) {
+      EXPECT_EQ(second.headers.at("location"), "https://t.me/+camp2");
+    }
+  }
+  ASSERT_EQ(qzbb::Post(server.port, "/api/v1/sandbox/groups/camp-2/join", server.token, "application/json",
+                       R"({"member":"u2","name":"小红","code":"camp"})")
+                .status,
+            200);
+  HttpResponse full;
+  for (int i = 0; i < 100; ++i) {
+    full = qzbb::Get(server.port, "/j/camp", "");
+    if (full.status == 503) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(full.status, 503) << full.Describe();
+  EXPECT_NE(full.body.find("营3"), std::string::npos) << full.body;
+  const json live = server.Get("/api/v1/invites/camp").Json();
+  EXPECT_EQ(live["kind"], "live");
+  EXPECT_EQ(live["hands_out"], nullptr);
+  EXPECT_EQ(live["next_overflow"], "营3");
+  EXPECT_EQ(live["groups"].size(), 2u);
+  const json tasks = server.Get("/api/v1/tasks").Json();
+  int asked = 0;
+  for (const json& t : tasks.value("tasks", json::array())) {
+    if (t.value("reason", "").find("create group 营3") != std::string::npos) ++asked;
+  }
+  EXPECT_EQ(asked, 1) << tasks.dump();
 }
 
 }  // namespace

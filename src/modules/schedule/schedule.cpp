@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "engine/module_text.hpp"
 #include "engine/recurrence.hpp"
@@ -23,68 +22,6 @@ bool IsScheduleName(std::string_view s) {
          });
 }
 
-bool CheckRef(TableReader& r, std::string_view key, std::string_view ref) {
-  if (ParseGroupRef(ref)) return true;
-  r.Invalid(key, fmt::format("\"{}\" is not \"platform:id\" (e.g. \"sandbox:camp-1\")", Excerpt(ref, 40)));
-  return false;
-}
-
-// `group`, `groups` or `group_type`: exactly one.
-void ReadTargets(TableReader& r, const Playbook& common, ScheduleSettings& s) {
-  const int given = (r.Has("group") ? 1 : 0) + (r.Has("groups") ? 1 : 0) + (r.Has("group_type") ? 1 : 0);
-  if (given == 0) {
-    r.Require("group", "\"platform:id\" (or `groups`, or `group_type`)");
-    return;
-  }
-  if (given > 1) {
-    r.Invalid(r.Has("groups") ? "groups" : "group_type", "give one of group, groups and group_type");
-    return;
-  }
-  auto listed = [&](auto&& keep) {
-    for (const GroupSettings& g : common.groups) {
-      if (keep(g)) s.groups.push_back(g.platform + ":" + g.id);
-    }
-  };
-  std::string one;
-  if (r.String("group", one)) {
-    if (CheckRef(r, "group", one)) s.groups.push_back(std::move(one));
-    return;
-  }
-  s.single = false;
-  if (const toml::node* node = r.Node("groups"); node != nullptr && node->is_string()) {
-    if (node->value<std::string>() != "all") {
-      r.Invalid("groups", "a list of \"platform:id\" or \"all\" (every [[groups]] entry)");
-      return;
-    }
-    listed([](const GroupSettings&) { return true; });
-    if (s.groups.empty()) r.Invalid("groups", "\"all\" but the playbook lists no [[groups]]");
-    return;
-  }
-  std::string type_name;
-  if (r.String("group_type", type_name)) {
-    const auto type = ParseGroupType(type_name);
-    if (!type) {
-      r.Invalid("group_type", fmt::format("\"{}\" is not a group type", Excerpt(type_name, 40)));
-      return;
-    }
-    listed([&](const GroupSettings& g) { return g.type == *type; });
-    if (s.groups.empty()) r.Invalid("group_type", fmt::format("no [[groups]] entry has type \"{}\"", type_name));
-    return;
-  }
-  std::vector<std::string> refs;
-  if (!r.StringList("groups", refs)) return;
-  if (refs.empty()) r.Invalid("groups", "must not be empty");
-  std::set<std::string, std::less<>> seen;
-  for (std::string& ref : refs) {
-    if (!CheckRef(r, "groups", ref)) return;
-    if (!seen.insert(ref).second) {
-      r.Invalid("groups", fmt::format("\"{}\" is listed twice", Excerpt(ref, 40)));
-      return;
-    }
-    s.groups.push_back(std::move(ref));
-  }
-}
-
 ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
   ScheduleSettings s;
   if (r.String("name", s.name) && !IsScheduleName(s.name)) {
@@ -100,7 +37,7 @@ ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
     }
   }
   r.Require("rule", "e.g. \"daily 06:20\"");
-  ReadTargets(r, common, s);
+  s.single = ReadGroupTargets(r, common, s.groups);
   s.group_set.insert(s.groups.begin(), s.groups.end());
   const size_t before = r.problems().size();
   s.text = ReadText(r, "text", TextKind::kGroup);

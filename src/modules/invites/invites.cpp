@@ -1,0 +1,238 @@
+#include "modules/invites/invites.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "engine/state.hpp"
+#include "modules/invites/tables.hpp"
+
+namespace qz {
+
+using invites::CodeRow;
+using invites::JoinRow;
+using invites::OverflowRow;
+
+bool IsInviteCode(std::string_view code) {
+  return code.size() >= 3 && code.size() <= 32 && std::all_of(code.begin(), code.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+         });
+}
+
+const LiveCode* InvitesConfig::FindLive(std::string_view code) const {
+  for (const LiveCode& l : live) {
+    if (l.code == code) return &l;
+  }
+  return nullptr;
+}
+
+LiveChoice ChooseGroup(const LiveCode& live, const Playbook& playbook,
+                       const std::function<int64_t(std::string_view platform, std::string_view id)>& members) {
+  LiveChoice choice;
+  for (const std::string& ref : live.groups) {
+    const auto parsed = ParseGroupRef(ref);
+    if (!parsed) continue;
+    const GroupSettings* settings = playbook.FindGroup(parsed->platform, parsed->id);
+    const int64_t capacity = settings != nullptr ? settings->capacity : kDefaultGroupCapacity;
+    if (members(parsed->platform, parsed->id) < capacity) {
+      choice.group = ref;
+      return choice;
+    }
+  }
+  if (!live.overflow.empty()) {
+    choice.overflow_n = static_cast<int>(live.groups.size()) + 1;
+    choice.overflow = live.overflow;
+    const std::string n = std::to_string(choice.overflow_n);
+    for (size_t at = choice.overflow.find("{n}"); at != std::string::npos; at = choice.overflow.find("{n}", at)) {
+      choice.overflow.replace(at, 3, n);
+      at += n.size();
+    }
+  }
+  return choice;
+}
+
+namespace {
+
+constexpr size_t kMaxChannelBytes = 64;
+constexpr size_t kMaxLiveCodes = 100;
+
+std::string GroupRefOf(std::string_view platform, std::string_view id) { return fmt::format("{}:{}", platform, id); }
+
+void CheckLiveCodes(ModuleContext& ctx, const InvitesConfig& config);
+
+// A join: counted once per member and code.
+Status OnJoin(ModuleContext& ctx, const InvitesConfig& config) {
+  const Event& e = ctx.event();
+  if (!config.live.empty()) CheckLiveCodes(ctx, config);
+  if (e.via_code.empty() || e.via_code.size() > kMaxChannelBytes) return Status::Ok();
+  CodeRow code = ctx.Find(CodeRow{.code = e.via_code}).value_or(CodeRow{.code = e.via_code});
+  if (code.created_at == 0) {
+    // Not created through the API: a live code, or a platform's own channel name (WeCom's
+    // "state" of a contact-me link), counted all the same.
+    code.kind = config.FindLive(e.via_code) != nullptr ? "live" : "channel";
+    code.created_at = e.time;
+    code.created_by = "join";
+  }
+  JoinRow join{.code = e.via_code, .member = GroupRefOf(e.platform, e.member)};
+  if (ctx.Find(join)) return Status::Ok();  // a rejoin by the same code is not a new join
+  join.group = GroupRefOf(e.platform, e.group);
+  join.name = e.name;
+  join.inviter = !e.via_inviter.empty() ? e.via_inviter : code.inviter;
+  join.at = e.time;
+  ctx.Put(join);
+  ++code.joins;
+  ctx.Put(code);
+  return Status::Ok();
+}
+
+Result<nlohmann::json> Payload(const Event& e) {
+  auto payload = nlohmann::json::parse(e.payload.empty() ? "{}" : e.payload, nullptr, false);
+  if (!payload.is_object()) return Status::Invalid("must be a JSON object", "payload");
+  return payload;
+}
+
+std::string StringField(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// "invites.create": the route checked the fields; checked again, as replay runs it too.
+Status Create(ModuleContext& ctx) {
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, Payload(ctx.event()));
+  CodeRow row{.code = StringField(payload, "code")};
+  if (!IsInviteCode(row.code)) return Status::Invalid("not an invite code", "code");
+  if (ctx.Find(row)) return Status(Code::kAlreadyExists, fmt::format("invite code '{}' exists", row.code), "code");
+  row.group = StringField(payload, "group");
+  const auto ref = ParseGroupRef(row.group);
+  if (!ref) return Status::Invalid("not \"platform:id\"", "group");
+  row.channel = StringField(payload, "channel");
+  row.inviter = StringField(payload, "inviter");
+  row.created_by = StringField(payload, "operator");
+  row.created_at = ctx.event().time;
+  ctx.Put(row);
+  return Status::Ok();
+}
+
+// Every group of live code `code` is full: asks an operator for group n, once.
+void AskForOverflow(ModuleContext& ctx, const std::string& code, int64_t n, const std::string& name) {
+  OverflowRow row = ctx.Find(OverflowRow{.code = code}).value_or(OverflowRow{.code = code});
+  if (row.n >= n) return;  // asked already
+  row.n = n;
+  row.at = ctx.event().time;
+  ctx.Put(row);
+  Action task;
+  task.type = ActionType::kOpenTask;
+  task.text = fmt::format("create group {} for live code {}: its {} groups are full (then add it to the live code's "
+                          "groups in the playbook)",
+                          name, code, n - 1);
+  task.evidence = "live:" + code;
+  ctx.Act(std::move(task), "overflow");
+}
+
+// "invites.overflow": a scan found every group full (the landing route).
+Status Overflow(ModuleContext& ctx) {
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, Payload(ctx.event()));
+  const std::string code = StringField(payload, "code");
+  const std::string name = StringField(payload, "name");
+  const int64_t n = payload.contains("n") && payload["n"].is_number_integer() ? payload["n"].get<int64_t>() : 0;
+  if (!IsInviteCode(code) || n <= 0 || name.empty()) return Status::Invalid("needs code, n and name", "payload");
+  AskForOverflow(ctx, code, n, name);
+  return Status::Ok();
+}
+
+// After a join: a live code whose groups this join filled asks for its overflow group now, before
+// anyone is turned away.
+void CheckLiveCodes(ModuleContext& ctx, const InvitesConfig& config) {
+  const Event& e = ctx.event();
+  const std::string ref = GroupRefOf(e.platform, e.group);
+  for (const LiveCode& live : config.live) {
+    if (std::find(live.groups.begin(), live.groups.end(), ref) == live.groups.end()) continue;
+    const LiveChoice choice = ChooseGroup(live, ctx.playbook(), [&](std::string_view platform, std::string_view id) {
+      const Group* g = ctx.state().FindGroupByExternal(platform, id);
+      return g != nullptr ? g->member_count : int64_t{0};
+    });
+    if (choice.group.empty() && choice.overflow_n > 0) AskForOverflow(ctx, live.code, choice.overflow_n, choice.overflow);
+  }
+}
+
+void ReadLive(TableReader& r, const Playbook& common, LiveCode& live) {
+  if (r.String("code", live.code) && !IsInviteCode(live.code)) {
+    r.Invalid("code", fmt::format("\"{}\" is not a code: use 3 to 32 of A-Z a-z 0-9 _ -", Excerpt(live.code, 40)));
+  }
+  r.Require("code", "the live code, e.g. \"camp\"");
+  r.String("name", live.name);
+  if (live.name.empty()) live.name = live.code;
+  (void)ReadGroupTargets(r, common, live.groups);
+  if (r.String("overflow", live.overflow) && live.overflow.find("{n}") == std::string::npos) {
+    r.Invalid("overflow", "must contain {n}, the new group's number (e.g. \"7天成长营·{n}群\")");
+  }
+  r.Done();
+}
+
+class InvitesModule final : public Module {
+ public:
+  std::string_view name() const override { return "invites"; }
+  std::string_view section() const override { return "invites"; }
+  std::vector<TableInfo> tables() const override {
+    return {DescribeTable<CodeRow>(), DescribeTable<JoinRow>(), DescribeTable<OverflowRow>()};
+  }
+
+  std::shared_ptr<const SectionConfig> ParseSection(const toml::node* node, const Playbook& common,
+                                                    ConfigProblems& problems) const override {
+    auto config = std::make_shared<InvitesConfig>();
+    if (node == nullptr) return config;
+    const toml::table* table = ExpectTable(*node, "invites", "a table ([invites])", problems);
+    if (table == nullptr) return config;
+    TableReader r(*table, "invites", problems);
+    if (r.String("base_url", config->base_url)) {
+      while (config->base_url.ends_with('/')) config->base_url.pop_back();
+      if (config->base_url.size() > 256 ||
+          !(config->base_url.starts_with("https://") || config->base_url.starts_with("http://"))) {
+        r.Invalid("base_url", "an http(s) URL of at most 256 bytes, e.g. \"https://qz.example.com\"");
+      }
+    }
+    if (const toml::array* live = r.Array("live")) {
+      if (live->size() > kMaxLiveCodes) r.Invalid("live", fmt::format("at most {} live codes", kMaxLiveCodes));
+      std::map<std::string, size_t, std::less<>> seen;
+      for (size_t i = 0; i < live->size() && i < kMaxLiveCodes; ++i) {
+        const std::string path = IndexPath("invites.live", i);
+        const toml::table* t = ExpectTable(*live->get(i), path, "a table ([[invites.live]])", problems);
+        if (t == nullptr) continue;
+        TableReader lr(*t, path, problems);
+        LiveCode code;
+        ReadLive(lr, common, code);
+        if (!code.code.empty() && !seen.try_emplace(code.code, i).second) {
+          problems.Report(t->source().begin.line, path + ".code",
+                          fmt::format("duplicate live code \"{}\" (first in invites.live[{}])", code.code,
+                                      seen[code.code]));
+        }
+        config->live.push_back(std::move(code));
+      }
+    }
+    r.Done();
+    return config;
+  }
+
+  Status OnEvent(ModuleContext& ctx) override {
+    const Event& e = ctx.event();
+    const auto& config = ctx.config<InvitesConfig>();
+    switch (e.type) {
+      case EventType::kMemberJoined:
+        return OnJoin(ctx, config);
+      case EventType::kCommand:
+        if (e.command == "invites.create") return Create(ctx);
+        if (e.command == "invites.overflow") return Overflow(ctx);
+        return Status::Invalid(fmt::format("unknown command '{}'", e.command), "command");
+      default:
+        return Status::Ok();
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Module> MakeInvitesModule() { return std::make_unique<InvitesModule>(); }
+
+}  // namespace qz

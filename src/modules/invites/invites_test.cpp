@@ -1,0 +1,103 @@
+#include "modules/invites/invites.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "testing/fake_module_context.hpp"
+
+namespace qz {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr std::string_view kPlaybook = R"toml(
+[community]
+slug = "camp"
+[[groups]]
+platform = "sandbox"
+id = "c1"
+type = "core_user"
+[[groups]]
+platform = "sandbox"
+id = "c2"
+type = "core_user"
+capacity = 2
+[invites]
+base_url = "https://qz.example.com/"
+[[invites.live]]
+code = "camp"
+name = "7天成长营"
+group_type = "core_user"
+overflow = "7天成长营·{n}群"
+)toml";
+
+TEST(Invites, LiveCodeFillsGroupsInOrderThenAsksForTheNextOverflowGroup) {
+  auto module = MakeInvitesModule();
+  testing::FakeModuleContext ctx(*module);
+  ASSERT_TRUE(ctx.UsePlaybook(kPlaybook).ok());
+  const auto& config = *ctx.playbook().Section<InvitesConfig>("invites");
+  EXPECT_EQ(config.base_url, "https://qz.example.com");
+  const LiveCode* live = config.FindLive("camp");
+  ASSERT_NE(live, nullptr);
+  EXPECT_EQ(live->groups, (std::vector<std::string>{"sandbox:c1", "sandbox:c2"}));
+  std::map<std::string, int64_t> members;
+  auto count = [&](std::string_view p, std::string_view id) { return members[std::string(p) + ":" + std::string(id)]; };
+  EXPECT_EQ(ChooseGroup(*live, ctx.playbook(), count).group, "sandbox:c1");
+  members["sandbox:c1"] = 99;  // core-user groups hold 100 by default
+  EXPECT_EQ(ChooseGroup(*live, ctx.playbook(), count).group, "sandbox:c1");
+  members["sandbox:c1"] = 100;
+  EXPECT_EQ(ChooseGroup(*live, ctx.playbook(), count).group, "sandbox:c2");
+  members["sandbox:c2"] = 2;
+  const LiveChoice full = ChooseGroup(*live, ctx.playbook(), count);
+  EXPECT_EQ(full.group, "");
+  EXPECT_EQ(full.overflow_n, 3);
+  EXPECT_EQ(full.overflow, "7天成长营·3群");
+}
+
+TEST(Invites, BadSectionsNameTheirKeys) {
+  auto module = MakeInvitesModule();
+  auto error = [&](std::string_view section) {
+    testing::FakeModuleContext ctx(*module);
+    const Status st = ctx.UsePlaybook("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"g\"\n" +
+                                      std::string(section));
+    EXPECT_FALSE(st.ok()) << section;
+    return st.message();
+  };
+  EXPECT_THAT(error("[invites]\nbase_url = \"ftp://x\"\n"), HasSubstr("invites.base_url"));
+  EXPECT_THAT(error("[[invites.live]]\ncode = \"a b\"\ngroups = \"all\"\n"), HasSubstr("invites.live[0].code"));
+  EXPECT_THAT(error("[[invites.live]]\ncode = \"abc\"\ngroups = \"all\"\noverflow = \"新群\"\n"),
+              HasSubstr("invites.live[0].overflow: must contain {n}"));
+  EXPECT_THAT(error("[[invites.live]]\ncode = \"abc\"\n"), HasSubstr("invites.live[0].group: required"));
+  EXPECT_THAT(error("[[invites.live]]\ncode = \"abc\"\ngroups = \"all\"\n[[invites.live]]\ncode = \"abc\"\n"
+                    "groups = \"all\"\n"),
+              HasSubstr("duplicate live code \"abc\""));
+}
+
+TEST(Invites, JoinsAreCountedOncePerMemberAndCode) {
+  auto module = MakeInvitesModule();
+  testing::FakeModuleContext ctx(*module);
+  ASSERT_TRUE(ctx.UsePlaybook(kPlaybook).ok());
+  ctx.mutable_event().type = EventType::kCommand;
+  ctx.mutable_event().command = "invites.create";
+  ctx.mutable_event().payload = R"({"code":"poster1","group":"sandbox:c1","channel":"海报","operator":"ops"})";
+  ASSERT_TRUE(ctx.Run(*module).ok());
+  ctx.mutable_event() = Event{};
+  ctx.mutable_event().type = EventType::kMemberJoined;
+  ctx.mutable_event().platform = "sandbox";
+  ctx.mutable_event().group = "c1";
+  ctx.mutable_event().via_code = "poster1";
+  ctx.SetMember("u1", "小明");
+  ASSERT_TRUE(ctx.Run(*module).ok());
+  ASSERT_TRUE(ctx.Run(*module).ok());  // the same member again
+  ctx.SetMember("u2", "小红");
+  ASSERT_TRUE(ctx.Run(*module).ok());
+  const auto row = ctx.rows().find({"codes", "[\"poster1\"]"});
+  ASSERT_NE(row, ctx.rows().end());
+  EXPECT_THAT(row->second, HasSubstr("\"joins\":2"));
+  EXPECT_THAT(row->second, HasSubstr("\"channel\":\"海报\""));
+}
+
+}  // namespace
+}  // namespace qz
