@@ -392,6 +392,23 @@ Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs,
   return Status::Ok();
 }
 
+TimeMs ShardWriter::QuietUntil(const Playbook& playbook, ActionType type, TimeMs now) {
+  if (playbook.quiet_start.empty() || (type != ActionType::kSendMessage && type != ActionType::kSendDirect)) {
+    return now;
+  }
+  const std::string key = fmt::format("{}|{}|{}", playbook.time_zone, playbook.quiet_start, playbook.quiet_end);
+  auto it = quiet_rules_.find(key);
+  if (it == quiet_rules_.end()) {
+    auto start = Recurrence::Parse("daily " + playbook.quiet_start, playbook.time_zone);
+    auto end = Recurrence::Parse("daily " + playbook.quiet_end, playbook.time_zone);
+    if (!start.ok() || !end.ok()) return now;  // validated with the playbook; never here
+    it = quiet_rules_.emplace(key, std::make_pair(std::move(*start), std::move(*end))).first;
+  }
+  // Inside the quiet hours exactly when their end comes before their next start.
+  const TimeMs end = it->second.second.NextAfter(now);
+  return end < it->second.first.NextAfter(now) ? end : now;
+}
+
 // Turns one emitted action into what it means: an outbox record, an operator task, a timer, or
 // a derived event. Every one of them carries its cause and rule.
 Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, Action a, int n,
@@ -455,7 +472,7 @@ Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, A
     record.action = std::move(a);
     record.idempotency_key = fmt::format("{}#{}#{}", record.action.cause_event, record.action.rule, n);
     record.status = ActionStatus::kPending;
-    record.next_attempt_at = now;
+    record.next_attempt_at = QuietUntil(playbooks_->For(community->slug), record.action.type, now);
     record.created_at = now;
     record.updated_at = now;
     QZ_RETURN_IF_ERROR(txn.AddAction(record));

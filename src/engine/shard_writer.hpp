@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "engine/module_runner.hpp"
+#include "engine/recurrence.hpp"
 #include "engine/state.hpp"
 #include "model/action.hpp"
 #include "model/event.hpp"
@@ -112,6 +113,13 @@ class ShardWriter {
   };
 
   ShardWriter(Store& store, State state, EngineOptions options);
+
+  // When an outbox action of `type` made at `now` may first be attempted: the end of the
+  // community's quiet hours for the bot's own posts (send_message, send_direct) made inside
+  // them, else now.
+  TimeMs QuietUntil(const Playbook& playbook, ActionType type, TimeMs now);
+  // Parsed quiet-hour rules ("daily <start>", "daily <end>") by "<zone>|<start>|<end>".
+  std::map<std::string, std::pair<Recurrence, Recurrence>> quiet_rules_;
 
   // What an event refers to, resolved without changing the state (so a duplicate changes
   // nothing); ids of entities that do not exist yet are the ones creation will assign.

@@ -129,6 +129,31 @@ const std::string* LookupVariable(std::string_view name, const TemplateVars& var
   return nullptr;
 }
 
+// "HH:MM", 00:00 to 23:59.
+bool IsClockTime(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return false;
+  for (size_t i : {0, 1, 3, 4}) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return (s[0] - '0') * 10 + (s[1] - '0') < 24 && (s[3] - '0') * 10 + (s[4] - '0') < 60;
+}
+
+// "YYYY-MM-DD", a day that exists.
+bool IsCalendarDate(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  int y = 0;
+  int m = 0;
+  int d = 0;
+  for (size_t i = 0; i < 10; ++i) {
+    if (i == 4 || i == 7) continue;
+    if (s[i] < '0' || s[i] > '9') return false;
+    int& part = i < 4 ? y : i < 7 ? m : d;
+    part = part * 10 + (s[i] - '0');
+  }
+  return date::year_month_day(date::year(y), date::month(static_cast<unsigned>(m)), date::day(static_cast<unsigned>(d)))
+      .ok();
+}
+
 bool IsKnownTimeZone(const std::string& tz) {
   if (tz == "UTC") return true;
   try {
@@ -173,6 +198,27 @@ void ReadCommunity(TableReader& r, Playbook& book) {
     }
   }
   book.rules = ReadText(r, "rules", TextKind::kPlain);
+  std::string quiet;
+  if (r.String("quiet_hours", quiet)) {
+    const size_t dash = quiet.find('-');
+    const std::string start = quiet.substr(0, dash == std::string::npos ? 0 : dash);
+    const std::string end = dash == std::string::npos ? "" : quiet.substr(dash + 1);
+    if (!IsClockTime(start) || !IsClockTime(end) || start == end) {
+      r.Invalid("quiet_hours", fmt::format("\"{}\" is not a local time range like \"22:30-07:00\"", Excerpt(quiet, 40)));
+    } else {
+      book.quiet_start = start;
+      book.quiet_end = end;
+    }
+  }
+  if (r.StringList("holidays", book.holidays)) {
+    for (const std::string& day : book.holidays) {
+      if (!IsCalendarDate(day)) {
+        r.Invalid("holidays", fmt::format("\"{}\" is not a date like \"2026-10-01\"", Excerpt(day, 40)));
+        break;
+      }
+    }
+    std::sort(book.holidays.begin(), book.holidays.end());
+  }
   r.Done();
 }
 

@@ -73,6 +73,11 @@ struct Playbook {
   std::string time_zone{kDefaultTimeZone};
   Language language = Language::kZh;
   LocalizedText rules;  // the group rules (群规), quoted by welcome messages and warnings
+  // Quiet hours ("22:30-07:00" local): messages the bot posts on its own (send_message,
+  // send_direct) wait until their end; replies, warnings and moderation go at once. Empty: none.
+  std::string quiet_start;  // "HH:MM"
+  std::string quiet_end;    // "HH:MM"
+  std::vector<std::string> holidays;  // "YYYY-MM-DD", sorted: schedules do not post on them
   std::vector<GroupSettings> groups;
   // Every registered module section by its root key, parsed by its module (present whether or
   // not the TOML had the section: an absent one holds the module's defaults).

@@ -38,6 +38,7 @@ ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
   }
   r.Require("rule", "e.g. \"daily 06:20\"");
   s.single = ReadGroupTargets(r, common, s.groups);
+  r.Bool("on_holidays", s.on_holidays);
   s.group_set.insert(s.groups.begin(), s.groups.end());
   const size_t before = r.problems().size();
   s.text = ReadText(r, "text", TextKind::kGroup);
@@ -118,6 +119,12 @@ class ScheduleModule final : public Module {
     if (s.single) group = s.groups.front();
     // A group dropped from the schedule meanwhile: its timer is finished by the reload.
     if (!s.single && !s.group_set.contains(group)) return Status::Ok();
+    if (!s.on_holidays && !ctx.playbook().holidays.empty()) {
+      // The occurrence's local date (the timer event's time is its due time).
+      auto day = UtcToLocal(ctx.event().time, ctx.playbook().time_zone, "%Y-%m-%d");
+      const auto& holidays = ctx.playbook().holidays;
+      if (day.ok() && std::binary_search(holidays.begin(), holidays.end(), *day)) return Status::Ok();
+    }
     const auto ref = ParseGroupRef(group);
     if (!ref) return Status::Internal("schedule '" + s.name + "' has a malformed group");
     Action send;

@@ -27,6 +27,7 @@ struct ScheduleSettings {
   // rate-limited apart) and 10,000 groups are 10,000 timers fired in batches.
   bool single = true;
   LocalizedText text;  // TEXT template without {member.name}
+  bool on_holidays = false;  // `on_holidays = true`: also posts on the community's holidays
 };
 
 struct ScheduleConfig : SectionConfig {
