@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/node.hpp"
+#include "modules/broadcasts/routes.hpp"
 #include "modules/invites/routes.hpp"
 #include "modules/moderation/routes.hpp"
 #include "platform/sandbox/sandbox_routes.hpp"
@@ -14,6 +15,7 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   RouteTable table;
   QZ_RETURN_IF_ERROR(AddModerationRoutes(table));
   QZ_RETURN_IF_ERROR(AddInviteRoutes(table));
+  QZ_RETURN_IF_ERROR(AddBroadcastRoutes(table));
   if (contributors.sandbox != nullptr) {
     QZ_RETURN_IF_ERROR(AddSandboxRoutes(table, *contributors.sandbox));
   }

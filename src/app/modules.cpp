@@ -1,6 +1,7 @@
 #include "app/modules.hpp"
 
 #include "modules/answers/answers.hpp"
+#include "modules/broadcasts/broadcasts.hpp"
 #include "modules/example/example.hpp"
 #include "modules/invites/invites.hpp"
 #include "modules/moderation/moderation.hpp"
@@ -17,6 +18,7 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeAnswersModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeBroadcastsModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));
   return registry;
 }

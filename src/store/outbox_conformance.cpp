@@ -321,6 +321,28 @@ TEST_P(OutboxConformance, ListAndCountActionsByStatusAndGroup) {
   EXPECT_SAME(open, OpenOnes(records));
 }
 
+TEST_P(OutboxConformance, ListActionsByIdempotencyKeyPrefix) {
+  std::vector<OutboxRecord> records;
+  for (std::string key : {"qunzhu:cmd:a#broadcasts.b1#0", "qunzhu:cmd:a#broadcasts.b1#1", "qunzhu:cmd:a#broadcasts.b10#0",
+                          "qunzhu:cmd:a#broadcasts.b2#0", "qunzhu:cmd:b#broadcasts.b1#0"}) {
+    OutboxRecord r;
+    r.action.platform = "sandbox";
+    r.action.group_id = records.size() % 2 == 0 ? 1 : 2;
+    r.idempotency_key = std::move(key);
+    records.push_back(std::move(r));
+  }
+  ASSERT_OK(AddActions(log(), records));
+  ASSERT_OK_AND_ASSIGN(auto b1, outbox().ListActions({.key_prefix = "qunzhu:cmd:a#broadcasts.b1#"}));
+  EXPECT_EQ(IdsOf(b1), (std::vector<int64_t>{records[0].id, records[1].id}));
+  ASSERT_OK_AND_ASSIGN(auto paged, outbox().ListActions({.key_prefix = "qunzhu:cmd:a#broadcasts.b1#",
+                                                         .after_id = records[0].id}));
+  EXPECT_EQ(IdsOf(paged), std::vector<int64_t>{records[1].id});
+  ASSERT_OK_AND_ASSIGN(auto in_group, outbox().ListActions({.group_id = 1, .key_prefix = "qunzhu:cmd:a#"}));
+  EXPECT_EQ(IdsOf(in_group), (std::vector<int64_t>{records[0].id, records[2].id}));
+  ASSERT_OK_AND_ASSIGN(auto none, outbox().ListActions({.key_prefix = "nothing#"}));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST_P(OutboxConformance, ListActionsClampsLimit) {
   std::vector<OutboxRecord> records;
   for (int n = 0; n < 1005; ++n) {

@@ -16,6 +16,9 @@ namespace qz {
 struct ActionQuery {
   std::optional<ActionStatus> status;
   std::optional<GroupId> group_id;
+  // Only actions whose idempotency key starts with this ("<cause event>#<rule>#": what one
+  // rule did for one event, e.g. a broadcast's sends); read through the key's unique index.
+  std::string key_prefix;
   int limit = 50;          // 1..1000
   int64_t after_id = 0;    // cursor: ids > after_id, ascending
 };

@@ -1545,3 +1545,59 @@ TEST_F(Blackbox, InviteCodesRecordJoinsDrawQrCodesAndLiveCodesOverflow) {
 
 }  // namespace
 }  // namespace qzbb
+
+namespace qzbb {
+namespace {
+
+TEST_F(Blackbox, BroadcastsGoToEachGroupAndShowTheirDelivery) {
+  Server server;
+  ASSERT_NO_FATAL_FAILURE(StartServer(server, tmp_ / "data"));
+  auto post = [&](const std::string& target, const std::string& body) {
+    return qzbb::Post(server.port, target, server.token, "application/json", body);
+  };
+  for (const char* g : {"g1", "g2"}) {
+    ASSERT_EQ(post(std::string("/api/v1/sandbox/groups/") + g + "/join", R"({"member":"u1","name":"小明"})").status, 200);
+  }
+  // Bad input names the field and creates nothing.
+  EXPECT_TRUE(IsError(post("/api/v1/broadcasts", R"({"groups":["sandbox:g1"]})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(post("/api/v1/broadcasts", R"({"text":"x","groups":["g1"]})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(post("/api/v1/broadcasts", R"({"text":"x","groups":["sandbox:g1"],"tag":"a"})"), 400,
+                      "invalid_argument"));
+  EXPECT_TRUE(IsError(post("/api/v1/broadcasts", R"({"text":"x","groups":["sandbox:g1"],"at":"tomorrow"})"), 400,
+                      "invalid_argument"));
+  EXPECT_TRUE(IsError(post("/api/v1/broadcasts", R"({"text":"x","groups":["sandbox:g1"],"colour":1})"), 400,
+                      "invalid_argument"));
+
+  const HttpResponse now = post("/api/v1/broadcasts", R"({"text":{"zh":"通知：今晚直播","en":"Live tonight"},"groups":["sandbox:g1","sandbox:g2"]})");
+  ASSERT_EQ(now.status, 201) << now.Describe();
+  EXPECT_EQ(now.Json()["status"], "sent");
+  EXPECT_EQ(now.Json()["groups"], 2);
+  const std::string id = now.Json()["id"];
+  json got;
+  for (int i = 0; i < 100; ++i) {
+    got = server.Get("/api/v1/broadcasts/" + id).Json();
+    if (got["delivery"].value("done", 0) == 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(got["delivery"]["done"], 2) << got.dump();
+  ASSERT_EQ(got["deliveries"].size(), 2u) << got.dump();
+  EXPECT_EQ(got["deliveries"][0]["group"], "sandbox:g1");
+  EXPECT_EQ(got["deliveries"][0]["status"], "done");
+  const json bot = WaitForBotMessage(server, "g2");
+  ASSERT_TRUE(bot.is_object());
+  EXPECT_EQ(bot["text"], "通知：今晚直播");
+
+  // A scheduled one can be cancelled once.
+  const HttpResponse later = post("/api/v1/broadcasts", R"({"text":"明天见","groups":["sandbox:g1"],"at":"2099-01-01T08:00:00+08:00"})");
+  ASSERT_EQ(later.status, 201) << later.Describe();
+  EXPECT_EQ(later.Json()["status"], "scheduled");
+  const std::string later_id = later.Json()["id"];
+  const HttpResponse cancelled = post("/api/v1/broadcasts/" + later_id + "/cancel", "{}");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.Describe();
+  EXPECT_EQ(cancelled.Json()["status"], "cancelled");
+  EXPECT_TRUE(IsError(post("/api/v1/broadcasts/" + later_id + "/cancel", "{}"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(server.Get("/api/v1/broadcasts/nope"), 404, "not_found"));
+}
+
+}  // namespace
+}  // namespace qzbb

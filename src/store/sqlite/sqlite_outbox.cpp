@@ -15,7 +15,11 @@ Result<std::vector<OutboxRecord>> SqliteStore::ListActions(const ActionQuery& qu
   size_t variant = 0;
   if (query.status) variant |= kByStatus;
   if (query.group_id) variant |= kByGroup;
-  // Parameters a variant does not use are bound anyway (numbered parameters up to ?4 exist).
+  if (!query.key_prefix.empty()) variant |= kByKeyPrefix;
+  // Keys are UTF-8, in which 0xFF never occurs: every key with the prefix sorts below this.
+  const std::string key_end = query.key_prefix + '\xff';
+  // ?1 to ?4 are bound for every variant (numbered parameters up to ?4 exist in each), ?5 and
+  // ?6 only for the variants that have them.
   return ReadRows(
       static_cast<ReadStmt>(kListActions + variant), "list actions", ReadOutbox,
       [&](Binder& b) {
@@ -23,6 +27,7 @@ Result<std::vector<OutboxRecord>> SqliteStore::ListActions(const ActionQuery& qu
         b.Int(static_cast<int64_t>(query.status.value_or(ActionStatus::kPending)));
         b.Int(query.group_id.value_or(kNoId));
         b.Int(limit);
+        if ((variant & kByKeyPrefix) != 0) b.Text(query.key_prefix).Text(key_end);
       },
       static_cast<size_t>(limit));
 }

@@ -97,6 +97,7 @@ std::string ListActionsSql(size_t variant) {
   std::string sql = fmt::format("SELECT {} FROM outbox WHERE id > ?1", List(kOutboxReadColumns));
   if (variant & kByStatus) sql += " AND status = ?2";
   if (variant & kByGroup) sql += " AND group_id = ?3";
+  if (variant & kByKeyPrefix) sql += " AND idempotency_key >= ?5 AND idempotency_key < ?6";
   sql += " ORDER BY id LIMIT ?4";
   return sql;
 }
@@ -190,7 +191,7 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
   for (size_t variant = 0; variant < 8; ++variant) {
     sql[kListMembers + variant] = ListMembersSql(variant);
   }
-  for (size_t variant = 0; variant < 4; ++variant) {
+  for (size_t variant = 0; variant < 8; ++variant) {
     sql[kListActions + variant] = ListActionsSql(variant);
   }
   return sql;

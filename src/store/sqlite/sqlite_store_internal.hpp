@@ -129,14 +129,15 @@ enum ReadStmt : size_t {
   kListModuleState,
   kGetModuleState,
   kListMembers,                     // + variant bits (kByCommunity | kByGroup | kByText)
-  kListActions = kListMembers + 8,  // + variant bits (kByStatus | kByGroup)
-  kReadStmtCount = kListActions + 4
+  kListActions = kListMembers + 8,  // + variant bits (kByStatus | kByGroup | kByKeyPrefix)
+  kReadStmtCount = kListActions + 8
 };
 
 inline constexpr size_t kByCommunity = 1;
 inline constexpr size_t kByGroup = 2;
 inline constexpr size_t kByText = 4;
 inline constexpr size_t kByStatus = 1;
+inline constexpr size_t kByKeyPrefix = 4;  // ListActions: idempotency_key in [?5, ?6)
 
 // GetTimers binds this many ids per statement (a shorter chunk repeats its last id): large
 // enough that a firing batch of 4,096 timers takes 16 statements, far below SQLite's limit on
