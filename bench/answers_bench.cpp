@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "corpus.hpp"
 #include "core/text/normalize.hpp"
 #include "core/text/utf8.hpp"
 #include "modules/answers/answers.hpp"
@@ -34,17 +35,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<std::string> LoadCorpus(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line.starts_with("label\t")) continue;
-    const size_t tab = line.find('\t');
-    out.push_back(tab == std::string::npos ? line : line.substr(tab + 1));
-  }
-  return out;
-}
+using bench::LoadCorpus;
 
 std::vector<std::string> SyntheticCorpus(size_t n) {
   static const char* kParts[] = {"今天", "作业", "什么时候", "交", "老师", "好的", "哈哈哈", "明天见",

@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "corpus.hpp"
 #include "app/modules.hpp"
 #include "core/text/matcher.hpp"
 #include "engine/ingest.hpp"
@@ -52,17 +53,7 @@ extern const std::string_view kModerationPatterns;
 namespace qz {
 namespace {
 
-std::vector<std::string> LoadCorpus(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t tab = line.find('\t');
-    if (tab == std::string::npos || line.starts_with("label")) continue;
-    out.push_back(line.substr(tab + 1));
-  }
-  return out;
-}
+using bench::LoadCorpus;
 
 // Chat-length messages: ordinary phrases, numbers, a few links and ads, deterministic.
 std::vector<std::string> SyntheticCorpus(size_t n) {
