@@ -448,10 +448,11 @@ capacity = -1
   EXPECT_EQ(st.field(), "welcome.text");  // the first in the file, though toml++ sorts keys
   EXPECT_EQ(st.message(),
             "camp.toml:1: welcome.text: required when welcome is enabled\n"
-            "camp.toml:2: welcome.txt: unknown key (expected one of: enabled, text, merge_window, max_names, follow_up_after, follow_up, steps)\n"
+            "camp.toml:2: welcome.txt: unknown key (expected one of: enabled, text, merge_window, "
+            "max_names, follow_up_after, follow_up, steps)\n"
             "camp.toml:5: community.slug: \"BAD\" is not a slug: use 1 to 64 of a-z 0-9 _ -\n"
             "camp.toml:6: community.zone: unknown key (expected one of: slug, name, time_zone, "
-            "language, rules)\n"
+            "language, rules, quiet_hours, holidays)\n"
             "camp.toml:11: groups[0].capacity: -1 is out of range (1 to 100000)");
 }
 

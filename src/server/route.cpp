@@ -157,16 +157,19 @@ Result<bool> QueryParams::Bool(std::string_view name, bool absent) const {
   return Status::Invalid("must be true or false", std::string(name));
 }
 
+Result<int> QueryParams::Limit() const {
+  const std::string* v = Get("limit");
+  if (v == nullptr) return kDefaultPageLimit;
+  const int64_t n = api_internal::ParsePositiveInt(*v);
+  if (n < 1 || n > kMaxPageLimit) {
+    return Status::Invalid("must be an integer from 1 to " + std::to_string(kMaxPageLimit), "limit");
+  }
+  return static_cast<int>(n);
+}
+
 Result<PageRequest> QueryParams::Page(std::string_view cursor_param, CursorForm form) const {
   PageRequest page;
-  if (const std::string* v = Get("limit")) {
-    const int64_t n = api_internal::ParsePositiveInt(*v);
-    if (n < 1 || n > kMaxPageLimit) {
-      return Status::Invalid("must be an integer from 1 to " + std::to_string(kMaxPageLimit),
-                             "limit");
-    }
-    page.limit = static_cast<int>(n);
-  }
+  QZ_ASSIGN_OR_RETURN(page.limit, Limit());
   auto cursor = form == CursorForm::kPositive ? Id(cursor_param) : NonNegative(cursor_param);
   if (!cursor.ok()) return cursor.status();
   page.cursor = *cursor;

@@ -97,6 +97,9 @@ class QueryParams {
   // An optional "true" / "false".
   Result<bool> Bool(std::string_view name, bool absent) const;
   // `limit` and the cursor parameter `cursor_param` ("cursor", "before", "after", ...).
+  // `limit`: 1..kMaxPageLimit, default kDefaultPageLimit (for listings whose cursor is not a
+  // number; Page reads both).
+  Result<int> Limit() const;
   Result<PageRequest> Page(std::string_view cursor_param,
                            CursorForm form = CursorForm::kPositive) const;
 

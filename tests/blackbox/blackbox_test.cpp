@@ -1491,6 +1491,21 @@ TEST_F(Blackbox, InviteCodesRecordJoinsDrawQrCodesAndLiveCodesOverflow) {
   EXPECT_EQ(got["join_list"][0]["member"], "sandbox:u1");
   EXPECT_EQ(got["join_list"][0]["name"], "小明");
   EXPECT_TRUE(IsError(server.Get("/api/v1/invites/nosuchcode"), 404, "not_found"));
+  // Joins page by member.
+  ASSERT_EQ(qzbb::Post(server.port, "/api/v1/sandbox/groups/camp-1/join", server.token, "application/json",
+                       R"({"member":"u3","name":"小李","code":")" + code + "\"}")
+                .status,
+            200);
+  for (int i = 0; i < 100 && server.Get("/api/v1/invites/" + code).Json().value("joins", 0) < 2; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const json first = server.Get("/api/v1/invites/" + code + "?limit=1").Json();
+  ASSERT_EQ(first["join_list"].size(), 1u) << first.dump();
+  EXPECT_EQ(first["next_cursor"], "sandbox:u1");
+  const json second = server.Get("/api/v1/invites/" + code + "?limit=1&cursor=sandbox:u1").Json();
+  ASSERT_EQ(second["join_list"].size(), 1u) << second.dump();
+  EXPECT_EQ(second["join_list"][0]["member"], "sandbox:u3");
+  EXPECT_TRUE(IsError(server.Get("/api/v1/invites/" + code + "?limit=0"), 400, "invalid_argument"));
 
   // Its QR code, read back from the PNG; the SVG draws it too.
   const HttpResponse png = server.Get("/api/v1/invites/" + code + "/qr?format=png");

@@ -194,14 +194,14 @@ Status GetInvite(Call& c) {
   QZ_ASSIGN_OR_RETURN(const Community community, CommunityOfCall(c));
   const auto playbook = c.ingest().playbooks()->For(community.slug);
   QZ_ASSIGN_OR_RETURN(const Found found, FindCode(c, community, ConfigOf(playbook), c.Param("code")));
-  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("cursor"));
-  (void)page.cursor;  // joins are paged by member key, not by number
+  // Joins are paged by member ("platform:id"), not by a number.
+  QZ_ASSIGN_OR_RETURN(const int limit, c.query().Limit());
   const std::string prefix = fmt::format("[\"{}\",", found.row.code);
   const std::string* after = c.query().Get("cursor");
   std::string after_key = prefix;
   if (after != nullptr && !after->empty() && *after != "0") after_key = RowKey(JoinRow{.code = found.row.code, .member = *after});
   QZ_ASSIGN_OR_RETURN(const std::vector<ModuleStateEntry> rows,
-                      c.store().ListModuleState(community.id, kJoins, after_key, page.limit));
+                      c.store().ListModuleState(community.id, kJoins, after_key, limit));
   ApiJson joins = ApiJson::array();
   std::string last;
   for (const ModuleStateEntry& e : rows) {
@@ -216,7 +216,7 @@ Status GetInvite(Call& c) {
     last = j->member;
   }
   ApiJson out = CodeJson(c, community, playbook, found);
-  const bool more = static_cast<int>(rows.size()) == page.limit && !last.empty();
+  const bool more = static_cast<int>(rows.size()) == limit && !last.empty();
   out["join_list"] = std::move(joins);
   out["next_cursor"] = more ? ApiJson(last) : ApiJson(nullptr);
   c.RespondJson(out);
