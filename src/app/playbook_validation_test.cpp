@@ -252,6 +252,9 @@ TEST(ParsePlaybookErrors, BadValues) {
   ExpectProblem(group + "capacity = 0\n", "capacity", "groups[0].capacity",
                 "0 is out of range (1 to 100000)");
   ExpectProblem(group + "capacity = 100001\n", "capacity", "groups[0].capacity", "out of range");
+  ExpectProblem(group + "invite = \"t.me/+abc\"\n", "invite", "groups[0].invite", "is not an http(s) URL");
+  ExpectProblem(group + "invite = \"https://t.me/+a\\r\\nLocation: x\"\n", "invite", "groups[0].invite",
+                "is not an http(s) URL");
   ExpectProblem("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"Sand Box\"\nid = \"g\"\n",
                 "platform", "groups[0].platform", "is not a platform name");
   ExpectProblem("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"\"\n",

@@ -129,6 +129,19 @@ const std::string* LookupVariable(std::string_view name, const TemplateVars& var
   return nullptr;
 }
 
+}  // namespace
+
+bool IsHttpUrl(std::string_view url, size_t max_bytes) {
+  if (url.size() > max_bytes || !(url.starts_with("https://") || url.starts_with("http://"))) return false;
+  // Nothing that could end a header line or a quoted attribute where the URL is written.
+  return std::none_of(url.begin(), url.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7F || c == '"' || c == '<' || c == '>';
+  });
+}
+
+namespace {
+
 // "HH:MM", 00:00 to 23:59.
 bool IsClockTime(std::string_view s) {
   if (s.size() != 5 || s[2] != ':') return false;
@@ -265,10 +278,10 @@ void ReadGroups(const toml::array& groups, ConfigProblems& problems, Playbook& b
       group.capacity = kDefaultCoreUserCapacity;
     }
     group.rules = ReadText(r, "rules", TextKind::kPlain);
-    if (r.String("invite", group.invite) &&
-        (group.invite.size() > kMaxInviteBytes ||
-         !(group.invite.starts_with("https://") || group.invite.starts_with("http://")))) {
-      r.Invalid("invite", fmt::format("\"{}\" is not an http(s) URL of at most {} bytes", Excerpt(group.invite, 40),
+    if (r.String("invite", group.invite) && !IsHttpUrl(group.invite, kMaxInviteBytes)) {
+      // The value is not echoed: it may hold the line breaks that made it invalid.
+      r.Invalid("invite", fmt::format("is not an http(s) URL of at most {} bytes without spaces or control "
+                                      "characters (e.g. \"https://t.me/+AbCd\")",
                                       kMaxInviteBytes));
     }
     r.Done();

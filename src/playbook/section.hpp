@@ -38,6 +38,10 @@ bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, b
 // when they were given as the single `group`. Problems are reported through the reader.
 bool ReadGroupTargets(TableReader& reader, const Playbook& common, std::vector<std::string>& out);
 
+// An http:// or https:// URL of at most `max_bytes`, without spaces, control characters, quotes
+// or angle brackets (it goes into Location headers and pages as it is).
+bool IsHttpUrl(std::string_view url, size_t max_bytes);
+
 struct PlaybookSection {
   std::string key;  // the root key, e.g. "welcome" or "schedules"
   // Parses the section. `node` is null when the playbook lacks it: return the defaults. Report

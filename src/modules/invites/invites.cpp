@@ -188,8 +188,7 @@ class InvitesModule final : public Module {
     TableReader r(*table, "invites", problems);
     if (r.String("base_url", config->base_url)) {
       while (config->base_url.ends_with('/')) config->base_url.pop_back();
-      if (config->base_url.size() > 256 ||
-          !(config->base_url.starts_with("https://") || config->base_url.starts_with("http://"))) {
+      if (!IsHttpUrl(config->base_url, 256)) {
         r.Invalid("base_url", "an http(s) URL of at most 256 bytes, e.g. \"https://qz.example.com\"");
       }
     }

@@ -66,6 +66,7 @@ TEST(Invites, BadSectionsNameTheirKeys) {
     return st.message();
   };
   EXPECT_THAT(error("[invites]\nbase_url = \"ftp://x\"\n"), HasSubstr("invites.base_url"));
+  EXPECT_THAT(error("[invites]\nbase_url = \"https://x\\r\\nSet-Cookie: a\"\n"), HasSubstr("invites.base_url"));
   EXPECT_THAT(error("[[invites.live]]\ncode = \"a b\"\ngroups = \"all\"\n"), HasSubstr("invites.live[0].code"));
   EXPECT_THAT(error("[[invites.live]]\ncode = \"abc\"\ngroups = \"all\"\noverflow = \"新群\"\n"),
               HasSubstr("invites.live[0].overflow: must contain {n}"));
