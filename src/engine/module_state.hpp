@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,6 +116,17 @@ template <typename Row>
 std::string RowKey(const Row& row) {
   // Fields() takes a mutable row so one visitor serves reading and writing; encoding only reads.
   return EncodeKey(CollectFields(const_cast<Row&>(row)));
+}
+
+// A stored row read back (for routes and tools that read module state from the store): null when
+// `key` does not match Row's key fields.
+template <typename Row>
+std::optional<Row> DecodeRow(std::string_view key, std::string_view values) {
+  Row row{};
+  const auto fields = CollectFields(row);
+  if (!DecodeKey(key, fields)) return std::nullopt;
+  DecodeValues(values, fields);
+  return row;
 }
 
 }  // namespace qz

@@ -24,11 +24,9 @@ constexpr size_t kMaxGroups = 10000;
 Result<BroadcastRow> Find(const Call& c, const Community& community, const std::string& id) {
   QZ_ASSIGN_OR_RETURN(auto entry, c.store().GetModuleState(community.id, kTable, RowKey(BroadcastRow{.id = id})));
   if (!entry) return Status::NotFound(fmt::format("no broadcast '{}'", id));
-  BroadcastRow row{};
-  const auto fields = CollectFields(row);
-  if (!DecodeKey(entry->key, fields)) return Status::Internal("unreadable broadcast row");
-  DecodeValues(entry->value, fields);
-  return row;
+  auto row = DecodeRow<BroadcastRow>(entry->key, entry->value);
+  if (!row) return Status::Internal("unreadable broadcast row");
+  return std::move(*row);
 }
 
 Result<ApiJson> BroadcastJson(const Call& c, const BroadcastRow& row) {

@@ -26,15 +26,6 @@ constexpr size_t kMaxChannelBytes = 64;
 constexpr size_t kMaxInviterBytes = 256;
 constexpr size_t kMaxOperatorBytes = 128;
 
-template <typename Row>
-std::optional<Row> Decode(const ModuleStateEntry& entry) {
-  Row row{};
-  const auto fields = CollectFields(row);
-  if (!DecodeKey(entry.key, fields)) return std::nullopt;
-  DecodeValues(entry.value, fields);
-  return row;
-}
-
 const InvitesConfig& ConfigOf(const Playbook& playbook) {
   static const InvitesConfig kNone;
   const auto* config = playbook.Section<InvitesConfig>("invites");
@@ -74,7 +65,7 @@ Result<Found> FindCode(const Call& c, const Community& community, const InvitesC
   found.live = config.FindLive(code);
   QZ_ASSIGN_OR_RETURN(auto entry, c.store().GetModuleState(community.id, kCodes, RowKey(CodeRow{.code = std::string(code)})));
   if (entry) {
-    auto row = Decode<CodeRow>(*entry);
+    auto row = DecodeRow<CodeRow>(entry->key, entry->value);
     if (!row) return Status::Internal("unreadable invite row");
     found.row = std::move(*row);
   } else if (found.live != nullptr) {
@@ -206,7 +197,7 @@ Status GetInvite(Call& c) {
   std::string last;
   for (const ModuleStateEntry& e : rows) {
     if (!e.key.starts_with(prefix)) break;
-    const auto j = Decode<JoinRow>(e);
+    const auto j = DecodeRow<JoinRow>(e.key, e.value);
     if (!j) continue;
     joins.push_back({{"member", j->member},
                      {"name", j->name},
