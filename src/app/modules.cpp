@@ -6,6 +6,7 @@
 #include "modules/invites/invites.hpp"
 #include "modules/moderation/moderation.hpp"
 #include "modules/schedule/schedule.hpp"
+#include "modules/verify/verify.hpp"
 #include "modules/welcome/welcome.hpp"
 
 namespace qz {
@@ -15,6 +16,7 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   // Moderation first: a message it deletes triggers nothing in the modules after it.
   QZ_RETURN_IF_ERROR(registry->Add(MakeModerationModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeInvitesModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeVerifyModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeAnswersModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));

@@ -98,6 +98,18 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
     }
   } else {
     std::string_view slug = e.community.empty() ? kDefaultCommunity : e.community;
+    if (e.community.empty() && IsDirectMessage(e)) {
+      // A private chat names no community: the one where this person was last seen.
+      TimeMs last = -1;
+      for (CommunityId id = 1; id < state_.NextCommunityId(); ++id) {
+        const Identity* i = state_.FindIdentity(id, e.platform, e.member);
+        const Member* m = i != nullptr ? state_.FindMember(i->member_id) : nullptr;
+        if (m != nullptr && m->last_seen > last) {
+          last = m->last_seen;
+          slug = state_.FindCommunity(id)->slug;
+        }
+      }
+    }
     if (e.community.empty() && !e.group.empty()) {
       // A group seen for the first time belongs to the community whose playbook names it.
       for (const auto& [community, playbook] : playbooks_->all()) {
@@ -228,6 +240,7 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
 
   switch (e.type) {
     case EventType::kMessage: {
+      if (ms == nullptr) break;  // a direct message to the bot: not a message in the community
       Member& m = state_.MutableMember(r.member);
       ++m.messages;
       m.last_message = std::max(m.last_message, e.time);

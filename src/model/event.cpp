@@ -467,8 +467,8 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
   if (e.member.empty() && !IsSystemEvent(e.type)) return Status::Invalid("required", "member");
 
   // Per type.
+  // A message without a group is a private chat with the bot (IsDirectMessage).
   switch (e.type) {
-    case EventType::kMessage:
     case EventType::kMemberJoined:
     case EventType::kMemberLeft:
     case EventType::kCheckin:

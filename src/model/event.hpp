@@ -106,6 +106,12 @@ struct Event {
   std::string attrs = "{}";
 };
 
+// A message sent to the bot in a private chat (no group): keyword joining, verification
+// answers. It changes no group's counters and moderation does not judge it.
+inline bool IsDirectMessage(const Event& e) {
+  return e.type == EventType::kMessage && e.group.empty();
+}
+
 // Limits that keep one event from being a memory bomb.
 inline constexpr size_t kMaxIdBytes = 256;
 inline constexpr size_t kMaxTextBytes = 64 * 1024;

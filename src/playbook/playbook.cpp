@@ -345,19 +345,24 @@ bool ReadGroupTargets(TableReader& r, const Playbook& common, std::vector<std::s
     if (out.empty()) r.Invalid("group_type", fmt::format("no [[groups]] entry has type \"{}\"", type_name));
     return false;
   }
+  (void)ReadGroupRefs(r, "groups", out);
+  return false;
+}
+
+bool ReadGroupRefs(TableReader& r, std::string_view key, std::vector<std::string>& out) {
   std::vector<std::string> refs;
-  if (!r.StringList("groups", refs)) return false;
-  if (refs.empty()) r.Invalid("groups", "must not be empty");
+  if (!r.StringList(key, refs)) return false;
+  if (refs.empty()) r.Invalid(key, "must not be empty");
   std::set<std::string, std::less<>> seen;
   for (std::string& ref : refs) {
-    if (!CheckRef(r, "groups", ref)) return false;
+    if (!CheckRef(r, key, ref)) return false;
     if (!seen.insert(ref).second) {
-      r.Invalid("groups", fmt::format("\"{}\" is listed twice", Excerpt(ref, 40)));
+      r.Invalid(key, fmt::format("\"{}\" is listed twice", Excerpt(ref, 40)));
       return false;
     }
     out.push_back(std::move(ref));
   }
-  return false;
+  return true;
 }
 
 bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, bool off_allowed) {

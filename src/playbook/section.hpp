@@ -38,6 +38,10 @@ bool ReadDuration(TableReader& reader, std::string_view key, int64_t& seconds, b
 // when they were given as the single `group`. Problems are reported through the reader.
 bool ReadGroupTargets(TableReader& reader, const Playbook& common, std::vector<std::string>& out);
 
+// A list of "platform:id" group refs at `key`, each once and not empty; appended to `out`.
+// False when absent or bad (reported).
+bool ReadGroupRefs(TableReader& reader, std::string_view key, std::vector<std::string>& out);
+
 // An http:// or https:// URL of at most `max_bytes`, without spaces, control characters, quotes
 // or angle brackets (it goes into Location headers and pages as it is).
 bool IsHttpUrl(std::string_view url, size_t max_bytes);

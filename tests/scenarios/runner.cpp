@@ -303,6 +303,13 @@ class Runner {
       Ingest(PlatformOf(platform).sandbox->PostMessage(w[1], w[2], o.contains("name") ? o["name"] : w[2],
                                                        w[3], o["community"]),
              platform);
+    } else if (d == "dm" && w.size() >= 3) {
+      EnsureNode();
+      auto o = Options(w, 3);
+      const std::string platform = o.contains("platform") ? o["platform"] : "sandbox";
+      Ingest(PlatformOf(platform).sandbox->PostDirect(w[1], o.contains("name") ? o["name"] : w[1],
+                                                      w[2], o["community"]),
+             platform);
     } else if (d == "leave" && w.size() >= 3) {
       EnsureNode();
       auto o = Options(w, 3);

@@ -417,4 +417,65 @@ void Normalizer::Normalize(std::string_view input, NormalizedText& out) const {
   out.origin.push_back(static_cast<uint32_t>(input.size()));
 }
 
+namespace {
+
+// The code point that starts at s[i] (i on a boundary), and its length; U+FFFD for a bad byte.
+char32_t DecodeAt(std::string_view s, size_t i, size_t& len) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  if (c >= 0x80 && c < 0xC0) len = 1;
+  if (i + len > s.size()) {
+    len = 1;
+    return 0xFFFD;
+  }
+  if (len == 1) return c < 0x80 ? c : 0xFFFD;
+  char32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  return cp;
+}
+
+// ASCII controls, spaces and punctuation; general and CJK punctuation (、。「」【】…), the
+// full-width tilde and the emoji variation selector.
+bool Trimmable(char32_t cp) {
+  if (cp < 0x80) {
+    return cp <= 0x20 || cp == 0x7F || (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) ||
+           (cp >= 0x5B && cp <= 0x60) || (cp >= 0x7B && cp <= 0x7E);
+  }
+  return (cp >= 0x2010 && cp <= 0x2027) || (cp >= 0x3000 && cp <= 0x3011) || cp == 0xFF5E || cp == 0xFE0F;
+}
+
+}  // namespace
+
+std::string_view TrimEnds(std::string_view s) {
+  while (!s.empty()) {
+    size_t len = 0;
+    if (!Trimmable(DecodeAt(s, 0, len))) break;
+    s.remove_prefix(len);
+  }
+  while (!s.empty()) {
+    size_t start = s.size() - 1;
+    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t len = 0;
+    if (!Trimmable(DecodeAt(s, start, len)) || start + len != s.size()) break;
+    s.remove_suffix(len);
+  }
+  return s;
+}
+
+std::string ShortForm(std::string_view text) {
+  const NormalizedText normalized = Normalizer::Default().Normalize(text);
+  std::string out;
+  bool space = false;
+  for (const char c : TrimEnds(normalized.text)) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = true;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace qz::text

@@ -88,4 +88,13 @@ class Normalizer {
   std::unique_ptr<Impl> impl_;
 };
 
+// `s` without the spaces and punctuation around it ("北京。", " 12 ", "「上海」"); the inside is
+// untouched.
+std::string_view TrimEnds(std::string_view s);
+
+// A short reply as it is compared with what a playbook lists (a keyword that asks for a group,
+// the answer to a verification question): normalised by the default Normalizer, trimmed
+// (TrimEnds), runs of spaces inside made one ("ＯＰＥＮ  Sesame!" → "open sesame").
+std::string ShortForm(std::string_view text);
+
 }  // namespace qz::text

@@ -102,5 +102,17 @@ TEST(Normalize, NeverBreaksOnOddInput) {
   EXPECT_EQ(N(std::string((1 << 20) + 100, 'a')).size(), size_t{1} << 20);
 }
 
+TEST(ShortForm, IsNormalisedTrimmedAndSpacedOnce) {
+  EXPECT_EQ(ShortForm("  北 京。"), "北京");
+  EXPECT_EQ(ShortForm("「臺北」"), "台北");
+  EXPECT_EQ(ShortForm("ＯＰＥＮ  Sesame!"), "open sesame");
+  EXPECT_EQ(ShortForm("１２"), "12");
+  EXPECT_EQ(ShortForm("？！"), "");
+  EXPECT_EQ(ShortForm(" 入 群！…"), "入群");
+  EXPECT_EQ(TrimEnds("【上海】 "), "上海");
+  EXPECT_EQ(TrimEnds("a, b"), "a, b");  // the inside is untouched
+  EXPECT_EQ(TrimEnds(std::string_view("\xff", 1)), "\xff");  // a bad byte is not punctuation
+}
+
 }  // namespace
 }  // namespace qz::text

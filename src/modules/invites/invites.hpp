@@ -29,12 +29,27 @@ struct LiveCode {
   std::string overflow;             // the next group's name, "{n}" its number; empty: none
 };
 
+// One [[invites.keywords]] entry (关键词拉群): a person who writes one of `keywords` to the bot in
+// a private chat (or in a lobby group) gets the invite of the first group with room among
+// `live`'s groups or the entry's own, if they carry `tag` (a profile field is the tag
+// "<field>:<value>", e.g. "region:上海", as join verification sets it).
+struct KeywordJoin {
+  std::vector<std::string> keywords;  // as compared (text::ShortForm)
+  std::string tag;                    // empty: anyone
+  std::string live;                   // a live code of this section; else `groups`
+  LiveCode groups;                    // `code` empty: the entry's own groups (and overflow)
+  LocalizedText reply;                // before the link; empty: the default
+};
+
 // [invites]: `base_url` (default "http://localhost:8080"; the address where this server's
 // /j/<code> is reachable from a phone: what every QR code points to) and [[invites.live]] with
-// `code`, `name`, `groups` (list of "platform:id", or `group_type`) and `overflow`.
+// `code`, `name`, `groups` (list of "platform:id", or `group_type`) and `overflow`; `lobbies`
+// (groups where keywords are answered as in a private chat) and [[invites.keywords]].
 struct InvitesConfig : SectionConfig {
   std::string base_url = "http://localhost:8080";
   std::vector<LiveCode> live;
+  std::vector<std::string> lobbies;  // "platform:id"
+  std::vector<KeywordJoin> keywords;
   const LiveCode* FindLive(std::string_view code) const;
 };
 
@@ -48,6 +63,12 @@ struct LiveChoice {
 };
 LiveChoice ChooseGroup(const LiveCode& live, const Playbook& playbook,
                        const std::function<int64_t(std::string_view platform, std::string_view id)>& members);
+
+// The keyword entry that answers `text` (any message text) from a member holding the tags
+// `has_tag` says: the first with a keyword equal to text::ShortForm(text) and whose `tag` the
+// member carries. Null when none.
+const KeywordJoin* MatchKeyword(const InvitesConfig& config, std::string_view text,
+                                const std::function<bool(std::string_view tag)>& has_tag);
 
 // Commands (payload JSON): "invites.create" {"code","group":"platform:id","channel","inviter",
 // "operator"} creates a code (an existing code is refused); "invites.overflow" {"code","n","name"}

@@ -76,6 +76,57 @@ TEST(Invites, BadSectionsNameTheirKeys) {
               HasSubstr("duplicate live code \"abc\""));
 }
 
+TEST(Invites, KeywordsMatchAfterNormalisationInOrderAndByTag) {
+  auto module = MakeInvitesModule();
+  testing::FakeModuleContext ctx(*module);
+  std::string playbook(kPlaybook);
+  playbook.insert(playbook.find("[[invites.live]]"), "lobbies = [\"sandbox:c2\"]\n");
+  ASSERT_TRUE(ctx.UsePlaybook(playbook + R"toml(
+[[invites.keywords]]
+keywords = ["入群", "Join"]
+tag = "region:上海"
+group = "sandbox:c2"
+[[invites.keywords]]
+keywords = ["入群", "join"]
+live = "camp"
+)toml").ok());
+  const auto& config = *ctx.playbook().Section<InvitesConfig>("invites");
+  EXPECT_EQ(config.lobbies, (std::vector<std::string>{"sandbox:c2"}));
+  ASSERT_EQ(config.keywords.size(), 2U);
+  auto none = [](std::string_view) { return false; };
+  auto shanghai = [](std::string_view tag) { return tag == "region:上海"; };
+  EXPECT_EQ(MatchKeyword(config, "入群", shanghai), &config.keywords[0]);
+  EXPECT_EQ(MatchKeyword(config, "入群", none), &config.keywords[1]);
+  EXPECT_EQ(MatchKeyword(config, " 入 群！", none), &config.keywords[1]);  // spaced, punctuated
+  EXPECT_EQ(MatchKeyword(config, "JOIN", none), &config.keywords[1]);     // case folded
+  EXPECT_EQ(MatchKeyword(config, "入群了吗", none), nullptr);              // a keyword is the whole message
+  EXPECT_EQ(MatchKeyword(config, "hello", shanghai), nullptr);
+}
+
+TEST(Invites, BadKeywordEntriesNameTheirKeys) {
+  auto module = MakeInvitesModule();
+  auto error = [&](std::string_view section) {
+    testing::FakeModuleContext ctx(*module);
+    const Status st = ctx.UsePlaybook("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"g\"\n" +
+                                      std::string(section));
+    EXPECT_FALSE(st.ok()) << section;
+    return st.message();
+  };
+  EXPECT_THAT(error("[[invites.keywords]]\ngroup = \"sandbox:g\"\n"), HasSubstr("invites.keywords[0].keywords: required"));
+  EXPECT_THAT(error("[[invites.keywords]]\nkeywords = []\ngroup = \"sandbox:g\"\n"),
+              HasSubstr("invites.keywords[0].keywords: must not be empty"));
+  EXPECT_THAT(error("[[invites.keywords]]\nkeywords = [\"a\"]\nlive = \"nope\"\n"),
+              HasSubstr("invites.keywords[0].live: no [[invites.live]] entry has code \"nope\""));
+  EXPECT_THAT(error("[[invites.keywords]]\nkeywords = [\"a\"]\n"), HasSubstr("invites.keywords[0].group: required"));
+  EXPECT_THAT(error("[[invites.keywords]]\nkeywords = [\"a\"]\ngroup = \"g\"\n"),
+              HasSubstr("invites.keywords[0].group: \"g\" is not \"platform:id\""));
+  EXPECT_THAT(error("[[invites.keywords]]\nkeywords = [\"a\"]\ngroup = \"sandbox:g\"\nreply = \"{nope}\"\n"),
+              HasSubstr("invites.keywords[0].reply"));
+  EXPECT_THAT(error("[invites]\nlobbies = [\"lobby\"]\n"), HasSubstr("invites.lobbies"));
+  EXPECT_THAT(error("[[invites.keywords]]\nkeywords = [\"a\"]\ngroup = \"sandbox:g\"\ncolour = 1\n"),
+              HasSubstr("invites.keywords[0].colour"));
+}
+
 TEST(Invites, JoinsAreCountedOncePerMemberAndCode) {
   auto module = MakeInvitesModule();
   testing::FakeModuleContext ctx(*module);

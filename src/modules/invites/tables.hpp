@@ -65,4 +65,24 @@ struct OverflowRow {
   }
 };
 
+// Per member who asked for a group by keyword: the last ask, and when they then joined it.
+struct AskRow {
+  static constexpr std::string_view kTable = "asks";
+  std::string member;   // "platform:id"
+  std::string keyword;  // the entry's first keyword
+  std::string group;    // "platform:id" handed out; empty when every group was full
+  int64_t at = 0;
+  int64_t asks = 0;       // how many times they asked
+  int64_t joined_at = 0;  // 0: not (yet) joined that group
+  template <class V>
+  void Fields(V& v) {
+    v.Key("member", member);
+    v.Value("keyword", keyword);
+    v.Value("group", group);
+    v.Value("at", at);
+    v.Value("asks", asks);
+    v.Value("joined_at", joined_at);
+  }
+};
+
 }  // namespace qz::invites

@@ -36,7 +36,8 @@ class ModerationModule final : public Module {
   std::shared_ptr<const Prepared> Prepare(const Event& event,
                                           const SectionConfig& section) const override {
     const auto& config = static_cast<const ModerationConfig&>(section);
-    if (event.type != EventType::kMessage || !config.enabled || config.rules == nullptr) {
+    if (event.type != EventType::kMessage || IsDirectMessage(event) || !config.enabled ||
+        config.rules == nullptr) {
       return nullptr;
     }
     return moderation::Analyzer::Run(*config.rules, event.text, config.normalized_appeal_words, event.qr);
@@ -50,7 +51,8 @@ class ModerationModule final : public Module {
       case EventType::kMemberJoined:
         return moderation::HandleJoin(ctx);
       case EventType::kMessage:
-        return moderation::HandleMessage(ctx);
+        // A private chat with the bot is seen by nobody else: nothing to moderate.
+        return IsDirectMessage(e) ? Status::Ok() : moderation::HandleMessage(ctx);
       default:
         return Status::Ok();
     }

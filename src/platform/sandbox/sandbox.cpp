@@ -272,6 +272,15 @@ Result<Event> SandboxPlatform::PostMessage(const std::string& group, const std::
   return RecordMessage(group, member, name, text, community, false, {});
 }
 
+Result<Event> SandboxPlatform::PostDirect(const std::string& member, const std::string& name,
+                                          const std::string& text, const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(name, "name", kMaxNameBytes, false));
+  QZ_RETURN_IF_ERROR(CheckField(text, "text", kMaxTextBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
+  return RecordMessage({}, member, name, text, community, false, {});
+}
+
 Result<Event> SandboxPlatform::PostImage(const std::string& group, const std::string& member,
                                          const std::string& name, std::string_view image,
                                          const std::string& text, const std::string& community) {
@@ -348,6 +357,24 @@ std::vector<SandboxEntry> SandboxPlatform::Conversation(const std::string& group
                                [](int64_t seq, const SandboxEntry& e) { return seq < e.seq; });
   const size_t n = std::min(limit, static_cast<size_t>(entries.end() - from));
   out.assign(from, from + static_cast<std::ptrdiff_t>(n));
+  return out;
+}
+
+std::vector<SandboxEntry> SandboxPlatform::DirectConversation(const std::string& member,
+                                                              int64_t after_seq,
+                                                              size_t limit) const {
+  std::lock_guard lock(mu_);
+  std::vector<SandboxEntry> out;
+  for (const auto& [group, entries] : conversations_) {
+    for (const SandboxEntry& e : entries) {
+      if (e.seq > after_seq && e.member == member && (group.empty() || e.kind == "direct")) {
+        out.push_back(e);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SandboxEntry& a, const SandboxEntry& b) { return a.seq < b.seq; });
+  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

@@ -105,6 +105,10 @@ class SandboxPlatform final : public PlatformAdapter {
   Result<Event> PostImage(const std::string& group, const std::string& member,
                           const std::string& name, std::string_view image,
                           const std::string& text = {}, const std::string& community = {});
+  // A member's private chat with the bot: a message event without a group (IsDirectMessage),
+  // recorded in the conversation of group "" (see DirectConversation).
+  Result<Event> PostDirect(const std::string& member, const std::string& name,
+                           const std::string& text, const std::string& community = {});
   Result<Event> Join(const std::string& group, const std::string& member, const std::string& name,
                      const std::string& inviter = {}, const std::string& code = {},
                      const std::string& community = {});
@@ -114,6 +118,10 @@ class SandboxPlatform final : public PlatformAdapter {
   // The conversation of `group` after `after_seq`, oldest first, at most `limit`.
   std::vector<SandboxEntry> Conversation(const std::string& group, int64_t after_seq = 0,
                                          size_t limit = 1000) const;
+  // One member's private chat with the bot, oldest first: what they wrote to it and every
+  // direct message the bot sent them (also those sent about a group, such as an appeal hint).
+  std::vector<SandboxEntry> DirectConversation(const std::string& member, int64_t after_seq = 0,
+                                               size_t limit = 1000) const;
   std::vector<std::string> Groups() const;
 
   void SetFailures(SandboxFailures failures);

@@ -1,6 +1,7 @@
 #include "platform/sandbox/sandbox_routes.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -145,15 +146,24 @@ Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
   return Status::Internal("unknown sandbox action");
 }
 
-Status GetMessages(Call& c, const SandboxPlatform& sandbox) {
-  const std::string& group = c.Param("group");
+Status PostDirect(Call& c, SandboxPlatform& sandbox) {
+  QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  QZ_ASSIGN_OR_RETURN(const StringFields f, ParseStringFields(c.body(),
+                                                              {"member", "name", "text", "community"},
+                                                              {"member", "text"}));
+  return SubmitSandboxEvent(c, sandbox.PostDirect(FieldOr(f, "member"), FieldOr(f, "name"),
+                                                  FieldOr(f, "text"), FieldOr(f, "community")));
+}
+
+// One page of a conversation: a group's (`key` "group") or a member's private chat ("member").
+Status RespondConversation(Call& c, std::string_view key, const std::string& id,
+                           const std::function<std::vector<SandboxEntry>(int64_t, size_t)>& read) {
   QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("after", CursorForm::kNonNegative));
-  const std::vector<SandboxEntry> entries =
-      sandbox.Conversation(group, page.cursor, static_cast<size_t>(page.limit));
+  const std::vector<SandboxEntry> entries = read(page.cursor, static_cast<size_t>(page.limit));
   ApiJson messages = ApiJson::array();
   for (const SandboxEntry& e : entries) messages.push_back(SandboxEntryJson(e));
   const int64_t last = entries.empty() ? 0 : entries.back().seq;
-  c.RespondJson({{"group", group},
+  c.RespondJson({{key, id},
                  {"messages", std::move(messages)},
                  {"next_after", NextCursor(page, entries.size(), last, CursorJson::kNumber)}});
   return Status::Ok();
@@ -170,8 +180,20 @@ Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox) {
                                   c.RespondJson({{"groups", std::move(groups)}});
                                   return Status::Ok();
                                 }}));
-  QZ_RETURN_IF_ERROR(table.Add(
-      {"GET", group + "/messages", [&sandbox](Call& c) { return GetMessages(c, sandbox); }}));
+  QZ_RETURN_IF_ERROR(table.Add({"GET", group + "/messages", [&sandbox](Call& c) {
+                                  const std::string& g = c.Param("group");
+                                  return RespondConversation(c, "group", g, [&](int64_t after, size_t n) {
+                                    return sandbox.Conversation(g, after, n);
+                                  });
+                                }}));
+  QZ_RETURN_IF_ERROR(table.Add({"POST", "/api/v1/sandbox/direct",
+                                [&sandbox](Call& c) { return PostDirect(c, sandbox); }}));
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/sandbox/direct/{member}", [&sandbox](Call& c) {
+                                  const std::string& m = c.Param("member");
+                                  return RespondConversation(c, "member", m, [&](int64_t after, size_t n) {
+                                    return sandbox.DirectConversation(m, after, n);
+                                  });
+                                }}));
   const std::pair<const char*, MemberAction> posts[] = {{"/messages", MemberAction::kMessage},
                                                         {"/join", MemberAction::kJoin},
                                                         {"/leave", MemberAction::kLeave}};

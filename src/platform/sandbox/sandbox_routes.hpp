@@ -16,6 +16,9 @@ class SandboxPlatform;
 // POST /api/v1/sandbox/groups/{group}/messages  {"member","text"[,"name","community"]}
 // POST /api/v1/sandbox/groups/{group}/join      {"member"[,"name","inviter","code","community"]}
 // POST /api/v1/sandbox/groups/{group}/leave     {"member"[,"community"]}
+// POST /api/v1/sandbox/direct                   {"member","text"[,"name","community"]}: a private
+//      chat with the bot (a message event without a group)
+// GET  /api/v1/sandbox/direct/{member}?after=&limit=: that chat, with the bot's direct messages
 // `sandbox` is borrowed and must outlive the server.
 Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox);
 

@@ -194,6 +194,51 @@ TEST_F(SandboxRoutesTest, SandboxMutedMemberIs400) {
             200);
 }
 
+TEST_F(SandboxRoutesTest, SandboxDirectChatIsAMessageWithoutGroupAndListsTheBotsAnswers) {
+  Reply r = Send("POST", "/api/v1/sandbox/direct", R"({"member":"u1","name":"小明","text":"入群"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["event"]["type"], "message");
+  EXPECT_FALSE(r.body["event"].contains("group")) << r.raw.body();
+  ASSERT_EQ(ingest_.events().size(), 1u);
+  EXPECT_TRUE(IsDirectMessage(ingest_.events()[0]));
+
+  // The bot answers in the private chat, and also writes to u1 about a group; u2's chat is apart.
+  OutboxRecord answer;
+  answer.id = 7;
+  answer.action.type = ActionType::kSendDirect;
+  answer.action.community = "default";
+  answer.action.platform = "sandbox";
+  answer.action.member = "u1";
+  answer.action.text = "这是入群链接";
+  answer.idempotency_key = "dm-1";
+  ASSERT_EQ(sandbox_.Perform(answer).kind, PerformResult::Kind::kDone);
+  answer.id = 8;
+  answer.action.group = "g1";
+  answer.action.text = "请先回答验证问题";
+  answer.idempotency_key = "dm-2";
+  ASSERT_EQ(sandbox_.Perform(answer).kind, PerformResult::Kind::kDone);
+  ASSERT_EQ(Send("POST", "/api/v1/sandbox/direct", R"({"member":"u2","text":"hi"})").status, 200);
+
+  r = Get("/api/v1/sandbox/direct/u1");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["member"], "u1");
+  const json& m = r.body["messages"];
+  ASSERT_EQ(m.size(), 3u) << r.raw.body();
+  EXPECT_EQ(m[0]["kind"], "message");
+  EXPECT_EQ(m[0]["text"], "入群");
+  EXPECT_EQ(m[1]["kind"], "direct");
+  EXPECT_EQ(m[1]["text"], "这是入群链接");
+  EXPECT_EQ(m[2]["text"], "请先回答验证问题");
+  r = Get("/api/v1/sandbox/direct/u1?after=" + std::to_string(m[1]["seq"].get<int64_t>()));
+  ASSERT_EQ(r.body["messages"].size(), 1u) << r.raw.body();
+  EXPECT_TRUE(Get("/api/v1/sandbox/groups").body["groups"] == json::array({"g1"}));
+
+  ExpectError(Send("POST", "/api/v1/sandbox/direct", R"({"member":"u1"})"), 400, "invalid_argument", "text");
+  ExpectError(Send("POST", "/api/v1/sandbox/direct", R"({"text":"x"})"), 400, "invalid_argument", "member");
+  ExpectError(Send("POST", "/api/v1/sandbox/direct", R"({"member":"u1","text":"x","group":"g"})"), 400,
+              "invalid_argument", "group");
+}
+
 TEST_F(SandboxRoutesTest, SandboxBadBodiesAre400NamingTheField) {
   const std::string target = "/api/v1/sandbox/groups/g1/messages";
   ExpectError(Send("POST", target, "not json"), 400, "invalid_argument", "body");
