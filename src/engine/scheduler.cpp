@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -88,9 +89,8 @@ class ScheduleCache {
 // One pending timer: 16 bytes. Everything else about it stays in the store until it fires.
 struct Slot {
   int64_t id = 0;
-  TimeMs due : 62 = 0;        // 0: the slot is free
-  uint64_t firing : 1 = 0;    // taken by RunDue; its outcome is not applied yet
-  uint64_t replaced : 1 = 0;  // while firing, Add replaced its content (same due)
+  TimeMs due : 63 = 0;      // 0: the slot is free
+  uint64_t firing : 1 = 0;  // taken by RunDue; its outcome is not applied yet
 };
 static_assert(sizeof(Slot) == 16);
 
@@ -141,6 +141,35 @@ TimeMs NextDue(const Schedule& schedule, TimeMs due, TimeMs now) {
   if (next != 0 && next <= now) next = schedule.recurrence->NextAfter(now);
   return next;
 }
+
+}  // namespace
+
+std::string TimerEventId(int64_t id, TimeMs due, int64_t version) {
+  return version <= 1 ? fmt::format("timer:{}:{}", id, due) : fmt::format("timer:{}:{}:v{}", id, due, version);
+}
+
+std::optional<TimerEventRef> ParseTimerEventId(std::string_view event_id) {
+  if (!event_id.starts_with("timer:")) return std::nullopt;
+  std::string_view rest = event_id.substr(6);
+  TimerEventRef ref;
+  auto number = [&](int64_t& out) {
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), out);
+    if (ec != std::errc()) return false;
+    rest.remove_prefix(static_cast<size_t>(end - rest.data()));
+    return true;
+  };
+  int64_t due = 0;
+  if (!number(ref.id) || !rest.starts_with(':')) return std::nullopt;
+  rest.remove_prefix(1);
+  if (!number(due)) return std::nullopt;
+  if (rest.empty()) return ref;
+  if (!rest.starts_with(":v")) return std::nullopt;
+  rest.remove_prefix(2);
+  if (!number(ref.version) || !rest.empty() || ref.version < 1) return std::nullopt;
+  return ref;
+}
+
+namespace {
 
 // Threads: Add from any thread; RunDue from one caller at a time (run_mu_ serialises the
 // background thread and direct callers); the background thread runs Loop between Start and
@@ -200,15 +229,13 @@ class SchedulerImpl final : public Scheduler {
   // Release).
   bool Fire(std::span<const Firing> batch, TimeMs now, RunResult& result,
             std::vector<Firing>& retry);
-  // Without mu_: the schedules of the fired timers that Add replaced (same due) during their
-  // firing, read again from the store so the new rule decides the next due.
-  void Reread(std::span<const Firing> batch, std::span<const size_t> fired,
-              std::vector<SchedulePtr>& schedules);
   // Advances (or finishes) the durably fired timers batch[fired[k]] in the store, all in one
-  // commit, then in memory. done[k] false: the store write failed; that firing stays taken, for
-  // Release.
+  // commit, then in memory; each only if its content is still the version that fired
+  // (versions[i]). One replaced meanwhile at the same due fires again, with its new content.
+  // done[k] false: the store write failed; that firing stays taken, for Release.
   std::vector<bool> Complete(std::span<const Firing> batch, std::span<const size_t> fired,
-                             std::span<const SchedulePtr> schedules, TimeMs now);
+                             std::span<const SchedulePtr> schedules,
+                             std::span<const int64_t> versions, TimeMs now);
 
   TimerStore& store_;
   Ingest& ingest_;
@@ -319,7 +346,6 @@ void SchedulerImpl::Put(int64_t id, TimeMs due) {
     slot.id = id;
     slot.due = due;
     slot.firing = 0;
-    slot.replaced = 0;
     IndexInsert(s);
     ++live_;
     metrics_.pending.store(static_cast<int64_t>(live_), std::memory_order_relaxed);
@@ -329,13 +355,11 @@ void SchedulerImpl::Put(int64_t id, TimeMs due) {
   Slot& slot = slots_[s];
   if (slot.due == due) {
     // Same occurrence: its heap item still stands. If it is being fired right now, the firing
-    // carries on, and its outcome advances by the new content's rule (Reread).
-    if (slot.firing) slot.replaced = 1;
+    // carries on; its compare-and-set then finds a newer version and fires this one (Complete).
     return;
   }
   slot.due = due;
   slot.firing = 0;  // a firing under way now finds the timer replaced and leaves it alone
-  slot.replaced = 0;
   Push(due, s);
 }
 
@@ -377,7 +401,6 @@ std::vector<Firing> SchedulerImpl::TakeDue(TimeMs now, size_t max) {
     if (IsTaken(item)) continue;
     Slot& slot = slots_[item.slot];
     slot.firing = 1;
-    slot.replaced = 0;
     out.push_back(Firing{slot.id, item.due, item.slot});
   }
   return out;
@@ -544,6 +567,7 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
     return false;
   }
   std::vector<SchedulePtr> schedules(batch.size());  // set for the timers that fire
+  std::vector<int64_t> versions(batch.size(), 0);     // the content versions that fire
   std::vector<size_t> firing;                         // their indexes in `batch`
   std::vector<Firing> gone;
   IngestBatch ib;
@@ -570,9 +594,10 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
       continue;
     }
     schedules[i] = std::move(*schedule);
+    versions[i] = t.version;
     Event e;
-    // The id makes a repeated firing of this occurrence a duplicate in the log.
-    e.id = fmt::format("timer:{}:{}", f.id, f.due);
+    // The id makes a repeated firing of this occurrence and content a duplicate in the log.
+    e.id = TimerEventId(f.id, f.due, t.version);
     e.type = EventType::kTimer;
     e.time = f.due;
     e.time_offset = OffsetMinutes(schedules[i]->zone, f.due);
@@ -600,13 +625,18 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
   for (const ItemError& item : r.rejected) {
     const Firing& f = batch[item.index];
     rejected[item.index] = true;
+    if (item.error.field() == "timer") {
+      // Stale: the writer logged a replacement first; the compare-and-set below fails on the
+      // version and the new content fires instead.
+      spdlog::info("scheduler: {}", item.error.message());
+      continue;
+    }
     // Retrying cannot help (the event itself is invalid): the timer moves on regardless.
     spdlog::error("scheduler: timer {} due at {}: its event was rejected: {}", f.id,
                   FormatRfc3339(f.due), item.error.ToString());
   }
-  Reread(batch, firing, schedules);
   int64_t fired = 0;
-  const std::vector<bool> done = Complete(batch, firing, schedules, now);
+  const std::vector<bool> done = Complete(batch, firing, schedules, versions, now);
   for (size_t k = 0; k < firing.size(); ++k) {
     const size_t i = firing[k];
     if (!done[k]) {
@@ -620,62 +650,55 @@ bool SchedulerImpl::Fire(std::span<const Firing> batch, TimeMs now, RunResult& r
   return true;
 }
 
-void SchedulerImpl::Reread(std::span<const Firing> batch, std::span<const size_t> fired,
-                           std::vector<SchedulePtr>& schedules) {
-  std::vector<int64_t> ids;
-  std::vector<size_t> where;  // ids[k] is batch[where[k]]'s
-  {
-    std::lock_guard lock(mu_);
-    for (size_t i : fired) {
-      if (Ours(batch[i]) && slots_[batch[i].slot].replaced) {
-        ids.push_back(batch[i].id);
-        where.push_back(i);
-      }
-    }
-  }
-  if (ids.empty()) return;  // the usual case: no second read
-  auto records = store_.GetTimers(ids);
-  if (!records.ok()) {
-    spdlog::warn("scheduler: {} replaced timers advance by their previous rule: {}", ids.size(),
-                 records.status().ToString());
-    return;
-  }
-  for (size_t k = 0; k < ids.size(); ++k) {
-    auto it = std::lower_bound(records->begin(), records->end(), ids[k],
-                               [](const TimerRecord& t, int64_t id) { return t.id < id; });
-    // Another due: replaced again, and the compare-and-set will not apply anyway.
-    if (it == records->end() || it->id != ids[k] || it->due != batch[where[k]].due) continue;
-    if (auto schedule = schedules_.Get(it->rule, it->time_zone); schedule.ok()) {
-      schedules[where[k]] = std::move(*schedule);
-    }
-  }
-}
-
 std::vector<bool> SchedulerImpl::Complete(std::span<const Firing> batch, std::span<const size_t> fired,
-                                          std::span<const SchedulePtr> schedules, TimeMs now) {
+                                          std::span<const SchedulePtr> schedules,
+                                          std::span<const int64_t> versions, TimeMs now) {
   std::vector<TimerStore::DueChange> changes;
   changes.reserve(fired.size());
   for (size_t i : fired) {
-    changes.push_back({batch[i].id, batch[i].due, NextDue(*schedules[i], batch[i].due, now)});
+    changes.push_back(
+        {batch[i].id, batch[i].due, NextDue(*schedules[i], batch[i].due, now), versions[i]});
   }
   std::vector<bool> applied;
   const Status written = store_.UpdateTimerDues(changes, applied);
-  // Where the store's due is no longer the fired one, a replacement was committed. If it
-  // nevertheless holds `next` (an earlier firing of this occurrence advanced it and a stale Add
-  // brought the old due back), the timer stays; otherwise the replacement reaches us through Add.
-  std::vector<bool> store_has_next(changes.size(), false);
+  // Where the set did not apply, a replacement was committed meanwhile; what the store holds
+  // now decides (one read, only for those):
+  //  - the fired due with a newer content: replaced at the same due while firing; it fires
+  //    again (a new event id, since the version differs) with the new content;
+  //  - `next`: an earlier firing of this occurrence advanced it and a stale Add brought the old
+  //    due back; the timer stays at next;
+  //  - anything else: the replacement reaches the index through Add.
+  enum class After : uint8_t { kAdvance, kRefire, kKeepNext, kRemove };
+  std::vector<After> after(changes.size(), After::kAdvance);
   if (written.ok()) {
-    std::vector<TimerStore::DueChange> probes;
-    std::vector<size_t> probed;  // probes[j] is changes[probed[j]]'s
+    std::vector<int64_t> ids;
     for (size_t k = 0; k < changes.size(); ++k) {
-      if (!applied[k] && changes[k].due != 0) {
-        probes.push_back({changes[k].id, changes[k].due, changes[k].due});
-        probed.push_back(k);
-      }
+      if (!applied[k]) ids.push_back(changes[k].id);
     }
-    std::vector<bool> held;
-    if (!probes.empty() && store_.UpdateTimerDues(probes, held).ok()) {
-      for (size_t j = 0; j < probed.size(); ++j) store_has_next[probed[j]] = held[j];
+    if (!ids.empty()) {
+      auto records = store_.GetTimers(ids);
+      if (!records.ok()) {
+        spdlog::warn("scheduler: {} replaced timers could not be read, will fire them again: {}",
+                     ids.size(), records.status().ToString());
+      }
+      for (size_t k = 0; k < changes.size(); ++k) {
+        if (applied[k]) continue;
+        if (!records.ok()) {
+          // Fired again later: a duplicate if nothing changed, the new content if it did.
+          after[k] = After::kRefire;
+          continue;
+        }
+        auto it = std::lower_bound(records->begin(), records->end(), changes[k].id,
+                                   [](const TimerRecord& t, int64_t id) { return t.id < id; });
+        const bool found = it != records->end() && it->id == changes[k].id;
+        if (found && it->due == changes[k].expected && it->version != changes[k].version) {
+          after[k] = After::kRefire;
+        } else if (found && changes[k].due != 0 && it->due == changes[k].due) {
+          after[k] = After::kKeepNext;
+        } else {
+          after[k] = After::kRemove;
+        }
+      }
     }
   } else {
     spdlog::warn("scheduler: {} timers fired but their dues could not be advanced, will retry: {}",
@@ -690,15 +713,19 @@ std::vector<bool> SchedulerImpl::Complete(std::span<const Firing> batch, std::sp
       done[k] = false;
       continue;
     }
+    Slot& slot = slots_[f.slot];
+    if (after[k] == After::kRefire) {
+      slot.firing = 0;
+      Push(f.due, f.slot);
+      continue;
+    }
     const TimeMs next = changes[k].due;
-    if ((!applied[k] && !store_has_next[k]) || next == 0) {
+    if (after[k] == After::kRemove || next == 0) {
       Remove(f.id);
       continue;
     }
-    Slot& slot = slots_[f.slot];
     slot.due = next;
     slot.firing = 0;
-    slot.replaced = 0;
     Push(next, f.slot);
   }
   return done;

@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/status.hpp"
@@ -16,6 +18,19 @@ namespace qz {
 
 class TimerStore;
 class Ingest;
+
+// The id of the timer event of timer `id` firing at `due` with content `version`: firing one
+// occurrence of one content twice gives a duplicate in the log, a replacement's firing at the
+// same due a new event. "timer:<id>:<due>" for version 1 (as before timers had versions),
+// "timer:<id>:<due>:v<version>" after.
+std::string TimerEventId(int64_t id, TimeMs due, int64_t version);
+// The timer and content version a timer event's id names (version 1 when it names none);
+// nullopt for an id of another form.
+struct TimerEventRef {
+  int64_t id = 0;
+  int64_t version = 1;
+};
+std::optional<TimerEventRef> ParseTimerEventId(std::string_view event_id);
 
 struct SchedulerOptions {
   // On start, a timer that came due while the process was down fires once if its due time is

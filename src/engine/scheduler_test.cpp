@@ -609,10 +609,10 @@ TEST_F(SchedulerTest, PayloadIsReadWhenTheTimerFires) {
   const auto events = TimerEvents();
   ASSERT_EQ(events.size(), 2u);
   for (const StoredEvent& e : events) {
-    if (e.source_id == fmt::format("timer:{}:{}", quiet.id, base)) {
+    if (e.source_id == TimerEventId(quiet.id, base, 2)) {
       EXPECT_NE(e.json.find(R"("payload":{"v":2,"text":"新"})"), std::string::npos) << e.json;
     } else {
-      EXPECT_EQ(e.source_id, fmt::format("timer:{}:{}", added.id, base));
+      EXPECT_EQ(e.source_id, TimerEventId(added.id, base, added2.version));
       EXPECT_NE(e.json.find(R"("payload":{"v":3})"), std::string::npos) << e.json;
     }
   }
@@ -628,7 +628,7 @@ TEST_F(SchedulerTest, ReplacementNotYetAddedFiresTheTakenOccurrenceWithTheStored
   EXPECT_EQ(s->RunDue().fired, 1);
   const auto events = TimerEvents();
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].source_id, fmt::format("timer:{}:{}", t.id, base));
+  EXPECT_EQ(events[0].source_id, TimerEventId(t.id, base, 2));
   EXPECT_NE(events[0].json.find(R"("payload":{"v":2})"), std::string::npos) << events[0].json;
   EXPECT_EQ(StoredDue(t.id), base + kHour);  // the compare-and-set did not apply
 }
@@ -681,7 +681,10 @@ TEST_F(SchedulerTest, TimerNotInTheStoreIsDroppedWhenDue) {
 
 // A same-due replacement committed and added while its timer is being fired: the event has the
 // content read before, and the new rule decides the next due.
-TEST_F(SchedulerTest, ReplacedDuringTheFiringAdvancesByTheNewRule) {
+// The replacement lands while the old content fires (here straight into the store, as if the
+// writer had logged the old firing first): the old content's firing stands, the new content
+// fires too (its own event), and the timer then advances by the new rule.
+TEST_F(SchedulerTest, ReplacedDuringTheFiringFiresTheNewContentThenAdvancesByTheNewRule) {
   const TimeMs base = T("2026-03-01T10:00:00+08:00");
   const TimerRecord t = PutTimer("k", "daily 10:00", base, R"({"v":1})");
   HookedIngest ingest(*ingest_);
@@ -694,12 +697,56 @@ TEST_F(SchedulerTest, ReplacedDuringTheFiringAdvancesByTheNewRule) {
   };
   clock_.Set(base);
   auto r = s.RunDue();
-  EXPECT_EQ(r.fired, 1);
+  EXPECT_EQ(r.fired, 2);
   EXPECT_EQ(r.next_due, base + 2 * kHour);  // 12:00 today, not 10:00 tomorrow
   EXPECT_EQ(StoredDue(t.id), base + 2 * kHour);
   const auto events = TimerEvents();
-  ASSERT_EQ(events.size(), 1u);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].source_id, TimerEventId(t.id, base, 1));
   EXPECT_NE(events[0].json.find(R"("payload":{"v":1})"), std::string::npos) << events[0].json;
+  EXPECT_EQ(events[1].source_id, TimerEventId(t.id, base, 2));
+  EXPECT_NE(events[1].json.find(R"("payload":{"v":2})"), std::string::npos) << events[1].json;
+}
+
+// The known race: a one-shot timer replaced with the same due while it fires used to finish
+// with its old content and never fire the new one.
+TEST_F(SchedulerTest, OneShotReplacedAtTheSameDueWhileFiringFiresItsNewContent) {
+  const TimeMs base = T("2026-03-01T10:00:00+08:00");
+  const TimerRecord t = PutTimer("k", "", base, R"({"text":"old"})");
+  HookedIngest ingest(*ingest_);
+  auto opened = Scheduler::Open(*store_, ingest, clock_);
+  ASSERT_TRUE(opened.ok());
+  Scheduler& s = **opened;
+  ingest.before_submit = [&] {
+    const TimerRecord replaced = PutTimer("k", "", base, R"({"text":"new"})");
+    s.Add({&replaced, 1});
+  };
+  clock_.Set(base);
+  EXPECT_EQ(s.RunDue().fired, 2);
+  const auto events = TimerEvents();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(events[1].json.find(R"("payload":{"text":"new"})"), std::string::npos) << events[1].json;
+  EXPECT_EQ(StoredDue(t.id), 0) << "finished after firing the new content";
+  EXPECT_EQ(s.metrics().pending.load(), 0);
+  // Nothing fires again.
+  clock_.Set(base + kHour);
+  EXPECT_EQ(s.RunDue().fired, 0);
+}
+
+TEST(TimerEventId, NamesTheTimerAndTheContentVersion) {
+  EXPECT_EQ(TimerEventId(7, 1000, 1), "timer:7:1000");
+  EXPECT_EQ(TimerEventId(7, 1000, 3), "timer:7:1000:v3");
+  auto ref = ParseTimerEventId("timer:7:1000:v3");
+  ASSERT_TRUE(ref.has_value());
+  EXPECT_EQ(ref->id, 7);
+  EXPECT_EQ(ref->version, 3);
+  ref = ParseTimerEventId("timer:7:-1000");
+  ASSERT_TRUE(ref.has_value());
+  EXPECT_EQ(ref->version, 1);
+  EXPECT_FALSE(ParseTimerEventId("timer:7").has_value());
+  EXPECT_FALSE(ParseTimerEventId("timer:7:1000:x").has_value());
+  EXPECT_FALSE(ParseTimerEventId("timer:7:1000:v0").has_value());
+  EXPECT_FALSE(ParseTimerEventId("sandbox:m:1").has_value());
 }
 
 TEST_F(SchedulerTest, OneStoreReadPerFiringBatch) {

@@ -9,6 +9,7 @@
 #include "core/time.hpp"
 #include "engine/module_registry.hpp"
 #include "engine/recurrence.hpp"
+#include "engine/scheduler.hpp"
 
 namespace qz {
 namespace {
@@ -77,7 +78,15 @@ Status ShardWriter::Reload() {
   auto snapshot = store_.LoadState();
   if (!snapshot.ok()) return snapshot.status();
   state_ = State(std::move(*snapshot));
+  replaced_timers_.clear();  // may hold versions of a transaction that rolled back
   return Status::Ok();
+}
+
+void ShardWriter::NotePut(const TimerRecord& t) {
+  if (t.version < 2) return;  // new: no firing of it can be older
+  // Bounded (about 40 MB at most): past the bound, forgetting only lets a stale firing through.
+  if (replaced_timers_.size() >= (size_t{1} << 20)) replaced_timers_.clear();
+  replaced_timers_[t.id] = t.version;  // also when finished: an older firing must not fire
 }
 
 Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
@@ -322,6 +331,18 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
 Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
                                          const std::string& json, int depth,
                                          BatchEffects& effects, const PreparedEvent* prepared) {
+  if (event.type == EventType::kTimer && !replaced_timers_.empty()) {
+    if (auto ref = ParseTimerEventId(event.id)) {
+      auto it = replaced_timers_.find(ref->id);
+      if (it != replaced_timers_.end() && ref->version < it->second) {
+        return ItemOutcome{Outcome::kRejected,
+                           Status::Invalid(fmt::format("a stale firing: timer {} was replaced (version {}) "
+                                                       "before this firing of version {} was logged",
+                                                       ref->id, it->second, ref->version),
+                                           "timer")};
+      }
+    }
+  }
   auto refs = Resolve(event);
   if (!refs.ok()) return ItemOutcome{Outcome::kRejected, refs.status()};
   if (!refs->playbook_community.empty()) {
@@ -526,6 +547,7 @@ Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, A
       t.payload = a.payload;
       t.cause_event = a.cause_event;
       QZ_RETURN_IF_ERROR(txn.PutTimer(t));
+      NotePut(t);
       effects.timers.push_back(std::move(t));
       return Status::Ok();
     }
@@ -675,6 +697,7 @@ Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> 
       t.payload = s.payload;
       t.cause_event = "playbook:" + playbook->community;
       if (Status st = (*txn)->PutTimer(t); !st.ok()) return fail(st);
+      NotePut(t);
       effects.timers.push_back(t);
       next_timers.emplace(map_key, std::move(t));
     }
@@ -686,6 +709,7 @@ Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> 
     TimerRecord done = t;
     done.due = 0;
     if (Status st = (*txn)->PutTimer(done); !st.ok()) return fail(st);
+    NotePut(done);
     effects.timers.push_back(done);
   }
   if (Status st = state_.Flush(**txn); !st.ok()) return fail(st);

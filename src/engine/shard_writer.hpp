@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <span>
 #include <string>
@@ -149,6 +150,13 @@ class ShardWriter {
   std::unique_ptr<ModuleRunner> runner_;  // null without modules
   // Standing timers this writer wrote, by "<community id>\x1f<key>".
   std::map<std::string, TimerRecord> playbook_timers_;
+  // The content version of each timer this writer replaced (version >= 2), by timer id: a
+  // firing of an older version that reaches the writer after the replacement is stale and
+  // refused (the scheduler then fires the new content). Forgotten on Reload, when a stale
+  // firing may get through once more: the new content still fires after it.
+  std::unordered_map<int64_t, int64_t> replaced_timers_;
+  // Records `t` (just put) in replaced_timers_.
+  void NotePut(const TimerRecord& t);
   // When each module's last failure task was opened (engine time), by module name.
   std::map<std::string, TimeMs, std::less<>> failure_task_at_;
 };

@@ -150,6 +150,10 @@ struct TimerRecord {
   TimeMs due = 0;  // the next firing; 0 = no further firing (finished)
   std::string payload;  // JSON object text or empty
   std::string cause_event;
+  // The content's version, set by the store on every put: 1 when the key is new, one more at
+  // each replacement. A firing carries the version it read, so a replacement that lands while
+  // the timer fires (even with the same due) is told apart from the content that fired.
+  int64_t version = 0;
   friend bool operator==(const TimerRecord&, const TimerRecord&) = default;
 };
 

@@ -53,7 +53,7 @@ inline auto Fields(const OperatorTask& t) {
 }
 inline auto Fields(const TimerRecord& t) {
   return std::tuple(t.id, t.community_id, t.community, t.key, t.rule, t.time_zone, t.due,
-                    t.payload, t.cause_event);
+                    t.payload, t.cause_event, t.version);
 }
 inline auto Fields(const StoredPlaybook& p) {
   return std::tuple(p.community, p.toml, p.updated_at);

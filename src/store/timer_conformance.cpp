@@ -171,8 +171,27 @@ TEST_P(TimerConformance, UpdateTimerDueIsACompareAndSet) {
   ASSERT_OK_AND_ASSIGN(applied, timer_store().UpdateTimerDue(t.id, kT0 + 100, kT0 + 300));
   EXPECT_FALSE(applied);
   EXPECT_EQ(due_of(t.id), kT0 + 5000);
-  // Setting due 0 finishes the timer.
-  ASSERT_OK_AND_ASSIGN(applied, timer_store().UpdateTimerDue(t.id, kT0 + 5000, 0));
+  // Each put is a new version of the content: a set that expected the version that fired
+  // fails once the content was replaced, even at the same due.
+  EXPECT_EQ(t.version, 1);
+  EXPECT_EQ(replaced.version, 2);
+  TimerRecord same_due = MakeTimer(1, "k", kT0 + 5000);
+  same_due.payload = R"({"v":"new"})";
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(txn->PutTimer(same_due));
+    ASSERT_OK(txn->Commit());
+  }
+  EXPECT_EQ(same_due.version, 3);
+  ASSERT_OK_AND_ASSIGN(applied, timer_store().UpdateTimerDue(t.id, kT0 + 5000, kT0 + 6000, 2));
+  EXPECT_FALSE(applied) << "the content changed since version 2";
+  EXPECT_EQ(due_of(t.id), kT0 + 5000);
+  ASSERT_OK_AND_ASSIGN(auto read, timer_store().GetTimers(std::vector<int64_t>{t.id}));
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].version, 3);
+  EXPECT_EQ(read[0].payload, R"({"v":"new"})");
+  // Setting due 0 finishes the timer (its version given: 3 is the stored one).
+  ASSERT_OK_AND_ASSIGN(applied, timer_store().UpdateTimerDue(t.id, kT0 + 5000, 0, 3));
   EXPECT_TRUE(applied);
   Reopen();
   EXPECT_FALSE(due_of(t.id).has_value());
@@ -195,7 +214,9 @@ TEST_P(TimerConformance, GetTimersReadsByIdAscendingSkippingUnknownIds) {
   {
     std::vector<TimerRecord> finish = {done};
     ASSERT_OK(PutTimers(log(), finish));
+    done.version = finish[0].version;
   }
+  EXPECT_EQ(done.version, 2);
   const int64_t unknown = timers[0].id + timers[1].id + timers[2].id + timers[3].id + 1000;
   // Scrambled, with an unknown id, a repeated id and a negative one.
   const std::vector<int64_t> ids = {timers[2].id, unknown,      timers[0].id, done.id,
@@ -235,7 +256,9 @@ TEST_P(TimerConformance, GetTimersSeesTheLatestReplacement) {
     std::vector<TimerRecord> put = {replaced};
     ASSERT_OK(PutTimers(log(), put));
     replaced.id = put[0].id;
+    replaced.version = put[0].version;
   }
+  EXPECT_EQ(replaced.version, 2) << "a replacement is the content's next version";
   ASSERT_EQ(replaced.id, timers[0].id);
   ASSERT_OK_AND_ASSIGN(got, timer_store().GetTimers(ids));
   EXPECT_SAME(got, std::vector<TimerRecord>{replaced});

@@ -48,9 +48,10 @@ class TimerStore {
   // twice read once. `ids` may come in any order and any number (the store batches them).
   virtual Result<std::vector<TimerRecord>> GetTimers(std::span<const int64_t> ids) = 0;
   // Compare-and-set of a timer's next firing: sets timer `id`'s due to `due` only while it is
-  // still `expected` (a writer may have replaced the timer meanwhile); returns whether it applied.
+  // still `expected` and, when `version` is not 0, its content still has that version (a writer
+  // may have replaced the timer meanwhile, even with the same due); returns whether it applied.
   // False for an unknown id; true when due == expected and the timer still has it (a probe).
-  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due);
+  Result<bool> UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due, int64_t version = 0);
   // Several compare-and-sets, each as above, in one commit (10,000 timers due at 07:30 are one
   // fsync, not 10,000). `applied` gets one entry per change, in order. All or nothing: on an
   // error no change is applied and `applied` is unspecified.
@@ -58,12 +59,14 @@ class TimerStore {
     int64_t id = 0;
     TimeMs expected = 0;
     TimeMs due = 0;
+    int64_t version = 0;  // 0: any version
   };
   virtual Status UpdateTimerDues(std::span<const DueChange> changes, std::vector<bool>& applied) = 0;
 };
 
-inline Result<bool> TimerStore::UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due) {
-  const DueChange change{id, expected, due};
+inline Result<bool> TimerStore::UpdateTimerDue(int64_t id, TimeMs expected, TimeMs due,
+                                               int64_t version) {
+  const DueChange change{id, expected, due, version};
   std::vector<bool> applied;
   QZ_RETURN_IF_ERROR(UpdateTimerDues({&change, 1}, applied));
   return static_cast<bool>(applied.at(0));

@@ -190,7 +190,8 @@ TimerRecord ReadTimer(RowReader& r) {
           .time_zone = r.Text(),
           .due = r.Int(),
           .payload = r.Text(),
-          .cause_event = r.Text()};
+          .cause_event = r.Text(),
+          .version = r.Int()};
 }
 StoredPlaybook ReadPlaybook(RowReader& r) {
   return {.community = r.Text(), .toml = r.Text(), .updated_at = r.Int()};

@@ -54,7 +54,10 @@ inline constexpr std::string_view kTaskColumns[] = {
     "evidence", "cause_event",  "rule",     "open",      "created_at"};
 inline constexpr std::string_view kTimerColumns[] = {"id",        "community_id", "community",
                                               "key",       "rule",         "time_zone",
-                                              "due",       "payload",      "cause_event"};
+                                              "due",       "payload",      "cause_event",
+                                              "version"};
+// What PutTimer writes: every column but the id and the version (the store's own).
+inline constexpr size_t kTimerWrittenColumns = 8;
 inline constexpr std::string_view kTimerKeyColumns[] = {"community_id", "key"};
 inline constexpr std::string_view kPlaybookColumns[] = {"community", "toml", "updated_at"};
 

@@ -259,12 +259,19 @@ constexpr std::string_view kSchemaV5 = R"sql(
 UPDATE timers SET key = 'schedule:' || key WHERE substr(key, 1, 9) = 'playbook:';
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// Timers carry the version of their content (TimerRecord::version): a firing that raced with a
+// replacement at the same due is told apart from it. Existing timers start at 1.
+constexpr std::string_view kSchemaV6 = R"sql(
+ALTER TABLE timers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
     {5, kSchemaV5},
+    {6, kSchemaV6},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

@@ -30,9 +30,11 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
       "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
       "platform_ref = ?, updated_at = ? WHERE id = ?";
   sql[kAddTask] = InsertSql("tasks", Columns(kTaskColumns).subspan(1));
-  // RETURNING: the id of the inserted or of the replaced row.
-  sql[kPutTimer] =
-      UpsertSql("timers", Columns(kTimerColumns).subspan(1), kTimerKeyColumns) + " RETURNING id";
+  // RETURNING: the id and version of the inserted or of the replaced row (a new row's version
+  // is the column's default, 1).
+  sql[kPutTimer] = UpsertSql("timers", Columns(kTimerColumns).subspan(1, kTimerWrittenColumns),
+                             kTimerKeyColumns) +
+                   ", version = timers.version + 1 RETURNING id, version";
   sql[kPutModuleState] = UpsertSql("module_state", kModuleStateColumns, 3);
   sql[kDeleteModuleState] =
       "DELETE FROM module_state WHERE community_id = ? AND module = ? AND key = ?";
@@ -50,7 +52,8 @@ std::array<std::string, kSideStmtCount> BuildSideSql() {
   sql[kPutToken] =
       "INSERT INTO api_tokens (hash, name, created_at) VALUES (?, ?, ?) "
       "ON CONFLICT (hash) DO UPDATE SET name = excluded.name, created_at = excluded.created_at";
-  sql[kUpdateTimerDue] = "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2";
+  sql[kUpdateTimerDue] =
+      "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2 AND (?4 = 0 OR version = ?4)";
   sql[kPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
   return sql;
 }

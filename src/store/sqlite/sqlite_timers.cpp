@@ -63,7 +63,7 @@ Status SqliteStore::UpdateTimerDues(std::span<const DueChange> changes, std::vec
   if (changes.size() == 1) {  // autocommitted: no BEGIN/COMMIT round trips
     // sqlite3_changes counts the rows the WHERE clause matched, also when due == expected.
     auto n = SideWrite(kUpdateTimerDue, "update timer due", [&](Binder& b) {
-      b.Int(changes[0].id).Int(changes[0].expected).Int(changes[0].due);
+      b.Int(changes[0].id).Int(changes[0].expected).Int(changes[0].due).Int(changes[0].version);
     });
     if (!n.ok()) return n.status();
     applied[0] = *n > 0;
@@ -77,7 +77,8 @@ Status SqliteStore::UpdateTimerDues(std::span<const DueChange> changes, std::vec
   QZ_RETURN_IF_ERROR(sqlite::Exec(db, "BEGIN IMMEDIATE", "begin timer due updates"));
   sqlite3_stmt* stmt = (*side)->stmts[kUpdateTimerDue].get();
   for (size_t i = 0; i < changes.size(); ++i) {
-    const int rc = Binder(stmt).Int(changes[i].id).Int(changes[i].expected).Int(changes[i].due).rc();
+    const int rc =
+        Binder(stmt).Int(changes[i].id).Int(changes[i].expected).Int(changes[i].due).Int(changes[i].version).rc();
     ResetOnExit reset(stmt);
     if (auto step = sqlite::Step(db, stmt, "update timer due", rc); !step.ok()) {
       (void)sqlite::Exec(db, "ROLLBACK", "roll back timer due updates");  // else Side() retries it

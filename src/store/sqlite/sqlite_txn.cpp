@@ -160,11 +160,14 @@ class SqliteTxn final : public StoreTxn {
     auto row = sqlite::Step(db, stmt, "put timer", b.rc());
     if (!row.ok()) return Poison(row.status());
     if (!*row) return Poison(Status::Internal("sqlite: put timer: no id returned"));
-    const int64_t id = RowReader(stmt).Int();
+    RowReader returned(stmt);
+    const int64_t id = returned.Int();
+    const int64_t version = returned.Int();
     // The upsert is done by the first step; this one ends the statement.
     auto done = sqlite::Step(db, stmt, "put timer");
     if (!done.ok()) return Poison(done.status());
     timer.id = id;
+    timer.version = version;
     return Status::Ok();
   }
 
