@@ -124,7 +124,11 @@ class ModuleContext {
 // its pending firing, a changed one is rescheduled, one no longer asked for is finished.
 struct StandingTimer {
   std::string name;     // unique within the module; [A-Za-z0-9_.-]
-  std::string rule;     // a recurrence (engine/recurrence.hpp) in the community's time zone
+  // A recurrence (engine/recurrence.hpp) in the community's time zone; empty: once, as soon as
+  // a playbook asks for it with this payload (set a group's announcement when its text
+  // changes). Such a timer may fire again after a restart re-applies the playbook: the module
+  // compares with its rows and does nothing the second time.
+  std::string rule;
   std::string payload;  // JSON object text or empty, handed back in the timer event
 };
 

@@ -680,11 +680,16 @@ Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> 
         next_timers.emplace(map_key, existing->second);  // unchanged: keep its pending firing
         continue;
       }
-      auto rule = Recurrence::Parse(s.rule, playbook->time_zone);
-      if (!rule.ok()) {
-        return fail(Status::Invalid(fmt::format("module {} timer {}: {}", m->name(), s.name,
-                                                rule.status().message()),
-                                    std::string(m->section())));
+      // An empty rule: once, now (the playbook asks for it for the first time, or changed it).
+      TimeMs due = now;
+      if (!s.rule.empty()) {
+        auto rule = Recurrence::Parse(s.rule, playbook->time_zone);
+        if (!rule.ok()) {
+          return fail(Status::Invalid(fmt::format("module {} timer {}: {}", m->name(), s.name,
+                                                  rule.status().message()),
+                                      std::string(m->section())));
+        }
+        due = rule->NextAfter(now);
       }
       TimerRecord t;
       if (existing != playbook_timers_.end()) t.id = existing->second.id;
@@ -693,7 +698,7 @@ Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> 
       t.key = key;
       t.rule = s.rule;
       t.time_zone = playbook->time_zone;
-      t.due = rule->NextAfter(now);
+      t.due = due;
       t.payload = s.payload;
       t.cause_event = "playbook:" + playbook->community;
       if (Status st = (*txn)->PutTimer(t); !st.ok()) return fail(st);

@@ -13,7 +13,7 @@ namespace {
 constexpr std::array<std::string_view, kActionTypeCount> kActionNames = {
     "send_message", "reply",    "send_direct", "delete_message", "warn",          "mute",
     "remove_member", "unmute",  "unban",       "create_invite",  "set_tag",       "award_points",
-    "schedule_timer", "open_task"};
+    "schedule_timer", "open_task", "set_announcement"};
 constexpr std::array<std::string_view, 5> kStatusNames = {"pending", "sending", "done", "failed",
                                                           "possibly_sent"};
 
@@ -24,13 +24,14 @@ std::optional<ActionType> ParseActionType(std::string_view name) {
   return EnumFromName<ActionType>(kActionNames, name, 1);
 }
 bool IsPlatformAction(ActionType type) {
-  return static_cast<int>(type) <= static_cast<int>(ActionType::kCreateInvite);
+  return static_cast<int>(type) <= static_cast<int>(ActionType::kCreateInvite) ||
+         type == ActionType::kSetAnnouncement;
 }
 
 Capabilities Capabilities::All() {
   Capabilities c;
-  for (int t = 1; t <= static_cast<int>(ActionType::kCreateInvite); ++t) {
-    c.Add(static_cast<ActionType>(t));
+  for (int t = 1; t <= kActionTypeCount; ++t) {
+    if (IsPlatformAction(static_cast<ActionType>(t))) c.Add(static_cast<ActionType>(t));
   }
   return c;
 }

@@ -31,8 +31,10 @@ enum class ActionType : uint8_t {
   kAwardPoints = 12,  // points may be negative (a deduction)
   kScheduleTimer = 13,
   kOpenTask = 14,  // a to-do for a human operator, with the reason and the evidence
+  // Platform actions added later (the numbers are stored, so new ones go at the end).
+  kSetAnnouncement = 15,  // the group's announcement (群公告) or description, to `text`
 };
-inline constexpr int kActionTypeCount = 14;
+inline constexpr int kActionTypeCount = 15;
 
 std::string_view ActionTypeName(ActionType type);
 std::optional<ActionType> ParseActionType(std::string_view name);

@@ -52,7 +52,8 @@ TEST_P(OutboxConformance, OutboxRecordsRoundTrip) {
   extreme.next_attempt_at = -1;
   extreme.idempotency_key = std::string(300, 'k');
   records.push_back(extreme);
-  for (int t = 1; t <= static_cast<int>(ActionType::kCreateInvite); ++t) {
+  for (int t = 1; t <= kActionTypeCount; ++t) {
+    if (!IsPlatformAction(static_cast<ActionType>(t))) continue;
     OutboxRecord r = MakeRecord(100 + t);
     r.action.type = static_cast<ActionType>(t);
     records.push_back(r);

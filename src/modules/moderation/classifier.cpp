@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/hash.hpp"
 #include "core/text/utf8.hpp"
 
 namespace qz::moderation {
@@ -140,12 +141,6 @@ constexpr size_t kHeaderBytes = 48;
 constexpr size_t kChecksumBytes = 8;
 constexpr uint32_t kFlagNumberShapes = 1;
 constexpr float kMaxAbsValue = 1e4f;
-
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 template <typename T>
 void Put(std::string& out, size_t offset, T value) {

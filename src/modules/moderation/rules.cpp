@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/hash.hpp"
 #include "core/text/utf8.hpp"
 #include "modules/moderation/classifier.hpp"
 
@@ -162,14 +163,8 @@ bool IsChitchat(std::string_view normalized) {
   return true;
 }
 
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
+// FNV-1a from a seed of its own (stored fingerprints must not change between releases).
+uint64_t Fnv1a(std::string_view s) { return Fnv1a64(s, 1469598103934665603ULL); }
 
 }  // namespace
 

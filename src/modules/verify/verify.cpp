@@ -6,6 +6,7 @@
 #include <charconv>
 #include <set>
 
+#include "core/hash.hpp"
 #include "core/text/normalize.hpp"
 #include "core/text/utf8.hpp"
 #include "engine/module_text.hpp"
@@ -633,14 +634,7 @@ bool VerifyConfig::Verifies(std::string_view platform, std::string_view group) c
 ArithmeticCaptcha ArithmeticFor(std::string_view seed, size_t question) {
   // FNV-1a (64-bit) over the seed, a separator and the question's number: stable across builds
   // and machines, unlike std::hash.
-  uint64_t h = 14695981039346656037ULL;
-  auto mix = [&](unsigned char c) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  };
-  for (const char c : seed) mix(static_cast<unsigned char>(c));
-  mix('#');
-  for (const char c : std::to_string(question)) mix(static_cast<unsigned char>(c));
+  const uint64_t h = Fnv1a64(std::to_string(question), Fnv1a64("#", Fnv1a64(seed)));
   return {2 + static_cast<int>(h % 19), 2 + static_cast<int>((h >> 32) % 19)};
 }
 

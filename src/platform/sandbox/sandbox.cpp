@@ -216,6 +216,10 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
       // Lifts the ban only: the member may join again (a removed member posts after a Join).
       entry = &Append(a.group, "unban", a.member);
       break;
+    case ActionType::kSetAnnouncement:
+      entry = &Append(a.group, "announcement", {});
+      entry->text = a.text;
+      break;
     case ActionType::kCreateInvite: {
       entry = &Append(a.group, "invite", a.member);
       entry->text =

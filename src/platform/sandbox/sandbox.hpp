@@ -31,6 +31,7 @@ struct SandboxEntry {
   std::string group;
   // "message" (a member's), "bot" (the bot sent text), "delete", "warn", "mute", "unmute",
   // "remove", "unban", "direct" (a DM to `member`), "invite" (an invite link created),
+  // "announcement" (the group's announcement set to `text`),
   // "join", "leave".
   std::string kind;
   std::string member;  // who wrote it, or whom the action targets
