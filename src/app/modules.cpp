@@ -1,7 +1,9 @@
 #include "app/modules.hpp"
 
+#include "modules/announce/announce.hpp"
 #include "modules/answers/answers.hpp"
 #include "modules/broadcasts/broadcasts.hpp"
+#include "modules/courses/courses.hpp"
 #include "modules/example/example.hpp"
 #include "modules/invites/invites.hpp"
 #include "modules/moderation/moderation.hpp"
@@ -20,6 +22,9 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   QZ_RETURN_IF_ERROR(registry->Add(MakeWelcomeModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeAnswersModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeScheduleModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeCoursesModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeTimelinesModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeAnnounceModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeBroadcastsModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));
   return registry;

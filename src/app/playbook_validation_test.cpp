@@ -206,7 +206,7 @@ capcity = 5
   ExpectProblem(doc, "capcity", "groups[2].capcity", "unknown key");
 
   ExpectProblem("[community]\nslug = \"c\"\n[checkins]\nx = 1\n", "[checkins]", "checkins",
-                "unknown key (expected one of: community, groups, moderation, invites, verify, welcome, answers, schedules, example)");
+                "unknown key (expected one of: community, groups, moderation, invites, verify, welcome, answers, schedules, courses, timelines, announcements, example)");
   ExpectProblem("[community]\nslug = \"c\"\nrules = { zh = \"a\", fr = \"b\" }\n", "rules",
                 "community.rules.fr", "expected one of: zh, en");
   ExpectProblem("[community]\nslug = \"c\"\n\"群 规\" = \"x\"\n", "群 规", "community.\"群 规\"",
@@ -368,10 +368,12 @@ TEST(ParsePlaybookErrors, ScheduleGroupAndRule) {
     ExpectProblem(head + "rule = \"daily 06:20\"\ngroup = \"" + std::string(bad) + "\"\n", "group",
                   "schedules[0].group", "is not \"platform:id\"");
   }
-  for (std::string_view bad : {"", "   ", "at 06:20", "06:20 daily", "dailyx 06:20"}) {
+  for (std::string_view bad : {"", "   ", "06:20 daily", "dailyx 06:20"}) {
     ExpectProblem(head + "group = \"sandbox:g\"\nrule = \"" + std::string(bad) + "\"\n", "rule",
-                  "schedules[0].rule", "expected daily, weekly, cron or every");
+                  "schedules[0].rule", "expected daily, weekly, cron, every or at");
   }
+  ExpectProblem(head + "group = \"sandbox:g\"\nrule = \"at 06:20\"\n", "rule", "schedules[0].rule",
+                "expected 'at YYYY-MM-DD HH:MM'");
   for (std::string_view good :
        {"daily 06:20", "  Every 15m", "cron 20 6 * * 1-5", "weekly\tmon 20:00"}) {
     const std::string doc = head + "group = \"sandbox:g\"\nrule = \"" + std::string(good) + "\"\n";

@@ -32,7 +32,7 @@ constexpr int kCronSearchYears = 401;
 // overlap); at most 60 per hour of overlap for a minutely cron. Far more than ever needed.
 constexpr int kMaxCandidates = 10000;
 
-enum class Kind { kDaily, kWeekly, kCron, kEvery };
+enum class Kind { kDaily, kWeekly, kCron, kEvery, kAt };
 
 // Cron fields as bit sets: minutes bit 0..59, hours 0..23, days 1..31, months 1..12, weekdays
 // 0..6 (0 = Sunday).
@@ -133,6 +133,24 @@ Result<int64_t> ParseTimeOfDay(std::string_view rule, std::string_view text) {
     return RuleError(rule, fmt::format("time {} out of range 00:00-23:59:59", text));
   }
   return v[0] * 3600 + v[1] * 60 + v[2];
+}
+
+// "YYYY-MM-DD", a day that exists (years 0001-9999).
+Result<date::local_days> ParseLocalDate(std::string_view rule, std::string_view text) {
+  const bool shape = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  auto y = shape ? ParseUint(text.substr(0, 4)) : std::nullopt;
+  auto m = shape ? ParseUint(text.substr(5, 2)) : std::nullopt;
+  auto d = shape ? ParseUint(text.substr(8, 2)) : std::nullopt;
+  if (!y || !m || !d) {
+    return RuleError(rule, fmt::format("date '{}' is not YYYY-MM-DD", text));
+  }
+  const date::year_month_day ymd{date::year{static_cast<int>(*y)},
+                                 date::month{static_cast<unsigned>(*m)},
+                                 date::day{static_cast<unsigned>(*d)}};
+  if (*y < 1 || !ymd.ok()) {
+    return RuleError(rule, fmt::format("date {} is not a calendar date", text));
+  }
+  return date::local_days{ymd};
 }
 
 struct FieldDef {
@@ -239,6 +257,7 @@ struct Recurrence::Impl {
   uint8_t weekdays = 0;                   // weekly: bit 0 = Sunday
   CronSpec cron;
   int64_t interval_ms = 0;  // every
+  TimeMs at_ms = 0;         // at: the instant (UTC ms)
 
   // The first local time of the rule at or after `t` (whole seconds), nullopt if none within
   // the search bound.
@@ -265,6 +284,7 @@ std::optional<LocalSeconds> Recurrence::Impl::NextLocal(LocalSeconds t) const {
     case Kind::kCron:
       return NextCron(t);
     case Kind::kEvery:
+    case Kind::kAt:
       break;
   }
   return std::nullopt;
@@ -313,7 +333,7 @@ std::optional<LocalSeconds> Recurrence::Impl::NextCron(LocalSeconds t) const {
 Result<Recurrence> Recurrence::Parse(std::string_view rule, std::string_view time_zone) {
   const auto tokens = SplitWhitespace(rule);
   if (tokens.empty()) {
-    return Status::Invalid("empty rule; expected daily, weekly, cron or every", "rule");
+    return Status::Invalid("empty rule; expected daily, weekly, cron, every or at", "rule");
   }
   auto impl = std::make_unique<Impl>();
   impl->rule = std::string(rule);
@@ -415,9 +435,33 @@ Result<Recurrence> Recurrence::Parse(std::string_view rule, std::string_view tim
       return RuleError(rule, fmt::format("interval '{}' is longer than 10 years", spec));
     impl->kind = Kind::kEvery;
     impl->interval_ms = *n * unit * 1000;
+  } else if (keyword == "at") {
+    QZ_RETURN_IF_ERROR(arity(3, "at YYYY-MM-DD HH:MM"));
+    auto day = ParseLocalDate(rule, tokens[1]);
+    if (!day.ok()) return day.status();
+    auto tod = ParseTimeOfDay(rule, tokens[2]);
+    if (!tod.ok()) return tod.status();
+    auto zone = FindZone(time_zone);
+    if (!zone.ok()) return RuleError(rule, zone.status().message());
+    impl->kind = Kind::kAt;
+    impl->zone = *zone;
+    try {
+      // The same policy as the other rules: a time in a DST gap is the instant the gap ends; one
+      // in an overlap is its earlier instant.
+      const date::sys_seconds utc =
+          (*zone)->to_sys(LocalSeconds{*day} + seconds{*tod}, date::choose::earliest);
+      impl->at_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(utc.time_since_epoch()).count();
+    } catch (const std::exception& e) {
+      return RuleError(rule, fmt::format("time zone '{}': {}", time_zone, e.what()));
+    }
+    if (impl->at_ms < kMinTime || impl->at_ms > kMaxTime) {
+      return RuleError(rule, fmt::format("date {} out of range", tokens[1]));
+    }
+    return Recurrence(std::move(impl));
   } else {
     return RuleError(
-        rule, fmt::format("unknown rule '{}'; expected daily, weekly, cron or every", tokens[0]));
+        rule, fmt::format("unknown rule '{}'; expected daily, weekly, cron, every or at", tokens[0]));
   }
 
   auto zone = FindZone(time_zone);
@@ -430,6 +474,7 @@ TimeMs Recurrence::NextAfter(TimeMs after) const {
   const Impl& r = *impl_;
   if (after > kMaxTime) return 0;
   if (after < kMinTime) after = kMinTime;
+  if (r.kind == Kind::kAt) return r.at_ms > after ? r.at_ms : 0;
   if (r.kind == Kind::kEvery) {
     const TimeMs next = after + r.interval_ms;  // no overflow: both are bounded
     return next > kMaxTime ? 0 : next;

@@ -17,11 +17,14 @@ namespace qz {
 //   "cron 20 6 * * 1-5"                minute hour day-of-month month day-of-week (0 or 7 =
 //                                      Sunday); each field: *, n, a-b, a-b/s, */s, lists a,b
 //   "every 15m" / "every 2h" / "every 30s"   a fixed interval from the previous firing
+//   "at 2026-03-08 20:00[:SS]"         once, at that local date and time (a course session, a
+//                                      step of a timeline); finished once it has passed
 class Recurrence {
  public:
   // Errors name the rule and the part that is wrong.
   static Result<Recurrence> Parse(std::string_view rule, std::string_view time_zone);
-  // The first firing strictly after `after` (UTC ms). For "every", `after` is the previous
+  // The first firing strictly after `after` (UTC ms), or 0 when there is none (an "at" rule
+  // whose instant is not after `after` is finished). For "every", `after` is the previous
   // firing. Local times that do not exist (DST gap) fire at the first instant after the gap;
   // ambiguous ones (DST overlap) fire once, at the earlier instant.
   TimeMs NextAfter(TimeMs after) const;

@@ -232,14 +232,53 @@ TEST(Recurrence, ErrorsNameTheRuleAndThePart) {
   EXPECT_EQ(ParseError("every m"), "every m: interval 'm' is not N followed by s, m, h or d");
   EXPECT_EQ(ParseError("every 99999d"), "every 99999d: interval '99999d' is longer than 10 years");
   EXPECT_EQ(ParseError("fortnightly 06:00"),
-            "fortnightly 06:00: unknown rule 'fortnightly'; expected daily, weekly, cron or every");
-  EXPECT_EQ(ParseError("  "), "empty rule; expected daily, weekly, cron or every");
+            "fortnightly 06:00: unknown rule 'fortnightly'; expected daily, weekly, cron, every or at");
+  EXPECT_EQ(ParseError("  "), "empty rule; expected daily, weekly, cron, every or at");
   EXPECT_EQ(ParseError("daily 06:20", "Mars/Olympus_Mons"),
             "daily 06:20: unknown time zone 'Mars/Olympus_Mons'");
   EXPECT_EQ(ParseError("daily 06:20", ""), "daily 06:20: empty time zone");
   auto r = Recurrence::Parse("cron 61 * * * *", kShanghai);
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(r.status().field(), "rule");
+}
+
+TEST(Recurrence, AtFiresOnceAtTheLocalInstantThenIsFinished) {
+  const Recurrence r = Rule("at 2026-03-08 20:00");
+  const TimeMs session = T("2026-03-08T20:00:00+08:00");
+  EXPECT_EQ(Z(r.NextAfter(T("2026-03-01T00:00:00+08:00"))), "2026-03-08T12:00:00Z");
+  EXPECT_EQ(r.NextAfter(session - 1), session);
+  // Not strictly after: finished (a session in the past never fires; a fired one never again).
+  EXPECT_EQ(r.NextAfter(session), 0);
+  EXPECT_EQ(r.NextAfter(session + 1), 0);
+  EXPECT_EQ(Firings(r, session - 86'400'000, 3), (std::vector<std::string>{"2026-03-08T12:00:00Z", "0 (never)"}));
+  EXPECT_EQ(Z(Rule("AT 2026-03-08 20:00:30").NextAfter(0)), "2026-03-08T12:00:30Z");
+  EXPECT_EQ(Z(Rule("at 2026-03-08 20:00", "UTC").NextAfter(0)), "2026-03-08T20:00:00Z");
+  EXPECT_EQ(Z(Rule("at 2028-02-29 0:05").NextAfter(0)), "2028-02-28T16:05:00Z");
+  EXPECT_EQ(Rule("at 2026-03-08 20:00").rule(), "at 2026-03-08 20:00");
+}
+
+TEST(Recurrence, AtIsDstCorrect) {
+  // New York: 02:30 on 2026-03-08 does not exist (the gap's end, 03:00 EDT); 01:30 on
+  // 2026-11-01 happens twice (the earlier, EDT).
+  EXPECT_EQ(Z(Rule("at 2026-03-08 02:30", kNewYork).NextAfter(0)), "2026-03-08T07:00:00Z");
+  EXPECT_EQ(Z(Rule("at 2026-11-01 01:30", kNewYork).NextAfter(0)), "2026-11-01T05:30:00Z");
+  EXPECT_EQ(Z(Rule("at 2026-07-01 09:00", kNewYork).NextAfter(0)), "2026-07-01T13:00:00Z");
+  EXPECT_EQ(Z(Rule("at 2026-12-01 09:00", kNewYork).NextAfter(0)), "2026-12-01T14:00:00Z");
+}
+
+TEST(Recurrence, AtErrorsNameThePart) {
+  EXPECT_EQ(ParseError("at 2026-02-30 20:00"), "at 2026-02-30 20:00: date 2026-02-30 is not a calendar date");
+  EXPECT_EQ(ParseError("at 2026-13-01 20:00"), "at 2026-13-01 20:00: date 2026-13-01 is not a calendar date");
+  EXPECT_EQ(ParseError("at 0000-01-01 20:00"), "at 0000-01-01 20:00: date 0000-01-01 is not a calendar date");
+  EXPECT_EQ(ParseError("at 2026-3-8 20:00"), "at 2026-3-8 20:00: date '2026-3-8' is not YYYY-MM-DD");
+  EXPECT_EQ(ParseError("at 2026/03/08 20:00"), "at 2026/03/08 20:00: date '2026/03/08' is not YYYY-MM-DD");
+  EXPECT_EQ(ParseError("at 2026-03-08 24:00"), "at 2026-03-08 24:00: time 24:00 out of range 00:00-23:59:59");
+  EXPECT_EQ(ParseError("at 2026-03-08 8pm"), "at 2026-03-08 8pm: time '8pm' is not HH:MM or HH:MM:SS");
+  EXPECT_EQ(ParseError("at 20:00"), "at 20:00: expected 'at YYYY-MM-DD HH:MM'");
+  EXPECT_EQ(ParseError("at 2026-03-08"), "at 2026-03-08: expected 'at YYYY-MM-DD HH:MM'");
+  EXPECT_EQ(ParseError("at 2026-03-08 20:00 x"), "at 2026-03-08 20:00 x: expected 'at YYYY-MM-DD HH:MM'");
+  EXPECT_EQ(ParseError("at 2026-03-08 20:00", "Mars/Olympus_Mons"),
+            "at 2026-03-08 20:00: unknown time zone 'Mars/Olympus_Mons'");
 }
 
 TEST(Recurrence, CopiesAndMovesAreIndependent) {

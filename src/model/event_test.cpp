@@ -90,7 +90,7 @@ TEST(EventParser, RejectionsNameTheField) {
       {R"({"id":"a","type":"message","time":"2026-03-01 08:00","platform":"qq","group":"g","member":"m"})", "time"},
       {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00","platform":"qq","group":"g","member":"m"})", "time"},
       {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"QQ!","group":"g","member":"m"})", "platform"},
-      {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m"})", "group"},
+      {R"({"id":"a","type":"member_joined","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m"})", "group"},
       {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g"})", "member"},
       {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","kind":"gif"})", "kind"},
       {R"({"id":"a","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m","mentions":"x"})", "mentions"},
@@ -353,6 +353,18 @@ TEST(EventLimits, QrPayloadsAreBoundedNamingTheField) {
     ASSERT_FALSE(e.ok()) << bad;
     EXPECT_EQ(e.status().field(), "qr[]") << bad;
   }
+}
+
+TEST(EventParser, AMessageWithoutAGroupIsAPrivateChatWithTheBot) {
+  EventParser parser;
+  auto e = parser.Parse(
+      R"({"id":"d1","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","member":"m","text":"入群"})");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_TRUE(IsDirectMessage(*e));
+  auto in_group = parser.Parse(
+      R"({"id":"d2","type":"message","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"m"})");
+  ASSERT_TRUE(in_group.ok());
+  EXPECT_FALSE(IsDirectMessage(*in_group));
 }
 
 }  // namespace

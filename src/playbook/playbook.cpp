@@ -284,6 +284,10 @@ void ReadGroups(const toml::array& groups, ConfigProblems& problems, Playbook& b
                                       "characters (e.g. \"https://t.me/+AbCd\")",
                                       kMaxInviteBytes));
     }
+    if (r.String("start", group.start) && !IsCalendarDate(group.start)) {
+      r.Invalid("start", fmt::format("\"{}\" is not a date like \"2026-03-08\"", Excerpt(group.start, 40)));
+      group.start.clear();
+    }
     r.Done();
     if (identified) {
       auto [it, inserted] = seen.try_emplace({group.platform, group.id}, i, t->source().begin.line);

@@ -19,6 +19,7 @@
 //   type = "learning"                 # unspecified|interest|core_user|learning|conversion|industry
 //   capacity = 500                    # 1..100000 (default 500)
 //   rules = { zh = "…", en = "…" }    # TEXT, overrides the community's rules in this group
+//   start = "2026-03-08"              # the group's local start date (开课/开营), for [[timelines]]
 //
 // TEXT is a string (taken as zh) or a table { zh = "…", en = "…" }. A template may use the
 // variables of kTemplateVariables as {name}; "{{" and "}}" are literal braces; any other brace
@@ -57,6 +58,7 @@ struct GroupSettings {
   int capacity = kDefaultGroupCapacity;  // kDefaultCoreUserCapacity for core_user groups
   LocalizedText rules;  // overrides the community's rules for this group
   std::string invite;   // the group's join link (http/https URL), handed out by invite codes
+  std::string start;    // "YYYY-MM-DD" (local) the group starts (开课), or empty; SOP timelines
 };
 
 // The typed configuration of one module's section; each module derives its own.

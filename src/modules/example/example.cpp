@@ -34,7 +34,7 @@ class ExampleModule final : public Module {
   Status OnEvent(ModuleContext& ctx) override {
     const Event& e = ctx.event();
     const auto& config = ctx.config<ExampleConfig>();
-    if (!config.enabled || e.type != EventType::kMessage || ctx.group() == nullptr ||
+    if (!config.enabled || e.type != EventType::kMessage || IsDirectMessage(e) ||
         ctx.member() == nullptr ||
         ctx.message_deleted() || e.text != config.trigger) {
       return Status::Ok();

@@ -13,8 +13,13 @@ TEST(Example, RepliesAndCountsPingsPerMember) {
   ASSERT_TRUE(ctx.UsePlaybook("[community]\nslug = \"c\"\n[example]\nreply = \"pong\"\n").ok());
   ctx.SetMember("u1", "alice");
   ctx.mutable_event().type = EventType::kMessage;
-  ctx.mutable_event().id = "m1";
+  ctx.mutable_event().id = "m0";
   ctx.mutable_event().text = "!ping";
+  ASSERT_TRUE(ctx.Run(*module).ok());
+  EXPECT_TRUE(ctx.actions().empty()) << "a private chat (no group) gets no reply in a group";
+  ctx.mutable_event().platform = "sandbox";
+  ctx.mutable_event().group = "g1";
+  ctx.mutable_event().id = "m1";
   ASSERT_TRUE(ctx.Run(*module).ok());
   ctx.mutable_event().id = "m2";
   ASSERT_TRUE(ctx.Run(*module).ok());
