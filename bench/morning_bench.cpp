@@ -2,9 +2,10 @@
 // 早安), issue 9's target: every post fired within 2 s wall-clock with the default --sync full,
 // memory below 200 MB. A real node (src/app/node.hpp: SQLite store in a temporary directory,
 // ingest, the writer with every module, the scheduler) on a manual clock: the playbook lists the
-// groups and `--schedules` daily 07:30 schedules for every learning group (one timer per group
-// each); the clock is set to 07:30 and Scheduler::RunDue is timed until every timer event is
-// durable with its send action in the outbox and every timer advanced to tomorrow. Delivery is
+// groups (each starting today) with `--schedules` daily 07:30 schedules and `--timelines` SOP
+// timelines whose day-0 step is at 07:30, for every learning group (one timer per group each);
+// the clock is set to 07:30 and Scheduler::RunDue is timed until every timer event is durable
+// with its send action in the outbox, every schedule advanced to tomorrow and every step done. Delivery is
 // not run (the outbox spreads the sends under the platform's limits; issue 3's benchmark).
 //
 // The baseline in the same invocation: the compare-and-set that advances a fired timer, done
@@ -15,7 +16,7 @@
 // --join-groups groups with [welcome] merge_window = "1m": the welcome messages each group gets
 // and the shortest gap between two (the target: at most one message per group per window).
 //
-//   qz_morning_bench [--groups 10000] [--schedules 2] [--sync full|normal] [--dir /tmp]
+//   qz_morning_bench [--groups 10000] [--schedules 1] [--timelines 1] [--sync full|normal] [--dir /tmp]
 //                    [--joins 1000] [--join-groups 10]
 
 #include <fmt/format.h>
@@ -63,11 +64,18 @@ double PeakMb() {
   std::exit(1);
 }
 
-std::string Playbook(int groups, int schedules) {
+std::string Playbook(int groups, int schedules, int timelines) {
   std::string pb = "[community]\nslug = \"bench\"\nname = \"晨读营\"\n";
-  pb.reserve(static_cast<size_t>(groups) * 64 + 1024);
+  pb.reserve(static_cast<size_t>(groups) * 80 + 1024);
   for (int g = 0; g < groups; ++g) {
-    fmt::format_to(std::back_inserter(pb), "[[groups]]\nplatform = \"sandbox\"\nid = \"g{}\"\ntype = \"learning\"\n", g);
+    fmt::format_to(std::back_inserter(pb),
+                   "[[groups]]\nplatform = \"sandbox\"\nid = \"g{}\"\ntype = \"learning\"\nstart = \"2026-03-01\"\n", g);
+  }
+  for (int t = 0; t < timelines; ++t) {
+    fmt::format_to(std::back_inserter(pb),
+                   "[[timelines]]\nname = \"sop{}\"\ngroup_type = \"learning\"\n[[timelines.steps]]\nday = 0\n"
+                   "at = \"07:30\"\ntext = \"开营第一天：{{group.name}} 的伙伴们，今晚 20:00 开班仪式\"\n",
+                   t);
   }
   for (int s = 0; s < schedules; ++s) {
     fmt::format_to(std::back_inserter(pb),
@@ -139,7 +147,8 @@ void MergedWelcomes(Node& node, ManualClock& clock, int joins, int groups) {
 
 int Run(int argc, char** argv) {
   int groups = 10000;
-  int schedules = 2;
+  int schedules = 1;
+  int timelines = 1;
   int joins = 1000;
   int join_groups = 10;
   SyncMode sync = SyncMode::kFull;
@@ -151,6 +160,8 @@ int Run(int argc, char** argv) {
       groups = std::stoi(value);
     } else if (flag == "--schedules") {
       schedules = std::stoi(value);
+    } else if (flag == "--timelines") {
+      timelines = std::stoi(value);
     } else if (flag == "--joins") {
       joins = std::stoi(value);
     } else if (flag == "--join-groups") {
@@ -167,9 +178,9 @@ int Run(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   std::string dir = base + "/qz-morning-XXXXXX";
   if (mkdtemp(dir.data()) == nullptr) return 1;
-  const int64_t timers = static_cast<int64_t>(groups) * schedules;
-  fmt::print("{} groups x {} daily 07:30 schedules = {} timers; --sync {}; {}\n", groups, schedules, timers,
-             sync == SyncMode::kFull ? "full" : "normal", dir);
+  const int64_t timers = static_cast<int64_t>(groups) * (schedules + timelines);
+  fmt::print("{} groups x ({} daily 07:30 schedules + {} timelines with a step at 07:30) = {} timers; --sync {}; {}\n",
+             groups, schedules, timelines, timers, sync == SyncMode::kFull ? "full" : "normal", dir);
 
   auto start = LocalToUtc("2026-03-01 07:00", "Asia/Shanghai");
   auto due = LocalToUtc("2026-03-01 07:30", "Asia/Shanghai");
@@ -187,7 +198,7 @@ int Run(int argc, char** argv) {
     options.adapters = std::move(*adapters);
     auto node = Node::Open(std::move(options));
     if (!node.ok()) Die("open", node.status());
-    const std::string pb = Playbook(groups, schedules);
+    const std::string pb = Playbook(groups, schedules, timelines);
     const auto a0 = Clock::now();
     if (Status st = (*node)->ApplyPlaybook(pb, "bench.toml"); !st.ok()) Die("playbook", st);
     const auto a1 = Clock::now();
@@ -202,7 +213,8 @@ int Run(int argc, char** argv) {
     if (!open.ok()) Die("outbox", open.status());
     auto left = (*node)->store().ScanTimerDues(std::nullopt, 1);
     if (!left.ok()) Die("timers", left.status());
-    const bool all_advanced = !left->empty() && left->front().due > *due;
+    // Schedules move on to tomorrow; the timelines' one-shot steps are done (no longer pending).
+    const bool all_advanced = schedules == 0 ? left->empty() : !left->empty() && left->front().due > *due;
     fmt::print("07:30: fired {} of {} timers in {:.3f} s wall-clock ({:.0f} timers/s); {} sends in the outbox; "
                "earliest pending due {} ({}); RSS {:.1f} MB, peak {:.1f} MB\n",
                fired.fired, timers, Seconds(f1 - f0), static_cast<double>(fired.fired) / Seconds(f1 - f0),
