@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/payload.hpp"
 #include "core/hash.hpp"
 #include "engine/module_text.hpp"
 
@@ -92,15 +93,15 @@ class AnnounceModule final : public Module {
 
   Status OnEvent(ModuleContext& ctx) override {
     if (ctx.event().type != EventType::kTimer) return Status::Ok();
-    auto payload = nlohmann::json::parse(ctx.event().payload.empty() ? "{}" : ctx.event().payload, nullptr, false);
-    if (!payload.is_object() || !payload.contains("entry") || !payload["entry"].is_number_unsigned() ||
+    QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, EventPayload(ctx.event()));
+    if (!payload.contains("entry") || !payload["entry"].is_number_unsigned() ||
         !payload.contains("group") || !payload["group"].is_string() || !payload.contains("fingerprint") ||
         !payload["fingerprint"].is_string()) {
       return Status::Invalid("not an announcement timer", "payload");
     }
     const auto& config = ctx.config<AnnounceConfig>();
     const auto entry = payload["entry"].get<size_t>();
-    const std::string group = payload["group"].get<std::string>();
+    const std::string group = StringAt(payload, "group");
     if (entry >= config.entries.size()) return Status::Ok();  // removed by a reload meanwhile
     const Announcement& a = config.entries[entry];
     if (std::find(a.groups.begin(), a.groups.end(), group) == a.groups.end()) return Status::Ok();
@@ -112,7 +113,7 @@ class AnnounceModule final : public Module {
     set.group = ref->id;
     set.text = Render(a.text, ctx.playbook().language, TemplateVarsFor(ctx, set.platform, set.group));
     AnnouncedRow row{.group = group};
-    row.fingerprint = payload["fingerprint"].get<std::string>();
+    row.fingerprint = StringAt(payload, "fingerprint");
     if (auto last = ctx.Find(row); last && last->fingerprint == row.fingerprint) return Status::Ok();
     row.at = ctx.event().time;
     ctx.Put(row);

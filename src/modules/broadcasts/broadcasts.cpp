@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/payload.hpp"
+#include "core/token.hpp"
 #include "engine/state.hpp"
 #include "modules/broadcasts/tables.hpp"
 
@@ -16,16 +18,7 @@ using broadcasts::BroadcastRow;
 
 constexpr std::string_view kTimerPrefix = "b:";
 
-bool IsBroadcastId(std::string_view id) {
-  return !id.empty() && id.size() <= 32 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
-std::string Field(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+bool IsBroadcastId(std::string_view id) { return IsToken(id, 1, 32); }
 
 // The community's groups the broadcast goes to, resolved now (a tag's members move between
 // groups until a scheduled broadcast goes out), each once, in a stable order.
@@ -105,14 +98,13 @@ void Send(ModuleContext& ctx, BroadcastRow& row) {
 
 Status Create(ModuleContext& ctx) {
   const Event& e = ctx.event();
-  const auto payload = nlohmann::json::parse(e.payload.empty() ? "{}" : e.payload, nullptr, false);
-  if (!payload.is_object()) return Status::Invalid("must be a JSON object", "payload");
-  BroadcastRow row{.id = Field(payload, "id")};
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, EventPayload(e));
+  BroadcastRow row{.id = StringAt(payload, "id")};
   if (!IsBroadcastId(row.id)) return Status::Invalid("not a broadcast id", "id");
   if (ctx.Find(row)) return Status(Code::kAlreadyExists, fmt::format("broadcast '{}' exists", row.id), "id");
   if (payload.contains("text") && payload["text"].is_object()) {
-    row.text_zh = Field(payload["text"], "zh");
-    row.text_en = Field(payload["text"], "en");
+    row.text_zh = StringAt(payload["text"], "zh");
+    row.text_en = StringAt(payload["text"], "en");
   }
   if (row.text_zh.empty() && row.text_en.empty()) return Status::Invalid("required", "text");
   if (payload.contains("groups") && payload["groups"].is_array()) {
@@ -121,15 +113,15 @@ Status Create(ModuleContext& ctx) {
       if (!g.is_string() || !ParseGroupRef(g.get<std::string>())) return Status::Invalid("\"platform:id\" each", "groups");
       row.groups += g.get<std::string>() + "\n";
     }
-  } else if (!Field(payload, "group_type").empty()) {
-    row.target = "group_type:" + Field(payload, "group_type");
-  } else if (!Field(payload, "tag").empty()) {
-    row.target = "tag:" + Field(payload, "tag");
+  } else if (!StringAt(payload, "group_type").empty()) {
+    row.target = "group_type:" + StringAt(payload, "group_type");
+  } else if (!StringAt(payload, "tag").empty()) {
+    row.target = "tag:" + StringAt(payload, "tag");
   } else {
     return Status::Invalid("one of groups, group_type, tag is required", "groups");
   }
   row.at = payload.contains("at") && payload["at"].is_number_integer() ? payload["at"].get<int64_t>() : 0;
-  row.created_by = Field(payload, "operator");
+  row.created_by = StringAt(payload, "operator");
   row.created_at = e.time;
   if (row.at <= e.time) {
     row.at = e.time;
@@ -146,9 +138,8 @@ Status Create(ModuleContext& ctx) {
 }
 
 Status Cancel(ModuleContext& ctx) {
-  const auto payload = nlohmann::json::parse(ctx.event().payload.empty() ? "{}" : ctx.event().payload, nullptr, false);
-  if (!payload.is_object()) return Status::Invalid("must be a JSON object", "payload");
-  auto row = ctx.Find(BroadcastRow{.id = Field(payload, "id")});
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, EventPayload(ctx.event()));
+  auto row = ctx.Find(BroadcastRow{.id = StringAt(payload, "id")});
   if (!row) return Status::NotFound("no such broadcast");
   if (row->status != "scheduled") return Status::Invalid(fmt::format("it is {}", row->status), "id");
   row->status = "cancelled";

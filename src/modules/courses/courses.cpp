@@ -7,6 +7,7 @@
 #include <charconv>
 #include <optional>
 
+#include "core/token.hpp"
 #include "core/time.hpp"
 #include "engine/module_text.hpp"
 #include "engine/recurrence.hpp"
@@ -25,12 +26,7 @@ constexpr int64_t kMaxRemindSeconds = int64_t{366} * 86400;
 constexpr size_t kMaxTaskBytes = 2000;
 constexpr std::string_view kTimerPrefix = "playbook:";  // of standing timers (see module.hpp)
 
-bool IsEntryName(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxNameBytes && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-         });
-}
+bool IsEntryName(std::string_view s) { return IsToken(s, 1, kMaxNameBytes, "_.-"); }
 
 void ReadName(TableReader& r, std::string& name, std::string_view what) {
   if (r.String("name", name) && !IsEntryName(name)) {

@@ -6,6 +6,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/payload.hpp"
+#include "core/token.hpp"
 #include "core/text/normalize.hpp"
 #include "engine/module_text.hpp"
 #include "engine/state.hpp"
@@ -18,11 +20,7 @@ using invites::CodeRow;
 using invites::JoinRow;
 using invites::OverflowRow;
 
-bool IsInviteCode(std::string_view code) {
-  return code.size() >= 3 && code.size() <= 32 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-         });
-}
+bool IsInviteCode(std::string_view code) { return IsToken(code, 3, 32); }
 
 const LiveCode* InvitesConfig::FindLive(std::string_view code) const {
   for (const LiveCode& l : live) {
@@ -114,29 +112,19 @@ Status OnJoin(ModuleContext& ctx, const InvitesConfig& config) {
   return Status::Ok();
 }
 
-Result<nlohmann::json> Payload(const Event& e) {
-  auto payload = nlohmann::json::parse(e.payload.empty() ? "{}" : e.payload, nullptr, false);
-  if (!payload.is_object()) return Status::Invalid("must be a JSON object", "payload");
-  return payload;
-}
-
-std::string StringField(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // "invites.create": the route checked the fields; checked again, as replay runs it too.
 Status Create(ModuleContext& ctx) {
-  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, Payload(ctx.event()));
-  CodeRow row{.code = StringField(payload, "code")};
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, EventPayload(ctx.event()));
+  CodeRow row{.code = StringAt(payload, "code")};
   if (!IsInviteCode(row.code)) return Status::Invalid("not an invite code", "code");
   if (ctx.Find(row)) return Status(Code::kAlreadyExists, fmt::format("invite code '{}' exists", row.code), "code");
-  row.group = StringField(payload, "group");
+  row.group = StringAt(payload, "group");
   const auto ref = ParseGroupRef(row.group);
   if (!ref) return Status::Invalid("not \"platform:id\"", "group");
-  row.channel = StringField(payload, "channel");
-  row.inviter = StringField(payload, "inviter");
-  row.created_by = StringField(payload, "operator");
+  row.channel = StringAt(payload, "channel");
+  row.inviter = StringAt(payload, "inviter");
+  row.created_by = StringAt(payload, "operator");
   row.created_at = ctx.event().time;
   ctx.Put(row);
   return Status::Ok();
@@ -160,9 +148,9 @@ void AskForOverflow(ModuleContext& ctx, const std::string& code, int64_t n, cons
 
 // "invites.overflow": a scan found every group full (the landing route).
 Status Overflow(ModuleContext& ctx) {
-  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, Payload(ctx.event()));
-  const std::string code = StringField(payload, "code");
-  const std::string name = StringField(payload, "name");
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, EventPayload(ctx.event()));
+  const std::string code = StringAt(payload, "code");
+  const std::string name = StringAt(payload, "name");
   const int64_t n = payload.contains("n") && payload["n"].is_number_integer() ? payload["n"].get<int64_t>() : 0;
   if (!IsInviteCode(code) || n <= 0 || name.empty()) return Status::Invalid("needs code, n and name", "payload");
   AskForOverflow(ctx, code, n, name);

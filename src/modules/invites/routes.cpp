@@ -19,9 +19,11 @@ namespace {
 
 using invites::CodeRow;
 using invites::JoinRow;
+using invites::OverflowRow;
 
 constexpr std::string_view kCodes = "invites.codes";
 constexpr std::string_view kJoins = "invites.joins";
+constexpr std::string_view kOverflow = "invites.overflow";
 constexpr size_t kMaxChannelBytes = 64;
 constexpr size_t kMaxInviterBytes = 256;
 constexpr size_t kMaxOperatorBytes = 128;
@@ -274,6 +276,16 @@ ApiResponse JoinGroup(const Playbook& playbook, std::string_view ref) {
   return Page(200, "请联系群主获取入群方式", "Ask the team how to join", name);
 }
 
+// Whether an operator was asked for overflow group `n` of live code `code` already: then a scan
+// of the full code (every visitor's, all day) writes nothing. An unreadable row asks again (the
+// module asks once per number anyway).
+bool AskedForOverflow(const Call& c, CommunityId community, const std::string& code, int64_t n) {
+  auto entry = c.store().GetModuleState(community, kOverflow, RowKey(OverflowRow{.code = code}));
+  if (!entry.ok() || !*entry) return false;
+  auto row = DecodeRow<OverflowRow>((*entry)->key, (*entry)->value);
+  return row && row->n >= n;
+}
+
 Status Land(Call& c) {
   const std::string* slug = c.query().Get("c");
   const std::string community_slug = slug != nullptr ? *slug : std::string(kDefaultCommunity);
@@ -305,7 +317,7 @@ Status Land(Call& c) {
     c.Respond(JoinGroup(playbook, choice.group));
     return Status::Ok();
   }
-  if (choice.overflow_n > 0) {
+  if (choice.overflow_n > 0 && !AskedForOverflow(c, community->id, found->row.code, choice.overflow_n)) {
     QZ_RETURN_IF_ERROR(SubmitCommand(c, community->slug, "invites.overflow",
                                      ApiJson{{"code", found->row.code}, {"n", choice.overflow_n}, {"name", choice.overflow}}
                                          .dump()));

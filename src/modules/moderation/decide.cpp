@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "engine/payload.hpp"
 #include "core/text/utf8.hpp"
 #include "modules/moderation/config.hpp"
 #include "modules/moderation/rules.hpp"
@@ -406,14 +407,12 @@ Status HandleJoin(ModuleContext& ctx) {
 
 Status HandleCommand(ModuleContext& ctx) {
   const Event& e = ctx.event();
-  const nlohmann::json payload = nlohmann::json::parse(e.payload.empty() ? "{}" : e.payload, nullptr, false);
-  if (!payload.is_object() || !payload.contains("decision") || !payload["decision"].is_number_integer()) {
+  QZ_ASSIGN_OR_RETURN(const nlohmann::json payload, EventPayload(e));
+  if (!payload.contains("decision") || !payload["decision"].is_number_integer()) {
     return Status::Invalid("a moderation command needs {\"decision\": <id>}", "payload");
   }
   const int64_t id = payload["decision"].get<int64_t>();
-  const std::string who = payload.contains("operator") && payload["operator"].is_string()
-                              ? payload["operator"].get<std::string>()
-                              : std::string();
+  const std::string who = StringAt(payload, "operator");
   auto found = ctx.Find(DecisionRow{.id = id});
   if (!found) return Status::Ok();  // the API checks existence; nothing to do
   DecisionRow d = std::move(*found);

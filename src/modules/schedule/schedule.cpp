@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/token.hpp"
 #include "engine/module_text.hpp"
 #include "engine/recurrence.hpp"
 
@@ -14,13 +15,7 @@ namespace {
 constexpr size_t kMaxScheduleNameBytes = 64;
 constexpr std::string_view kTimerPrefix = "playbook:";  // of standing timers (see module.hpp)
 
-bool IsScheduleName(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxScheduleNameBytes &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-         });
-}
+bool IsScheduleName(std::string_view s) { return IsToken(s, 1, kMaxScheduleNameBytes, "_.-"); }
 
 ScheduleSettings ReadSchedule(TableReader& r, const Playbook& common) {
   ScheduleSettings s;
