@@ -1451,6 +1451,10 @@ code = "camp"
 name = "成长营"
 group_type = "core_user"
 overflow = "营{n}"
+
+[[invites.keywords]]
+keywords = ["入群"]
+live = "camp"
 )";
 
 TEST_F(Blackbox, InviteCodesRecordJoinsDrawQrCodesAndLiveCodesOverflow) {
@@ -1525,6 +1529,26 @@ TEST_F(Blackbox, InviteCodesRecordJoinsDrawQrCodesAndLiveCodesOverflow) {
   const HttpResponse land = qzbb::Get(server.port, "/j/" + code, "");
   EXPECT_EQ(land.status, 302) << land.Describe();
   EXPECT_EQ(land.headers.at("location"), "https://t.me/+camp1");
+
+  // 关键词拉群 in a private chat with the bot: camp-1 is full, so the keyword hands out camp-2.
+  const HttpResponse dm = qzbb::Post(server.port, "/api/v1/sandbox/direct", server.token, "application/json",
+                                     R"({"member":"u9","name":"阿九","text":" 入 群！"})");
+  ASSERT_EQ(dm.status, 200) << dm.Describe();
+  EXPECT_EQ(dm.Json()["event"].count("group"), 0u) << dm.body;
+  json chat;
+  for (int i = 0; i < 100; ++i) {
+    chat = server.Get("/api/v1/sandbox/direct/u9").Json();
+    if (chat.value("messages", json::array()).size() >= 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(chat["messages"].size(), 2u) << chat.dump();
+  EXPECT_EQ(chat["messages"][0]["text"], " 入 群！");
+  EXPECT_EQ(chat["messages"][1]["kind"], "direct");
+  EXPECT_NE(chat["messages"][1]["text"].get<std::string>().find("https://t.me/+camp2"), std::string::npos)
+      << chat.dump();
+  EXPECT_TRUE(IsError(qzbb::Post(server.port, "/api/v1/sandbox/direct", server.token, "application/json",
+                                 R"({"member":"u9"})"),
+                      400, "invalid_argument"));
 
   // The live code: camp-1 is full (u1), so camp-2; then both full: a page and an operator task.
   {
