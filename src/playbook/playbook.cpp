@@ -353,6 +353,36 @@ bool ReadGroupTargets(TableReader& r, const Playbook& common, std::vector<std::s
   return false;
 }
 
+void CheckUniqueName(TableReader& r, std::string_view name, size_t index, std::string_view section,
+                     std::string_view what, EntryNames& seen) {
+  const toml::node* at = r.table().get("name");
+  if (at == nullptr) return;
+  if (auto [it, inserted] = seen.try_emplace(std::string(name), index, at->source().begin.line); !inserted) {
+    r.Invalid("name", fmt::format("duplicate {} name \"{}\" (first used by {}[{}], line {})", what, name, section,
+                                  it->second.first, it->second.second));
+  }
+}
+
+void ReadTables(const toml::array& array, std::string_view path, std::string_view form, size_t max,
+                ConfigProblems& problems, const std::function<void(TableReader&, size_t)>& read) {
+  if (array.size() > max) {
+    problems.Report(array, std::string(path), fmt::format("at most {} entries ({})", max, form));
+  }
+  for (size_t i = 0; i < array.size() && i < max; ++i) {
+    const std::string entry_path = IndexPath(path, i);
+    const toml::table* t = ExpectTable(*array.get(i), entry_path, fmt::format("a table ({})", form), problems);
+    if (t == nullptr) continue;
+    TableReader r(*t, entry_path, problems);
+    read(r, i);
+  }
+}
+
+void ReadTables(const toml::node& node, std::string_view path, std::string_view form, size_t max,
+                ConfigProblems& problems, const std::function<void(TableReader&, size_t)>& read) {
+  const toml::array* array = ExpectArray(node, path, fmt::format("an array of tables ({})", form), problems);
+  if (array != nullptr) ReadTables(*array, path, form, max, problems, read);
+}
+
 bool ReadGroupRefs(TableReader& r, std::string_view key, std::vector<std::string>& out) {
   std::vector<std::string> refs;
   if (!r.StringList(key, refs)) return false;

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/toml_reader.hpp"
@@ -41,6 +43,22 @@ bool ReadGroupTargets(TableReader& reader, const Playbook& common, std::vector<s
 // A list of "platform:id" group refs at `key`, each once and not empty; appended to `out`.
 // False when absent or bad (reported).
 bool ReadGroupRefs(TableReader& reader, std::string_view key, std::vector<std::string>& out);
+
+// Reads an array of tables ([[x]]) entry by entry: at most `max` tables (more is reported and
+// not read); each is handed to `read` with a TableReader at "<path>[i]" (call Done on it) and its
+// index; an entry that is not a table is reported. `form` names the array for messages, e.g.
+// "[[invites.live]]". The node form first checks that `node` (a section's root) is an array.
+void ReadTables(const toml::array& array, std::string_view path, std::string_view form, size_t max,
+                ConfigProblems& problems, const std::function<void(TableReader& entry, size_t index)>& read);
+void ReadTables(const toml::node& node, std::string_view path, std::string_view form, size_t max,
+                ConfigProblems& problems, const std::function<void(TableReader& entry, size_t index)>& read);
+
+// The names of a section's entries seen so far (name → index, line), for CheckUniqueName.
+using EntryNames = std::map<std::string, std::pair<size_t, uint32_t>, std::less<>>;
+// Reports entry `index`'s `name` (read by `r` at key "name") when an earlier entry had it:
+// "duplicate <what> name "x" (first used by <section>[i], line n)". Call it for valid names.
+void CheckUniqueName(TableReader& r, std::string_view name, size_t index, std::string_view section,
+                     std::string_view what, EntryNames& seen);
 
 // An http:// or https:// URL of at most `max_bytes`, without spaces, control characters, quotes
 // or angle brackets (it goes into Location headers and pages as it is).

@@ -41,18 +41,8 @@ class AnnounceModule final : public Module {
                                                     ConfigProblems& problems) const override {
     auto config = std::make_shared<AnnounceConfig>();
     if (node == nullptr) return config;
-    const toml::array* array =
-        ExpectArray(*node, "announcements", "an array of tables ([[announcements]])", problems);
-    if (array == nullptr) return config;
-    if (array->size() > kMaxEntries) {
-      problems.Report(node->source().begin.line, "announcements", fmt::format("at most {} entries", kMaxEntries));
-    }
     std::map<std::string, size_t, std::less<>> owner;  // group → the entry that sets it
-    for (size_t i = 0; i < array->size() && i < kMaxEntries; ++i) {
-      const std::string path = IndexPath("announcements", i);
-      const toml::table* t = ExpectTable(*array->get(i), path, "a table ([[announcements]])", problems);
-      if (t == nullptr) continue;
-      TableReader r(*t, path, problems);
+    ReadTables(*node, "announcements", "[[announcements]]", kMaxEntries, problems, [&](TableReader& r, size_t i) {
       Announcement a;
       (void)ReadGroupTargets(r, common, a.groups);
       for (const std::string& g : a.groups) {
@@ -68,7 +58,7 @@ class AnnounceModule final : public Module {
       }
       r.Done();
       config->entries.push_back(std::move(a));
-    }
+    });
     return config;
   }
 

@@ -38,17 +38,6 @@ void ReadName(TableReader& r, std::string& name, std::string_view what) {
 
 // Reports a second entry with the same name: "duplicate <what> name "x" (first used by
 // <section>[i], line n)".
-void CheckUnique(TableReader& r, const toml::table& t, std::string_view name, size_t index,
-                 std::string_view section, std::string_view what,
-                 std::map<std::string, std::pair<size_t, uint32_t>, std::less<>>& seen) {
-  if (!IsEntryName(name)) return;
-  const uint32_t line = t.get("name")->source().begin.line;
-  if (auto [it, inserted] = seen.try_emplace(std::string(name), index, line); !inserted) {
-    r.Invalid("name", fmt::format("duplicate {} name \"{}\" (first used by {}[{}], line {})", what,
-                                  name, section, it->second.first, it->second.second));
-  }
-}
-
 // "HH:MM", 00:00 to 23:59.
 bool IsClockTime(std::string_view s) {
   if (s.size() != 5 || s[2] != ':') return false;
@@ -207,17 +196,8 @@ CourseSettings ReadCourse(TableReader& r, const Playbook& common) {
   }
   if (const toml::array* sessions = r.Array("sessions")) {
     if (sessions->empty()) r.Invalid("sessions", "must not be empty");
-    if (sessions->size() > kMaxSessions) {
-      r.Invalid("sessions", fmt::format("at most {} sessions a course", kMaxSessions));
-    }
-    for (size_t i = 0; i < sessions->size() && i < kMaxSessions; ++i) {
-      const std::string path = IndexPath(r.PathOf("sessions"), i);
-      const toml::table* t =
-          ExpectTable(*sessions->get(i), path, "a table ([[courses.sessions]])", r.problems());
-      if (t == nullptr) continue;
-      TableReader sr(*t, path, r.problems());
-      c.sessions.push_back(ReadSession(sr, common));
-    }
+    ReadTables(*sessions, r.PathOf("sessions"), "[[courses.sessions]]", kMaxSessions, r.problems(),
+               [&](TableReader& sr, size_t) { c.sessions.push_back(ReadSession(sr, common)); });
   } else {
     r.Require("sessions", "[[courses.sessions]] with title and at");
   }
@@ -234,23 +214,13 @@ class CoursesModule final : public Module {
                                                     ConfigProblems& problems) const override {
     auto config = std::make_shared<CoursesConfig>();
     if (node == nullptr) return config;
-    const toml::array* array = ExpectArray(*node, "courses", "an array of tables ([[courses]])", problems);
-    if (array == nullptr) return config;
-    if (array->size() > kMaxCourses) {
-      problems.Report(*node, "courses", fmt::format("at most {} courses", kMaxCourses));
-      return config;
-    }
-    std::map<std::string, std::pair<size_t, uint32_t>, std::less<>> seen;
-    for (size_t i = 0; i < array->size(); ++i) {
-      const std::string path = IndexPath("courses", i);
-      const toml::table* t = ExpectTable(*array->get(i), path, "a table ([[courses]])", problems);
-      if (t == nullptr) continue;
-      TableReader r(*t, path, problems);
+    EntryNames seen;
+    ReadTables(*node, "courses", "[[courses]]", kMaxCourses, problems, [&](TableReader& r, size_t i) {
       CourseSettings c = ReadCourse(r, common);
-      CheckUnique(r, *t, c.name, i, "courses", "course", seen);
+      if (IsEntryName(c.name)) CheckUniqueName(r, c.name, i, "courses", "course", seen);
       config->by_name.try_emplace(c.name, config->courses.size());
       config->courses.push_back(std::move(c));
-    }
+    });
     return config;
   }
 
@@ -380,14 +350,8 @@ TimelineSettings ReadTimeline(TableReader& r, const Playbook& common) {
   tl.group_set.insert(tl.groups.begin(), tl.groups.end());
   if (const toml::array* steps = r.Array("steps")) {
     if (steps->empty()) r.Invalid("steps", "must not be empty");
-    if (steps->size() > kMaxSteps) r.Invalid("steps", fmt::format("at most {} steps a timeline", kMaxSteps));
-    for (size_t i = 0; i < steps->size() && i < kMaxSteps; ++i) {
-      const std::string path = IndexPath(r.PathOf("steps"), i);
-      const toml::table* t = ExpectTable(*steps->get(i), path, "a table ([[timelines.steps]])", r.problems());
-      if (t == nullptr) continue;
-      TableReader sr(*t, path, r.problems());
-      tl.steps.push_back(ReadStep(sr));
-    }
+    ReadTables(*steps, r.PathOf("steps"), "[[timelines.steps]]", kMaxSteps, r.problems(),
+               [&](TableReader& sr, size_t) { tl.steps.push_back(ReadStep(sr)); });
   } else {
     r.Require("steps", "[[timelines.steps]] with day, at and text or task");
   }
@@ -404,24 +368,13 @@ class TimelinesModule final : public Module {
                                                     ConfigProblems& problems) const override {
     auto config = std::make_shared<TimelinesConfig>();
     if (node == nullptr) return config;
-    const toml::array* array =
-        ExpectArray(*node, "timelines", "an array of tables ([[timelines]])", problems);
-    if (array == nullptr) return config;
-    if (array->size() > kMaxTimelines) {
-      problems.Report(*node, "timelines", fmt::format("at most {} timelines", kMaxTimelines));
-      return config;
-    }
-    std::map<std::string, std::pair<size_t, uint32_t>, std::less<>> seen;
-    for (size_t i = 0; i < array->size(); ++i) {
-      const std::string path = IndexPath("timelines", i);
-      const toml::table* t = ExpectTable(*array->get(i), path, "a table ([[timelines]])", problems);
-      if (t == nullptr) continue;
-      TableReader r(*t, path, problems);
+    EntryNames seen;
+    ReadTables(*node, "timelines", "[[timelines]]", kMaxTimelines, problems, [&](TableReader& r, size_t i) {
       TimelineSettings tl = ReadTimeline(r, common);
-      CheckUnique(r, *t, tl.name, i, "timelines", "timeline", seen);
+      if (IsEntryName(tl.name)) CheckUniqueName(r, tl.name, i, "timelines", "timeline", seen);
       config->by_name.try_emplace(tl.name, config->timelines.size());
       config->timelines.push_back(std::move(tl));
-    }
+    });
     return config;
   }
 

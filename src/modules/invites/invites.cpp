@@ -318,37 +318,26 @@ class InvitesModule final : public Module {
       }
     }
     if (const toml::array* live = r.Array("live")) {
-      if (live->size() > kMaxLiveCodes) r.Invalid("live", fmt::format("at most {} live codes", kMaxLiveCodes));
       std::map<std::string, size_t, std::less<>> seen;
-      for (size_t i = 0; i < live->size() && i < kMaxLiveCodes; ++i) {
-        const std::string path = IndexPath("invites.live", i);
-        const toml::table* t = ExpectTable(*live->get(i), path, "a table ([[invites.live]])", problems);
-        if (t == nullptr) continue;
-        TableReader lr(*t, path, problems);
+      ReadTables(*live, "invites.live", "[[invites.live]]", kMaxLiveCodes, problems, [&](TableReader& lr, size_t i) {
         LiveCode code;
         ReadLive(lr, common, code);
         if (!code.code.empty() && !seen.try_emplace(code.code, i).second) {
-          problems.Report(t->source().begin.line, path + ".code",
+          problems.Report(lr.table(), lr.PathOf("code"),
                           fmt::format("duplicate live code \"{}\" (first in invites.live[{}])", code.code,
                                       seen[code.code]));
         }
         config->live.push_back(std::move(code));
-      }
+      });
     }
     (void)ReadGroupRefs(r, "lobbies", config->lobbies);
     if (const toml::array* keywords = r.Array("keywords")) {
-      if (keywords->size() > kMaxKeywordEntries) {
-        r.Invalid("keywords", fmt::format("at most {} entries", kMaxKeywordEntries));
-      }
-      for (size_t i = 0; i < keywords->size() && i < kMaxKeywordEntries; ++i) {
-        const std::string path = IndexPath("invites.keywords", i);
-        const toml::table* t = ExpectTable(*keywords->get(i), path, "a table ([[invites.keywords]])", problems);
-        if (t == nullptr) continue;
-        TableReader kr(*t, path, problems);
-        KeywordJoin k;
-        ReadKeyword(kr, common, *config, k);
-        config->keywords.push_back(std::move(k));
-      }
+      ReadTables(*keywords, "invites.keywords", "[[invites.keywords]]", kMaxKeywordEntries, problems,
+                 [&](TableReader& kr, size_t) {
+                   KeywordJoin k;
+                   ReadKeyword(kr, common, *config, k);
+                   config->keywords.push_back(std::move(k));
+                 });
     }
     r.Done();
     return config;

@@ -13,6 +13,7 @@ namespace qz {
 namespace {
 
 constexpr size_t kMaxScheduleNameBytes = 64;
+constexpr size_t kMaxSchedules = 1000;
 constexpr std::string_view kTimerPrefix = "playbook:";  // of standing timers (see module.hpp)
 
 bool IsScheduleName(std::string_view s) { return IsToken(s, 1, kMaxScheduleNameBytes, "_.-"); }
@@ -53,28 +54,13 @@ class ScheduleModule final : public Module {
                                                     ConfigProblems& problems) const override {
     auto config = std::make_shared<ScheduleConfig>();
     if (node == nullptr) return config;
-    const toml::array* array =
-        ExpectArray(*node, "schedules", "an array of tables ([[schedules]])", problems);
-    if (array == nullptr) return config;
-    std::map<std::string, std::pair<size_t, uint32_t>, std::less<>> seen;  // name → index, line
-    for (size_t i = 0; i < array->size(); ++i) {
-      const toml::node& item = *array->get(i);
-      const std::string path = IndexPath("schedules", i);
-      const toml::table* t = ExpectTable(item, path, "a table ([[schedules]])", problems);
-      if (t == nullptr) continue;
-      TableReader r(*t, path, problems);
+    EntryNames seen;
+    ReadTables(*node, "schedules", "[[schedules]]", kMaxSchedules, problems, [&](TableReader& r, size_t i) {
       ScheduleSettings s = ReadSchedule(r, common);
-      if (IsScheduleName(s.name)) {
-        const uint32_t line = t->get("name")->source().begin.line;
-        if (auto [it, inserted] = seen.try_emplace(s.name, i, line); !inserted) {
-          r.Invalid("name", fmt::format("duplicate schedule name \"{}\" (first used by "
-                                        "schedules[{}], line {})",
-                                        s.name, it->second.first, it->second.second));
-        }
-      }
+      if (IsScheduleName(s.name)) CheckUniqueName(r, s.name, i, "schedules", "schedule", seen);
       config->by_name.try_emplace(s.name, config->schedules.size());
       config->schedules.push_back(std::move(s));
-    }
+    });
     return config;
   }
 

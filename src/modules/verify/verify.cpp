@@ -579,15 +579,9 @@ class VerifyModule final : public Module {
     ReadTextOr(r, "fail", config->fail);
     const size_t before_questions = problems.size();
     if (const toml::array* questions = r.Array("questions")) {
-      if (questions->size() > kMaxQuestions) r.Invalid("questions", fmt::format("at most {} questions", kMaxQuestions));
       std::set<std::string, std::less<>> fields;
-      for (size_t i = 0; i < questions->size() && i < kMaxQuestions; ++i) {
-        const std::string path = IndexPath("verify.questions", i);
-        const toml::table* t = ExpectTable(*questions->get(i), path, "a table ([[verify.questions]])", problems);
-        if (t == nullptr) continue;
-        TableReader qr(*t, path, problems);
-        config->questions.push_back(ReadQuestion(qr, fields));
-      }
+      ReadTables(*questions, "verify.questions", "[[verify.questions]]", kMaxQuestions, problems,
+                 [&](TableReader& qr, size_t) { config->questions.push_back(ReadQuestion(qr, fields)); });
     }
     if (!config->groups.empty() && config->questions.empty() && problems.size() == before_questions) {
       r.Invalid("questions", "at least one [[verify.questions]] entry is required when groups verify newcomers");

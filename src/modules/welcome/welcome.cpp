@@ -237,12 +237,7 @@ Status OnTimer(ModuleContext& ctx, const WelcomeConfig& config) {
 void ReadSteps(TableReader& r, WelcomeConfig& config, ConfigProblems& problems) {
   const toml::array* steps = r.Array("steps");
   if (steps == nullptr) return;
-  if (steps->size() > kMaxSteps) r.Invalid("steps", fmt::format("at most {} steps", kMaxSteps));
-  for (size_t i = 0; i < steps->size() && i < kMaxSteps; ++i) {
-    const std::string path = IndexPath("welcome.steps", i);
-    const toml::table* t = ExpectTable(*steps->get(i), path, "a table ([[welcome.steps]])", problems);
-    if (t == nullptr) continue;
-    TableReader sr(*t, path, problems);
+  ReadTables(*steps, "welcome.steps", "[[welcome.steps]]", kMaxSteps, problems, [&](TableReader& sr, size_t) {
     WelcomeStep step;
     if (ReadDuration(sr, "after", step.after_s) && step.after_s < 60) {
       sr.Invalid("after", "must be at least 1m");
@@ -258,7 +253,7 @@ void ReadSteps(TableReader& r, WelcomeConfig& config, ConfigProblems& problems) 
     if (step.text.empty() && problems.size() == before) sr.Invalid("text", "required");
     sr.Done();
     config.steps.push_back(std::move(step));
-  }
+  });
 }
 
 class WelcomeModule final : public Module {
