@@ -1,6 +1,7 @@
 #include "testing/fake_module_context.hpp"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <stdexcept>
 
@@ -104,6 +105,14 @@ void FakeModuleContext::PutRow(std::string_view table, std::string key, std::str
   } else {
     rows_[{std::string(table), std::move(key)}] = std::move(value);
   }
+}
+
+std::string FakeModuleContext::PlaybookError(const Module& module, std::string_view sections) {
+  FakeModuleContext ctx(module);
+  const Status st = ctx.UsePlaybook("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"g\"\n" +
+                                    std::string(sections));
+  EXPECT_FALSE(st.ok()) << sections;
+  return st.message();
 }
 
 }  // namespace qz::testing

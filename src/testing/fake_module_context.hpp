@@ -22,6 +22,9 @@ class FakeModuleContext final : public ModuleContext {
   // Parses `toml` as a whole playbook with `module`'s section registered and uses it (and the
   // module's config from it). Returns the parse status (the test should assert it).
   Status UsePlaybook(std::string_view toml);
+  // The error of a playbook made of a community "c" with the group sandbox:g, then `sections`:
+  // for tests of a section's validation (an empty string, and a test failure, when it parses).
+  static std::string PlaybookError(const Module& module, std::string_view sections);
 
   // The event and the entities it refers to (a member/group/community is added to the fake's
   // State when set).

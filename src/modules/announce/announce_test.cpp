@@ -58,13 +58,7 @@ TEST(Announce, OneOnceTimerPerGroupCarryingAFingerprintOfWhatItDependsOn) {
 
 TEST(Announce, BadEntriesNameTheirKeys) {
   auto module = MakeAnnounceModule();
-  auto error = [&](std::string_view section) {
-    testing::FakeModuleContext ctx(*module);
-    const Status st = ctx.UsePlaybook("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"g\"\n" +
-                                      std::string(section));
-    EXPECT_FALSE(st.ok()) << section;
-    return st.message();
-  };
+  auto error = [&](std::string_view section) { return testing::FakeModuleContext::PlaybookError(*module, section); };
   EXPECT_THAT(error("[[announcements]]\ngroup = \"sandbox:g\"\n"), HasSubstr("announcements[0].text: required"));
   EXPECT_THAT(error("[[announcements]]\ntext = \"x\"\n"), HasSubstr("announcements[0].group: required"));
   EXPECT_THAT(error("[[announcements]]\ngroup = \"sandbox:g\"\ntext = \"{member.name}\"\n"),

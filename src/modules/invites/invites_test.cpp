@@ -58,13 +58,7 @@ TEST(Invites, LiveCodeFillsGroupsInOrderThenAsksForTheNextOverflowGroup) {
 
 TEST(Invites, BadSectionsNameTheirKeys) {
   auto module = MakeInvitesModule();
-  auto error = [&](std::string_view section) {
-    testing::FakeModuleContext ctx(*module);
-    const Status st = ctx.UsePlaybook("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"g\"\n" +
-                                      std::string(section));
-    EXPECT_FALSE(st.ok()) << section;
-    return st.message();
-  };
+  auto error = [&](std::string_view section) { return testing::FakeModuleContext::PlaybookError(*module, section); };
   EXPECT_THAT(error("[invites]\nbase_url = \"ftp://x\"\n"), HasSubstr("invites.base_url"));
   EXPECT_THAT(error("[invites]\nbase_url = \"https://x\\r\\nSet-Cookie: a\"\n"), HasSubstr("invites.base_url"));
   EXPECT_THAT(error("[[invites.live]]\ncode = \"a b\"\ngroups = \"all\"\n"), HasSubstr("invites.live[0].code"));
@@ -105,13 +99,7 @@ live = "camp"
 
 TEST(Invites, BadKeywordEntriesNameTheirKeys) {
   auto module = MakeInvitesModule();
-  auto error = [&](std::string_view section) {
-    testing::FakeModuleContext ctx(*module);
-    const Status st = ctx.UsePlaybook("[community]\nslug = \"c\"\n[[groups]]\nplatform = \"sandbox\"\nid = \"g\"\n" +
-                                      std::string(section));
-    EXPECT_FALSE(st.ok()) << section;
-    return st.message();
-  };
+  auto error = [&](std::string_view section) { return testing::FakeModuleContext::PlaybookError(*module, section); };
   EXPECT_THAT(error("[[invites.keywords]]\ngroup = \"sandbox:g\"\n"), HasSubstr("invites.keywords[0].keywords: required"));
   EXPECT_THAT(error("[[invites.keywords]]\nkeywords = []\ngroup = \"sandbox:g\"\n"),
               HasSubstr("invites.keywords[0].keywords: must not be empty"));
