@@ -176,11 +176,32 @@ bool RecordResponse(ModuleContext& ctx, bool staff, bool is_question) {
   return std::any_of(open.begin(), open.end(), [&](const OpenQuestion& q) { return q.asker == sender; });
 }
 
-Status OnMessage(ModuleContext& ctx, const AnswersConfig& config) {
-  const Event& e = ctx.event();
-  if (e.group.empty() || ctx.group() == nullptr || ctx.member() == nullptr || ctx.message_deleted()) {
+// A question in a private chat with the bot: the FAQ answers it there, every time (nobody else
+// sees it, so there is no cooldown and nothing to record for the group's response times). Only
+// a message that reads as a question, or an exact entry, is answered: a short reply may be a
+// verification answer or a keyword meant for another module.
+Status OnDirectMessage(ModuleContext& ctx, const AnswersConfig& config) {
+  const Found* found = ctx.prepared<Found>();
+  if (found == nullptr || found->entry < 0 || static_cast<size_t>(found->entry) >= config.faq->entries().size()) {
     return Status::Ok();
   }
+  const FaqEntry& entry = config.faq->entries()[static_cast<size_t>(found->entry)];
+  if (!found->question && entry.match != FaqEntry::Match::kExact) return Status::Ok();
+  const Event& e = ctx.event();
+  Action answer;
+  answer.type = ActionType::kSendDirect;
+  answer.platform = e.platform;
+  answer.member = e.member;
+  answer.text = Render(entry.answer, ctx.playbook().language, TemplateVarsFor(ctx, e.platform, e.group));
+  ctx.Act(std::move(answer), entry.source);
+  return Status::Ok();
+}
+
+Status OnMessage(ModuleContext& ctx, const AnswersConfig& config) {
+  const Event& e = ctx.event();
+  if (ctx.member() == nullptr || ctx.message_deleted()) return Status::Ok();
+  if (IsDirectMessage(e)) return OnDirectMessage(ctx, config);
+  if (ctx.group() == nullptr) return Status::Ok();
   const Found* found = ctx.prepared<Found>();
   static const Found kNothing;
   if (found == nullptr) found = &kNothing;
@@ -341,9 +362,7 @@ class AnswersModule final : public Module {
   // Normalising and matching run before the writer.
   std::shared_ptr<const Prepared> Prepare(const Event& event, const SectionConfig& section) const override {
     const auto& config = static_cast<const AnswersConfig&>(section);
-    if (!config.enabled || event.type != EventType::kMessage || event.group.empty() || event.text.empty()) {
-      return nullptr;
-    }
+    if (!config.enabled || event.type != EventType::kMessage || event.text.empty()) return nullptr;
     thread_local text::NormalizedText normalized;
     text::Normalizer::Default().Normalize(event.text, normalized);
     auto found = std::make_shared<Found>();
