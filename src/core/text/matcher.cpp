@@ -2,9 +2,17 @@
 
 #include <fmt/format.h>
 #include <hs/hs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/hash.hpp"
 
 namespace qz::text {
 namespace {
@@ -111,6 +119,121 @@ Result<std::shared_ptr<const MatcherDatabase>> MatcherDatabase::Compile(std::spa
   impl->bytes += size;
   impl->all.reset(db);
   return std::shared_ptr<const MatcherDatabase>(new MatcherDatabase(std::move(impl)));
+}
+
+namespace {
+
+constexpr std::string_view kCacheMagic = "qunzhu-matcher-1\n";
+
+// What a cached file's name is made of: the patterns as compiled, the library and the platform.
+uint64_t CacheKey(std::span<const Pattern> patterns) {
+  uint64_t h = Fnv1a64(hs_version());
+  hs_platform_info_t platform{};
+  if (hs_populate_platform(&platform) == HS_SUCCESS) {
+    h = Fnv1a64(fmt::format("|{}|{}|{}", platform.tune, platform.cpu_features, sizeof(platform)), h);
+  }
+  for (const Pattern& p : patterns) {
+    h = Fnv1a64(fmt::format("|{}{}:", p.kind == Pattern::Kind::kLiteral ? 'l' : 'r', p.caseless ? 'i' : 'c'), h);
+    h = Fnv1a64(p.expression, h);
+  }
+  return h;
+}
+
+void PutBlob(std::string& out, const hs_database_t* db) {
+  char* bytes = nullptr;
+  size_t size = 0;
+  if (db != nullptr && hs_serialize_database(db, &bytes, &size) != HS_SUCCESS) size = 0;
+  const uint64_t n = size;
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  if (size > 0) out.append(bytes, size);
+  free(bytes);  // NOLINT(cppcoreguidelines-no-malloc): Vectorscan allocates it with malloc
+}
+
+// One blob from `in` (advanced past it): null for an empty one; false when damaged.
+bool TakeBlob(std::string_view& in, Db& out, size_t& bytes) {
+  uint64_t n = 0;
+  if (in.size() < sizeof n) return false;
+  std::memcpy(&n, in.data(), sizeof n);
+  in.remove_prefix(sizeof n);
+  if (n > in.size()) return false;
+  if (n == 0) return true;
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(in.data(), n, &db) != HS_SUCCESS) return false;
+  out.reset(db);
+  size_t size = 0;
+  hs_database_size(db, &size);
+  bytes += size;
+  in.remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+std::string DefaultMatcherCacheDir() {
+  if (const char* dir = std::getenv("QZ_CACHE_DIR")) {  // NOLINT(concurrency-mt-unsafe): read-only
+    return std::string(dir) == "off" ? std::string() : std::string(dir);
+  }
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {  // NOLINT(concurrency-mt-unsafe)
+    return std::string(xdg) + "/qunzhu";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {  // NOLINT(concurrency-mt-unsafe)
+    return std::string(home) + "/.cache/qunzhu";
+  }
+  return {};
+}
+
+Result<std::shared_ptr<const MatcherDatabase>> MatcherDatabase::CompileCached(std::span<const Pattern> patterns,
+                                                                              const std::string& cache_dir) {
+  if (cache_dir.empty() || patterns.empty()) return Compile(patterns);
+  namespace fs = std::filesystem;
+  const fs::path file = fs::path(cache_dir) / fmt::format("matcher-{:016x}.hsdb", CacheKey(patterns));
+  // A file: magic, FNV-1a of the rest, then the `all` database and one per pattern (empty for
+  // a literal), each as a length and Vectorscan's own serialized form.
+  if (std::ifstream in(file, std::ios::binary); in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string data = ss.str();
+    std::string_view rest(data);
+    uint64_t sum = 0;
+    if (rest.starts_with(kCacheMagic) && rest.size() >= kCacheMagic.size() + sizeof sum) {
+      rest.remove_prefix(kCacheMagic.size());
+      std::memcpy(&sum, rest.data(), sizeof sum);
+      rest.remove_prefix(sizeof sum);
+      if (sum == Fnv1a64(rest)) {
+        auto impl = std::make_unique<Impl>();
+        impl->patterns.assign(patterns.begin(), patterns.end());
+        impl->generation = next_generation.fetch_add(1);
+        impl->som.resize(patterns.size());
+        bool ok = TakeBlob(rest, impl->all, impl->bytes) && impl->all != nullptr;
+        for (size_t i = 0; ok && i < patterns.size(); ++i) {
+          ok = TakeBlob(rest, impl->som[i], impl->bytes) &&
+               (impl->som[i] != nullptr) == (patterns[i].kind == Pattern::Kind::kRegex);
+        }
+        if (ok && rest.empty()) return std::shared_ptr<const MatcherDatabase>(new MatcherDatabase(std::move(impl)));
+      }
+    }
+  }
+  QZ_ASSIGN_OR_RETURN(std::shared_ptr<const MatcherDatabase> compiled, Compile(patterns));
+  std::string body;
+  PutBlob(body, compiled->impl_->all.get());
+  for (const Db& db : compiled->impl_->som) PutBlob(body, db.get());
+  const uint64_t sum = Fnv1a64(body);
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  const fs::path tmp = file.string() + fmt::format(".tmp{}.{}", getpid(), next_generation.fetch_add(1));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << kCacheMagic;
+    out.write(reinterpret_cast<const char*>(&sum), sizeof sum);
+    out << body;
+    if (!out.good()) {
+      fs::remove(tmp, ec);
+      return compiled;
+    }
+  }
+  fs::rename(tmp, file, ec);  // whole or not at all; another process may race us to the same bytes
+  if (ec) fs::remove(tmp, ec);
+  return compiled;
 }
 
 void MatcherDatabase::Scan(std::string_view text, std::vector<Match>& out) const {

@@ -179,7 +179,8 @@ Result<std::shared_ptr<const RuleSet::Compiled>> RuleSet::Builtin() {
     if (failure.ok()) failure = ParsePatterns(embedded::kModerationPatterns, patterns, out->info);
     if (!failure.ok()) return;
     for (size_t i = 0; i < patterns.size(); ++i) patterns[i].tag = static_cast<uint32_t>(i);
-    auto db = text::MatcherDatabase::Compile(patterns);
+    // The same thousands of words at every start: compiled once per machine (matcher.hpp).
+    auto db = text::MatcherDatabase::CompileCached(patterns, text::DefaultMatcherCacheDir());
     if (!db.ok()) {
       failure = db.status();
       return;
