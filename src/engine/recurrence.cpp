@@ -5,6 +5,10 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <utility>
+#include <memory>
+#include <mutex>
+#include <map>
 #include <bit>
 #include <cctype>
 #include <charconv>
@@ -563,6 +567,30 @@ Result<std::string> UtcToLocal(TimeMs t, std::string_view time_zone, std::string
   } catch (const std::exception& e) {
     return Status::Invalid(fmt::format("cannot format with '{}': {}", format, e.what()), "format");
   }
+}
+
+TimeMs QuietHoursEnd(std::string_view start, std::string_view end, std::string_view time_zone, TimeMs t) {
+  if (start.empty()) return t;
+  using Rules = std::pair<Recurrence, Recurrence>;
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const Rules>, std::less<>> cache;
+  const std::string key = fmt::format("{}|{}|{}", time_zone, start, end);
+  std::shared_ptr<const Rules> rules;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) rules = it->second;
+  }
+  if (rules == nullptr) {
+    auto s = Recurrence::Parse(fmt::format("daily {}", start), time_zone);
+    auto e = Recurrence::Parse(fmt::format("daily {}", end), time_zone);
+    if (!s.ok() || !e.ok()) return t;
+    rules = std::make_shared<const Rules>(std::move(*s), std::move(*e));
+    std::lock_guard lock(mu);
+    cache.try_emplace(key, rules);
+  }
+  // Inside the quiet hours exactly when their end comes before their next start.
+  const TimeMs quiet_end = rules->second.NextAfter(t);
+  return quiet_end < rules->first.NextAfter(t) ? quiet_end : t;
 }
 
 }  // namespace qz

@@ -42,6 +42,13 @@ class Recurrence {
   std::unique_ptr<Impl> impl_;
 };
 
+// When the bot's own post due at `t` goes out under the quiet hours `start`-`end` ("HH:MM",
+// local in `time_zone`, as [community] quiet_hours): their end when `t` falls inside them, else
+// `t`; `t` too when `start` is empty or the hours do not parse (the playbook validated them).
+// The engine holds send_message and send_direct this way; a module that times something from
+// when its message is read asks the same. Thread-safe; the rules are parsed once.
+TimeMs QuietHoursEnd(std::string_view start, std::string_view end, std::string_view time_zone, TimeMs t);
+
 // Local calendar helpers in a time zone (for templates and scenario files).
 Result<TimeMs> LocalToUtc(std::string_view local_datetime /* "YYYY-MM-DD HH:MM[:SS]" */,
                           std::string_view time_zone);

@@ -319,5 +319,18 @@ TEST(LocalTime, UtcToLocal) {
   EXPECT_FALSE(UtcToLocal(t, "Nowhere/City", "%H").ok());
 }
 
+TEST(QuietHours, HoldPostsInsideThemUntilTheirEndAcrossMidnight) {
+  const TimeMs night = T("2026-03-01T23:30:00+08:00");
+  EXPECT_EQ(QuietHoursEnd("22:00", "07:00", kShanghai, night), T("2026-03-02T07:00:00+08:00"));
+  EXPECT_EQ(QuietHoursEnd("22:00", "07:00", kShanghai, T("2026-03-02T06:59:00+08:00")),
+            T("2026-03-02T07:00:00+08:00"));
+  const TimeMs day = T("2026-03-02T07:00:00+08:00");
+  EXPECT_EQ(QuietHoursEnd("22:00", "07:00", kShanghai, day), day) << "the end itself is outside";
+  EXPECT_EQ(QuietHoursEnd("12:00", "14:00", kShanghai, T("2026-03-02T13:00:00+08:00")),
+            T("2026-03-02T14:00:00+08:00"));
+  EXPECT_EQ(QuietHoursEnd("", "", kShanghai, night), night) << "none";
+  EXPECT_EQ(QuietHoursEnd("25:00", "07:00", kShanghai, night), night) << "unparsable: no hold";
+}
+
 }  // namespace
 }  // namespace qz

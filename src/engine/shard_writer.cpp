@@ -427,20 +427,8 @@ Status ShardWriter::RunModules(StoreTxn& txn, const Event& e, const Refs& refs,
 }
 
 TimeMs ShardWriter::QuietUntil(const Playbook& playbook, ActionType type, TimeMs now) {
-  if (playbook.quiet_start.empty() || (type != ActionType::kSendMessage && type != ActionType::kSendDirect)) {
-    return now;
-  }
-  const std::string key = fmt::format("{}|{}|{}", playbook.time_zone, playbook.quiet_start, playbook.quiet_end);
-  auto it = quiet_rules_.find(key);
-  if (it == quiet_rules_.end()) {
-    auto start = Recurrence::Parse("daily " + playbook.quiet_start, playbook.time_zone);
-    auto end = Recurrence::Parse("daily " + playbook.quiet_end, playbook.time_zone);
-    if (!start.ok() || !end.ok()) return now;  // validated with the playbook; never here
-    it = quiet_rules_.emplace(key, std::make_pair(std::move(*start), std::move(*end))).first;
-  }
-  // Inside the quiet hours exactly when their end comes before their next start.
-  const TimeMs end = it->second.second.NextAfter(now);
-  return end < it->second.first.NextAfter(now) ? end : now;
+  if (type != ActionType::kSendMessage && type != ActionType::kSendDirect) return now;
+  return QuietHoursEnd(playbook.quiet_start, playbook.quiet_end, playbook.time_zone, now);
 }
 
 // Turns one emitted action into what it means: an outbox record, an operator task, a timer, or

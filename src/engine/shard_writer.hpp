@@ -118,9 +118,7 @@ class ShardWriter {
   // When an outbox action of `type` made at `now` may first be attempted: the end of the
   // community's quiet hours for the bot's own posts (send_message, send_direct) made inside
   // them, else now.
-  TimeMs QuietUntil(const Playbook& playbook, ActionType type, TimeMs now);
-  // Parsed quiet-hour rules ("daily <start>", "daily <end>") by "<zone>|<start>|<end>".
-  std::map<std::string, std::pair<Recurrence, Recurrence>> quiet_rules_;
+  static TimeMs QuietUntil(const Playbook& playbook, ActionType type, TimeMs now);
 
   // What an event refers to, resolved without changing the state (so a duplicate changes
   // nothing); ids of entities that do not exist yet are the ones creation will assign.

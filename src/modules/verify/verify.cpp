@@ -10,6 +10,7 @@
 #include "core/text/normalize.hpp"
 #include "core/text/utf8.hpp"
 #include "engine/module_text.hpp"
+#include "engine/recurrence.hpp"
 #include "engine/state.hpp"
 
 namespace qz {
@@ -151,10 +152,9 @@ void ScheduleDeadline(ModuleContext& ctx, const VerifyPendingRow& row) {
 
 // When a message the bot sends at `t` goes out: at the end of the community's quiet hours when
 // `t` is inside them (the engine holds send_message and send_direct until then), else at `t`.
-TimeMs SendsAt(const VerifyConfig& config, TimeMs t) {
-  if (config.quiet_start == nullptr || config.quiet_end == nullptr) return t;
-  const TimeMs end = config.quiet_end->NextAfter(t);
-  return end < config.quiet_start->NextAfter(t) ? end : t;
+TimeMs SendsAt(const ModuleContext& ctx, TimeMs t) {
+  const Playbook& pb = ctx.playbook();
+  return QuietHoursEnd(pb.quiet_start, pb.quiet_end, pb.time_zone, t);
 }
 
 bool IsGroupMode(const VerifyPendingRow& row) { return row.mode == "group"; }
@@ -192,7 +192,7 @@ void Tell(ModuleContext& ctx, const VerifyConfig& config, VerifyPendingRow& row,
   }
   ctx.Act(std::move(send), rule);
   if (!question) return;
-  const TimeMs at = SendsAt(config, ctx.event().time);
+  const TimeMs at = SendsAt(ctx, ctx.event().time);
   if (at > ctx.event().time && at + config.time_limit_s * 1000 > row.deadline) {
     row.deadline = at + config.time_limit_s * 1000;
     ScheduleDeadline(ctx, row);
@@ -355,7 +355,7 @@ Status OnJoin(ModuleContext& ctx, const VerifyConfig& config) {
   row.attempts_left = config.attempts;
   row.joined_at = e.time;
   // The time limit runs from when the first question reaches the member (after quiet hours).
-  row.deadline = SendsAt(config, e.time) + config.time_limit_s * 1000;
+  row.deadline = SendsAt(ctx, e.time) + config.time_limit_s * 1000;
   // A join again while still being verified starts over; a mute from then is still to be lifted.
   if (auto before = ctx.Find(row)) row.muted = before->muted;
   if (config.mode == VerifyMode::kDirect) {
@@ -398,7 +398,8 @@ Status OnDirect(ModuleContext& ctx, const VerifyConfig& config) {
 
 // A message in a group: in group mode, a member being verified there answers with it.
 Status OnGroupMessage(ModuleContext& ctx, const VerifyConfig& config) {
-  if (ctx.group() == nullptr || ctx.member() == nullptr) return Status::Ok();
+  // Every message of the community passes here: without verification, no row lookup.
+  if (config.groups.empty() || ctx.group() == nullptr || ctx.member() == nullptr) return Status::Ok();
   auto row = ctx.Find(VerifyPendingRow{.group = ctx.group()->id, .member = ctx.member()->id});
   if (!row || LetGoIfStale(ctx, *row) || !IsGroupMode(*row)) return Status::Ok();
   const Event& e = ctx.event();
@@ -585,14 +586,6 @@ class VerifyModule final : public Module {
     }
     if (!config->groups.empty() && config->questions.empty() && problems.size() == before_questions) {
       r.Invalid("questions", "at least one [[verify.questions]] entry is required when groups verify newcomers");
-    }
-    if (!common.quiet_start.empty()) {
-      auto start = Recurrence::Parse("daily " + common.quiet_start, common.time_zone);
-      auto end = Recurrence::Parse("daily " + common.quiet_end, common.time_zone);
-      if (start.ok() && end.ok()) {  // else reported with [community]
-        config->quiet_start = std::make_shared<const Recurrence>(std::move(*start));
-        config->quiet_end = std::make_shared<const Recurrence>(std::move(*end));
-      }
     }
     r.Done();
     return config;

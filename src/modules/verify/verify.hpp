@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "engine/module.hpp"
-#include "engine/recurrence.hpp"
 
 namespace qz {
 
@@ -63,10 +62,6 @@ struct VerifyConfig : SectionConfig {
   LocalizedText pass;
   LocalizedText fail;
   std::vector<VerifyQuestion> questions;
-  // The community's quiet hours ([community] quiet_hours), when set: the bot's own messages wait
-  // for their end, and so does the time limit.
-  std::shared_ptr<const Recurrence> quiet_start;
-  std::shared_ptr<const Recurrence> quiet_end;
 
   bool Verifies(std::string_view platform, std::string_view group) const;
 };
