@@ -679,6 +679,9 @@ Result<BatchEffects> ShardWriter::ApplyPlaybook(std::shared_ptr<const Playbook> 
         }
         due = rule->NextAfter(now);
       }
+      // A one-shot already past (a course session last month) that this writer does not hold
+      // pending: nothing to fire and nothing to finish, so nothing to write.
+      if (due == 0 && existing == playbook_timers_.end()) continue;
       TimerRecord t;
       if (existing != playbook_timers_.end()) t.id = existing->second.id;
       t.community_id = community_id;
