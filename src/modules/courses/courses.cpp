@@ -96,14 +96,6 @@ std::optional<size_t> ParseIndex(std::string_view s) {
   return v;
 }
 
-// True when the timer event is the current occurrence of `rule`: a firing whose date was
-// changed by a reload after it came due (a stale one) is not.
-bool IsCurrent(const ModuleContext& ctx, const std::string& rule) {
-  auto parsed = Recurrence::Parse(rule, ctx.playbook().time_zone);
-  const TimeMs t = ctx.event().time;
-  return parsed.ok() && parsed->NextAfter(t - 1) == t;
-}
-
 std::string TimerPayload(std::string_view kind, std::string_view name, std::string_view index_key,
                          size_t index, std::string_view extra, std::string_view group) {
   return fmt::format(R"({{"{}":{},"{}":{}{},"group":{}}})", kind, JsonString(name), index_key,
@@ -261,7 +253,7 @@ class CoursesModule final : public Module {
     const CourseSession& session = c.sessions[*index];
     const auto before = std::find_if(c.remind.begin(), c.remind.end(),
                                      [&](int64_t s) { return ReminderTag(s) == key->parts[1]; });
-    if (before == c.remind.end() || !IsCurrent(ctx, CourseRule(session, *before))) return Status::Ok();
+    if (before == c.remind.end()) return Status::Ok();
     const auto ref = ParseGroupRef(key->group);
     if (!ref) return Status::Internal("course '" + c.name + "' has a malformed group");
 
@@ -410,7 +402,6 @@ class TimelinesModule final : public Module {
     const auto start = tl.starts.find(key->group);
     if (!index || *index >= tl.steps.size() || start == tl.starts.end()) return Status::Ok();
     const TimelineStep& step = tl.steps[*index];
-    if (!IsCurrent(ctx, StepRule(step, start->second))) return Status::Ok();  // moved meanwhile
     const auto ref = ParseGroupRef(key->group);
     if (!ref) return Status::Internal("timeline '" + tl.name + "' has a malformed group");
     const TemplateVars vars = TemplateVarsFor(ctx, ref->platform, ref->id);

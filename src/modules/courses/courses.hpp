@@ -76,7 +76,8 @@ std::string LocalMinus(std::string_view at, int64_t seconds);
 
 // On a standing timer's event: posts the reminder (or the step's text) to the timer's group, or
 // opens the step's operator task. A course, session, reminder, timeline, step or group removed
-// meanwhile, or one whose time has changed since the timer was due, does nothing.
+// meanwhile does nothing; a firing whose time a reload changed never reaches the module (the
+// engine versions timers and refuses a stale firing).
 std::unique_ptr<Module> MakeCoursesModule();
 std::unique_ptr<Module> MakeTimelinesModule();
 
