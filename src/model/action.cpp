@@ -1,10 +1,13 @@
 #include "model/action.hpp"
 
 #include "core/enum_names.hpp"
+#include "core/text/utf8.hpp"
+#include "model/event.hpp"
 
 #include <fmt/format.h>
 
 #include <array>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace qz {
@@ -42,14 +45,40 @@ std::optional<ActionStatus> ParseActionStatus(std::string_view name) {
 }
 
 std::string ActionToJson(const Action& a) {
-  nlohmann::json j;
-  j["type"] = ActionTypeName(a.type);
-  auto opt = [&](const char* key, const std::string& v) {
-    if (!v.empty()) j[key] = v;
+  // Written by hand rather than through a JSON document: the writer stores one per outbox
+  // action, on its hot path. Invalid UTF-8 in a module's text becomes U+FFFD, so the stored
+  // payload always parses back (ActionFromJson).
+  std::string out;
+  out.reserve(160 + a.text.size() + a.evidence.size());
+  auto key = [&](std::string_view k) {
+    out += out.empty() ? '{' : ',';
+    AppendJsonString(out, k);
+    out += ':';
   };
-  auto opt_int = [&](const char* key, int64_t v) {
-    if (v != 0) j[key] = v;
+  auto text = [&](std::string_view v) {
+    if (IsValidUtf8(v)) return AppendJsonString(out, v);
+    std::string clean;
+    while (!v.empty()) {
+      const size_t bad = FirstInvalidUtf8(v);
+      clean.append(v.substr(0, bad));
+      if (bad == v.size()) break;
+      clean += "\xEF\xBF\xBD";
+      v.remove_prefix(bad + 1);
+    }
+    AppendJsonString(out, clean);
   };
+  auto opt = [&](std::string_view k, const std::string& v) {
+    if (v.empty()) return;
+    key(k);
+    text(v);
+  };
+  auto opt_int = [&](std::string_view k, int64_t v) {
+    if (v == 0) return;
+    key(k);
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  };
+  key("type");
+  AppendJsonString(out, ActionTypeName(a.type));
   opt_int("community_id", a.community_id);
   opt("community", a.community);
   opt("platform", a.platform);
@@ -61,15 +90,26 @@ std::string ActionToJson(const Action& a) {
   opt("reply_to", a.reply_to);
   opt_int("duration_s", a.duration_s);
   opt("tag", a.tag);
-  if (a.remove_tag) j["remove_tag"] = true;
+  if (a.remove_tag) {
+    key("remove_tag");
+    out += "true";
+  }
   opt_int("points", a.points);
   opt("timer", a.timer);
   opt_int("due", a.due);
-  if (!a.payload.empty()) j["payload"] = nlohmann::json::parse(a.payload, nullptr, false);
+  if (!a.payload.empty()) {
+    // A JSON object text, embedded as JSON (minified); text that is not JSON is kept as it is
+    // and makes the document unreadable, which the store refuses (AddAction).
+    key("payload");
+    auto j = nlohmann::json::parse(a.payload, nullptr, false);
+    out += j.is_discarded() ? a.payload
+                            : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   opt("evidence", a.evidence);
   opt("cause_event", a.cause_event);
   opt("rule", a.rule);
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += '}';
+  return out;
 }
 
 Result<Action> ActionFromJson(std::string_view text) {

@@ -199,26 +199,6 @@ std::string_view TypeWord(element_type t) {
   return "value";
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  size_t plain = 0;  // start of the run of characters copied as they are
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.substr(plain, i - plain));
-    plain = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += fmt::format("\\u{:04x}", c);
-    }
-  }
-  out.append(s.substr(plain));
-  out += '"';
-}
 
 // The top-level key whose value contains byte `offset` of an object's text ("" if none), so an
 // error found by position can still name its field.
@@ -531,6 +511,27 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t plain = 0;  // start of the run of characters copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(plain, i - plain));
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += fmt::format("\\u{:04x}", c);
+    }
+  }
+  out.append(s.substr(plain));
+  out += '"';
+}
 
 std::string JsonString(std::string_view text) {
   std::string out;

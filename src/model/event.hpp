@@ -165,8 +165,10 @@ struct RawItem {
 Result<std::vector<RawItem>> SplitJsonArray(std::string_view body);
 std::vector<RawItem> SplitNdjson(std::string_view body);
 
-// `text` as a JSON string literal, quotes included.
+// `text` as a JSON string literal, quotes included. The bytes are copied as they are: `text`
+// must be valid UTF-8 for the result to be valid JSON (events' strings are validated).
 std::string JsonString(std::string_view text);
+void AppendJsonString(std::string& out, std::string_view text);
 
 // Writes the canonical JSON form of `event` (the form stored in the log and returned by the
 // API): known fields in a fixed order, unknown ones from `attrs` after them.
