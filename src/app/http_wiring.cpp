@@ -6,6 +6,7 @@
 #include "modules/broadcasts/routes.hpp"
 #include "modules/invites/routes.hpp"
 #include "modules/moderation/routes.hpp"
+#include "platform/adapter.hpp"
 #include "platform/sandbox/sandbox_routes.hpp"
 #include "server/engine_metrics.hpp"
 
@@ -18,6 +19,20 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   QZ_RETURN_IF_ERROR(AddBroadcastRoutes(table));
   if (contributors.sandbox != nullptr) {
     QZ_RETURN_IF_ERROR(AddSandboxRoutes(table, *contributors.sandbox));
+  }
+  for (PlatformAdapter* adapter : contributors.adapters) {
+    for (const std::string& name : adapter->webhook_names()) {
+      const std::string path = name.empty() ? fmt::format("/webhooks/{}", adapter->platform())
+                                            : fmt::format("/webhooks/{}/{}", adapter->platform(), name);
+      auto handler = [adapter, name](Call& call) {
+        WebhookRequest request{.name = name, .headers = call.request().headers, .body = std::move(call.body())};
+        adapter->HandleWebhook(std::move(request), [self = call.shared_from_this()](WebhookResponse r) {
+          self->Respond({.status = r.status, .body = std::move(r.body)});
+        });
+        return Status::Ok();
+      };
+      QZ_RETURN_IF_ERROR(table.Add({"POST", path, std::move(handler), RunOn::kIoThread, Access::kPublic}));
+    }
   }
   return table;
 }

@@ -2,6 +2,8 @@
 // modules) and the engine's /metrics collectors are registered. Add a contributor here.
 #pragma once
 
+#include <vector>
+
 #include "core/metrics.hpp"
 #include "core/status.hpp"
 #include "server/route.hpp"
@@ -9,12 +11,16 @@
 namespace qz {
 
 class Node;
+class PlatformAdapter;
 class SandboxPlatform;
 
 // What contributes routes; a null pointer contributes nothing. Borrowed: each must outlive the
 // server.
 struct RouteContributors {
   SandboxPlatform* sandbox = nullptr;  // /api/v1/sandbox/...
+  // Every adapter's webhooks: POST /webhooks/<platform>[/<name>], public (the adapter checks
+  // the platform's signature), answered by PlatformAdapter::HandleWebhook.
+  std::vector<PlatformAdapter*> adapters;
 };
 
 // The routes every contributor adds, in one table for HttpServer::Start.

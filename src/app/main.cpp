@@ -420,8 +420,8 @@ int RunServe(const ServeFlags& flags) {
                (*node)->ingest().state_load_seconds(), stats.ok() ? stats->communities : -1,
                stats.ok() ? stats->groups : -1, stats.ok() ? stats->members : -1,
                stats.ok() ? stats->events : -1);
-  auto routes = ContributedRoutes(
-      {.sandbox = dynamic_cast<SandboxPlatform*>((*node)->adapter("sandbox"))});
+  auto routes = ContributedRoutes({.sandbox = dynamic_cast<SandboxPlatform*>((*node)->adapter("sandbox")),
+                                   .adapters = (*node)->adapters()});
   if (!routes.ok()) return Fail(routes.status());
   const ApiServices services{(*node)->store(), (*node)->ingest(), clock, &(*node)->modules()};
   MetricsRegistry metrics;

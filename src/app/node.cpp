@@ -70,6 +70,12 @@ PlatformAdapter* Node::adapter(std::string_view platform) const {
   return nullptr;
 }
 
+std::vector<PlatformAdapter*> Node::adapters() const {
+  std::vector<PlatformAdapter*> out;
+  for (const auto& a : adapters_) out.push_back(a.get());
+  return out;
+}
+
 Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   std::unique_ptr<Node> node(new Node(std::move(options)));
   const NodeOptions& o = node->options_;

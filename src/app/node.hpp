@@ -75,6 +75,7 @@ class Node {
   // The adapter serving `platform`, or null; owned by the node (tests and the server reach
   // the sandbox's member side through it).
   PlatformAdapter* adapter(std::string_view platform) const;
+  std::vector<PlatformAdapter*> adapters() const;  // all of them, in start order
 
   const ModuleRegistry& modules() const { return *modules_; }
   const ModuleMetrics& module_metrics() const { return *module_metrics_; }

@@ -2,6 +2,7 @@
 
 #include "core/toml_reader.hpp"
 #include "platform/sandbox/sandbox.hpp"
+#include "platform/telegram/telegram_adapter.hpp"
 
 namespace qz {
 namespace {
@@ -10,6 +11,7 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 
 Status RegisterPlatforms(PlatformRegistry& registry) {
   QZ_RETURN_IF_ERROR(registry.Add(MakeSandboxFactory()));
+  QZ_RETURN_IF_ERROR(registry.Add(MakeTelegramFactory()));
   return Status::Ok();
 }
 

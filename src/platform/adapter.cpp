@@ -9,6 +9,13 @@
 
 namespace qz {
 
+std::string WebhookRequest::Header(std::string_view lower_case_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_case_name) return v;
+  }
+  return {};
+}
+
 SinkResult EventSink::SubmitAndWait(std::vector<Event> events) {
   std::promise<SinkResult> promise;
   std::future<SinkResult> future = promise.get_future();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -99,6 +100,23 @@ class EventSink {
   SinkResult SubmitAndWait(std::vector<Event> events);
 };
 
+// ---- Inbound over HTTP: webhooks ----
+
+// A platform's HTTP POST to qunzhu (a Telegram webhook, a OneBot event report, a WeCom
+// callback), as the server read it. The server checks no API token on these: the adapter
+// verifies the platform's own signature or secret.
+struct WebhookRequest {
+  std::string name;  // the endpoint: /webhooks/<platform>/<name> ("" for /webhooks/<platform>)
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+  std::string Header(std::string_view lower_case_name) const;  // "" when absent
+};
+struct WebhookResponse {
+  int status = 200;
+  std::string body = "{}";  // JSON
+};
+using WebhookReply = std::function<void(WebhookResponse)>;
+
 // ---- The adapter ----
 
 // Lifecycle, driven by the node (src/app/node.hpp), which owns its adapters:
@@ -127,6 +145,16 @@ class PlatformAdapter {
   // Stops inbound traffic: when it returns, no thread of the adapter calls the sink again.
   // Blocks until its threads have finished (a Submit under way completes: ingest still runs).
   virtual void Stop() = 0;
+
+  // The webhook endpoints it serves, POST /webhooks/<platform>[/<name>]: names that are
+  // tokens (core/token.hpp) or "" for the bare path. Read once, after Start.
+  virtual std::vector<std::string> webhook_names() const { return {}; }
+  // One request to one of them, from the server's I/O threads: must not block (submit to the
+  // sink and answer from its `done`). `reply` exactly once, from any thread. An adapter that
+  // has stopped answers 503.
+  virtual void HandleWebhook(WebhookRequest /*request*/, WebhookReply reply) {
+    reply({.status = 404, .body = R"({"error":"no such webhook"})"});
+  }
 
   // Carries out one platform action, blocking. `record.idempotency_key` is stable across
   // retries; a platform that deduplicates by it declares Capabilities::dedupes_sends.

@@ -16,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -203,6 +204,12 @@ class Session : public std::enable_shared_from_this<Session> {
     request.content_type = std::string(req[http::field::content_type]);
     request.content_encoding = std::string(req[http::field::content_encoding]);
     request.authorization = std::string(req[http::field::authorization]);
+    request.headers.reserve(16);
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
     request.body = std::move(req.body());
 
     // Shared by every copy of the callbacks below. While it lives, the io_context keeps running

@@ -35,6 +35,8 @@ struct ApiRequest {
   std::string content_type;      // the Content-Type header, verbatim ("" if absent)
   std::string content_encoding;  // the Content-Encoding header, verbatim ("" if absent)
   std::string authorization;     // the Authorization header, verbatim ("" if absent)
+  // Every header, names lower-cased, for routes that read platform headers (webhooks).
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 };
 

@@ -1,0 +1,140 @@
+// End-to-end: qunzhu against telegram-test-api (npm), a Bot API emulator, as its API root. Users
+// act through the emulator's client API; what the bot did is read from the emulator's storage.
+// A member joins and is welcomed, asks a question the FAQ answers, and posts an ad that is
+// deleted with a warning. Then qunzhu restarts and must not see the old updates again.
+//   node telegram.test.mjs /path/to/qunzhu
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import TelegramServer from 'telegram-test-api';
+import { freePort, scratch, startQunzhu, waitFor } from './lib.mjs';
+
+const binary = process.argv[2];
+assert.ok(binary, 'usage: node telegram.test.mjs QUNZHU_BINARY');
+
+const BOT_TOKEN = '7000001:e2e-test-token';
+const CHAT = -1001234567890;
+
+const dir = scratch('qz-e2e-telegram-');
+const port = await freePort();
+const server = new TelegramServer({ port, host: '127.0.0.1', storeTimeout: 600 });
+await server.start();
+
+const config = path.join(dir, 'qunzhu.toml');
+fs.writeFileSync(config, `
+[platforms.telegram]
+api_root = "http://127.0.0.1:${port}"
+idle_wait_ms = 100
+token = { env = "QZ_E2E_TELEGRAM_TOKEN" }
+`);
+const playbook = path.join(dir, 'playbook.toml');
+fs.writeFileSync(playbook, `
+[community]
+slug = "tg"
+name = "电报测试社群"
+language = "zh"
+rules = "不发广告"
+
+[[groups]]
+platform = "telegram"
+id = "${CHAT}"
+name = "测试群"
+type = "interest"
+
+[welcome]
+text = "欢迎 {member.name} 加入{group.name}"
+
+[answers]
+[[answers.faq]]
+keywords = ["怎么打卡"]
+answer = "每天在群里发「打卡」即可"
+
+[moderation]
+`);
+
+const env = { QZ_E2E_TELEGRAM_TOKEN: BOT_TOKEN };
+let qz = await startQunzhu(binary, dir, { config, playbook, env });
+const botTexts = () => server.storage.botMessages
+  .filter((m) => Number(m.message.chat_id) === CHAT)
+  .map((m) => String(m.message.text));
+const alice = server.getClient(BOT_TOKEN, {
+  chatId: CHAT, type: 'supergroup', chatTitle: '测试群', userId: 5001, firstName: 'Alice', userName: 'alice',
+});
+try {
+  // 1. A join (a service message with new_chat_members) is welcomed by name.
+  await alice.sendMessage(alice.makeMessage(undefined, {
+    new_chat_members: [{ id: 5001, is_bot: false, first_name: 'Alice', username: 'alice' }],
+  }));
+  await waitFor('the welcome', () => botTexts().find((t) => t.includes('欢迎') && t.includes('Alice')));
+
+  // 2. A question the FAQ knows is answered in the group.
+  await alice.sendMessage(alice.makeMessage('请问怎么打卡？'));
+  await waitFor('the FAQ answer', () => botTexts().find((t) => t.includes('每天在群里发')));
+
+  // 3. An ad is deleted from the chat and its author warned.
+  const ad = '加微信 abc12345 低价出售游戏金币，私聊有优惠';
+  await alice.sendMessage(alice.makeMessage(ad));
+  await waitFor('the ad to be deleted', () => !server.storage.userMessages.some((u) => u.message.text === ad));
+  await waitFor('the warning', () => botTexts().find((t) => t.includes('Alice') && !t.includes('欢迎') && !t.includes('每天')));
+  const ordinary = server.storage.userMessages.filter((u) => u.message.text === '请问怎么打卡？');
+  assert.equal(ordinary.length, 1, 'an ordinary message stays');
+
+  // 4. The polling offset is durable: after a restart, nothing is delivered twice.
+  const before = botTexts().length;
+  await qz.stop();
+  qz = await startQunzhu(binary, dir, { config, playbook, env, reuse: true });
+  const ad2 = '扣扣 123456789 代练上分，价格便宜';
+  await alice.sendMessage(alice.makeMessage(ad2));
+  await waitFor('an ad deleted after the restart', () => !server.storage.userMessages.some((u) => u.message.text === ad2));
+  await waitFor('a warning after the restart', () => botTexts().length > before);
+  assert.equal(botTexts().filter((t) => t.includes('欢迎')).length, 1, 'one welcome');
+  const offsetFile = fs.readdirSync(path.join(dir, 'data')).find((f) => f.startsWith('telegram-'));
+  assert.equal(offsetFile, 'telegram-7000001.offset');
+  assert.ok(!qz.log().includes('e2e-test-token'), 'the token is never logged');
+  // 5. Webhook mode: the emulator is told where to post; a post without the secret token is
+  // refused and ingests nothing, one with it is taken.
+  await qz.stop();
+  const hookConfig = path.join(dir, 'webhook.toml');
+  fs.writeFileSync(hookConfig, `
+[platforms.telegram]
+api_root = "http://127.0.0.1:${port}"
+mode = "webhook"
+public_url = "https://bot.example.com"
+webhook_secret = { env = "QZ_E2E_TELEGRAM_SECRET" }
+[[platforms.telegram.bots]]
+name = "main"
+token = { env = "QZ_E2E_TELEGRAM_TOKEN" }
+`);
+  qz = await startQunzhu(binary, dir, {
+    config: hookConfig, playbook, reuse: true, env: { ...env, QZ_E2E_TELEGRAM_SECRET: 'e2e-Secret_1' },
+  });
+  await waitFor('setWebhook', () => server.webhooks[BOT_TOKEN]?.url === 'https://bot.example.com/webhooks/telegram/main');
+  const update = {
+    update_id: 9000,
+    message: { message_id: 9000, date: Math.floor(Date.now() / 1000), text: 'via webhook',
+      chat: { id: CHAT, type: 'supergroup', title: '测试群' }, from: { id: 5002, is_bot: false, first_name: 'Bob' } },
+  };
+  const hook = (secret) => fetch(`${qz.url}/webhooks/telegram/main`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(secret ? { 'X-Telegram-Bot-Api-Secret-Token': secret } : {}) },
+    body: JSON.stringify(update),
+  });
+  assert.equal((await hook(undefined)).status, 401);
+  assert.equal((await hook('wrong')).status, 401);
+  const members = async () => (await (await fetch(`${qz.url}/api/v1/members?limit=1000`, {
+    headers: { Authorization: `Bearer ${qz.token}` },
+  })).json());
+  const hasBob = (body) => JSON.stringify(body).includes('Bob');
+  assert.ok(!hasBob(await members()), 'nothing ingested without the secret');
+  assert.equal((await hook('e2e-Secret_1')).status, 200);
+  await waitFor('the member the webhook event made', async () => hasBob(await members()));
+  assert.ok(!qz.log().includes('e2e-Secret_1'), 'the secret is never logged');
+  console.log('telegram e2e: ok');
+} catch (e) {
+  console.error(e);
+  console.error('--- qunzhu log ---\n' + qz.log());
+  process.exitCode = 1;
+} finally {
+  await qz.stop();
+  await server.stop();
+}
