@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/time.hpp"
+
 #include "app/node.hpp"
 #include "modules/broadcasts/routes.hpp"
 #include "modules/invites/routes.hpp"
@@ -12,8 +14,48 @@
 
 namespace qz {
 
+namespace {
+
+// GET /api/v1/platforms: each adapter, what it can do, and its connections' health.
+ApiJson PlatformsJson(const std::vector<PlatformAdapter*>& adapters) {
+  ApiJson list = ApiJson::array();
+  for (const PlatformAdapter* a : adapters) {
+    ApiJson capabilities = ApiJson::array();
+    const Capabilities caps = a->capabilities();
+    for (int t = 1; t <= kActionTypeCount; ++t) {
+      const auto type = static_cast<ActionType>(t);
+      if (IsPlatformAction(type) && caps.Has(type)) capabilities.push_back(ActionTypeName(type));
+    }
+    const RateLimits limits = a->rate_limits();
+    ApiJson connections = ApiJson::array();
+    for (const ConnectionHealth& h : a->health()) {
+      connections.push_back({{"name", h.name},
+                             {"state", h.state},
+                             {"last_event", h.last_event == 0 ? ApiJson() : ApiJson(FormatRfc3339(h.last_event, 0))},
+                             {"events", h.events},
+                             {"errors", h.errors},
+                             {"last_error", h.last_error}});
+    }
+    list.push_back({{"platform", a->platform()},
+                    {"capabilities", std::move(capabilities)},
+                    {"dedupes_sends", caps.dedupes_sends},
+                    {"rate_limits",
+                     {{"per_second", limits.per_second},
+                      {"per_chat_per_second", limits.per_chat_per_second},
+                      {"per_chat_per_minute", limits.per_chat_per_minute}}},
+                    {"connections", std::move(connections)}});
+  }
+  return {{"platforms", std::move(list)}};
+}
+
+}  // namespace
+
 Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   RouteTable table;
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/platforms", [adapters = contributors.adapters](Call& call) {
+                                  call.RespondJson(PlatformsJson(adapters));
+                                  return Status::Ok();
+                                }}));
   QZ_RETURN_IF_ERROR(AddModerationRoutes(table));
   QZ_RETURN_IF_ERROR(AddInviteRoutes(table));
   QZ_RETURN_IF_ERROR(AddBroadcastRoutes(table));
@@ -51,7 +93,28 @@ Status AddModuleMetrics(MetricsRegistry& metrics, const Node& node) {
   });
 }
 
+Status AddPlatformMetrics(MetricsRegistry& metrics, const Node& node) {
+  return metrics.Add("qunzhu_platform_connection_up", [&node](std::string& out) {
+    std::string up, events, errors;
+    for (const PlatformAdapter* a : node.adapters()) {
+      for (const ConnectionHealth& h : a->health()) {
+        const std::string labels = fmt::format("{{platform=\"{}\",connection=\"{}\"}}", a->platform(), h.name);
+        up += fmt::format("qunzhu_platform_connection_up{} {}\n", labels, h.state == "connected" ? 1 : 0);
+        events += fmt::format("qunzhu_platform_events_total{} {}\n", labels, h.events);
+        errors += fmt::format("qunzhu_platform_errors_total{} {}\n", labels, h.errors);
+      }
+    }
+    out += "# HELP qunzhu_platform_connection_up 1 when the connection works (a bot polling or its webhook "
+           "set, an account connected).\n# TYPE qunzhu_platform_connection_up gauge\n" + up;
+    out += "# HELP qunzhu_platform_events_total Events a connection brought in.\n"
+           "# TYPE qunzhu_platform_events_total counter\n" + events;
+    out += "# HELP qunzhu_platform_errors_total Failed polls, calls and refused webhook posts of a connection.\n"
+           "# TYPE qunzhu_platform_errors_total counter\n" + errors;
+  });
+}
+
 Status AddNodeMetrics(MetricsRegistry& metrics, Node& node) {
+  QZ_RETURN_IF_ERROR(AddPlatformMetrics(metrics, node));
   QZ_RETURN_IF_ERROR(AddDeliveryMetrics(metrics, node.delivery().metrics()));
   QZ_RETURN_IF_ERROR(AddSchedulerMetrics(metrics, node.scheduler().metrics()));
   QZ_RETURN_IF_ERROR(AddModuleMetrics(metrics, node));

@@ -31,6 +31,9 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors);
 // after HttpServer::Start, which registers the ingest and HTTP metrics first (so /metrics keeps
 // its order). `node` must outlive the registry's use.
 Status AddNodeMetrics(MetricsRegistry& metrics, Node& node);
+// qunzhu_platform_connection_up / _events_total / _errors_total{platform, connection}: each
+// adapter's connections (PlatformAdapter::health).
+Status AddPlatformMetrics(MetricsRegistry& metrics, const Node& node);
 // qunzhu_module_failures_total{module="…"}: one series per module, in module order.
 Status AddModuleMetrics(MetricsRegistry& metrics, const Node& node);
 

@@ -117,6 +117,19 @@ struct WebhookResponse {
 };
 using WebhookReply = std::function<void(WebhookResponse)>;
 
+// ---- Health ----
+
+// One connection of an adapter (a bot, an account, a socket), for GET /api/v1/platforms and
+// /metrics. Never carries a secret.
+struct ConnectionHealth {
+  std::string name;        // the bot's or account's name
+  std::string state;       // "starting", "connected", "retrying" or "stopped"
+  TimeMs last_event = 0;   // when it last brought an event in (wall clock; 0: never)
+  int64_t events = 0;      // events it brought in
+  int64_t errors = 0;      // failed polls, calls and refused webhook posts
+  std::string last_error;  // the newest of them ("" if none)
+};
+
 // ---- The adapter ----
 
 // Lifecycle, driven by the node (src/app/node.hpp), which owns its adapters:
@@ -155,6 +168,10 @@ class PlatformAdapter {
   virtual void HandleWebhook(WebhookRequest /*request*/, WebhookReply reply) {
     reply({.status = 404, .body = R"({"error":"no such webhook"})"});
   }
+
+  // Its connections' health now; any thread. An adapter without connections (the sandbox)
+  // has none.
+  virtual std::vector<ConnectionHealth> health() const { return {}; }
 
   // Carries out one platform action, blocking. `record.idempotency_key` is stable across
   // retries; a platform that deduplicates by it declares Capabilities::dedupes_sends.

@@ -79,6 +79,17 @@ try {
   const ordinary = server.storage.userMessages.filter((u) => u.message.text === '请问怎么打卡？');
   assert.equal(ordinary.length, 1, 'an ordinary message stays');
 
+  // Health: the bot's connection, in the API and in /metrics.
+  const platforms = await (await fetch(`${qz.url}/api/v1/platforms`, { headers: { Authorization: `Bearer ${qz.token}` } })).json();
+  const tg = platforms.platforms.find((p) => p.platform === 'telegram');
+  assert.equal(tg.connections[0].name, 'bot7000001');
+  assert.equal(tg.connections[0].state, 'connected');
+  assert.ok(tg.connections[0].events >= 3, JSON.stringify(tg));
+  assert.ok(tg.capabilities.includes('delete_message'));
+  assert.equal((await fetch(`${qz.url}/api/v1/platforms`)).status, 401, 'the API needs a token');
+  const metrics = await (await fetch(`${qz.url}/metrics`, { headers: { Authorization: `Bearer ${qz.token}` } })).text();
+  assert.match(metrics, /qunzhu_platform_connection_up\{platform="telegram",connection="bot7000001"\} 1/);
+
   // 4. The polling offset is durable: after a restart, nothing is delivered twice.
   const before = botTexts().length;
   await qz.stop();

@@ -27,6 +27,7 @@ struct TelegramAdapter::Bot {
   std::string id;  // the token's numeric prefix: the bot's user id
   Secret token;
   int64_t offset = 0;  // the next getUpdates offset; only the polling thread touches it
+  ConnectionHealth health;  // guarded by the adapter's mutex_
 };
 
 namespace {
@@ -74,6 +75,8 @@ TelegramAdapter::TelegramAdapter(const Clock& clock, TelegramOptions options)
     bot->id = t.substr(0, t.find(':'));
     bot->name = options_.bots[i].name.empty() ? "bot" + bot->id : options_.bots[i].name;
     bot->offset = ReadOffset(OffsetPath(i)).value_or(0);
+    bot->health.name = bot->name;
+    bot->health.state = "starting";
     bots_.push_back(std::move(bot));
   }
 }
@@ -121,6 +124,31 @@ bool TelegramAdapter::SleepFor(TimeMs ms) {
   std::unique_lock lock(mutex_);
   wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
   return !stopping_;
+}
+
+void TelegramAdapter::NoteError(Bot& bot, std::string error) {
+  std::lock_guard lock(mutex_);
+  ++bot.health.errors;
+  bot.health.state = "retrying";
+  bot.health.last_error = std::move(error);
+}
+
+void TelegramAdapter::NoteEvents(Bot& bot, size_t count) {
+  std::lock_guard lock(mutex_);
+  bot.health.state = "connected";
+  if (count == 0) return;
+  bot.health.events += static_cast<int64_t>(count);
+  bot.health.last_event = clock_.Now();
+}
+
+std::vector<ConnectionHealth> TelegramAdapter::health() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ConnectionHealth> out;
+  for (const auto& bot : bots_) {
+    out.push_back(bot->health);
+    if (stopping_) out.back().state = "stopped";
+  }
+  return out;
 }
 
 void TelegramAdapter::Remember(const std::string& chat, size_t bot) {
@@ -183,8 +211,10 @@ void TelegramAdapter::SetWebhook(Bot& bot) {
                                                       : fmt::format("answered {}: {}", response->status, response->body);
     if (why.empty()) {
       spdlog::info("telegram: {} receives its updates at {}", bot.name, url);
+      NoteEvents(bot, 0);
       return;
     }
+    NoteError(bot, "setWebhook: " + why);
     spdlog::warn("telegram: {}: setWebhook failed ({}); trying again in {} ms", bot.name, why, backoff);
     if (!SleepFor(backoff)) return;
   }
@@ -198,7 +228,7 @@ std::vector<std::string> TelegramAdapter::webhook_names() const {
 }
 
 void TelegramAdapter::HandleWebhook(WebhookRequest request, WebhookReply reply) {
-  const Bot* bot = nullptr;
+  Bot* bot = nullptr;
   for (const auto& b : bots_) {
     if (b->name == request.name) bot = b.get();
   }
@@ -207,6 +237,7 @@ void TelegramAdapter::HandleWebhook(WebhookRequest request, WebhookReply reply) 
   const std::string& secret = options_.webhook_secret.reveal();
   if (given.size() != secret.size() || CRYPTO_memcmp(given.data(), secret.data(), secret.size()) != 0) {
     spdlog::warn("telegram: {}: a webhook call without the right secret token was refused", bot->name);
+    NoteError(*bot, "a webhook call without the right secret token was refused");
     return reply({.status = 401, .body = R"({"error":"wrong secret token"})"});
   }
   telegram::ParsedUpdate update = telegram::ParseWebhookUpdate(request.body);
@@ -220,15 +251,22 @@ void TelegramAdapter::HandleWebhook(WebhookRequest request, WebhookReply reply) 
     sink = sink_;
   }
   if (sink == nullptr) return reply({.status = 503, .body = R"({"error":"stopping"})"});
-  sink->Submit(std::move(events), [reply = std::move(reply)](SinkResult r) {
+  const size_t count = events.size();
+  sink->Submit(std::move(events), [this, bot, count, reply = std::move(reply)](SinkResult r) {
     // Not taken: Telegram delivers the update again later.
-    reply(r.status.ok() ? WebhookResponse{} : WebhookResponse{.status = 503, .body = R"({"error":"busy"})"});
+    if (r.status.ok()) {
+      NoteEvents(*bot, count);
+      return reply({});
+    }
+    NoteError(*bot, r.status.ToString());
+    reply({.status = 503, .body = R"({"error":"busy"})"});
   });
 }
 
 void TelegramAdapter::Poll(Bot& bot, EventSink& sink) {
   TimeMs backoff = 0;
   auto fail = [&](std::string_view what) {
+    NoteError(bot, std::string(what));
     backoff = std::clamp<TimeMs>(backoff * 2, 1000, options_.max_backoff_ms);
     spdlog::warn("telegram: {}: {}; polling again in {} ms", bot.name, what, backoff);
     return SleepFor(backoff);
@@ -271,6 +309,9 @@ void TelegramAdapter::Poll(Bot& bot, EventSink& sink) {
       for (const RejectedEvent& rejected : r.rejected) {
         spdlog::warn("telegram: {}: an event was refused: {}", bot.name, rejected.error.ToString());
       }
+      NoteEvents(bot, count);
+    } else {
+      NoteEvents(bot, 0);
     }
     backoff = 0;
     if (batch->next_offset > bot.offset) {
@@ -305,7 +346,10 @@ PerformResult TelegramAdapter::Perform(const OutboxRecord& record) {
   if (!call.ok()) return {.kind = PerformResult::Kind::kFailed, .error = call.status().ToString()};
   Bot& bot = BotFor(chat);
   auto response = Call(bot, call->method, std::move(call->body));
-  if (!response.ok()) return {.kind = PerformResult::Kind::kRetry, .error = response.status().message()};
+  if (!response.ok()) {
+    NoteError(bot, response.status().message());
+    return {.kind = PerformResult::Kind::kRetry, .error = response.status().message()};
+  }
   telegram::CallOutcome outcome = telegram::ParseCallResponse(call->method, response->status, response->body);
   if (outcome.bot_removed) {
     std::lock_guard lock(mutex_);

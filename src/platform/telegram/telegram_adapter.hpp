@@ -68,6 +68,7 @@ class TelegramAdapter : public PlatformAdapter {
   void Stop() override;
   PerformResult Perform(const OutboxRecord& record) override;
   std::vector<std::string> webhook_names() const override;
+  std::vector<ConnectionHealth> health() const override;
   void HandleWebhook(WebhookRequest request, WebhookReply reply) override;
 
   // The offset file of bot `index` (its next getUpdates offset, as decimal text).
@@ -84,6 +85,8 @@ class TelegramAdapter : public PlatformAdapter {
   Result<HttpClientResponse> Call(const Bot& bot, std::string_view method, std::string body,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool SleepFor(TimeMs ms);  // false when stopping
+  void NoteError(Bot& bot, std::string error);
+  void NoteEvents(Bot& bot, size_t count);
   Bot& BotFor(const std::string& chat);
   void Remember(const std::string& chat, size_t bot);
 
@@ -92,7 +95,7 @@ class TelegramAdapter : public PlatformAdapter {
   HttpClient client_;
   std::vector<std::unique_ptr<Bot>> bots_;
   std::vector<std::thread> threads_;
-  std::mutex mutex_;  // guards what follows
+  mutable std::mutex mutex_;  // guards what follows and the bots' health
   std::condition_variable wake_;
   bool stopping_ = false;
   EventSink* sink_ = nullptr;  // between Start and Stop (webhooks)

@@ -193,7 +193,14 @@ TEST_F(TelegramAdapterTest, PollsSubmitsAndKeepsTheOffsetAcrossARestart) {
     ASSERT_TRUE(adapter->Start(sink_).ok());
     ASSERT_TRUE(Eventually([&] { return sink_.events().size() == 2; }));
     ASSERT_TRUE(Eventually([&] { return !api_.offsets().empty() && api_.offsets().back() == 102; }));
+    const auto health = adapter->health();
+    ASSERT_EQ(health.size(), 1u);
+    EXPECT_EQ(health[0].name, "main");
+    EXPECT_EQ(health[0].state, "connected");
+    EXPECT_EQ(health[0].events, 2);
+    EXPECT_EQ(health[0].last_event, clock_.Now());
     adapter->Stop();
+    EXPECT_EQ(adapter->health()[0].state, "stopped");
   }
   std::ifstream offset(dir_ / "telegram-4242.offset");
   int64_t saved = 0;
@@ -219,6 +226,8 @@ TEST_F(TelegramAdapterTest, ABatchTheSinkRefusesIsFetchedAgain) {
   auto adapter = Make();
   ASSERT_TRUE(adapter->Start(sink_).ok());
   ASSERT_TRUE(Eventually([&] { return sink_.events().size() == 1; }));
+  EXPECT_EQ(adapter->health()[0].errors, 2);
+  EXPECT_NE(adapter->health()[0].last_error.find("queue full"), std::string::npos);
   adapter->Stop();
   const auto offsets = api_.offsets();
   ASSERT_GE(offsets.size(), 3u);
