@@ -171,7 +171,7 @@ TEST(Platforms, TheDefaultConfigMakesTheSandbox) {
 TEST(Platforms, EveryRegisteredFactoryOnce) {
   PlatformRegistry registry;
   ASSERT_TRUE(RegisterPlatforms(registry).ok());
-  EXPECT_EQ(registry.platforms(), (std::vector<std::string>{"sandbox", "telegram"}));
+  EXPECT_EQ(registry.platforms(), (std::vector<std::string>{"qq", "sandbox", "telegram"}));
   EXPECT_FALSE(RegisterPlatforms(registry).ok());  // a second registration is refused
 }
 

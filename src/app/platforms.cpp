@@ -1,6 +1,7 @@
 #include "app/platforms.hpp"
 
 #include "core/toml_reader.hpp"
+#include "platform/onebot/onebot_adapter.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "platform/telegram/telegram_adapter.hpp"
 
@@ -12,6 +13,7 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 Status RegisterPlatforms(PlatformRegistry& registry) {
   QZ_RETURN_IF_ERROR(registry.Add(MakeSandboxFactory()));
   QZ_RETURN_IF_ERROR(registry.Add(MakeTelegramFactory()));
+  QZ_RETURN_IF_ERROR(registry.Add(MakeOneBotFactory()));
   return Status::Ok();
 }
 

@@ -1,0 +1,915 @@
+#include "platform/onebot/onebot_protocol.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+
+#include "core/text/utf8.hpp"
+#include "core/time.hpp"
+#include "platform/onebot/cq_code.hpp"
+
+namespace qz::onebot {
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+// Bounds that keep what we write within the event format's (model/event.hpp).
+constexpr size_t kMaxNameBytes = 512;               // name, group_name
+constexpr size_t kMaxCommentBytes = 4096;           // a join request's comment
+constexpr size_t kMaxUrlBytes = 4096;               // url
+constexpr size_t kMaxKeptSegmentBytes = 32 * 1024;  // attrs onebot_segments, well within attrs'
+constexpr size_t kMaxAnonymousBytes = 1024;
+constexpr size_t kMaxWhatBytes = 64;    // Ignored::what parts
+constexpr size_t kMaxErrorBytes = 512;  // a response's error text
+// Unix seconds of times that are surely outside 2000..2100 in any offset: checked before the
+// multiplication into milliseconds, which must not overflow. The exact bound is the written year.
+constexpr int64_t kMinSeconds = 946'000'000;
+constexpr int64_t kMaxSeconds = 4'134'100'000;
+
+std::string_view TypeWord(element_type t) {
+  switch (t) {
+    case element_type::ARRAY:
+      return "array";
+    case element_type::OBJECT:
+      return "object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::STRING:
+      return "string";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "value";
+}
+
+// Parses `json` through `buffer` (a copy with simdjson's padding). Never hands simdjson a null
+// pointer: an empty view's data() may be null, which its own copy would pass to memcpy.
+simdjson::error_code ParseDom(simdjson::dom::parser& parser, std::string& buffer,
+                              std::string_view json, element& out) {
+  buffer.assign(json);
+  buffer.resize(json.size() + simdjson::SIMDJSON_PADDING);
+  return parser.parse(buffer.data(), json.size(), false).get(out);
+}
+
+// `key`'s value, or nullopt when it is absent or null (implementations send "anonymous":null).
+std::optional<element> Find(object o, std::string_view key) {
+  element e;
+  if (o.at_key(key).get(e) || e.is_null()) return std::nullopt;
+  return e;
+}
+
+// An integer given as a JSON integer or as a string of decimal digits (some implementations
+// send ids as strings); nullopt when absent. `path` names the field in errors.
+Result<std::optional<int64_t>> ReadInt(object o, std::string_view key, std::string_view path) {
+  const std::optional<element> e = Find(o, key);
+  if (!e) return std::optional<int64_t>();
+  switch (e->type()) {
+    case element_type::INT64:
+      return std::optional<int64_t>(e->get_int64().value_unsafe());
+    case element_type::UINT64:
+      return Status::Invalid("out of range (more than a 64-bit integer)", std::string(path));
+    case element_type::STRING: {
+      const std::string_view s = e->get_string().value_unsafe();
+      int64_t v = 0;
+      const bool digits =
+          !s.empty() && (s[0] == '-' ? s.size() > 1 : true) &&
+          s.find_first_not_of("0123456789", s[0] == '-' ? 1 : 0) == std::string_view::npos;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (!digits || ec != std::errc() || end != s.data() + s.size()) {
+        return Status::Invalid(
+            fmt::format("'{}' is not a decimal integer fitting 64 bits", Excerpt(s, 40)),
+            std::string(path));
+      }
+      return std::optional<int64_t>(v);
+    }
+    default:
+      return Status::Invalid(fmt::format("must be an integer (got {})", TypeWord(e->type())),
+                             std::string(path));
+  }
+}
+
+// A QQ number (self_id, group_id, user_id, operator_id): an integer >= 0, as decimal text.
+// Empty when absent and not `required`.
+Result<std::string> ReadQq(object o, std::string_view key, bool required,
+                           std::string_view path = {}) {
+  if (path.empty()) path = key;
+  QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> v, ReadInt(o, key, path));
+  if (!v) {
+    if (required) return Status::Invalid("required", std::string(path));
+    return std::string();
+  }
+  if (*v < 0) return Status::Invalid("must not be negative", std::string(path));
+  return std::to_string(*v);
+}
+
+// A message id: any int64 (NapCat's are hashed and may be negative), as decimal text.
+Result<std::string> ReadMessageId(object o) {
+  QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> v, ReadInt(o, "message_id", "message_id"));
+  if (!v) return Status::Invalid("required", "message_id");
+  return std::to_string(*v);
+}
+
+// A string field; empty when absent. Mistyped: an error when `strict`, else ignored.
+Result<std::string> ReadString(object o, std::string_view key, bool strict,
+                               std::string_view path = {}) {
+  if (path.empty()) path = key;
+  const std::optional<element> e = Find(o, key);
+  if (!e) return std::string();
+  if (e->type() != element_type::STRING) {
+    if (!strict) return std::string();
+    return Status::Invalid(fmt::format("must be a string (got {})", TypeWord(e->type())),
+                           std::string(path));
+  }
+  return std::string(e->get_string().value_unsafe());
+}
+
+Result<std::string> RequiredString(object o, std::string_view key) {
+  QZ_ASSIGN_OR_RETURN(std::string s, ReadString(o, key, true));
+  if (s.empty()) return Status::Invalid("required", std::string(key));
+  return s;
+}
+
+std::string Cut(std::string_view s, size_t max_bytes) {
+  return std::string(Utf8Prefix(s, max_bytes));
+}
+
+Result<TimeMs> ReadTime(object o, int16_t offset_minutes) {
+  QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> s, ReadInt(o, "time", "time"));
+  if (!s) return Status::Invalid("required (Unix seconds)", "time");
+  const auto outside = [&] {
+    return Status::Invalid(fmt::format("{} is outside the accepted dates ({}-01-01 to {}-12-31)",
+                                       *s, kMinEventYear, kMaxEventYear),
+                           "time");
+  };
+  if (*s < kMinSeconds || *s > kMaxSeconds) return outside();
+  const TimeMs ms = *s * 1000;
+  const int64_t year = WrittenYear(Timestamp{ms, offset_minutes});
+  if (year < kMinEventYear || year > kMaxEventYear) return outside();
+  return ms;
+}
+
+std::optional<Role> ParseSenderRole(std::string_view s) {
+  if (s == "owner") return Role::kOwner;
+  if (s == "admin") return Role::kAdmin;
+  if (s == "member") return Role::kMember;
+  return std::nullopt;
+}
+
+// The members of a JSON object being written, for attrs.
+class JsonObjectWriter {
+ public:
+  void Raw(std::string_view key, std::string_view json) {
+    out_ += out_.empty() ? '{' : ',';
+    out_ += JsonString(key);
+    out_ += ':';
+    out_ += json;
+  }
+  void Str(std::string_view key, std::string_view value) { Raw(key, JsonString(value)); }
+  std::string Done() && { return out_.empty() ? "{}" : std::move(out_) + '}'; }
+
+ private:
+  std::string out_;
+};
+
+bool StartsWithHttp(std::string_view s) {
+  auto prefix = [&](std::string_view p) {
+    if (s.size() < p.size()) return false;
+    for (size_t i = 0; i < p.size(); ++i) {
+      const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+      if (c != p[i]) return false;
+    }
+    return true;
+  };
+  return prefix("http://") || prefix("https://");
+}
+
+bool HasLink(std::string_view text) {
+  for (size_t i = text.find(':'); i != std::string_view::npos; i = text.find(':', i + 1)) {
+    if (i >= 4 && StartsWithHttp(text.substr(i - 4))) return true;
+    if (i >= 5 && StartsWithHttp(text.substr(i - 5))) return true;
+  }
+  return false;
+}
+
+// A segment of either message form, with its JSON as kept in attrs.
+struct Piece {
+  CqSegment seg;
+  std::string raw;
+};
+
+std::string SegmentJson(const CqSegment& seg) {
+  JsonObjectWriter data;
+  for (const auto& [k, v] : seg.data) data.Str(k, v);
+  JsonObjectWriter w;
+  w.Str("type", seg.type);
+  w.Raw("data", std::move(data).Done());
+  return std::move(w).Done();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Reports
+
+struct ReportParser::Impl {
+  ParseOptions options;
+  // DOM, as in model/event.cpp. A second parser reads the JSON inside json cards: parsing with
+  // the first would invalidate the report's elements still in use.
+  simdjson::dom::parser parser;
+  simdjson::dom::parser card_parser;
+  std::string buffer;       // the report copied with simdjson's padding
+  std::string card_buffer;  // a json card's text, likewise
+
+  Result<Report> Parse(std::string_view json);
+  Status ParseMessage(object o, TimeMs time, Report& r);
+  Status ParseNotice(object o, TimeMs time, Report& r);
+  Status ParseRequest(object o, TimeMs time, Report& r);
+  Status ParseMeta(object o, TimeMs time, Report& r);
+  Result<std::vector<Piece>> Segments(object o);
+  MessageKind CardKind(std::string_view card_json);
+  Event NewEvent(EventType type, TimeMs time) const {
+    Event e;
+    e.type = type;
+    e.time = time;
+    e.time_offset = options.time_offset_minutes;
+    e.platform = options.platform;
+    return e;
+  }
+};
+
+ReportParser::ReportParser(ParseOptions options) : impl_(new Impl) {
+  impl_->options = std::move(options);
+}
+ReportParser::~ReportParser() { delete impl_; }
+Result<Report> ReportParser::Parse(std::string_view json) { return impl_->Parse(json); }
+
+Result<Report> ReportParser::Impl::Parse(std::string_view json) {
+  element doc;
+  if (auto err = ParseDom(parser, buffer, json, doc)) {
+    if (err == simdjson::UTF8_ERROR) {
+      return Status::Invalid(fmt::format("invalid UTF-8 at byte {}", FirstInvalidUtf8(json)));
+    }
+    return Status::Invalid(fmt::format("not valid JSON: {}", simdjson::error_message(err)));
+  }
+  object o;
+  if (doc.get_object().get(o)) return Status::Invalid("a OneBot report must be a JSON object");
+  Report r;
+  QZ_ASSIGN_OR_RETURN(r.self_id, ReadQq(o, "self_id", true));
+  QZ_ASSIGN_OR_RETURN(const std::string post_type, RequiredString(o, "post_type"));
+  if (post_type != "message" && post_type != "notice" && post_type != "request" &&
+      post_type != "meta_event") {
+    // message_sent: the bot's own messages (NapCat's reportSelfMessage); unknown kinds are
+    // newer than this code. Neither is an error the implementation could fix.
+    r.content = Ignored{post_type == "message_sent" ? std::string(post_type)
+                                                    : "post_type:" + Cut(post_type, kMaxWhatBytes)};
+    return r;
+  }
+  QZ_ASSIGN_OR_RETURN(const TimeMs time, ReadTime(o, options.time_offset_minutes));
+  Status st;
+  if (post_type == "message") {
+    st = ParseMessage(o, time, r);
+  } else if (post_type == "notice") {
+    st = ParseNotice(o, time, r);
+  } else if (post_type == "request") {
+    st = ParseRequest(o, time, r);
+  } else {
+    st = ParseMeta(o, time, r);
+  }
+  if (!st.ok()) return st;
+  return r;
+}
+
+Result<std::vector<Piece>> ReportParser::Impl::Segments(object o) {
+  std::vector<Piece> pieces;
+  std::optional<element> m = Find(o, "message");
+  std::string_view path = "message";
+  if (!m) {
+    m = Find(o, "raw_message");
+    path = "raw_message";
+  }
+  if (!m) return Status::Invalid("required (or raw_message)", "message");
+  if (m->type() == element_type::STRING) {
+    for (CqSegment& seg : ParseCq(m->get_string().value_unsafe())) {
+      pieces.push_back({std::move(seg), {}});
+    }
+    return pieces;
+  }
+  array arr;
+  if (m->type() == element_type::OBJECT) {
+    // A single segment object: allowed when sending, accepted here too.
+    pieces.reserve(1);
+  } else if (m->get_array().get(arr)) {
+    return Status::Invalid(fmt::format("must be a string (CQ codes) or an array of segments "
+                                       "(got {})",
+                                       TypeWord(m->type())),
+                           std::string(path));
+  }
+  auto read = [&](element item, std::string_view at) -> Status {
+    object so;
+    if (item.get_object().get(so)) {
+      return Status::Invalid(
+          fmt::format("a segment must be an object (got {})", TypeWord(item.type())),
+          std::string(at));
+    }
+    Piece p;
+    QZ_ASSIGN_OR_RETURN(p.seg.type, ReadString(so, "type", true, fmt::format("{}.type", at)));
+    if (p.seg.type.empty()) return Status::Invalid("required", fmt::format("{}.type", at));
+    if (const std::optional<element> data = Find(so, "data")) {
+      object d;
+      if (data->get_object().get(d)) {
+        return Status::Invalid(fmt::format("must be an object (got {})", TypeWord(data->type())),
+                               fmt::format("{}.data", at));
+      }
+      // Values are strings by the spec; some implementations send numbers (at.qq, reply.id).
+      for (auto [key, v] : d) {
+        std::string value;
+        if (v.type() == element_type::STRING) {
+          value.assign(v.get_string().value_unsafe());
+        } else if (!v.is_null()) {
+          value = simdjson::minify(v);
+        }
+        p.seg.data.emplace(std::string(key), std::move(value));
+      }
+    }
+    if (p.seg.type != "text" && p.seg.type != "face" && p.seg.type != "at" &&
+        p.seg.type != "reply") {
+      p.raw = simdjson::minify(item);
+    }
+    pieces.push_back(std::move(p));
+    return Status::Ok();
+  };
+  if (m->type() == element_type::OBJECT) {
+    QZ_RETURN_IF_ERROR(read(*m, path));
+    return pieces;
+  }
+  size_t i = 0;
+  for (element item : arr) {
+    QZ_RETURN_IF_ERROR(read(item, fmt::format("{}[{}]", path, i++)));
+  }
+  return pieces;
+}
+
+MessageKind ReportParser::Impl::CardKind(std::string_view card_json) {
+  element card;
+  object co;
+  std::string_view app;
+  if (card_json.size() <= kMaxTextBytes && !ParseDom(card_parser, card_buffer, card_json, card) &&
+      !card.get_object().get(co) && !co["app"].get_string().get(app) &&
+      app.starts_with("com.tencent.miniapp")) {
+    return MessageKind::kMiniprogram;
+  }
+  return MessageKind::kCard;
+}
+
+Status ReportParser::Impl::ParseMessage(object o, TimeMs time, Report& r) {
+  QZ_ASSIGN_OR_RETURN(const std::string message_type, RequiredString(o, "message_type"));
+  if (message_type != "group" && message_type != "private") {
+    r.content = Ignored{"message:" + Cut(message_type, kMaxWhatBytes)};  // e.g. guild
+    return Status::Ok();
+  }
+  QZ_ASSIGN_OR_RETURN(const std::string message_id, ReadMessageId(o));
+  QZ_ASSIGN_OR_RETURN(const std::string user, ReadQq(o, "user_id", true));
+  std::string group;
+  if (message_type == "group") {
+    QZ_ASSIGN_OR_RETURN(group, ReadQq(o, "group_id", false));
+    if (group.empty()) return Status::Invalid("required for a group message", "group_id");
+  }
+  QZ_ASSIGN_OR_RETURN(std::vector<Piece> pieces, Segments(o));
+  if (user == r.self_id) {
+    r.content = Ignored{"message from the bot itself"};
+    return Status::Ok();
+  }
+
+  Event e = NewEvent(EventType::kMessage, time);
+  e.id = r.self_id + ':' + message_id;
+  e.group = std::move(group);
+  e.member = user;
+  if (const std::optional<element> sender = Find(o, "sender")) {
+    object so;
+    if (sender->get_object().get(so)) {
+      return Status::Invalid(fmt::format("must be an object (got {})", TypeWord(sender->type())),
+                             "sender");
+    }
+    const std::string card = ReadString(so, "card", false).value();
+    e.name = Cut(card.empty() ? ReadString(so, "nickname", false).value() : card, kMaxNameBytes);
+    if (!e.group.empty()) e.role = ParseSenderRole(ReadString(so, "role", false).value());
+  }
+  e.group_name = Cut(ReadString(o, "group_name", false).value(), kMaxNameBytes);  // NapCat's
+
+  JsonObjectWriter attrs;
+  if (const std::optional<element> anon = Find(o, "anonymous")) {
+    // Anonymous group messages (rare since NTQQ) all come from user_id 80000000.
+    std::string a = simdjson::minify(*anon);
+    if (a.size() <= kMaxAnonymousBytes) attrs.Raw("onebot_anonymous", a);
+    object ao;
+    if (!anon->get_object().get(ao)) {
+      if (std::string name = ReadString(ao, "name", false).value(); !name.empty()) {
+        e.name = Cut(name, kMaxNameBytes);
+      }
+    }
+  }
+
+  std::optional<MessageKind> kind;
+  bool unknown = false;
+  std::string kept;
+  size_t dropped = 0;
+  for (Piece& p : pieces) {
+    const std::string& t = p.seg.type;
+    if (t == "text") {
+      if (e.text.size() <= kMaxTextBytes) e.text += p.seg.Get("text");
+      continue;
+    }
+    if (t == "face") continue;
+    if (t == "at") {
+      const std::string_view qq = p.seg.Get("qq");
+      if (!qq.empty() && qq.size() <= kMaxIdBytes && e.mentions.size() < kMaxMentions &&
+          std::find(e.mentions.begin(), e.mentions.end(), qq) == e.mentions.end()) {
+        e.mentions.emplace_back(qq);
+      }
+      continue;
+    }
+    if (t == "reply") {
+      const std::string_view id = p.seg.Get("id");
+      if (e.reply_to.empty() && !id.empty() && id.size() + r.self_id.size() < kMaxIdBytes) {
+        e.reply_to = fmt::format("{}:{}", r.self_id, id);
+      }
+      continue;
+    }
+    if (p.raw.empty()) p.raw = SegmentJson(p.seg);
+    if (kept.size() + p.raw.size() + 1 <= kMaxKeptSegmentBytes) {
+      kept += kept.empty() ? '[' : ',';
+      kept += p.raw;
+    } else {
+      ++dropped;
+    }
+    std::optional<MessageKind> k;
+    if (t == "image") {
+      k = MessageKind::kImage;
+      std::string_view url = p.seg.Get("url");
+      if (url.empty()) url = p.seg.Get("file");
+      if (StartsWithHttp(url) && r.image_urls.size() < kMaxImageUrls) {
+        r.image_urls.emplace_back(url);
+      }
+    } else if (t == "record") {
+      k = MessageKind::kVoice;
+    } else if (t == "video") {
+      k = MessageKind::kVideo;
+    } else if (t == "file") {
+      k = MessageKind::kFile;
+    } else if (t == "redbag") {
+      k = MessageKind::kRedpacket;
+    } else if (t == "json") {
+      k = CardKind(p.seg.Get("data"));
+    } else if (t == "xml" || t == "contact") {
+      k = MessageKind::kCard;
+    } else if (t == "share") {
+      k = MessageKind::kLink;
+      if (const std::string_view url = p.seg.Get("url");
+          e.url.empty() && url.size() <= kMaxUrlBytes) {
+        e.url = url;
+      }
+    } else {
+      unknown = true;
+    }
+    if (k && !kind) kind = k;
+  }
+  if (e.text.size() > kMaxTextBytes) {
+    e.text.resize(Utf8Prefix(e.text, kMaxTextBytes).size());
+    attrs.Raw("onebot_text_truncated", "true");
+  }
+  e.kind = kind              ? *kind
+           : unknown         ? MessageKind::kOther
+           : HasLink(e.text) ? MessageKind::kLink
+                             : MessageKind::kText;
+  if (!kept.empty()) attrs.Raw("onebot_segments", kept + ']');
+  if (dropped > 0) attrs.Raw("onebot_segments_dropped", std::to_string(dropped));
+  e.attrs = std::move(attrs).Done();
+  r.content = std::move(e);
+  return Status::Ok();
+}
+
+Status ReportParser::Impl::ParseNotice(object o, TimeMs time, Report& r) {
+  QZ_ASSIGN_OR_RETURN(const std::string notice_type, RequiredString(o, "notice_type"));
+  QZ_ASSIGN_OR_RETURN(const std::string sub_type, ReadString(o, "sub_type", true));
+  const bool member_change = notice_type == "group_increase" || notice_type == "group_decrease";
+  if (!member_change && notice_type != "group_recall" && notice_type != "group_ban" &&
+      notice_type != "group_admin") {
+    std::string what = "notice:" + Cut(notice_type, kMaxWhatBytes);
+    if (!sub_type.empty()) what += ':' + Cut(sub_type, kMaxWhatBytes);
+    r.content = Ignored{std::move(what)};
+    return Status::Ok();
+  }
+  QZ_ASSIGN_OR_RETURN(const std::string group, ReadQq(o, "group_id", true));
+  QZ_ASSIGN_OR_RETURN(const std::string user, ReadQq(o, "user_id", true));
+  QZ_ASSIGN_OR_RETURN(std::string operator_id, ReadQq(o, "operator_id", false));
+  if (operator_id == "0") operator_id.clear();  // "unknown" in several implementations
+
+  if (notice_type == "group_recall") {
+    QZ_ASSIGN_OR_RETURN(const std::string message_id, ReadMessageId(o));
+    r.content = Recall{group, r.self_id + ':' + message_id, user,
+                       operator_id.empty() ? user : operator_id, time};
+    return Status::Ok();
+  }
+  if (notice_type == "group_ban") {
+    QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> duration, ReadInt(o, "duration", "duration"));
+    r.content = Ban{group,
+                    user == "0" ? std::string() : user,
+                    operator_id,
+                    duration.value_or(0),
+                    sub_type == "lift_ban",
+                    time};
+    return Status::Ok();
+  }
+  if (notice_type == "group_admin") {
+    if (sub_type != "set" && sub_type != "unset") {
+      return Status::Invalid("must be set or unset for group_admin", "sub_type");
+    }
+    r.content = AdminChange{group, user, sub_type == "set", time};
+    return Status::Ok();
+  }
+
+  const bool joined = notice_type == "group_increase";
+  if (user == r.self_id || sub_type == "kick_me") {
+    using Change = BotMembership::Change;
+    const Change change = joined                ? Change::kJoined
+                          : sub_type == "leave" ? Change::kLeft
+                                                : Change::kRemoved;
+    r.content = BotMembership{change, group, operator_id, time};
+    return Status::Ok();
+  }
+  Event e = NewEvent(joined ? EventType::kMemberJoined : EventType::kMemberLeft, time);
+  e.id = fmt::format("{}:{}:{}:{}:{}", r.self_id, notice_type, group, user, time / 1000);
+  e.group = group;
+  e.member = user;
+  const bool by_other = !operator_id.empty() && operator_id != user;
+  if (joined) {
+    // Only an invitation names a referrer: on approve the operator is the admin who let them in.
+    if (sub_type == "invite" && by_other) e.via_inviter = operator_id;
+  } else {
+    e.reason = sub_type == "kick" ? LeaveReason::kRemoved : LeaveReason::kLeft;
+  }
+  JsonObjectWriter attrs;
+  if (!sub_type.empty()) attrs.Str("onebot_sub_type", Cut(sub_type, kMaxWhatBytes));
+  if (by_other) attrs.Str("onebot_operator", operator_id);
+  e.attrs = std::move(attrs).Done();
+  r.content = std::move(e);
+  return Status::Ok();
+}
+
+Status ReportParser::Impl::ParseRequest(object o, TimeMs time, Report& r) {
+  QZ_ASSIGN_OR_RETURN(const std::string request_type, RequiredString(o, "request_type"));
+  if (request_type != "group") {
+    r.content = Ignored{"request:" + Cut(request_type, kMaxWhatBytes)};
+    return Status::Ok();
+  }
+  JoinRequest j;
+  QZ_ASSIGN_OR_RETURN(j.flag, RequiredString(o, "flag"));
+  QZ_ASSIGN_OR_RETURN(j.group, ReadQq(o, "group_id", true));
+  QZ_ASSIGN_OR_RETURN(j.user, ReadQq(o, "user_id", true));
+  QZ_ASSIGN_OR_RETURN(j.sub_type, RequiredString(o, "sub_type"));
+  j.comment = Cut(ReadString(o, "comment", false).value(), kMaxCommentBytes);
+  j.time = time;
+  r.content = std::move(j);
+  return Status::Ok();
+}
+
+Status ReportParser::Impl::ParseMeta(object o, TimeMs time, Report& r) {
+  QZ_ASSIGN_OR_RETURN(const std::string meta_type, RequiredString(o, "meta_event_type"));
+  Meta m;
+  m.time = time;
+  if (meta_type == "heartbeat") {
+    m.kind = Meta::Kind::kHeartbeat;
+    QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> interval, ReadInt(o, "interval", "interval"));
+    if (interval && *interval < 0) return Status::Invalid("must not be negative", "interval");
+    m.interval_ms = interval.value_or(0);
+    if (const std::optional<element> status = Find(o, "status")) {
+      object so;
+      if (status->get_object().get(so)) {
+        return Status::Invalid(fmt::format("must be an object (got {})", TypeWord(status->type())),
+                               "status");
+      }
+      bool b = false;
+      if (!so["online"].get_bool().get(b)) m.online = b;
+      if (!so["good"].get_bool().get(b)) m.good = b;
+    }
+  } else if (meta_type == "lifecycle") {
+    m.kind = Meta::Kind::kLifecycle;
+    QZ_ASSIGN_OR_RETURN(m.sub_type, RequiredString(o, "sub_type"));
+  } else {
+    r.content = Ignored{"meta_event:" + Cut(meta_type, kMaxWhatBytes)};
+    return Status::Ok();
+  }
+  r.content = std::move(m);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature
+
+bool VerifySignature(std::string_view secret, std::string_view body, std::string_view header) {
+  constexpr std::string_view kPrefix = "sha1=";
+  constexpr size_t kMacBytes = 20;
+  if (secret.empty() || secret.size() > INT_MAX) return false;
+  if (header.size() != kPrefix.size() + 2 * kMacBytes || !header.starts_with(kPrefix)) return false;
+  unsigned char given[kMacBytes];
+  for (size_t i = 0; i < kMacBytes; ++i) {
+    unsigned value = 0;
+    const char* hex = header.data() + kPrefix.size() + 2 * i;
+    const auto [end, ec] = std::from_chars(hex, hex + 2, value, 16);
+    if (ec != std::errc() || end != hex + 2) return false;
+    given[i] = static_cast<unsigned char>(value);
+  }
+  static const unsigned char kEmpty = 0;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned mac_len = 0;
+  const auto* data = body.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(body.data());
+  if (HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()), data, body.size(), mac,
+           &mac_len) == nullptr ||
+      mac_len != kMacBytes) {
+    return false;
+  }
+  return CRYPTO_memcmp(mac, given, kMacBytes) == 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+
+namespace {
+
+// A QQ number from an Action field: decimal digits fitting int64.
+Result<int64_t> QqNumber(std::string_view text, std::string_view field) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos ||
+      ec != std::errc() || end != text.data() + text.size()) {
+    return Status::Invalid(
+        fmt::format("'{}' is not a QQ number (decimal digits fitting 64 bits)", Excerpt(text, 40)),
+        std::string(field));
+  }
+  return v;
+}
+
+struct MessageRef {
+  std::string self_id;
+  int64_t message_id = 0;
+};
+
+// A message's event id, "<self_id>:<message_id>" (ReportParser's).
+Result<MessageRef> ParseMessageRef(std::string_view ref) {
+  const auto bad = [&] {
+    return Status::Invalid(fmt::format("'{}' is not a OneBot message id "
+                                       "(\"<self_id>:<message_id>\")",
+                                       Excerpt(ref, 60)),
+                           "reply_to");
+  };
+  const size_t colon = ref.find(':');
+  if (colon == std::string_view::npos) return bad();
+  const std::string_view self = ref.substr(0, colon), id = ref.substr(colon + 1);
+  if (!QqNumber(self, "reply_to").ok()) return bad();
+  MessageRef m{std::string(self)};
+  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), m.message_id);
+  const size_t digits_from = !id.empty() && id[0] == '-' ? 1 : 0;
+  if (id.size() <= digits_from ||
+      id.find_first_not_of("0123456789", digits_from) != std::string_view::npos ||
+      ec != std::errc() || end != id.data() + id.size()) {
+    return bad();
+  }
+  return m;
+}
+
+Status CheckText(std::string_view text) {
+  if (text.empty()) return Status::Invalid("required (the message to send)", "text");
+  if (!IsValidUtf8(text)) {
+    return Status::Invalid(fmt::format("invalid UTF-8 at byte {}", FirstInvalidUtf8(text)), "text");
+  }
+  return Status::Ok();
+}
+
+std::string TextSegment(std::string_view text) {
+  return fmt::format(R"({{"type":"text","data":{{"text":{}}}}})", JsonString(text));
+}
+
+}  // namespace
+
+Result<OneBotCall> BuildCall(const OutboxRecord& record) {
+  const Action& a = record.action;
+  OneBotCall call;
+  switch (a.type) {
+    case ActionType::kSendMessage: {
+      QZ_ASSIGN_OR_RETURN(const int64_t group, QqNumber(a.group, "group"));
+      QZ_RETURN_IF_ERROR(CheckText(a.text));
+      call.action = "send_group_msg";
+      call.params = fmt::format(R"({{"group_id":{},"message":[{}]}})", group, TextSegment(a.text));
+      return call;
+    }
+    case ActionType::kReply:
+    case ActionType::kWarn: {
+      QZ_ASSIGN_OR_RETURN(const int64_t group, QqNumber(a.group, "group"));
+      QZ_ASSIGN_OR_RETURN(MessageRef ref, ParseMessageRef(a.reply_to));
+      QZ_RETURN_IF_ERROR(CheckText(a.text));
+      call.action = "send_group_msg";
+      call.params =
+          fmt::format(R"({{"group_id":{},"message":[{{"type":"reply","data":{{"id":"{}"}}}},{}]}})",
+                      group, ref.message_id, TextSegment(a.text));
+      call.self_id = std::move(ref.self_id);
+      return call;
+    }
+    case ActionType::kSendDirect: {
+      QZ_ASSIGN_OR_RETURN(const int64_t user, QqNumber(a.member, "member"));
+      QZ_RETURN_IF_ERROR(CheckText(a.text));
+      call.action = "send_private_msg";
+      call.params = fmt::format(R"({{"user_id":{},"message":[{}]}})", user, TextSegment(a.text));
+      return call;
+    }
+    case ActionType::kDeleteMessage: {
+      QZ_ASSIGN_OR_RETURN(MessageRef ref, ParseMessageRef(a.reply_to));
+      call.action = "delete_msg";
+      call.params = fmt::format(R"({{"message_id":{}}})", ref.message_id);
+      call.self_id = std::move(ref.self_id);
+      return call;
+    }
+    case ActionType::kMute:
+    case ActionType::kUnmute:
+    case ActionType::kRemoveMember: {
+      QZ_ASSIGN_OR_RETURN(const int64_t group, QqNumber(a.group, "group"));
+      QZ_ASSIGN_OR_RETURN(const int64_t user, QqNumber(a.member, "member"));
+      if (a.type == ActionType::kRemoveMember) {
+        call.action = "set_group_kick";
+        call.params = fmt::format(R"({{"group_id":{},"user_id":{},"reject_add_request":false}})",
+                                  group, user);
+        return call;
+      }
+      int64_t duration = 0;  // unmute: set_group_ban with 0 lifts the mute
+      if (a.type == ActionType::kMute) {
+        // duration_s <= 0 is "until unmuted" (join verification's mute): QQ's longest. Sending
+        // 0 would lift the mute instead.
+        duration = a.duration_s <= 0 ? kMaxMuteSeconds : std::min(a.duration_s, kMaxMuteSeconds);
+      }
+      call.action = "set_group_ban";
+      call.params =
+          fmt::format(R"({{"group_id":{},"user_id":{},"duration":{}}})", group, user, duration);
+      return call;
+    }
+    default:
+      return Status::Invalid(
+          fmt::format("{} is not supported through OneBot v11", ActionTypeName(a.type)), "type");
+  }
+}
+
+Result<OneBotCall> JoinRequestCall(std::string_view flag, std::string_view sub_type, bool approve,
+                                   std::string_view reason) {
+  if (flag.empty()) return Status::Invalid("required (the request's flag)", "flag");
+  if (sub_type != "add" && sub_type != "invite") {
+    return Status::Invalid("must be add or invite (as the request was reported)", "sub_type");
+  }
+  if (!IsValidUtf8(flag) || !IsValidUtf8(reason)) {
+    return Status::Invalid("invalid UTF-8", IsValidUtf8(flag) ? "reason" : "flag");
+  }
+  return OneBotCall{"set_group_add_request",
+                    fmt::format(R"({{"flag":{},"sub_type":"{}","approve":{},"reason":{}}})",
+                                JsonString(flag), sub_type, approve, JsonString(reason)),
+                    {}};
+}
+
+Result<OneBotCall> GroupMemberListCall(std::string_view group) {
+  QZ_ASSIGN_OR_RETURN(const int64_t id, QqNumber(group, "group"));
+  return OneBotCall{"get_group_member_list", fmt::format(R"({{"group_id":{}}})", id), {}};
+}
+
+std::string CallEnvelope(const OneBotCall& call, std::string_view echo) {
+  return fmt::format(R"({{"action":{},"params":{},"echo":{}}})", JsonString(call.action),
+                     call.params.empty() ? "{}" : call.params, JsonString(echo));
+}
+
+Capabilities OneBotCapabilities() {
+  Capabilities c;
+  for (const ActionType t : {ActionType::kSendMessage, ActionType::kReply, ActionType::kSendDirect,
+                             ActionType::kDeleteMessage, ActionType::kWarn, ActionType::kMute,
+                             ActionType::kRemoveMember, ActionType::kUnmute}) {
+    c.Add(t);
+  }
+  c.dedupes_sends = false;
+  return c;
+}
+
+RateLimits OneBotRateLimits() { return RateLimits{.per_second = 2}; }
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+Response ParseResponse(int http_status, std::string_view body, std::string_view self_id) {
+  Response out;
+  out.data = "null";
+  PerformResult& res = out.result;
+  auto fail = [&](PerformResult::Kind kind, std::string error) {
+    res.kind = kind;
+    res.error = std::move(error);
+    return out;
+  };
+  if (http_status == 401 || http_status == 403) {
+    return fail(PerformResult::Kind::kFailed,
+                fmt::format("HTTP {}: the access token is {}", http_status,
+                            http_status == 401 ? "missing" : "wrong"));
+  }
+  if (http_status == 408 || http_status == 429 || http_status >= 500) {
+    return fail(PerformResult::Kind::kRetry, fmt::format("HTTP {}", http_status));
+  }
+  if (http_status == 404) return fail(PerformResult::Kind::kFailed, "HTTP 404: unknown action");
+  if (http_status < 200 || http_status >= 300) {
+    return fail(PerformResult::Kind::kFailed,
+                fmt::format("HTTP {}: {}", http_status, Excerpt(body, kMaxErrorBytes)));
+  }
+  simdjson::dom::parser parser;
+  element doc;
+  object o;
+  std::string buffer;
+  if (ParseDom(parser, buffer, body, doc) || doc.get_object().get(o)) {
+    return fail(PerformResult::Kind::kRetry,
+                fmt::format("not a OneBot response: {}", Excerpt(body, 200)));
+  }
+  if (const std::optional<element> echo = Find(o, "echo")) {
+    out.echo = echo->type() == element_type::STRING ? std::string(echo->get_string().value_unsafe())
+                                                    : simdjson::minify(*echo);
+  }
+  if (const std::optional<element> data = Find(o, "data")) out.data = simdjson::minify(*data);
+  std::optional<int64_t> retcode;
+  if (Result<std::optional<int64_t>> rc = ReadInt(o, "retcode", "retcode"); rc.ok()) {
+    retcode = *rc;
+  }
+  out.retcode = retcode.value_or(0);
+  const std::string status = ReadString(o, "status", false).value();
+  if (status.empty() && !retcode) {
+    return fail(
+        PerformResult::Kind::kRetry,
+        fmt::format("not a OneBot response (no status or retcode): {}", Excerpt(body, 200)));
+  }
+  // Success iff status ok (or async); without a status, retcode 0 (1: async).
+  const bool done =
+      status.empty() ? (*retcode == 0 || *retcode == 1) : (status == "ok" || status == "async");
+  if (!done) {
+    std::string why;
+    for (const std::string_view key : {"wording", "message", "msg"}) {
+      why = ReadString(o, key, false).value();
+      if (!why.empty()) break;
+    }
+    return fail(PerformResult::Kind::kFailed,
+                fmt::format("retcode {}: {}", out.retcode,
+                            why.empty() ? std::string("failed") : Excerpt(why, kMaxErrorBytes)));
+  }
+  object data;
+  if (!doc["data"].get_object().get(data)) {
+    if (Result<std::optional<int64_t>> mid = ReadInt(data, "message_id", "data.message_id");
+        mid.ok() && mid->has_value()) {
+      res.platform_ref = fmt::format("{}:{}", self_id, **mid);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<GroupMember>> ParseGroupMembers(std::string_view data) {
+  simdjson::dom::parser parser;
+  element doc;
+  std::string buffer;
+  if (auto err = ParseDom(parser, buffer, data, doc)) {
+    return Status::Invalid(fmt::format("not valid JSON: {}", simdjson::error_message(err)), "data");
+  }
+  array arr;
+  if (doc.get_array().get(arr)) {
+    return Status::Invalid(
+        fmt::format("must be an array of members (got {})", TypeWord(doc.type())), "data");
+  }
+  std::vector<GroupMember> members;
+  members.reserve(arr.size());
+  size_t i = 0;
+  for (element item : arr) {
+    const std::string path = fmt::format("data[{}]", i++);
+    object o;
+    if (item.get_object().get(o)) return Status::Invalid("must be an object", path);
+    GroupMember m;
+    QZ_ASSIGN_OR_RETURN(m.user_id, ReadQq(o, "user_id", true, path + ".user_id"));
+    m.nickname = Cut(ReadString(o, "nickname", false).value(), kMaxNameBytes);
+    m.card = Cut(ReadString(o, "card", false).value(), kMaxNameBytes);
+    m.role = ParseSenderRole(ReadString(o, "role", false).value());
+    if (Result<std::optional<int64_t>> t = ReadInt(o, "join_time", "join_time");
+        t.ok() && t->has_value() && **t > 0 && **t < kMaxSeconds) {
+      m.join_time = **t * 1000;
+    }
+    members.push_back(std::move(m));
+  }
+  return members;
+}
+
+}  // namespace qz::onebot
