@@ -22,6 +22,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,6 +63,10 @@ struct Options {
   std::string prefix;
   int members = 10000;
   int groups = 10;
+  // Webhook mode: one platform update per request, posted as the platform would.
+  std::string webhook;  // "", "telegram" or "qq"
+  std::string secret;   // Telegram's secret token, or the OneBot account's signing key
+  std::string self_id = "10001";
 };
 
 [[noreturn]] void Usage(const char* error = nullptr) {
@@ -77,6 +83,11 @@ struct Options {
   --prefix P             event id prefix (default: unique per run)
   --members N --groups N pool of member and group ids the events name (10000, 10)
   --path P               (default /api/v1/events)
+  --webhook telegram|qq  post one platform update per request instead, to --path (e.g.
+                         /webhooks/telegram/main or /webhooks/qq), as the platform would:
+                         Telegram with X-Telegram-Bot-Api-Secret-Token: --secret; OneBot
+                         with X-Self-ID: --self-id and X-Signature: HMAC-SHA1 keyed --secret
+  --secret S --self-id N (webhook mode)
 )");
   std::exit(2);
 }
@@ -125,6 +136,46 @@ std::string Body(const Options& o, int64_t request) {
   }
   if (o.json) body += ']';
   return body;
+}
+
+// One platform update with unique ids (webhook mode).
+std::string WebhookBody(const Options& o, int64_t n) {
+  const int64_t member = (n * 7919) % o.members;
+  const int64_t group = n % o.groups;
+  char buf[640];
+  if (o.webhook == "telegram") {
+    std::snprintf(buf, sizeof buf,
+                  R"({"update_id":%)" PRId64 R"(,"message":{"message_id":%)" PRId64
+                  R"(,"date":%)" PRId64 R"(,"chat":{"id":-100%)" PRId64
+                  R"(,"type":"supergroup","title":"压测群"},"from":{"id":%)" PRId64
+                  R"(,"is_bot":false,"first_name":"用户%)" PRId64 R"("},"text":"load test message %)" PRId64
+                  R"( 你好"}})",
+                  n + 1, n + 1, int64_t{1772294400} + n % (30 * 86400), group + 1, member + 1, member, n);
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  R"({"time":%)" PRId64 R"(,"self_id":%s,"post_type":"message","message_type":"group",)"
+                  R"("sub_type":"normal","message_id":%)" PRId64 R"(,"group_id":%)" PRId64
+                  R"(,"user_id":%)" PRId64 R"(,"message":[{"type":"text","data":{"text":"load test message %)" PRId64
+                  R"( 你好"}}],"raw_message":"","font":0,"sender":{"user_id":%)" PRId64
+                  R"(,"nickname":"用户","role":"member"}})",
+                  int64_t{1772294400} + n % (30 * 86400), o.self_id.c_str(), n + 1, 600000 + group, 700000 + member,
+                  n, 700000 + member);
+  }
+  return buf;
+}
+
+std::string HmacSha1Hex(const std::string& key, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), mac, &len);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
 }
 
 // ---- One connection ----
@@ -301,11 +352,19 @@ void Worker(const Options& o, const sockaddr_in& addr, Clock::time_point start,
     } else if (Clock::now() >= deadline) {
       break;
     }
-    body = Body(o, k);
-    head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " +
-           o.token + "\r\nContent-Type: " +
-           (o.json ? "application/json" : "application/x-ndjson") +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    if (o.webhook.empty()) {
+      body = Body(o, k);
+      head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " +
+             o.token + "\r\nContent-Type: " +
+             (o.json ? "application/json" : "application/x-ndjson") +
+             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    } else {
+      body = WebhookBody(o, k);
+      head = "POST " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\n" +
+             (o.webhook == "telegram" ? "X-Telegram-Bot-Api-Secret-Token: " + o.secret
+                                      : "X-Self-ID: " + o.self_id + "\r\nX-Signature: sha1=" + HmacSha1Hex(o.secret, body)) +
+             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    }
     head += body;
     Clock::time_point sent;
     if (o.rate > 0) {
@@ -349,7 +408,8 @@ void Worker(const Options& o, const sockaddr_in& addr, Clock::time_point start,
                      answer.substr(0, 300));
       continue;
     }
-    const int64_t accepted = JsonInt(answer, "accepted");
+    // A webhook answers 200 only once its update is durable.
+    const int64_t accepted = o.webhook.empty() ? JsonInt(answer, "accepted") : 1;
     if (accepted != o.events_per_request) {
       ++errors;
       shared.Failure("request " + std::to_string(k) + ": 200 but not every event accepted: " +
@@ -401,6 +461,9 @@ int main(int argc, char** argv) {
     else if (arg == "--warmup") o.warmup_s = std::atof(value().c_str());
     else if (arg == "--format") format = value();
     else if (arg == "--prefix") o.prefix = value();
+    else if (arg == "--webhook") o.webhook = value();
+    else if (arg == "--secret") o.secret = value();
+    else if (arg == "--self-id") o.self_id = value();
     else if (arg == "--members") o.members = std::atoi(value().c_str());
     else if (arg == "--groups") o.groups = std::atoi(value().c_str());
     else if (arg == "--path") o.path = value();
@@ -408,7 +471,12 @@ int main(int argc, char** argv) {
   }
   if (format != "ndjson" && format != "json") Usage("--format is ndjson or json");
   o.json = format == "json";
-  if (o.token.empty()) Usage("--token or --token-file is required");
+  if (o.token.empty() && o.webhook.empty()) Usage("--token or --token-file is required");
+  if (!o.webhook.empty()) {
+    if (o.webhook != "telegram" && o.webhook != "qq") Usage("--webhook is telegram or qq");
+    if (o.secret.empty()) Usage("--webhook needs --secret");
+    o.events_per_request = 1;
+  }
   if (o.connections < 1 || o.connections > 1024) Usage("--connections is 1..1024");
   if (!(o.duration_s > 0 && o.duration_s <= 600)) Usage("--duration is (0, 600] seconds");
   if (o.events_per_request < 1 || o.events_per_request > 100000) Usage("bad --events-per-request");
