@@ -175,6 +175,13 @@ struct PlatformQueue {
   RateLimits limits;
   TokenBucket bucket;
   TimeMs blocked_until = 0;  // the platform-wide bucket was empty
+  // Outage detection (DeliveryOptions::outage_failures): transient failures in a row, and
+  // whether they concern more than one action.
+  int failure_streak = 0;
+  int64_t streak_action = 0;
+  bool streak_of_several = false;
+  bool down = false;
+  TimeMs probe_at = 0;  // while down: when the next probe may go
   std::set<std::tuple<TimeMs, int64_t, Chat*>> ready;
   std::unordered_map<std::string, Chat> chats;  // node-based: Chat* stays valid
 };
@@ -191,6 +198,7 @@ struct Taken {
   PlatformAdapter* adapter = nullptr;
   PerformResult result;
   std::string refused;  // non-empty: not attempted, fails with this reason
+  bool probe = false;   // taken while its platform is down: a failure uses no attempt
 };
 
 // What an attempt (or Open) decided for one action: the row update, the event to report, and
@@ -199,6 +207,8 @@ struct Outcome {
   OutboxUpdate update;
   std::optional<Event> event;
   TimeMs block_chat_until = 0;  // the platform's retry_after
+  // The platform answered: it is up (any answer but a transient failure), or not.
+  enum class Reached : uint8_t { kUnknown, kUp, kTransient } reached = Reached::kUnknown;
   enum class Count : uint8_t { kNone, kDone, kFailed, kRetry, kPossiblySent } count = Count::kNone;
 };
 
@@ -272,6 +282,8 @@ class DeliveryImpl final : public Delivery {
     metrics_.queued.store(static_cast<int64_t>(items_.size()), std::memory_order_relaxed);
   }
   TimeMs NextDue() const;  // 0: nothing queued
+  // Outage bookkeeping from one attempt's outcome on `p`.
+  void NoteReached(PlatformQueue& p, int64_t action, Outcome::Reached reached, TimeMs retry_until, TimeMs now);
 
   // Without mu_.
   void Perform(std::vector<Taken>& batch);
@@ -387,6 +399,10 @@ TimeMs DeliveryImpl::NextDue() const {
   TimeMs next = kNever;
   for (const auto& [name, p] : platforms_) {
     if (p.ready.empty()) continue;
+    if (p.down) {
+      next = std::min(next, p.probe_at);
+      continue;
+    }
     const TimeMs chat_due = std::get<0>(*p.ready.begin());
     next = std::min(next, p.adapter != nullptr ? std::max(chat_due, p.blocked_until) : chat_due);
   }
@@ -407,6 +423,22 @@ std::vector<Taken> DeliveryImpl::TakeDue(TimeMs now) {
   if (!order.empty()) first_platform_ = order.front()->name;
   for (PlatformQueue* platform : order) {
     PlatformQueue& p = *platform;
+    if (p.down) {
+      // One probe per interval: the chat whose first action is earliest, due or not (the
+      // waiting actions' back-off says nothing about when the platform comes back).
+      if (p.probe_at > now || p.ready.empty() || out.size() >= max) continue;
+      Chat& chat = *std::get<2>(*p.ready.begin());
+      Unready(chat);
+      const int64_t id = chat.queue.begin()->second;
+      Item& item = items_.at(id);
+      chat.queue.erase(chat.queue.begin());
+      item.in_flight = true;
+      ++chat.in_flight;
+      out.push_back(Taken{item.record, p.adapter, {}, {}, true});
+      Ready(chat);
+      p.probe_at = now + options_.probe_interval_ms;
+      continue;
+    }
     bool platform_blocked = p.adapter != nullptr && p.blocked_until > now;
     // One action at a time from the chat whose first action is earliest (then lowest id):
     // across chats the batch goes in (next_attempt_at, id) order, which keeps the rows a batch
@@ -672,6 +704,7 @@ Outcome DeliveryImpl::Decide(Taken& t, TimeMs now) {
   const PerformResult& p = t.result;
   switch (p.kind) {
     case PerformResult::Kind::kDone:
+      o.reached = Outcome::Reached::kUp;
       r.platform_ref = p.platform_ref;
       r.last_error.clear();
       o.update = UpdateOf(r, ActionStatus::kDone, now);
@@ -679,12 +712,19 @@ Outcome DeliveryImpl::Decide(Taken& t, TimeMs now) {
       o.count = Outcome::Count::kDone;
       return o;
     case PerformResult::Kind::kFailed:
+      o.reached = Outcome::Reached::kUp;  // it answered
       return fail(p.error.empty() ? std::string("refused by the platform") : p.error);
     case PerformResult::Kind::kRetry:
       break;
   }
+  o.reached = Outcome::Reached::kTransient;
   const std::string error = p.error.empty() ? std::string("transient failure") : p.error;
-  if (r.attempts >= options_.max_attempts) {
+  if (options_.max_age_ms > 0 && r.created_at > 0 && now - r.created_at >= options_.max_age_ms) {
+    return fail(fmt::format("gave up after {} s undelivered: {}", (now - r.created_at) / 1000, error));
+  }
+  if (t.probe) {
+    --r.attempts;  // a probe of a platform that is down: its failure uses no attempt
+  } else if (r.attempts >= options_.max_attempts) {
     return fail(fmt::format("gave up after {} attempts: {}", r.attempts, error));
   }
   r.last_error = error;
@@ -693,6 +733,51 @@ Outcome DeliveryImpl::Decide(Taken& t, TimeMs now) {
   o.count = Outcome::Count::kRetry;
   if (p.retry_after_ms > 0) o.block_chat_until = now + p.retry_after_ms;
   return o;
+}
+
+void DeliveryImpl::NoteReached(PlatformQueue& p, int64_t action, Outcome::Reached reached, TimeMs retry_until,
+                               TimeMs now) {
+  if (options_.outage_failures <= 0) return;
+  if (reached == Outcome::Reached::kTransient) {
+    if (p.down) {
+      p.probe_at = std::max(p.probe_at, retry_until);
+      return;
+    }
+    if (p.failure_streak == 0) {
+      p.streak_action = action;
+      p.streak_of_several = false;
+    } else if (action != p.streak_action) {
+      p.streak_of_several = true;
+    }
+    if (++p.failure_streak < options_.outage_failures || !p.streak_of_several) return;
+    p.down = true;
+    p.probe_at = std::max(now + options_.probe_interval_ms, retry_until);
+    metrics_.outages.fetch_add(1, std::memory_order_relaxed);
+    metrics_.platforms_down.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("delivery: platform {} looks down ({} transient failures in a row); its actions wait, and one "
+                 "is tried every {} ms without using an attempt",
+                 p.name, p.failure_streak, options_.probe_interval_ms);
+    return;
+  }
+  p.failure_streak = 0;
+  if (!p.down) return;
+  // Back: every waiting action of the platform is due now, whatever its back-off said.
+  p.down = false;
+  metrics_.platforms_down.fetch_sub(1, std::memory_order_relaxed);
+  size_t resumed = 0;
+  for (auto& [key, chat] : p.chats) {
+    chat.blocked_until = 0;
+    std::set<std::pair<TimeMs, int64_t>> queue;
+    for (const auto& [due, id] : chat.queue) {
+      Item& item = items_.at(id);
+      item.record.next_attempt_at = std::min(item.record.next_attempt_at, now);
+      queue.emplace(item.record.next_attempt_at, id);
+      ++resumed;
+    }
+    chat.queue = std::move(queue);
+    Ready(chat);
+  }
+  spdlog::info("delivery: platform {} answers again; {} waiting actions resume", p.name, resumed);
 }
 
 void DeliveryImpl::Apply(std::vector<Outcome>& outcomes, std::span<const int64_t> missing) {
@@ -707,6 +792,9 @@ void DeliveryImpl::Apply(std::vector<Outcome>& outcomes, std::span<const int64_t
       Chat& chat = *item.chat;
       item.in_flight = false;
       --chat.in_flight;
+      if (o.reached != Outcome::Reached::kUnknown && !was_missing) {
+        NoteReached(*chat.platform, o.update.id, o.reached, o.block_chat_until, now);
+      }
       if (o.block_chat_until > 0) {
         chat.blocked_until = std::max(chat.blocked_until, o.block_chat_until);
       }

@@ -52,6 +52,17 @@ struct DeliveryOptions {
   TimeMs max_backoff_ms = 5 * 60 * 1000;
   size_t max_batch = 512;            // actions marked "sending" per store transaction
   int threads = 1;                   // background threads calling the adapters
+  // Outages. After `outage_failures` transient failures in a row on one platform (of at least
+  // two different actions: one action that keeps failing is not an outage), the platform is
+  // down: its actions wait, and one of them is tried every `probe_interval_ms` as a probe whose
+  // failure uses no attempt. The first answer that is not a transient failure ends the outage
+  // and every waiting action of the platform is due at once. So an outage of any length loses
+  // no action, and delivery resumes within a probe interval of the platform's recovery.
+  // 0 disables outage detection.
+  int outage_failures = 3;
+  TimeMs probe_interval_ms = 5000;
+  // An action not delivered this long after it was created fails, outage or not.
+  TimeMs max_age_ms = 24 * 3600 * 1000;
 };
 
 struct DeliveryMetrics {
@@ -61,6 +72,8 @@ struct DeliveryMetrics {
   std::atomic<int64_t> retries{0};
   std::atomic<int64_t> possibly_sent{0};
   std::atomic<int64_t> rate_limited{0};  // times an action waited for a rate limit
+  std::atomic<int64_t> outages{0};       // times a platform was found down
+  std::atomic<int64_t> platforms_down{0};  // platforms down now
 };
 
 // The delay before attempt attempts + 1 of action `action_id`, after its `attempts`-th attempt

@@ -455,6 +455,100 @@ TEST_F(DeliveryTest, RetryBacksOffDoublingAndHonoursRetryAfter) {
   EXPECT_TRUE(Events().contains(fmt::format("qunzhu:action:{}:done", id)));
 }
 
+// A platform that is down for ten minutes, failing as platforms do (first 429 with retry_after,
+// then 503, then a dropped connection), then answers again.
+class OutageAdapter final : public PlatformAdapter {
+ public:
+  OutageAdapter(const Clock& clock, TimeMs back_at) : clock_(clock), back_at_(back_at) {}
+  std::string_view platform() const override { return "fake"; }
+  RateLimits rate_limits() const override { return {}; }
+  Status Start(EventSink&) override { return Status::Ok(); }
+  void Stop() override {}
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.Add(ActionType::kSendMessage).Add(ActionType::kSendDirect);
+    return c;
+  }
+  PerformResult Perform(const OutboxRecord& record) override {
+    std::lock_guard lock(mu_);
+    const TimeMs now = clock_.Now();
+    if (now >= back_at_) {
+      if (first_done_ == 0) first_done_ = now;
+      ++done_[record.id];
+      return {PerformResult::Kind::kDone, 0, {}, "ok"};
+    }
+    ++failed_calls_;
+    const TimeMs left = back_at_ - now;
+    if (left > 7 * 60'000) return {PerformResult::Kind::kRetry, 30'000, "429 Too Many Requests", {}};
+    if (left > 3 * 60'000) return {PerformResult::Kind::kRetry, 0, "503 Service Unavailable", {}};
+    return {PerformResult::Kind::kRetry, 0, "connection reset by peer", {}};
+  }
+  TimeMs first_done() const {
+    std::lock_guard lock(mu_);
+    return first_done_;
+  }
+  int failed_calls() const {
+    std::lock_guard lock(mu_);
+    return failed_calls_;
+  }
+  std::map<int64_t, int> done() const {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+
+ private:
+  const Clock& clock_;
+  const TimeMs back_at_;
+  mutable std::mutex mu_;
+  TimeMs first_done_ = 0;
+  int failed_calls_ = 0;
+  std::map<int64_t, int> done_;
+};
+
+TEST_F(DeliveryTest, ATenMinuteOutageLosesNothingAndDeliveryResumesWithinFiveSeconds) {
+  const TimeMs back_at = kStart + 10 * 60'000;
+  OutageAdapter fake(clock_, back_at);
+  auto records = Add({"g1", "g2", "g3", "g1", "g2", "g3", "@m1", "g4", "g5", "g6"}, "fake");
+  auto d = Open({{"fake", &fake}});  // default options: 10 attempts, 5 s probes
+  ASSERT_NE(d, nullptr);
+  // Virtual time: run what is due, then move the clock to the next due time (at most a second
+  // at a time, as the background thread would wake).
+  while (clock_.Now() < back_at + 60'000 && fake.done().size() < records.size()) {
+    const Delivery::RunResult r = d->RunDue();
+    const TimeMs next = r.next_due == 0 ? clock_.Now() + 1000 : r.next_due;
+    clock_.Set(std::max(clock_.Now() + 1, std::min(next, clock_.Now() + 1000)));
+  }
+  EXPECT_EQ(d->metrics().outages.load(), 1);
+  EXPECT_EQ(d->metrics().platforms_down.load(), 0);
+  EXPECT_EQ(d->metrics().failed.load(), 0) << "no action gave up";
+  ASSERT_EQ(fake.done().size(), records.size());
+  for (const auto& [id, n] : fake.done()) EXPECT_EQ(n, 1) << id;
+  for (const OutboxRecord& r : records) EXPECT_EQ(Row(r.id).status, ActionStatus::kDone) << r.id;
+  EXPECT_GE(fake.first_done(), back_at);
+  EXPECT_LE(fake.first_done(), back_at + 5000) << "resumed within a probe interval of recovery";
+  // While down, the platform got a probe every 5 s (or per its retry_after), not every action's
+  // retries: ten minutes are at most ~120 probes plus the failures that revealed the outage.
+  EXPECT_LT(fake.failed_calls(), 150);
+}
+
+TEST_F(DeliveryTest, OneActionThatKeepsFailingIsNotAnOutage) {
+  ScriptedAdapter fake("fake");
+  for (int i = 0; i < 10; ++i) fake.Then(Retry(0));
+  auto records = Add({"g1"}, "fake");
+  DeliveryOptions options;
+  options.max_attempts = 5;
+  auto d = Open({{"fake", &fake}}, options);
+  ASSERT_NE(d, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    const Delivery::RunResult r = d->RunDue();
+    if (r.next_due == 0) break;
+    clock_.Set(r.next_due);
+  }
+  EXPECT_EQ(d->metrics().outages.load(), 0);
+  EXPECT_EQ(Row(records[0].id).status, ActionStatus::kFailed);
+  EXPECT_EQ(fake.calls(records[0].id), 5);
+}
+
 TEST_F(DeliveryTest, SandboxRetryAfterIsHonoured) {
   sandbox_.SetFailures({.fail_percent = 100, .retry_after_ms = 120'000, .seed = 3});
   auto records = Add({"g1", "g2", "g3", "g4", "g5", "g6"});

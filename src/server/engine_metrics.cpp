@@ -36,6 +36,9 @@ Status AddDeliveryMetrics(MetricsRegistry& registry, const DeliveryMetrics& metr
                  "Outbox actions whose outcome is unknown (not resent).", Load(d.possibly_sent));
     RenderMetric(out, "qunzhu_outbox_rate_limited_total", "counter",
                  "Times an action waited for a rate limit.", Load(d.rate_limited));
+    RenderMetric(out, "qunzhu_outbox_outages_total", "counter",
+                 "Times a platform was found down (its actions then wait, probed).", Load(d.outages));
+    RenderMetric(out, "qunzhu_outbox_platforms_down", "gauge", "Platforms down now.", Load(d.platforms_down));
   });
 }
 
