@@ -9,6 +9,7 @@
 #include "core/enum_names.hpp"
 #include "core/text/utf8.hpp"
 #include "core/time.hpp"
+#include "model/json_type.hpp"
 
 namespace qz {
 namespace {
@@ -185,19 +186,6 @@ namespace {
 
 using simdjson::dom::element_type;
 
-std::string_view TypeWord(element_type t) {
-  switch (t) {
-    case element_type::ARRAY: return "array";
-    case element_type::OBJECT: return "object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE: return "number";
-    case element_type::STRING: return "string";
-    case element_type::BOOL: return "boolean";
-    case element_type::NULL_VALUE: return "null";
-  }
-  return "value";
-}
 
 
 // The top-level key whose value contains byte `offset` of an object's text ("" if none), so an
@@ -237,7 +225,7 @@ struct EventParser::Impl {
   Status ReadString(simdjson::dom::element v, std::string_view field, size_t max_bytes,
                     std::string& out) {
     if (v.type() != element_type::STRING) {
-      return Status::Invalid(fmt::format("must be a string (got {})", TypeWord(v.type())),
+      return Status::Invalid(fmt::format("must be a string (got {})", JsonTypeWord(v.type())),
                              std::string(field));
     }
     std::string_view s = v.get_string().value_unsafe();
@@ -392,7 +380,7 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
       st = ReadString(v, key, 4096, e.error);
     } else if (key == "points") {
       if (v.type() != element_type::INT64) {
-        st = Status::Invalid(fmt::format("must be an integer (got {})", TypeWord(v.type())), "points");
+        st = Status::Invalid(fmt::format("must be an integer (got {})", JsonTypeWord(v.type())), "points");
       } else {
         e.points = v.get_int64().value_unsafe();
         if (e.points < -1000000000 || e.points > 1000000000) {

@@ -12,6 +12,7 @@
 
 #include "core/text/utf8.hpp"
 #include "core/time.hpp"
+#include "model/json_type.hpp"
 #include "platform/onebot/cq_code.hpp"
 
 namespace qz::onebot {
@@ -35,25 +36,6 @@ constexpr size_t kMaxErrorBytes = 512;  // a response's error text
 constexpr int64_t kMinSeconds = 946'000'000;
 constexpr int64_t kMaxSeconds = 4'134'100'000;
 
-std::string_view TypeWord(element_type t) {
-  switch (t) {
-    case element_type::ARRAY:
-      return "array";
-    case element_type::OBJECT:
-      return "object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "number";
-    case element_type::STRING:
-      return "string";
-    case element_type::BOOL:
-      return "boolean";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "value";
-}
 
 // Parses `json` through `buffer` (a copy with simdjson's padding). Never hands simdjson a null
 // pointer: an empty view's data() may be null, which its own copy would pass to memcpy.
@@ -96,7 +78,7 @@ Result<std::optional<int64_t>> ReadInt(object o, std::string_view key, std::stri
       return std::optional<int64_t>(v);
     }
     default:
-      return Status::Invalid(fmt::format("must be an integer (got {})", TypeWord(e->type())),
+      return Status::Invalid(fmt::format("must be an integer (got {})", JsonTypeWord(e->type())),
                              std::string(path));
   }
 }
@@ -130,7 +112,7 @@ Result<std::string> ReadString(object o, std::string_view key, bool strict,
   if (!e) return std::string();
   if (e->type() != element_type::STRING) {
     if (!strict) return std::string();
-    return Status::Invalid(fmt::format("must be a string (got {})", TypeWord(e->type())),
+    return Status::Invalid(fmt::format("must be a string (got {})", JsonTypeWord(e->type())),
                            std::string(path));
   }
   return std::string(e->get_string().value_unsafe());
@@ -314,14 +296,14 @@ Result<std::vector<Piece>> ReportParser::Impl::Segments(object o) {
   } else if (m->get_array().get(arr)) {
     return Status::Invalid(fmt::format("must be a string (CQ codes) or an array of segments "
                                        "(got {})",
-                                       TypeWord(m->type())),
+                                       JsonTypeWord(m->type())),
                            std::string(path));
   }
   auto read = [&](element item, std::string_view at) -> Status {
     object so;
     if (item.get_object().get(so)) {
       return Status::Invalid(
-          fmt::format("a segment must be an object (got {})", TypeWord(item.type())),
+          fmt::format("a segment must be an object (got {})", JsonTypeWord(item.type())),
           std::string(at));
     }
     Piece p;
@@ -330,7 +312,7 @@ Result<std::vector<Piece>> ReportParser::Impl::Segments(object o) {
     if (const std::optional<element> data = Find(so, "data")) {
       object d;
       if (data->get_object().get(d)) {
-        return Status::Invalid(fmt::format("must be an object (got {})", TypeWord(data->type())),
+        return Status::Invalid(fmt::format("must be an object (got {})", JsonTypeWord(data->type())),
                                fmt::format("{}.data", at));
       }
       // Values are strings by the spec; some implementations send numbers (at.qq, reply.id).
@@ -400,7 +382,7 @@ Status ReportParser::Impl::ParseMessage(object o, TimeMs time, Report& r) {
   if (const std::optional<element> sender = Find(o, "sender")) {
     object so;
     if (sender->get_object().get(so)) {
-      return Status::Invalid(fmt::format("must be an object (got {})", TypeWord(sender->type())),
+      return Status::Invalid(fmt::format("must be an object (got {})", JsonTypeWord(sender->type())),
                              "sender");
     }
     const std::string card = ReadString(so, "card", false).value();
@@ -598,7 +580,7 @@ Status ReportParser::Impl::ParseMeta(object o, TimeMs time, Report& r) {
     if (const std::optional<element> status = Find(o, "status")) {
       object so;
       if (status->get_object().get(so)) {
-        return Status::Invalid(fmt::format("must be an object (got {})", TypeWord(status->type())),
+        return Status::Invalid(fmt::format("must be an object (got {})", JsonTypeWord(status->type())),
                                "status");
       }
       bool b = false;
@@ -889,7 +871,7 @@ Result<std::vector<GroupMember>> ParseGroupMembers(std::string_view data) {
   array arr;
   if (doc.get_array().get(arr)) {
     return Status::Invalid(
-        fmt::format("must be an array of members (got {})", TypeWord(doc.type())), "data");
+        fmt::format("must be an array of members (got {})", JsonTypeWord(doc.type())), "data");
   }
   std::vector<GroupMember> members;
   members.reserve(arr.size());

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "core/text/utf8.hpp"
+#include "model/json_type.hpp"
 
 namespace qz::telegram {
 namespace {
@@ -31,25 +32,6 @@ constexpr int64_t kMaxRetryAfterS = 24 * 3600;
 // from overflow.
 constexpr int64_t kMaxRestrictSeconds = 367 * 86400;
 
-std::string_view TypeWord(element_type t) {
-  switch (t) {
-    case element_type::ARRAY:
-      return "array";
-    case element_type::OBJECT:
-      return "object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "number";
-    case element_type::STRING:
-      return "string";
-    case element_type::BOOL:
-      return "boolean";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "value";
-}
 
 std::string Path(std::string_view prefix, std::string_view key) {
   return prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
@@ -88,7 +70,7 @@ class Reader {
       Fail(n.path, key,
            v->type() == element_type::UINT64
                ? std::string("must be a 64-bit signed integer")
-               : fmt::format("must be an integer (got {})", TypeWord(v->type())));
+               : fmt::format("must be an integer (got {})", JsonTypeWord(v->type())));
       return std::nullopt;
     }
     return v->get_int64().value_unsafe();
@@ -112,7 +94,7 @@ class Reader {
     const auto v = Find(n, key);
     if (!v || !ok()) return {};
     if (v->type() != element_type::STRING) {
-      Fail(n.path, key, fmt::format("must be a string (got {})", TypeWord(v->type())));
+      Fail(n.path, key, fmt::format("must be a string (got {})", JsonTypeWord(v->type())));
       return {};
     }
     return v->get_string().value_unsafe();
@@ -125,7 +107,7 @@ class Reader {
     const auto v = Find(n, key);
     if (!v || !ok()) return std::nullopt;
     if (v->type() != element_type::BOOL) {
-      Fail(n.path, key, fmt::format("must be a boolean (got {})", TypeWord(v->type())));
+      Fail(n.path, key, fmt::format("must be a boolean (got {})", JsonTypeWord(v->type())));
       return std::nullopt;
     }
     return v->get_bool().value_unsafe();
@@ -137,7 +119,7 @@ class Reader {
     simdjson::dom::object o;
     if (v.get_object().get(o)) {
       if (ok()) {
-        error_ = Status::Invalid(fmt::format("must be an object (got {})", TypeWord(v.type())),
+        error_ = Status::Invalid(fmt::format("must be an object (got {})", JsonTypeWord(v.type())),
                                  std::move(path));
       }
       return std::nullopt;
@@ -164,7 +146,7 @@ class Reader {
     if (!v || !ok()) return std::nullopt;
     simdjson::dom::array a;
     if (v->get_array().get(a)) {
-      Fail(n.path, key, fmt::format("must be an array (got {})", TypeWord(v->type())));
+      Fail(n.path, key, fmt::format("must be an array (got {})", JsonTypeWord(v->type())));
       return std::nullopt;
     }
     return a;
@@ -723,7 +705,7 @@ Result<UpdateBatch> ParseGetUpdates(std::string_view body) {
   QZ_ASSIGN_OR_RETURN(const element result, Unwrap(r, doc.root(), "getUpdates"));
   simdjson::dom::array updates;
   if (result.get_array().get(updates)) {
-    return Status::Invalid(fmt::format("must be an array (got {})", TypeWord(result.type())),
+    return Status::Invalid(fmt::format("must be an array (got {})", JsonTypeWord(result.type())),
                            "result");
   }
   UpdateBatch batch;
@@ -1041,7 +1023,7 @@ Result<std::vector<ChatAdmin>> ParseChatAdministrators(std::string_view body) {
   QZ_ASSIGN_OR_RETURN(const element result, Unwrap(r, doc.root(), "getChatAdministrators"));
   simdjson::dom::array rows;
   if (result.get_array().get(rows)) {
-    return Status::Invalid(fmt::format("must be an array (got {})", TypeWord(result.type())),
+    return Status::Invalid(fmt::format("must be an array (got {})", JsonTypeWord(result.type())),
                            "result");
   }
   std::vector<ChatAdmin> admins;
