@@ -802,7 +802,10 @@ Response ParseResponse(int http_status, std::string_view body, std::string_view 
     return out;
   };
   if (http_status == 401 || http_status == 403) {
-    return fail(PerformResult::Kind::kFailed,
+    // A configuration problem of every call, not a refusal of this one: retried, so that once
+    // the token is fixed (a restart) nothing was lost; delivery treats a run of these as an
+    // outage and probes instead of using up attempts.
+    return fail(PerformResult::Kind::kRetry,
                 fmt::format("HTTP {}: the access token is {}", http_status,
                             http_status == 401 ? "missing" : "wrong"));
   }

@@ -213,9 +213,10 @@ RateLimits OneBotRateLimits();
 
 struct Response {
   // kDone for status ok or async (platform_ref "<self_id>:<message_id>" when data.message_id is
-  // present); kFailed for status failed ("retcode N: <wording|message|msg>"), HTTP 401/403 (a
-  // missing or wrong access token), 404 (unknown action) and other 4xx; kRetry for HTTP 408,
-  // 429, 5xx, and a 2xx body that is not a OneBot response.
+  // present); kFailed for status failed ("retcode N: <wording|message|msg>"), 404 (unknown
+  // action) and other 4xx; kRetry for HTTP 401/403 (a missing or wrong access token: every call
+  // fails until it is fixed, and none should be lost meanwhile), 408, 429, 5xx, and a 2xx body
+  // that is not a OneBot response.
   PerformResult result;
   int64_t retcode = 0;  // as reported; 0 when absent
   std::string echo;     // the request's echo: a string's content, other JSON as written

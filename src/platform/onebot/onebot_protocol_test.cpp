@@ -692,7 +692,7 @@ TEST(OneBotResponses, Classes) {
   EXPECT_EQ(r.result.kind, PerformResult::Kind::kDone);
   EXPECT_EQ(r.result.platform_ref, "1:55");
 
-  EXPECT_EQ(ParseResponse(401, "", "1").result.kind, PerformResult::Kind::kFailed);
+  EXPECT_EQ(ParseResponse(401, "", "1").result.kind, PerformResult::Kind::kRetry);
   EXPECT_EQ(ParseResponse(403, "", "1").result.error, "HTTP 403: the access token is wrong");
   EXPECT_EQ(ParseResponse(404, "", "1").result.kind, PerformResult::Kind::kFailed);
   EXPECT_EQ(ParseResponse(400, "bad", "1").result.kind, PerformResult::Kind::kFailed);

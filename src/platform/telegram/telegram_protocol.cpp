@@ -998,6 +998,11 @@ CallOutcome ParseCallResponse(std::string_view method, int status, std::string_v
       p.retry_after_ms = std::clamp<int64_t>(*retry_after, 0, kMaxRetryAfterS) * 1000;
   } else if (code / 100 != 4 && status / 100 != 4) {
     p.kind = PerformResult::Kind::kRetry;  // 5xx, or nothing we know: transient
+  } else if (code == 401 || status == 401) {
+    // The token was refused: every call fails until it is fixed (a restart). Retried, so that
+    // nothing is lost meanwhile; delivery sees an outage and probes instead of using attempts.
+    p.kind = PerformResult::Kind::kRetry;
+    p.error = fmt::format("{}: the bot token was refused (401): check [platforms.telegram] token", method);
   } else if (code == 403 || status == 403) {
     p.kind = PerformResult::Kind::kFailed;
     out.bot_removed = true;

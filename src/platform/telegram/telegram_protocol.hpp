@@ -210,6 +210,7 @@ struct CallOutcome {
 //                      (sendMessage) or the link's URL (createChatInviteLink), else empty
 //   429                kRetry, retry_after_ms from parameters.retry_after
 //   5xx, not JSON      kRetry (also any status other than 2xx and 4xx)
+//   401                kRetry (the token was refused: fixed by a restart, nothing lost)
 //   403                kFailed, bot_removed
 //   400 + migrate      kFailed, migrate_to_chat_id
 //   deleteMessage 400 "message to delete not found": kDone (already gone)

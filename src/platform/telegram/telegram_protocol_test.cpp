@@ -729,10 +729,10 @@ TEST(TelegramResponses, RefusalsFailWithFlags) {
   EXPECT_EQ(not_found.perform.error, "sendMessage: Bad Request: chat not found");
   EXPECT_FALSE(not_found.migrate_to_chat_id.has_value());
 
-  EXPECT_EQ(ParseCallResponse("getMe", 401,
-                              R"({"ok": false, "error_code": 401, "description": "Unauthorized"})")
-                .perform.kind,
-            PerformResult::Kind::kFailed);
+  const CallOutcome refused = ParseCallResponse("getMe", 401,
+                                               R"({"ok": false, "error_code": 401, "description": "Unauthorized"})");
+  EXPECT_EQ(refused.perform.kind, PerformResult::Kind::kRetry);
+  EXPECT_NE(refused.perform.error.find("token was refused"), std::string::npos);
 }
 
 TEST(TelegramResponses, DeletingAMessageAlreadyGoneIsDone) {
