@@ -26,7 +26,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using Tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 // A peer closes a keep-alive connection after some idle time of its own; one idle for longer
@@ -199,11 +199,11 @@ class HttpClient::Impl::Op : public std::enable_shared_from_this<Op> {
       conn_->plain = std::make_unique<beast::tcp_stream>(impl_.ioc);
     }
     resolver_.async_resolve(url_.host, url_.port,
-                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                            [self = shared_from_this()](beast::error_code ec, Tcp::resolver::results_type r) {
                               if (!ec && self->aborted_) ec = asio::error::operation_aborted;
                               if (ec) return self->Fail("resolve", ec);
                               self->conn_->Lowest().async_connect(
-                                  r, [self](beast::error_code ec2, const tcp::endpoint&) {
+                                  r, [self](beast::error_code ec2, const Tcp::endpoint&) {
                                     if (!ec2 && self->aborted_) ec2 = asio::error::operation_aborted;
                                     if (ec2) return self->Fail("connect", ec2);
                                     self->Handshake();
@@ -316,7 +316,7 @@ class HttpClient::Impl::Op : public std::enable_shared_from_this<Op> {
   ParsedUrl url_;
   std::string origin_;
   Promise done_;
-  tcp::resolver resolver_;
+  Tcp::resolver resolver_;
   asio::steady_timer timer_;
   std::unique_ptr<Connection> conn_;
   bool reused_ = false;

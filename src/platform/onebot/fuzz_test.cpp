@@ -92,7 +92,7 @@ namespace {
 // Values a structure-aware mutation puts in place of one value of a JSON seed: wrong types,
 // extreme numbers, CQ codes, segments, a text beyond the event format's bound.
 const std::vector<nlohmann::json>& Values() {
-  static const std::vector<nlohmann::json> values = [] {
+  static const std::vector<nlohmann::json> kValues = [] {
     using nlohmann::json;
     std::vector<json> v = {
         nullptr,
@@ -129,7 +129,7 @@ const std::vector<nlohmann::json>& Values() {
         std::string(70000, 'a')};
     return v;
   }();
-  return values;
+  return kValues;
 }
 
 void CollectValues(nlohmann::json& j, std::vector<nlohmann::json*>& out) {
@@ -243,7 +243,7 @@ TEST(OneBotFuzz, CqParserSurvivesMutatedStrings) {
       "[CQ:at,qq=[CQ:face,id=5]",
       "[CQ:text,text=a&#44;b]tail",
       "",
-      std::string("\xe5\xa5\xbd\xff[CQ:", 9)};
+      std::string("\xe5\xa5\xbd\xff[CQ:\0", 9)};
   const std::vector<std::string> tokens = {"[CQ:",  "]",     "[",     ",",  "=",    "&", "&#91;",
                                            "&#93;", "&#44;", "&amp;", "at", "text", " "};
   EXPECT_GT(Mutate(kCq, seeds, tokens, 4000, 7), 3000);

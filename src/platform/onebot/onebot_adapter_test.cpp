@@ -21,11 +21,11 @@ using testing::TestPeer;
 
 class CollectingSink : public EventSink {
  public:
-  void Submit(std::vector<Event> events, Done done) override {
-    for (Event& e : events) events_.push_back(std::move(e));
+  void Submit(std::vector<Event> batch, Done done) override {
+    for (Event& e : batch) events.push_back(std::move(e));
     done(SinkResult{});
   }
-  std::vector<Event> events_;
+  std::vector<Event> events;
 };
 
 std::string Sign(const std::string& secret, const std::string& body) {
@@ -97,11 +97,11 @@ TEST_F(OneBotAdapterTest, TakesOnlyReportsSignedByTheirAccount) {
   EXPECT_EQ(Post(*a, "10002", Sign("key2", body), body).status, 401) << "self_id is not X-Self-ID";
   EXPECT_EQ(Post(*a, "10003", Sign("", body), body).status, 401) << "an account without a secret";
   EXPECT_EQ(Post(*a, "99999", Sign("key1", body), body).status, 401) << "not configured";
-  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_TRUE(sink_.events.empty());
   EXPECT_EQ(Post(*a, "10001", Sign("key1", body), body).status, 200);
-  ASSERT_EQ(sink_.events_.size(), 1u);
-  EXPECT_EQ(sink_.events_[0].id, "10001:1");
-  EXPECT_EQ(sink_.events_[0].text, "你好");
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].id, "10001:1");
+  EXPECT_EQ(sink_.events[0].text, "你好");
   const auto health = a->health();
   ASSERT_EQ(health.size(), 3u);
   EXPECT_EQ(health[0].state, "connected");
@@ -120,12 +120,12 @@ TEST_F(OneBotAdapterTest, GarbageIsCountedAndAnsweredSoItIsNotPostedAgain) {
                                  std::string(1 << 20, 'x'), std::string("\xff\xfe")}) {
     EXPECT_EQ(Post(*a, "10001", Sign("key1", body), body).status, 200);
   }
-  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_TRUE(sink_.events.empty());
   EXPECT_EQ(a->health()[0].errors, 4);
   // A heartbeat is life, not an event.
   const std::string beat = R"({"time":1772323200,"self_id":10001,"post_type":"meta_event","meta_event_type":"heartbeat","status":{"online":true,"good":true},"interval":30000})";
   EXPECT_EQ(Post(*a, "10001", Sign("key1", beat), beat).status, 200);
-  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_TRUE(sink_.events.empty());
 }
 
 TEST_F(OneBotAdapterTest, ActionsGoThroughTheAccountThatSawTheMessage) {
