@@ -97,12 +97,27 @@ Status TelegramAdapter::Start(EventSink& sink) {
     std::lock_guard lock(mutex_);
     sink_ = &sink;
   }
+  // Each thread says when it is done, so that Stop can keep cancelling until then: a request
+  // started just after a cancel would otherwise hold Stop for a whole long poll.
+  auto run = [this](auto body) {
+    {
+      std::lock_guard lock(mutex_);
+      ++running_;
+    }
+    return [this, body] {
+      body();
+      std::lock_guard lock(mutex_);
+      --running_;
+      wake_.notify_all();
+    };
+  };
   for (auto& bot : bots_) {
+    Bot* b = bot.get();
     if (options_.mode == TelegramOptions::Mode::kWebhook) {
-      threads_.emplace_back([this, b = bot.get()] { SetWebhook(*b); });
+      threads_.emplace_back(run([this, b] { SetWebhook(*b); }));
     } else {
-      spdlog::info("telegram: {} polls {} from update {}", bot->name, options_.api_root, bot->offset);
-      threads_.emplace_back([this, b = bot.get(), &sink] { Poll(*b, sink); });
+      spdlog::info("telegram: {} polls {} from update {}", b->name, options_.api_root, b->offset);
+      threads_.emplace_back(run([this, b, &sink] { Poll(*b, sink); }));
     }
   }
   return Status::Ok();
@@ -115,7 +130,11 @@ void TelegramAdapter::Stop() {
     sink_ = nullptr;
   }
   wake_.notify_all();
-  client_.CancelAll();
+  for (;;) {
+    client_.CancelAll();
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return running_ == 0; })) break;
+  }
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

@@ -98,6 +98,7 @@ class TelegramAdapter : public PlatformAdapter {
   mutable std::mutex mutex_;  // guards what follows and the bots' health
   std::condition_variable wake_;
   bool stopping_ = false;
+  int running_ = 0;  // threads started and not finished
   EventSink* sink_ = nullptr;  // between Start and Stop (webhooks)
   std::map<std::string, size_t> chat_bot_;     // chat id → the bot that last saw it
   std::map<std::string, std::string> moved_;   // old chat id → the supergroup it became
