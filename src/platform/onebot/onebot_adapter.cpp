@@ -98,11 +98,10 @@ void OneBotAdapter::HandleWebhook(WebhookRequest request, WebhookReply reply) {
     NoteError(*account, "a report with a missing or wrong signature was refused");
     return refuse(401, "missing or wrong X-Signature");
   }
-  Result<onebot::Report> report = Status::Ok();
-  {
+  Result<onebot::Report> report = [&] {
     std::lock_guard lock(parser_mutex_);
-    report = parser_->Parse(request.body);
-  }
+    return parser_->Parse(request.body);
+  }();
   if (!report.ok()) {
     // Answered 200 all the same: the implementation would only post it again.
     spdlog::warn("qq: account {}: a report was skipped: {}", self_id, report.status().ToString());
