@@ -64,3 +64,33 @@ export async function startQunzhu(binary, dir, { config, playbook, env = {}, reu
     },
   };
 }
+
+// The playbook both platform tests use: one interest group of `platform` with a welcome, one FAQ
+// entry ("怎么打卡") and the default moderation. Written to <dir>/playbook.toml; returns the path.
+export function writeTestPlaybook(dir, { slug, name, platform, group }) {
+  const file = path.join(dir, 'playbook.toml');
+  fs.writeFileSync(file, `
+[community]
+slug = "${slug}"
+name = "${name}"
+language = "zh"
+rules = "不发广告"
+
+[[groups]]
+platform = "${platform}"
+id = "${group}"
+name = "测试群"
+type = "interest"
+
+[welcome]
+text = "欢迎 {member.name} 加入{group.name}"
+
+[answers]
+[[answers.faq]]
+keywords = ["怎么打卡"]
+answer = "每天在群里发「打卡」即可"
+
+[moderation]
+`);
+  return file;
+}

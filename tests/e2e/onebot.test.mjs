@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { scratch, startQunzhu, waitFor } from './lib.mjs';
+import { scratch, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
 
 const binary = process.argv[2];
 assert.ok(binary, 'usage: node onebot.test.mjs QUNZHU_BINARY');
@@ -48,30 +48,7 @@ api_url = "http://127.0.0.1:${api.address().port}"
 access_token = { env = "QZ_E2E_ONEBOT_ACCESS" }
 secret = { env = "QZ_E2E_ONEBOT_SECRET" }
 `);
-const playbook = path.join(dir, 'playbook.toml');
-fs.writeFileSync(playbook, `
-[community]
-slug = "qq"
-name = "QQ 测试社群"
-language = "zh"
-rules = "不发广告"
-
-[[groups]]
-platform = "qq"
-id = "${GROUP}"
-name = "测试群"
-type = "interest"
-
-[welcome]
-text = "欢迎 {member.name} 加入{group.name}"
-
-[answers]
-[[answers.faq]]
-keywords = ["怎么打卡"]
-answer = "每天在群里发「打卡」即可"
-
-[moderation]
-`);
+const playbook = writeTestPlaybook(dir, { slug: 'qq', name: 'QQ 测试社群', platform: 'qq', group: GROUP });
 const qz = await startQunzhu(binary, dir, {
   config, playbook, env: { QZ_E2E_ONEBOT_ACCESS: ACCESS, QZ_E2E_ONEBOT_SECRET: SECRET },
 });

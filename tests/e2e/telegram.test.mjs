@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import TelegramServer from 'telegram-test-api';
-import { freePort, scratch, startQunzhu, waitFor } from './lib.mjs';
+import { freePort, scratch, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
 
 const binary = process.argv[2];
 assert.ok(binary, 'usage: node telegram.test.mjs QUNZHU_BINARY');
@@ -27,30 +27,7 @@ api_root = "http://127.0.0.1:${port}"
 idle_wait_ms = 100
 token = { env = "QZ_E2E_TELEGRAM_TOKEN" }
 `);
-const playbook = path.join(dir, 'playbook.toml');
-fs.writeFileSync(playbook, `
-[community]
-slug = "tg"
-name = "电报测试社群"
-language = "zh"
-rules = "不发广告"
-
-[[groups]]
-platform = "telegram"
-id = "${CHAT}"
-name = "测试群"
-type = "interest"
-
-[welcome]
-text = "欢迎 {member.name} 加入{group.name}"
-
-[answers]
-[[answers.faq]]
-keywords = ["怎么打卡"]
-answer = "每天在群里发「打卡」即可"
-
-[moderation]
-`);
+const playbook = writeTestPlaybook(dir, { slug: 'tg', name: '电报测试社群', platform: 'telegram', group: CHAT });
 
 const env = { QZ_E2E_TELEGRAM_TOKEN: BOT_TOKEN };
 let qz = await startQunzhu(binary, dir, { config, playbook, env });
