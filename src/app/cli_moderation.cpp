@@ -1,9 +1,7 @@
 #include "app/cli_moderation.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -17,6 +15,7 @@
 #include <string>
 
 #include "app/moderation_labels.hpp"
+#include "core/file.hpp"
 #include "core/status.hpp"
 #include "core/text/normalize.hpp"
 #include "modules/moderation/classifier.hpp"
@@ -54,33 +53,6 @@ Result<std::string> ReadWholeFile(const std::string& path) {
     return Status::Unavailable(fmt::format("{}: cannot read the labels file", path));
   }
   return std::move(buffer).str();
-}
-
-// Writes `bytes` to `path` through a temporary file in the same directory, fsynced and renamed
-// over `path`, so a reader (a node reloading its playbook) sees the old model or the new one.
-Status WriteAtomically(const std::string& path, std::string_view bytes) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::Unavailable(fmt::format("{}: cannot create: {}", tmp, std::strerror(errno)));
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const int write_errno = errno;
-  const bool ok = done == bytes.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : write_errno;
-    ::unlink(tmp.c_str());
-    return Status::Unavailable(fmt::format("{}: cannot write the model: {}", path,
-                                           std::strerror(e)));
-  }
-  return Status::Ok();
 }
 
 int Fail(const Status& st) {
@@ -134,7 +106,7 @@ int RunTrain(TrainFlags& f) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const std::string bytes = (*model)->Serialize();
-  if (Status st = WriteAtomically(f.out, bytes); !st.ok()) return Fail(st);
+  if (Status st = WriteFileAtomically(f.out, bytes); !st.ok()) return Fail(st);
   const double t = f.options.suggested_threshold;
   const moderation::Confusion c = moderation::Evaluate(**model, file.rows, t);
   fmt::print("trained in {:.2f} s; training set at threshold {:.2f}: precision {:.4f}, recall "

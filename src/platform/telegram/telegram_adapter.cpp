@@ -1,19 +1,16 @@
 #include "platform/telegram/telegram_adapter.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "core/file.hpp"
 #include "core/token.hpp"
 #include "core/toml_reader.hpp"
 #include "model/event.hpp"
@@ -42,21 +39,6 @@ std::optional<int64_t> ReadOffset(const std::string& path) {
   int64_t value = 0;
   if (!(in >> value) || value < 0) return std::nullopt;
   return value;
-}
-
-// Written to a temporary file, flushed to disk, then renamed over the old one: a crash leaves the
-// old offset or the new one, never a torn file.
-Status WriteOffset(const std::string& path, int64_t offset) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kUnavailable, fmt::format("telegram: cannot write {}: {}", tmp, std::strerror(errno)));
-  const std::string text = std::to_string(offset) + "\n";
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status(Code::kUnavailable, fmt::format("telegram: cannot write {}: {}", path, std::strerror(errno)));
-  }
-  return Status::Ok();
 }
 
 // The chat an action goes to.
@@ -335,7 +317,7 @@ void TelegramAdapter::Poll(Bot& bot, EventSink& sink) {
     backoff = 0;
     if (batch->next_offset > bot.offset) {
       // Durable before the next call confirms the updates to Telegram (which then forgets them).
-      if (Status s = WriteOffset(OffsetPath(bot.index), batch->next_offset); !s.ok()) {
+      if (Status s = WriteFileAtomically(OffsetPath(bot.index), std::to_string(batch->next_offset) + "\n", 0600); !s.ok()) {
         if (!fail(s.message())) return;
         continue;
       }
