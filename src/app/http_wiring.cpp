@@ -48,6 +48,12 @@ ApiJson PlatformsJson(const std::vector<PlatformAdapter*>& adapters) {
   return {{"platforms", std::move(list)}};
 }
 
+// POST /webhooks/<platform>[/<name>] (and GET, for its WebSocket).
+std::string WebhookPath(const PlatformAdapter& adapter, const std::string& name) {
+  return name.empty() ? fmt::format("/webhooks/{}", adapter.platform())
+                      : fmt::format("/webhooks/{}/{}", adapter.platform(), name);
+}
+
 }  // namespace
 
 Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
@@ -64,8 +70,7 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   }
   for (PlatformAdapter* adapter : contributors.adapters) {
     for (const std::string& name : adapter->webhook_names()) {
-      const std::string path = name.empty() ? fmt::format("/webhooks/{}", adapter->platform())
-                                            : fmt::format("/webhooks/{}/{}", adapter->platform(), name);
+      const std::string path = WebhookPath(*adapter, name);
       auto handler = [adapter, name](Call& call) {
         WebhookRequest request{.name = name, .headers = call.request().headers, .body = std::move(call.body())};
         adapter->HandleWebhook(std::move(request), [self = call.shared_from_this()](WebhookResponse r) {
@@ -74,6 +79,17 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
         return Status::Ok();
       };
       QZ_RETURN_IF_ERROR(table.Add({"POST", path, std::move(handler), RunOn::kIoThread, Access::kPublic}));
+    }
+    for (const std::string& name : adapter->socket_names()) {
+      auto handler = [adapter, name](Call& call) {
+        WebhookRequest handshake{.name = name, .headers = call.request().headers};
+        Result<MessageSocketAccept> accept = adapter->AcceptSocket(handshake);
+        if (!accept.ok()) return accept.status();
+        call.Respond({.status = 101, .accept_socket = std::move(*accept)});
+        return Status::Ok();
+      };
+      QZ_RETURN_IF_ERROR(table.Add({"GET", WebhookPath(*adapter, name), std::move(handler), RunOn::kIoThread,
+                                    Access::kPublic}));
     }
   }
   return table;

@@ -1,6 +1,7 @@
 #include "core/crypto.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -40,6 +41,10 @@ std::string Sha256Hex(std::string_view data) {
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
   return Hex(digest, len);
+}
+
+bool ConstantTimeEquals(std::string_view given, std::string_view expected) {
+  return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
 std::string RandomHex(size_t bytes) {

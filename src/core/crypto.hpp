@@ -12,6 +12,10 @@ namespace qz {
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
+// Whether `given` equals `expected`, in time that depends on their lengths only (comparing a
+// presented token or signature with the real one leaks nothing of the real one's content).
+bool ConstantTimeEquals(std::string_view given, std::string_view expected);
+
 // `bytes` bytes from the OS CSPRNG, hex encoded (2 * bytes characters).
 std::string RandomHex(size_t bytes);
 

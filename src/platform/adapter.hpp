@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/message_socket.hpp"
 #include "core/status.hpp"
 #include "model/action.hpp"
 #include "model/event.hpp"
@@ -167,6 +168,17 @@ class PlatformAdapter {
   // has stopped answers 503.
   virtual void HandleWebhook(WebhookRequest /*request*/, WebhookReply reply) {
     reply({.status = 404, .body = R"({"error":"no such webhook"})"});
+  }
+
+  // The WebSocket endpoints it serves, GET /webhooks/<platform>[/<name>] with an upgrade (a
+  // OneBot implementation's reverse WebSocket): names as for webhook_names(). Read once, after
+  // Start.
+  virtual std::vector<std::string> socket_names() const { return {}; }
+  // Decides an upgrade request to one of them, from the server's I/O threads, without
+  // blocking: an error refuses it (kUnauthenticated: 401, nothing accepted); else the socket,
+  // once the handshake is done, is handed to what it returns.
+  virtual Result<MessageSocketAccept> AcceptSocket(const WebhookRequest& /*handshake*/) {
+    return Status::NotFound("no such socket endpoint");
   }
 
   // Its connections' health now; any thread. An adapter without connections (the sandbox)

@@ -1,4 +1,4 @@
-// The only translation unit of the server library that includes Beast.
+// The server library's HTTP side over Beast (its WebSockets: websocket_session.cpp).
 #include "server/http_server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -16,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <cctype>
 #include <chrono>
 #include <mutex>
@@ -25,12 +26,14 @@
 #include <vector>
 
 #include "server/api.hpp"
+#include "server/websocket_session.hpp"
 
 namespace qz {
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using Tcp = net::ip::tcp;
 
@@ -81,6 +84,7 @@ struct HttpServer::Impl {
   uint16_t port = 0;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};  // read by sessions without the lock
+  WebSocketSessions websockets;  // connections routes took over as WebSockets
 
   std::mutex mu;  // guards sessions, per_address, stopped
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
@@ -121,6 +125,20 @@ class Session : public std::enable_shared_from_this<Session> {
   // On the strand: the Api's answer to the current request.
   void Respond(ApiResponse res) {
     if (state_ != State::kHandling) return;  // cannot happen; defensive
+    if (res.accept_socket) {
+      if (!upgrade_) {
+        return Write(ErrorResponse(Status::Invalid("this endpoint takes a WebSocket upgrade request",
+                                                   "upgrade")),
+                     After::kClose);
+      }
+      server_.api->CountResponse(101);
+      state_ = State::kClosed;  // the connection is the WebSocket's now
+      StartWebSocket(std::move(stream_), std::move(*upgrade_), std::move(res.accept_socket),
+                     server_.options.max_body_bytes, server_.websockets);
+      upgrade_.reset();
+      return;
+    }
+    upgrade_.reset();
     Write(std::move(res), keep_alive_ ? After::kRead : After::kClose);
   }
 
@@ -211,6 +229,8 @@ class Session : public std::enable_shared_from_this<Session> {
       request.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     request.body = std::move(req.body());
+    // Kept for the handshake, should the route take the connection over.
+    if (websocket::is_upgrade(req)) upgrade_ = std::move(req);
 
     // Shared by every copy of the callbacks below. While it lives, the io_context keeps running
     // (work guard), so Stop() waits for the answer. Members are destroyed in reverse order: the
@@ -313,6 +333,7 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool keep_alive_ = true;
   http::response<http::empty_body> continue_;
+  std::optional<http::request<http::string_body>> upgrade_;  // a WebSocket upgrade request
   http::response<http::string_body> res_;
   std::array<char, 4096> drain_{};
   size_t drained_ = 0;
@@ -436,6 +457,7 @@ void HttpServer::Impl::Stop() {
     acceptor.close(ignored);
     accept_retry.cancel();
   });
+  websockets.CloseAll();
   for (auto& s : live) {
     net::post(s->strand(), [s] { s->StopIfIdle(); });
   }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/message_socket.hpp"
 #include "core/status.hpp"
 
 namespace qz {
@@ -45,6 +46,10 @@ struct ApiResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Allow, ...)
+  // Set (with status 101) by a route that takes a WebSocket upgrade request over: the server
+  // completes the handshake and hands the socket to it. On a request that is not an upgrade
+  // the server answers 400 instead.
+  MessageSocketAccept accept_socket;
 };
 
 // The single mapping from an error code to an HTTP status.

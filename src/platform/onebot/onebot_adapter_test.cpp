@@ -1,6 +1,7 @@
-// The OneBot adapter's own decisions: which reports it takes (signature, account), what a bad
-// report costs (nothing but a count), and which account and URL an action goes to. The whole
-// path through the real binary is tests/e2e/onebot.test.mjs.
+// The OneBot adapter's own decisions: which reports and sockets it takes (signature, token,
+// account), what a bad report costs (nothing but a count), which account and transport an action
+// goes through, and what an action in flight on a socket that drops comes to. The whole path
+// through the real binary is tests/e2e/onebot.test.mjs and onebot_ws.test.mjs.
 #include "platform/onebot/onebot_adapter.hpp"
 
 #include <gtest/gtest.h>
@@ -8,7 +9,9 @@
 #include <fmt/format.h>
 #include <openssl/hmac.h>
 
+#include <condition_variable>
 #include <future>
+#include <thread>
 
 #include "platform/http/test_peer.hpp"
 
@@ -165,6 +168,131 @@ TEST_F(OneBotAdapterTest, AnUnreachableApiIsARetryAndARefusalIsAFailure) {
   EXPECT_EQ(down.Perform(r).kind, PerformResult::Kind::kRetry);
   r.action.type = ActionType::kUnban;  // QQ has none
   EXPECT_EQ(down.Perform(r).kind, PerformResult::Kind::kFailed);
+}
+
+// The server's side of a socket, as the adapter sees it: records what is sent.
+class FakeSocket : public MessageSocket {
+ public:
+  bool Send(std::string text) override {
+    std::lock_guard lock(mu);
+    if (closed) return false;
+    sent.push_back(std::move(text));
+    cv.notify_all();
+    return true;
+  }
+  void Close() override {
+    std::lock_guard lock(mu);
+    closed = true;
+  }
+  // The n-th frame sent, waiting for it.
+  json Frame(size_t n) {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return sent.size() > n; });
+    return sent.size() > n ? json::parse(sent[n]) : json();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> sent;
+  bool closed = false;
+};
+
+WebhookRequest Handshake(std::string self, std::string authorization, std::string role = "Universal") {
+  return {.headers = {{"x-self-id", std::move(self)}, {"authorization", std::move(authorization)},
+                      {"x-client-role", std::move(role)}}};
+}
+
+TEST_F(OneBotAdapterTest, TakesOnlySocketsPresentingTheirAccountsToken) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  EXPECT_EQ(a->AcceptSocket(Handshake("10001", "")).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(a->AcceptSocket(Handshake("10001", "Bearer to")).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(a->AcceptSocket(Handshake("10001", "Bearer tokk")).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(a->AcceptSocket(Handshake("10002", "Bearer tok")).status().code(), Code::kUnauthenticated)
+      << "an account without a token takes no socket";
+  EXPECT_EQ(a->AcceptSocket(Handshake("99999", "Bearer tok")).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(a->AcceptSocket(Handshake("10001", "Bearer tok", "Event")).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(a->AcceptSocket(Handshake("10001", "Token tok")).ok());
+  auto accept = a->AcceptSocket(Handshake("10001", "bearer tok"));
+  ASSERT_TRUE(accept.ok());
+
+  // A report over the socket needs no signature: the handshake authenticated it.
+  auto socket = std::make_shared<FakeSocket>();
+  MessageSocketHandler h = (*accept)(socket);
+  h.on_message(GroupMessage(10001, 5, "你好"));
+  h.on_message("garbage");
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].id, "10001:5");
+  EXPECT_EQ(a->health()[0].state, "connected");
+  EXPECT_EQ(a->health()[0].errors, 4) << "three refused handshakes and the garbage";
+  h.on_close();
+  EXPECT_EQ(a->health()[0].state, "retrying");
+  a->Stop();
+}
+
+TEST_F(OneBotAdapterTest, ActionsGoOverTheSocketWhileItIsConnected) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  auto socket = std::make_shared<FakeSocket>();
+  MessageSocketHandler h = (*a->AcceptSocket(Handshake("10001", "Bearer tok")))(socket);
+  OutboxRecord r;
+  r.action.type = ActionType::kSendMessage;
+  r.action.platform = "qq";
+  r.action.group = "600001";
+  r.action.text = "大家好";
+  auto done = std::async(std::launch::async, [&] { return a->Perform(r); });
+  const json frame = socket->Frame(0);
+  EXPECT_EQ(frame["action"], "send_group_msg");
+  EXPECT_EQ(frame["params"]["group_id"], 600001);
+  ASSERT_TRUE(frame["echo"].is_string());
+  h.on_message(json{{"status", "ok"}, {"retcode", 0}, {"data", {{"message_id", 9}}}, {"echo", "not ours"}}.dump());
+  h.on_message(json{{"status", "ok"}, {"retcode", 0}, {"data", {{"message_id", 8}}}, {"echo", frame["echo"]}}.dump());
+  const PerformResult result = done.get();
+  EXPECT_EQ(result.kind, PerformResult::Kind::kDone) << result.error;
+  EXPECT_EQ(result.platform_ref, "10001:8");
+  std::lock_guard lock(mutex_);
+  EXPECT_TRUE(calls_.empty()) << "nothing went through the HTTP API";
+}
+
+TEST_F(OneBotAdapterTest, AnActionInFlightWhenTheSocketDropsIsRepeatedOnlyIfHarmless) {
+  OneBotOptions o;
+  o.accounts.push_back({.self_id = "10001", .access_token = Secret("tok")});  // no HTTP API
+  OneBotAdapter a(clock_, std::move(o));
+  ASSERT_TRUE(a.Start(sink_).ok());
+  OutboxRecord send;
+  send.action.type = ActionType::kSendMessage;
+  send.action.platform = "qq";
+  send.action.group = "600001";
+  send.action.text = "x";
+  OutboxRecord del = send;
+  del.action.type = ActionType::kDeleteMessage;
+  del.action.reply_to = "10001:77";
+
+  // Not connected: nothing is sent, so it waits (retry) rather than failing.
+  EXPECT_EQ(a.Perform(send).kind, PerformResult::Kind::kRetry);
+
+  auto socket = std::make_shared<FakeSocket>();
+  MessageSocketHandler h = (*a.AcceptSocket(Handshake("10001", "Bearer tok")))(socket);
+  auto sent = std::async(std::launch::async, [&] { return a.Perform(send); });
+  socket->Frame(0);
+  auto deleted = std::async(std::launch::async, [&] { return a.Perform(del); });
+  socket->Frame(1);
+  h.on_close();
+  const PerformResult s = sent.get();
+  EXPECT_EQ(s.kind, PerformResult::Kind::kFailed) << "a message may have been shown: never twice";
+  EXPECT_NE(s.error.find("may have been carried out"), std::string::npos) << s.error;
+  EXPECT_EQ(deleted.get().kind, PerformResult::Kind::kRetry) << "deleting again is harmless";
+
+  // No answer in time: the same rule.
+  auto again = std::make_shared<FakeSocket>();
+  MessageSocketHandler h2 = (*a.AcceptSocket(Handshake("10001", "Bearer tok")))(again);
+  a.set_socket_call_timeout(std::chrono::milliseconds(50));
+  EXPECT_EQ(a.Perform(del).kind, PerformResult::Kind::kRetry);
+  EXPECT_EQ(a.Perform(send).kind, PerformResult::Kind::kFailed);
+  // The old socket's close, arriving late, does not disconnect the new one.
+  h.on_close();
+  EXPECT_EQ(a.health()[0].state, "connected");
+  a.Stop();
+  EXPECT_TRUE(again->closed) << "Stop closes the socket";
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "platform/telegram/telegram_adapter.hpp"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -234,9 +233,7 @@ void TelegramAdapter::HandleWebhook(WebhookRequest request, WebhookReply reply) 
     if (b->name == request.name) bot = b.get();
   }
   if (bot == nullptr) return reply({.status = 404, .body = R"({"error":"no such bot"})"});
-  const std::string given = request.Header("x-telegram-bot-api-secret-token");
-  const std::string& secret = options_.webhook_secret.reveal();
-  if (given.size() != secret.size() || CRYPTO_memcmp(given.data(), secret.data(), secret.size()) != 0) {
+  if (!ConstantTimeEquals(request.Header("x-telegram-bot-api-secret-token"), options_.webhook_secret.reveal())) {
     spdlog::warn("telegram: {}: a webhook call without the right secret token was refused", bot->name);
     NoteError(*bot, "a webhook call without the right secret token was refused");
     return reply({.status = 401, .body = R"({"error":"wrong secret token"})"});
