@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
@@ -19,12 +21,14 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
 
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
 // One WebSocket. Its handlers run on the strand of the connection it took over; Send and Close
 // may come from any thread and only post to it.
 class WebSocketSession : public MessageSocket, public std::enable_shared_from_this<WebSocketSession> {
  public:
   WebSocketSession(beast::tcp_stream stream, size_t max_message_bytes)
-      : ws_(std::move(stream)), strand_(ws_.get_executor()) {
+      : ws_(std::move(stream)), strand_(ws_.get_executor()), cut_timer_(strand_) {
     ws_.read_message_max(max_message_bytes);
   }
 
@@ -40,6 +44,7 @@ class WebSocketSession : public MessageSocket, public std::enable_shared_from_th
       if (ec) {
         spdlog::debug("websocket: handshake failed: {}", ec.message());
         self->closed_.store(true);
+        self->finished_ = true;
         return;
       }
       try {
@@ -61,6 +66,23 @@ class WebSocketSession : public MessageSocket, public std::enable_shared_from_th
       if (self->queue_.size() == 1) self->Write();
     });
     return true;
+  }
+
+  // The server stops: a normal close, and the connection cut if the peer has not completed the
+  // closing handshake within `grace` (else a silent peer would hold the stop for the websocket's
+  // own close timeout).
+  void Shutdown(std::chrono::milliseconds grace) {
+    Close();
+    net::post(strand_, [self = shared_from_this(), grace] {
+      if (self->finished_) return;
+      self->cut_timer_.expires_after(grace);
+      self->cut_timer_.async_wait([self](beast::error_code ec) {
+        if (ec || self->finished_) return;
+        spdlog::debug("websocket: the peer did not complete the close in time: cut");
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);  // the pending read ends
+      });
+    });
   }
 
   void Close() override {
@@ -117,6 +139,7 @@ class WebSocketSession : public MessageSocket, public std::enable_shared_from_th
     finished_ = true;
     closed_.store(true);
     queue_.clear();
+    cut_timer_.cancel();
     if (ec != websocket::error::closed) spdlog::debug("websocket: closed: {}", ec.message());
     if (accepted_ && handler_.on_close) {
       try {
@@ -132,6 +155,7 @@ class WebSocketSession : public MessageSocket, public std::enable_shared_from_th
 
   websocket::stream<beast::tcp_stream> ws_;
   const net::any_io_executor strand_;
+  net::steady_timer cut_timer_;  // Shutdown's grace
   http::request<http::string_body> request_;  // kept until the handshake completes
   beast::flat_buffer buffer_;
   MessageSocketHandler handler_;
@@ -160,7 +184,7 @@ void WebSocketSessions::CloseAll() {
     }
     sessions_.clear();
   }
-  for (auto& s : live) s->Close();
+  for (auto& s : live) s->Shutdown(kShutdownGrace);
 }
 
 void StartWebSocket(beast::tcp_stream stream, http::request<http::string_body> request,

@@ -22,7 +22,8 @@ class WebSocketSessions {
  public:
   // False once CloseAll has run: the caller drops the connection.
   bool Add(const std::shared_ptr<WebSocketSession>& session);
-  // Closes every open socket (each handler's on_close follows) and refuses new ones.
+  // Closes every open socket (each handler's on_close follows; a peer that does not answer the
+  // close within 2 s is cut) and refuses new ones.
   void CloseAll();
 
  private:

@@ -7,6 +7,7 @@
 //   node onebot_ws.test.mjs /path/to/qunzhu
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { scratch, sleep, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
@@ -122,6 +123,19 @@ try {
   assert.ok(qq.connections[0].events >= 3, 'events came in over the socket');
   assert.ok(!qz.log().includes(ACCESS), 'the access token is not logged');
   third.close();
+
+  // A peer that takes the socket and then says nothing more (not even to the close) does not
+  // hold up a stop: qunzhu cuts it after a short grace and exits cleanly.
+  const silent = net.connect(Number(new URL(qz.url).port), '127.0.0.1');
+  silent.write(['GET /webhooks/qq HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', `Authorization: Bearer ${ACCESS}`,
+    `X-Self-ID: ${SELF}`, '', ''].join('\r\n'));
+  let handshake = '';
+  silent.on('data', (d) => { handshake += d.toString('latin1'); });
+  await waitFor('the silent peer\'s handshake', () => handshake.startsWith('HTTP/1.1 101'));
+  const exit = await qz.stop();
+  assert.equal(exit.code, 0, `qunzhu exits cleanly: ${JSON.stringify(exit)}`);
+  silent.destroy();
   console.log('onebot websocket e2e: ok');
 } catch (e) {
   console.error(e);

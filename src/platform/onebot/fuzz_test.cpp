@@ -1,8 +1,10 @@
 // A brief fuzz run of the OneBot translation layer for `./qz test` (which also runs under ASan):
 // seeded, bounded, mutating valid reports, CQ strings and API responses. LLVMFuzzerTestOneInput
-// is the entry a libFuzzer build would drive; its first byte picks the target (one entry per
+// is the entry the libFuzzer build (tests/fuzz) drives; its first byte picks the target (one entry per
 // binary), the rest is the input.
+#ifndef QZ_LIBFUZZER
 #include <gtest/gtest.h>
+#endif
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -86,6 +88,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
+// The seeded loop for `./qz test`; a libFuzzer build (tests/fuzz, QZ_LIBFUZZER) drives the entry
+// above itself.
+#ifndef QZ_LIBFUZZER
 namespace qz::onebot {
 namespace {
 
@@ -263,3 +268,4 @@ TEST(OneBotFuzz, ResponseParserSurvivesMutatedResponses) {
 
 }  // namespace
 }  // namespace qz::onebot
+#endif  // QZ_LIBFUZZER

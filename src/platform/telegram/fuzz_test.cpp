@@ -1,8 +1,10 @@
 // A brief fuzz run of the Telegram update parser for `./qz test` (which also runs under ASan and
-// UBSan): seeded, bounded, mutating valid updates. LLVMFuzzerTestOneInput is the same entry a
-// libFuzzer build would drive. Beyond "no crash" it checks the parser's contract: one outcome per
+// UBSan): seeded, bounded, mutating valid updates. LLVMFuzzerTestOneInput is the entry the
+// libFuzzer build (tests/fuzz) drives. Beyond "no crash" it checks the parser's contract: one outcome per
 // update, and every event it makes is one ingest accepts unchanged.
+#ifndef QZ_LIBFUZZER
 #include <gtest/gtest.h>
+#endif
 
 #include <random>
 
@@ -44,6 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
+// The seeded loop for `./qz test`; a libFuzzer build (tests/fuzz, QZ_LIBFUZZER) drives the entry
+// above itself.
+#ifndef QZ_LIBFUZZER
 namespace qz::telegram {
 namespace {
 
@@ -143,3 +148,4 @@ TEST(TelegramFuzz, UpdateParserSurvivesMutatedUpdates) {
 
 }  // namespace
 }  // namespace qz::telegram
+#endif  // QZ_LIBFUZZER
