@@ -71,8 +71,11 @@ const platforms = async () => (await (await fetch(`${qz.url}/api/v1/platforms`, 
 })).json()).platforms.find((p) => p.platform === 'qq');
 
 try {
-  // Refused: a wrong token gets 401 and no socket.
+  // Refused: a wrong token gets 401 and no socket; a plain GET (no upgrade) gets 400.
   await assert.rejects(connect({ token: 'wrong' }), (e) => e.status === 401);
+  const plain = await fetch(`${qz.url}/webhooks/qq`, { headers: { Authorization: `Bearer ${ACCESS}`, 'X-Self-ID': String(SELF) } });
+  assert.equal(plain.status, 400);
+  assert.match(await plain.text(), /WebSocket upgrade/);
 
   // 1. Connected: a join over the socket is welcomed over the socket.
   let swallow = false;
