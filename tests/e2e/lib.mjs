@@ -94,3 +94,12 @@ answer = "每天在群里发「打卡」即可"
 `);
   return file;
 }
+
+// A failed test: the error, what the fake peer saw (`seen`, by name), and qunzhu's log; the
+// process then exits non-zero.
+export function reportFailure(error, qz, seen = {}) {
+  console.error(error);
+  for (const [name, value] of Object.entries(seen)) console.error(`${name}:`, JSON.stringify(value, null, 1));
+  console.error('--- qunzhu log ---\n' + qz.log());
+  process.exitCode = 1;
+}

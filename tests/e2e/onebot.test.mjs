@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { scratch, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
+import { reportFailure, scratch, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
 
 const binary = process.argv[2];
 assert.ok(binary, 'usage: node onebot.test.mjs QUNZHU_BINARY');
@@ -111,10 +111,7 @@ try {
   assert.ok(!log.includes(SECRET) && !log.includes(ACCESS), 'no secret is logged');
   console.log('onebot e2e: ok');
 } catch (e) {
-  console.error(e);
-  console.error('calls:', JSON.stringify(calls, null, 1));
-  console.error('--- qunzhu log ---\n' + qz.log());
-  process.exitCode = 1;
+  reportFailure(e, qz, { calls });
 } finally {
   await qz.stop();
   api.close();

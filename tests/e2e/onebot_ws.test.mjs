@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { scratch, sleep, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
+import { reportFailure, scratch, sleep, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
 
 const binary = process.argv[2];
 assert.ok(binary, 'usage: node onebot_ws.test.mjs QUNZHU_BINARY');
@@ -141,10 +141,7 @@ try {
   silent.destroy();
   console.log('onebot websocket e2e: ok');
 } catch (e) {
-  console.error(e);
-  console.error('calls:', JSON.stringify(calls, null, 1));
-  console.error('--- qunzhu log ---\n' + qz.log());
-  process.exitCode = 1;
+  reportFailure(e, qz, { calls });
 } finally {
   await qz.stop();
 }

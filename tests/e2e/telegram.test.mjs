@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import TelegramServer from 'telegram-test-api';
-import { freePort, scratch, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
+import { freePort, reportFailure, scratch, startQunzhu, waitFor, writeTestPlaybook } from './lib.mjs';
 
 const binary = process.argv[2];
 assert.ok(binary, 'usage: node telegram.test.mjs QUNZHU_BINARY');
@@ -119,9 +119,7 @@ token = { env = "QZ_E2E_TELEGRAM_TOKEN" }
   assert.ok(!qz.log().includes('e2e-Secret_1'), 'the secret is never logged');
   console.log('telegram e2e: ok');
 } catch (e) {
-  console.error(e);
-  console.error('--- qunzhu log ---\n' + qz.log());
-  process.exitCode = 1;
+  reportFailure(e, qz);
 } finally {
   await qz.stop();
   await server.stop();
