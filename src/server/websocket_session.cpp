@@ -36,7 +36,11 @@ class WebSocketSession : public MessageSocket, public std::enable_shared_from_th
     // The websocket stream has its own timeouts (the handshake's, and pings when idle); the
     // TCP stream's would cut a quiet but healthy socket.
     beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // A socket quiet for half the idle time (150 s) is pinged; one silent for all of it is
+    // dropped, and the implementation connects again.
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "qunzhu"); }));
     request_ = std::move(request);
