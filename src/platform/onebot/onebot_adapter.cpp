@@ -22,7 +22,15 @@ struct OneBotAdapter::Account {
   ConnectionHealth health;
   std::shared_ptr<MessageSocket> socket;  // the reverse WebSocket while connected
   uint64_t socket_generation = 0;  // which socket `socket` is: a newer one replaces an older
+  TimeMs heard_at = 0;  // the last report or answer from the implementation
+  int64_t heartbeat_ms = 0;  // the interval its heartbeats announce; 0: none seen
+  bool unwell = false;  // its last heartbeat or lifecycle event said the account cannot act
 };
+
+namespace {
+// Heartbeats missed in a row before an account that sends them counts as down.
+constexpr int64_t kMissedHeartbeats = 3;
+}  // namespace
 
 // An action sent over a socket, waiting for the frame with its echo. Guarded by the adapter's
 // mutex_.
@@ -152,6 +160,7 @@ void OneBotAdapter::NoteError(Account& account, std::string error) {
 void OneBotAdapter::NoteAlive(Account& account, size_t events) {
   std::lock_guard lock(mutex_);
   if (sink_ != nullptr) account.health.state = "connected";
+  account.heard_at = clock_.Now();
   if (events == 0) return;
   account.health.events += static_cast<int64_t>(events);
   account.health.last_event = clock_.Now();
@@ -160,7 +169,19 @@ void OneBotAdapter::NoteAlive(Account& account, size_t events) {
 std::vector<ConnectionHealth> OneBotAdapter::health() const {
   std::lock_guard lock(mutex_);
   std::vector<ConnectionHealth> out;
-  for (const auto& a : accounts_) out.push_back(a->health);
+  const TimeMs now = clock_.Now();
+  for (const auto& a : accounts_) {
+    ConnectionHealth h = a->health;
+    if (h.state == "connected" && a->unwell) h.state = "retrying";
+    // An implementation that announced heartbeats and has been silent for several of them is
+    // gone (crashed, logged out, the network cut), whatever it last said.
+    if (h.state == "connected" && a->heartbeat_ms > 0 && now - a->heard_at > kMissedHeartbeats * a->heartbeat_ms) {
+      h.state = "retrying";
+      h.last_error = fmt::format("no heartbeat for {} s (announced every {} s)", (now - a->heard_at) / 1000,
+                                 a->heartbeat_ms / 1000);
+    }
+    out.push_back(std::move(h));
+  }
   return out;
 }
 
@@ -213,6 +234,21 @@ void OneBotAdapter::HandleReport(Account& account, const std::string& body, Webh
         gone_.insert({account.index, m->group});
         spdlog::warn("qq: account {} left group {}: it sends nothing more there", self_id, m->group);
       }
+    } else if (const auto* meta = std::get_if<onebot::Meta>(&report->content)) {
+      std::lock_guard lock(mutex_);
+      if (meta->kind == onebot::Meta::Kind::kHeartbeat && meta->interval_ms > 0) {
+        account.heartbeat_ms = meta->interval_ms;
+      }
+      // Reachable, but the QQ account itself is not (logged out, risk-controlled), or OneBot was
+      // switched off in the implementation.
+      const bool unwell = meta->kind == onebot::Meta::Kind::kHeartbeat ? (meta->online == false || meta->good == false)
+                                                                       : meta->sub_type == "disable";
+      if (unwell && !account.unwell) {
+        spdlog::warn("qq: account {}: the implementation reports the account offline or OneBot disabled", self_id);
+        ++account.health.errors;
+        account.health.last_error = "the implementation reports the account offline or OneBot disabled";
+      }
+      account.unwell = unwell;
     } else if (const auto* r = std::get_if<onebot::JoinRequest>(&report->content)) {
       spdlog::info("qq: account {}: {} asks to join group {} (answered in QQ; not handled by qunzhu yet)", self_id,
                    r->user, r->group);

@@ -131,6 +131,39 @@ TEST_F(OneBotAdapterTest, GarbageIsCountedAndAnsweredSoItIsNotPostedAgain) {
   EXPECT_TRUE(sink_.events.empty());
 }
 
+TEST_F(OneBotAdapterTest, HealthFollowsTheHeartbeats) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  auto beat = [&](bool online) {
+    const std::string body = json{{"time", 1772323200},
+                                  {"self_id", 10001},
+                                  {"post_type", "meta_event"},
+                                  {"meta_event_type", "heartbeat"},
+                                  {"status", {{"online", online}, {"good", true}}},
+                                  {"interval", 30000}}
+                                 .dump();
+    return Post(*a, "10001", Sign("key1", body), body).status;
+  };
+  ASSERT_EQ(beat(true), 200);
+  EXPECT_EQ(a->health()[0].state, "connected");
+  clock_.Advance(80000);  // two heartbeats late: could be a slow network
+  EXPECT_EQ(a->health()[0].state, "connected");
+  clock_.Advance(20000);  // more than three: gone
+  EXPECT_EQ(a->health()[0].state, "retrying");
+  EXPECT_EQ(a->health()[0].last_error, "no heartbeat for 100 s (announced every 30 s)");
+  ASSERT_EQ(beat(true), 200);
+  EXPECT_EQ(a->health()[0].state, "connected");
+
+  // The implementation is there but the QQ account is not: down, counted once.
+  const int64_t errors = a->health()[0].errors;
+  ASSERT_EQ(beat(false), 200);
+  ASSERT_EQ(beat(false), 200);
+  EXPECT_EQ(a->health()[0].state, "retrying");
+  EXPECT_EQ(a->health()[0].errors, errors + 1);
+  ASSERT_EQ(beat(true), 200);
+  EXPECT_EQ(a->health()[0].state, "connected");
+}
+
 TEST_F(OneBotAdapterTest, ActionsGoThroughTheAccountThatSawTheMessage) {
   auto a = Make();
   ASSERT_TRUE(a->Start(sink_).ok());
