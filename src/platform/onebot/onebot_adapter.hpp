@@ -3,8 +3,9 @@
 // reports posted to /webhooks/qq (signed with each account's secret), or the implementation's
 // reverse WebSocket to /webhooks/qq (authenticated by the account's access token), which then
 // carries the actions too (each frame with an `echo`, answered by a frame with the same echo).
-// Actions go over the account's WebSocket while it is connected, else through its HTTP API. Translation is onebot_protocol.hpp's; the adapter holds no
-// business logic. Configured by [platforms.qq] (MakeOneBotFactory; docs/platforms.md).
+// Actions go over the account's WebSocket while it is connected, else through its HTTP API.
+// Translation is onebot_protocol.hpp's; the adapter holds no business logic. Configured by
+// [platforms.qq] (MakeOneBotFactory; docs/platforms.md).
 #pragma once
 
 #include <chrono>
@@ -64,7 +65,8 @@ class OneBotAdapter : public PlatformAdapter {
   Result<MessageSocketAccept> AcceptSocket(const WebhookRequest& handshake) override;
   std::vector<ConnectionHealth> health() const override;
 
-  // How long an action over the WebSocket waits for its answer.
+  // How long an action over the WebSocket waits for its answer (default 30 s). Set it before
+  // Perform runs: it is not synchronised.
   void set_socket_call_timeout(std::chrono::milliseconds timeout) { socket_call_timeout_ = timeout; }
 
  private:
