@@ -632,6 +632,15 @@ Outcome DeliveryImpl::Decide(Taken& t, TimeMs now) {
     case PerformResult::Kind::kFailed:
       o.reached = Outcome::Reached::kUp;  // it answered
       return fail(p.error.empty() ? std::string("refused by the platform") : p.error);
+    case PerformResult::Kind::kUnknown:
+      if (RepeatIsHarmless(r.action.type) || t.adapter->capabilities().dedupes_sends) break;
+      r.last_error = "possibly sent: " + (p.error.empty() ? std::string("no answer") : p.error);
+      spdlog::warn("delivery: action {} ({} on {}) possibly sent; not resent: {}", r.id,
+                   ActionTypeName(r.action.type), r.action.platform, r.last_error);
+      o.update = UpdateOf(r, ActionStatus::kPossiblySent, now);
+      o.event = OutcomeEvent(r, false, r.last_error, now);
+      o.count = Outcome::Count::kPossiblySent;
+      return o;
     case PerformResult::Kind::kRetry:
       break;
   }

@@ -37,7 +37,7 @@ class ScriptedAdapter final : public PlatformAdapter {
   void Stop() override {}
   Capabilities capabilities() const override {
     Capabilities c;
-    c.Add(ActionType::kSendMessage).Add(ActionType::kSendDirect);
+    c.Add(ActionType::kSendMessage).Add(ActionType::kSendDirect).Add(ActionType::kDeleteMessage);
     c.dedupes_sends = dedupes_;
     return c;
   }
@@ -466,7 +466,7 @@ class OutageAdapter final : public PlatformAdapter {
   void Stop() override {}
   Capabilities capabilities() const override {
     Capabilities c;
-    c.Add(ActionType::kSendMessage).Add(ActionType::kSendDirect);
+    c.Add(ActionType::kSendMessage).Add(ActionType::kSendDirect).Add(ActionType::kDeleteMessage);
     return c;
   }
   PerformResult Perform(const OutboxRecord& record) override {
@@ -596,6 +596,35 @@ TEST_F(DeliveryTest, OutOfAttemptsFailsWithAnActionFailedEvent) {
   EXPECT_EQ(d->metrics().retries.load(), 2);
   EXPECT_EQ(d->metrics().failed.load(), 1);
   EXPECT_EQ(d->metrics().queued.load(), 0);
+}
+
+TEST_F(DeliveryTest, AnUnknownOutcomeIsRepeatedOnlyWhereThatIsHarmless) {
+  ScriptedAdapter fake("fake");
+  fake.Then({PerformResult::Kind::kUnknown, 0, "the WebSocket closed before the answer", {}});
+  fake.Then({PerformResult::Kind::kUnknown, 0, "the WebSocket closed before the answer", {}});
+  auto send = Add({"g1"}, "fake");
+  auto del = Add({"g2"}, "fake", ActionType::kDeleteMessage);
+  auto d = Open({{"fake", &fake}});
+  ASSERT_NE(d, nullptr);
+  Drain(*d);
+  OutboxRecord row = Row(send[0].id);
+  EXPECT_EQ(row.status, ActionStatus::kPossiblySent) << "members may have seen it: not shown twice";
+  EXPECT_EQ(row.last_error, "possibly sent: the WebSocket closed before the answer");
+  EXPECT_EQ(fake.calls(send[0].id), 1);
+  EXPECT_EQ(Events()[fmt::format("qunzhu:action:{}:failed", send[0].id)].error, row.last_error);
+  EXPECT_EQ(Row(del[0].id).status, ActionStatus::kDone) << "deleting again is harmless";
+  EXPECT_EQ(fake.calls(del[0].id), 2);
+  EXPECT_EQ(d->metrics().possibly_sent.load(), 1);
+
+  // A platform that dedupes sends by key takes the message again.
+  ScriptedAdapter deduping("dd", /*dedupes=*/true);
+  deduping.Then({PerformResult::Kind::kUnknown, 0, "no answer", {}});
+  auto again = Add({"g3"}, "dd");
+  auto d2 = Open({{"dd", &deduping}});
+  ASSERT_NE(d2, nullptr);
+  Drain(*d2);
+  EXPECT_EQ(Row(again[0].id).status, ActionStatus::kDone);
+  EXPECT_EQ(deduping.calls(again[0].id), 2);
 }
 
 TEST_F(DeliveryTest, PermanentFailureIsNotRetried) {

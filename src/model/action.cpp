@@ -26,6 +26,19 @@ std::string_view ActionTypeName(ActionType type) { return EnumName(kActionNames,
 std::optional<ActionType> ParseActionType(std::string_view name) {
   return EnumFromName<ActionType>(kActionNames, name, 1);
 }
+bool RepeatIsHarmless(ActionType type) {
+  switch (type) {
+    case ActionType::kDeleteMessage:
+    case ActionType::kMute:
+    case ActionType::kRemoveMember:
+    case ActionType::kUnmute:
+    case ActionType::kUnban:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool IsPlatformAction(ActionType type) {
   return static_cast<int>(type) <= static_cast<int>(ActionType::kCreateInvite) ||
          type == ActionType::kSetAnnouncement;

@@ -39,6 +39,9 @@ inline constexpr int kActionTypeCount = 15;
 std::string_view ActionTypeName(ActionType type);
 std::optional<ActionType> ParseActionType(std::string_view name);
 bool IsPlatformAction(ActionType type);
+// Whether carrying out a platform action twice ends as once (a delete, a mute, a removal) rather
+// than showing members something twice (a message, a warning, an announcement, an invite).
+bool RepeatIsHarmless(ActionType type);
 
 // What a platform adapter can do, as a bit set over the platform action types.
 class Capabilities {

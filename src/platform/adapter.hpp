@@ -33,6 +33,10 @@ struct PerformResult {
     kDone,    // the platform did it
     kRetry,   // a transient failure (429, 5xx, timeout): try again later
     kFailed,  // refused for good (4xx other than 429, unknown chat, no permission)
+    // Sent, but the answer never came (the connection dropped): it may or may not have been
+    // carried out. Delivery tries it again only when that is harmless (RepeatIsHarmless, or a
+    // platform that dedupes sends); else it is "possibly sent", as after a crash mid-send.
+    kUnknown,
   };
   Kind kind = Kind::kDone;
   TimeMs retry_after_ms = 0;  // the platform's own hint (Telegram's retry_after), 0 if none

@@ -52,23 +52,6 @@ struct OneBotAdapter::SocketLink {
 
 namespace {
 
-// Actions that put something new in front of members. When the socket closes between sending one
-// and its answer, it may well have been carried out: sending it again could show it twice, so it
-// fails instead. The others (delete, mute, remove…) come out the same when repeated.
-bool RepeatingIsVisible(ActionType type) {
-  switch (type) {
-    case ActionType::kSendMessage:
-    case ActionType::kReply:
-    case ActionType::kSendDirect:
-    case ActionType::kWarn:
-    case ActionType::kSetAnnouncement:
-    case ActionType::kCreateInvite:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The token of an Authorization header: "Bearer <t>" or "Token <t>" (OneBot v11 names both).
 std::string_view PresentedToken(std::string_view authorization) {
   for (std::string_view scheme : {"Bearer ", "Token "}) {
@@ -397,7 +380,7 @@ void OneBotAdapter::OnSocketClosed(Account& account, uint64_t generation) {
                account.options.self_id);
 }
 
-std::optional<PerformResult> OneBotAdapter::PerformOverSocket(Account& account, const OutboxRecord& record,
+std::optional<PerformResult> OneBotAdapter::PerformOverSocket(Account& account,
                                                               const std::string& action, const std::string& params) {
   std::unique_lock lock(mutex_);
   if (!account.socket) return std::nullopt;
@@ -417,11 +400,7 @@ std::optional<PerformResult> OneBotAdapter::PerformOverSocket(Account& account, 
   lock.unlock();
   const std::string why = call->closed ? "the WebSocket closed before the answer" : "no answer over the WebSocket in time";
   NoteError(account, why);
-  if (RepeatingIsVisible(record.action.type)) {
-    return PerformResult{.kind = PerformResult::Kind::kFailed,
-                         .error = why + ": it may have been carried out, so it is not sent again"};
-  }
-  return PerformResult{.kind = PerformResult::Kind::kRetry, .error = why};
+  return PerformResult{.kind = PerformResult::Kind::kUnknown, .error = why};
 }
 
 PerformResult OneBotAdapter::Perform(const OutboxRecord& record) {
@@ -447,7 +426,7 @@ PerformResult OneBotAdapter::Perform(const OutboxRecord& record) {
   if (account == nullptr) {
     return {.kind = PerformResult::Kind::kFailed, .error = fmt::format("no account {} is configured", call->self_id)};
   }
-  if (auto over_socket = PerformOverSocket(*account, record, call->action, call->params)) {
+  if (auto over_socket = PerformOverSocket(*account, call->action, call->params)) {
     if (over_socket->kind == PerformResult::Kind::kDone) NoteAlive(*account, 0);
     return *over_socket;
   }

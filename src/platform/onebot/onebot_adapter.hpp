@@ -82,7 +82,7 @@ class OneBotAdapter : public PlatformAdapter {
   void OnSocketMessage(Account& account, uint64_t generation, std::string text);
   void OnSocketClosed(Account& account, uint64_t generation);
   // The call over the account's socket; nullopt when it has none (nothing was sent).
-  std::optional<PerformResult> PerformOverSocket(Account& account, const OutboxRecord& record,
+  std::optional<PerformResult> PerformOverSocket(Account& account,
                                                  const std::string& action, const std::string& params);
   void NoteError(Account& account, std::string error);
   void NoteAlive(Account& account, size_t events);
