@@ -91,9 +91,23 @@ void ShardWriter::NotePut(const TimerRecord& t) {
 
 Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
   Refs r;
+  if (e.type == EventType::kGroupBound && state_.FindCommunityBySlug(e.to) == nullptr) {
+    return Status::Invalid(fmt::format("no community '{}' (a playbook creates one)", e.to), "to");
+  }
   // The shard: a known group's community wins; a group seen for the first time is registered
   // in the event's community, or the default one.
   const Group* group = e.group.empty() ? nullptr : state_.FindGroupByExternal(e.platform, e.group);
+  if (e.type == EventType::kGroupMigrated) {
+    const Group* target = state_.FindGroupByExternal(e.platform, e.to);
+    if (group == nullptr && target != nullptr) {
+      group = target;  // told again (Telegram reports a migration in both chats): nothing to do
+    } else if (group != nullptr && target != nullptr) {
+      return Status::Invalid(fmt::format("group '{}' on {} is already known: two groups with "
+                                         "their own history are not merged",
+                                         e.to, e.platform),
+                             "to");
+    }
+  }
   if (group != nullptr) {
     r.community = group->community_id;
     r.group = group->id;
@@ -107,6 +121,8 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
     }
   } else {
     std::string_view slug = e.community.empty() ? kDefaultCommunity : e.community;
+    // A group bound before it was seen starts in its community.
+    if (e.type == EventType::kGroupBound && e.community.empty()) slug = e.to;
     if (e.community.empty() && IsDirectMessage(e)) {
       // A private chat names no community: the one where this person was last seen.
       TimeMs last = -1;
@@ -119,7 +135,7 @@ Result<ShardWriter::Refs> ShardWriter::Resolve(const Event& e) const {
         }
       }
     }
-    if (e.community.empty() && !e.group.empty()) {
+    if (e.community.empty() && !e.group.empty() && e.type != EventType::kGroupBound) {
       // A group seen for the first time belongs to the community whose playbook names it.
       for (const auto& [community, playbook] : playbooks_->all()) {
         if (playbook->FindGroup(e.platform, e.group) != nullptr) {
@@ -205,6 +221,7 @@ MemberId ShardWriter::EnsureMember(CommunityId community, const std::string& pla
 // The effect of one new (non-duplicate) event on the materialised state. Events may arrive out
 // of time order, so first/last times are min/max rather than "latest wins".
 void ShardWriter::Apply(const Event& e, const Refs& r) {
+  if (r.group != kNoId && ApplyToGroup(e, r)) return;
   if (r.member == kNoId) {
     if (r.group != kNoId) {
       Group& g = state_.MutableGroup(r.group);
@@ -227,7 +244,7 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
   }
 
   Membership* ms = nullptr;
-  if (r.group != kNoId) {
+  if (r.group != kNoId && e.type != EventType::kJoinRequest) {  // asking is not being in it
     Group& g = state_.MutableGroup(r.group);
     g.last_activity = std::max(g.last_activity, e.time);
     if (!e.group_name.empty() && g.name != e.group_name) g.name = e.group_name;
@@ -324,8 +341,84 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
     case EventType::kActionFailed:
     case EventType::kPlaybookApplied:
     case EventType::kCommand:
+    case EventType::kJoinRequest:   // the member is known now; the group is not theirs yet
+    case EventType::kMemberSynced:  // the membership above is all it says
       break;  // about the engine, not the member: their presence is all they change
+    case EventType::kGroupBound:
+    case EventType::kGroupMigrated:
+    case EventType::kBotRemoved:
+    case EventType::kBotAdded:
+      break;  // ApplyToGroup
   }
+}
+
+// The effects of the events about a group rather than a member; true when `e` is one of them
+// (its member, if named, is only known, not seen in the group).
+bool ShardWriter::ApplyToGroup(const Event& e, const Refs& r) {
+  switch (e.type) {
+    case EventType::kGroupBound: {
+      const Community* to = state_.FindCommunityBySlug(e.to);  // Resolve made sure it exists
+      if (to->id != state_.FindGroup(r.group)->community_id) MoveGroup(r.group, *to, e.time);
+      return true;
+    }
+    case EventType::kGroupMigrated:
+      // Also when told twice: the second time the group already has its new id.
+      if (state_.FindGroup(r.group)->external_id == e.group) state_.RekeyGroup(r.group, e.to);
+      return true;
+    case EventType::kBotRemoved:
+      state_.MutableGroup(r.group).bot_left_at = e.time;
+      return true;
+    case EventType::kBotAdded:
+      state_.MutableGroup(r.group).bot_left_at = 0;
+      return true;
+    case EventType::kMessage:
+    case EventType::kMemberJoined:
+    case EventType::kMemberLeft:
+      // The platform brought an event from the group: the bot is evidently in it (again).
+      if (const Group* g = state_.FindGroup(r.group); g->bot_left_at != 0 && e.time > g->bot_left_at) {
+        state_.MutableGroup(r.group).bot_left_at = 0;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// Moves a group to another community (group_bound). Each active member of the group becomes a
+// member of the new community (found or created by their identity on the group's platform);
+// the old membership ends as "moved" and the new one starts with its role, join time and
+// message count. What happened before stays in the old community: the events in the log, the
+// members' counters and tags, the modules' rows.
+void ShardWriter::MoveGroup(GroupId group_id, const Community& to, TimeMs time) {
+  const Group before = *state_.FindGroup(group_id);
+  const auto externals = state_.IdentitiesOn(before.community_id, before.platform);
+  for (const Membership& old : state_.MembershipsOf(group_id)) {
+    if (!old.active) continue;
+    auto external = externals.find(old.member_id);
+    if (external == externals.end()) continue;  // no identity on this platform: cannot follow
+    const std::string name = state_.FindMember(old.member_id)->display_name;
+    const bool known = state_.FindIdentity(to.id, before.platform, external->second) != nullptr;
+    const MemberId moved = EnsureMember(to.id, before.platform, external->second, time);
+    if (!known) {
+      Member& m = state_.MutableMember(moved);
+      m.display_name = name;
+      state_.AddName(moved, name, time);
+    }
+    Membership& from = state_.MutableMembership(group_id, old.member_id, nullptr);
+    from.active = false;
+    from.left_at = std::max(from.left_at, time);
+    from.left_reason = LeaveReason::kMoved;
+    Membership& into = state_.MutableMembership(group_id, moved, nullptr);
+    into.active = true;  // the group's member_count stays: one membership ends, one starts
+    into.role = old.role;
+    into.joined_at = into.joined_at == 0 ? old.joined_at : std::min(into.joined_at, old.joined_at);
+    into.via_code = old.via_code;
+    into.messages += old.messages;
+    into.last_message = std::max(into.last_message, old.last_message);
+  }
+  Group& g = state_.MutableGroup(group_id);
+  g.community_id = to.id;
+  g.time_zone = to.time_zone;
 }
 
 Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
@@ -477,6 +570,13 @@ Status ShardWriter::Route(StoreTxn& txn, const Event& cause, const Refs& refs, A
   // History being imported is not acted on again: only what changes the state is kept.
   if (runner_->mode() == ModuleMode::kImport && a.type != ActionType::kSetTag &&
       a.type != ActionType::kAwardPoints) {
+    return Status::Ok();
+  }
+  if (IsPlatformAction(a.type) && a.group_id != kNoId &&
+      state_.FindGroup(a.group_id)->bot_left_at != 0) {
+    // The bot was removed from the group (bot_removed): the platform would refuse it.
+    spdlog::info("{} from {} for group {} on {} not sent: the bot is not in the group",
+                 ActionTypeName(a.type), a.rule, a.group, a.platform);
     return Status::Ok();
   }
   if (IsPlatformAction(a.type)) {

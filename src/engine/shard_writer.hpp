@@ -114,6 +114,8 @@ class ShardWriter {
   };
 
   ShardWriter(Store& store, State state, EngineOptions options);
+  bool ApplyToGroup(const Event& e, const Refs& r);
+  void MoveGroup(GroupId group_id, const Community& to, TimeMs time);
 
   // When an outbox action of `type` made at `now` may first be attempted: the end of the
   // community's quiet hours for the bot's own posts (send_message, send_direct) made inside

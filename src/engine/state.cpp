@@ -236,6 +236,32 @@ Membership& State::MutableMembership(GroupId group, MemberId member, bool* creat
   return MarkDirty(*slot);
 }
 
+void State::RekeyGroup(GroupId id, std::string external_id) {
+  Group& g = MutableGroup(id);
+  group_by_external_.erase(GroupKey(g.platform, g.external_id));
+  g.external_id = std::move(external_id);
+  group_by_external_.emplace(GroupKey(g.platform, g.external_id), id);
+}
+
+std::vector<Membership> State::MembershipsOf(GroupId group) const {
+  std::vector<Membership> out;
+  for (const auto& slot : memberships_) {
+    if (slot.row.group_id == group) out.push_back(slot.row);
+  }
+  return out;
+}
+
+std::unordered_map<MemberId, std::string> State::IdentitiesOn(CommunityId community,
+                                                              std::string_view platform) const {
+  std::unordered_map<MemberId, std::string> out;
+  for (const auto& slot : identities_) {
+    if (slot.row.community_id == community && slot.row.platform == platform) {
+      out.emplace(slot.row.member_id, slot.row.external_id);
+    }
+  }
+  return out;
+}
+
 bool State::AddName(MemberId member, std::string_view name, TimeMs seen) {
   auto& list = names_[static_cast<size_t>(member - 1)];
   for (const auto& n : list) {

@@ -48,6 +48,13 @@ class State {
   Identity& MutableIdentity(const Identity& key);
   // Creates a default membership when absent (`created` tells which).
   Membership& MutableMembership(GroupId group, MemberId member, bool* created);
+  // Gives a group a new external id (the platform re-keyed it); the new id must be unknown.
+  void RekeyGroup(GroupId id, std::string external_id);
+  // The group's memberships (copies), and the identities on `platform` in `community` by member.
+  // Both scan every row: for rare operations (moving a group to another community).
+  std::vector<Membership> MembershipsOf(GroupId group) const;
+  std::unordered_map<MemberId, std::string> IdentitiesOn(CommunityId community,
+                                                         std::string_view platform) const;
   // Records a display name the first time it is seen for the member; false if known.
   bool AddName(MemberId member, std::string_view name, TimeMs seen);
   bool HasTag(MemberId member, std::string_view tag) const;

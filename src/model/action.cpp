@@ -16,7 +16,7 @@ namespace {
 constexpr std::array<std::string_view, kActionTypeCount> kActionNames = {
     "send_message", "reply",    "send_direct", "delete_message", "warn",          "mute",
     "remove_member", "unmute",  "unban",       "create_invite",  "set_tag",       "award_points",
-    "schedule_timer", "open_task", "set_announcement"};
+    "schedule_timer", "open_task", "set_announcement", "answer_join_request", "sync_members"};
 constexpr std::array<std::string_view, 5> kStatusNames = {"pending", "sending", "done", "failed",
                                                           "possibly_sent"};
 
@@ -33,6 +33,8 @@ bool RepeatIsHarmless(ActionType type) {
     case ActionType::kRemoveMember:
     case ActionType::kUnmute:
     case ActionType::kUnban:
+    case ActionType::kAnswerJoinRequest:  // a request answered twice: the second is refused
+    case ActionType::kSyncMembers:
       return true;
     default:
       return false;
@@ -41,7 +43,7 @@ bool RepeatIsHarmless(ActionType type) {
 
 bool IsPlatformAction(ActionType type) {
   return static_cast<int>(type) <= static_cast<int>(ActionType::kCreateInvite) ||
-         type == ActionType::kSetAnnouncement;
+         static_cast<int>(type) >= static_cast<int>(ActionType::kSetAnnouncement);
 }
 
 Capabilities Capabilities::All() {
@@ -119,6 +121,11 @@ std::string ActionToJson(const Action& a) {
                             : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   opt("evidence", a.evidence);
+  opt("request", a.request);
+  if (a.approve) {
+    key("approve");
+    out += "true";
+  }
   opt("cause_event", a.cause_event);
   opt("rule", a.rule);
   out += '}';
@@ -174,6 +181,10 @@ Result<Action> ActionFromJson(std::string_view text) {
       if (!v.is_object()) return Status::Invalid("must be an object", key);
       a.payload = v.dump();
     } else if (key == "evidence") { st = str(a.evidence);
+    } else if (key == "request") { st = str(a.request);
+    } else if (key == "approve") {
+      if (!v.is_boolean()) return Status::Invalid("must be a boolean", key);
+      a.approve = v.get<bool>();
     } else if (key == "cause_event") { st = str(a.cause_event);
     } else if (key == "rule") { st = str(a.rule);
     } else {

@@ -33,8 +33,14 @@ enum class ActionType : uint8_t {
   kOpenTask = 14,  // a to-do for a human operator, with the reason and the evidence
   // Platform actions added later (the numbers are stored, so new ones go at the end).
   kSetAnnouncement = 15,  // the group's announcement (群公告) or description, to `text`
+  // Approves (`approve`) or rejects a join request (a join_request event): `member` asked to
+  // join `group`; `request` is the event's platform handle; `text` the reason given on a reject.
+  kAnswerJoinRequest = 16,
+  // Asks the platform who is in `group` and with which role (Telegram: the administrators;
+  // OneBot: every member); the adapter brings the answer in as member_synced events.
+  kSyncMembers = 17,
 };
-inline constexpr int kActionTypeCount = 15;
+inline constexpr int kActionTypeCount = 17;
 
 std::string_view ActionTypeName(ActionType type);
 std::optional<ActionType> ParseActionType(std::string_view name);
@@ -82,6 +88,8 @@ struct Action {
   TimeMs due = 0;         // schedule_timer: when
   std::string payload;    // schedule_timer: JSON object text handed back in the timer event
   std::string evidence;   // open_task: a link or event reference for the human
+  std::string request;    // answer_join_request: the join_request event's `request` handle
+  bool approve = false;   // answer_join_request: approve (else reject)
   std::string cause_event;  // "<platform>:<id>" of the event that caused the action
   std::string rule;         // "<module>" or "<module>.<rule>"
   friend bool operator==(const Action&, const Action&) = default;

@@ -26,6 +26,8 @@ Action Full() {
   a.due = 1772323200000;
   a.payload = R"({"step": 2, "list": [1, "二"]})";
   a.evidence = "event sandbox:m1";
+  a.request = "flag-17";
+  a.approve = true;
   a.cause_event = "sandbox:m1";
   a.rule = "moderation.text";
   return a;

@@ -53,6 +53,9 @@ struct Group {
   int64_t joins = 0;
   int64_t leaves = 0;
   int64_t messages = 0;
+  // When the bot was removed from the group (bot_removed); 0 while it is in it. Nothing is
+  // sent to a group the bot is not in.
+  TimeMs bot_left_at = 0;
   friend bool operator==(const Group&, const Group&) = default;
 };
 

@@ -18,7 +18,8 @@ constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
     "message",     "member_joined", "member_left",   "checkin",
     "link_click",  "order",         "tag_changed",   "timer",
     "action_done", "action_failed", "points_changed", "playbook_applied",
-    "command"};
+    "command",     "join_request",  "member_synced", "group_bound",
+    "group_migrated", "bot_removed", "bot_added"};
 constexpr std::array<std::string_view, 10> kKindNames = {
     "text", "image", "link", "file", "card", "miniprogram", "voice", "video", "redpacket", "other"};
 constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "admin", "owner"};
@@ -28,7 +29,9 @@ constexpr std::array<std::string_view, 4> kRoleNames = {"member", "assistant", "
 bool IsSystemEvent(EventType type) {
   return type == EventType::kTimer || type == EventType::kActionDone ||
          type == EventType::kActionFailed || type == EventType::kPlaybookApplied ||
-         type == EventType::kCommand;
+         type == EventType::kCommand || type == EventType::kGroupBound ||
+         type == EventType::kGroupMigrated || type == EventType::kBotRemoved ||
+         type == EventType::kBotAdded;
 }
 
 std::string_view EventTypeName(EventType type) { return EnumName(kTypeNames, type, 1); }
@@ -42,7 +45,12 @@ std::optional<MessageKind> ParseMessageKind(std::string_view name) {
 std::string_view RoleName(Role role) { return EnumName(kRoleNames, role); }
 std::optional<Role> ParseRole(std::string_view name) { return EnumFromName<Role>(kRoleNames, name); }
 std::string_view LeaveReasonName(LeaveReason reason) {
-  return reason == LeaveReason::kRemoved ? "removed" : "left";
+  switch (reason) {
+    case LeaveReason::kRemoved: return "removed";
+    case LeaveReason::kMoved: return "moved";
+    case LeaveReason::kLeft: break;
+  }
+  return "left";
 }
 
 Result<int64_t> ParseAmountE4(std::string_view s) {
@@ -274,7 +282,7 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
     } else if (key == "platform") {
       st = ReadString(v, key, 32, e.platform);
     } else if (key == "community") {
-      st = ReadString(v, key, 128, e.community);
+      st = ReadString(v, key, kMaxCommunityBytes, e.community);
     } else if (key == "group") {
       st = ReadString(v, key, kMaxIdBytes, e.group);
     } else if (key == "group_name") {
@@ -378,6 +386,10 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
       st = ReadString(v, key, 64, e.action_type);
     } else if (key == "error") {
       st = ReadString(v, key, 4096, e.error);
+    } else if (key == "request") {
+      st = ReadString(v, key, kMaxIdBytes, e.request);
+    } else if (key == "to") {
+      st = ReadString(v, key, kMaxIdBytes, e.to);
     } else if (key == "points") {
       if (v.type() != element_type::INT64) {
         st = Status::Invalid(fmt::format("must be an integer (got {})", JsonTypeWord(v.type())), "points");
@@ -440,7 +452,27 @@ Result<Event> EventParser::Impl::Parse(std::string_view json) {
     case EventType::kMemberJoined:
     case EventType::kMemberLeft:
     case EventType::kCheckin:
+    case EventType::kJoinRequest:
+    case EventType::kMemberSynced:
+    case EventType::kBotRemoved:
+    case EventType::kBotAdded:
       if (e.group.empty()) return Status::Invalid("required for this event type", "group");
+      break;
+    case EventType::kGroupBound:
+    case EventType::kGroupMigrated:
+      if (e.group.empty()) return Status::Invalid("required for this event type", "group");
+      if (e.to.empty()) {
+        return Status::Invalid(e.type == EventType::kGroupBound
+                                   ? "required: the community the group moves to"
+                                   : "required: the group's new id",
+                               "to");
+      }
+      if (e.type == EventType::kGroupMigrated && e.to == e.group) {
+        return Status::Invalid("the new id is the group's own id", "to");
+      }
+      if (e.type == EventType::kGroupBound && e.to.size() > kMaxCommunityBytes) {
+        return Status::Invalid(fmt::format("longer than {} bytes", kMaxCommunityBytes), "to");
+      }
       break;
     default:
       break;
@@ -603,6 +635,8 @@ std::string EventToJson(const Event& e) {
   opt("action_type", e.action_type);
   opt("error", e.error);
   if (e.points != 0) out += fmt::format(",\"points\":{}", e.points);
+  opt("request", e.request);
+  opt("to", e.to);
   if (e.attrs.size() > 2) {
     out += ',';
     out.append(e.attrs, 1, e.attrs.size() - 1);  // members of attrs, with its closing '}'

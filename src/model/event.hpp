@@ -28,8 +28,16 @@ enum class EventType : uint8_t {
   kPointsChanged = 11, // points awarded (positive) or deducted (negative)
   kPlaybookApplied = 12,  // a playbook named a community the log had not seen: creates it
   kCommand = 13,  // an operator's command to one module (undo a decision…), via the API
+  // Added later (the numbers are stored, so new ones go at the end).
+  kJoinRequest = 14,   // `member` asks to join `group` (not yet a member); `request` answers it
+  kMemberSynced = 15,  // the platform lists `member` in `group` (with `role`): a member sync
+  // About a group rather than a member (system events):
+  kGroupBound = 16,     // `group` moves to the community `to` (an operator's binding)
+  kGroupMigrated = 17,  // the platform re-keyed `group` as `to` (a Telegram supergroup upgrade)
+  kBotRemoved = 18,     // the bot is no longer in `group`: nothing is sent there any more
+  kBotAdded = 19,       // the bot is in `group` (again)
 };
-inline constexpr int kEventTypeCount = 13;
+inline constexpr int kEventTypeCount = 19;
 
 // System events concern the engine rather than one member; for them `member` is optional.
 bool IsSystemEvent(EventType type);
@@ -48,7 +56,9 @@ enum class Role : uint8_t { kMember = 0, kAssistant = 1, kAdmin = 2, kOwner = 3 
 std::string_view RoleName(Role role);
 std::optional<Role> ParseRole(std::string_view name);
 
-enum class LeaveReason : uint8_t { kLeft, kRemoved };
+// kMoved: the group moved to another community (group_bound); the member of the new community
+// holds the membership from then on.
+enum class LeaveReason : uint8_t { kLeft, kRemoved, kMoved };
 std::string_view LeaveReasonName(LeaveReason reason);
 
 enum class TagOp : uint8_t { kAdd, kRemove };
@@ -102,6 +112,11 @@ struct Event {
   std::string error;
   // points_changed (also `reason` text in `text`)
   int64_t points = 0;
+  // join_request: the platform's handle for answering it (OneBot's flag); its `text` is what
+  // the applicant wrote (an answer, a comment), `via` the invite used
+  std::string request;
+  // group_bound: the community slug; group_migrated: the group's new id
+  std::string to;
 
   std::string attrs = "{}";
 };
@@ -114,6 +129,7 @@ inline bool IsDirectMessage(const Event& e) {
 
 // Limits that keep one event from being a memory bomb.
 inline constexpr size_t kMaxIdBytes = 256;
+inline constexpr size_t kMaxCommunityBytes = 128;  // a community's slug
 inline constexpr size_t kMaxTextBytes = 64 * 1024;
 inline constexpr size_t kMaxMentions = 256;
 // `qr`: the bounds core/image/qr.hpp's DecodeQrCodes answers within (kMaxQrPayloads,

@@ -17,7 +17,6 @@ constexpr TimeMs kForever = std::numeric_limits<TimeMs>::max();
 constexpr int16_t kOffsetMinutes = 480;
 
 // Limits as the event parser applies them, so an event made here always parses.
-constexpr size_t kMaxCommunityBytes = 128;
 constexpr size_t kMaxNameBytes = 512;
 static_assert(kMaxQrPayloads == kMaxQrCodes && kMaxQrPayloadBytes == kMaxQrCodeBytes,
               "what DecodeQrCodes answers must fit the event's qr field");

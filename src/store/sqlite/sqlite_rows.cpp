@@ -44,6 +44,7 @@ void BindRow(Binder& b, const Group& g) {
   b.Int(g.id).Int(g.community_id).Text(g.platform).Text(g.external_id).Text(g.name);
   b.Int(static_cast<int64_t>(g.type)).Int(g.capacity).Text(g.time_zone).Int(g.first_seen);
   b.Int(g.last_activity).Int(g.member_count).Int(g.joins).Int(g.leaves).Int(g.messages);
+  b.Int(g.bot_left_at);
 }
 void BindRow(Binder& b, const Member& m) {
   b.Int(m.id).Int(m.community_id).Text(m.display_name).Int(m.first_seen).Int(m.last_seen);
@@ -98,7 +99,8 @@ Group ReadGroup(RowReader& r) {
           .member_count = r.Int(),
           .joins = r.Int(),
           .leaves = r.Int(),
-          .messages = r.Int()};
+          .messages = r.Int(),
+          .bot_left_at = r.Int()};
 }
 Member ReadMember(RowReader& r) {
   return {.id = r.Int(),
@@ -133,7 +135,7 @@ Membership ReadMembership(RowReader& r) {
           .active = r.Bool(),
           .joined_at = r.Int(),
           .left_at = r.Int(),
-          .left_reason = r.Enum<LeaveReason>(0, static_cast<int64_t>(LeaveReason::kRemoved)),
+          .left_reason = r.Enum<LeaveReason>(0, static_cast<int64_t>(LeaveReason::kMoved)),
           .via_code = r.Text(),
           .inviter_id = r.Int(),
           .messages = r.Int(),

@@ -21,7 +21,8 @@ inline constexpr std::string_view kCommunityColumns[] = {"id", "slug", "name", "
                                                          "created_at"};
 inline constexpr std::string_view kGroupColumns[] = {
     "id",        "community_id", "platform",      "external_id",  "name",  "type",   "capacity",
-    "time_zone", "first_seen",   "last_activity", "member_count", "joins", "leaves", "messages"};
+    "time_zone", "first_seen",   "last_activity", "member_count", "joins", "leaves", "messages",
+    "bot_left_at"};
 inline constexpr std::string_view kMemberColumns[] = {
     "id",          "community_id",    "display_name", "first_seen",   "last_seen",
     "referrer_id", "channel",         "messages",     "checkins",     "link_clicks",

@@ -265,13 +265,19 @@ constexpr std::string_view kSchemaV6 = R"sql(
 ALTER TABLE timers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Groups remember when the bot was removed from them (Group::bot_left_at; 0: the bot is in).
+constexpr std::string_view kSchemaV7 = R"sql(
+ALTER TABLE groups ADD COLUMN bot_left_at INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {
