@@ -24,7 +24,18 @@ constexpr std::string_view kEvents =
     "\n"
     R"({"id":"l1","type":"member_left","time":"2026-03-03T09:00:00+08:00","platform":"wecom","group":"c1","member":"u1"})"
     "\n"
-    R"({"id":"q1","type":"message","time":"2026-03-03T09:00:00Z","platform":"qq","group":"fans","member":"10001","name":"阿飞"})";
+    R"({"id":"q1","type":"message","time":"2026-03-03T09:00:00Z","platform":"qq","group":"fans","member":"10001","name":"阿飞"})"
+    "\n"
+    // The events about groups and platform facts change the state too.
+    R"({"id":"q2","type":"join_request","time":"2026-03-03T09:01:00Z","platform":"qq","group":"fans","member":"10002","text":"想加入","request":"f1"})"
+    "\n"
+    R"({"id":"q3","type":"member_synced","time":"2026-03-03T09:02:00Z","platform":"qq","group":"fans","member":"10003","role":"owner"})"
+    "\n"
+    R"({"id":"q4","type":"group_bound","time":"2026-03-03T09:03:00Z","platform":"qq","group":"fans","to":"camp"})"
+    "\n"
+    R"({"id":"w1","type":"group_migrated","time":"2026-03-03T09:04:00Z","platform":"wecom","group":"c1","to":"c1-new"})"
+    "\n"
+    R"({"id":"w2","type":"bot_removed","time":"2026-03-03T09:05:00Z","platform":"wecom","group":"c1-new"})";
 
 TEST(Replay, RebuildsExactlyTheLiveState) {
   testing::TempDir dir;
@@ -33,14 +44,14 @@ TEST(Replay, RebuildsExactlyTheLiveState) {
     auto ingest = Ingest::Start(*store);
     ASSERT_TRUE(ingest.ok());
     auto r = (*ingest)->SubmitAndWait(testing::Batch(kEvents));
-    ASSERT_EQ(r.accepted, 8);
+    ASSERT_EQ(r.accepted, 13);
   }
   auto scratch = testing::OpenStore(dir.path(), "scratch.db");
   int64_t progressed = 0;
   auto report = Replay(*store, *scratch, nullptr, [&](int64_t n) { progressed = n; });
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->events, 8);
-  EXPECT_EQ(progressed, 8);
+  EXPECT_EQ(report->events, 13);
+  EXPECT_EQ(progressed, 13);
   EXPECT_TRUE(report->differences.empty()) << report->differences[0];
 }
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/time.hpp"
 #include "testing/engine_testing.hpp"
 #include "testing/store_testing.hpp"
 #include "testing/temp_dir.hpp"
@@ -150,6 +151,141 @@ TEST_F(ShardWriterTest, OrdersTagsAndNames) {
   ASSERT_EQ(snap.tags.size(), 1u);
   EXPECT_EQ(snap.tags[0].tag, "意向客户");
   EXPECT_TRUE(snap.groups.empty());  // an order names no group
+}
+
+TEST_F(ShardWriterTest, AJoinRequestKnowsTheMemberButMakesNoMembership) {
+  Apply(R"({"id":"r1","type":"join_request","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"u1","name":"申请人","text":"朋友推荐","request":"flag-1"})");
+  const State& s = writer_->state();
+  const Group* g = s.FindGroupByExternal("qq", "g");
+  ASSERT_NE(g, nullptr);
+  const Member& m = MemberOf("qq", "u1");
+  EXPECT_EQ(m.display_name, "申请人");
+  EXPECT_EQ(s.FindMembership(g->id, m.id), nullptr);
+  EXPECT_EQ(g->member_count, 0);
+}
+
+TEST_F(ShardWriterTest, ASyncedMemberIsActiveWithItsRoleWithoutCountingAJoin) {
+  Apply(R"({"id":"s1","type":"member_synced","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"u1","role":"admin"})"
+        "\n"
+        R"({"id":"l1","type":"member_left","time":"2026-03-02T08:00:00Z","platform":"qq","group":"g","member":"u2"})"
+        "\n"
+        R"({"id":"s2","type":"member_synced","time":"2026-03-03T08:00:00Z","platform":"qq","group":"g","member":"u2","role":"member"})");
+  const State& s = writer_->state();
+  const Group* g = s.FindGroupByExternal("qq", "g");
+  EXPECT_EQ(g->joins, 0);
+  EXPECT_EQ(g->member_count, 2);  // u2 listed after leaving: back
+  const Membership* ms = s.FindMembership(g->id, MemberOf("qq", "u1").id);
+  ASSERT_NE(ms, nullptr);
+  EXPECT_TRUE(ms->active);
+  EXPECT_EQ(ms->role, Role::kAdmin);
+}
+
+TEST_F(ShardWriterTest, ABoundGroupMovesWithItsActiveMembers) {
+  Apply(R"({"id":"c","type":"message","time":"2026-03-01T07:00:00Z","platform":"qq","community":"camp","group":"other","member":"u9"})"
+        "\n"
+        R"({"id":"j1","type":"member_joined","time":"2026-03-01T08:00:00Z","platform":"qq","group":"g","member":"u1","name":"一","role":"admin","via":{"code":"poster"}})"
+        "\n"
+        R"({"id":"m1","type":"message","time":"2026-03-01T08:01:00Z","platform":"qq","group":"g","member":"u1"})"
+        "\n"
+        R"({"id":"j2","type":"member_joined","time":"2026-03-01T08:02:00Z","platform":"qq","group":"g","member":"u2"})"
+        "\n"
+        R"({"id":"l2","type":"member_left","time":"2026-03-01T08:03:00Z","platform":"qq","group":"g","member":"u2"})"
+        "\n"
+        R"({"id":"b1","type":"group_bound","time":"2026-03-01T09:00:00Z","platform":"qq","group":"g","to":"camp"})"
+        "\n"
+        R"({"id":"m2","type":"message","time":"2026-03-01T10:00:00Z","platform":"qq","group":"g","member":"u1"})");
+  const State& s = writer_->state();
+  const Community* camp = s.FindCommunityBySlug("camp");
+  const Community* dflt = s.FindCommunityBySlug("default");
+  ASSERT_NE(camp, nullptr);
+  ASSERT_NE(dflt, nullptr);
+  const Group* g = s.FindGroupByExternal("qq", "g");
+  EXPECT_EQ(g->community_id, camp->id);
+  EXPECT_EQ(g->member_count, 1);
+  // u1 is now a member of camp with the membership's history; the default member's ended.
+  const Member& moved = MemberOf("qq", "u1", camp->id);
+  EXPECT_EQ(moved.display_name, "一");
+  EXPECT_EQ(moved.messages, 1);  // m2 only: the earlier message stays with the old member
+  const Membership* into = s.FindMembership(g->id, moved.id);
+  ASSERT_NE(into, nullptr);
+  EXPECT_TRUE(into->active);
+  EXPECT_EQ(into->role, Role::kAdmin);
+  EXPECT_EQ(into->messages, 2);
+  EXPECT_EQ(into->via_code, "poster");
+  const Member& old = MemberOf("qq", "u1", dflt->id);
+  const Membership* from = s.FindMembership(g->id, old.id);
+  EXPECT_FALSE(from->active);
+  EXPECT_EQ(from->left_reason, LeaveReason::kMoved);
+  // u2 had left: it does not follow.
+  EXPECT_EQ(s.FindIdentity(camp->id, "qq", "u2"), nullptr);
+  // Now the group's events belong to camp; naming default is refused.
+  auto out = Apply(R"({"id":"m3","type":"message","time":"2026-03-01T11:00:00Z","platform":"qq","community":"default","group":"g","member":"u1"})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].outcome, Outcome::kRejected);
+}
+
+TEST_F(ShardWriterTest, BindingNeedsAKnownCommunityAndMayComeBeforeTheGroupIsSeen) {
+  IngestBatch b = Batch(
+      R"({"id":"b0","type":"group_bound","time":"2026-03-01T09:00:00Z","platform":"qq","group":"g","to":"nowhere"})");
+  ASSERT_TRUE(b.rejected.empty());
+  std::vector<WriteItem> items{{&b.events[0], &b.json[0]}};
+  auto out = writer_->ApplyBatch(items);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->outcomes[0].outcome, Outcome::kRejected);
+  EXPECT_EQ(out->outcomes[0].error.field(), "to");
+  EXPECT_EQ(writer_->state().FindGroupByExternal("qq", "g"), nullptr);
+
+  Apply(R"({"id":"c","type":"message","time":"2026-03-01T07:00:00Z","platform":"qq","community":"camp","group":"other","member":"u9"})"
+        "\n"
+        R"({"id":"b1","type":"group_bound","time":"2026-03-01T09:00:00Z","platform":"qq","group":"g","to":"camp"})"
+        "\n"
+        R"({"id":"m1","type":"message","time":"2026-03-01T10:00:00Z","platform":"qq","group":"g","member":"u1"})");
+  const State& s = writer_->state();
+  EXPECT_EQ(s.FindGroupByExternal("qq", "g")->community_id, s.FindCommunityBySlug("camp")->id);
+  EXPECT_EQ(s.FindCommunityBySlug("default"), nullptr);
+}
+
+TEST_F(ShardWriterTest, AMigratedGroupKeepsItsHistoryUnderItsNewId) {
+  Apply(R"({"id":"m1","type":"message","time":"2026-03-01T08:00:00Z","platform":"telegram","group":"-100","member":"u1"})"
+        "\n"
+        R"({"id":"migrate:-100","type":"group_migrated","time":"2026-03-01T09:00:00Z","platform":"telegram","group":"-100","to":"-1001"})"
+        "\n"
+        R"({"id":"migrate:-100#2","type":"group_migrated","time":"2026-03-01T09:00:00Z","platform":"telegram","group":"-100","to":"-1001"})"
+        "\n"
+        R"({"id":"m2","type":"message","time":"2026-03-01T10:00:00Z","platform":"telegram","group":"-1001","member":"u1"})");
+  const State& s = writer_->state();
+  EXPECT_EQ(s.FindGroupByExternal("telegram", "-100"), nullptr);
+  const Group* g = s.FindGroupByExternal("telegram", "-1001");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->messages, 2);
+  EXPECT_EQ(g->member_count, 1);
+
+  // A migration onto a group with its own history is refused: groups are not merged.
+  Apply(R"({"id":"x1","type":"message","time":"2026-03-01T08:00:00Z","platform":"telegram","group":"-200","member":"u1"})"
+        "\n"
+        R"({"id":"x2","type":"message","time":"2026-03-01T08:00:00Z","platform":"telegram","group":"-2001","member":"u1"})");
+  IngestBatch b = Batch(
+      R"({"id":"migrate:-200","type":"group_migrated","time":"2026-03-01T09:00:00Z","platform":"telegram","group":"-200","to":"-2001"})");
+  std::vector<WriteItem> items{{&b.events[0], &b.json[0]}};
+  auto out = writer_->ApplyBatch(items);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->outcomes[0].outcome, Outcome::kRejected);
+  EXPECT_EQ(out->outcomes[0].error.field(), "to");
+}
+
+TEST_F(ShardWriterTest, TheBotsPresenceFollowsItsRemovalAndTheGroupsNextEvent) {
+  Apply(R"({"id":"m1","type":"message","time":"2026-03-01T08:00:00Z","platform":"telegram","group":"g","member":"u1"})"
+        "\n"
+        R"({"id":"r1","type":"bot_removed","time":"2026-03-01T09:00:00Z","platform":"telegram","group":"g","member":"u1"})");
+  const State& s = writer_->state();
+  EXPECT_EQ(s.FindGroupByExternal("telegram", "g")->bot_left_at,
+            ParseRfc3339("2026-03-01T09:00:00Z")->ms);
+  Apply(R"({"id":"a1","type":"bot_added","time":"2026-03-02T09:00:00Z","platform":"telegram","group":"g"})");
+  EXPECT_EQ(s.FindGroupByExternal("telegram", "g")->bot_left_at, 0);
+  Apply(R"({"id":"r2","type":"bot_removed","time":"2026-03-03T09:00:00Z","platform":"telegram","group":"g"})"
+        "\n"
+        R"({"id":"m2","type":"message","time":"2026-03-03T10:00:00Z","platform":"telegram","group":"g","member":"u1"})");
+  EXPECT_EQ(s.FindGroupByExternal("telegram", "g")->bot_left_at, 0);  // it brought a message
 }
 
 TEST_F(ShardWriterTest, StateSurvivesReopenExactly) {

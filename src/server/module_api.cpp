@@ -28,6 +28,10 @@ Status SubmitCommand(const Call& c, std::string_view community, std::string comm
   e.community = std::string(community);
   e.command = std::move(command);
   e.payload = std::move(payload);
+  return SubmitOwnEvent(c, std::move(e));
+}
+
+Status SubmitOwnEvent(const Call& c, Event e) {
   IngestBatch batch;
   batch.json.push_back(EventToJson(e));
   batch.events.push_back(std::move(e));

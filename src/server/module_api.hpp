@@ -7,6 +7,7 @@
 
 #include "core/status.hpp"
 #include "model/entities.hpp"
+#include "model/event.hpp"
 #include "server/route.hpp"
 
 namespace qz {
@@ -14,6 +15,10 @@ namespace qz {
 // The community named by the call's `community` query parameter (default "default"); kNotFound
 // when the store has none by that slug. Blocking (reads the store).
 Result<Community> CommunityOfCall(const Call& c);
+
+// Submits one event qunzhu makes itself (an operator's change through the API) and waits until
+// it is durable and applied. The event's own rejection is returned as the error. Blocking.
+Status SubmitOwnEvent(const Call& c, Event event);
 
 // Submits one `command` event (`command` such as "invites.create", `payload` a JSON object)
 // for `community` and waits until it is durable and applied. The event's own rejection (a bad

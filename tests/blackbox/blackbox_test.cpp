@@ -1254,6 +1254,72 @@ TEST_F(Blackbox, CliDemoThenReplayMatches) {
             4);  // at least one WeCom/QQ camp and Telegram/QQ fan group
 }
 
+TEST_F(Blackbox, AGroupIsBoundToACommunityAndReplayAgrees) {
+  const std::string data = tmp_ / "data";
+  Server server;
+  ASSERT_NO_FATAL_FAILURE(StartServer(server, data));
+  auto put = [&](const std::string& target, const std::string& body,
+                 const std::string& type = "application/json") {
+    HttpRequest r;
+    r.method = "PUT";
+    r.target = target;
+    r.headers = {{"Authorization", "Bearer " + server.token}, {"Content-Type", type}};
+    r.body = body;
+    return qzbb::Send(server.port, r);
+  };
+  // The group is seen first (in the default community), then bound to camp.
+  const json seen = json::array(
+      {{{"id", "m1"}, {"type", "message"}, {"time", "2026-03-01T08:00:00+08:00"},
+        {"platform", "qq"}, {"group", "g9"}, {"member", "u1"}, {"name", "小明"}, {"text", "你好"}}});
+  ASSERT_TRUE(IsIngestAnswer(server.Post(seen), 1, 0, 0));
+  ASSERT_EQ(put("/api/v1/communities/camp/playbook",
+                "[community]\nslug = \"camp\"\nname = \"Camp\"\n", "application/toml")
+                .status,
+            200);
+  // Bad input names the field and binds nothing.
+  EXPECT_TRUE(IsError(put("/api/v1/groups/qq/g9", R"({"community":"nowhere"})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(put("/api/v1/groups/qq/g9", R"({"community":1})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(put("/api/v1/groups/qq/g9", R"({"community":"camp","x":1})"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(put("/api/v1/groups/qq/g9", "[]"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(put("/api/v1/groups/QQ/g9", R"({"community":"camp"})"), 400, "invalid_argument"));
+  HttpRequest anonymous;
+  anonymous.method = "PUT";
+  anonymous.target = "/api/v1/groups/qq/g9";
+  anonymous.headers = {{"Content-Type", "application/json"}};
+  anonymous.body = R"({"community":"camp"})";
+  EXPECT_EQ(qzbb::Send(server.port, anonymous).status, 401);
+
+  const HttpResponse bound = put("/api/v1/groups/qq/g9", R"({"community":"camp"})");
+  ASSERT_EQ(bound.status, 200) << bound.Describe();
+  const json communities = server.Get("/api/v1/communities").Json()["communities"];
+  int64_t camp = 0;
+  for (const json& c : communities) {
+    if (c["slug"] == "camp") camp = c["id"];
+  }
+  ASSERT_NE(camp, 0) << communities.dump();
+  EXPECT_EQ(bound.Json()["community_id"], camp);
+  EXPECT_EQ(bound.Json()["member_count"], 1);
+  EXPECT_EQ(bound.Json()["bot_present"], true);
+  // The group's next event belongs to camp; its member came along.
+  const json next = json::array(
+      {{{"id", "m2"}, {"type", "message"}, {"time", "2026-03-01T09:00:00+08:00"},
+        {"platform", "qq"}, {"group", "g9"}, {"member", "u1"}, {"text", "我在"}}});
+  ASSERT_TRUE(IsIngestAnswer(server.Post(next), 1, 0, 0));
+  const json members =
+      server.Get("/api/v1/members?community=" + std::to_string(camp)).Json()["members"];
+  ASSERT_EQ(members.size(), 1u) << members.dump();
+  EXPECT_EQ(members[0]["display_name"], "小明");
+  // A group not seen yet can be bound before the bot joins it.
+  const HttpResponse early = put("/api/v1/groups/qq/g10", R"({"community":"camp"})");
+  ASSERT_EQ(early.status, 200) << early.Describe();
+  EXPECT_EQ(early.Json()["community_id"], camp);
+
+  ASSERT_TRUE(server.process->Terminate(60s).ok());
+  const RunResult replay = Cli({"replay", "--data", data});
+  EXPECT_EQ(replay.status.code, 0) << replay.Describe();
+  EXPECT_NE(replay.out.find("matches"), std::string::npos) << replay.Describe();
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. Restart
 

@@ -1,8 +1,14 @@
 // Communities, their groups, and the node's totals.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <optional>
 #include <vector>
 
+#include "core/crypto.hpp"
 #include "model/entities.hpp"
+#include "model/event.hpp"
+#include "server/module_api.hpp"
 #include "server/routes/json.hpp"
 #include "server/routes/routes.hpp"
 #include "store/store.hpp"
@@ -32,7 +38,9 @@ ApiJson GroupJson(const Group& g) {
           {"member_count", g.member_count},
           {"joins", g.joins},
           {"leaves", g.leaves},
-          {"messages", g.messages}};
+          {"messages", g.messages},
+          {"bot_present", g.bot_left_at == 0},
+          {"bot_left_at", g.bot_left_at == 0 ? ApiJson(nullptr) : TimeJson(g.bot_left_at)}};
 }
 
 // GET /api/v1/stats
@@ -66,13 +74,62 @@ Status GetGroups(Call& c) {
   return Status::Ok();
 }
 
+// PUT /api/v1/groups/{platform}/{id} {"community": slug}: binds the group to a community, known
+// or not yet seen (its first event then lands there). A known group moves with its active
+// members (docs/events.md, group_bound); its history stays where it happened.
+Status PutGroup(Call& c) {
+  QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  const std::string& platform = c.Param("platform");
+  const std::string& id = c.Param("id");
+  const bool lower_token = std::all_of(platform.begin(), platform.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+  });
+  if (!lower_token || platform.size() > 32) {
+    return Status::Invalid("a platform name: lower-case letters, digits, '_' or '-'", "platform");
+  }
+  if (id.size() > kMaxIdBytes) return Status::Invalid(fmt::format("at most {} bytes", kMaxIdBytes), "id");
+  const auto body = ApiJson::parse(c.body(), nullptr, false);
+  if (!body.is_object()) return Status::Invalid("the body must be a JSON object", "body");
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "community") return Status::Invalid("unknown field (expected community)", it.key());
+  }
+  if (!body.contains("community") || !body["community"].is_string()) {
+    return Status::Invalid("required: the community's slug (a string)", "community");
+  }
+  const std::string slug = body["community"].get<std::string>();
+  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
+  const auto community = std::find_if(communities.begin(), communities.end(),
+                                      [&](const Community& x) { return x.slug == slug; });
+  if (community == communities.end()) {
+    return Status::Invalid(fmt::format("no community '{}' (a playbook creates one)", slug),
+                           "community");
+  }
+  Event e;
+  e.id = "bind:" + RandomHex(12);
+  e.type = EventType::kGroupBound;
+  e.time = c.clock().Now();
+  e.platform = platform;
+  e.group = id;
+  e.to = slug;
+  QZ_RETURN_IF_ERROR(SubmitOwnEvent(c, std::move(e)));
+  QZ_ASSIGN_OR_RETURN(const std::vector<Group> groups, c.store().ListGroups(community->id));
+  for (const Group& g : groups) {
+    if (g.platform == platform && g.external_id == id) {
+      c.RespondJson(GroupJson(g));
+      return Status::Ok();
+    }
+  }
+  return Status::Internal("the bound group was not found after binding");
+}
+
 }  // namespace
 
 Status AddCommunityRoutes(RouteTable& table) {
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/stats", GetStats, RunOn::kBlockingPool}));
   QZ_RETURN_IF_ERROR(
       table.Add({"GET", "/api/v1/communities", GetCommunities, RunOn::kBlockingPool}));
-  return table.Add({"GET", "/api/v1/groups", GetGroups, RunOn::kBlockingPool});
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/groups", GetGroups, RunOn::kBlockingPool}));
+  return table.Add({"PUT", "/api/v1/groups/{platform}/{id}", PutGroup, RunOn::kBlockingPool});
 }
 
 }  // namespace qz
