@@ -7,6 +7,7 @@
 #include "modules/example/example.hpp"
 #include "modules/invites/invites.hpp"
 #include "modules/moderation/moderation.hpp"
+#include "modules/roster/roster.hpp"
 #include "modules/schedule/schedule.hpp"
 #include "modules/verify/verify.hpp"
 #include "modules/welcome/welcome.hpp"
@@ -26,6 +27,7 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   QZ_RETURN_IF_ERROR(registry->Add(MakeTimelinesModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeAnnounceModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeBroadcastsModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeRosterModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));
   return registry;
 }

@@ -206,7 +206,7 @@ capcity = 5
   ExpectProblem(doc, "capcity", "groups[2].capcity", "unknown key");
 
   ExpectProblem("[community]\nslug = \"c\"\n[checkins]\nx = 1\n", "[checkins]", "checkins",
-                "unknown key (expected one of: community, groups, moderation, invites, verify, welcome, answers, schedules, courses, timelines, announcements, example)");
+                "unknown key (expected one of: community, groups, moderation, invites, verify, welcome, answers, schedules, courses, timelines, announcements, roster, example)");
   ExpectProblem("[community]\nslug = \"c\"\nrules = { zh = \"a\", fr = \"b\" }\n", "rules",
                 "community.rules.fr", "expected one of: zh, en");
   ExpectProblem("[community]\nslug = \"c\"\n\"群 规\" = \"x\"\n", "群 规", "community.\"群 规\"",

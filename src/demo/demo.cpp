@@ -320,6 +320,13 @@ void DemoGenerator::Impl::PlanDay(int d) {
     const auto i = static_cast<uint32_t>(joined_++);
     const Person& p = persons_[i];
     const Group& g = groups_[p.group];
+    if (g.platform == Platform::kQq) {
+      // QQ groups take people by request: they answer the group's question and an admin
+      // approves within minutes. Drawn from a hash, not rng_, so the rest of the stream stays.
+      const auto wait = static_cast<int32_t>(
+          kMinuteMs + Mix64(seed_ ^ (uint64_t{i} << 8) ^ 0x72) % (14 * kMinuteMs));
+      Push(p.join_ms - std::min(wait, p.join_ms), Action::kJoinRequest, i, p.group);
+    }
     Push(p.join_ms, Action::kJoin, i, p.group);
     if (p.flags & kSpammer) continue;
     const bool greet = g.community == Community::kCamp || rng_.Percent(50);
@@ -333,6 +340,19 @@ void DemoGenerator::Impl::PlanDay(int d) {
   }
 
   for (uint32_t i = 0; i < joined_; ++i) PlanPerson(i, d);
+
+  // The bot's daily member sync (群成员同步) of the QQ and Telegram groups lists their staff with
+  // their roles (a full QQ list would only repeat what the joins say); on day 0 half an hour
+  // after the staff joined. WeCom customer groups are not synced.
+  for (uint32_t gi = 0; gi < groups_.size(); ++gi) {
+    const Group& g = groups_[gi];
+    if (g.platform == Platform::kWecom) continue;
+    const int32_t t =
+        6 * kHourMs + 30 * kMinuteMs + static_cast<int32_t>(gi % 1000) * 2 * kSecondMs;
+    for (const uint32_t staff : {g.owner, g.admin, g.helper}) {
+      Push(t, Action::kSynced, kStaffBit | staff, gi);
+    }
+  }
 
   // The staff's daily rhythm. Weekdays in +08:00; 1970-01-01 was a Thursday.
   const int64_t local_day = (day_start_ + int64_t{kUtcOffsetMinutes} * kMinuteMs) / kDayMs;

@@ -173,6 +173,7 @@ void DemoGenerator::Impl::Materialize(Plan& r, Event& out) {
   out.product.clear();
   out.tag.clear();
   out.tag_op = TagOp::kAdd;
+  out.request.clear();
   out.attrs.assign("{}");
   SetWho(r.who, out);
 
@@ -448,6 +449,29 @@ void DemoGenerator::Impl::Materialize(Plan& r, Event& out) {
         out.amount_e4 = 890'000;
         out.product = "星河应援灯牌";
       }
+      break;
+    case Action::kJoinRequest: {
+      out.type = EventType::kJoinRequest;
+      letter = 'r';
+      const Person& p = persons_[r.who];
+      const uint64_t h = Mix64(seed_ ^ (uint64_t{r.who} << 12) ^ 0x7265);
+      // As OneBot reports it: the question and the answer in one comment, and a flag to answer by.
+      text = "问题：";
+      text += camp ? kCampQqQuestion : kFansQqQuestion;
+      text += "\n答案：";
+      if (p.flags & kSpammer) {
+        text += kSpamAnswers[h % kSpamAnswers.size()];
+      } else if (camp) {
+        text += kCampQqAnswers[p.channel % kCampQqAnswers.size()];
+      } else {
+        text += kFansQqAnswers[h % kFansQqAnswers.size()];
+      }
+      AppendUint(out.request, 1'600'000'000'000'000ull + (h >> 8) % 100'000'000'000'000ull);
+      break;
+    }
+    case Action::kSynced:
+      out.type = EventType::kMemberSynced;  // the member and role SetWho wrote
+      letter = 's';
       break;
     case Action::kTagIntent:
     case Action::kTagPaid:

@@ -318,6 +318,16 @@ constexpr Pool<3> kMemberRedPackets = {"恭喜发财，大吉大利", "新人报
 constexpr Pool<8> kSpamNames = {"福利官-小美", "兼职招聘", "Lucky888", "财富导师Anna",
                                 "日结佳佳",    "VIP客服",  "小鹿兼职", "网赚达人"};
 
+// Join requests (加群申请) to the QQ groups: the group's question and the applicants' answers.
+// The camp asks where people heard of it (answered by the channel they came from, indexed like
+// kCampQqChannels); the fan group asks for a favourite video.
+constexpr std::string_view kCampQqQuestion = "你是从哪里知道7天成长营的？";
+constexpr Pool<5> kCampQqAnswers = {"朋友推荐的", "B站看到的", "QQ空间", "知乎上看到的", "公众号"};
+constexpr std::string_view kFansQqQuestion = "你最喜欢星河的哪一期视频？";
+constexpr Pool<8> kFansQqAnswers = {"城市夜骑那期", "一百块挑战！", "和猫一起过周末", "全都喜欢",
+                                    "第一期vlog", "翻唱那期", "露营翻车那期哈哈", "最新那期"};
+constexpr Pool<5> kSpamAnswers = {"1", "交个朋友", "随便看看", "朋友拉的", "你好"};
+
 enum class Community : uint8_t { kCamp, kFans };
 enum class Platform : uint8_t { kWecom, kQq, kTelegram };
 constexpr std::array<std::string_view, 3> kPlatformNames = {"wecom", "qq", "telegram"};
@@ -492,6 +502,8 @@ enum class Action : uint8_t {
   kTagPaid,
   kTagUnintent,
   kTagActive,
+  kJoinRequest,  // a QQ member's request, minutes before their first join
+  kSynced,       // the bot's member sync lists a staff member of a QQ or Telegram group
 };
 
 enum PlanFlag : uint8_t { kWantsReply = 1, kMentionReplied = 2 };

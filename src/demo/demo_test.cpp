@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/time.hpp"
+
 namespace qz {
 namespace {
 
@@ -70,8 +72,8 @@ TEST(DemoTest, SameOptionsGiveTheSameStreamAndAnotherSeedAnother) {
 // compiler and standard library. Update the constant only for an intended change of content.
 TEST(DemoTest, SmallStreamIsPinned) {
   const auto [hash, count] = StreamHash({.seed = 7, .members = 50, .days = 3});
-  EXPECT_EQ(count, 603);
-  EXPECT_EQ(hash, 0xc2a998e98b122841ull) << std::hex << hash;
+  EXPECT_EQ(count, 647);
+  EXPECT_EQ(hash, 0x44d70effdc4925fdull) << std::hex << hash;
 }
 
 TEST(DemoTest, EndsAndStaysEnded) {
@@ -180,6 +182,9 @@ TEST(DemoTest, MembershipIsConsistent) {
         left_before.insert(key);
         ++leaves;
         break;
+      case EventType::kJoinRequest:  // asking to join: not in the group (yet)
+        ASSERT_FALSE(present[key]) << "asks to join while in: " << EventToJson(e);
+        break;
       default:
         if (!e.group.empty()) {
           ASSERT_TRUE(present[key]) << "acts outside the group: " << EventToJson(e);
@@ -189,6 +194,43 @@ TEST(DemoTest, MembershipIsConsistent) {
   EXPECT_GT(referrals, 20);
   EXPECT_GT(leaves, 20);
   EXPECT_GT(rejoins, 0);
+}
+
+// QQ groups take people by request: each first join there follows the member's request (the
+// group's question and their answer, a flag to answer it by) by at most a quarter of an hour.
+// The bot's daily sync lists the staff of the QQ and Telegram groups with their roles.
+TEST(DemoTest, JoinRequestsPrecedeQqJoinsAndSyncsListTheStaff) {
+  const auto& events = Defaults();
+  std::map<std::string, TimeMs> asked;  // (platform, group, member) -> the request's time
+  std::set<std::string> flags, joined_before;
+  int requests = 0, qq_first_joins = 0;
+  std::map<std::string, std::set<std::string>> synced_days;  // group -> days it was synced
+  for (const Event& e : events) {
+    const std::string key = Key(e.platform, e.group, e.member);
+    if (e.type == EventType::kJoinRequest) {
+      ++requests;
+      EXPECT_EQ(e.platform, "qq") << EventToJson(e);
+      EXPECT_EQ(e.text.rfind("问题：", 0), 0u) << e.text;
+      EXPECT_NE(e.text.find("\n答案："), std::string::npos) << e.text;
+      EXPECT_EQ(e.request.size(), 16u) << e.request;
+      EXPECT_TRUE(flags.insert(e.request).second) << "flag used twice: " << e.request;
+      asked[key] = e.time;
+    } else if (e.type == EventType::kMemberJoined && e.platform == "qq" && !e.role &&
+               joined_before.insert(key).second) {
+      ++qq_first_joins;
+      auto it = asked.find(key);
+      ASSERT_NE(it, asked.end()) << "joined without asking: " << EventToJson(e);
+      EXPECT_LE(e.time - it->second, 15 * 60'000) << EventToJson(e);
+    } else if (e.type == EventType::kMemberSynced) {
+      ASSERT_TRUE(e.role.has_value()) << EventToJson(e);
+      EXPECT_NE(e.platform, "wecom");
+      synced_days[e.group].insert(FormatRfc3339(e.time, 480).substr(0, 10));
+    }
+  }
+  EXPECT_EQ(requests, qq_first_joins);
+  EXPECT_GT(requests, 50);
+  EXPECT_EQ(synced_days.size(), 3u);  // camp-qq-1, fans-tg, fans-qq
+  for (const auto& [group, days] : synced_days) EXPECT_EQ(days.size(), 30u) << group;
 }
 
 // Replies point at earlier messages of the same group; the assistant's answers mention the asker.

@@ -352,6 +352,13 @@ void ShardWriter::Apply(const Event& e, const Refs& r) {
   }
 }
 
+bool ShardWriter::SyncChangesNothing(const Event& e, const Refs& r) const {
+  if (r.new_member || r.group == kNoId || r.new_group) return false;
+  const Membership* m = state_.FindMembership(r.group, r.member);
+  if (m == nullptr || !m->active || (e.role && m->role != *e.role)) return false;
+  return e.name.empty() || (r.identity != nullptr && r.identity->name == e.name);
+}
+
 // The effects of the events about a group rather than a member; true when `e` is one of them
 // (its member, if named, is only known, not seen in the group).
 bool ShardWriter::ApplyToGroup(const Event& e, const Refs& r) {
@@ -445,6 +452,11 @@ Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
     return Process(txn, routed, EventToJson(routed), depth, effects, prepared);
   }
   const Event& e = event;
+  if (e.type == EventType::kMemberSynced && SyncChangesNothing(e, *refs)) {
+    // Each sync lists every member again (its ids are new each time, so a role that changes
+    // back is seen): only what it changes enters the log.
+    return ItemOutcome{Outcome::kDuplicate, Status::Ok()};
+  }
   StoredEvent row;
   row.platform = e.platform;
   row.source_id = e.id;

@@ -115,6 +115,8 @@ class ShardWriter {
 
   ShardWriter(Store& store, State state, EngineOptions options);
   bool ApplyToGroup(const Event& e, const Refs& r);
+  // A member_synced event that finds the member active in the group with that role and name.
+  bool SyncChangesNothing(const Event& e, const Refs& r) const;
   void MoveGroup(GroupId group_id, const Community& to, TimeMs time);
 
   // When an outbox action of `type` made at `now` may first be attempted: the end of the

@@ -178,6 +178,15 @@ TEST_F(ShardWriterTest, ASyncedMemberIsActiveWithItsRoleWithoutCountingAJoin) {
   ASSERT_NE(ms, nullptr);
   EXPECT_TRUE(ms->active);
   EXPECT_EQ(ms->role, Role::kAdmin);
+  // A later sync that changes nothing stays out of the log; one that changes the role does not.
+  auto out = Apply(
+      R"({"id":"s3","type":"member_synced","time":"2026-03-04T08:00:00Z","platform":"qq","group":"g","member":"u1","role":"admin"})"
+      "\n"
+      R"({"id":"s4","type":"member_synced","time":"2026-03-04T08:00:00Z","platform":"qq","group":"g","member":"u2","role":"owner"})");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].outcome, Outcome::kDuplicate);
+  EXPECT_EQ(out[1].outcome, Outcome::kAppended);
+  EXPECT_EQ(s.FindMembership(g->id, MemberOf("qq", "u2").id)->role, Role::kOwner);
 }
 
 TEST_F(ShardWriterTest, ABoundGroupMovesWithItsActiveMembers) {

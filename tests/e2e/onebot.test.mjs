@@ -2,7 +2,9 @@
 // Lagrange.OneBot do over HTTP): it posts signed event reports to /webhooks/qq and receives
 // qunzhu's actions on its HTTP API, checking the access token. A member joins and is welcomed,
 // asks a question the FAQ answers, and posts an ad that is deleted and warned about; a report
-// with a wrong signature or for another account is refused and changes nothing.
+// with a wrong signature or for another account is refused and changes nothing. Someone asks to
+// join (a join request: known, not yet a member), a member is made an admin (their role), and
+// the bot is removed from the group and added again (the group's bot_present).
 //   node onebot.test.mjs /path/to/qunzhu
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -70,9 +72,10 @@ const groupMessage = (id, message, extra = {}) => ({
 });
 const sent = (pred) => calls.find((c) => c.action === 'send_group_msg' && c.params.group_id === GROUP && pred(c));
 const textOf = (c) => c.params.message.filter((s) => s.type === 'text').map((s) => s.data.text).join('');
-const members = async () => (await (await fetch(`${qz.url}/api/v1/members?limit=1000`, {
-  headers: { Authorization: `Bearer ${qz.token}` },
-})).json());
+const get = async (route) => (await fetch(`${qz.url}${route}`, { headers: { Authorization: `Bearer ${qz.token}` } })).json();
+const members = () => get('/api/v1/members?limit=1000');
+const memberNamed = async (name) => (await members()).members.find((m) => m.display_name === name);
+const theGroup = async () => (await get('/api/v1/groups')).groups.find((g) => g.external_id === String(GROUP));
 
 try {
   // Refused: a wrong signature, an unknown account. Nothing is ingested.
@@ -100,6 +103,37 @@ try {
   assert.equal((await report(join)).status, 200);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(calls.filter((c) => c.action === 'send_group_msg' && textOf(c).includes('欢迎')).length, 1);
+
+  // 5. A join request reaches the engine: the applicant is known, with what they wrote and the
+  // handle that answers it, but is no member of the group yet.
+  const request = { time: now(), self_id: SELF, post_type: 'request', request_type: 'group', sub_type: 'add',
+    group_id: GROUP, user_id: 7003, comment: '问题：暗号\n答案：芝麻开门', flag: 'flag-7003' };
+  assert.equal((await report(request)).status, 200);
+  const applicant = await waitFor('the applicant', () => memberNamed('7003'));
+  const asked = (await get(`/api/v1/members/${applicant.id}/events`)).events;
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].type, 'join_request');
+  assert.equal(asked[0].id, `${SELF}:request:${GROUP}:7003:${request.time}`);
+  assert.equal(asked[0].request, 'flag-7003');
+  assert.equal(asked[0].text, '问题：暗号\n答案：芝麻开门');
+  assert.deepEqual((await get(`/api/v1/members/${applicant.id}`)).memberships, [], 'asking is not being in the group');
+
+  // 6. A member made an admin has that role in the group.
+  const xiaoming = await memberNamed('小明');
+  assert.ok(xiaoming, 'the member who joined');
+  assert.equal((await get(`/api/v1/members/${xiaoming.id}`)).memberships[0].role, 'member');
+  assert.equal((await report({ time: now(), self_id: SELF, post_type: 'notice', notice_type: 'group_admin',
+    sub_type: 'set', group_id: GROUP, user_id: 7001 })).status, 200);
+  await waitFor('the admin role', async () => (await get(`/api/v1/members/${xiaoming.id}`)).memberships[0].role === 'admin');
+
+  // 7. The bot removed from the group, then added again: the group says whether it is there.
+  assert.equal((await theGroup()).bot_present, true);
+  const kicked = { time: now(), self_id: SELF, post_type: 'notice', notice_type: 'group_decrease', sub_type: 'kick_me',
+    group_id: GROUP, user_id: SELF, operator_id: 7001 };
+  assert.equal((await report(kicked)).status, 200);
+  await waitFor('the bot to be gone', async () => (await theGroup()).bot_present === false);
+  assert.equal((await report({ ...kicked, time: kicked.time + 1, notice_type: 'group_increase', sub_type: 'invite' })).status, 200);
+  await waitFor('the bot to be back', async () => (await theGroup()).bot_present === true);
 
   // Health.
   const platforms = await (await fetch(`${qz.url}/api/v1/platforms`, { headers: { Authorization: `Bearer ${qz.token}` } })).json();

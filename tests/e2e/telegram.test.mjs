@@ -1,7 +1,8 @@
 // End-to-end: qunzhu against telegram-test-api (npm), a Bot API emulator, as its API root. Users
 // act through the emulator's client API; what the bot did is read from the emulator's storage.
 // A member joins and is welcomed, asks a question the FAQ answers, and posts an ad that is
-// deleted with a warning. Then qunzhu restarts and must not see the old updates again.
+// deleted with a warning. Then qunzhu restarts and must not see the old updates again. Through a
+// webhook, the bot is removed from the group and added again, and someone asks to join.
 //   node telegram.test.mjs /path/to/qunzhu
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -102,10 +103,10 @@ token = { env = "QZ_E2E_TELEGRAM_TOKEN" }
     message: { message_id: 9000, date: Math.floor(Date.now() / 1000), text: 'via webhook',
       chat: { id: CHAT, type: 'supergroup', title: '测试群' }, from: { id: 5002, is_bot: false, first_name: 'Bob' } },
   };
-  const hook = (secret) => fetch(`${qz.url}/webhooks/telegram/main`, {
+  const hook = (secret, body = update) => fetch(`${qz.url}/webhooks/telegram/main`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(secret ? { 'X-Telegram-Bot-Api-Secret-Token': secret } : {}) },
-    body: JSON.stringify(update),
+    body: JSON.stringify(body),
   });
   assert.equal((await hook(undefined)).status, 401);
   assert.equal((await hook('wrong')).status, 401);
@@ -116,6 +117,30 @@ token = { env = "QZ_E2E_TELEGRAM_TOKEN" }
   assert.ok(!hasBob(await members()), 'nothing ingested without the secret');
   assert.equal((await hook('e2e-Secret_1')).status, 200);
   await waitFor('the member the webhook event made', async () => hasBob(await members()));
+
+  // 6. The bot's own membership (my_chat_member) reaches the engine: removed from the group,
+  // then added again. A join request (chat_join_request) makes its applicant known.
+  const botPresent = async () => {
+    const groups = await (await fetch(`${qz.url}/api/v1/groups`, { headers: { Authorization: `Bearer ${qz.token}` } })).json();
+    return groups.groups.find((g) => g.external_id === String(CHAT))?.bot_present;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const chat = { id: CHAT, type: 'supergroup', title: '测试群' };
+  const self = { id: 7000001, is_bot: true, first_name: 'QunzhuBot' };
+  const myChatMember = (id, date, before, after) => ({
+    update_id: id,
+    my_chat_member: { chat, date, from: { id: 5001, is_bot: false, first_name: 'Alice' },
+      old_chat_member: { status: before, user: self }, new_chat_member: { status: after, user: self } },
+  });
+  assert.equal(await botPresent(), true);
+  assert.equal((await hook('e2e-Secret_1', myChatMember(9001, now, 'administrator', 'kicked'))).status, 200);
+  await waitFor('the group without the bot', async () => (await botPresent()) === false);
+  assert.equal((await hook('e2e-Secret_1', myChatMember(9002, now + 1, 'left', 'administrator'))).status, 200);
+  await waitFor('the bot in the group again', async () => (await botPresent()) === true);
+  const request = { update_id: 9003, chat_join_request: { chat, date: now, user_chat_id: 5003, bio: '想一起学习',
+    from: { id: 5003, is_bot: false, first_name: 'Carol' } } };
+  assert.equal((await hook('e2e-Secret_1', request)).status, 200);
+  await waitFor('the applicant', async () => JSON.stringify(await members()).includes('Carol'));
   assert.ok(!qz.log().includes('e2e-Secret_1'), 'the secret is never logged');
   console.log('telegram e2e: ok');
 } catch (e) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -29,6 +30,27 @@ struct Failure {
   std::string message;
 };
 
+// What the simulation reports itself (an approved applicant's join, a member list) as events of
+// the simulated platform: the sandbox names itself "sandbox", as the member side does (Ingest).
+class RenamingSink final : public EventSink {
+ public:
+  RenamingSink(std::string platform, EventSink& sink)
+      : platform_(std::move(platform)), sink_(sink) {}
+  void Submit(std::vector<Event> events, Done done) override {
+    if (platform_ != "sandbox") {
+      for (Event& e : events) {
+        e.id = platform_ + e.id.substr(e.id.find(':'));
+        e.platform = platform_;
+      }
+    }
+    sink_.Submit(std::move(events), std::move(done));
+  }
+
+ private:
+  std::string platform_;
+  EventSink& sink_;
+};
+
 // The node's adapter for a simulated platform. The simulation (a SandboxPlatform) belongs to
 // the runner and outlives the node, as a real platform outlives a restart; each node owns one
 // of these, which declares the scenario's capabilities (fewer than the sandbox's, e.g. a WeCom
@@ -40,9 +62,13 @@ class SimulatedPlatform final : public PlatformAdapter {
   std::string_view platform() const override { return name_; }
   Capabilities capabilities() const override { return caps_; }
   RateLimits rate_limits() const override { return limits_; }
-  // The members' events come from the scenario's directives, not from the platform.
-  Status Start(EventSink&) override { return Status::Ok(); }
-  void Stop() override {}
+  // The members' events come from the scenario's directives; what the platform reports after
+  // an action goes to this node until it stops.
+  Status Start(EventSink& sink) override {
+    sink_ = std::make_unique<RenamingSink>(name_, sink);
+    return sandbox_.Start(*sink_);
+  }
+  void Stop() override { sandbox_.Stop(); }
   PerformResult Perform(const OutboxRecord& record) override { return sandbox_.Perform(record); }
 
  private:
@@ -50,6 +76,7 @@ class SimulatedPlatform final : public PlatformAdapter {
   Capabilities caps_;
   RateLimits limits_;
   SandboxPlatform& sandbox_;
+  std::unique_ptr<RenamingSink> sink_;
 };
 
 struct Platform {
@@ -310,6 +337,26 @@ class Runner {
       Ingest(PlatformOf(platform).sandbox->PostDirect(w[1], o.contains("name") ? o["name"] : w[1],
                                                       w[2], o["community"]),
              platform);
+    } else if (d == "request" && w.size() >= 3) {
+      // request GROUP MEMBER ["what they wrote"] [name=…] [community=…] [platform=…]
+      EnsureNode();
+      const bool has_text = w.size() >= 4 && !w[3].starts_with("name=") &&
+                            !w[3].starts_with("community=") && !w[3].starts_with("platform=");
+      auto o = Options(w, has_text ? 4 : 3);
+      const std::string platform = o.contains("platform") ? o["platform"] : "sandbox";
+      const std::string name = o.contains("name") ? o["name"] : w[2];
+      Ingest(PlatformOf(platform).sandbox->Request(w[1], w[2], name, has_text ? w[3] : "",
+                                                   o["community"]),
+             platform);
+    } else if (d == "role" && w.size() >= 4) {
+      // role GROUP MEMBER ROLE [platform=…]: given on the platform, unseen by the bot (no event)
+      EnsureNode();
+      auto o = Options(w, 4);
+      const auto role = ParseRole(w[3]);
+      if (!role) throw Failure{fmt::format("'{}' is not owner, admin, assistant or member", w[3])};
+      const std::string platform = o.contains("platform") ? o["platform"] : "sandbox";
+      Status st = PlatformOf(platform).sandbox->SetRole(w[1], w[2], *role);
+      if (!st.ok()) throw Failure{"the platform refused: " + st.ToString()};
     } else if (d == "leave" && w.size() >= 3) {
       EnsureNode();
       auto o = Options(w, 3);
@@ -358,7 +405,10 @@ class Runner {
     for (auto& [name, p] : platforms_) {
       const int64_t after = seen_[name + "\x1f" + group];
       for (SandboxEntry& e : p.sandbox->Conversation(group, after, 100000)) {
-        if (e.kind == "message" || e.kind == "join" || e.kind == "leave") continue;
+        // The members' own entries: posts, joins, leaves, join requests.
+        if (e.kind == "message" || e.kind == "join" || e.kind == "leave" || e.kind == "request") {
+          continue;
+        }
         out.push_back({name, std::move(e)});
       }
     }
@@ -455,6 +505,21 @@ class Runner {
       if (has != (what == "tag")) {
         throw Failure{fmt::format("expected member {} {}to have tag '{}'", w[2],
                                   has ? "not " : "", w[3])};
+      }
+    } else if (what == "role" && w.size() == 5) {
+      // expect role GROUP MEMBER ROLE: the member's role in the group, as the engine has it
+      auto groups = node_->store().ListGroups(std::nullopt);
+      if (!groups.ok()) throw Failure{groups.status().ToString()};
+      auto group = std::find_if(groups->begin(), groups->end(),
+                                [&](const Group& g) { return g.external_id == w[2]; });
+      if (group == groups->end()) throw Failure{fmt::format("no group {}", w[2])};
+      const MemberProfile p = Profile(w[3]);
+      auto m = std::find_if(p.memberships.begin(), p.memberships.end(),
+                            [&](const Membership& ms) { return ms.group_id == group->id; });
+      if (m == p.memberships.end()) throw Failure{fmt::format("{} is not in {}", w[3], w[2])};
+      if (RoleName(m->role) != w[4]) {
+        throw Failure{fmt::format("expected {} to be {} in {}, got {}", w[3], w[4], w[2],
+                                  RoleName(m->role))};
       }
     } else if (what == "points" && w.size() == 4) {
       const MemberProfile p = Profile(w[2]);

@@ -12,6 +12,7 @@
 #include "engine/module_text.hpp"
 #include "engine/recurrence.hpp"
 #include "engine/state.hpp"
+#include "modules/verify/requests.hpp"
 
 namespace qz {
 namespace {
@@ -42,6 +43,11 @@ const LocalizedText kDefaultFailTask{"{member.name}，入群验证未通过，�
                                      "Sorry {member.name}, you did not pass the verification of {group.name}. An "
                                      "admin will contact you soon."};
 const LocalizedText kDefaultCaptchaAsk{"请计算：", "Please work out:"};
+// A join request rejected (requests = "reject") when the playbook gives no `fail`: the default
+// `fail` texts speak of a removal, and the applicant is not in the group yet.
+const LocalizedText kDefaultRequestFail{"{member.name}，你的入群申请未通过验证。",
+                                        "Sorry {member.name}, your request to join {group.name} did not pass the "
+                                        "verification."};
 
 bool En(Language language) { return language == Language::kEn; }
 
@@ -344,6 +350,8 @@ Status OnJoin(ModuleContext& ctx, const VerifyConfig& config) {
   if ((e.role && *e.role != Role::kMember) || ctx.group() == nullptr || ctx.member() == nullptr) {
     return Status::Ok();  // staff are not verified
   }
+  // Their join request gave a pass phrase (requests.cpp): they answered already.
+  if (verify::TakeApproval(ctx, ctx.group()->id, ctx.member()->id, e.time)) return Status::Ok();
   if (config.questions.empty() || !config.Verifies(e.platform, e.group)) return Status::Ok();
   VerifyPendingRow row{.group = ctx.group()->id, .member = ctx.member()->id};
   row.platform = e.platform;
@@ -420,7 +428,7 @@ Status OnGroupMessage(ModuleContext& ctx, const VerifyConfig& config) {
 
 Status OnTimer(ModuleContext& ctx, const VerifyConfig& config) {
   const std::string_view key = ctx.timer();
-  if (!key.starts_with("p:")) return Status::Ok();
+  if (verify::OnApprovalTimer(ctx, key) || !key.starts_with("p:")) return Status::Ok();
   const std::vector<int64_t> ids = [&] {
     std::string spaced(key.substr(2));
     std::replace(spaced.begin(), spaced.end(), ':', ' ');
@@ -539,7 +547,7 @@ class VerifyModule final : public Module {
   std::string_view name() const override { return "verify"; }
   std::string_view section() const override { return "verify"; }
   std::vector<TableInfo> tables() const override {
-    return {DescribeTable<VerifyPendingRow>(), DescribeTable<VerifyWaitingRow>()};
+    return {DescribeTable<VerifyPendingRow>(), DescribeTable<VerifyWaitingRow>(), DescribeTable<VerifyApprovedRow>()};
   }
 
   std::shared_ptr<const SectionConfig> ParseSection(const toml::node* node, const Playbook& common,
@@ -578,6 +586,19 @@ class VerifyModule final : public Module {
     ReadTextOr(r, "intro", config->intro);
     ReadTextOr(r, "pass", config->pass);
     ReadTextOr(r, "fail", config->fail);
+    config->request_fail = r.Has("fail") ? config->fail : kDefaultRequestFail;
+    std::string requests;
+    if (r.String("requests", requests)) {
+      if (requests == "review") {
+        config->requests = VerifyRequests::kReview;
+      } else if (requests == "reject") {
+        config->requests = VerifyRequests::kReject;
+      } else if (requests == "approve") {
+        config->requests = VerifyRequests::kApprove;
+      } else {
+        r.Invalid("requests", fmt::format("\"{}\" is not review, reject or approve", Excerpt(requests, 40)));
+      }
+    }
     const size_t before_questions = problems.size();
     if (const toml::array* questions = r.Array("questions")) {
       std::set<std::string, std::less<>> fields;
@@ -586,6 +607,14 @@ class VerifyModule final : public Module {
     }
     if (!config->groups.empty() && config->questions.empty() && problems.size() == before_questions) {
       r.Invalid("questions", "at least one [[verify.questions]] entry is required when groups verify newcomers");
+    }
+    const bool pass_phrase = std::any_of(config->questions.begin(), config->questions.end(), [](const VerifyQuestion& q) {
+      return q.kind == VerifyQuestion::Kind::kAnswers;
+    });
+    if (config->requests == VerifyRequests::kReject && !config->questions.empty() && !pass_phrase &&
+        problems.size() == before_questions) {
+      r.Invalid("requests", "\"reject\" needs a question with answers (a pass phrase that approves a request): "
+                            "without one every join request would be rejected");
     }
     r.Done();
     return config;
@@ -599,6 +628,8 @@ class VerifyModule final : public Module {
         return OnJoin(ctx, config);
       case EventType::kMemberLeft:
         return OnLeave(ctx);
+      case EventType::kJoinRequest:
+        return verify::OnJoinRequest(ctx, config);
       case EventType::kMessage:
         return IsDirectMessage(e) ? OnDirect(ctx, config) : OnGroupMessage(ctx, config);
       case EventType::kTimer:

@@ -4,9 +4,11 @@
 // decide). In `direct` mode the newcomer is muted in the group and answers the bot in a private
 // chat; in `group` mode the questions are asked in the group and the newcomer's next messages
 // there are the answers (deleted to keep the group clean). Owns the playbook section [verify];
-// keeps the tables `pending` (one row per member being verified in a group) and `waiting` (per
+// keeps the tables `pending` (one row per member being verified in a group), `waiting` (per
 // member: the groups they are being verified in, oldest first, so a private answer finds its
-// group).
+// group) and `approved` (applicants whose join request gave a pass phrase, until they join).
+// On platforms where people ask to join (join_request: QQ 加群申请, Telegram join requests) it
+// also answers the requests to the groups it verifies (入群审核; requests.cpp).
 #pragma once
 
 #include <memory>
@@ -28,6 +30,18 @@ enum class VerifyOnFail : uint8_t {
   kTask,    // open an operator task (the member stays muted in direct mode)
 };
 
+// How a join request to a verifying group is answered when the applicant is not blacklisted
+// and their text is none of the pass phrases (`requests`).
+enum class VerifyRequests : uint8_t {
+  kReview,   // an operator task with what the applicant wrote: a person decides on the platform
+  kReject,   // rejected with the `fail` text (or a built-in one for requests)
+  kApprove,  // approved; verified after joining like every newcomer
+};
+
+// The member tag that bars a person from the verifying groups: their join requests are
+// rejected whatever they wrote.
+inline constexpr std::string_view kVerifyBlacklistTag = "blacklist";
+
 // One [[verify.questions]] entry.
 struct VerifyQuestion {
   enum class Kind : uint8_t {
@@ -48,10 +62,11 @@ struct VerifyQuestion {
 // `time_limit` (duration, default "10m", 30s..7d; moved on by quiet hours when a question has to
 // wait for their end), `attempts` (per question, default 3, 1..10), `on_fail` (remove | task,
 // default remove), `intro`, `pass`, `fail` (TEXT templates; built-in Chinese and English texts by
-// default), and [[verify.questions]] (1..10 when groups are set) with `ask` (TEXT), at most one of
-// `answers` (list), `choices` (list, 2..20) and `captcha = "arithmetic"`, and `field` (a tag
-// name, 1..32 bytes without spaces or ':'; required when the question has no answers, choices or
-// captcha).
+// default), `requests` (review | reject | approve, default review: see VerifyRequests; "reject"
+// needs a question with `answers`, else every request would be rejected), and
+// [[verify.questions]] (1..10 when groups are set) with `ask` (TEXT), at most one of `answers`
+// (list), `choices` (list, 2..20) and `captcha = "arithmetic"`, and `field` (a tag name, 1..32
+// bytes without spaces or ':'; required when the question has no answers, choices or captcha).
 struct VerifyConfig : SectionConfig {
   std::vector<std::string> groups;  // "platform:id"; empty: verification is off
   VerifyMode mode = VerifyMode::kDirect;
@@ -61,6 +76,10 @@ struct VerifyConfig : SectionConfig {
   LocalizedText intro;
   LocalizedText pass;
   LocalizedText fail;
+  VerifyRequests requests = VerifyRequests::kReview;
+  // The reason a rejected join request is given: `fail` when the playbook sets it (the default
+  // `fail` speaks of a removal), else a built-in text.
+  LocalizedText request_fail;
   std::vector<VerifyQuestion> questions;
 
   bool Verifies(std::string_view platform, std::string_view group) const;
@@ -116,6 +135,30 @@ struct VerifyWaitingRow {
   }
 };
 
+// Applicants whose join request a pass phrase approved (OnJoinRequest), one row per group and
+// member: their member_joined then skips the verification (they answered already). A row lives
+// until that join or until the approval lapses a day later (the timer "a:<group>:<member>"), so
+// the table holds at most a day's approvals (history imported by `qunzhu ingest` schedules no
+// timers: its unused approvals stay until their applicants join).
+struct VerifyApprovedRow {
+  static constexpr std::string_view kTable = "approved";
+  int64_t group = 0;        // key: the group id
+  int64_t member = 0;       // key: the member id
+  int64_t approved_at = 0;  // ms: the join request's time
+  std::string request;      // the join_request event's id
+  template <class V>
+  void Fields(V& v) {
+    v.Key("group", group);
+    v.Key("member", member);
+    v.Value("approved_at", approved_at);
+    v.Value("request", request);
+  }
+};
+
+// How long an approval by pass phrase waits for the applicant's join. The platform adds them at
+// once; a join after that is verified as usual.
+inline constexpr int64_t kVerifyApprovalValidMs = 86'400'000;
+
 // The arithmetic captcha "a + b = ?" of question `question` of a verification: a and b in
 // 2..20, a function of the join event's id (`seed`) only (FNV-1a), never of a random source or
 // the clock, so `replay` rebuilds the same state.
@@ -132,12 +175,22 @@ ArithmeticCaptcha ArithmeticFor(std::string_view seed, size_t question);
 std::optional<std::string> CheckAnswer(const VerifyQuestion& q, std::string_view answer,
                                        std::string_view seed, size_t question);
 
-// On member_joined (not staff) in a verifying group: the pending row, a mute (direct mode), the
-// intro with the first question, and a timer at the deadline. On a private message (or, in
-// group mode, a message in the group) of a member being verified: the answer is checked; right:
-// the next question, or passing (unmuted, tags set, `pass`); wrong: the question again with the
-// attempts left, or failing. At the deadline, or out of attempts: `fail`, then removal (or an
-// operator task). A member who leaves is forgotten.
+// Whether a join request's `text` gives one of the accepted answers of a pass-phrase question
+// (`answers`), compared as CheckAnswer compares them (text::ShortForm). When the group asks a
+// question on the platform, QQ hands over "问题：…\n答案：…": the part after the last 答案 is
+// compared too.
+bool IsPassPhrase(const VerifyConfig& config, std::string_view text);
+
+// On join_request to a verifying group: a member tagged kVerifyBlacklistTag is rejected; a pass
+// phrase approves (and the approval is kept for the join); else `requests` decides. Without
+// verification of that group: nothing.
+// On member_joined (not staff) in a verifying group: unless a pass phrase approved their
+// request, the pending row, a mute (direct mode), the intro with the first question, and a
+// timer at the deadline. On a private message (or, in group mode, a message in the group) of a
+// member being verified: the answer is checked; right: the next question, or passing (unmuted,
+// tags set, `pass`); wrong: the question again with the attempts left, or failing. At the
+// deadline, or out of attempts: `fail`, then removal (or an operator task). A member who leaves
+// is forgotten.
 std::unique_ptr<Module> MakeVerifyModule();
 
 }  // namespace qz

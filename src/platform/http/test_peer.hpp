@@ -110,7 +110,7 @@ class TestPeer {
         }
         return;
       }
-      if (write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) return;
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return;
     }
   }
 

@@ -58,10 +58,16 @@ void CheckResponse(std::string_view input) {
   if (r.result.kind == PerformResult::Kind::kDone && !r.result.error.empty()) __builtin_trap();
   if (r.result.kind != PerformResult::Kind::kDone && r.result.error.empty()) __builtin_trap();
   if (r.result.kind == PerformResult::Kind::kDone) ++accepted;
-  Result<std::vector<GroupMember>> members = ParseGroupMembers(r.data);
+  Result<GroupMemberList> members = ParseGroupMembers(r.data);
   if (members.ok()) {
-    for (const GroupMember& m : *members) {
+    if (members->members.size() > kMaxGroupMembers) __builtin_trap();
+    for (const GroupMember& m : members->members) {
       if (m.user_id.empty()) __builtin_trap();
+    }
+    // A synced member's event must pass the event format's parser, as the sink reads it.
+    static EventParser events;
+    for (const Event& e : MemberSyncedEvents("20002", members->members, {"10001"}, 1700000000000)) {
+      if (!events.Parse(EventToJson(e)).ok()) __builtin_trap();
     }
   }
   (void)VerifySignature("secret", input, input);
@@ -202,6 +208,8 @@ TEST(OneBotFuzz, ReportParserSurvivesMutatedReports) {
       R"({"time":1700000200,"self_id":10001,"post_type":"notice","notice_type":"group_recall","group_id":20002,"user_id":40004,"operator_id":30003,"message_id":-5})",
       R"({"time":1700000300,"self_id":10001,"post_type":"notice","notice_type":"group_ban","sub_type":"ban","group_id":20002,"operator_id":30003,"user_id":40004,"duration":600})",
       R"({"time":1700000500,"self_id":10001,"post_type":"request","request_type":"group","sub_type":"add","group_id":20002,"user_id":40004,"comment":"答案","flag":"170"})",
+      R"({"time":1700000400,"self_id":10001,"post_type":"notice","notice_type":"group_admin","sub_type":"set","group_id":20002,"user_id":40004})",
+      R"({"time":1700000100,"self_id":10001,"post_type":"notice","notice_type":"group_decrease","sub_type":"kick_me","group_id":20002,"operator_id":30003,"user_id":10001})",
       R"({"time":1700000600,"self_id":10001,"post_type":"meta_event","meta_event_type":"heartbeat","status":{"online":true,"good":true},"interval":30000})",
   };
   const std::vector<std::string> tokens = {"\"",

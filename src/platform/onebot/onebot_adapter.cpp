@@ -115,8 +115,10 @@ Status OneBotAdapter::Start(EventSink& sink) {
 void OneBotAdapter::Stop() {
   std::vector<std::shared_ptr<MessageSocket>> sockets;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     sink_ = nullptr;
+    // A member sync submitting a batch finishes it (ingest still runs); it submits no more.
+    sink_idle_.wait(lock, [&] { return sink_users_ == 0; });
     for (const auto& a : accounts_) {
       a->health.state = "stopped";
       // Closed, so that the implementation sees it and keeps what it has until qunzhu is back,
@@ -209,15 +211,7 @@ void OneBotAdapter::HandleReport(Account& account, const std::string& body, Webh
   if (report->self_id != self_id) return refuse(401, "the report's self_id is not X-Self-ID");
   Event* event = std::get_if<Event>(&report->content);
   if (event == nullptr) {
-    if (const auto* m = std::get_if<onebot::BotMembership>(&report->content)) {
-      std::lock_guard lock(mutex_);
-      if (m->change == onebot::BotMembership::Change::kJoined) {
-        gone_.erase({account.index, m->group});
-      } else {
-        gone_.insert({account.index, m->group});
-        spdlog::warn("qq: account {} left group {}: it sends nothing more there", self_id, m->group);
-      }
-    } else if (const auto* meta = std::get_if<onebot::Meta>(&report->content)) {
+    if (const auto* meta = std::get_if<onebot::Meta>(&report->content)) {
       std::lock_guard lock(mutex_);
       if (meta->kind == onebot::Meta::Kind::kHeartbeat && meta->interval_ms > 0) {
         account.heartbeat_ms = meta->interval_ms;
@@ -233,19 +227,24 @@ void OneBotAdapter::HandleReport(Account& account, const std::string& body, Webh
       }
       account.unwell = unwell;
     } else if (const auto* r = std::get_if<onebot::JoinRequest>(&report->content)) {
-      spdlog::info("qq: account {}: {} asks to join group {} (answered in QQ; not handled by qunzhu yet)", self_id,
-                   r->user, r->group);
+      spdlog::info("qq: account {}: {} invites it to group {} (accept it in QQ; qunzhu does not answer invitations)",
+                   self_id, r->user, r->group);
     }
     NoteAlive(account, 0);
     return reply({});
   }
-  if (!event->group.empty()) {
-    std::lock_guard lock(mutex_);
-    group_account_[event->group] = account.index;
-  }
   EventSink* sink;
   {
     std::lock_guard lock(mutex_);
+    if (event->type == EventType::kBotRemoved) {
+      // This account acts no more in the group (whatever the engine does with the event); it
+      // does not become the group's account either.
+      gone_.insert({account.index, event->group});
+      spdlog::warn("qq: account {} left group {}: it sends nothing more there", self_id, event->group);
+    } else if (!event->group.empty()) {
+      if (event->type == EventType::kBotAdded) gone_.erase({account.index, event->group});
+      group_account_[event->group] = account.index;
+    }
     sink = sink_;
   }
   if (sink == nullptr) return refuse(503, "stopping");
@@ -333,24 +332,31 @@ MessageSocketHandler OneBotAdapter::Attach(Account& account, std::shared_ptr<Mes
 }
 
 void OneBotAdapter::OnSocketMessage(Account& account, uint64_t generation, std::string text) {
-  // A frame is an event report (it has post_type) or the answer to a call (it has our echo).
+  // A frame is the answer to a call (a top-level string `echo`) or an event report (a top-level
+  // post_type). Decided on the top level: the names and texts inside may be anything (a member
+  // list's nicknames, a message's text), so a substring only says which to look at. Only frames
+  // that mention "echo" are parsed here: reports are many, and the report parser reads them anyway.
+  if (text.find("\"echo\"") != std::string::npos) {
+    const nlohmann::json frame = nlohmann::json::parse(text, nullptr, false);
+    if (frame.is_object() && !frame.contains("post_type")) {
+      const auto echo = frame.find("echo");
+      if (echo != frame.end() && echo->is_string()) {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(echo->get<std::string>());
+        if (it == pending_.end() || it->second->account != account.index || it->second->generation != generation) {
+          return;  // the answer to a call that gave up waiting
+        }
+        it->second->answer = std::move(text);
+        it->second->done.notify_all();
+        pending_.erase(it);
+        return;
+      }
+    }
+  }
   if (text.find("\"post_type\"") == std::string::npos) {
-    nlohmann::json frame = nlohmann::json::parse(text, nullptr, false);
-    const nlohmann::json* echo = frame.is_object() && frame.contains("echo") ? &frame["echo"] : nullptr;
-    if (echo == nullptr || !echo->is_string()) {
-      spdlog::warn("qq: account {}: a WebSocket frame that is neither a report nor an answer was skipped",
-                   account.options.self_id);
-      NoteError(account, "a WebSocket frame that is neither a report nor an answer was skipped");
-      return;
-    }
-    std::lock_guard lock(mutex_);
-    auto it = pending_.find(echo->get<std::string>());
-    if (it == pending_.end() || it->second->account != account.index || it->second->generation != generation) {
-      return;  // the answer to a call that gave up waiting
-    }
-    it->second->answer = std::move(text);
-    it->second->done.notify_all();
-    pending_.erase(it);
+    spdlog::warn("qq: account {}: a WebSocket frame that is neither a report nor an answer was skipped",
+                 account.options.self_id);
+    NoteError(account, "a WebSocket frame that is neither a report nor an answer was skipped");
     return;
   }
   // Over the socket, a report is already authenticated (the handshake's token): no signature.
@@ -380,35 +386,83 @@ void OneBotAdapter::OnSocketClosed(Account& account, uint64_t generation) {
                account.options.self_id);
 }
 
-std::optional<PerformResult> OneBotAdapter::PerformOverSocket(Account& account,
-                                                              const std::string& action, const std::string& params) {
+namespace {
+
+onebot::Response Outcome(PerformResult::Kind kind, std::string error) {
+  onebot::Response r;
+  r.result = {.kind = kind, .error = std::move(error)};
+  r.data = "null";
+  return r;
+}
+
+}  // namespace
+
+std::optional<onebot::Response> OneBotAdapter::CallOverSocket(Account& account, const onebot::OneBotCall& c,
+                                                              std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   if (!account.socket) return std::nullopt;
   auto call = std::make_shared<PendingCall>();
   call->account = account.index;
   call->generation = account.socket_generation;
   const std::string echo = fmt::format("qz-{}", next_echo_++);
-  std::string frame = fmt::format(R"({{"action":{},"params":{},"echo":{}}})", JsonString(action), params, JsonString(echo));
-  if (!account.socket->Send(std::move(frame))) return std::nullopt;  // closing: nothing went out
+  if (!account.socket->Send(onebot::CallEnvelope(c, echo))) return std::nullopt;  // closing: nothing went out
   pending_.emplace(echo, call);
-  const bool answered = call->done.wait_for(lock, socket_call_timeout_, [&] { return call->answer || call->closed; });
+  const bool answered = call->done.wait_for(lock, timeout, [&] { return call->answer || call->closed; });
   if (!answered) pending_.erase(echo);
   if (call->answer) {
     lock.unlock();
-    return onebot::ParseResponse(200, *call->answer, account.options.self_id).result;
+    return onebot::ParseResponse(200, *call->answer, account.options.self_id);
   }
   lock.unlock();
   const std::string why = call->closed ? "the WebSocket closed before the answer" : "no answer over the WebSocket in time";
   NoteError(account, why);
-  return PerformResult{.kind = PerformResult::Kind::kUnknown, .error = why};
+  return Outcome(PerformResult::Kind::kUnknown, why);
+}
+
+onebot::Response OneBotAdapter::Call(Account& account, onebot::OneBotCall call, std::chrono::milliseconds timeout) {
+  if (auto over_socket = CallOverSocket(account, call, timeout)) {
+    if (over_socket->result.kind == PerformResult::Kind::kDone) NoteAlive(account, 0);
+    return std::move(*over_socket);
+  }
+  if (account.options.api_url.empty()) {
+    // Waits for the implementation's WebSocket to connect (again); nothing was sent.
+    return Outcome(PerformResult::Kind::kRetry,
+                   fmt::format("account {} is not connected and has no api_url", account.options.self_id));
+  }
+  HttpClientRequest request;
+  request.method = "POST";
+  request.url = fmt::format("{}/{}", account.options.api_url, call.action);
+  request.headers = {{"Content-Type", "application/json"}};
+  if (!account.options.access_token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + account.options.access_token.reveal());
+  }
+  request.body = std::move(call.params);
+  request.timeout = timeout;
+  auto response = client_.Send(request);
+  if (!response.ok()) {
+    NoteError(account, response.status().message());
+    return Outcome(PerformResult::Kind::kRetry, response.status().message());
+  }
+  onebot::Response r = onebot::ParseResponse(response->status, response->body, account.options.self_id);
+  if (r.result.kind == PerformResult::Kind::kDone) {
+    NoteAlive(account, 0);
+  } else {
+    NoteError(account, r.result.error);
+  }
+  return r;
 }
 
 PerformResult OneBotAdapter::Perform(const OutboxRecord& record) {
   auto call = onebot::BuildCall(record);
   if (!call.ok()) return {.kind = PerformResult::Kind::kFailed, .error = call.status().ToString()};
+  const bool sync = record.action.type == ActionType::kSyncMembers;
   Account* account = nullptr;
   {
     std::lock_guard lock(mutex_);
+    if (sync && sink_ == nullptr) {
+      // Its answer is events, and before Start (or after Stop) there is nowhere to take them.
+      return {.kind = PerformResult::Kind::kRetry, .error = "a member sync waits until events are taken in"};
+    }
     if (!call->self_id.empty()) {
       for (const auto& a : accounts_) {
         if (a->options.self_id == call->self_id) account = a.get();
@@ -426,35 +480,77 @@ PerformResult OneBotAdapter::Perform(const OutboxRecord& record) {
   if (account == nullptr) {
     return {.kind = PerformResult::Kind::kFailed, .error = fmt::format("no account {} is configured", call->self_id)};
   }
-  if (auto over_socket = PerformOverSocket(*account, call->action, call->params)) {
-    if (over_socket->kind == PerformResult::Kind::kDone) NoteAlive(*account, 0);
-    return *over_socket;
+  onebot::Response response =
+      Call(*account, std::move(*call), sync ? std::max(socket_call_timeout_, kMemberListTimeout) : socket_call_timeout_);
+  if (!sync || response.result.kind != PerformResult::Kind::kDone) return response.result;
+  return TakeInMembers(*account, record.action.group, response.data);
+}
+
+EventSink* OneBotAdapter::AcquireSink() {
+  std::lock_guard lock(mutex_);
+  if (sink_ != nullptr) ++sink_users_;
+  return sink_;
+}
+
+void OneBotAdapter::ReleaseSink() {
+  std::lock_guard lock(mutex_);
+  if (--sink_users_ == 0) sink_idle_.notify_all();
+}
+
+PerformResult OneBotAdapter::TakeInMembers(Account& account, const std::string& group, const std::string& data) {
+  const std::string& self_id = account.options.self_id;
+  Result<onebot::GroupMemberList> list = onebot::ParseGroupMembers(data);
+  if (!list.ok()) {
+    // The same answer would come again: not worth repeating.
+    const std::string why = fmt::format("get_group_member_list answered no member list: {}", list.status().ToString());
+    NoteError(account, why);
+    return {.kind = PerformResult::Kind::kFailed, .error = why};
   }
-  if (account->options.api_url.empty()) {
-    // Waits for the implementation's WebSocket to connect (again); nothing was sent.
-    return {.kind = PerformResult::Kind::kRetry,
-            .error = fmt::format("account {} is not connected and has no api_url", account->options.self_id)};
+  std::vector<std::string> bots;
+  for (const auto& a : accounts_) bots.push_back(a->options.self_id);
+  std::vector<Event> events = onebot::MemberSyncedEvents(group, list->members, bots, clock_.Now());
+  int64_t accepted = 0;
+  int64_t duplicates = 0;
+  size_t refused = 0;
+  std::string first_refusal;
+  for (size_t from = 0; from < events.size(); from += kSyncBatchEvents) {
+    const size_t to = std::min(events.size(), from + kSyncBatchEvents);
+    std::vector<Event> batch(std::make_move_iterator(events.begin() + static_cast<ptrdiff_t>(from)),
+                             std::make_move_iterator(events.begin() + static_cast<ptrdiff_t>(to)));
+    EventSink* sink = AcquireSink();
+    if (sink == nullptr) {
+      // The batches taken in so far stay; a repeat of the sync finds them duplicates.
+      return {.kind = PerformResult::Kind::kRetry, .error = "stopped during a member sync"};
+    }
+    SinkResult r = sink->SubmitAndWait(std::move(batch));
+    ReleaseSink();
+    if (!r.status.ok()) {
+      NoteError(account, r.status.ToString());
+      return {.kind = PerformResult::Kind::kRetry,
+              .error = fmt::format("member sync of group {}: {}", group, r.status.ToString())};
+    }
+    accepted += r.accepted;
+    duplicates += r.duplicates;
+    refused += r.rejected.size();
+    if (first_refusal.empty() && !r.rejected.empty()) first_refusal = r.rejected.front().error.ToString();
   }
-  HttpClientRequest request;
-  request.method = "POST";
-  request.url = fmt::format("{}/{}", account->options.api_url, call->action);
-  request.headers = {{"Content-Type", "application/json"}};
-  if (!account->options.access_token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + account->options.access_token.reveal());
+  NoteAlive(account, static_cast<size_t>(accepted));
+  spdlog::info("qq: account {}: group {}: {} members listed ({} new or changed, {} unchanged)", self_id, group,
+               events.size(), accepted, duplicates);
+  if (list->skipped > 0 || list->truncated > 0) {
+    spdlog::warn("qq: account {}: group {}: the member list had {} rows without a member and {} beyond the {} "
+                 "a sync takes in: those were left out",
+                 self_id, group, list->skipped, list->truncated, onebot::kMaxGroupMembers);
   }
-  request.body = std::move(call->params);
-  auto response = client_.Send(request);
-  if (!response.ok()) {
-    NoteError(*account, response.status().message());
-    return {.kind = PerformResult::Kind::kRetry, .error = response.status().message()};
+  if (refused > 0) {
+    const std::string why = fmt::format("member sync of group {}: {} of {} members refused ({})", group, refused,
+                                        events.size(), first_refusal);
+    spdlog::warn("qq: account {}: {}", self_id, why);
+    NoteError(account, why);
+    // Nothing of it taken in: the action did nothing, and saying done would hide that.
+    if (refused == events.size()) return {.kind = PerformResult::Kind::kFailed, .error = why};
   }
-  onebot::Response r = onebot::ParseResponse(response->status, response->body, account->options.self_id);
-  if (r.result.kind == PerformResult::Kind::kDone) {
-    NoteAlive(*account, 0);
-  } else {
-    NoteError(*account, r.result.error);
-  }
-  return r.result;
+  return {};
 }
 
 namespace {

@@ -4,11 +4,13 @@
 // reverse WebSocket to /webhooks/qq (authenticated by the account's access token), which then
 // carries the actions too (each frame with an `echo`, answered by a frame with the same echo).
 // Actions go over the account's WebSocket while it is connected, else through its HTTP API.
-// Translation is onebot_protocol.hpp's; the adapter holds no business logic. Configured by
-// [platforms.qq] (MakeOneBotFactory; docs/platforms.md).
+// A sync_members action's answer (the member list) comes back in as member_synced events,
+// submitted before the action counts as done. Translation is onebot_protocol.hpp's; the adapter
+// holds no business logic. Configured by [platforms.qq] (MakeOneBotFactory; docs/platforms.md).
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +29,8 @@ namespace qz {
 
 namespace onebot {
 class ReportParser;
+struct OneBotCall;
+struct Response;
 }  // namespace onebot
 
 struct OneBotAccountOptions {
@@ -47,7 +51,9 @@ struct OneBotOptions {
 
 // Thread-safe as PlatformAdapter says: HandleWebhook, AcceptSocket and the sockets' messages
 // from the server's I/O threads, Perform from delivery's threads, concurrently. It has no
-// threads of its own.
+// threads of its own. Perform of sync_members submits to the sink from delivery's thread
+// (SubmitAndWait, in batches of kSyncBatchEvents): before Start it is kRetry, and Stop waits
+// for a batch under way, so that no call reaches the sink after Stop returns.
 class OneBotAdapter : public PlatformAdapter {
  public:
   OneBotAdapter(const Clock& clock, OneBotOptions options);
@@ -65,8 +71,14 @@ class OneBotAdapter : public PlatformAdapter {
   Result<MessageSocketAccept> AcceptSocket(const WebhookRequest& handshake) override;
   std::vector<ConnectionHealth> health() const override;
 
-  // How long an action over the WebSocket waits for its answer (default 30 s). Set it before
-  // Perform runs: it is not synchronised.
+  // The member_synced events of a sync go to the sink in batches of this many.
+  static constexpr size_t kSyncBatchEvents = 500;
+  // The least a sync waits for its member list: implementations gather a large group's members
+  // one by one (NapCat), and an answer that always came too late would be asked for forever.
+  static constexpr std::chrono::milliseconds kMemberListTimeout{120000};
+
+  // How long an action waits for its answer, over the WebSocket or HTTP (default 30 s; a sync
+  // at least kMemberListTimeout). Set it before Perform runs: it is not synchronised.
   void set_socket_call_timeout(std::chrono::milliseconds timeout) { socket_call_timeout_ = timeout; }
 
  private:
@@ -82,8 +94,18 @@ class OneBotAdapter : public PlatformAdapter {
   void OnSocketMessage(Account& account, uint64_t generation, std::string text);
   void OnSocketClosed(Account& account, uint64_t generation);
   // The call over the account's socket; nullopt when it has none (nothing was sent).
-  std::optional<PerformResult> PerformOverSocket(Account& account,
-                                                 const std::string& action, const std::string& params);
+  std::optional<onebot::Response> CallOverSocket(Account& account, const onebot::OneBotCall& call,
+                                                 std::chrono::milliseconds timeout);
+  // The call over the socket, else through the HTTP API, waiting `timeout` for the answer;
+  // counted in the account's health.
+  onebot::Response Call(Account& account, onebot::OneBotCall call, std::chrono::milliseconds timeout);
+  // A sync's member list (get_group_member_list's data) into member_synced events, each batch
+  // durable before the next; kDone once all are in.
+  PerformResult TakeInMembers(Account& account, const std::string& group, const std::string& data);
+  // The sink for one submission from outside the inbound side (a sync), or null when stopped;
+  // a non-null one is released after the submission, and Stop waits for that.
+  EventSink* AcquireSink();
+  void ReleaseSink();
   void NoteError(Account& account, std::string error);
   void NoteAlive(Account& account, size_t events);
 
@@ -95,6 +117,8 @@ class OneBotAdapter : public PlatformAdapter {
   std::unique_ptr<onebot::ReportParser> parser_;
   mutable std::mutex mutex_;  // guards what follows and the accounts' health
   EventSink* sink_ = nullptr;  // between Start and Stop
+  int sink_users_ = 0;  // syncs submitting to sink_ right now (AcquireSink)
+  std::condition_variable sink_idle_;  // sink_users_ fell to 0
   std::map<std::string, size_t> group_account_;  // group → the account that last saw it
   std::set<std::pair<size_t, std::string>> gone_;  // (account, group) the account was removed from
   std::map<std::string, std::shared_ptr<PendingCall>> pending_;  // by echo

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <thread>
@@ -25,10 +26,23 @@ using testing::TestPeer;
 class CollectingSink : public EventSink {
  public:
   void Submit(std::vector<Event> batch, Done done) override {
+    SinkResult r{.status = status};
+    if (!status.ok()) return done(std::move(r));
+    batches.push_back(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (refuse_all) {
+        r.rejected.push_back({i, Status::Invalid("belongs to another community", "group")});
+      } else {
+        ++r.accepted;
+      }
+    }
     for (Event& e : batch) events.push_back(std::move(e));
-    done(SinkResult{});
+    done(std::move(r));
   }
   std::vector<Event> events;
+  std::vector<size_t> batches;  // the size of each batch submitted
+  Status status;                // not ok: every batch is refused so (queue full, shutting down)
+  bool refuse_all = false;      // every event is rejected
 };
 
 std::string Sign(const std::string& secret, const std::string& body) {
@@ -62,6 +76,7 @@ class OneBotAdapterTest : public ::testing::Test {
           std::lock_guard lock(mutex_);
           calls_.emplace_back(r.Target(), json::parse(r.body, nullptr, false));
           heads_.push_back(r.head);
+          if (r.Target().ends_with("/get_group_member_list")) return JsonAnswer(member_list_);
           return JsonAnswer(R"({"status":"ok","retcode":0,"data":{"message_id":42}})");
         }) {}
 
@@ -88,8 +103,41 @@ class OneBotAdapterTest : public ::testing::Test {
   std::mutex mutex_;
   std::vector<std::pair<std::string, json>> calls_;
   std::vector<std::string> heads_;
+  std::string member_list_;  // the answer to get_group_member_list
   TestPeer api_;
 };
+
+// A report of account 10001 about group 600001.
+std::string Notice(const std::string& notice_type, const std::string& sub_type, int64_t user, int64_t operator_id) {
+  return json{{"time", 1772323200}, {"self_id", 10001},   {"post_type", "notice"},     {"notice_type", notice_type},
+              {"sub_type", sub_type}, {"group_id", 600001}, {"user_id", user}, {"operator_id", operator_id}}
+      .dump();
+}
+
+// get_group_member_list's answer: `n` members 70000… (every third an admin), then the second
+// account and a row without a user_id.
+json MemberList(int n) {
+  json data = json::array();
+  for (int i = 0; i < n; ++i) {
+    data.push_back({{"group_id", 600001},
+                    {"user_id", 70000 + i},
+                    {"nickname", fmt::format("m{}", i)},
+                    {"card", i == 0 ? "群主" : ""},
+                    {"role", i == 0 ? "owner" : i % 3 == 0 ? "admin" : "member"},
+                    {"join_time", 1700000000 + i}});
+  }
+  data.push_back({{"user_id", 10002}, {"nickname", "second bot"}, {"role", "admin"}});
+  data.push_back({{"nickname", "no id"}});
+  return data;
+}
+
+OutboxRecord Sync(const std::string& group = "600001") {
+  OutboxRecord r;
+  r.action.type = ActionType::kSyncMembers;
+  r.action.platform = "qq";
+  r.action.group = group;
+  return r;
+}
 
 TEST_F(OneBotAdapterTest, TakesOnlyReportsSignedByTheirAccount) {
   auto a = Make();
@@ -328,6 +376,197 @@ TEST_F(OneBotAdapterTest, AnActionInFlightWhenTheSocketDropsHasAnUnknownOutcome)
   EXPECT_EQ(a.health()[0].state, "connected");
   a.Stop();
   EXPECT_TRUE(again->closed) << "Stop closes the socket";
+}
+
+TEST_F(OneBotAdapterTest, TheBotRemovedIsAnEventAndItsAccountActsNoMoreThere) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  const std::string kicked = Notice("group_decrease", "kick_me", 10001, 30003);
+  ASSERT_EQ(Post(*a, "10001", Sign("key1", kicked), kicked).status, 200);
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].type, EventType::kBotRemoved);
+  EXPECT_EQ(sink_.events[0].id, "10001:group_decrease:600001:10001:1772323200");
+  EXPECT_EQ(sink_.events[0].group, "600001");
+  EXPECT_EQ(sink_.events[0].member, "30003");
+
+  OutboxRecord send;
+  send.action.type = ActionType::kSendMessage;
+  send.action.platform = "qq";
+  send.action.group = "600001";
+  send.action.text = "x";
+  const PerformResult refused = a->Perform(send);
+  EXPECT_EQ(refused.kind, PerformResult::Kind::kFailed);
+  EXPECT_EQ(refused.error, "account 10001 is no longer in group 600001");
+
+  const std::string added = Notice("group_increase", "invite", 10001, 30003);
+  ASSERT_EQ(Post(*a, "10001", Sign("key1", added), added).status, 200);
+  ASSERT_EQ(sink_.events.size(), 2u);
+  EXPECT_EQ(sink_.events[1].type, EventType::kBotAdded);
+  EXPECT_EQ(a->Perform(send).kind, PerformResult::Kind::kDone);
+  std::lock_guard lock(mutex_);
+  ASSERT_EQ(calls_.size(), 1u) << "nothing was sent while the bot was out";
+  EXPECT_EQ(calls_[0].first, "/send_group_msg");
+}
+
+TEST_F(OneBotAdapterTest, AJoinRequestComesInAndIsAnswered) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  const std::string request = json{{"time", 1772323200}, {"self_id", 10002},    {"post_type", "request"},
+                                   {"request_type", "group"}, {"sub_type", "add"}, {"group_id", 600001},
+                                   {"user_id", 7003},         {"comment", "答案：芝麻开门"}, {"flag", "f-77"}}
+                                  .dump();
+  ASSERT_EQ(Post(*a, "10002", Sign("key2", request), request).status, 200);
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].type, EventType::kJoinRequest);
+  EXPECT_EQ(sink_.events[0].id, "10002:request:600001:7003:1772323200");
+  EXPECT_EQ(sink_.events[0].member, "7003");
+  EXPECT_EQ(sink_.events[0].text, "答案：芝麻开门");
+  EXPECT_EQ(sink_.events[0].request, "f-77");
+
+  OutboxRecord answer;
+  answer.action.type = ActionType::kAnswerJoinRequest;
+  answer.action.platform = "qq";
+  answer.action.group = "600001";
+  answer.action.member = "7003";
+  answer.action.request = "f-77";
+  answer.action.text = "答案不对";
+  const PerformResult done = a->Perform(answer);
+  EXPECT_EQ(done.kind, PerformResult::Kind::kDone) << done.error;
+  std::lock_guard lock(mutex_);
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].first, "/second/set_group_add_request") << "the account that saw the group";
+  EXPECT_EQ(calls_[0].second,
+            json::parse(R"({"flag":"f-77","sub_type":"add","approve":false,"reason":"答案不对"})"));
+}
+
+TEST_F(OneBotAdapterTest, ASyncWaitsForStartThenBringsTheMembersInOverHttp) {
+  member_list_ = json{{"status", "ok"}, {"retcode", 0}, {"data", MemberList(1201)}}.dump();
+  auto a = Make();
+  const PerformResult early = a->Perform(Sync());
+  EXPECT_EQ(early.kind, PerformResult::Kind::kRetry) << "nowhere to take the members in yet";
+  {
+    std::lock_guard lock(mutex_);
+    EXPECT_TRUE(calls_.empty()) << "nothing is asked before Start";
+  }
+  ASSERT_TRUE(a->Start(sink_).ok());
+  const PerformResult done = a->Perform(Sync());
+  EXPECT_EQ(done.kind, PerformResult::Kind::kDone) << done.error;
+  EXPECT_EQ(sink_.batches, (std::vector<size_t>{500, 500, 201})) << "each batch durable before the next";
+  ASSERT_EQ(sink_.events.size(), 1201u) << "the second account and the row without an id are left out";
+  EXPECT_EQ(sink_.events[0].type, EventType::kMemberSynced);
+  EXPECT_EQ(sink_.events[0].id, "sync:600001:70000:owner:1772323200000");
+  EXPECT_EQ(sink_.events[0].name, "群主");
+  EXPECT_EQ(sink_.events[0].time, 1700000000000);
+  EXPECT_EQ(sink_.events[3].id, "sync:600001:70003:admin:1772323200000");
+  EXPECT_EQ(sink_.events[3].name, "m3");
+  EXPECT_EQ(sink_.events[1200].member, "71200");
+  EXPECT_EQ(a->health()[0].events, 1201);
+  std::lock_guard lock(mutex_);
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].first, "/get_group_member_list");
+  EXPECT_EQ(calls_[0].second, json::parse(R"({"group_id":600001,"no_cache":true})"));
+  EXPECT_NE(heads_[0].find("Authorization: Bearer tok"), std::string::npos);
+}
+
+TEST_F(OneBotAdapterTest, ASyncGoesOverTheSocketWhileItIsConnected) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  auto socket = std::make_shared<FakeSocket>();
+  MessageSocketHandler h = (*a->AcceptSocket(Handshake("10001", "Bearer tok")))(socket);
+  auto done = std::async(std::launch::async, [&] { return a->Perform(Sync()); });
+  const json frame = socket->Frame(0);
+  EXPECT_EQ(frame["action"], "get_group_member_list");
+  EXPECT_EQ(frame["params"], json::parse(R"({"group_id":600001,"no_cache":true})"));
+  ASSERT_TRUE(frame["echo"].is_string());
+  // Names are anyone's to choose: a member called "post_type" does not make the answer a report.
+  json members = MemberList(2);
+  members[1]["nickname"] = "post_type";
+  h.on_message(json{{"status", "ok"}, {"retcode", 0}, {"data", members}, {"echo", frame["echo"]}}.dump());
+  const PerformResult result = done.get();
+  EXPECT_EQ(result.kind, PerformResult::Kind::kDone) << result.error;
+  ASSERT_EQ(sink_.events.size(), 2u);
+  EXPECT_EQ(sink_.events[1].id, "sync:600001:70001:member:1772323200000");
+  EXPECT_EQ(sink_.events[1].name, "post_type");
+  // And a message saying "echo" is still a report.
+  h.on_message(GroupMessage(10001, 6, "echo"));
+  ASSERT_EQ(sink_.events.size(), 3u);
+  EXPECT_EQ(sink_.events[2].text, "echo");
+  std::lock_guard lock(mutex_);
+  EXPECT_TRUE(calls_.empty()) << "nothing went through the HTTP API";
+}
+
+TEST_F(OneBotAdapterTest, ASyncThatIsNotTakenInIsNotDone) {
+  auto a = Make();
+  ASSERT_TRUE(a->Start(sink_).ok());
+  // An answer without a member list: the same would come again.
+  member_list_ = R"({"status":"ok","retcode":0,"data":{"members":[]}})";
+  PerformResult r = a->Perform(Sync());
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_NE(r.error.find("data: must be an array"), std::string::npos) << r.error;
+  // The platform's refusal is the action's.
+  member_list_ = R"({"status":"failed","retcode":1400,"data":null,"wording":"Group not found"})";
+  r = a->Perform(Sync());
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_EQ(r.error, "retcode 1400: Group not found");
+  // Ingest busy: tried again later.
+  member_list_ = json{{"status", "ok"}, {"retcode", 0}, {"data", MemberList(3)}}.dump();
+  sink_.status = Status(Code::kResourceExhausted, "queue full");
+  r = a->Perform(Sync());
+  EXPECT_EQ(r.kind, PerformResult::Kind::kRetry);
+  EXPECT_NE(r.error.find("queue full"), std::string::npos) << r.error;
+  // Every member refused (the group belongs to another community): nothing was done.
+  sink_.status = Status::Ok();
+  sink_.refuse_all = true;
+  r = a->Perform(Sync());
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_NE(r.error.find("3 of 3 members refused"), std::string::npos) << r.error;
+  EXPECT_TRUE(std::all_of(sink_.events.begin(), sink_.events.end(),
+                          [](const Event& e) { return e.type == EventType::kMemberSynced; }));
+  // An empty group is a sync that took nothing in, and done.
+  member_list_ = R"({"status":"ok","retcode":0,"data":[]})";
+  EXPECT_EQ(a->Perform(Sync()).kind, PerformResult::Kind::kDone);
+}
+
+// A sink whose batches wait until the test lets them through.
+class GatedSink : public EventSink {
+ public:
+  void Submit(std::vector<Event> batch, Done done) override {
+    std::unique_lock lock(mu);
+    ++submitted;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+    done(SinkResult{.accepted = static_cast<int64_t>(batch.size())});
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int submitted = 0;
+  bool open = false;
+};
+
+TEST_F(OneBotAdapterTest, StopWaitsForTheSyncBatchUnderWayAndItSubmitsNoMore) {
+  member_list_ = json{{"status", "ok"}, {"retcode", 0}, {"data", MemberList(600)}}.dump();  // two batches
+  GatedSink gated;
+  auto a = Make();
+  ASSERT_TRUE(a->Start(gated).ok());
+  auto sync = std::async(std::launch::async, [&] { return a->Perform(Sync()); });
+  {
+    std::unique_lock lock(gated.mu);
+    ASSERT_TRUE(gated.cv.wait_for(lock, std::chrono::seconds(10), [&] { return gated.submitted == 1; }));
+  }
+  auto stopped = std::async(std::launch::async, [&] { a->Stop(); });
+  EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "Stop returned while a batch was still being submitted";
+  {
+    std::lock_guard lock(gated.mu);
+    gated.open = true;
+    gated.cv.notify_all();
+  }
+  stopped.get();
+  const PerformResult r = sync.get();
+  EXPECT_EQ(r.kind, PerformResult::Kind::kRetry) << "the rest waits for the next start";
+  EXPECT_EQ(r.error, "stopped during a member sync");
+  std::lock_guard lock(gated.mu);
+  EXPECT_EQ(gated.submitted, 1) << "nothing reached the sink after Stop";
 }
 
 }  // namespace

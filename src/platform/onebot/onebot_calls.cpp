@@ -138,6 +138,23 @@ Result<OneBotCall> BuildCall(const OutboxRecord& record) {
           fmt::format(R"({{"group_id":{},"user_id":{},"duration":{}}})", group, user, duration);
       return call;
     }
+    case ActionType::kAnswerJoinRequest: {
+      // The call names no group or applicant: the flag does. The reason is shown to the
+      // applicant only on a rejection.
+      if (a.request.empty()) {
+        return Status::Invalid("required (the join_request event's request)", "request");
+      }
+      if (!a.approve && !IsValidUtf8(a.text)) {
+        return Status::Invalid(fmt::format("invalid UTF-8 at byte {}", FirstInvalidUtf8(a.text)),
+                               "text");
+      }
+      Result<OneBotCall> answer =
+          JoinRequestCall(a.request, "add", a.approve, a.approve ? "" : a.text);
+      if (!answer.ok()) return Status::Invalid(answer.status().message(), "request");
+      return answer;
+    }
+    case ActionType::kSyncMembers:
+      return GroupMemberListCall(a.group);
     default:
       return Status::Invalid(
           fmt::format("{} is not supported through OneBot v11", ActionTypeName(a.type)), "type");
@@ -161,7 +178,8 @@ Result<OneBotCall> JoinRequestCall(std::string_view flag, std::string_view sub_t
 
 Result<OneBotCall> GroupMemberListCall(std::string_view group) {
   QZ_ASSIGN_OR_RETURN(const int64_t id, QqNumber(group, "group"));
-  return OneBotCall{"get_group_member_list", fmt::format(R"({{"group_id":{}}})", id), {}};
+  return OneBotCall{"get_group_member_list",
+                    fmt::format(R"({{"group_id":{},"no_cache":true}})", id), {}};
 }
 
 std::string CallEnvelope(const OneBotCall& call, std::string_view echo) {
@@ -173,7 +191,8 @@ Capabilities OneBotCapabilities() {
   Capabilities c;
   for (const ActionType t : {ActionType::kSendMessage, ActionType::kReply, ActionType::kSendDirect,
                              ActionType::kDeleteMessage, ActionType::kWarn, ActionType::kMute,
-                             ActionType::kRemoveMember, ActionType::kUnmute}) {
+                             ActionType::kRemoveMember, ActionType::kUnmute,
+                             ActionType::kAnswerJoinRequest, ActionType::kSyncMembers}) {
     c.Add(t);
   }
   c.dedupes_sends = false;
@@ -257,7 +276,7 @@ Response ParseResponse(int http_status, std::string_view body, std::string_view 
   return out;
 }
 
-Result<std::vector<GroupMember>> ParseGroupMembers(std::string_view data) {
+Result<GroupMemberList> ParseGroupMembers(std::string_view data) {
   simdjson::dom::parser parser;
   element doc;
   std::string buffer;
@@ -269,15 +288,25 @@ Result<std::vector<GroupMember>> ParseGroupMembers(std::string_view data) {
     return Status::Invalid(
         fmt::format("must be an array of members (got {})", JsonTypeWord(doc.type())), "data");
   }
-  std::vector<GroupMember> members;
-  members.reserve(arr.size());
-  size_t i = 0;
+  GroupMemberList list;
+  list.members.reserve(std::min(arr.size(), kMaxGroupMembers));
   for (element item : arr) {
-    const std::string path = fmt::format("data[{}]", i++);
+    if (list.members.size() + list.skipped >= kMaxGroupMembers) {
+      ++list.truncated;
+      continue;
+    }
     object o;
-    if (item.get_object().get(o)) return Status::Invalid("must be an object", path);
+    if (item.get_object().get(o)) {
+      ++list.skipped;
+      continue;
+    }
+    Result<std::string> user = ReadQq(o, "user_id", true);
+    if (!user.ok()) {
+      ++list.skipped;
+      continue;
+    }
     GroupMember m;
-    QZ_ASSIGN_OR_RETURN(m.user_id, ReadQq(o, "user_id", true, path + ".user_id"));
+    m.user_id = std::move(*user);
     m.nickname = Cut(ReadString(o, "nickname", false).value(), kMaxNameBytes);
     m.card = Cut(ReadString(o, "card", false).value(), kMaxNameBytes);
     m.role = ParseSenderRole(ReadString(o, "role", false).value());
@@ -285,9 +314,35 @@ Result<std::vector<GroupMember>> ParseGroupMembers(std::string_view data) {
         t.ok() && t->has_value() && **t > 0 && **t < kMaxSeconds) {
       m.join_time = **t * 1000;
     }
-    members.push_back(std::move(m));
+    list.members.push_back(std::move(m));
   }
-  return members;
+  return list;
+}
+
+std::vector<Event> MemberSyncedEvents(std::string_view group, const std::vector<GroupMember>& members,
+                                      const std::vector<std::string>& bots, TimeMs now,
+                                      const ParseOptions& options) {
+  std::vector<Event> events;
+  events.reserve(members.size());
+  for (const GroupMember& m : members) {
+    if (std::find(bots.begin(), bots.end(), m.user_id) != bots.end()) continue;
+    Event e;
+    e.type = EventType::kMemberSynced;
+    e.platform = options.platform;
+    e.time_offset = options.time_offset_minutes;
+    e.time = now;
+    if (m.join_time >= kMinSeconds * 1000) {
+      const int64_t year = WrittenYear(Timestamp{m.join_time, options.time_offset_minutes});
+      if (year >= kMinEventYear && year <= kMaxEventYear) e.time = m.join_time;
+    }
+    e.group = group;
+    e.member = m.user_id;
+    e.name = m.card.empty() ? m.nickname : m.card;
+    e.role = m.role;
+    e.id = fmt::format("sync:{}:{}:{}:{}", group, m.user_id, m.role ? RoleName(*m.role) : "", now);
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 }  // namespace qz::onebot

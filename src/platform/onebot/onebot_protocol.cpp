@@ -391,25 +391,34 @@ Status ReportParser::Impl::ParseNotice(object o, TimeMs time, Report& r) {
     if (sub_type != "set" && sub_type != "unset") {
       return Status::Invalid("must be set or unset for group_admin", "sub_type");
     }
-    r.content = AdminChange{group, user, sub_type == "set", time};
+    if (user == r.self_id) {  // the bot is no member of the community (as for its own messages)
+      r.content = Ignored{"notice:group_admin:" + sub_type + ":self"};
+      return Status::Ok();
+    }
+    // The platform says which role the member has now: a member sync of one member.
+    Event e = NewEvent(EventType::kMemberSynced, time);
+    e.id = fmt::format("{}:admin:{}:{}:{}", r.self_id, group, user, time / 1000);
+    e.group = group;
+    e.member = user;
+    e.role = sub_type == "set" ? Role::kAdmin : Role::kMember;
+    r.content = std::move(e);
     return Status::Ok();
   }
 
   const bool joined = notice_type == "group_increase";
-  if (user == r.self_id || sub_type == "kick_me") {
-    using Change = BotMembership::Change;
-    const Change change = joined                ? Change::kJoined
-                          : sub_type == "leave" ? Change::kLeft
-                                                : Change::kRemoved;
-    r.content = BotMembership{change, group, operator_id, time};
-    return Status::Ok();
-  }
-  Event e = NewEvent(joined ? EventType::kMemberJoined : EventType::kMemberLeft, time);
+  // About the bot account itself: the group's event, not a member's. Whoever did it (invited,
+  // approved or removed the bot) is its member, when reported; never the bot.
+  const bool about_bot = user == r.self_id || sub_type == "kick_me";
+  Event e = NewEvent(about_bot ? (joined ? EventType::kBotAdded : EventType::kBotRemoved)
+                               : (joined ? EventType::kMemberJoined : EventType::kMemberLeft),
+                     time);
   e.id = fmt::format("{}:{}:{}:{}:{}", r.self_id, notice_type, group, user, time / 1000);
   e.group = group;
-  e.member = user;
+  e.member = about_bot ? (operator_id == r.self_id ? std::string() : operator_id) : user;
   const bool by_other = !operator_id.empty() && operator_id != user;
-  if (joined) {
+  if (about_bot) {
+    // bot_added / bot_removed carry no more than that: the bot is in the group, or is not.
+  } else if (joined) {
     // Only an invitation names a referrer: on approve the operator is the admin who let them in.
     if (sub_type == "invite" && by_other) e.via_inviter = operator_id;
   } else {
@@ -436,7 +445,21 @@ Status ReportParser::Impl::ParseRequest(object o, TimeMs time, Report& r) {
   QZ_ASSIGN_OR_RETURN(j.sub_type, RequiredString(o, "sub_type"));
   j.comment = Cut(ReadString(o, "comment", false).value(), kMaxCommentBytes);
   j.time = time;
-  r.content = std::move(j);
+  if (j.sub_type != "add") {  // the bot is invited: a person decides (JoinRequest's comment)
+    r.content = std::move(j);
+    return Status::Ok();
+  }
+  // The flag is what answers the request: cut, it would answer nothing.
+  if (j.flag.size() > kMaxIdBytes) {
+    return Status::Invalid(fmt::format("longer than {} bytes", kMaxIdBytes), "flag");
+  }
+  Event e = NewEvent(EventType::kJoinRequest, time);
+  e.id = fmt::format("{}:request:{}:{}:{}", r.self_id, j.group, j.user, time / 1000);
+  e.group = std::move(j.group);
+  e.member = std::move(j.user);
+  e.text = std::move(j.comment);
+  e.request = std::move(j.flag);
+  r.content = std::move(e);
   return Status::Ok();
 }
 

@@ -54,32 +54,15 @@ struct Ban {
   TimeMs time = 0;
 };
 
-// A member made or unmade an admin (group_admin).
-struct AdminChange {
-  std::string group;
-  std::string member;
-  bool admin = false;  // sub_type set: true; unset: false
-  TimeMs time = 0;
-};
-
-// The bot account itself joined or left a group: not a member's event (group_increase or
-// group_decrease about self_id; kick_me).
-struct BotMembership {
-  enum class Change : uint8_t { kJoined, kLeft, kRemoved };
-  Change change = Change::kJoined;
-  std::string group;
-  std::string operator_id;  // who invited, approved or removed the bot; empty if not reported
-  TimeMs time = 0;
-};
-
-// Someone asks to join a group, or the bot is invited to one (request_type group). Answer with
-// JoinRequestCall(flag, sub_type, …).
+// The bot account is invited to a group (request_type group, sub_type invite; any sub_type but
+// add). Not a member's event: a person accepts it in QQ (or JoinRequestCall(flag, "invite", …)).
+// A request to join (sub_type add) is a canonical join_request event instead.
 struct JoinRequest {
   std::string flag;  // opaque; handed back to set_group_add_request
   std::string group;
-  std::string user;
-  std::string comment;   // the verification text (验证信息), at most 4096 bytes
-  std::string sub_type;  // "add" (asks to join) or "invite" (the bot is invited)
+  std::string user;      // who invited the bot
+  std::string comment;   // at most 4096 bytes
+  std::string sub_type;  // as reported: "invite"
   TimeMs time = 0;
 };
 
@@ -101,8 +84,9 @@ struct Ignored {
 
 struct Report {
   std::string self_id;  // the bot account the report came through
-  // An Event is a canonical message, member_joined or member_left, ready for the EventSink.
-  std::variant<Event, Recall, Ban, AdminChange, BotMembership, JoinRequest, Meta, Ignored> content;
+  // An Event is a canonical message, member_joined, member_left, join_request, member_synced,
+  // bot_added or bot_removed, ready for the EventSink.
+  std::variant<Event, Recall, Ban, JoinRequest, Meta, Ignored> content;
   // A message's pictures (http(s) URLs, at most kMaxImageUrls): for the adapter to fetch and
   // decode QR codes from into the event's `qr` (core/image/qr.hpp) before submitting it.
   std::vector<std::string> image_urls;
@@ -126,10 +110,17 @@ inline constexpr size_t kMaxImageUrls = 16;
 //  - notice group_increase → member_joined (via.inviter = operator_id for sub_type invite);
 //    group_decrease → member_left (kick: removed; leave: left). Their id is
 //    "<self_id>:<notice_type>:<group>:<user>:<time>", so a redelivered report is a duplicate;
-//    attrs keep `onebot_sub_type` and `onebot_operator`. About the bot itself (or kick_me):
-//    BotMembership. group_recall → Recall; group_ban → Ban; group_admin → AdminChange; any other
-//    notice → Ignored.
-//  - request group → JoinRequest; friend and others → Ignored.
+//    attrs keep `onebot_sub_type` and `onebot_operator`. About the bot itself (user_id is
+//    self_id, or sub_type kick_me): bot_added (group_increase) or bot_removed (group_decrease),
+//    the same id and attrs, member = operator_id when reported and not the bot (who invited,
+//    approved or removed it). group_admin → member_synced with role admin (set) or member
+//    (unset), id "<self_id>:admin:<group>:<user>:<time>" (about the bot itself: Ignored,
+//    "notice:group_admin:<sub_type>:self"). group_recall → Recall; group_ban →
+//    Ban; any other notice → Ignored.
+//  - request group, sub_type add → join_request: id "<self_id>:request:<group>:<user>:<time>",
+//    member = user_id, text = comment (cut at 4096 bytes), request = flag (at most kMaxIdBytes:
+//    a longer one is an error, as it could not be answered). Other sub_types (invite: the bot is
+//    invited) → JoinRequest. friend and other request types → Ignored.
 //  - meta_event heartbeat, lifecycle → Meta; others → Ignored. post_type message_sent (the
 //    bot's own messages) and unknown post types → Ignored.
 // Errors (kInvalidArgument) name the field: malformed JSON, a missing or mistyped post_type,
@@ -183,27 +174,33 @@ inline constexpr int64_t kMaxMuteSeconds = 30 * 24 * 3600;
 //                  duration_s <= 0, "until unmuted", is kMaxMuteSeconds)
 //   unmute       → set_group_ban {…, duration: 0}
 //   remove_member → set_group_kick {group_id, user_id, reject_add_request: false}
+//   answer_join_request → set_group_add_request {flag: request, sub_type: "add", approve,
+//                  reason: text when rejecting, else ""} (a join_request event's answer)
+//   sync_members → get_group_member_list (GroupMemberListCall); the adapter turns its answer
+//                  into member_synced events (MemberSyncedEvents)
 // group and member must be decimal QQ numbers fitting int64, reply_to a message's event id
-// "<self_id>:<message_id>", texts non-empty UTF-8; errors (kInvalidArgument) name the Action
-// field (group, member, reply_to, text, duration_s). Other actions (unban, create_invite,
-// set_announcement, engine actions) are kInvalidArgument on `type`: OneBotCapabilities()
-// does not declare them.
+// "<self_id>:<message_id>", texts non-empty UTF-8 (a rejection's reason may be empty), request
+// non-empty; errors (kInvalidArgument) name the Action field (group, member, reply_to, text,
+// duration_s, request). Other actions (unban, create_invite, set_announcement, engine actions)
+// are kInvalidArgument on `type`: OneBotCapabilities() does not declare them.
 Result<OneBotCall> BuildCall(const OutboxRecord& record);
 
-// set_group_add_request {flag, sub_type, approve, reason}: answers a JoinRequest (`sub_type`
-// as it was reported: add or invite; `reason` is shown on a refusal).
+// set_group_add_request {flag, sub_type, approve, reason}: answers a request (`sub_type` as it
+// was reported: add or invite; `reason` is shown on a refusal).
 Result<OneBotCall> JoinRequestCall(std::string_view flag, std::string_view sub_type, bool approve,
                                    std::string_view reason);
-// get_group_member_list {group_id}; its data is read by ParseGroupMembers.
+// get_group_member_list {group_id, no_cache: true} (a sync wants the list as it is now, not the
+// implementation's cached copy; implementations without no_cache ignore it); its data is read by
+// ParseGroupMembers.
 Result<OneBotCall> GroupMemberListCall(std::string_view group);
 
 // The reverse-WebSocket request frame {"action":…,"params":…,"echo":"<echo>"}; the response
 // carries the same echo back.
 std::string CallEnvelope(const OneBotCall& call, std::string_view echo);
 
-// send_message, reply, warn, send_direct, delete_message, mute, unmute, remove_member. QQ has no
-// unban (a removed member may join again), no invite links and no announcements through OneBot
-// v11, and sends are not deduplicated.
+// send_message, reply, warn, send_direct, delete_message, mute, unmute, remove_member,
+// answer_join_request, sync_members. QQ has no unban (a removed member may join again), no
+// invite links and no announcements through OneBot v11, and sends are not deduplicated.
 Capabilities OneBotCapabilities();
 // {.per_second = 2}: no published limit; implementations queue rate-limited calls every 500 ms
 // (go-cqhttp's api.rate_limit_interval), see adapter.hpp. No published per-chat figure.
@@ -234,8 +231,31 @@ struct GroupMember {
   std::optional<Role> role;  // owner, admin or member; absent when not reported
   TimeMs join_time = 0;      // 0 when not reported
 };
-// Reads Response::data of get_group_member_list: an array of member objects, each with a
-// user_id (errors name it, e.g. "data[3].user_id"); the other fields are best-effort.
-Result<std::vector<GroupMember>> ParseGroupMembers(std::string_view data);
+// The most members one sync takes in: QQ groups hold at most a few thousand, so more is a
+// broken answer, and each member is an event in one sync's batches.
+inline constexpr size_t kMaxGroupMembers = 10000;
+
+struct GroupMemberList {
+  std::vector<GroupMember> members;  // in the answer's order, at most kMaxGroupMembers
+  size_t skipped = 0;    // rows that are not an object or have no valid user_id
+  size_t truncated = 0;  // rows beyond kMaxGroupMembers, not read
+};
+// Reads Response::data of get_group_member_list: an array of member objects. Defensive, as one
+// odd row must not lose the others: a row that is not an object or has no user_id (a QQ number)
+// is skipped and counted; the other fields are best-effort (a mistyped one is left out); rows
+// beyond kMaxGroupMembers are counted, not read. Errors (kInvalidArgument, field "data") only
+// when data is not JSON or not an array.
+Result<GroupMemberList> ParseGroupMembers(std::string_view data);
+
+// The member_synced events of one member list of `group`, one per member whose user_id is not
+// in `bots` (the adapter's own accounts, which are not community members): member = user_id,
+// name = card, else nickname; role when reported; id "sync:<group>:<user>:<role>:<now ms>" (the
+// role part empty when not reported): new at each sync, so a role that changes back is seen; the
+// writer keeps out of the log a sync that changes nothing (docs/events.md); time = join_time when it is reported and within the accepted dates (when the
+// membership began: a new membership starts then, and a sync does not make members who never
+// spoke look seen now), else `now`. Every event passes EventParser.
+std::vector<Event> MemberSyncedEvents(std::string_view group, const std::vector<GroupMember>& members,
+                                      const std::vector<std::string>& bots, TimeMs now,
+                                      const ParseOptions& options = {});
 
 }  // namespace qz::onebot

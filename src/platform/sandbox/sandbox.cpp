@@ -18,6 +18,9 @@ constexpr int16_t kOffsetMinutes = 480;
 
 // Limits as the event parser applies them, so an event made here always parses.
 constexpr size_t kMaxNameBytes = 512;
+// A sync_members answer goes to the sink in batches of this many events (a large group's list
+// in one batch could exceed what ingest queues).
+constexpr size_t kSyncBatch = 1000;
 static_assert(kMaxQrPayloads == kMaxQrCodes && kMaxQrPayloadBytes == kMaxQrCodeBytes,
               "what DecodeQrCodes answers must fit the event's qr field");
 
@@ -49,6 +52,7 @@ bool NeedsMember(ActionType t) {
     case ActionType::kUnmute:
     case ActionType::kRemoveMember:
     case ActionType::kUnban:
+    case ActionType::kAnswerJoinRequest:  // whom the approval lets in
       return true;
     default:
       return false;
@@ -88,6 +92,17 @@ class SandboxFactory final : public AdapterFactory {
 }  // namespace
 
 std::unique_ptr<AdapterFactory> MakeSandboxFactory() { return std::make_unique<SandboxFactory>(); }
+
+Status SandboxPlatform::Start(EventSink& sink) {
+  std::lock_guard lock(mu_);
+  sink_ = &sink;
+  return Status::Ok();
+}
+
+void SandboxPlatform::Stop() {
+  std::lock_guard lock(mu_);  // a Perform reporting holds it until its report is durable
+  sink_ = nullptr;
+}
 
 SandboxPlatform::SandboxPlatform(const Clock& clock, int64_t first_event_number)
     : SandboxPlatform(clock, SandboxOptions{.first_event_number = first_event_number}) {}
@@ -210,6 +225,7 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
       entry = &Append(a.group, "remove", a.member);
       entry->text = a.text;
       removed_.insert({a.group, a.member});
+      if (auto it = members_.find(a.group); it != members_.end()) it->second.erase(a.member);
       break;
     case ActionType::kUnban:
       // Lifts the ban only: the member may join again (a removed member posts after a Join).
@@ -226,6 +242,14 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
       result.platform_ref = entry->text;
       break;
     }
+    case ActionType::kAnswerJoinRequest:
+    case ActionType::kSyncMembers:
+      if (Status st = PerformReported(a, entry); !st.ok()) {
+        result.kind = PerformResult::Kind::kRetry;
+        result.error = st.message();
+        return result;
+      }
+      break;
     default:
       return refuse(fmt::format("{} is not a platform action", ActionTypeName(a.type)));
   }
@@ -235,6 +259,61 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
     ++recorded_count_[key];
   }
   return result;
+}
+
+Status SandboxPlatform::PerformReported(const Action& a, SandboxEntry*& entry) {
+  const TimeMs now = clock_.Now();
+  std::vector<Event> report;
+  if (a.type == ActionType::kSyncMembers) {
+    if (auto it = members_.find(a.group); it != members_.end()) {
+      for (const auto& [id, m] : it->second) {
+        Event e = NewEvent(EventType::kMemberSynced, 's', a.group, id, {}, now);
+        e.name = m.name;
+        e.role = m.role;
+        report.push_back(std::move(e));
+      }
+    }
+  } else if (a.approve && !(members_.contains(a.group) && members_[a.group].contains(a.member))) {
+    // The platform lets the applicant in and tells the bot so, as it does for any join.
+    Event e = NewEvent(EventType::kMemberJoined, 'j', a.group, a.member, {}, now);
+    if (auto it = requests_.find(a.request); it != requests_.end()) e.name = it->second;
+    report.push_back(std::move(e));
+  }
+  if (sink_ != nullptr) {
+    for (size_t i = 0; i < report.size(); i += kSyncBatch) {
+      const auto from = report.begin() + static_cast<std::ptrdiff_t>(i);
+      const auto n = static_cast<std::ptrdiff_t>(std::min(kSyncBatch, report.size() - i));
+      const SinkResult r = sink_->SubmitAndWait(std::vector<Event>(from, from + n));
+      if (!r.status.ok()) {
+        return Status::Unavailable(fmt::format("the report of {} was not taken: {}",
+                                               ActionTypeName(a.type), r.status.message()));
+      }
+    }
+  }
+  if (a.type == ActionType::kSyncMembers) {
+    entry = &Append(a.group, "sync", {});
+    entry->text = fmt::format("{} member{}", report.size(), report.size() == 1 ? "" : "s");
+    return Status::Ok();
+  }
+  entry = &Append(a.group, a.approve ? "approve" : "reject", a.member);
+  entry->text = a.text;
+  entry->request = a.request;
+  requests_.erase(a.request);
+  if (!report.empty()) {
+    removed_.erase({a.group, a.member});
+    NoteMember(a.group, a.member, report.front().name);
+    SandboxEntry& join = Append(a.group, "join", a.member);
+    join.name = report.front().name;
+    join.message_id = report.front().id;
+  }
+  return Status::Ok();
+}
+
+void SandboxPlatform::NoteMember(const std::string& group, const std::string& member,
+                                 const std::string& name) {
+  SandboxMember& m = members_[group][member];
+  m.id = member;
+  if (!name.empty()) m.name = name;
 }
 
 Status SandboxPlatform::CheckCanPost(const std::string& group, const std::string& member,
@@ -304,6 +383,7 @@ Result<Event> SandboxPlatform::RecordMessage(const std::string& group, const std
   e.text = text;
   if (image) e.kind = MessageKind::kImage;
   e.qr = qr;
+  if (!group.empty()) NoteMember(group, member, name);  // posting there: evidently a member
   SandboxEntry& entry = Append(group, "message", member);
   entry.name = name;
   entry.text = text;
@@ -325,6 +405,7 @@ Result<Event> SandboxPlatform::Join(const std::string& group, const std::string&
   std::lock_guard lock(mu_);
   const TimeMs now = clock_.Now();
   removed_.erase({group, member});  // joining again lifts a removal (a mute stays)
+  NoteMember(group, member, name);
   Event e = NewEvent(EventType::kMemberJoined, 'j', group, member, community, now);
   e.name = name;
   e.via_inviter = inviter;
@@ -344,9 +425,47 @@ Result<Event> SandboxPlatform::Leave(const std::string& group, const std::string
   const TimeMs now = clock_.Now();
   Event e = NewEvent(EventType::kMemberLeft, 'l', group, member, community, now);
   e.reason = LeaveReason::kLeft;
+  if (auto it = members_.find(group); it != members_.end()) it->second.erase(member);
   SandboxEntry& entry = Append(group, "leave", member);
   entry.message_id = e.id;
   return e;
+}
+
+Result<Event> SandboxPlatform::Request(const std::string& group, const std::string& member,
+                                       const std::string& name, const std::string& text,
+                                       const std::string& community) {
+  QZ_RETURN_IF_ERROR(CheckMessageFields(group, member, name, text, community));
+  std::lock_guard lock(mu_);
+  const TimeMs now = clock_.Now();
+  Event e = NewEvent(EventType::kJoinRequest, 'r', group, member, community, now);
+  e.name = name;
+  e.text = text;
+  e.request = fmt::format("req-{}", next_request_++);
+  requests_[e.request] = name;
+  SandboxEntry& entry = Append(group, "request", member);
+  entry.name = name;
+  entry.text = text;
+  entry.message_id = e.id;
+  entry.request = e.request;
+  return e;
+}
+
+Status SandboxPlatform::SetRole(const std::string& group, const std::string& member, Role role) {
+  QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
+  QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
+  std::lock_guard lock(mu_);
+  NoteMember(group, member, {});
+  members_[group][member].role = role;
+  return Status::Ok();
+}
+
+std::vector<SandboxMember> SandboxPlatform::Members(const std::string& group) const {
+  std::lock_guard lock(mu_);
+  std::vector<SandboxMember> out;
+  if (auto it = members_.find(group); it != members_.end()) {
+    for (const auto& [id, m] : it->second) out.push_back(m);
+  }
+  return out;
 }
 
 std::vector<SandboxEntry> SandboxPlatform::Conversation(const std::string& group, int64_t after_seq,

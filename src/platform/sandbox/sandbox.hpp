@@ -1,7 +1,8 @@
 // qunzhu platform/sandbox: a built-in platform whose groups and members are simulated and that
 // supports every capability. Owns the simulated conversations (members' messages and what the
 // bot sent, deleted, muted, removed), failure injection for tests, and turning a simulated
-// member's message, join or leave into a canonical event. Serves tests, the demo and try-it-out.
+// member's message, join, leave or join request into a canonical event. Serves tests, the demo
+// and try-it-out.
 // Configured by the [platforms.sandbox] section (MakeSandboxFactory).
 #pragma once
 
@@ -31,8 +32,10 @@ struct SandboxEntry {
   std::string group;
   // "message" (a member's), "bot" (the bot sent text), "delete", "warn", "mute", "unmute",
   // "remove", "unban", "direct" (a DM to `member`), "invite" (an invite link created),
-  // "announcement" (the group's announcement set to `text`),
-  // "join", "leave".
+  // "announcement" (the group's announcement set to `text`), "approve" / "reject" (a join
+  // request answered; `text` the reason given on a reject), "sync" (the members listed, `text`
+  // says how many), and the member side: "join", "leave", "request" (asked to join, `text` what
+  // they wrote).
   std::string kind;
   std::string member;  // who wrote it, or whom the action targets
   std::string name;
@@ -44,6 +47,16 @@ struct SandboxEntry {
   bool image = false;           // a member's message is a picture (the caption in `text`)
   std::vector<std::string> qr;  // the payloads of the QR codes found in that picture
   int64_t action_id = 0;        // for the bot's entries: the outbox action
+  std::string request;          // "request", "approve", "reject": the join request's handle
+};
+
+// A member of a simulated group as the sandbox knows them: from joins, posts and approved
+// requests (until they leave or are removed), with the role the platform gave them (SetRole).
+struct SandboxMember {
+  std::string id;
+  std::string name;
+  Role role = Role::kMember;
+  friend bool operator==(const SandboxMember&, const SandboxMember&) = default;
 };
 
 // Failure injection: each Perform fails with probability `fail_percent` (deterministic from
@@ -68,10 +81,13 @@ struct SandboxOptions {
   RateLimits rate_limits;  // none by default: the sandbox is as fast as delivery
 };
 
-// Thread-safe: Perform (delivery threads) and the member-side calls (HTTP threads) may race.
-// Inbound lifecycle: Start and Stop do nothing. The member side does not go through the sink:
-// PostMessage, Join and Leave return the event to their caller (the sandbox's HTTP routes, the
-// scenario runner), which ingests it and answers its own client once it is durable.
+// Thread-safe: Perform (delivery threads) and the member side (HTTP threads) may race.
+// Inbound: the member side does not go through the sink: PostMessage, Join, Leave and Request
+// return the event to their caller (the sandbox's HTTP routes, the scenario runner), which
+// ingests it and answers its own client once it is durable. What the platform itself reports
+// after an action goes through the sink Start was given: the applicant's join after an approved
+// join request, the member_synced events answering sync_members. Before Start and after Stop
+// there is nobody to tell: the action is carried out and nothing is reported.
 class SandboxPlatform final : public PlatformAdapter {
  public:
   explicit SandboxPlatform(const Clock& clock, int64_t first_event_number = 1);
@@ -81,16 +97,20 @@ class SandboxPlatform final : public PlatformAdapter {
   // Every platform action; sends deduplicated by idempotency key unless configured otherwise.
   Capabilities capabilities() const override;
   RateLimits rate_limits() const override { return rate_limits_; }
-  Status Start(EventSink& /*sink*/) override { return Status::Ok(); }
-  void Stop() override {}
+  Status Start(EventSink& sink) override;
+  void Stop() override;  // returns once no Perform is reporting to the sink any more
   // Records the action in its group's conversation (or fails per the injected failures; a
   // failed attempt records nothing). The same idempotency key performed twice is recorded once
   // and answers the same platform_ref (unless dedupes_sends is off: then it is recorded again
   // with a new one). A direct message without a group is recorded in the
   // conversation of group "" (not listed by Groups). Actions about messages the sandbox never
   // saw (events may reach the engine without passing through PostMessage) are recorded all the
-  // same. A mute of duration_s <= 0 lasts until an unmute. kFailed only for an action that is
-  // not a platform action or lacks the group / member it needs (the error names the field).
+  // same. A mute of duration_s <= 0 lasts until an unmute. An approved join request makes the
+  // applicant a member (their member_joined is reported, unless the sandbox has them in the
+  // group already); sync_members reports one member_synced per member it knows in the group
+  // (none for a group it knows nothing of). A report the sink refuses is kRetry, and nothing is
+  // recorded. kFailed only for an action that is not a platform action or lacks the group /
+  // member it needs (the error names the field).
   PerformResult Perform(const OutboxRecord& record) override;
 
   // The member side. Each returns the canonical event to ingest (ids "sandbox:<kind>:<n>"),
@@ -115,6 +135,17 @@ class SandboxPlatform final : public PlatformAdapter {
                      const std::string& community = {});
   Result<Event> Leave(const std::string& group, const std::string& member,
                       const std::string& community = {});
+  // A person asks to join `group` (join_request, id "sandbox:r:<n>"), writing `text` (their
+  // answer to the group's question); the event's `request` is the handle the bot answers with
+  // ("req-<n>"). They are not a member until a request is approved.
+  Result<Event> Request(const std::string& group, const std::string& member,
+                        const std::string& name, const std::string& text,
+                        const std::string& community = {});
+  // The platform makes `member` an owner, admin, assistant or plain member of `group` (in the
+  // app, unseen by qunzhu: no event). A sync_members then reports it.
+  Status SetRole(const std::string& group, const std::string& member, Role role);
+  // The members the sandbox knows in `group`, by id.
+  std::vector<SandboxMember> Members(const std::string& group) const;
 
   // The conversation of `group` after `after_seq`, oldest first, at most `limit`.
   std::vector<SandboxEntry> Conversation(const std::string& group, int64_t after_seq = 0,
@@ -147,6 +178,11 @@ class SandboxPlatform final : public PlatformAdapter {
   Status CheckCanPost(const std::string& group, const std::string& member, TimeMs now) const;
   Event NewEvent(EventType type, char id_kind, const std::string& group, const std::string& member,
                  const std::string& community, TimeMs now);
+  // A member is in `group` (name updated when given; the role kept).
+  void NoteMember(const std::string& group, const std::string& member, const std::string& name);
+  // answer_join_request and sync_members: reports what follows through the sink, then records
+  // the action (its entry in `entry`). An error (the sink refused the report) records nothing.
+  Status PerformReported(const Action& a, SandboxEntry*& entry);
 
   const Clock& clock_;
   const bool dedupes_sends_;
@@ -156,6 +192,8 @@ class SandboxPlatform final : public PlatformAdapter {
   int64_t next_seq_ = 1;
   int64_t next_event_ = 1;   // <n> of the member-side event ids
   int64_t next_invite_ = 1;  // <n> of the invite links
+  int64_t next_request_ = 1;  // <n> of the join requests' handles
+  EventSink* sink_ = nullptr;  // between Start and Stop
   int64_t perform_calls_ = 0;
   uint64_t rng_state_ = 1;
   SandboxFailures failures_;
@@ -165,6 +203,10 @@ class SandboxPlatform final : public PlatformAdapter {
   std::unordered_map<std::string, int> recorded_count_;
   std::map<MemberKey, TimeMs> muted_until_;
   std::set<MemberKey> removed_;  // until they join again
+  // By group, by member id: who the sandbox has seen in the group and is still there.
+  std::map<std::string, std::map<std::string, SandboxMember>> members_;
+  // Join requests not answered yet: handle -> the applicant's name.
+  std::unordered_map<std::string, std::string> requests_;
 };
 
 // Makes the sandbox from its section:

@@ -4,6 +4,7 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,8 @@ ApiJson SandboxEntryJson(const SandboxEntry& e) {
           {"deleted", e.deleted},
           {"image", e.image},
           {"qr", e.qr},
-          {"action_id", e.action_id == 0 ? ApiJson(nullptr) : ApiJson(e.action_id)}};
+          {"action_id", e.action_id == 0 ? ApiJson(nullptr) : ApiJson(e.action_id)},
+          {"request", e.request}};
 }
 
 // A sandbox event once ingested: the canonical event embedded verbatim, and what the log made
@@ -80,7 +82,7 @@ std::string FieldOr(const StringFields& fields, std::string_view key) {
   return it == fields.end() ? std::string() : it->second;
 }
 
-enum class MemberAction { kMessage, kJoin, kLeave };
+enum class MemberAction { kMessage, kJoin, kLeave, kRequest };
 
 // Ingests a sandbox event; the answer comes from the ingest writer once the event is durable.
 Status SubmitSandboxEvent(Call& c, Result<Event> event) {
@@ -142,8 +144,28 @@ Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
       return SubmitSandboxEvent(
           c, sandbox.Leave(group, FieldOr(f, "member"), FieldOr(f, "community")));
     }
+    case MemberAction::kRequest: {
+      QZ_ASSIGN_OR_RETURN(
+          const StringFields f,
+          ParseStringFields(body, {"member", "name", "text", "community"}, {"member"}));
+      return SubmitSandboxEvent(c, sandbox.Request(group, FieldOr(f, "member"), FieldOr(f, "name"),
+                                                   FieldOr(f, "text"), FieldOr(f, "community")));
+    }
   }
   return Status::Internal("unknown sandbox action");
+}
+
+// A role given on the platform: nothing is ingested (the bot learns it by a member sync).
+Status PostRole(Call& c, SandboxPlatform& sandbox) {
+  QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  QZ_ASSIGN_OR_RETURN(const StringFields f,
+                      ParseStringFields(c.body(), {"member", "role"}, {"member", "role"}));
+  const std::optional<Role> role = ParseRole(FieldOr(f, "role"));
+  if (!role) return Status::Invalid("must be owner, admin, assistant or member", "role");
+  const std::string& group = c.Param("group");
+  QZ_RETURN_IF_ERROR(sandbox.SetRole(group, FieldOr(f, "member"), *role));
+  c.RespondJson({{"group", group}, {"member", FieldOr(f, "member")}, {"role", RoleName(*role)}});
+  return Status::Ok();
 }
 
 Status PostDirect(Call& c, SandboxPlatform& sandbox) {
@@ -196,12 +218,15 @@ Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox) {
                                 }}));
   const std::pair<const char*, MemberAction> posts[] = {{"/messages", MemberAction::kMessage},
                                                         {"/join", MemberAction::kJoin},
-                                                        {"/leave", MemberAction::kLeave}};
+                                                        {"/leave", MemberAction::kLeave},
+                                                        {"/request", MemberAction::kRequest}};
   for (const auto& [suffix, what] : posts) {
     QZ_RETURN_IF_ERROR(table.Add({"POST", group + suffix, [&sandbox, what = what](Call& c) {
                                     return PostMemberAction(c, sandbox, what);
                                   }}));
   }
+  QZ_RETURN_IF_ERROR(table.Add({"POST", group + "/role",
+                                [&sandbox](Call& c) { return PostRole(c, sandbox); }}));
   return Status::Ok();
 }
 

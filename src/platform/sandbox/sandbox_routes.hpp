@@ -1,7 +1,8 @@
 // qunzhu platform/sandbox: the sandbox's HTTP face, contributed to the server's route table by
-// src/app. A simulated member posts, joins or leaves (the event is ingested; the answer comes
-// once it is durable, so the bot's reaction is decided) and anyone with a token reads a group's
-// conversation, including what the bot sent, deleted and muted.
+// src/app. A simulated member posts, joins, leaves or asks to join (the event is ingested; the
+// answer comes once it is durable, so the bot's reaction is decided), the platform gives a
+// member a role, and anyone with a token reads a group's conversation, including what the bot
+// sent, deleted and muted and the join requests it answered.
 #pragma once
 
 #include "core/status.hpp"
@@ -16,6 +17,11 @@ class SandboxPlatform;
 // POST /api/v1/sandbox/groups/{group}/messages  {"member","text"[,"name","community"]}
 // POST /api/v1/sandbox/groups/{group}/join      {"member"[,"name","inviter","code","community"]}
 // POST /api/v1/sandbox/groups/{group}/leave     {"member"[,"community"]}
+// POST /api/v1/sandbox/groups/{group}/request   {"member"[,"text","name","community"]}: a join
+//      request (join_request); the bot answers it with answer_join_request
+// POST /api/v1/sandbox/groups/{group}/role      {"member","role"}: the platform makes them an
+//      owner, admin, assistant or member; no event (a sync_members reports it). Answers
+//      {"group","member","role"}
 // POST /api/v1/sandbox/direct                   {"member","text"[,"name","community"]}: a private
 //      chat with the bot (a message event without a group)
 // GET  /api/v1/sandbox/direct/{member}?after=&limit=: that chat, with the bot's direct messages

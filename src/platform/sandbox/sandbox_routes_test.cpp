@@ -157,6 +157,36 @@ TEST_F(SandboxRoutesTest, SandboxJoinAndLeave) {
               "invalid_argument", "member");
 }
 
+TEST_F(SandboxRoutesTest, SandboxJoinRequestAndRole) {
+  Reply r = Send("POST", "/api/v1/sandbox/groups/g1/request",
+                 R"({"member":"u2","name":"Bob","text":"问题：暗号？\n答案：芝麻开门"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["accepted"], 1);
+  EXPECT_EQ(r.body["event"]["type"], "join_request");
+  EXPECT_EQ(r.body["event"]["member"], "u2");
+  EXPECT_EQ(r.body["event"]["request"], "req-1");
+  EXPECT_EQ(r.body["event"]["text"], "问题：暗号？\n答案：芝麻开门");
+  ASSERT_EQ(ingest_.events().size(), 1u);
+  EXPECT_EQ(ingest_.events()[0].type, EventType::kJoinRequest);
+  r = Get("/api/v1/sandbox/groups/g1/messages");
+  ASSERT_EQ(r.body["messages"].size(), 1u) << r.raw.body();
+  EXPECT_EQ(r.body["messages"][0]["kind"], "request");
+  EXPECT_EQ(r.body["messages"][0]["request"], "req-1");
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/request", R"({"text":"hi"})"), 400,
+              "invalid_argument", "member");
+
+  r = Send("POST", "/api/v1/sandbox/groups/g1/role", R"({"member":"u9","role":"admin"})");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body, json({{"group", "g1"}, {"member", "u9"}, {"role", "admin"}}));
+  EXPECT_EQ(ingest_.events().size(), 1u);  // a role given on the platform is no event
+  ASSERT_EQ(sandbox_.Members("g1").size(), 1u);
+  EXPECT_EQ(sandbox_.Members("g1")[0].role, Role::kAdmin);
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/role", R"({"member":"u9","role":"boss"})"),
+              400, "invalid_argument", "role");
+  ExpectError(Send("POST", "/api/v1/sandbox/groups/g1/role", R"({"member":"u9"})"), 400,
+              "invalid_argument", "role");
+}
+
 TEST_F(SandboxRoutesTest, SandboxMutedMemberIs400) {
   ASSERT_EQ(Send("POST", "/api/v1/sandbox/groups/g1/messages", R"({"member":"u1","text":"hi"})")
                 .status,

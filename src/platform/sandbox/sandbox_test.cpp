@@ -42,6 +42,9 @@ TEST(Sandbox, DeclaresEveryPlatformActionAndDedupes) {
   for (int t = 1; t <= static_cast<int>(ActionType::kCreateInvite); ++t) {
     EXPECT_TRUE(c.Has(static_cast<ActionType>(t))) << t;
   }
+  EXPECT_TRUE(c.Has(ActionType::kSetAnnouncement));
+  EXPECT_TRUE(c.Has(ActionType::kAnswerJoinRequest));
+  EXPECT_TRUE(c.Has(ActionType::kSyncMembers));
   EXPECT_FALSE(c.Has(ActionType::kSetTag));
 }
 
@@ -132,6 +135,9 @@ TEST(Sandbox, RefusesActionsMissingWhatTheyNeed) {
   EXPECT_NE(r.error.find("member"), std::string::npos) << r.error;
   r = s.Perform(Record(3, ActionType::kSetTag));
   EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  r = s.Perform(Record(4, ActionType::kAnswerJoinRequest, "g1", ""));  // whom to let in?
+  EXPECT_EQ(r.kind, PerformResult::Kind::kFailed);
+  EXPECT_NE(r.error.find("member"), std::string::npos) << r.error;
   EXPECT_TRUE(s.Conversation("g1").empty());
   EXPECT_EQ(s.RecordedCount("key-1"), 0);
 }
@@ -456,6 +462,126 @@ TEST(Sandbox, StartAndStopLeaveTheMemberSideWorking) {
   s.Stop();
   EXPECT_EQ(sink.submits, 0);  // the member side returns its events to the caller
   EXPECT_EQ(s.Perform(Record(1, ActionType::kSendMessage)).kind, PerformResult::Kind::kDone);
+}
+
+// A sink that keeps what the platform reports, or refuses it (as a full ingest queue does).
+class RecordingSink final : public EventSink {
+ public:
+  void Submit(std::vector<Event> events, Done done) override {
+    SinkResult r;
+    if (refuse) {
+      r.status = Status(Code::kResourceExhausted, "queue full");
+    } else {
+      r.accepted = static_cast<int64_t>(events.size());
+      for (Event& e : events) this->events.push_back(std::move(e));
+    }
+    done(std::move(r));
+  }
+  std::vector<Event> events;
+  bool refuse = false;
+};
+
+TEST(Sandbox, AJoinRequestIsAnEventAndItsApprovalAJoin) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  RecordingSink sink;
+  ASSERT_TRUE(s.Start(sink).ok());
+  auto asked = s.Request("g1", "u1", "Ann", "问题：暗号？\n答案：芝麻开门");
+  ASSERT_TRUE(asked.ok()) << asked.status().ToString();
+  EXPECT_EQ(asked->type, EventType::kJoinRequest);
+  EXPECT_EQ(asked->id, "sandbox:r:1");
+  EXPECT_EQ(asked->request, "req-1");
+  EXPECT_EQ(asked->text, "问题：暗号？\n答案：芝麻开门");
+  EXPECT_EQ(Last(s, "g1").kind, "request");
+  EXPECT_EQ(Last(s, "g1").request, "req-1");
+  EXPECT_TRUE(s.Members("g1").empty());  // asking is not being in the group
+  EXPECT_TRUE(sink.events.empty());      // the member side returns its event to the caller
+
+  OutboxRecord approve = Record(1, ActionType::kAnswerJoinRequest);
+  approve.action.request = asked->request;
+  approve.action.approve = true;
+  clock.Advance(1000);
+  ASSERT_EQ(s.Perform(approve).kind, PerformResult::Kind::kDone);
+  const auto entries = s.Conversation("g1");
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].kind, "approve");
+  EXPECT_EQ(entries[1].member, "u1");
+  EXPECT_EQ(entries[1].request, "req-1");
+  EXPECT_EQ(entries[1].action_id, 1);
+  EXPECT_EQ(entries[2].kind, "join");
+  ASSERT_EQ(sink.events.size(), 1u);
+  const Event& joined = sink.events[0];
+  EXPECT_EQ(joined.type, EventType::kMemberJoined);
+  EXPECT_EQ(joined.member, "u1");
+  EXPECT_EQ(joined.name, "Ann");
+  EXPECT_EQ(joined.group, "g1");
+  EXPECT_EQ(joined.time, kStart + 1000);
+  EXPECT_EQ(entries[2].message_id, joined.id);
+  EXPECT_EQ(s.Members("g1"), (std::vector<SandboxMember>{{"u1", "Ann", Role::kMember}}));
+  // Repeated (same key): recorded once, nothing reported again.
+  ASSERT_EQ(s.Perform(approve).kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(s.Conversation("g1").size(), 3u);
+  EXPECT_EQ(sink.events.size(), 1u);
+
+  // A rejection is recorded with its reason and lets nobody in.
+  auto other = s.Request("g1", "u2", "Bob", "hi");
+  ASSERT_TRUE(other.ok());
+  OutboxRecord reject = Record(2, ActionType::kAnswerJoinRequest, "g1", "u2");
+  reject.action.request = other->request;
+  reject.action.text = "wrong pass phrase";
+  ASSERT_EQ(s.Perform(reject).kind, PerformResult::Kind::kDone);
+  EXPECT_EQ(Last(s, "g1").kind, "reject");
+  EXPECT_EQ(Last(s, "g1").text, "wrong pass phrase");
+  EXPECT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(s.Members("g1").size(), 1u);
+  s.Stop();
+}
+
+TEST(Sandbox, SyncListsTheMembersItKnowsWithTheirRoles) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  RecordingSink sink;
+  ASSERT_TRUE(s.Start(sink).ok());
+  ASSERT_TRUE(s.Join("g1", "u1", "Ann").ok());
+  ASSERT_TRUE(s.PostMessage("g1", "u2", "Bob", "hi").ok());  // posting: evidently in it
+  ASSERT_TRUE(s.Join("g1", "u3", "Cy").ok());
+  ASSERT_TRUE(s.Leave("g1", "u3").ok());
+  ASSERT_TRUE(s.SetRole("g1", "boss", Role::kOwner).ok());
+  ASSERT_TRUE(s.SetRole("g1", "u2", Role::kAdmin).ok());
+  EXPECT_EQ(s.SetRole("", "u2", Role::kAdmin).field(), "group");
+  const auto done = PerformResult::Kind::kDone;
+  ASSERT_EQ(s.Perform(Record(1, ActionType::kRemoveMember, "g1", "u1")).kind, done);
+
+  ASSERT_EQ(s.Perform(Record(2, ActionType::kSyncMembers, "g1", "")).kind, done);
+  EXPECT_EQ(Last(s, "g1").kind, "sync");
+  EXPECT_EQ(Last(s, "g1").text, "2 members");
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events[0].type, EventType::kMemberSynced);
+  EXPECT_EQ(sink.events[0].member, "boss");
+  EXPECT_EQ(sink.events[0].role, Role::kOwner);
+  EXPECT_EQ(sink.events[1].member, "u2");
+  EXPECT_EQ(sink.events[1].name, "Bob");
+  EXPECT_EQ(sink.events[1].role, Role::kAdmin);
+  EventParser parser;
+  for (const Event& e : sink.events) {
+    auto parsed = parser.Parse(EventToJson(e));
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  }
+  // A group the sandbox knows nothing of: an empty list.
+  ASSERT_EQ(s.Perform(Record(3, ActionType::kSyncMembers, "g9", "")).kind, done);
+  EXPECT_EQ(Last(s, "g9").text, "0 members");
+  EXPECT_EQ(sink.events.size(), 2u);
+  // A refused report is a retry, and nothing is recorded.
+  sink.refuse = true;
+  PerformResult r = s.Perform(Record(4, ActionType::kSyncMembers, "g1", ""));
+  EXPECT_EQ(r.kind, PerformResult::Kind::kRetry);
+  EXPECT_NE(r.error.find("queue full"), std::string::npos) << r.error;
+  EXPECT_EQ(s.RecordedCount("key-4"), 0);
+  EXPECT_EQ(Last(s, "g1").action_id, 2);
+  // Without a sink (stopped) it is done, and nobody is told.
+  s.Stop();
+  ASSERT_EQ(s.Perform(Record(4, ActionType::kSyncMembers, "g1", "")).kind, done);
+  EXPECT_EQ(Last(s, "g1").action_id, 4);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -21,6 +22,7 @@ struct TelegramAdapter::Bot {
   size_t index = 0;
   std::string name;
   std::string id;  // the token's numeric prefix: the bot's user id
+  int64_t user_id = 0;  // the same as a number (0 if it is none), for the translation layer
   Secret token;
   int64_t offset = 0;  // the next getUpdates offset; only the polling thread touches it
   ConnectionHealth health;  // guarded by the adapter's mutex_
@@ -30,7 +32,7 @@ namespace {
 
 // The updates qunzhu reads; chat_member must be asked for (Telegram leaves it out by default).
 constexpr std::string_view kAllowedUpdates =
-    R"(["message","edited_message","chat_member","my_chat_member"])";
+    R"(["message","edited_message","chat_member","my_chat_member","chat_join_request"])";
 
 std::optional<int64_t> ReadOffset(const std::string& path) {
   std::ifstream in(path);
@@ -54,6 +56,7 @@ TelegramAdapter::TelegramAdapter(const Clock& clock, TelegramOptions options)
     bot->token = options_.bots[i].token;
     const std::string& t = bot->token.reveal();
     bot->id = t.substr(0, t.find(':'));
+    std::from_chars(bot->id.data(), bot->id.data() + bot->id.size(), bot->user_id);
     bot->name = options_.bots[i].name.empty() ? "bot" + bot->id : options_.bots[i].name;
     bot->offset = ReadOffset(OffsetPath(i)).value_or(0);
     bot->health.name = bot->name;
@@ -162,6 +165,16 @@ TelegramAdapter::Bot& TelegramAdapter::BotFor(const std::string& chat) {
   return *bots_[it == chat_bot_.end() ? 0 : it->second];
 }
 
+TelegramAdapter::Bot& TelegramAdapter::BotForRequest(std::string_view request, const std::string& chat) {
+  // "<bot id>:<chat id>:<user id>" (telegram_protocol.hpp): the bot that received the request is
+  // an admin that may answer it, which the bot that last saw the chat need not be.
+  const std::string_view bot_id = request.substr(0, request.find(':'));
+  for (const auto& bot : bots_) {
+    if (!bot_id.empty() && bot->id == bot_id) return *bot;
+  }
+  return BotFor(chat);
+}
+
 Result<HttpClientResponse> TelegramAdapter::Call(const Bot& bot, std::string_view method, std::string body,
                                                  std::chrono::milliseconds timeout) {
   HttpClientRequest request;
@@ -181,9 +194,16 @@ void TelegramAdapter::Absorb(const Bot& bot, telegram::ParsedUpdate& u, std::vec
     if (!e.group.empty()) Remember(e.group, bot.index);
     events.push_back(std::move(e));
   }
+  // The engine follows the facts too: a migrated group keeps its history under its new id, and
+  // nothing is sent to a group the bot left.
+  if (u.migration) events.push_back(telegram::MigrationEvent(*u.migration));
+  if (u.bot_membership) {
+    if (auto e = telegram::BotMembershipEvent(*u.bot_membership)) events.push_back(std::move(*e));
+  }
   std::lock_guard lock(mutex_);
   if (u.migration) {
     moved_[std::to_string(u.migration->old_chat_id)] = std::to_string(u.migration->new_chat_id);
+    chat_bot_[std::to_string(u.migration->new_chat_id)] = bot.index;
     spdlog::info("telegram: {}: group {} became supergroup {}", bot.name, u.migration->old_chat_id,
                  u.migration->new_chat_id);
   }
@@ -238,7 +258,7 @@ void TelegramAdapter::HandleWebhook(WebhookRequest request, WebhookReply reply) 
     NoteError(*bot, "a webhook call without the right secret token was refused");
     return reply({.status = 401, .body = R"({"error":"wrong secret token"})"});
   }
-  telegram::ParsedUpdate update = telegram::ParseWebhookUpdate(request.body);
+  telegram::ParsedUpdate update = telegram::ParseWebhookUpdate(request.body, bot->user_id);
   std::vector<Event> events;
   Absorb(*bot, update, events);
   // A malformed update is answered 200 all the same: Telegram would only send it again.
@@ -288,7 +308,7 @@ void TelegramAdapter::Poll(Bot& bot, EventSink& sink) {
       if (!fail(response.status().message())) return;
       continue;
     }
-    auto batch = telegram::ParseGetUpdates(response->body);
+    auto batch = telegram::ParseGetUpdates(response->body, bot.user_id);
     if (!batch.ok()) {
       // 409: another poller or a webhook holds this bot; 401: a wrong token.
       if (!fail(fmt::format("getUpdates answered {}: {}", response->status, batch.status().message()))) return;
@@ -330,6 +350,7 @@ void TelegramAdapter::Poll(Bot& bot, EventSink& sink) {
 PerformResult TelegramAdapter::Perform(const OutboxRecord& record) {
   OutboxRecord r = record;
   std::string chat = ChatOf(r.action);
+  const bool sync = r.action.type == ActionType::kSyncMembers;
   {
     std::lock_guard lock(mutex_);
     if (auto it = moved_.find(chat); it != moved_.end() && r.action.type != ActionType::kSendDirect) {
@@ -339,30 +360,110 @@ PerformResult TelegramAdapter::Perform(const OutboxRecord& record) {
     if (gone_.contains(chat)) {
       return {.kind = PerformResult::Kind::kFailed, .error = fmt::format("the bot is no longer in chat {}", chat)};
     }
+    // The answer of a sync is brought in through the sink: not before Start (delivery runs
+    // first), nor after Stop.
+    if (sync && sink_ == nullptr) {
+      return {.kind = PerformResult::Kind::kRetry, .error = "sync_members: the Telegram adapter is not running"};
+    }
   }
   auto call = telegram::BuildCall(r, clock_.Now());
   if (!call.ok()) return {.kind = PerformResult::Kind::kFailed, .error = call.status().ToString()};
-  Bot& bot = BotFor(chat);
-  auto response = Call(bot, call->method, std::move(call->body));
+  Bot& bot = r.action.type == ActionType::kAnswerJoinRequest ? BotForRequest(r.action.request, chat) : BotFor(chat);
+  const std::string method = call->method;
+  auto response = Call(bot, method, std::move(call->body));
   if (!response.ok()) {
     NoteError(bot, response.status().message());
     return {.kind = PerformResult::Kind::kRetry, .error = response.status().message()};
   }
-  telegram::CallOutcome outcome = telegram::ParseCallResponse(call->method, response->status, response->body);
+  telegram::CallOutcome outcome = telegram::ParseCallResponse(method, response->status, response->body);
+  // An action addressed to a group (a direct message's chat is a person's).
+  const bool to_group = r.action.type != ActionType::kSendDirect && !r.action.group.empty();
   if (outcome.bot_removed) {
-    std::lock_guard lock(mutex_);
-    gone_.insert(chat);
+    {
+      std::lock_guard lock(mutex_);
+      gone_.insert(chat);
+    }
     spdlog::warn("telegram: {} may no longer act in chat {} ({}): nothing more is sent there", bot.name, chat,
                  outcome.perform.error);
+    if (to_group) Report(bot, {telegram::RefusalEvent(chat, record.id, clock_.Now())});
   }
   if (outcome.migrate_to_chat_id) {
-    std::lock_guard lock(mutex_);
-    moved_[chat] = std::to_string(*outcome.migrate_to_chat_id);
+    {
+      std::lock_guard lock(mutex_);
+      moved_[chat] = std::to_string(*outcome.migrate_to_chat_id);
+    }
+    int64_t old_id = 0;
+    if (to_group && std::from_chars(chat.data(), chat.data() + chat.size(), old_id).ec == std::errc() &&
+        old_id != *outcome.migrate_to_chat_id) {
+      Report(bot, {telegram::MigrationEvent({old_id, *outcome.migrate_to_chat_id, clock_.Now()})});
+    }
     // Redone at once in the supergroup the group became.
     outcome.perform.kind = PerformResult::Kind::kRetry;
     outcome.perform.retry_after_ms = 0;
   }
+  if (sync && outcome.perform.kind == PerformResult::Kind::kDone) return Sync(chat, response->body);
   return outcome.perform;
+}
+
+// Durable before kDone, so that a sync that is done has its effect in the state; a batch ingest
+// did not take is a retry (asking again is harmless: an unchanged role is a duplicate).
+PerformResult TelegramAdapter::Sync(const std::string& chat, std::string_view body) {
+  auto admins = telegram::ParseChatAdministrators(body);
+  if (!admins.ok()) {
+    // Telegram's own answer, well-formed but not as documented: asking again gets the same.
+    return {.kind = PerformResult::Kind::kFailed, .error = "getChatAdministrators: " + admins.status().ToString()};
+  }
+  std::vector<Event> events = telegram::SyncedMemberEvents(chat, *admins, clock_.Now());
+  if (events.empty()) return {};
+  EventSink* sink;
+  {
+    std::lock_guard lock(mutex_);
+    sink = sink_;
+  }
+  if (sink == nullptr) {
+    return {.kind = PerformResult::Kind::kRetry, .error = "sync_members: the Telegram adapter stopped"};
+  }
+  const size_t count = events.size();
+  SinkResult result = sink->SubmitAndWait(std::move(events));
+  if (!result.status.ok()) {
+    return {.kind = PerformResult::Kind::kRetry,
+            .error = fmt::format("sync_members: {} members not taken: {}", count, result.status.ToString())};
+  }
+  if (!result.rejected.empty()) {
+    // The others are in; these would be refused again.
+    return {.kind = PerformResult::Kind::kFailed,
+            .error = fmt::format("sync_members: {} of {} members refused: {}", result.rejected.size(), count,
+                                 result.rejected.front().error.ToString())};
+  }
+  return {};
+}
+
+// The action's outcome does not depend on these events, so delivery does not wait for them. One
+// that is not taken (the adapter is not running, ingest refused it) is logged and lost: the
+// adapter itself keeps acting on the fact (gone_, moved_), and a later refusal reports it again.
+// A Perform that read the sink just before Stop may submit just after it: the sink is still
+// there, as delivery stops after the adapters and before ingest (app/node.cpp).
+void TelegramAdapter::Report(Bot& bot, std::vector<Event> events) {
+  EventSink* sink;
+  {
+    std::lock_guard lock(mutex_);
+    sink = sink_;
+  }
+  if (sink == nullptr) {
+    spdlog::warn("telegram: {}: {} not reported: the adapter is not running", bot.name, events.front().id);
+    return;
+  }
+  // `done` runs on the writer thread (or here): it only logs and counts.
+  sink->Submit(std::move(events), [this, &bot](SinkResult r) {
+    if (!r.status.ok()) {
+      spdlog::warn("telegram: {}: an event learned from an action was not taken: {}", bot.name, r.status.ToString());
+      NoteError(bot, r.status.ToString());
+    }
+    for (const RejectedEvent& rejected : r.rejected) {
+      spdlog::warn("telegram: {}: an event learned from an action was refused: {}", bot.name,
+                   rejected.error.ToString());
+    }
+  });
 }
 
 namespace {

@@ -79,8 +79,14 @@ class TelegramAdapter : public PlatformAdapter {
   void Poll(Bot& bot, EventSink& sink);
   void SetWebhook(Bot& bot);
   // Takes an update's events into `events` and acts on its other facts (migration, the bot's
-  // own membership).
+  // own membership), adding their events.
   void Absorb(const Bot& bot, telegram::ParsedUpdate& update, std::vector<Event>& events);
+  // Submits events learned from an action's answer (a 403 in a group, a migration) without
+  // waiting for them; see the definition.
+  void Report(Bot& bot, std::vector<Event> events);
+  // sync_members once getChatAdministrators answered `body`: brings the administrators in as
+  // member_synced events, durable before it returns kDone.
+  PerformResult Sync(const std::string& chat, std::string_view body);
   // POST <api_root>/bot<token>/<method> with a JSON body.
   Result<HttpClientResponse> Call(const Bot& bot, std::string_view method, std::string body,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
@@ -88,6 +94,8 @@ class TelegramAdapter : public PlatformAdapter {
   void NoteError(Bot& bot, std::string error);
   void NoteEvents(Bot& bot, size_t count);
   Bot& BotFor(const std::string& chat);
+  // The bot a join request's handle names (the one that received it), else BotFor(chat).
+  Bot& BotForRequest(std::string_view request, const std::string& chat);
   void Remember(const std::string& chat, size_t bot);
 
   const Clock& clock_;
@@ -99,7 +107,7 @@ class TelegramAdapter : public PlatformAdapter {
   std::condition_variable wake_;
   bool stopping_ = false;
   int running_ = 0;  // threads started and not finished
-  EventSink* sink_ = nullptr;  // between Start and Stop (webhooks)
+  EventSink* sink_ = nullptr;  // between Start and Stop (webhooks, and events from actions)
   std::map<std::string, size_t> chat_bot_;     // chat id → the bot that last saw it
   std::map<std::string, std::string> moved_;   // old chat id → the supergroup it became
   std::set<std::string> gone_;                 // chats the bot was removed from

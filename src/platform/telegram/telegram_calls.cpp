@@ -197,6 +197,15 @@ Result<TelegramCall> BuildCall(const OutboxRecord& record, TimeMs now) {
       if (end > 0) j["name"] = a.text.substr(0, end);
       return TelegramCall{"createChatInviteLink", Dump(j)};
     }
+    case ActionType::kAnswerJoinRequest: {
+      // The request is Telegram's by chat and user; a reason (`text`) has nowhere to go.
+      QZ_ASSIGN_OR_RETURN(nlohmann::json j, group_and_member());
+      return TelegramCall{a.approve ? "approveChatJoinRequest" : "declineChatJoinRequest", Dump(j)};
+    }
+    case ActionType::kSyncMembers: {
+      QZ_ASSIGN_OR_RETURN(const int64_t chat, ParseId(a.group, "group"));
+      return TelegramCall{"getChatAdministrators", Dump({{"chat_id", chat}})};
+    }
     default:
       return Status::Invalid(fmt::format("telegram cannot perform {} (not a declared capability)",
                                          ActionTypeName(a.type)),
@@ -209,7 +218,8 @@ Capabilities TelegramCapabilities() {
   for (ActionType t :
        {ActionType::kSendMessage, ActionType::kReply, ActionType::kSendDirect,
         ActionType::kDeleteMessage, ActionType::kWarn, ActionType::kMute, ActionType::kRemoveMember,
-        ActionType::kUnmute, ActionType::kUnban, ActionType::kCreateInvite}) {
+        ActionType::kUnmute, ActionType::kUnban, ActionType::kCreateInvite,
+        ActionType::kAnswerJoinRequest, ActionType::kSyncMembers}) {
     c.Add(t);
   }
   c.dedupes_sends = false;
@@ -282,6 +292,10 @@ CallOutcome ParseCallResponse(std::string_view method, int status, std::string_v
              description.find("message to delete not found") != std::string::npos) {
     p.kind = PerformResult::Kind::kDone;  // already gone: what was asked for holds
     p.error.clear();
+  } else if (method == "approveChatJoinRequest" &&
+             description.find("USER_ALREADY_PARTICIPANT") != std::string::npos) {
+    p.kind = PerformResult::Kind::kDone;  // in the group already (an approval repeated)
+    p.error.clear();
   } else {
     p.kind = PerformResult::Kind::kFailed;
   }
@@ -317,6 +331,35 @@ Result<std::vector<ChatAdmin>> ParseChatAdministrators(std::string_view body) {
         {user->id, status == "creator" ? Role::kOwner : Role::kAdmin, user->name, user->is_bot});
   }
   return admins;
+}
+
+std::vector<Event> SyncedMemberEvents(std::string_view chat, const std::vector<ChatAdmin>& admins,
+                                      TimeMs now) {
+  std::vector<Event> events;
+  for (const ChatAdmin& admin : admins) {
+    if (admin.is_bot) continue;  // qunzhu's own bots and others: no community members
+    Event e;
+    e.id = fmt::format("sync:{}:{}:{}:{}", chat, admin.user_id, RoleName(admin.role), now);
+    e.type = EventType::kMemberSynced;
+    e.time = now;
+    e.platform = std::string(kPlatform);
+    e.group = std::string(chat);
+    e.member = std::to_string(admin.user_id);
+    e.name = admin.name;
+    e.role = admin.role;
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+Event RefusalEvent(std::string_view chat, int64_t record_id, TimeMs now) {
+  Event e;
+  e.id = fmt::format("forbidden:{}:{}", chat, record_id);
+  e.type = EventType::kBotRemoved;
+  e.time = now;
+  e.platform = std::string(kPlatform);
+  e.group = std::string(chat);
+  return e;
 }
 
 Result<BotIdentity> ParseGetMe(std::string_view body) {

@@ -215,6 +215,12 @@ void ReadMessage(Reader& r, const Node& m, bool edited, ParsedUpdate& out) {
   const auto migrate_to = r.OptInt(m, "migrate_to_chat_id");
   const auto migrate_from = r.OptInt(m, "migrate_from_chat_id");
   if (!r.ok()) return;
+  // A chat does not migrate to itself (group_migrated would be refused).
+  if (migrate_to == chat->id || migrate_from == chat->id) {
+    r.Fail(m.path, migrate_to == chat->id ? "migrate_to_chat_id" : "migrate_from_chat_id",
+           "is the chat's own id");
+    return;
+  }
   if (migrate_to) {
     out.migration = ChatMigration{chat->id, *migrate_to, date * 1000};
     return;
@@ -345,6 +351,20 @@ std::optional<MemberUpdate> ReadMemberUpdate(Reader& r, const Node& n) {
   return u;
 }
 
+// The invite link of a join or join request, if any: via.code is its name, else its URL.
+// Returns the link's creator, when it names one.
+std::optional<int64_t> ReadInviteLink(Reader& r, const Node& n, Event& e) {
+  const auto link = r.Obj(n, "invite_link", false);
+  if (!link) return std::nullopt;
+  const std::string_view name = r.Str(*link, "name");
+  const std::string_view url = r.Str(*link, "invite_link");
+  const auto creator = ReadUser(r, *link, "creator", false);
+  if (!r.ok()) return std::nullopt;
+  e.via_code.assign(Utf8Prefix(name.empty() ? url : name, kMaxIdBytes));
+  if (!creator) return std::nullopt;
+  return creator->id;
+}
+
 void ReadChatMember(Reader& r, const Node& n, ParsedUpdate& out) {
   const auto u = ReadMemberUpdate(r, n);
   if (!u) return;
@@ -358,16 +378,9 @@ void ReadChatMember(Reader& r, const Node& n, ParsedUpdate& out) {
                        fmt::format("join:{}:{}:{}", u->chat.id, member.id, u->date), u->chat,
                        member, u->date);
     e.role = u->after.role;
-    const auto link = r.Obj(n, "invite_link", false);
-    if (link) {
-      const std::string_view name = r.Str(*link, "name");
-      const std::string_view url = r.Str(*link, "invite_link");
-      const auto creator = ReadUser(r, *link, "creator", false);
-      if (!r.ok()) return;
-      e.via_code.assign(Utf8Prefix(name.empty() ? url : name, kMaxIdBytes));
-      if (creator) e.via_inviter = std::to_string(creator->id);
-    }
+    const auto creator = ReadInviteLink(r, n, e);
     if (!r.ok()) return;
+    if (creator) e.via_inviter = std::to_string(*creator);
     if (e.via_inviter.empty() && u->from.id != member.id) {
       e.via_inviter = std::to_string(u->from.id);
     }
@@ -412,10 +425,34 @@ void ReadMyChatMember(Reader& r, const Node& n, ParsedUpdate& out) {
   out.bot_membership = std::move(b);
 }
 
-constexpr std::array<std::string_view, 4> kTranslatedKinds = {"message", "edited_message",
-                                                              "chat_member", "my_chat_member"};
+// Someone asks to join a group. Telegram sends it to each admin bot that may answer it (one
+// with can_invite_users), so the id and the handle name the bot: each bot's request is answered
+// through that bot (the adapter reads the handle).
+void ReadChatJoinRequest(Reader& r, const Node& n, int64_t bot_id, ParsedUpdate& out) {
+  const int64_t date = r.Date(n, "date");
+  const auto chat = ReadChat(r, n);
+  const auto from = ReadUser(r, n, "from", true);
+  const std::string_view bio = r.Str(n, "bio");
+  if (!r.ok()) return;
+  if (chat->type == "channel" || chat->type == "private") {
+    out.ignored = std::string(chat->type);
+    return;
+  }
+  Event e = NewEvent(EventType::kJoinRequest,
+                     fmt::format("{}:join_request:{}:{}:{}", bot_id, chat->id, from->id, date),
+                     *chat, *from, date);
+  e.text.assign(Utf8Prefix(bio, kMaxTextBytes));
+  e.request = fmt::format("{}:{}:{}", bot_id, chat->id, from->id);
+  ReadInviteLink(r, n, e);  // its creator is the inviter of the join that follows an approval
+  if (!r.ok()) return;
+  e.attrs = Attrs(false, from->is_bot, {});
+  out.events.push_back(std::move(e));
+}
 
-ParsedUpdate TranslateUpdate(element v) {
+constexpr std::array<std::string_view, 5> kTranslatedKinds = {
+    "message", "edited_message", "chat_member", "my_chat_member", "chat_join_request"};
+
+ParsedUpdate TranslateUpdate(element v, int64_t bot_id) {
   ParsedUpdate out;
   Reader r;
   const auto update = r.Root(v, "update");
@@ -437,7 +474,7 @@ ParsedUpdate TranslateUpdate(element v) {
       }
     }
     if (kind.empty()) {
-      // Another kind of update (callback_query, chat_join_request…): counted, not translated.
+      // Another kind of update (callback_query, message_reaction…): counted, not translated.
       for (auto [key, value] : update->obj) {
         if (key != "update_id") {
           out.ignored = Excerpt(key, 64);
@@ -450,6 +487,8 @@ ParsedUpdate TranslateUpdate(element v) {
         ReadMessage(r, *payload, kind == "edited_message", out);
       } else if (kind == "chat_member") {
         ReadChatMember(r, *payload, out);
+      } else if (kind == "chat_join_request") {
+        ReadChatJoinRequest(r, *payload, bot_id, out);
       } else {
         ReadMyChatMember(r, *payload, out);
       }
@@ -480,7 +519,7 @@ std::optional<std::string_view> Utf16Substr(std::string_view utf8, int64_t offse
   return Utf16Index(utf8).Substr(offset, length);
 }
 
-Result<UpdateBatch> ParseGetUpdates(std::string_view body) {
+Result<UpdateBatch> ParseGetUpdates(std::string_view body, int64_t bot_id) {
   Doc doc;
   QZ_RETURN_IF_ERROR(doc.Parse(body));
   Reader r;
@@ -495,7 +534,7 @@ Result<UpdateBatch> ParseGetUpdates(std::string_view body) {
   std::unordered_set<std::string> member_joins;  // join ids from chat_member updates
   std::vector<bool> is_message;                  // per update: message or edited_message
   for (element v : updates) {
-    ParsedUpdate u = TranslateUpdate(v);
+    ParsedUpdate u = TranslateUpdate(v, bot_id);
     if (u.update_id) batch.next_offset = std::max(batch.next_offset, *u.update_id + 1);
     simdjson::dom::object o;
     const bool object = !v.get_object().get(o);
@@ -522,14 +561,42 @@ Result<UpdateBatch> ParseGetUpdates(std::string_view body) {
   return batch;
 }
 
-ParsedUpdate ParseWebhookUpdate(std::string_view body) {
+ParsedUpdate ParseWebhookUpdate(std::string_view body, int64_t bot_id) {
   Doc doc;
   if (Status st = doc.Parse(body); !st.ok()) {
     ParsedUpdate out;
     out.error = std::move(st);
     return out;
   }
-  return TranslateUpdate(doc.root());
+  return TranslateUpdate(doc.root(), bot_id);
+}
+
+Event MigrationEvent(const ChatMigration& m) {
+  Event e;
+  e.id = fmt::format("migrate:{}", m.old_chat_id);
+  e.type = EventType::kGroupMigrated;
+  e.time = m.time;
+  e.platform = std::string(kPlatform);
+  e.group = std::to_string(m.old_chat_id);
+  e.to = std::to_string(m.new_chat_id);
+  return e;
+}
+
+std::optional<Event> BotMembershipEvent(const BotMembership& b) {
+  using Change = BotMembership::Change;
+  if (b.chat_type != "group" && b.chat_type != "supergroup") return std::nullopt;
+  const bool removed = b.change == Change::kRemoved || b.change == Change::kKicked;
+  if (!removed && b.change != Change::kAdded) return std::nullopt;
+  Event e;
+  e.type = removed ? EventType::kBotRemoved : EventType::kBotAdded;
+  // Both changes of one second (removed, then added again) are distinct events.
+  e.id = fmt::format("{}:{}:{}:{}", EventTypeName(e.type), b.chat_id, b.bot_id, b.time / 1000);
+  e.time = b.time;
+  e.platform = std::string(kPlatform);
+  e.group = std::to_string(b.chat_id);
+  e.group_name = b.chat_title;
+  if (b.by != 0) e.member = std::to_string(b.by);
+  return e;
 }
 
 }  // namespace qz::telegram

@@ -11,6 +11,13 @@
 //   edited message     <chat_id>:<message_id>:e<edit_date>       (each edit is its own event)
 //   member_joined      join:<chat_id>:<user_id>:<date>
 //   member_left        left:<chat_id>:<user_id>:<date>
+//   join_request       <bot_id>:join_request:<chat_id>:<user_id>:<date>  (each bot that may
+//                      answer it receives it: one event per bot)
+//   group_migrated     migrate:<old chat_id>                      (MigrationEvent)
+//   bot_removed        bot_removed:<chat_id>:<bot_id>:<date>      (BotMembershipEvent), or
+//                      forbidden:<chat_id>:<outbox id>            (RefusalEvent)
+//   bot_added          bot_added:<chat_id>:<bot_id>:<date>        (BotMembershipEvent)
+//   member_synced      sync:<chat_id>:<user_id>:<role>:<ms>       (SyncedMemberEvents)
 // Joins and leaves have ids of their own, made only of what both of Telegram's reports of them
 // carry (the service message in the chat, `new_chat_members` / `left_chat_member`, and the
 // `chat_member` update), so the same join seen both ways is one event: whichever reaches ingest
@@ -70,7 +77,9 @@ struct BotMembership {
 };
 
 // One Update, translated. Exactly one of these holds: `error` is not ok; `events` is not empty;
-// `migration` is set; `bot_membership` is set; `ignored` is not empty.
+// `migration` is set; `bot_membership` is set; `ignored` is not empty. (A migration's and a bot
+// membership's own events are MigrationEvent's and BotMembershipEvent's: the adapter acts on the
+// fact and submits the event.)
 struct ParsedUpdate {
   // The update's id, for the polling offset; nullopt only when the update had no readable
   // integer `update_id` (then `error` says so).
@@ -100,13 +109,25 @@ struct UpdateBatch {
 // the body is not JSON, not such an envelope, or says ok:false (the status carries error_code and
 // description; a 409 means another poller or a webhook is active): keep the offset and poll
 // again later. Otherwise each update is translated on its own, a bad one being an error in its
-// ParsedUpdate while the others still translate.
-Result<UpdateBatch> ParseGetUpdates(std::string_view body);
+// ParsedUpdate while the others still translate. `bot_id` is the user id of the bot the updates
+// are for (its token's prefix): a join request, which each admin bot receives, names it.
+Result<UpdateBatch> ParseGetUpdates(std::string_view body, int64_t bot_id);
 
-// One webhook POST body (one Update). A malformed body is an error in the result (without
-// update_id when that cannot be read). Answer Telegram 2xx for it all the same: a redelivery
-// would fail again.
-ParsedUpdate ParseWebhookUpdate(std::string_view body);
+// One webhook POST body (one Update), for bot `bot_id` (as above). A malformed body is an error
+// in the result (without update_id when that cannot be read). Answer Telegram 2xx for it all
+// the same: a redelivery would fail again.
+ParsedUpdate ParseWebhookUpdate(std::string_view body, int64_t bot_id);
+
+// The canonical event of a migration, for the engine to keep the group's history under its new
+// id: group_migrated {group: old id, to: new id, time}. Its id is made of the old chat id only,
+// so Telegram's two reports (and a call's 400 answer, see CallOutcome) are one event.
+Event MigrationEvent(const ChatMigration& migration);
+// The canonical event of the bot's own membership in a group or supergroup: bot_removed when it
+// left or was removed or banned (kRemoved, kKicked), bot_added when it came in (kAdded); member
+// is who did it (`by`, when known). nullopt for the other changes, and for private chats (a
+// person who started or blocked the bot) and channels, which are no groups. The id is made of
+// the update's own fields, so a redelivered update is a duplicate.
+std::optional<Event> BotMembershipEvent(const BotMembership& membership);
 
 // How a message's text and caption are read:
 // - text = `text`, else `caption`, cut at kMaxTextBytes on a UTF-8 boundary (Telegram's own
@@ -132,6 +153,11 @@ ParsedUpdate ParseWebhookUpdate(std::string_view body);
 //   administrator, member, or restricted with is_member), a leave the other way round; the role
 //   of a join follows the new status (creator → owner, administrator → admin, else member).
 //   via.code is the invite link's name, else its URL.
+// - chat_join_request (someone asked to join a group that approves joins, or through a link
+//   that makes join requests): a join_request event; text = the applicant's bio, via.code as
+//   for a join; request = "<bot_id>:<chat_id>:<user_id>", the handle an answer_join_request
+//   action carries back (the adapter answers through the bot it names). Requests to join a
+//   channel are ignored.
 
 // UTF-16 helpers for entity offsets (Telegram counts UTF-16 code units; an astral character such
 // as most emoji is two). `utf8` must be valid UTF-8.
@@ -183,6 +209,12 @@ inline constexpr int64_t kKickBanSeconds = 60;
 //   unban              unbanChatMember {chat_id, user_id, only_if_banned: true}
 //   create_invite      createChatInviteLink {chat_id, name: text cut to kMaxInviteNameChars
 //                      (omitted when empty), creates_join_request: false}
+//   answer_join_request  approveChatJoinRequest or (approve false) declineChatJoinRequest
+//                      {chat_id: group, user_id: member}; Telegram tells the applicant no
+//                      reason, so `text` is not sent
+//   sync_members       getChatAdministrators {chat_id: group}: the answer is read with
+//                      ParseChatAdministrators and brought in with SyncedMemberEvents (Telegram
+//                      lists the administrators only, not every member)
 // Errors (kInvalidArgument, naming the field): ids that are not integers ("group", "member",
 // "reply_to"), an empty, invalid UTF-8 or too long text ("text"), an action type Telegram is not
 // declared capable of ("type").
@@ -198,10 +230,12 @@ RateLimits TelegramRateLimits();
 struct CallOutcome {
   PerformResult perform;
   // 403: the bot was removed from the chat, blocked by the user, or lost access: mark the group
-  // (or the member's direct chat) inactive. perform is kFailed.
+  // (or the member's direct chat) inactive, and tell the engine of a group (RefusalEvent).
+  // perform is kFailed.
   bool bot_removed = false;
   // 400 with parameters.migrate_to_chat_id: the group became a supergroup with this id; the
-  // action may be redone there. perform is kFailed (this call will never succeed).
+  // action may be redone there, and the engine told (MigrationEvent). perform is kFailed (this
+  // call will never succeed).
   std::optional<int64_t> migrate_to_chat_id;
 };
 
@@ -214,6 +248,7 @@ struct CallOutcome {
 //   403                kFailed, bot_removed
 //   400 + migrate      kFailed, migrate_to_chat_id
 //   deleteMessage 400 "message to delete not found": kDone (already gone)
+//   approveChatJoinRequest 400 "USER_ALREADY_PARTICIPANT": kDone (they are in)
 //   other 4xx          kFailed; error "<method>: <description>"
 CallOutcome ParseCallResponse(std::string_view method, int status, std::string_view body);
 
@@ -229,6 +264,18 @@ struct ChatAdmin {
 // A getChatAdministrators response body. Any malformed row fails the whole list (a partial list
 // would demote the missing admins).
 Result<std::vector<ChatAdmin>> ParseChatAdministrators(std::string_view body);
+
+// The member_synced events of a getChatAdministrators answer for `chat` (a chat id BuildCall
+// accepted) at `now`: one per administrator that is not a bot, with its role (owner for the
+// creator, else admin) and name. The id sync:<chat>:<user>:<role>:<now ms> is new at each sync,
+// so a role that changes back is seen; the writer keeps out of the log a sync that changes nothing.
+std::vector<Event> SyncedMemberEvents(std::string_view chat, const std::vector<ChatAdmin>& admins,
+                                      TimeMs now);
+
+// The bot_removed event of a 403 answer to outbox action `record_id` addressed to group `chat`
+// (a chat id BuildCall accepted; the bot was removed from it or is not in it), at `now`; the id
+// forbidden:<chat>:<record_id> makes a repeated report of one action's refusal a duplicate.
+Event RefusalEvent(std::string_view chat, int64_t record_id, TimeMs now);
 
 struct BotIdentity {
   int64_t id = 0;

@@ -1,6 +1,6 @@
 // The Telegram translation layer against payloads shaped as the Bot API documents them
 // (core.telegram.org/bots/api: Update, Message, MessageEntity, ChatMemberUpdated, ChatInviteLink,
-// ResponseParameters).
+// ChatJoinRequest). The outbound half is telegram_calls_test.cpp's.
 #include "platform/telegram/telegram_protocol.hpp"
 
 #include <fmt/format.h>
@@ -17,8 +17,7 @@ using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
 constexpr int64_t kDate = 1767225600;  // 2026-01-01T00:00:00Z
-constexpr TimeMs kNow = kDate * 1000 + 250;
-constexpr int64_t kNowS = kDate + 1;  // kNow rounded up to a second
+constexpr int64_t kBot = 999;          // the bot the updates are for (QunzhuBot below)
 
 // Every event the layer makes must be one ingest accepts, unchanged by a round trip.
 void ExpectValidEvent(const Event& e) {
@@ -30,7 +29,7 @@ void ExpectValidEvent(const Event& e) {
 }
 
 ParsedUpdate One(std::string_view body) {
-  ParsedUpdate u = ParseWebhookUpdate(body);
+  ParsedUpdate u = ParseWebhookUpdate(body, kBot);
   EXPECT_TRUE(u.error.ok()) << u.error.ToString();
   for (const Event& e : u.events) ExpectValidEvent(e);
   return u;
@@ -324,7 +323,7 @@ TEST(TelegramUpdates, ServiceJoinAndChatMemberJoinInOneBatchKeepTheLinkedOne) {
       "new_chat_members": [{{"id": 444, "is_bot": false, "first_name": "Dan"}}]}}}},
     {}]}})",
                                        kMemberJoinViaLink);
-  auto batch = ParseGetUpdates(body);
+  auto batch = ParseGetUpdates(body, kBot);
   ASSERT_TRUE(batch.ok()) << batch.status().ToString();
   ASSERT_EQ(batch->updates.size(), 2u);
   EXPECT_TRUE(batch->updates[0].events.empty());
@@ -397,6 +396,140 @@ TEST(TelegramUpdates, MyChatMemberReportsTheBotsOwnMembership) {
   EXPECT_EQ(blocked.bot_membership->chat_type, "private");
 }
 
+TEST(TelegramUpdates, FactsBecomeEventsForTheEngine) {
+  // Both reports of one migration are one group_migrated event (the second a duplicate).
+  const ParsedUpdate to = One(R"({"update_id": 16, "message": {"message_id": 70, "date": 1767225600,
+    "from": {"id": 111, "is_bot": false, "first_name": "Alice"},
+    "chat": {"id": -4012345678, "title": "Camp", "type": "group"},
+    "migrate_to_chat_id": -1002345678901}})");
+  const ParsedUpdate from = One(R"({"update_id": 17, "message": {"message_id": 1,
+    "date": 1767225601,
+    "from": {"id": 1087968824, "is_bot": true, "first_name": "Group"},
+    "chat": {"id": -1002345678901, "title": "Camp", "type": "supergroup"},
+    "migrate_from_chat_id": -4012345678}})");
+  ASSERT_TRUE(to.migration && from.migration);
+  const Event moved = MigrationEvent(*to.migration);
+  ExpectValidEvent(moved);
+  EXPECT_EQ(moved.id, "migrate:-4012345678");
+  EXPECT_EQ(moved.type, EventType::kGroupMigrated);
+  EXPECT_EQ(moved.platform, "telegram");
+  EXPECT_EQ(moved.group, "-4012345678");
+  EXPECT_EQ(moved.to, "-1002345678901");
+  EXPECT_EQ(moved.time, kDate * 1000);
+  EXPECT_EQ(MigrationEvent(*from.migration).id, moved.id);
+
+  // The bot's own membership of a group; member is who changed it.
+  const std::string group = R"({"id": -1005, "title": "G", "type": "supergroup"})";
+  const std::string admin = R"("status": "administrator", "can_invite_users": true)";
+  const auto event_of = [](const std::string& update) {
+    const ParsedUpdate u = One(update);
+    EXPECT_TRUE(u.bot_membership.has_value()) << update;
+    auto e = u.bot_membership ? BotMembershipEvent(*u.bot_membership) : std::nullopt;
+    if (e) ExpectValidEvent(*e);
+    return e;
+  };
+  const auto added = event_of(MyChatMember(group, R"("status": "left")", admin));
+  ASSERT_TRUE(added.has_value());
+  EXPECT_EQ(added->type, EventType::kBotAdded);
+  EXPECT_EQ(added->id, "bot_added:-1005:999:1767225600");
+  EXPECT_EQ(added->group, "-1005");
+  EXPECT_EQ(added->group_name, "G");
+  EXPECT_EQ(added->member, "111");
+  EXPECT_EQ(added->time, kDate * 1000);
+  const auto kicked =
+      event_of(MyChatMember(group, admin, R"("status": "kicked", "until_date": 0)"));
+  ASSERT_TRUE(kicked.has_value());
+  EXPECT_EQ(kicked->type, EventType::kBotRemoved);
+  EXPECT_EQ(kicked->id, "bot_removed:-1005:999:1767225600");
+  EXPECT_EQ(kicked->member, "111");
+  const std::string basic = R"({"id": -4005, "title": "B", "type": "group"})";
+  const auto left = event_of(MyChatMember(basic, R"("status": "member")", R"("status": "left")"));
+  ASSERT_TRUE(left.has_value());
+  EXPECT_EQ(left->type, EventType::kBotRemoved);
+  EXPECT_EQ(left->id, "bot_removed:-4005:999:1767225600");
+  // The same update delivered again gives the same event.
+  EXPECT_EQ(event_of(MyChatMember(basic, R"("status": "member")", R"("status": "left")"))->id,
+            left->id);
+  // Changes within the group, and chats that are no groups: no event.
+  EXPECT_FALSE(event_of(MyChatMember(group, R"("status": "member")", admin)).has_value());
+  EXPECT_FALSE(event_of(MyChatMember(group, admin, R"("status": "member")")).has_value());
+  EXPECT_FALSE(event_of(MyChatMember(R"({"id": 111, "first_name": "Alice", "type": "private"})",
+                                     R"("status": "member")", R"("status": "kicked")"))
+                   .has_value());
+  EXPECT_FALSE(event_of(MyChatMember(R"({"id": -1009, "title": "News", "type": "channel"})",
+                                     R"("status": "left")", admin))
+                   .has_value());
+}
+
+// ---- Join requests ----
+
+constexpr std::string_view kJoinRequest = R"({"update_id": 19, "chat_join_request": {
+  "chat": {"id": -1001234567890, "title": "Spring Camp 2026", "type": "supergroup"},
+  "from": {"id": 555, "is_bot": false, "first_name": "Erin", "username": "erin"},
+  "user_chat_id": 555, "date": 1767225600, "bio": "高三学生，想一起学习",
+  "invite_link": {"invite_link": "https://t.me/+AbCdEf", "name": "spring-poster",
+    "creator": {"id": 111, "is_bot": false, "first_name": "Alice"},
+    "creates_join_request": true, "is_primary": false, "is_revoked": false}}})";
+
+TEST(TelegramUpdates, ChatJoinRequestIsAJoinRequestTheBotCanAnswer) {
+  const ParsedUpdate u = One(kJoinRequest);
+  EXPECT_EQ(u.update_id, 19);
+  ASSERT_EQ(u.events.size(), 1u);
+  const Event& e = u.events[0];
+  EXPECT_EQ(e.type, EventType::kJoinRequest);
+  EXPECT_EQ(e.id, "999:join_request:-1001234567890:555:1767225600");
+  EXPECT_EQ(e.platform, "telegram");
+  EXPECT_EQ(e.group, "-1001234567890");
+  EXPECT_EQ(e.group_name, "Spring Camp 2026");
+  EXPECT_EQ(e.member, "555");
+  EXPECT_EQ(e.name, "Erin");
+  EXPECT_EQ(e.text, "高三学生，想一起学习");
+  EXPECT_EQ(e.via_code, "spring-poster");
+  EXPECT_EQ(e.via_inviter, "");
+  EXPECT_EQ(e.request, "999:-1001234567890:555");
+  EXPECT_EQ(e.time, kDate * 1000);
+
+  // Another bot of the same group receives its own request, answered through it.
+  const ParsedUpdate other = ParseWebhookUpdate(kJoinRequest, 777);
+  ASSERT_EQ(other.events.size(), 1u);
+  EXPECT_EQ(other.events[0].id, "777:join_request:-1001234567890:555:1767225600");
+  EXPECT_EQ(other.events[0].request, "777:-1001234567890:555");
+
+  // In a getUpdates batch the same.
+  auto batch =
+      ParseGetUpdates(fmt::format(R"({{"ok": true, "result": [{}]}})", kJoinRequest), kBot);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_EQ(batch->updates.size(), 1u);
+  ASSERT_EQ(batch->updates[0].events.size(), 1u);
+  EXPECT_EQ(batch->updates[0].events[0].id, e.id);
+  EXPECT_EQ(batch->next_offset, 20);
+}
+
+TEST(TelegramUpdates, ChatJoinRequestWithoutBioOrNamedLink) {
+  const ParsedUpdate plain = One(R"({"update_id": 20, "chat_join_request": {
+    "chat": {"id": -1005, "title": "G", "type": "supergroup"},
+    "from": {"id": 556, "is_bot": false, "first_name": "Finn"},
+    "user_chat_id": 556, "date": 1767225600}})");
+  ASSERT_EQ(plain.events.size(), 1u);
+  EXPECT_EQ(plain.events[0].text, "");
+  EXPECT_EQ(plain.events[0].via_code, "");
+  const ParsedUpdate unnamed = One(R"({"update_id": 21, "chat_join_request": {
+    "chat": {"id": -1005, "title": "G", "type": "supergroup"},
+    "from": {"id": 556, "is_bot": false, "first_name": "Finn"},
+    "user_chat_id": 556, "date": 1767225600,
+    "invite_link": {"invite_link": "https://t.me/+Xyz", "creator": {"id": 1, "first_name": "A"},
+      "creates_join_request": true, "is_primary": false, "is_revoked": false}}})");
+  ASSERT_EQ(unnamed.events.size(), 1u);
+  EXPECT_EQ(unnamed.events[0].via_code, "https://t.me/+Xyz");
+  // A request to join a channel: no group of a community.
+  const ParsedUpdate channel = One(R"({"update_id": 22, "chat_join_request": {
+    "chat": {"id": -1009, "title": "News", "type": "channel"},
+    "from": {"id": 556, "is_bot": false, "first_name": "Finn"},
+    "user_chat_id": 556, "date": 1767225600}})");
+  EXPECT_TRUE(channel.events.empty());
+  EXPECT_EQ(channel.ignored, "channel");
+}
+
 // ---- Bad input ----
 
 TEST(TelegramUpdates, BatchWithABadUpdateInTheMiddle) {
@@ -412,7 +545,8 @@ TEST(TelegramUpdates, BatchWithABadUpdateInTheMiddle) {
       "chat": {"id": -1005, "title": "G", "type": "supergroup"}, "text": "three"}},
     {"update_id": 103, "message": {"message_id": 4, "date": 1767225600,
       "from": {"id": 11.5, "is_bot": false, "first_name": "A"},
-      "chat": {"id": -1005, "title": "G", "type": "supergroup"}, "text": "four"}}]})");
+      "chat": {"id": -1005, "title": "G", "type": "supergroup"}, "text": "four"}}]})",
+                               kBot);
   ASSERT_TRUE(batch.ok()) << batch.status().ToString();
   ASSERT_EQ(batch->updates.size(), 4u);
   EXPECT_EQ(batch->updates[0].events.at(0).text, "one");
@@ -427,7 +561,7 @@ TEST(TelegramUpdates, BatchWithABadUpdateInTheMiddle) {
 
 TEST(TelegramUpdates, BadInputNamesTheField) {
   const auto field_of = [](std::string_view body) {
-    const ParsedUpdate u = ParseWebhookUpdate(body);
+    const ParsedUpdate u = ParseWebhookUpdate(body, kBot);
     EXPECT_FALSE(u.error.ok()) << body;
     EXPECT_TRUE(u.events.empty() && !u.migration && !u.bot_membership && u.ignored.empty());
     return u.error.field();
@@ -460,20 +594,35 @@ TEST(TelegramUpdates, BadInputNamesTheField) {
     "old_chat_member": {"status": "left", "user": {"id": 2}},
     "new_chat_member": {"status": "vip", "user": {"id": 2}}}})"),
             "chat_member.new_chat_member.status");
+  EXPECT_EQ(field_of(R"({"update_id": 1, "chat_join_request": {"date": 1767225600,
+    "chat": {"id": -1, "type": "supergroup"}, "user_chat_id": 2}})"),
+            "chat_join_request.from");
+  EXPECT_EQ(field_of(R"({"update_id": 1, "chat_join_request": {"date": 1767225600,
+    "chat": {"id": -1, "type": "supergroup"}, "from": {"id": 2, "first_name": "B"},
+    "bio": 7}})"),
+            "chat_join_request.bio");
+  EXPECT_EQ(field_of(R"({"update_id": 1, "chat_join_request": {"date": 1767225600,
+    "chat": {"id": -1, "type": "supergroup"}, "from": {"id": 2, "first_name": "B"},
+    "invite_link": {"invite_link": 5}}})"),
+            "chat_join_request.invite_link.invite_link");
+  EXPECT_EQ(field_of(R"({"update_id": 1, "message": {"message_id": 1, "date": 1767225600,
+    "chat": {"id": -7, "type": "group"}, "migrate_to_chat_id": -7}})"),
+            "message.migrate_to_chat_id");
 
-  const ParsedUpdate bad_json = ParseWebhookUpdate("not json");
+  const ParsedUpdate bad_json = ParseWebhookUpdate("not json", kBot);
   EXPECT_FALSE(bad_json.update_id.has_value());
 }
 
 TEST(TelegramUpdates, RefusedOrMalformedGetUpdatesFailsAsAWhole) {
   auto conflict = ParseGetUpdates(
-      R"({"ok": false, "error_code": 409, "description": "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"})");
+      R"({"ok": false, "error_code": 409, "description": "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"})",
+      kBot);
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.status().code(), Code::kUnavailable);
   EXPECT_THAT(conflict.status().message(), HasSubstr("409 Conflict"));
-  EXPECT_FALSE(ParseGetUpdates(R"({"ok": true, "result": {}})").ok());
-  EXPECT_FALSE(ParseGetUpdates(R"({"ok": true, "result": [)").ok());
-  auto empty = ParseGetUpdates(R"({"ok": true, "result": []})");
+  EXPECT_FALSE(ParseGetUpdates(R"({"ok": true, "result": {}})", kBot).ok());
+  EXPECT_FALSE(ParseGetUpdates(R"({"ok": true, "result": [)", kBot).ok());
+  auto empty = ParseGetUpdates(R"({"ok": true, "result": []})", kBot);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->next_offset, 0);
 }
@@ -493,302 +642,6 @@ TEST(TelegramUtf16, LengthAndSubstrings) {
   EXPECT_EQ(Utf16Substr(s, 4, 2), std::nullopt);  // past the end
   EXPECT_EQ(Utf16Substr(s, -1, 1), std::nullopt);
   EXPECT_EQ(Utf16Substr(s, INT64_MAX, INT64_MAX), std::nullopt);
-}
-
-// ---- Actions ----
-
-OutboxRecord Record(ActionType type, std::string group = "-1005", std::string member = "444",
-                    std::string text = {}, std::string reply_to = {}) {
-  OutboxRecord r;
-  r.id = 1;
-  r.action.type = type;
-  r.action.platform = "telegram";
-  r.action.group = std::move(group);
-  r.action.member = std::move(member);
-  r.action.text = std::move(text);
-  r.action.reply_to = std::move(reply_to);
-  return r;
-}
-
-Json Body(const Result<TelegramCall>& call) {
-  EXPECT_TRUE(call.ok()) << call.status().ToString();
-  return call.ok() ? Json::parse(call->body) : Json();
-}
-
-TEST(TelegramCalls, SendReplyWarnAndDirect) {
-  auto send = BuildCall(Record(ActionType::kSendMessage, "-1005", "", "早上好 ☀️"), kNow);
-  EXPECT_EQ(send->method, "sendMessage");
-  EXPECT_EQ(Body(send), Json::parse(R"({"chat_id": -1005, "text": "早上好 ☀️"})"));
-
-  for (ActionType type : {ActionType::kReply, ActionType::kWarn}) {
-    auto reply = BuildCall(Record(type, "-1005", "444", "⚠️ rule 1", "-1005:42"), kNow);
-    EXPECT_EQ(reply->method, "sendMessage");
-    EXPECT_EQ(Body(reply), Json::parse(R"({"chat_id": -1005, "text": "⚠️ rule 1",
-      "reply_parameters": {"message_id": 42, "allow_sending_without_reply": true}})"));
-  }
-  // Replying to an edit's event id replies to the message.
-  auto edited =
-      BuildCall(Record(ActionType::kReply, "-1005", "444", "ok", "-1005:42:e1767225700"), kNow);
-  EXPECT_EQ(Body(edited)["reply_parameters"]["message_id"], 42);
-  // In a direct chat the chat comes from reply_to.
-  auto dm_reply = BuildCall(Record(ActionType::kReply, "", "111", "答对了", "111:9"), kNow);
-  EXPECT_EQ(Body(dm_reply)["chat_id"], 111);
-
-  auto direct = BuildCall(Record(ActionType::kSendDirect, "", "444", "请回答：1+1=?"), kNow);
-  EXPECT_EQ(Body(direct), Json::parse(R"({"chat_id": 444, "text": "请回答：1+1=?"})"));
-}
-
-TEST(TelegramCalls, ReplyTargetsAreValidated) {
-  const auto field = [](const Result<TelegramCall>& c) {
-    EXPECT_FALSE(c.ok());
-    return c.status().field();
-  };
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kReply, "-1005", "1", "x", "42"), kNow)),
-            "reply_to");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kReply, "-1005", "1", "x", "-1005:abc"), kNow)),
-            "reply_to");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kReply, "-1005", "1", "x", "-1005:4:x9"), kNow)),
-            "reply_to");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kReply, "-1005", "1", "x", "-1006:42"), kNow)),
-            "reply_to");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kReply, "-1005", "1", "x", ""), kNow)), "reply_to");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kSendMessage, "camp-1", "", "x"), kNow)), "group");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kSendDirect, "", "u42", "x"), kNow)), "member");
-  EXPECT_EQ(field(BuildCall(Record(ActionType::kMute, "-1005", "", "", ""), kNow)), "member");
-}
-
-TEST(TelegramCalls, TextLimitIsUtf16UnitsAndNeverCutSilently) {
-  std::string emoji;
-  for (int i = 0; i < 2048; ++i) emoji += "😀";  // 4096 units, 8192 bytes
-  EXPECT_TRUE(BuildCall(Record(ActionType::kSendMessage, "-1005", "", emoji), kNow).ok());
-  std::string cjk;
-  for (int i = 0; i < 4096; ++i) cjk += "群";  // 4096 units, 12288 bytes
-  EXPECT_TRUE(BuildCall(Record(ActionType::kSendMessage, "-1005", "", cjk), kNow).ok());
-  auto too_long = BuildCall(Record(ActionType::kSendMessage, "-1005", "", emoji + "a"), kNow);
-  ASSERT_FALSE(too_long.ok());
-  EXPECT_EQ(too_long.status().field(), "text");
-  EXPECT_THAT(too_long.status().message(), HasSubstr("4097"));
-  EXPECT_EQ(BuildCall(Record(ActionType::kSendMessage, "-1005", "", ""), kNow).status().field(),
-            "text");
-  EXPECT_EQ(
-      BuildCall(Record(ActionType::kWarn, "-1005", "", "\xff", "-1005:1"), kNow).status().field(),
-      "text");
-}
-
-TEST(TelegramCalls, DeleteMessage) {
-  auto del = BuildCall(Record(ActionType::kDeleteMessage, "-1005", "444", "", "-1005:42"), kNow);
-  EXPECT_EQ(del->method, "deleteMessage");
-  EXPECT_EQ(Body(del), Json::parse(R"({"chat_id": -1005, "message_id": 42})"));
-  // Without reply_to: the cause event is the message.
-  OutboxRecord cause = Record(ActionType::kDeleteMessage, "-1005", "444");
-  cause.action.cause_event = "telegram:-1005:43";
-  EXPECT_EQ(Body(BuildCall(cause, kNow))["message_id"], 43);
-}
-
-TEST(TelegramCalls, MuteClampsShortDurationsAndZeroIsUntilUnmuted) {
-  OutboxRecord mute = Record(ActionType::kMute);
-  mute.action.duration_s = 600;
-  auto ten_min = BuildCall(mute, kNow);
-  EXPECT_EQ(ten_min->method, "restrictChatMember");
-  const Json body = Body(ten_min);
-  EXPECT_EQ(body["chat_id"], -1005);
-  EXPECT_EQ(body["user_id"], 444);
-  EXPECT_EQ(body["until_date"], kNowS + 600);
-  ASSERT_EQ(body["permissions"].size(), 14u);
-  for (const auto& [name, allowed] : body["permissions"].items()) EXPECT_EQ(allowed, false) << name;
-
-  mute.action.duration_s = 5;  // Telegram would read < 30 s as forever
-  EXPECT_EQ(Body(BuildCall(mute, kNow))["until_date"], kNowS + kMinRestrictSeconds);
-  mute.action.duration_s = 0;  // until unmuted
-  EXPECT_EQ(Body(BuildCall(mute, kNow))["until_date"], 0);
-  mute.action.duration_s = INT64_MAX;  // no overflow: beyond 366 days is forever anyway
-  EXPECT_GT(Body(BuildCall(mute, kNow))["until_date"].get<int64_t>(), kNowS + 366 * 86400);
-
-  auto unmute = BuildCall(Record(ActionType::kUnmute), kNow);
-  EXPECT_EQ(unmute->method, "restrictChatMember");
-  const Json unmuted = Body(unmute);
-  EXPECT_FALSE(unmuted.contains("until_date"));
-  ASSERT_EQ(unmuted["permissions"].size(), 14u);
-  for (const auto& [name, allowed] : unmuted["permissions"].items())
-    EXPECT_EQ(allowed, true) << name;
-}
-
-TEST(TelegramCalls, RemoveIsAShortBanAndUnbanOnlyIfBanned) {
-  auto remove = BuildCall(Record(ActionType::kRemoveMember), kNow);
-  EXPECT_EQ(remove->method, "banChatMember");
-  EXPECT_EQ(Body(remove), Json::parse(fmt::format(
-                              R"({{"chat_id": -1005, "user_id": 444, "until_date": {},
-                                 "revoke_messages": false}})",
-                              kNowS + 60)));
-  auto unban = BuildCall(Record(ActionType::kUnban), kNow);
-  EXPECT_EQ(unban->method, "unbanChatMember");
-  EXPECT_EQ(Body(unban),
-            Json::parse(R"({"chat_id": -1005, "user_id": 444, "only_if_banned": true})"));
-}
-
-TEST(TelegramCalls, CreateInviteCutsTheNameAtThirtyTwoCharacters) {
-  std::string name;
-  for (int i = 0; i < 40; ++i) name += i % 2 ? "营" : "🎓";
-  auto invite = BuildCall(Record(ActionType::kCreateInvite, "-1005", "", name), kNow);
-  EXPECT_EQ(invite->method, "createChatInviteLink");
-  const Json body = Body(invite);
-  EXPECT_EQ(body["chat_id"], -1005);
-  EXPECT_EQ(body["creates_join_request"], false);
-  std::string expected;
-  for (int i = 0; i < 32; ++i) expected += i % 2 ? "营" : "🎓";
-  EXPECT_EQ(body["name"], expected);
-  EXPECT_EQ(
-      Body(BuildCall(Record(ActionType::kCreateInvite, "-1005", "", "poster-a"), kNow))["name"],
-      "poster-a");
-  EXPECT_FALSE(
-      Body(BuildCall(Record(ActionType::kCreateInvite, "-1005", "", ""), kNow)).contains("name"));
-}
-
-TEST(TelegramCalls, UndeclaredActionsAreErrorsAndCapabilitiesMatch) {
-  for (ActionType t : {ActionType::kSetAnnouncement, ActionType::kSetTag, ActionType::kOpenTask}) {
-    auto call = BuildCall(Record(t, "-1005", "444", "x", "-1005:1"), kNow);
-    ASSERT_FALSE(call.ok());
-    EXPECT_EQ(call.status().field(), "type");
-  }
-  const Capabilities caps = TelegramCapabilities();
-  for (int t = 1; t <= kActionTypeCount; ++t) {
-    const auto type = static_cast<ActionType>(t);
-    OutboxRecord r = Record(type, "-1005", "444", "x", "-1005:1");
-    r.action.duration_s = 60;
-    // Declared exactly when BuildCall can make the call.
-    EXPECT_EQ(caps.Has(type), BuildCall(r, kNow).ok()) << ActionTypeName(type);
-  }
-  EXPECT_FALSE(caps.dedupes_sends);
-  EXPECT_EQ(TelegramRateLimits(),
-            (RateLimits{.per_second = 30, .per_chat_per_second = 1, .per_chat_per_minute = 20}));
-}
-
-// ---- Responses ----
-
-TEST(TelegramResponses, SuccessCarriesTheRef) {
-  const CallOutcome sent = ParseCallResponse("sendMessage", 200, R"({"ok": true, "result": {
-    "message_id": 57, "from": {"id": 999, "is_bot": true, "first_name": "QunzhuBot"},
-    "chat": {"id": -1005, "title": "G", "type": "supergroup"}, "date": 1767225600, "text": "hi"}})");
-  EXPECT_EQ(sent.perform.kind, PerformResult::Kind::kDone);
-  EXPECT_EQ(sent.perform.platform_ref, "-1005:57");
-  EXPECT_FALSE(sent.bot_removed);
-
-  const CallOutcome link =
-      ParseCallResponse("createChatInviteLink", 200, R"({"ok": true, "result": {
-    "invite_link": "https://t.me/+AbCdEfGhIjKlMnOp", "creator": {"id": 999, "is_bot": true, "first_name": "QunzhuBot"},
-    "creates_join_request": false, "is_primary": false, "is_revoked": false, "name": "poster-a"}})");
-  EXPECT_EQ(link.perform.kind, PerformResult::Kind::kDone);
-  EXPECT_EQ(link.perform.platform_ref, "https://t.me/+AbCdEfGhIjKlMnOp");
-
-  const CallOutcome banned =
-      ParseCallResponse("banChatMember", 200, R"({"ok": true, "result": true})");
-  EXPECT_EQ(banned.perform.kind, PerformResult::Kind::kDone);
-  EXPECT_EQ(banned.perform.platform_ref, "");
-}
-
-TEST(TelegramResponses, TransientFailuresRetry) {
-  const CallOutcome flood =
-      ParseCallResponse("sendMessage", 429, R"({"ok": false, "error_code": 429,
-    "description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}})");
-  EXPECT_EQ(flood.perform.kind, PerformResult::Kind::kRetry);
-  EXPECT_EQ(flood.perform.retry_after_ms, 7000);
-  EXPECT_THAT(flood.perform.error, HasSubstr("Too Many Requests"));
-
-  const CallOutcome server = ParseCallResponse(
-      "sendMessage", 500,
-      R"({"ok": false, "error_code": 500, "description": "Internal Server Error"})");
-  EXPECT_EQ(server.perform.kind, PerformResult::Kind::kRetry);
-  EXPECT_EQ(server.perform.retry_after_ms, 0);
-  EXPECT_EQ(ParseCallResponse("sendMessage", 502, "<html>Bad Gateway</html>").perform.kind,
-            PerformResult::Kind::kRetry);
-  EXPECT_EQ(ParseCallResponse("sendMessage", 200, R"({"ok": tr)").perform.kind,
-            PerformResult::Kind::kRetry);
-}
-
-TEST(TelegramResponses, RefusalsFailWithFlags) {
-  const CallOutcome kicked =
-      ParseCallResponse("sendMessage", 403, R"({"ok": false, "error_code": 403,
-    "description": "Forbidden: bot was kicked from the supergroup chat"})");
-  EXPECT_EQ(kicked.perform.kind, PerformResult::Kind::kFailed);
-  EXPECT_TRUE(kicked.bot_removed);
-  EXPECT_EQ(kicked.perform.error,
-            "sendMessage: Forbidden: bot was kicked from the supergroup chat");
-
-  const CallOutcome migrated =
-      ParseCallResponse("sendMessage", 400, R"({"ok": false, "error_code": 400,
-    "description": "Bad Request: group chat was upgraded to a supergroup chat",
-    "parameters": {"migrate_to_chat_id": -1002345678901}})");
-  EXPECT_EQ(migrated.perform.kind, PerformResult::Kind::kFailed);
-  EXPECT_EQ(migrated.migrate_to_chat_id, -1002345678901);
-  EXPECT_FALSE(migrated.bot_removed);
-
-  const CallOutcome not_found = ParseCallResponse(
-      "sendMessage", 400,
-      R"({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"})");
-  EXPECT_EQ(not_found.perform.kind, PerformResult::Kind::kFailed);
-  EXPECT_EQ(not_found.perform.error, "sendMessage: Bad Request: chat not found");
-  EXPECT_FALSE(not_found.migrate_to_chat_id.has_value());
-
-  const CallOutcome refused = ParseCallResponse("getMe", 401,
-                                               R"({"ok": false, "error_code": 401, "description": "Unauthorized"})");
-  EXPECT_EQ(refused.perform.kind, PerformResult::Kind::kRetry);
-  EXPECT_NE(refused.perform.error.find("token was refused"), std::string::npos);
-}
-
-TEST(TelegramResponses, DeletingAMessageAlreadyGoneIsDone) {
-  constexpr std::string_view kGone =
-      R"({"ok": false, "error_code": 400, "description": "Bad Request: message to delete not found"})";
-  const CallOutcome gone = ParseCallResponse("deleteMessage", 400, kGone);
-  EXPECT_EQ(gone.perform.kind, PerformResult::Kind::kDone);
-  EXPECT_EQ(gone.perform.error, "");
-  EXPECT_EQ(ParseCallResponse("sendMessage", 400, kGone).perform.kind,
-            PerformResult::Kind::kFailed);
-  EXPECT_EQ(ParseCallResponse("deleteMessage", 400, R"({"ok": false, "error_code": 400,
-              "description": "Bad Request: message can't be deleted"})")
-                .perform.kind,
-            PerformResult::Kind::kFailed);
-}
-
-// ---- Other reads ----
-
-TEST(TelegramReads, ChatAdministrators) {
-  auto admins = ParseChatAdministrators(R"({"ok": true, "result": [
-    {"status": "creator", "is_anonymous": false,
-     "user": {"id": 111, "is_bot": false, "first_name": "Alice", "last_name": "Smith"}},
-    {"status": "administrator", "can_be_edited": false, "is_anonymous": false, "can_delete_messages": true,
-     "can_restrict_members": true, "custom_title": "助教",
-     "user": {"id": 999, "is_bot": true, "first_name": "QunzhuBot", "username": "qunzhu_bot"}}]})");
-  ASSERT_TRUE(admins.ok()) << admins.status().ToString();
-  ASSERT_EQ(admins->size(), 2u);
-  EXPECT_EQ((*admins)[0].user_id, 111);
-  EXPECT_EQ((*admins)[0].role, Role::kOwner);
-  EXPECT_EQ((*admins)[0].name, "Alice Smith");
-  EXPECT_EQ((*admins)[1].role, Role::kAdmin);
-  EXPECT_TRUE((*admins)[1].is_bot);
-
-  auto bad = ParseChatAdministrators(R"({"ok": true, "result": [
-    {"status": "creator", "user": {"id": 111, "first_name": "A"}}, {"status": "member", "user": {"id": 2}}]})");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().field(), "result[1].status");
-  auto bad_id = ParseChatAdministrators(
-      R"({"ok": true, "result": [{"status": "creator", "user": {"id": "111"}}]})");
-  EXPECT_EQ(bad_id.status().field(), "result[0].user.id");
-  EXPECT_FALSE(
-      ParseChatAdministrators(
-          R"({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"})")
-          .ok());
-}
-
-TEST(TelegramReads, GetMe) {
-  auto me = ParseGetMe(R"({"ok": true, "result": {"id": 7012345678, "is_bot": true,
-    "first_name": "Qunzhu", "username": "qunzhu_bot", "can_join_groups": true,
-    "can_read_all_group_messages": false, "supports_inline_queries": false}})");
-  ASSERT_TRUE(me.ok()) << me.status().ToString();
-  EXPECT_EQ(me->id, 7012345678);
-  EXPECT_EQ(me->username, "qunzhu_bot");
-  EXPECT_EQ(ParseGetMe(R"({"ok": true, "result": {"username": "x"}})").status().field(),
-            "result.id");
-  EXPECT_EQ(ParseGetMe(R"({"ok": "yes"})").status().field(), "ok");
 }
 
 }  // namespace
