@@ -114,7 +114,7 @@ try {
   assert.equal(asked.length, 1);
   assert.equal(asked[0].type, 'join_request');
   assert.equal(asked[0].id, `${SELF}:request:${GROUP}:7003:${request.time}`);
-  assert.equal(asked[0].request, 'flag-7003');
+  assert.equal(asked[0].request, `${SELF}:flag-7003`);
   assert.equal(asked[0].text, '问题：暗号\n答案：芝麻开门');
   assert.deepEqual((await get(`/api/v1/members/${applicant.id}`)).memberships, [], 'asking is not being in the group');
 

@@ -421,20 +421,20 @@ TEST_F(OneBotAdapterTest, AJoinRequestComesInAndIsAnswered) {
   EXPECT_EQ(sink_.events[0].id, "10002:request:600001:7003:1772323200");
   EXPECT_EQ(sink_.events[0].member, "7003");
   EXPECT_EQ(sink_.events[0].text, "答案：芝麻开门");
-  EXPECT_EQ(sink_.events[0].request, "f-77");
+  EXPECT_EQ(sink_.events[0].request, "10002:f-77");
 
   OutboxRecord answer;
   answer.action.type = ActionType::kAnswerJoinRequest;
   answer.action.platform = "qq";
   answer.action.group = "600001";
   answer.action.member = "7003";
-  answer.action.request = "f-77";
+  answer.action.request = "10002:f-77";
   answer.action.text = "答案不对";
   const PerformResult done = a->Perform(answer);
   EXPECT_EQ(done.kind, PerformResult::Kind::kDone) << done.error;
   std::lock_guard lock(mutex_);
   ASSERT_EQ(calls_.size(), 1u);
-  EXPECT_EQ(calls_[0].first, "/second/set_group_add_request") << "the account that saw the group";
+  EXPECT_EQ(calls_[0].first, "/second/set_group_add_request") << "the account that received the request";
   EXPECT_EQ(calls_[0].second,
             json::parse(R"({"flag":"f-77","sub_type":"add","approve":false,"reason":"答案不对"})"));
 }

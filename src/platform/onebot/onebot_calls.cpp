@@ -148,9 +148,15 @@ Result<OneBotCall> BuildCall(const OutboxRecord& record) {
         return Status::Invalid(fmt::format("invalid UTF-8 at byte {}", FirstInvalidUtf8(a.text)),
                                "text");
       }
+      // "<self_id>:<flag>" (ParseReport): answered by the account that received it.
+      const size_t colon = a.request.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return Status::Invalid("expected \"<self_id>:<flag>\", as a join_request event has it", "request");
+      }
       Result<OneBotCall> answer =
-          JoinRequestCall(a.request, "add", a.approve, a.approve ? "" : a.text);
+          JoinRequestCall(a.request.substr(colon + 1), "add", a.approve, a.approve ? "" : a.text);
       if (!answer.ok()) return Status::Invalid(answer.status().message(), "request");
+      answer->self_id = a.request.substr(0, colon);
       return answer;
     }
     case ActionType::kSyncMembers:

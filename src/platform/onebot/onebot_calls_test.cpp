@@ -24,7 +24,7 @@ OutboxRecord Record(ActionType type) {
   r.action.text = "请遵守群规 \"rules\"";
   r.action.reply_to = "10001:-2147000123";
   r.action.duration_s = 600;
-  r.action.request = "1700000500123456";
+  r.action.request = "10001:1700000500123456";
   return r;
 }
 
@@ -148,11 +148,11 @@ TEST(OneBotCalls, JoinRequestsMemberListsAndEnvelope) {
 
 TEST(OneBotCalls, AnswerJoinRequestAndSyncMembers) {
   OutboxRecord r = Record(ActionType::kAnswerJoinRequest);
-  r.action.request = "1700000500123456";
+  r.action.request = "10002:1700000500123456";
   r.action.approve = true;
   OneBotCall c = MustCall(r);
   EXPECT_EQ(c.action, "set_group_add_request");
-  EXPECT_EQ(c.self_id, "") << "any account in the group";
+  EXPECT_EQ(c.self_id, "10002") << "the account that received the request";
   // Approving shows no reason, whatever the action's text.
   EXPECT_EQ(json::parse(c.params), json::parse(R"({"flag":"1700000500123456","sub_type":"add",
                                                    "approve":true,"reason":""})"));
@@ -171,9 +171,11 @@ TEST(OneBotCalls, AnswerJoinRequestAndSyncMembers) {
   };
   r.action.request = "";
   EXPECT_EQ(error_field(r), "request");
-  r.action.request = "\xff";
+  r.action.request = "10001:\xff";
   EXPECT_EQ(error_field(r), "request");
-  r.action.request = "f";
+  r.action.request = "no-account";
+  EXPECT_EQ(error_field(r), "request");
+  r.action.request = "10001:f";
   r.action.text = "\xc3";
   EXPECT_EQ(error_field(r), "text");
   r.action.approve = true;  // the text is not sent

@@ -449,16 +449,17 @@ Status ReportParser::Impl::ParseRequest(object o, TimeMs time, Report& r) {
     r.content = std::move(j);
     return Status::Ok();
   }
-  // The flag is what answers the request: cut, it would answer nothing.
-  if (j.flag.size() > kMaxIdBytes) {
-    return Status::Invalid(fmt::format("longer than {} bytes", kMaxIdBytes), "flag");
+  // "<self_id>:<flag>": the flag is what answers the request, and the account that received it
+  // is the one that may (BuildCall). Cut, it would answer nothing.
+  if (r.self_id.size() + 1 + j.flag.size() > kMaxIdBytes) {
+    return Status::Invalid(fmt::format("longer than {} bytes", kMaxIdBytes - r.self_id.size() - 1), "flag");
   }
   Event e = NewEvent(EventType::kJoinRequest, time);
   e.id = fmt::format("{}:request:{}:{}:{}", r.self_id, j.group, j.user, time / 1000);
   e.group = std::move(j.group);
   e.member = std::move(j.user);
   e.text = std::move(j.comment);
-  e.request = std::move(j.flag);
+  e.request = fmt::format("{}:{}", r.self_id, j.flag);
   r.content = std::move(e);
   return Status::Ok();
 }

@@ -118,8 +118,9 @@ inline constexpr size_t kMaxImageUrls = 16;
 //    "notice:group_admin:<sub_type>:self"). group_recall → Recall; group_ban →
 //    Ban; any other notice → Ignored.
 //  - request group, sub_type add → join_request: id "<self_id>:request:<group>:<user>:<time>",
-//    member = user_id, text = comment (cut at 4096 bytes), request = flag (at most kMaxIdBytes:
-//    a longer one is an error, as it could not be answered). Other sub_types (invite: the bot is
+//    member = user_id, text = comment (cut at 4096 bytes), request = "<self_id>:<flag>" (the
+//    account that received it answers it; at most kMaxIdBytes in all: a longer flag is an error,
+//    as it could not be answered). Other sub_types (invite: the bot is
 //    invited) → JoinRequest. friend and other request types → Ignored.
 //  - meta_event heartbeat, lifecycle → Meta; others → Ignored. post_type message_sent (the
 //    bot's own messages) and unknown post types → Ignored.
