@@ -4,7 +4,8 @@
 // asks a question the FAQ answers, and posts an ad that is deleted and warned about; a report
 // with a wrong signature or for another account is refused and changes nothing. Someone asks to
 // join (a join request: known, not yet a member), a member is made an admin (their role), and
-// the bot is removed from the group and added again (the group's bot_present).
+// the bot is removed from the group and added again (the group's bot_present). With [roster],
+// the group's member list is synced on first sight: the owner the fake lists becomes known.
 //   node onebot.test.mjs /path/to/qunzhu
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -34,7 +35,12 @@ const api = http.createServer((req, res) => {
     }
     const action = req.url.slice(1);
     calls.push({ action, params: JSON.parse(body) });
-    const data = action.startsWith('send_') ? { message_id: nextMessage++ } : null;
+    let data = action.startsWith('send_') ? { message_id: nextMessage++ } : null;
+    if (action === 'get_group_member_list') {
+      data = [{ group_id: GROUP, user_id: 7001, nickname: '小明', card: '', role: 'member' },
+        { group_id: GROUP, user_id: 7005, nickname: 'boss', card: '群主', role: 'owner' },
+        { group_id: GROUP, user_id: SELF, nickname: 'bot', role: 'admin' }];
+    }
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', retcode: 0, data }));
   });
@@ -51,6 +57,7 @@ access_token = { env = "QZ_E2E_ONEBOT_ACCESS" }
 secret = { env = "QZ_E2E_ONEBOT_SECRET" }
 `);
 const playbook = writeTestPlaybook(dir, { slug: 'qq', name: 'QQ 测试社群', platform: 'qq', group: GROUP });
+fs.appendFileSync(playbook, '\n[roster]\n');
 const qz = await startQunzhu(binary, dir, {
   config, playbook, env: { QZ_E2E_ONEBOT_ACCESS: ACCESS, QZ_E2E_ONEBOT_SECRET: SECRET },
 });
@@ -134,6 +141,15 @@ try {
   await waitFor('the bot to be gone', async () => (await theGroup()).bot_present === false);
   assert.equal((await report({ ...kicked, time: kicked.time + 1, notice_type: 'group_increase', sub_type: 'invite' })).status, 200);
   await waitFor('the bot to be back', async () => (await theGroup()).bot_present === true);
+
+  // 8. The member list synced on the group's first sight: the owner is known with that role,
+  // the bot's own account is not a member.
+  const sync = calls.find((c) => c.action === 'get_group_member_list');
+  assert.ok(sync, 'a member sync was asked for');
+  assert.equal(sync.params.group_id, GROUP);
+  const owner = await waitFor('the synced owner', () => memberNamed('群主'));
+  assert.equal((await get(`/api/v1/members/${owner.id}`)).memberships[0].role, 'owner');
+  assert.ok(!(await memberNamed(String(SELF))), 'the bot is no member');
 
   // Health.
   const platforms = await (await fetch(`${qz.url}/api/v1/platforms`, { headers: { Authorization: `Bearer ${qz.token}` } })).json();
