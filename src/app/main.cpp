@@ -27,6 +27,7 @@
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
 #include "app/cli_moderation.hpp"
+#include "app/cli_users.hpp"
 #include "app/data_dir.hpp"
 #include "app/eval_moderation.hpp"
 #include "app/http_wiring.hpp"
@@ -82,9 +83,10 @@ Result<std::unique_ptr<Store>> OpenData(const DataOptions& o) {
 }
 
 // Creates a token, stores its hash, and returns the secret (shown once, never logged).
-Result<std::string> CreateToken(Store& store, const std::string& name) {
+Result<std::string> CreateToken(Store& store, const std::string& name,
+                                AccountRole role = AccountRole::kOwner) {
   const std::string secret = "qz_" + RandomHex(24);
-  Status st = store.PutToken({Sha256Hex(secret), name, SystemClock().Now()});
+  Status st = store.PutToken({Sha256Hex(secret), name, SystemClock().Now(), role});
   if (!st.ok()) return st;
   return secret;
 }
@@ -97,9 +99,9 @@ Result<std::string> EnsureAdminToken(Store& store, const std::string& dir) {
     std::string secret;
     std::getline(in, secret);
     if (!secret.empty()) {
-      auto known = store.HasToken(Sha256Hex(secret));
+      auto known = store.FindToken(Sha256Hex(secret));
       if (!known.ok()) return known.status();
-      if (*known) return secret;
+      if (known->has_value()) return secret;
     }
   }
   auto secret = CreateToken(store, "admin");
@@ -381,6 +383,7 @@ int RunServe(const ServeFlags& flags) {
   options.host = listen->host;
   options.port = listen->port;
   options.io_threads = config->server.io_threads;
+  options.auth.secure_cookies = config->server.secure_cookies;
   DataOptions data;
   data.dir = config->storage.data_dir;
   data.sync = config->storage.sync == SyncMode::kNormal ? "normal" : "full";
@@ -392,6 +395,18 @@ int RunServe(const ServeFlags& flags) {
     auto store = OpenData(data);
     if (!store.ok()) return Fail(store.status());
     if (auto token = EnsureAdminToken(**store, data.dir); !token.ok()) return Fail(token.status());
+    // The console's first account. Its password goes to standard output once (`./qz up` shows
+    // it) and nowhere else: the log on standard error only says where it went.
+    auto first = EnsureFirstAccount(**store, SystemClock().Now());
+    if (!first.ok()) return Fail(first.status());
+    if (first->has_value()) {
+      fmt::print("created the console account 'admin' (role owner); its password, shown only "
+                 "this once: {}\n",
+                 **first);
+      std::fflush(stdout);
+      spdlog::info("created the console account 'admin' (role owner); its password is on "
+                   "standard output, once (change it with `qunzhu user passwd admin`)");
+    }
   }
   SystemClock clock;
   // The sandbox's member-side event ids start from the clock by default, so they do not repeat
@@ -628,6 +643,14 @@ int main(int argc, char** argv) {
   AddDataOptions(token_create, data);
   std::string token_name = "cli";
   token_create->add_option("--name", token_name, "A label for the token")->capture_default_str();
+  std::string token_role = "owner";
+  token_create->add_option("--role", token_role,
+                           "What the token may do: viewer, assistant, operator, admin, owner")
+      ->check([](const std::string& v) {
+        return ParseAccountRole(v) ? std::string()
+                                   : fmt::format("'{}' is not a role ({})", v, AccountRoleList());
+      })
+      ->capture_default_str();
 
   auto* replay = app.add_subcommand(
       "replay", "Rebuild the state from the event log into a scratch database and compare it with "
@@ -663,6 +686,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000))->capture_default_str();
 
   AddModerationCommands(app);
+  AddUserCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (*eval_moderation) return RunEvalModeration(eval_options);
@@ -689,7 +713,9 @@ int main(int argc, char** argv) {
     // nothing the server keeps in memory; the server finds the token on its first use.
     auto store = OpenData(data);
     if (!store.ok()) return Fail(store.status());
-    auto t = CreateToken(**store, token_name);
+    // Checked by the option; the least role should that ever fail.
+    auto t = CreateToken(**store, token_name,
+                         ParseAccountRole(token_role).value_or(AccountRole::kViewer));
     if (!t.ok()) return Fail(t.status());
     fmt::print("{}\n", *t);
     return 0;

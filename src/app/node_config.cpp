@@ -32,6 +32,7 @@ void ReadServer(TableReader& r, ServerConfig& out) {
   r.Int("io_threads", out.io_threads, kMinIoThreads, kMaxIoThreads);
   r.String("port_file", out.port_file);
   r.StringList("playbooks", out.playbooks);
+  r.Bool("secure_cookies", out.secure_cookies);
   r.Done();
 }
 

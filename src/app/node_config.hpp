@@ -25,6 +25,9 @@ struct ServerConfig {
   int io_threads = 2;                     // 1..64
   std::string port_file;                  // written with the bound port once listening; "" none
   std::vector<std::string> playbooks;     // TOML files validated, stored and applied at start
+  // The console's session cookie carries `Secure`: set it when browsers reach qunzhu over https
+  // (a TLS proxy in front); qunzhu itself serves plain http.
+  bool secure_cookies = false;
 };
 
 // [storage]

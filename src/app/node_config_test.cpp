@@ -29,7 +29,7 @@ TEST(NodeConfig, EmptyFileGivesTheDefaults) {
 TEST(NodeConfig, ReadsEverySection) {
   auto config = ParseNodeConfig(
       "[server]\nlisten = \"0.0.0.0:9000\"\nio_threads = 4\nport_file = \"/tmp/p\"\n"
-      "playbooks = [\"a.toml\", \"b.toml\"]\n"
+      "playbooks = [\"a.toml\", \"b.toml\"]\nsecure_cookies = true\n"
       "[storage]\nbackend = \"sqlite\"\ndata_dir = \"/var/lib/qunzhu\"\nsync = \"normal\"\n",
       "n.toml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
@@ -37,6 +37,7 @@ TEST(NodeConfig, ReadsEverySection) {
   EXPECT_EQ(config->server.io_threads, 4);
   EXPECT_EQ(config->server.port_file, "/tmp/p");
   EXPECT_EQ(config->server.playbooks, (std::vector<std::string>{"a.toml", "b.toml"}));
+  EXPECT_TRUE(config->server.secure_cookies);
   EXPECT_EQ(config->storage.data_dir, "/var/lib/qunzhu");
   EXPECT_EQ(config->storage.sync, SyncMode::kNormal);
 }
@@ -112,6 +113,7 @@ TEST(NodeConfig, ExampleFileParses) {
                                });
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+  EXPECT_FALSE(config->server.secure_cookies);
   EXPECT_EQ(config->storage.backend, "sqlite");
   EXPECT_FALSE(platforms.empty());
 }

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 
 #include <array>
 #include <stdexcept>
@@ -34,6 +35,12 @@ constexpr std::array<int8_t, 256> kBase64Values = [] {
   return v;
 }();
 
+// sodium_init once per process (it is thread-safe itself, but says once whether it can run).
+bool SodiumReady() {
+  static const bool kReady = sodium_init() >= 0;
+  return kReady;
+}
+
 }  // namespace
 
 std::string Sha256Hex(std::string_view data) {
@@ -54,6 +61,23 @@ std::string RandomHex(size_t bytes) {
     throw std::runtime_error("RAND_bytes failed: no secure random source");
   }
   return Hex(buf.data(), buf.size());
+}
+
+Result<std::string> HashPassword(std::string_view password) {
+  if (!SodiumReady()) return Status::Unavailable("libsodium cannot start");
+  std::array<char, crypto_pwhash_STRBYTES> out{};
+  if (crypto_pwhash_str(out.data(), password.data(), password.size(),
+                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return Status::Unavailable("hashing a password failed: not enough memory");
+  }
+  return std::string(out.data());
+}
+
+bool VerifyPassword(std::string_view hash, std::string_view password) {
+  if (!SodiumReady() || hash.size() >= crypto_pwhash_STRBYTES) return false;
+  const std::string terminated(hash);  // libsodium reads a NUL-terminated string
+  return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
 }
 
 Result<std::string> Base64Decode(std::string_view text) {

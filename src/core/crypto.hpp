@@ -1,5 +1,5 @@
-// qunzhu core: the few cryptographic primitives the engine needs (OpenSSL underneath), and the
-// Base64 codec binary data arrives in through JSON.
+// qunzhu core: the few cryptographic primitives the engine needs (OpenSSL underneath; password
+// hashing with libsodium), and the Base64 codec binary data arrives in through JSON.
 #pragma once
 
 #include <string>
@@ -18,6 +18,17 @@ bool ConstantTimeEquals(std::string_view given, std::string_view expected);
 
 // `bytes` bytes from the OS CSPRNG, hex encoded (2 * bytes characters).
 std::string RandomHex(size_t bytes);
+
+// An argon2id hash of `password` in libsodium's self-describing string form
+// ("$argon2id$v=19$m=…,t=…,p=…$salt$hash", at most 128 characters) with a random salt and
+// libsodium's interactive limits (OPSLIMIT_INTERACTIVE, MEMLIMIT_INTERACTIVE: about 64 MiB and
+// tens of milliseconds a call). kUnavailable when libsodium cannot start or the memory is not
+// there. Call it off latency-sensitive threads.
+Result<std::string> HashPassword(std::string_view password);
+
+// Whether `password` is the one `hash` (from HashPassword, any limits) was made from. False for a
+// malformed hash. As slow as HashPassword, whatever the outcome.
+bool VerifyPassword(std::string_view hash, std::string_view password);
 
 // The bytes `text` encodes in standard Base64 (RFC 4648 section 4: A-Z a-z 0-9 + /). The '='
 // padding may be omitted but, when present, must complete the last group of four; ASCII spaces,

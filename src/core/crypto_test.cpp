@@ -7,6 +7,32 @@
 namespace qz {
 namespace {
 
+TEST(PasswordHashTest, Argon2idThatVerifiesOnlyTheSamePassword) {
+  auto hash = HashPassword("correct horse 马");
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u) << *hash;
+  EXPECT_EQ(hash->find("correct"), std::string::npos);
+  EXPECT_TRUE(VerifyPassword(*hash, "correct horse 马"));
+  EXPECT_FALSE(VerifyPassword(*hash, "correct horse"));
+  EXPECT_FALSE(VerifyPassword(*hash, ""));
+  // A random salt: the same password hashes differently each time, and both verify.
+  auto again = HashPassword("correct horse 马");
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(*again, *hash);
+  EXPECT_TRUE(VerifyPassword(*again, "correct horse 马"));
+  // Bytes after a NUL count: the password is not cut at it.
+  auto with_nul = HashPassword(std::string("ab\0cd", 5));
+  ASSERT_TRUE(with_nul.ok());
+  EXPECT_FALSE(VerifyPassword(*with_nul, "ab"));
+  EXPECT_TRUE(VerifyPassword(*with_nul, std::string("ab\0cd", 5)));
+}
+
+TEST(PasswordHashTest, MalformedHashesNeverVerify) {
+  EXPECT_FALSE(VerifyPassword("", ""));
+  EXPECT_FALSE(VerifyPassword("$argon2id$garbage", "x"));
+  EXPECT_FALSE(VerifyPassword(std::string(1000, '$'), "x"));
+}
+
 TEST(Base64DecodeTest, DecodesTheRfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {{"", ""},
                                                          {"Zg==", "f"},

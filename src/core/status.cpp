@@ -9,6 +9,7 @@ std::string_view CodeName(Code code) {
     case Code::kNotFound: return "not_found";
     case Code::kAlreadyExists: return "already_exists";
     case Code::kUnauthenticated: return "unauthenticated";
+    case Code::kPermissionDenied: return "permission_denied";
     case Code::kPayloadTooLarge: return "payload_too_large";
     case Code::kUnsupportedMediaType: return "unsupported_media_type";
     case Code::kResourceExhausted: return "resource_exhausted";

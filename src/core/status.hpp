@@ -18,6 +18,7 @@ enum class Code {
   kNotFound,
   kAlreadyExists,
   kUnauthenticated,
+  kPermissionDenied,  // authenticated, but the role (or the CSRF token) does not allow it
   kPayloadTooLarge,
   kUnsupportedMediaType,
   kResourceExhausted,  // overloaded or rate-limited; try again later

@@ -1,13 +1,16 @@
-// The dispatcher: authentication, route resolution and the ingest/HTTP metrics. The handlers
-// are in routes/ (built-in) or wherever a contributor keeps them.
+// The dispatcher: authentication (tokens, session cookies and their CSRF tokens), the routes'
+// roles, route resolution and the ingest/HTTP metrics. The handlers are in routes/ (built-in) or
+// wherever a contributor keeps them.
 #include "server/api.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
 #include <cctype>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -20,7 +23,8 @@ namespace qz {
 namespace {
 
 // Known-good token hashes are re-checked against the store this often, so a token removed from
-// the store stops working within this time without a restart.
+// the store (or given another role) stops working (or changes) within this time without a
+// restart.
 constexpr TimeMs kTokenCacheTtlMs = 5 * 60 * 1000;
 constexpr size_t kTokenCacheMaxEntries = 4096;
 constexpr const char* kIngestCollector = "ingest";
@@ -43,29 +47,58 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Caches token hashes the store confirmed, so the hot path does not touch the database.
+// Caches the tokens the store confirmed, by hash, so the hot path does not touch the database.
 class TokenCache {
  public:
-  bool Contains(const std::string& hash, TimeMs now) {
+  std::optional<ApiToken> Find(const std::string& hash, TimeMs now) {
     std::lock_guard lock(mu_);
     auto it = verified_.find(hash);
-    if (it == verified_.end()) return false;
-    if (now - it->second > kTokenCacheTtlMs || now < it->second) {
+    if (it == verified_.end()) return std::nullopt;
+    if (now - it->second.at > kTokenCacheTtlMs || now < it->second.at) {
       verified_.erase(it);
-      return false;
+      return std::nullopt;
     }
-    return true;
+    return it->second.token;
   }
-  void Insert(const std::string& hash, TimeMs now) {
+  void Insert(const ApiToken& token, TimeMs now) {
     std::lock_guard lock(mu_);
     if (verified_.size() >= kTokenCacheMaxEntries) verified_.clear();  // only valid tokens get here
-    verified_[hash] = now;
+    verified_[token.hash] = {token, now};
   }
 
  private:
+  struct Entry {
+    ApiToken token;
+    TimeMs at = 0;  // when the store confirmed it
+  };
   std::mutex mu_;
-  std::unordered_map<std::string, TimeMs> verified_;  // hash → when the store confirmed it
+  std::unordered_map<std::string, Entry> verified_;  // hash → the token
 };
+
+Principal TokenPrincipal(const ApiToken& token) {
+  return {.kind = Principal::Kind::kToken, .name = token.name, .role = token.role};
+}
+
+// The account signed in with the session whose secret hashes to `hash`, as of `now`. Every
+// failure is 401: an unknown (forged, ended) or expired session, a removed or disabled account.
+// The role is the account's now, so a changed role applies to sessions already open.
+Result<Principal> SessionPrincipal(Store& store, const std::string& hash, TimeMs now) {
+  const Status signed_out(Code::kUnauthenticated,
+                          "the session has ended or is not valid; sign in again "
+                          "(POST /api/v1/session)");
+  QZ_ASSIGN_OR_RETURN(const std::optional<Session> session, store.GetSession(hash));
+  if (!session || session->expires_at <= now) return signed_out;
+  QZ_ASSIGN_OR_RETURN(const std::optional<Account> account, store.GetAccount(session->account));
+  if (!account || account->disabled) return signed_out;
+  return Principal{.kind = Principal::Kind::kAccount,
+                   .name = account->name,
+                   .role = account->role,
+                   .session_hash = session->hash,
+                   .csrf = session->csrf,
+                   .session_expires_at = session->expires_at};
+}
+
+bool IsSafeMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
 }  // namespace
 
@@ -87,8 +120,13 @@ std::string_view BearerToken(std::string_view authorization) {
 // ---------------------------------------------------------------------------------------------
 
 struct Api::Impl {
-  Impl(const ApiServices& services, MetricsRegistry& metrics, Runner blocking)
-      : services(services), metrics(metrics), blocking(std::move(blocking)) {}
+  Impl(const ApiServices& services, MetricsRegistry& metrics, Runner blocking,
+       const AuthOptions& auth)
+      : services(services),
+        metrics(metrics),
+        blocking(std::move(blocking)),
+        auth(auth),
+        sign_ins(auth.max_failed_sign_ins, auth.failed_sign_in_window_ms) {}
 
   ~Impl() {
     for (const char* name : registered) metrics.Remove(name);
@@ -101,6 +139,7 @@ struct Api::Impl {
     QZ_RETURN_IF_ERROR(AddMemberRoutes(routes));
     QZ_RETURN_IF_ERROR(AddPlaybookRoutes(routes));
     QZ_RETURN_IF_ERROR(AddModuleRoutes(routes));
+    QZ_RETURN_IF_ERROR(AddSessionRoutes(routes, auth, sign_ins));
     return AddOutboxRoutes(routes);
   }
 
@@ -142,8 +181,9 @@ struct Api::Impl {
                  "Time the last start-up state load took.", services.ingest.state_load_seconds());
   }
 
-  // The order of the checks: a public route needs no token; otherwise the token comes first,
-  // so nothing about the API's shape is told to a caller without one.
+  // The order of the checks: a public route needs no token; otherwise authentication comes first
+  // (an Authorization header, else the session cookie), so nothing about the API's shape is told
+  // to a caller without one; then Authorized's checks.
   void Handle(const std::shared_ptr<Call>& call) {
     const std::string& method = call->method();
     RouteTable::Match match = routes.Find(method, call->path());
@@ -151,25 +191,82 @@ struct Api::Impl {
     if (public_route || (match.route == nullptr && match.all_public)) {
       return Dispatch(call, match);
     }
+    const ApiRequest& request = call->request();
+    // A request that sends an Authorization header is judged by it alone, cookie or not.
+    if (!request.authorization.empty()) return AuthenticateToken(call, match);
+    const std::string_view cookie = api_internal::CookieValue(request, kSessionCookie);
+    if (!cookie.empty()) return AuthenticateSession(call, Sha256Hex(cookie));
+    call->Fail(Status(Code::kUnauthenticated,
+                      "an 'Authorization: Bearer <token>' header or a signed-in session "
+                      "(POST /api/v1/session) is required"));
+  }
+
+  void AuthenticateToken(const std::shared_ptr<Call>& call, const RouteTable::Match& match) {
     const std::string_view token = api_internal::BearerToken(call->request().authorization);
     if (token.empty()) {
       return call->Fail(
           Status(Code::kUnauthenticated, "an 'Authorization: Bearer <token>' header is required"));
     }
     std::string hash = Sha256Hex(token);  // the token itself goes no further
-    if (tokens.Contains(hash, services.clock.Now())) return Dispatch(call, match);
+    if (auto known = tokens.Find(hash, services.clock.Now())) {
+      return Authorized(call, TokenPrincipal(*known), match);
+    }
     call->Blocking([this, hash = std::move(hash)](Call& c) {
-      QZ_ASSIGN_OR_RETURN(const bool known, services.store.HasToken(hash));
-      if (!known) return Status(Code::kUnauthenticated, "invalid token");
-      tokens.Insert(hash, services.clock.Now());
-      // Back onto the I/O thread (the match's views point into the call's path, which lives as
-      // long as the call): routing may parse a large event batch.
-      c.Resume([this](Call& c2) {
-        Dispatch(c2.shared_from_this(), routes.Find(c2.method(), c2.path()));
-        return Status::Ok();
-      });
+      QZ_ASSIGN_OR_RETURN(const std::optional<ApiToken> found, services.store.FindToken(hash));
+      if (!found) return Status(Code::kUnauthenticated, "invalid token");
+      tokens.Insert(*found, services.clock.Now());
+      ResumeAuthorized(c, TokenPrincipal(*found));
       return Status::Ok();
     });
+  }
+
+  // Sessions are read from the store on every request (no cache), so signing out, a password
+  // change or a disabled account end a session at once.
+  void AuthenticateSession(const std::shared_ptr<Call>& call, std::string hash) {
+    call->Blocking([this, hash = std::move(hash)](Call& c) {
+      QZ_ASSIGN_OR_RETURN(Principal principal,
+                          SessionPrincipal(services.store, hash, services.clock.Now()));
+      ResumeAuthorized(c, std::move(principal));
+      return Status::Ok();
+    });
+  }
+
+  // Back onto the I/O thread (the match's views point into the call's path, which lives as long
+  // as the call): routing may parse a large event batch.
+  void ResumeAuthorized(Call& c, Principal principal) {
+    c.Resume([this, principal = std::move(principal)](Call& c2) {
+      Authorized(c2.shared_from_this(), principal, routes.Find(c2.method(), c2.path()));
+      return Status::Ok();
+    });
+  }
+
+  // After authentication: a session's write must carry its CSRF token (a browser sends the cookie
+  // with a request another site's page makes; only our page knows the token), then the route's
+  // role.
+  void Authorized(const std::shared_ptr<Call>& call, const Principal& principal,
+                  const RouteTable::Match& match) {
+    if (principal.kind == Principal::Kind::kAccount && !IsSafeMethod(call->method())) {
+      const std::string_view given = call->request().Header(kCsrfHeader);
+      if (given.empty() || !ConstantTimeEquals(given, principal.csrf)) {
+        return call->Fail(Status(Code::kPermissionDenied,
+                                 "CSRF check failed: a request signed in with the session cookie "
+                                 "must send the csrf token of its sign-in in X-CSRF-Token",
+                                 "X-CSRF-Token"));
+      }
+    }
+    if (match.route != nullptr) {
+      const AccountRole needed = match.route->required_role();
+      if (!RoleAllows(principal.role, needed)) {
+        return call->Fail(Status(
+            Code::kPermissionDenied,
+            fmt::format("{} {} needs the role {} (or higher); {} '{}' has the role {}",
+                        call->method(), match.route->pattern, AccountRoleName(needed),
+                        principal.kind == Principal::Kind::kToken ? "the token" : "the account",
+                        principal.name, AccountRoleName(principal.role))));
+      }
+    }
+    call->set_principal(principal);
+    Dispatch(call, match);
   }
 
   void Dispatch(const std::shared_ptr<Call>& call, const RouteTable::Match& match) {
@@ -202,6 +299,8 @@ struct Api::Impl {
   MetricsRegistry& metrics;
   std::vector<const char*> registered;  // the collectors this Api added to `metrics`
   const Runner blocking;
+  const AuthOptions auth;
+  SignInLimiter sign_ins;  // failed sign-ins (routes/sessions.cpp)
   RouteTable routes;  // filled before the first request; immutable after
   TokenCache tokens;
   std::atomic<int64_t> rejected_without_ingest{0};  // all-rejected batches never reach ingest
@@ -209,8 +308,9 @@ struct Api::Impl {
 };
 
 Result<std::unique_ptr<Api>> Api::Make(const ApiServices& services, RouteTable routes,
-                                       MetricsRegistry& metrics, Runner blocking) {
-  auto impl = std::make_unique<Impl>(services, metrics, std::move(blocking));
+                                       MetricsRegistry& metrics, Runner blocking,
+                                       const AuthOptions& auth) {
+  auto impl = std::make_unique<Impl>(services, metrics, std::move(blocking), auth);
   QZ_RETURN_IF_ERROR(impl->AddBuiltinRoutes());
   QZ_RETURN_IF_ERROR(impl->routes.AddAll(std::move(routes)));
   QZ_RETURN_IF_ERROR(impl->RegisterMetrics());  // ~Impl removes only what it added

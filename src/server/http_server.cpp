@@ -229,6 +229,7 @@ class Session : public std::enable_shared_from_this<Session> {
       request.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     request.body = std::move(req.body());
+    request.remote_address = address_;
     // Kept for the handshake, should the route take the connection over.
     if (websocket::is_upgrade(req)) upgrade_ = std::move(req);
 
@@ -494,7 +495,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options,
     auto impl = std::make_unique<Impl>(std::move(options));
     Impl* raw = impl.get();
     auto api = Api::Make(services, std::move(routes), metrics ? *metrics : impl->own_metrics,
-                         [raw](Api::Task task) { net::post(raw->pool, std::move(task)); });
+                         [raw](Api::Task task) { net::post(raw->pool, std::move(task)); },
+                         raw->options.auth);
     if (!api.ok()) return api.status();
     impl->api = std::move(*api);
     QZ_RETURN_IF_ERROR(impl->Listen());

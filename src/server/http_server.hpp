@@ -10,6 +10,7 @@
 
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "server/auth.hpp"   // AuthOptions (transport-free)
 #include "server/route.hpp"  // ApiServices, RouteTable (transport-free: no Boost)
 
 namespace qz {
@@ -28,6 +29,7 @@ struct ServerOptions {
   // connects and sends nothing holds a slot no longer than this.
   int header_timeout_seconds = 5;
   int idle_timeout_seconds = 30;  // per read/write after that: a peer silent this long is dropped
+  AuthOptions auth;  // the console's session cookie and sign-in limits
 };
 
 // Threads (who runs what):

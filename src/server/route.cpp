@@ -17,6 +17,7 @@ int HttpStatus(Code code) {
     case Code::kOk: return 200;
     case Code::kInvalidArgument: return 400;
     case Code::kUnauthenticated: return 401;
+    case Code::kPermissionDenied: return 403;
     case Code::kNotFound: return 404;
     case Code::kAlreadyExists: return 409;
     case Code::kPayloadTooLarge: return 413;
@@ -174,6 +175,13 @@ Result<PageRequest> QueryParams::Page(std::string_view cursor_param, CursorForm 
   if (!cursor.ok()) return cursor.status();
   page.cursor = *cursor;
   return page;
+}
+
+std::string_view ApiRequest::Header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // qunzhu server/route: what an HTTP route is, for code outside src/server (modules, platform
 // adapters) as much as for the server's own. A route is a method, a path pattern with typed
 // parameters and a handler that answers through a `Call`; a `RouteTable` is what src/app fills
-// and the server dispatches from. Transport-free (no Beast): core and nlohmann only.
+// and the server dispatches from. A route says the least role (model/account.hpp) a caller
+// needs; a handler sees who called (`Call::principal()`). Transport-free (no Beast): core, model's
+// account roles and nlohmann only.
 #pragma once
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +22,7 @@
 #include "core/clock.hpp"
 #include "core/message_socket.hpp"
 #include "core/status.hpp"
+#include "model/account.hpp"
 
 namespace qz {
 
@@ -39,6 +43,29 @@ struct ApiRequest {
   // Every header, names lower-cased, for routes that read platform headers (webhooks).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The peer's IP address as the transport saw it ("" when unknown): limits per client address
+  // (sign-in attempts). Behind a reverse proxy this is the proxy's.
+  std::string remote_address;
+
+  // The value of the first header named `lower_name` (lower case), "" when absent.
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+// Who made a request, once the server authenticated it (Call::principal()): handlers record it
+// as the author of what they do.
+struct Principal {
+  enum class Kind {
+    kNone,     // not authenticated: a public route
+    kToken,    // an API token (Authorization: Bearer)
+    kAccount,  // a console account signed in with the session cookie
+  };
+  Kind kind = Kind::kNone;
+  std::string name;  // the account's name, or the token's name (ApiToken::name)
+  AccountRole role = AccountRole::kViewer;
+  // kAccount only: the session (the SHA-256 of its secret, as stored), its CSRF token and end.
+  std::string session_hash;
+  std::string csrf;
+  TimeMs session_expires_at = 0;
 };
 
 struct ApiResponse {
@@ -148,6 +175,9 @@ class Call : public std::enable_shared_from_this<Call> {
   int64_t IntParam(std::string_view name) const;
   const QueryParams& query() const { return query_; }
 
+  // Who called: set by the server before the handler runs (Kind::kNone on a public route).
+  const Principal& principal() const { return principal_; }
+
   const ApiServices& services() const { return services_; }
   Store& store() const { return services_.store; }
   Ingest& ingest() const { return services_.ingest; }
@@ -190,6 +220,7 @@ class Call : public std::enable_shared_from_this<Call> {
     params_ = std::move(params);
   }
   void set_query(QueryParams query) { query_ = std::move(query); }
+  void set_principal(Principal principal) { principal_ = std::move(principal); }
 
  private:
   ApiRequest request_;
@@ -200,6 +231,7 @@ class Call : public std::enable_shared_from_this<Call> {
   Responder respond_;
   std::vector<std::pair<std::string, std::string>> params_;  // decoded, in pattern order
   QueryParams query_;
+  Principal principal_;
   std::atomic<bool> answered_{false};
 };
 
@@ -210,20 +242,33 @@ enum class RunOn {
   kBlockingPool,  // may block on the store
 };
 enum class Access {
-  kBearerToken,  // the default: a valid API token
-  kPublic,       // no token (e.g. webhooks verified by the platform's signature, /healthz)
+  // The default: an API token (Authorization: Bearer) or a signed-in session (the qz_session
+  // cookie; then a method other than GET and HEAD must carry its X-CSRF-Token), whose role is at
+  // least the route's required_role().
+  kSignedIn,
+  kPublic,  // no token (e.g. webhooks verified by the platform's signature, /healthz, sign-in)
 };
 
 // One HTTP route. `pattern` is an absolute path whose segments are literals or typed parameters:
 // `{name}` (any non-empty segment, percent-decoded, valid UTF-8) or `{name:int}` (a positive
 // decimal integer; otherwise the answer is 400 naming `name`). E.g.
 //   {"GET", "/api/v1/members/{id:int}/events", handler, RunOn::kBlockingPool}
+//   {"PUT", "/api/v1/x", handler, RunOn::kIoThread, Access::kSignedIn, AccountRole::kAdmin}
 struct Route {
   std::string method;
   std::string pattern;
   Handler handler;
   RunOn run_on = RunOn::kIoThread;
-  Access access = Access::kBearerToken;
+  Access access = Access::kSignedIn;
+  // The least role a caller needs (a public route needs none). Unset: viewer for GET and HEAD
+  // (reading), operator for every other method (acting). Configuration (playbooks, bindings,
+  // platform settings, accounts) sets kAdmin.
+  std::optional<AccountRole> min_role;
+
+  AccountRole required_role() const {
+    if (min_role) return *min_role;
+    return method == "GET" || method == "HEAD" ? AccountRole::kViewer : AccountRole::kOperator;
+  }
 };
 
 // The routes a server serves. Filled before the server starts (src/app adds the contributed

@@ -1,4 +1,4 @@
-// Conformance of AdminStore (tokens, playbooks), and StoreTxn::PutPlaybook.
+// Conformance of AdminStore (tokens, accounts, sessions, playbooks), and StoreTxn::PutPlaybook.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,19 +20,136 @@ namespace qz {
 namespace {
 
 TEST_P(AdminConformance, Tokens) {
-  ASSERT_OK_AND_ASSIGN(bool before, admin().HasToken("aa11"));
-  EXPECT_FALSE(before);
-  ASSERT_OK(admin().PutToken({.hash = "aa11", .name = "ci", .created_at = kT0}));
-  ASSERT_OK(admin().PutToken({.hash = "bb22", .name = "ops", .created_at = kT0 + 1}));
-  ASSERT_OK(admin().PutToken({.hash = "aa11", .name = "ci renamed", .created_at = kT0 + 2}));
-  ASSERT_OK_AND_ASSIGN(bool a, admin().HasToken("aa11"));
-  EXPECT_TRUE(a);
-  ASSERT_OK_AND_ASSIGN(bool b, admin().HasToken("bb22"));
-  EXPECT_TRUE(b);
-  ASSERT_OK_AND_ASSIGN(bool c, admin().HasToken("AA11"));
-  EXPECT_FALSE(c) << "hashes compare exactly";
-  ASSERT_OK_AND_ASSIGN(bool d, admin().HasToken(""));
-  EXPECT_FALSE(d);
+  ASSERT_OK_AND_ASSIGN(auto before, admin().FindToken("aa11"));
+  EXPECT_FALSE(before.has_value());
+  const ApiToken ci{.hash = "aa11", .name = "ci", .created_at = kT0, .role = AccountRole::kViewer};
+  const ApiToken ops{.hash = "bb22", .name = "ops", .created_at = kT0 + 1};
+  ASSERT_OK(admin().PutToken(ci));
+  ASSERT_OK(admin().PutToken(ops));
+  EXPECT_EQ(ops.role, AccountRole::kOwner) << "a token's role defaults to owner";
+  const ApiToken renamed{.hash = "aa11", .name = "ci renamed", .created_at = kT0 + 2,
+                         .role = AccountRole::kOperator};
+  ASSERT_OK(admin().PutToken(renamed));
+  ASSERT_OK_AND_ASSIGN(auto a, admin().FindToken("aa11"));
+  EXPECT_EQ(a, std::optional<ApiToken>(renamed)) << "replaced by hash, role included";
+  ASSERT_OK_AND_ASSIGN(auto b, admin().FindToken("bb22"));
+  EXPECT_EQ(b, std::optional<ApiToken>(ops));
+  ASSERT_OK_AND_ASSIGN(auto c, admin().FindToken("AA11"));
+  EXPECT_FALSE(c.has_value()) << "hashes compare exactly";
+  ASSERT_OK_AND_ASSIGN(auto d, admin().FindToken(""));
+  EXPECT_FALSE(d.has_value());
+  for (const AccountRole role : kAccountRoles) {
+    const ApiToken t{.hash = "r" + std::string(AccountRoleName(role)), .name = "r", .role = role};
+    ASSERT_OK(admin().PutToken(t));
+  }
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(a, admin().FindToken("aa11"));
+  EXPECT_EQ(a, std::optional<ApiToken>(renamed));
+  for (const AccountRole role : kAccountRoles) {
+    ASSERT_OK_AND_ASSIGN(auto t, admin().FindToken("r" + std::string(AccountRoleName(role))));
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->role, role) << "every role is stored as itself";
+  }
+}
+
+TEST_P(AdminConformance, AccountsCreateGetListAndUpdate) {
+  ASSERT_OK_AND_ASSIGN(auto none, admin().ListAccounts());
+  EXPECT_TRUE(none.empty());
+  ASSERT_OK_AND_ASSIGN(auto missing, admin().GetAccount("admin"));
+  EXPECT_FALSE(missing.has_value());
+  const Account owner{.name = "admin", .password_hash = "$argon2id$one", .role = AccountRole::kOwner,
+                      .created_at = kT0};
+  const Account viewer{.name = "小明", .password_hash = "$argon2id$two", .role = AccountRole::kViewer,
+                       .created_at = kT0 + 1, .disabled = true};
+  const Account upper{.name = "Admin", .password_hash = "$argon2id$three",
+                      .role = AccountRole::kOperator, .created_at = kT0 + 2};
+  ASSERT_OK(admin().CreateAccount(owner));
+  ASSERT_OK(admin().CreateAccount(viewer));
+  ASSERT_OK(admin().CreateAccount(upper));  // names compare exactly: 'Admin' is not 'admin'
+
+  // A taken name is refused and the account stays as it was.
+  const Status taken = admin().CreateAccount({.name = "admin", .password_hash = "$x",
+                                              .role = AccountRole::kViewer, .created_at = kT0 + 9});
+  EXPECT_EQ(taken.code(), Code::kAlreadyExists) << taken.ToString();
+  ASSERT_OK_AND_ASSIGN(auto got, admin().GetAccount("admin"));
+  EXPECT_EQ(got, std::optional<Account>(owner));
+  ASSERT_OK_AND_ASSIGN(auto list, admin().ListAccounts());
+  EXPECT_EQ(list, (std::vector<Account>{upper, owner, viewer})) << "ordered by name, bytewise";
+
+  // Update replaces hash, role and the flag; created_at stays.
+  Account changed = viewer;
+  changed.password_hash = "$argon2id$new";
+  changed.role = AccountRole::kAssistant;
+  changed.disabled = false;
+  changed.created_at = kT0 + 100;
+  ASSERT_OK(admin().UpdateAccount(changed));
+  changed.created_at = viewer.created_at;
+  ASSERT_OK_AND_ASSIGN(got, admin().GetAccount("小明"));
+  EXPECT_EQ(got, std::optional<Account>(changed));
+  const Status unknown = admin().UpdateAccount({.name = "nobody", .password_hash = "$x"});
+  EXPECT_EQ(unknown.code(), Code::kNotFound) << unknown.ToString();
+  ASSERT_OK_AND_ASSIGN(missing, admin().GetAccount("nobody"));
+  EXPECT_FALSE(missing.has_value()) << "an update creates nothing";
+
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(list, admin().ListAccounts());
+  EXPECT_EQ(list, (std::vector<Account>{upper, owner, changed}));
+}
+
+TEST_P(AdminConformance, SessionsPutGetAndDelete) {
+  const Session a1{.hash = "s1", .account = "admin", .csrf = "c1", .created_at = kT0,
+                   .expires_at = kT0 + 100};
+  const Session a2{.hash = "s2", .account = "admin", .csrf = "c2", .created_at = kT0 + 1,
+                   .expires_at = kT0 + 200};
+  const Session b1{.hash = "s3", .account = "小明", .csrf = "c3", .created_at = kT0 + 2,
+                   .expires_at = kT0 + 50};
+  ASSERT_OK_AND_ASSIGN(auto none, admin().GetSession("s1"));
+  EXPECT_FALSE(none.has_value());
+  for (const Session& s : {a1, a2, b1}) ASSERT_OK(admin().PutSession(s));
+  ASSERT_OK_AND_ASSIGN(auto got, admin().GetSession("s1"));
+  EXPECT_EQ(got, std::optional<Session>(a1));
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("S1"));
+  EXPECT_FALSE(got.has_value()) << "hashes compare exactly";
+  // Reported whatever its expiry: the caller decides.
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s3"));
+  EXPECT_EQ(got, std::optional<Session>(b1));
+
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s2"));
+  EXPECT_EQ(got, std::optional<Session>(a2));
+
+  // Expired: expires_at <= now.
+  ASSERT_OK_AND_ASSIGN(int64_t expired, admin().DeleteExpiredSessions(kT0 + 49));
+  EXPECT_EQ(expired, 0);
+  ASSERT_OK_AND_ASSIGN(expired, admin().DeleteExpiredSessions(kT0 + 50));
+  EXPECT_EQ(expired, 1);
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s3"));
+  EXPECT_FALSE(got.has_value());
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s1"));
+  EXPECT_TRUE(got.has_value());
+
+  // One session, then every session of an account.
+  ASSERT_OK(admin().DeleteSession("s1"));
+  ASSERT_OK(admin().DeleteSession("s1"));  // deleting an unknown session is no error
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s1"));
+  EXPECT_FALSE(got.has_value());
+  ASSERT_OK(admin().PutSession(b1));
+  ASSERT_OK_AND_ASSIGN(int64_t ended, admin().DeleteAccountSessions("admin"));
+  EXPECT_EQ(ended, 1);
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s2"));
+  EXPECT_FALSE(got.has_value());
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s3"));
+  EXPECT_EQ(got, std::optional<Session>(b1)) << "another account's session stays";
+  ASSERT_OK_AND_ASSIGN(ended, admin().DeleteAccountSessions("nobody"));
+  EXPECT_EQ(ended, 0);
+
+  // Put replaces by hash.
+  Session moved = b1;
+  moved.csrf = "c4";
+  moved.expires_at = kT0 + 999;
+  ASSERT_OK(admin().PutSession(moved));
+  ASSERT_OK_AND_ASSIGN(got, admin().GetSession("s3"));
+  EXPECT_EQ(got, std::optional<Session>(moved));
 }
 
 TEST_P(AdminConformance, PlaybooksPutReplaceAndLoad) {
@@ -54,11 +171,15 @@ TEST_P(AdminConformance, PlaybooksPutReplaceAndLoad) {
 // Everything a StoreTxn writes is rolled back together, and is invisible while it is open.
 
 
-TEST_P(AdminConformance, FreshStoreHasNoPlaybooksOrTokens) {
+TEST_P(AdminConformance, FreshStoreHasNoPlaybooksTokensAccountsOrSessions) {
   ASSERT_OK_AND_ASSIGN(auto playbooks, admin().LoadPlaybooks());
   EXPECT_TRUE(playbooks.empty());
-  ASSERT_OK_AND_ASSIGN(bool has_token, admin().HasToken("abc"));
-  EXPECT_FALSE(has_token);
+  ASSERT_OK_AND_ASSIGN(auto token, admin().FindToken("abc"));
+  EXPECT_FALSE(token.has_value());
+  ASSERT_OK_AND_ASSIGN(auto accounts, admin().ListAccounts());
+  EXPECT_TRUE(accounts.empty());
+  ASSERT_OK_AND_ASSIGN(auto session, admin().GetSession("abc"));
+  EXPECT_FALSE(session.has_value());
 }
 
 TEST_P(AdminConformance, PlaybookPutInATxnCommitsWithIt) {

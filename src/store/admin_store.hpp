@@ -1,13 +1,15 @@
-// qunzhu store: the administration sub-seam. Owns API tokens and the playbooks' source texts:
-// small writes that commit on their own, outside the writer's transactions (a playbook can also
-// be written inside one, StoreTxn::PutPlaybook).
+// qunzhu store: the administration sub-seam. Owns API tokens, the console's accounts and their
+// sessions, and the playbooks' source texts: small writes that commit on their own, outside the
+// writer's transactions (a playbook can also be written inside one, StoreTxn::PutPlaybook).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "core/status.hpp"
 #include "core/clock.hpp"
+#include "core/status.hpp"
+#include "model/account.hpp"
 
 namespace qz {
 
@@ -22,6 +24,30 @@ struct ApiToken {
   std::string hash;  // SHA-256 hex of the secret; the secret itself is never stored
   std::string name;
   TimeMs created_at = 0;
+  // What the token may do. Tokens from before roles existed (schema version 8) are owners.
+  AccountRole role = AccountRole::kOwner;
+  friend bool operator==(const ApiToken&, const ApiToken&) = default;
+};
+
+// A console account (model/account.hpp has the rules for names and roles; the store checks
+// neither).
+struct Account {
+  std::string name;           // the key; compared exactly (bytewise)
+  std::string password_hash;  // HashPassword's string (argon2id); never logged nor answered
+  AccountRole role = AccountRole::kViewer;
+  TimeMs created_at = 0;
+  bool disabled = false;  // a disabled account cannot sign in, and its sessions stop working
+  friend bool operator==(const Account&, const Account&) = default;
+};
+
+// A signed-in browser session. The secret (the cookie's value) is never stored: only its hash.
+struct Session {
+  std::string hash;     // SHA-256 hex of the session secret; the key
+  std::string account;  // Account::name
+  std::string csrf;     // the token a cookie-authenticated write must echo (X-CSRF-Token)
+  TimeMs created_at = 0;
+  TimeMs expires_at = 0;  // not valid from this time on
+  friend bool operator==(const Session&, const Session&) = default;
 };
 
 // Thread-safety: any thread. Each write commits on its own and may have to wait for the
@@ -36,9 +62,30 @@ class AdminStore {
   virtual Status PutPlaybook(const StoredPlaybook& playbook) = 0;
   virtual Result<std::vector<StoredPlaybook>> LoadPlaybooks() = 0;
 
-  // API tokens (their own small autocommitted writes).
+  // API tokens (their own small autocommitted writes). PutToken inserts or replaces by hash;
+  // FindToken returns the token with exactly this hash, nullopt when there is none.
   virtual Status PutToken(const ApiToken& token) = 0;
-  virtual Result<bool> HasToken(const std::string& hash) = 0;
+  virtual Result<std::optional<ApiToken>> FindToken(const std::string& hash) = 0;
+
+  // Accounts (autocommitted). CreateAccount fails with kAlreadyExists when the name is taken;
+  // UpdateAccount replaces the password hash, role and disabled flag of the account with that
+  // name (created_at stays) and fails with kNotFound when there is none. ListAccounts returns
+  // every account ordered by name (bytewise).
+  virtual Status CreateAccount(const Account& account) = 0;
+  virtual Status UpdateAccount(const Account& account) = 0;
+  virtual Result<std::optional<Account>> GetAccount(const std::string& name) = 0;
+  virtual Result<std::vector<Account>> ListAccounts() = 0;
+
+  // Sessions (autocommitted). PutSession inserts or replaces by hash. GetSession returns the
+  // session with exactly this hash whatever its expiry (the caller compares expires_at with its
+  // clock). DeleteSession of an unknown hash is no error. DeleteAccountSessions ends every
+  // session of an account (after a password change); DeleteExpiredSessions those with
+  // expires_at <= now. Both return how many they deleted.
+  virtual Status PutSession(const Session& session) = 0;
+  virtual Result<std::optional<Session>> GetSession(const std::string& hash) = 0;
+  virtual Status DeleteSession(const std::string& hash) = 0;
+  virtual Result<int64_t> DeleteAccountSessions(const std::string& account) = 0;
+  virtual Result<int64_t> DeleteExpiredSessions(TimeMs now) = 0;
 };
 
 }  // namespace qz

@@ -66,7 +66,26 @@ class ForwardingStore : public Store {
   Status PutPlaybook(const StoredPlaybook& p) override { return s_.PutPlaybook(p); }
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override { return s_.LoadPlaybooks(); }
   Status PutToken(const ApiToken& t) override { return s_.PutToken(t); }
-  Result<bool> HasToken(const std::string& h) override { return s_.HasToken(h); }
+  Result<std::optional<ApiToken>> FindToken(const std::string& h) override {
+    return s_.FindToken(h);
+  }
+  Status CreateAccount(const Account& a) override { return s_.CreateAccount(a); }
+  Status UpdateAccount(const Account& a) override { return s_.UpdateAccount(a); }
+  Result<std::optional<Account>> GetAccount(const std::string& name) override {
+    return s_.GetAccount(name);
+  }
+  Result<std::vector<Account>> ListAccounts() override { return s_.ListAccounts(); }
+  Status PutSession(const Session& session) override { return s_.PutSession(session); }
+  Result<std::optional<Session>> GetSession(const std::string& h) override {
+    return s_.GetSession(h);
+  }
+  Status DeleteSession(const std::string& h) override { return s_.DeleteSession(h); }
+  Result<int64_t> DeleteAccountSessions(const std::string& account) override {
+    return s_.DeleteAccountSessions(account);
+  }
+  Result<int64_t> DeleteExpiredSessions(TimeMs now) override {
+    return s_.DeleteExpiredSessions(now);
+  }
   Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId c, std::string_view table,
                                                         std::string_view after_key,
                                                         int limit) override {

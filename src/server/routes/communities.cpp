@@ -129,7 +129,9 @@ Status AddCommunityRoutes(RouteTable& table) {
   QZ_RETURN_IF_ERROR(
       table.Add({"GET", "/api/v1/communities", GetCommunities, RunOn::kBlockingPool}));
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/groups", GetGroups, RunOn::kBlockingPool}));
-  return table.Add({"PUT", "/api/v1/groups/{platform}/{id}", PutGroup, RunOn::kBlockingPool});
+  // Configuration (which community a group belongs to): admin.
+  return table.Add({"PUT", "/api/v1/groups/{platform}/{id}", PutGroup, RunOn::kBlockingPool,
+                    Access::kSignedIn, AccountRole::kAdmin});
 }
 
 }  // namespace qz

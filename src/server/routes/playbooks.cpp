@@ -66,7 +66,9 @@ Status GetPlaybook(Call& c) {
 Status AddPlaybookRoutes(RouteTable& table) {
   constexpr const char* kPattern = "/api/v1/communities/{slug}/playbook";
   QZ_RETURN_IF_ERROR(table.Add({"GET", kPattern, GetPlaybook, RunOn::kBlockingPool}));
-  return table.Add({"PUT", kPattern, PutPlaybook});
+  // Configuration: admin.
+  return table.Add(
+      {"PUT", kPattern, PutPlaybook, RunOn::kIoThread, Access::kSignedIn, AccountRole::kAdmin});
 }
 
 }  // namespace qz

@@ -8,6 +8,7 @@
 
 #include "core/metrics.hpp"
 #include "core/status.hpp"
+#include "server/auth.hpp"
 #include "server/route.hpp"
 
 namespace qz {
@@ -27,5 +28,8 @@ Status AddPlaybookRoutes(RouteTable& table);
 Status AddOutboxRoutes(RouteTable& table);
 // GET /api/v1/modules, /api/v1/communities/{slug}/state/{module}/{table}.
 Status AddModuleRoutes(RouteTable& table);
+// POST (sign in, public), GET (who), DELETE (sign out) /api/v1/session; GET /api/v1/accounts
+// (admin). `options` and `limiter` outlive the table.
+Status AddSessionRoutes(RouteTable& table, const AuthOptions& options, SignInLimiter& limiter);
 
 }  // namespace qz

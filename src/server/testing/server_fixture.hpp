@@ -106,7 +106,7 @@ class FakeStore final : public Store {
                R"(","type":"message","text":"hi","x":1.50})";
       events.push_back(e);
     }
-    tokens_.insert(Sha256Hex(kToken));
+    tokens_[Sha256Hex(kToken)] = {.hash = Sha256Hex(kToken), .name = "test", .role = AccountRole::kOwner};
 
     // The outbox: ids 1..6 over groups 10 and 11 in every status.
     const ActionStatus statuses[] = {ActionStatus::kPending, ActionStatus::kDone,
@@ -203,13 +203,74 @@ class FakeStore final : public Store {
   }
   Status PutToken(const ApiToken& token) override {
     std::lock_guard lock(mu_);
-    tokens_.insert(token.hash);
+    tokens_[token.hash] = token;
     return Status::Ok();
   }
-  Result<bool> HasToken(const std::string& hash) override {
+  Result<std::optional<ApiToken>> FindToken(const std::string& hash) override {
     std::lock_guard lock(mu_);
     ++has_token_calls_;
-    return tokens_.count(hash) > 0;
+    auto it = tokens_.find(hash);
+    if (it == tokens_.end()) return std::optional<ApiToken>();
+    return std::optional<ApiToken>(it->second);
+  }
+  // Accounts and sessions: in maps, as the conformance suite (store/admin_conformance.cpp) says.
+  Status CreateAccount(const Account& account) override {
+    std::lock_guard lock(mu_);
+    if (!accounts_.emplace(account.name, account).second) {
+      return Status(Code::kAlreadyExists, "an account '" + account.name + "' exists", "name");
+    }
+    return Status::Ok();
+  }
+  Status UpdateAccount(const Account& account) override {
+    std::lock_guard lock(mu_);
+    auto it = accounts_.find(account.name);
+    if (it == accounts_.end()) return Status::NotFound("no account '" + account.name + "'");
+    it->second.password_hash = account.password_hash;
+    it->second.role = account.role;
+    it->second.disabled = account.disabled;
+    return Status::Ok();
+  }
+  Result<std::optional<Account>> GetAccount(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    auto it = accounts_.find(name);
+    if (it == accounts_.end()) return std::optional<Account>();
+    return std::optional<Account>(it->second);
+  }
+  Result<std::vector<Account>> ListAccounts() override {
+    std::lock_guard lock(mu_);
+    std::vector<Account> out;
+    for (const auto& [name, a] : accounts_) out.push_back(a);
+    return out;
+  }
+  Status PutSession(const Session& session) override {
+    std::lock_guard lock(mu_);
+    sessions_[session.hash] = session;
+    return Status::Ok();
+  }
+  Result<std::optional<Session>> GetSession(const std::string& hash) override {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(hash);
+    if (it == sessions_.end()) return std::optional<Session>();
+    return std::optional<Session>(it->second);
+  }
+  Status DeleteSession(const std::string& hash) override {
+    std::lock_guard lock(mu_);
+    sessions_.erase(hash);
+    return Status::Ok();
+  }
+  Result<int64_t> DeleteAccountSessions(const std::string& account) override {
+    std::lock_guard lock(mu_);
+    return static_cast<int64_t>(
+        std::erase_if(sessions_, [&](const auto& e) { return e.second.account == account; }));
+  }
+  Result<int64_t> DeleteExpiredSessions(TimeMs now) override {
+    std::lock_guard lock(mu_);
+    return static_cast<int64_t>(
+        std::erase_if(sessions_, [&](const auto& e) { return e.second.expires_at <= now; }));
+  }
+  size_t session_count() {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
   }
   // Module state: `module_rows`, kept in (community, table, key) order by the test.
   Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId community,
@@ -335,7 +396,9 @@ class FakeStore final : public Store {
 
  private:
   std::mutex mu_;  // guards the tokens_ and everything below
-  std::set<std::string> tokens_;
+  std::map<std::string, ApiToken> tokens_;    // by hash
+  std::map<std::string, Account> accounts_;   // by name
+  std::map<std::string, Session> sessions_;   // by hash
   int has_token_calls_ = 0;
   MemberQuery last_query_;
   ActionQuery last_action_query_;
@@ -452,6 +515,7 @@ struct Req {
   std::string content_type;
   std::string token = std::string(kToken);  // empty: no Authorization header
   bool chunked = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // more headers (Cookie, X-CSRF-Token)
 };
 
 inline Reply ReadReply(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
@@ -472,6 +536,7 @@ inline http::request<http::string_body> MakeRequest(const Req& q) {
   req.set(http::field::host, "localhost");
   if (!q.token.empty()) req.set(http::field::authorization, "Bearer " + q.token);
   if (!q.content_type.empty()) req.set(http::field::content_type, q.content_type);
+  for (const auto& [name, value] : q.headers) req.set(name, value);
   req.body() = q.body;
   if (q.chunked) {
     req.chunked(true);

@@ -1,4 +1,7 @@
-// The SQLite store's AdminStore: tokens and playbooks, written on the side connection.
+// The SQLite store's AdminStore: tokens, accounts, sessions and playbooks, written on the side
+// connection.
+#include <fmt/format.h>
+
 #include <string>
 #include <vector>
 
@@ -8,9 +11,7 @@ namespace qz::sqlite {
 
 Status SqliteStore::PutToken(const ApiToken& token) {
   std::lock_guard lock(side_mu_);
-  auto changes = SideWrite(kPutToken, "put token", [&](Binder& b) {
-    b.Text(token.hash).Text(token.name).Int(token.created_at);
-  });
+  auto changes = SideWrite(kPutToken, "put token", [&](Binder& b) { BindRow(b, token); });
   return changes.status();
 }
 
@@ -26,13 +27,69 @@ Result<std::vector<StoredPlaybook>> SqliteStore::LoadPlaybooks() {
   return ReadRows(kLoadPlaybooks, "load playbooks", ReadPlaybook, BindNothing);
 }
 
-Result<bool> SqliteStore::HasToken(const std::string& hash) {
-  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
-  ReadConn& conn = *lease;
-  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(kHasToken));
-  const int rc = Binder(stmt).Text(hash).rc();
-  ResetOnExit reset(stmt);
-  return sqlite::Step(conn.db.get(), stmt, "check token", rc);
+Result<std::optional<ApiToken>> SqliteStore::FindToken(const std::string& hash) {
+  return ReadRow(kFindToken, "find token", ReadToken, [&](Binder& b) { b.Text(hash); });
+}
+
+Status SqliteStore::CreateAccount(const Account& account) {
+  std::lock_guard lock(side_mu_);
+  QZ_ASSIGN_OR_RETURN(const int changes, SideWrite(kCreateAccount, "create account", [&](Binder& b) {
+                        BindRow(b, account);
+                      }));
+  if (changes == 0) {
+    return Status(Code::kAlreadyExists, fmt::format("an account '{}' exists", account.name), "name");
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::UpdateAccount(const Account& account) {
+  std::lock_guard lock(side_mu_);
+  QZ_ASSIGN_OR_RETURN(const int changes, SideWrite(kUpdateAccount, "update account", [&](Binder& b) {
+                        b.Text(account.name).Text(account.password_hash);
+                        b.Int(static_cast<int64_t>(account.role)).Int(account.disabled ? 1 : 0);
+                      }));
+  if (changes == 0) return Status::NotFound(fmt::format("no account '{}'", account.name));
+  return Status::Ok();
+}
+
+Result<std::optional<Account>> SqliteStore::GetAccount(const std::string& name) {
+  return ReadRow(kGetAccount, "get account", ReadAccount, [&](Binder& b) { b.Text(name); });
+}
+
+Result<std::vector<Account>> SqliteStore::ListAccounts() {
+  return ReadRows(kListAccounts, "list accounts", ReadAccount, BindNothing);
+}
+
+Status SqliteStore::PutSession(const Session& session) {
+  std::lock_guard lock(side_mu_);
+  auto changes = SideWrite(kPutSession, "put session", [&](Binder& b) { BindRow(b, session); });
+  return changes.status();
+}
+
+Result<std::optional<Session>> SqliteStore::GetSession(const std::string& hash) {
+  return ReadRow(kGetSession, "get session", ReadSession, [&](Binder& b) { b.Text(hash); });
+}
+
+Status SqliteStore::DeleteSession(const std::string& hash) {
+  std::lock_guard lock(side_mu_);
+  auto changes = SideWrite(kDeleteSession, "delete session", [&](Binder& b) { b.Text(hash); });
+  return changes.status();
+}
+
+Result<int64_t> SqliteStore::DeleteAccountSessions(const std::string& account) {
+  std::lock_guard lock(side_mu_);
+  QZ_ASSIGN_OR_RETURN(const int changes,
+                      SideWrite(kDeleteAccountSessions, "delete account sessions",
+                                [&](Binder& b) { b.Text(account); }));
+  return int64_t{changes};
+}
+
+Result<int64_t> SqliteStore::DeleteExpiredSessions(TimeMs now) {
+  std::lock_guard lock(side_mu_);
+  QZ_ASSIGN_OR_RETURN(const int changes,
+                      SideWrite(kDeleteExpiredSessions, "delete expired sessions",
+                                [&](Binder& b) { b.Int(now); }));
+  return int64_t{changes};
 }
 
 }  // namespace qz::sqlite

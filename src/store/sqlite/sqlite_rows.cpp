@@ -68,6 +68,16 @@ void BindRow(Binder& b, const ModuleStateEntry& e) {
 void BindRow(Binder& b, const StoredPlaybook& p) {
   b.Text(p.community).Text(p.toml).Int(p.updated_at);
 }
+void BindRow(Binder& b, const ApiToken& t) {
+  b.Text(t.hash).Text(t.name).Int(t.created_at).Int(static_cast<int64_t>(t.role));
+}
+void BindRow(Binder& b, const Account& a) {
+  b.Text(a.name).Text(a.password_hash).Int(static_cast<int64_t>(a.role)).Int(a.created_at);
+  b.Int(a.disabled ? 1 : 0);
+}
+void BindRow(Binder& b, const Session& s) {
+  b.Text(s.hash).Text(s.account).Text(s.csrf).Int(s.created_at).Int(s.expires_at);
+}
 void BindRow(Binder& b, const OperatorTask& t) {
   b.Int(t.community_id).Int(t.group_id).Int(t.member_id).Text(t.kind).Text(t.reason);
   b.Text(t.evidence).Text(t.cause_event).Text(t.rule).Int(t.open ? 1 : 0).Int(t.created_at);
@@ -197,6 +207,30 @@ TimerRecord ReadTimer(RowReader& r) {
 }
 StoredPlaybook ReadPlaybook(RowReader& r) {
   return {.community = r.Text(), .toml = r.Text(), .updated_at = r.Int()};
+}
+namespace {
+// A stored role; a value that is no role marks the row corrupt.
+AccountRole ReadRole(RowReader& r) {
+  return r.Enum<AccountRole>(static_cast<int64_t>(AccountRole::kViewer),
+                             static_cast<int64_t>(AccountRole::kOwner));
+}
+}  // namespace
+ApiToken ReadToken(RowReader& r) {
+  return {.hash = r.Text(), .name = r.Text(), .created_at = r.Int(), .role = ReadRole(r)};
+}
+Account ReadAccount(RowReader& r) {
+  return {.name = r.Text(),
+          .password_hash = r.Text(),
+          .role = ReadRole(r),
+          .created_at = r.Int(),
+          .disabled = r.Bool()};
+}
+Session ReadSession(RowReader& r) {
+  return {.hash = r.Text(),
+          .account = r.Text(),
+          .csrf = r.Text(),
+          .created_at = r.Int(),
+          .expires_at = r.Int()};
 }
 TimerDue ReadTimerDue(RowReader& r) { return {.id = r.Int(), .due = r.Int()}; }
 StoredEvent ReadEvent(RowReader& r) {

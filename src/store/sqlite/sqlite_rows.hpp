@@ -61,6 +61,11 @@ inline constexpr std::string_view kTimerColumns[] = {"id",        "community_id"
 inline constexpr size_t kTimerWrittenColumns = 8;
 inline constexpr std::string_view kTimerKeyColumns[] = {"community_id", "key"};
 inline constexpr std::string_view kPlaybookColumns[] = {"community", "toml", "updated_at"};
+inline constexpr std::string_view kTokenColumns[] = {"hash", "name", "created_at", "role"};
+inline constexpr std::string_view kAccountColumns[] = {"name", "password_hash", "role",
+                                                       "created_at", "disabled"};
+inline constexpr std::string_view kSessionColumns[] = {"hash", "account", "csrf", "created_at",
+                                                       "expires_at"};
 
 // "a, b, c", each column preceded by `prefix`.
 std::string List(Columns columns, std::string_view prefix = {});
@@ -83,6 +88,9 @@ void BindRow(Binder& b, const MemberName& n);
 void BindRow(Binder& b, const MemberTag& t);
 void BindRow(Binder& b, const ModuleStateEntry& e);
 void BindRow(Binder& b, const StoredPlaybook& p);
+void BindRow(Binder& b, const ApiToken& t);
+void BindRow(Binder& b, const Account& a);
+void BindRow(Binder& b, const Session& s);
 // The columns after the id (which the store assigns).
 void BindRow(Binder& b, const OperatorTask& t);
 void BindRow(Binder& b, const TimerRecord& t);
@@ -101,6 +109,9 @@ OutboxRecord ReadOutbox(RowReader& r);
 OperatorTask ReadTask(RowReader& r);
 TimerRecord ReadTimer(RowReader& r);
 StoredPlaybook ReadPlaybook(RowReader& r);
+ApiToken ReadToken(RowReader& r);
+Account ReadAccount(RowReader& r);
+Session ReadSession(RowReader& r);
 TimerDue ReadTimerDue(RowReader& r);  // id, due
 StoredEvent ReadEvent(RowReader& r);
 

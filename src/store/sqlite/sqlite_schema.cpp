@@ -270,7 +270,33 @@ constexpr std::string_view kSchemaV7 = R"sql(
 ALTER TABLE groups ADD COLUMN bot_left_at INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations = {{
+// The console's accounts and their sessions (issue 11), and a role for every API token: the
+// tokens made before roles existed keep the power they had (5 = AccountRole::kOwner). A session
+// is stored by the SHA-256 of its secret, as a token is. Names compare bytewise (BINARY).
+constexpr std::string_view kSchemaV8 = R"sql(
+ALTER TABLE api_tokens ADD COLUMN role INTEGER NOT NULL DEFAULT 5;
+
+CREATE TABLE accounts (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  role INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+  hash TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+-- DeleteAccountSessions and DeleteExpiredSessions.
+CREATE INDEX sessions_account ON sessions (account);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
@@ -278,6 +304,7 @@ constexpr std::array<Migration, 7> kMigrations = {{
     {5, kSchemaV5},
     {6, kSchemaV6},
     {7, kSchemaV7},
+    {8, kSchemaV8},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

@@ -49,9 +49,15 @@ std::array<std::string, kSideStmtCount> BuildSideSql() {
   sql[kSideBegin] = "BEGIN IMMEDIATE";
   sql[kSideCommit] = "COMMIT";
   sql[kSideRollback] = "ROLLBACK";
-  sql[kPutToken] =
-      "INSERT INTO api_tokens (hash, name, created_at) VALUES (?, ?, ?) "
-      "ON CONFLICT (hash) DO UPDATE SET name = excluded.name, created_at = excluded.created_at";
+  sql[kPutToken] = UpsertSql("api_tokens", kTokenColumns, 1);
+  // DO NOTHING: a taken name changes nothing and reports 0 changes (kAlreadyExists).
+  sql[kCreateAccount] = InsertSql("accounts", kAccountColumns) + " ON CONFLICT (name) DO NOTHING";
+  sql[kUpdateAccount] =
+      "UPDATE accounts SET password_hash = ?2, role = ?3, disabled = ?4 WHERE name = ?1";
+  sql[kPutSession] = UpsertSql("sessions", kSessionColumns, 1);
+  sql[kDeleteSession] = "DELETE FROM sessions WHERE hash = ?";
+  sql[kDeleteAccountSessions] = "DELETE FROM sessions WHERE account = ?";
+  sql[kDeleteExpiredSessions] = "DELETE FROM sessions WHERE expires_at <= ?";
   sql[kUpdateTimerDue] =
       "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2 AND (?4 = 0 OR version = ?4)";
   sql[kPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
@@ -158,7 +164,10 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       fmt::format("SELECT {} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", events);
   sql[kFindEvent] =
       fmt::format("SELECT {} FROM events WHERE platform = ? AND source_id = ?", events);
-  sql[kHasToken] = "SELECT 1 FROM api_tokens WHERE hash = ?";
+  sql[kFindToken] = fmt::format("SELECT {} FROM api_tokens WHERE hash = ?", List(kTokenColumns));
+  sql[kGetAccount] = fmt::format("SELECT {} FROM accounts WHERE name = ?", List(kAccountColumns));
+  sql[kListAccounts] = fmt::format("SELECT {} FROM accounts ORDER BY name", List(kAccountColumns));
+  sql[kGetSession] = fmt::format("SELECT {} FROM sessions WHERE hash = ?", List(kSessionColumns));
   sql[kAllModuleState] =
       fmt::format("SELECT {} FROM module_state ORDER BY community_id, module, key",
                   List(kModuleStateColumns));

@@ -74,6 +74,12 @@ enum SideStmt : size_t {
   kPutToken,
   kUpdateTimerDue,
   kPutPlaybook,
+  kCreateAccount,
+  kUpdateAccount,
+  kPutSession,
+  kDeleteSession,
+  kDeleteAccountSessions,
+  kDeleteExpiredSessions,
   kSideStmtCount
 };
 
@@ -116,7 +122,10 @@ enum ReadStmt : size_t {
   kEventAt,
   kScanEvents,
   kFindEvent,
-  kHasToken,
+  kFindToken,
+  kGetAccount,
+  kListAccounts,
+  kGetSession,
   kOpenActions,
   kActionCounts,
   kListTasks,
@@ -292,7 +301,16 @@ class SqliteStore final : public Store {
   Status PutPlaybook(const StoredPlaybook& playbook) override;
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override;
   Status PutToken(const ApiToken& token) override;
-  Result<bool> HasToken(const std::string& hash) override;
+  Result<std::optional<ApiToken>> FindToken(const std::string& hash) override;
+  Status CreateAccount(const Account& account) override;
+  Status UpdateAccount(const Account& account) override;
+  Result<std::optional<Account>> GetAccount(const std::string& name) override;
+  Result<std::vector<Account>> ListAccounts() override;
+  Status PutSession(const Session& session) override;
+  Result<std::optional<Session>> GetSession(const std::string& hash) override;
+  Status DeleteSession(const std::string& hash) override;
+  Result<int64_t> DeleteAccountSessions(const std::string& account) override;
+  Result<int64_t> DeleteExpiredSessions(TimeMs now) override;
   Result<std::vector<ModuleStateEntry>> ListModuleState(CommunityId community_id,
                                                         std::string_view table,
                                                         std::string_view after_key,
@@ -328,8 +346,13 @@ class SqliteStore final : public Store {
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConn>> idle_readers_;  // guarded by readers_mu_
 
-  // The Store's own writes (tokens, playbooks, outbox delivery state, timer dues) from any
-  // thread, serialised here; SQLite serialises them with the writer's transactions.
+  // Reads at most one row of `which` (bound by `bind`) on a pooled read connection.
+  template <typename T, typename BindFn>
+  Result<std::optional<T>> ReadRow(ReadStmt which, std::string_view what, T (*read)(RowReader&),
+                                   BindFn bind);
+
+  // The Store's own writes (tokens, accounts, sessions, playbooks, outbox delivery state, timer
+  // dues) from any thread, serialised here; SQLite serialises them with the writer's transactions.
   std::mutex side_mu_;
   SideConn side_;  // guarded by side_mu_; opened by the first such write
 };
@@ -360,6 +383,17 @@ Result<std::vector<T>> SqliteStore::ReadRows(ReadStmt which, std::string_view wh
   out.reserve(reserve);
   QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, b.rc(), what, read, out));
   return out;
+}
+
+template <typename T, typename BindFn>
+Result<std::optional<T>> SqliteStore::ReadRow(ReadStmt which, std::string_view what,
+                                              T (*read)(RowReader&), BindFn bind) {
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  ReadConn& conn = *lease;
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Get(which));
+  Binder b(stmt);
+  bind(b);
+  return ReadOne<T>(conn.db.get(), stmt, b.rc(), what, read);
 }
 
 }  // namespace qz::sqlite

@@ -188,6 +188,29 @@ TEST_F(SqliteStoreTest, MigratesAnOlderDatabaseStepByStep) {
   EXPECT_EQ(state->members[0].display_name, "a2");
 }
 
+// Version 8: tokens made before roles keep the power they had (owner); accounts and sessions
+// start empty.
+TEST_F(SqliteStoreTest, MigratesAVersion7DatabaseItsTokensBecomeOwners) {
+  std::string v7;
+  for (const sqlite::Migration& m : sqlite::Migrations()) {
+    if (m.version <= 7) v7 += std::string(m.sql) + "\n";
+  }
+  RawExec(v7 + "PRAGMA user_version = 7;\n"
+               "INSERT INTO api_tokens (hash, name, created_at) VALUES ('h7', 'admin', 5);");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteSchemaVersion()));
+  auto token = store->FindToken("h7");
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ(*token, std::optional<ApiToken>(ApiToken{
+                        .hash = "h7", .name = "admin", .created_at = 5, .role = AccountRole::kOwner}));
+  auto accounts = store->ListAccounts();
+  ASSERT_TRUE(accounts.ok()) << accounts.status().ToString();
+  EXPECT_TRUE(accounts->empty());
+  EXPECT_TRUE(store->CreateAccount({.name = "a", .password_hash = "$h"}).ok());
+  EXPECT_TRUE(store->PutSession({.hash = "s", .account = "a", .expires_at = 9}).ok());
+}
+
 TEST_F(SqliteStoreTest, MigratesAVersion2Database) {
   ASSERT_GE(sqlite::Migrations().size(), 3u);
   // A database left at version 2 by an older build, with rows in it.
@@ -466,9 +489,9 @@ TEST_F(SqliteStoreTest, PutTokenWaitsForTheWriterThenGivesUp) {
   Status after = store->PutToken({.hash = "h", .name = "n", .created_at = 1});
   later.join();
   EXPECT_TRUE(after.ok()) << after.ToString();
-  auto has = store->HasToken("h");
+  auto has = store->FindToken("h");
   ASSERT_TRUE(has.ok());
-  EXPECT_TRUE(*has);
+  EXPECT_TRUE(has->has_value());
 }
 
 // UpdateTimerDue and PutPlaybook share PutToken's side connection: they wait for the writer's

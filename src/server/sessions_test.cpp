@@ -1,0 +1,374 @@
+// Tests of the console's accounts on the API: sign-in, the session cookie and its CSRF token,
+// sign-out, the limit on failed sign-ins, and the role every route requires. Through the real
+// HttpServer over the in-memory fakes (server/testing/).
+#include <gtest/gtest.h>
+
+#include "core/crypto.hpp"
+#include "server/auth.hpp"
+#include "server/http_server.hpp"
+#include "server/testing/server_fixture.hpp"
+
+namespace qz {
+namespace {
+
+using namespace server_testing;  // NOLINT: the fixture's fakes and client
+
+constexpr const char* kPassword = "right password 1";
+constexpr TimeMs kHour = 60 * 60 * 1000;
+
+class SessionTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    auto hash = HashPassword(kPassword);
+    ASSERT_TRUE(hash.ok());
+    for (const AccountRole role : kAccountRoles) {
+      ASSERT_TRUE(store_.CreateAccount({.name = std::string(AccountRoleName(role)),
+                                        .password_hash = *hash,
+                                        .role = role,
+                                        .created_at = 1700000000000})
+                      .ok());
+    }
+    ASSERT_TRUE(store_.CreateAccount({.name = "gone", .password_hash = *hash,
+                                      .role = AccountRole::kOwner, .disabled = true})
+                    .ok());
+    StartServer();
+  }
+
+  // Echoes who called, for the tests of Call::principal().
+  Status AddRoutes(RouteTable& table) override {
+    auto echo = [](Call& c) {
+      const Principal& p = c.principal();
+      c.RespondJson({{"kind", static_cast<int>(p.kind)},
+                     {"name", p.name},
+                     {"role", AccountRoleName(p.role)}});
+      return Status::Ok();
+    };
+    QZ_RETURN_IF_ERROR(table.Add({"GET", "/test/whoami", echo}));
+    return table.Add({"POST", "/test/act", echo});  // non-GET: operator by default
+  }
+
+  Reply SignIn(const std::string& name, const std::string& password, Client* from = nullptr) {
+    Req q;
+    q.method = "POST";
+    q.target = "/api/v1/session";
+    q.token.clear();
+    q.content_type = "application/json";
+    q.body = json({{"name", name}, {"password", password}}).dump();
+    if (from != nullptr) return from->Send(q);
+    return Send(q);
+  }
+
+  // The cookie a sign-in set ("qz_session=<secret>"), as a browser sends it back.
+  static std::string CookieOf(const Reply& r) {
+    const std::string set = r.header(http::field::set_cookie);
+    return set.substr(0, set.find(';'));
+  }
+
+  // A request authenticated by `cookie` only (no token), with `csrf` unless empty.
+  Reply WithCookie(std::string method, std::string target, const std::string& cookie,
+                   const std::string& csrf, std::string body = "",
+                   std::string content_type = "application/json") {
+    Req q;
+    q.method = std::move(method);
+    q.target = std::move(target);
+    q.token.clear();
+    q.body = std::move(body);
+    q.content_type = std::move(content_type);
+    q.headers.emplace_back("Cookie", "theme=dark; " + cookie);
+    if (!csrf.empty()) q.headers.emplace_back("X-CSRF-Token", csrf);
+    return Send(q);
+  }
+
+  struct Signed {
+    std::string cookie, csrf;
+  };
+  Signed SignedIn(const std::string& name) {
+    Reply r = SignIn(name, kPassword);
+    EXPECT_EQ(r.status, 200) << r.raw.body();
+    return {CookieOf(r), r.body.is_object() ? r.body.value("csrf", "") : ""};
+  }
+};
+
+TEST_F(SessionTest, SignInSetsAStrictHttpOnlyCookieAndAnswersTheCsrfToken) {
+  Reply r = SignIn("operator", kPassword);
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["account"], "operator");
+  EXPECT_EQ(r.body["role"], "operator");
+  ASSERT_TRUE(r.body["csrf"].is_string());
+  EXPECT_EQ(r.body["csrf"].get<std::string>().size(), 32u);
+  EXPECT_EQ(r.body["expires_at"], "2023-11-15T10:13:20Z") << "12 h after the sign-in";
+  const std::string set = r.header(http::field::set_cookie);
+  EXPECT_TRUE(set.starts_with("qz_session=")) << set;
+  EXPECT_NE(set.find("; HttpOnly"), std::string::npos) << set;
+  EXPECT_NE(set.find("; SameSite=Strict"), std::string::npos) << set;
+  EXPECT_NE(set.find("; Path=/"), std::string::npos) << set;
+  EXPECT_NE(set.find("; Max-Age=43200"), std::string::npos) << set;
+  EXPECT_EQ(set.find("Secure"), std::string::npos) << "plain http by default: " << set;
+  EXPECT_EQ(r.header(http::field::cache_control), "no-store");
+  EXPECT_EQ(r.raw.body().find(CookieOf(r).substr(11)), std::string::npos)
+      << "the secret is in the cookie only";
+
+  // The cookie authenticates; GET needs no CSRF token.
+  Reply who = WithCookie("GET", "/api/v1/session", CookieOf(r), "");
+  ASSERT_EQ(who.status, 200) << who.raw.body();
+  EXPECT_EQ(who.body["account"], "operator");
+  EXPECT_EQ(who.body["role"], "operator");
+  EXPECT_EQ(who.body["csrf"], r.body["csrf"]) << "a reloaded page finds its token again";
+  EXPECT_EQ(WithCookie("GET", "/api/v1/stats", CookieOf(r), "").status, 200);
+  Reply me = WithCookie("GET", "/test/whoami", CookieOf(r), "");
+  EXPECT_EQ(me.body, json({{"kind", static_cast<int>(Principal::Kind::kAccount)},
+                           {"name", "operator"},
+                           {"role", "operator"}}));
+}
+
+TEST_F(SessionTest, SecureCookiesWhenConfigured) {
+  ServerOptions options;
+  options.auth.secure_cookies = true;
+  StartServer(options);
+  Reply r = SignIn("viewer", kPassword);
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_TRUE(r.header(http::field::set_cookie).ends_with("; Secure"))
+      << r.header(http::field::set_cookie);
+}
+
+TEST_F(SessionTest, EveryFailedSignInIsTheSame401) {
+  ServerOptions options;
+  options.auth.max_failed_sign_ins = 100;  // this test is not about the limit
+  StartServer(options);
+  Reply wrong_password = SignIn("admin", "wrong password");
+  ExpectError(wrong_password, 401, "unauthenticated");
+  EXPECT_TRUE(wrong_password.header(http::field::set_cookie).empty());
+  for (const auto& [name, password] : std::vector<std::pair<std::string, std::string>>{
+           {"nobody", kPassword},     // no such account
+           {"gone", kPassword},       // disabled
+           {"a b/c", kPassword},      // not even a valid name
+           {"admin", ""},             // empty password
+           {"Admin", kPassword}}) {   // names compare exactly
+    Reply r = SignIn(name, password);
+    EXPECT_EQ(r.status, 401) << name;
+    EXPECT_EQ(r.raw.body(), wrong_password.raw.body()) << name << ": one message for all";
+  }
+  EXPECT_EQ(store_.session_count(), 0u);
+  // Malformed requests are 400 and name the field.
+  Req q;
+  q.method = "POST";
+  q.target = "/api/v1/session";
+  q.token.clear();
+  q.content_type = "application/json";
+  q.body = R"({"name":"admin"})";
+  ExpectError(Send(q), 400, "invalid_argument", "password");
+  q.body = R"({"name":"admin","password":"x","remember":true})";
+  ExpectError(Send(q), 400, "invalid_argument", "remember");
+  q.content_type = "text/plain";
+  ExpectError(Send(q), 415, "unsupported_media_type");
+}
+
+TEST_F(SessionTest, CookieWritesNeedTheSessionsCsrfTokenBearerWritesDoNot) {
+  const Signed s = SignedIn("operator");
+  const std::string batch = R"([{"id":"c1","type":"checkin","time":"2026-03-01T09:00:00+08:00","platform":"wecom","group":"g1","member":"u2"}])";
+  Reply none = WithCookie("POST", "/api/v1/events", s.cookie, "", batch);
+  ExpectError(none, 403, "permission_denied", "X-CSRF-Token");
+  EXPECT_NE(none.body["error"]["message"].get<std::string>().find("CSRF"), std::string::npos);
+  Reply wrong = WithCookie("POST", "/api/v1/events", s.cookie, std::string(32, '0'), batch);
+  ExpectError(wrong, 403, "permission_denied", "X-CSRF-Token");
+  // Another session's token does not do either.
+  const Signed other = SignedIn("admin");
+  ExpectError(WithCookie("POST", "/api/v1/events", s.cookie, other.csrf, batch), 403,
+              "permission_denied", "X-CSRF-Token");
+  EXPECT_TRUE(ingest_.events().empty()) << "nothing reached ingest";
+  Reply right = WithCookie("POST", "/api/v1/events", s.cookie, s.csrf, batch);
+  EXPECT_EQ(right.status, 200) << right.raw.body();
+  EXPECT_EQ(ingest_.events().size(), 1u);
+  // A bearer token is not sent by browsers on their own: no CSRF token needed.
+  Reply bearer = Send("POST", "/api/v1/events", R"([{"id":"c2","type":"checkin","time":"2026-03-01T09:00:00+08:00","platform":"wecom","group":"g1","member":"u2"}])");
+  EXPECT_EQ(bearer.status, 200) << bearer.raw.body();
+}
+
+TEST_F(SessionTest, ExpiredForgedAndSignedOutSessionsAre401) {
+  const Signed s = SignedIn("viewer");
+  EXPECT_EQ(WithCookie("GET", "/api/v1/stats", s.cookie, "").status, 200);
+  ExpectError(WithCookie("GET", "/api/v1/stats", "qz_session=" + RandomHex(32), ""), 401,
+              "unauthenticated");
+  ExpectError(WithCookie("GET", "/api/v1/stats", "qz_session=", ""), 401, "unauthenticated");
+  clock_.Advance(12 * kHour - 1);
+  EXPECT_EQ(WithCookie("GET", "/api/v1/stats", s.cookie, "").status, 200)
+      << "valid until its end; using it does not extend it";
+  clock_.Advance(1);
+  ExpectError(WithCookie("GET", "/api/v1/stats", s.cookie, ""), 401, "unauthenticated");
+
+  // Sign out: the session is gone and the cookie cleared.
+  const Signed t = SignedIn("viewer");
+  ExpectError(WithCookie("DELETE", "/api/v1/session", t.cookie, ""), 403, "permission_denied",
+              "X-CSRF-Token");
+  Reply out = WithCookie("DELETE", "/api/v1/session", t.cookie, t.csrf);
+  ASSERT_EQ(out.status, 200) << out.raw.body();
+  EXPECT_TRUE(out.header(http::field::set_cookie).starts_with("qz_session=; "));
+  EXPECT_NE(out.header(http::field::set_cookie).find("Max-Age=0"), std::string::npos);
+  ExpectError(WithCookie("GET", "/api/v1/stats", t.cookie, ""), 401, "unauthenticated");
+  ExpectError(Send("DELETE", "/api/v1/session", ""), 400, "invalid_argument", "Authorization");
+
+  // A disabled account's open session stops working.
+  const Signed u = SignedIn("assistant");
+  ASSERT_TRUE(store_.UpdateAccount({.name = "assistant", .password_hash = "$x",
+                                    .role = AccountRole::kAssistant, .disabled = true})
+                  .ok());
+  ExpectError(WithCookie("GET", "/api/v1/stats", u.cookie, ""), 401, "unauthenticated");
+}
+
+TEST_F(SessionTest, AnAuthorizationHeaderIsJudgedAloneCookieOrNot) {
+  const Signed s = SignedIn("viewer");
+  Req q;
+  q.target = "/api/v1/stats";
+  q.token = "not-a-token";
+  q.headers.emplace_back("Cookie", s.cookie);
+  ExpectError(Send(q), 401, "unauthenticated");
+  q.token = std::string(kToken);
+  Reply r = Send(q);
+  EXPECT_EQ(r.status, 200);
+  Reply me = Get("/test/whoami");
+  EXPECT_EQ(me.body, json({{"kind", static_cast<int>(Principal::Kind::kToken)},
+                           {"name", "test"},
+                           {"role", "owner"}}));
+}
+
+TEST_F(SessionTest, FailedSignInsAreLimitedPerAccountAndPerAddress) {
+  for (int i = 0; i < 5; ++i) ExpectError(SignIn("admin", "wrong " + std::to_string(i)), 401, "unauthenticated");
+  Reply limited = SignIn("admin", kPassword);
+  ExpectError(limited, 429, "resource_exhausted");
+  EXPECT_EQ(limited.header(http::field::retry_after), "60");
+  EXPECT_EQ(store_.session_count(), 0u) << "the right password waits too";
+  // From another address the account is still limited.
+  Client elsewhere(server_->port(), "127.0.0.2");
+  ExpectError(SignIn("admin", kPassword, &elsewhere), 429, "resource_exhausted");
+  // 127.0.0.1 is limited for every account now (5 failures from it), 127.0.0.2 is not.
+  ExpectError(SignIn("viewer", kPassword), 429, "resource_exhausted");
+  Client elsewhere2(server_->port(), "127.0.0.2");
+  EXPECT_EQ(SignIn("viewer", kPassword, &elsewhere2).status, 200);
+  clock_.Advance(30 * 1000);
+  Client elsewhere3(server_->port(), "127.0.0.2");
+  Reply still = SignIn("admin", kPassword, &elsewhere3);
+  ExpectError(still, 429, "resource_exhausted");
+  EXPECT_EQ(still.header(http::field::retry_after), "30");
+  clock_.Advance(30 * 1000);
+  Reply again = SignIn("admin", kPassword);
+  EXPECT_EQ(again.status, 200) << "the window has passed: " << again.raw.body();
+}
+
+TEST_F(SessionTest, EveryRouteChecksItsRole) {
+  const std::string toml = "[community]\nslug = \"default\"\nname = \"D\"\n";
+  const std::string bind = R"({"community":"default"})";
+  // Configuration (playbook, group binding, the account list) is admin; operator's writes are
+  // operator; reading is viewer.
+  struct Case {
+    std::string method, target, body, content_type;
+    AccountRole needs;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/api/v1/stats", "", "", AccountRole::kViewer},
+      {"GET", "/api/v1/session", "", "", AccountRole::kViewer},
+      {"POST", "/test/act", "", "", AccountRole::kOperator},
+      {"PUT", "/api/v1/communities/default/playbook", toml, "application/toml", AccountRole::kAdmin},
+      {"PUT", "/api/v1/groups/wecom/g-ext", bind, "application/json", AccountRole::kAdmin},
+      {"GET", "/api/v1/accounts", "", "", AccountRole::kAdmin},
+  };
+  for (const AccountRole role : kAccountRoles) {
+    const std::string name(AccountRoleName(role));
+    const Signed s = SignedIn(name);
+    for (const Case& c : cases) {
+      Reply r = WithCookie(c.method, c.target, s.cookie, s.csrf, c.body, c.content_type);
+      if (RoleAllows(role, c.needs)) {
+        EXPECT_NE(r.status, 403) << name << " " << c.method << " " << c.target << ": " << r.raw.body();
+        EXPECT_NE(r.status, 401) << name << " " << c.method << " " << c.target;
+      } else {
+        ExpectError(r, 403, "permission_denied");
+        const std::string message = r.body["error"]["message"];
+        EXPECT_NE(message.find("needs the role " + std::string(AccountRoleName(c.needs))),
+                  std::string::npos)
+            << name << " " << c.target << ": " << message;
+      }
+    }
+  }
+  // Tokens have roles too: a viewer token may read and not configure.
+  ASSERT_TRUE(store_.PutToken({.hash = Sha256Hex("viewer-token"), .name = "dashboard",
+                               .role = AccountRole::kViewer})
+                  .ok());
+  Req q;
+  q.token = "viewer-token";
+  q.target = "/api/v1/stats";
+  EXPECT_EQ(Send(q).status, 200);
+  q.method = "PUT";
+  q.target = "/api/v1/communities/default/playbook";
+  q.body = toml;
+  q.content_type = "application/toml";
+  Reply refused = Send(q);
+  ExpectError(refused, 403, "permission_denied");
+  EXPECT_NE(refused.raw.body().find("the token 'dashboard' has the role viewer"), std::string::npos)
+      << refused.raw.body();
+  // 404 and 405 come before the role: nothing to refuse.
+  q.method = "GET";
+  q.target = "/api/v1/nope";
+  ExpectError(Send(q), 404, "not_found");
+}
+
+TEST_F(SessionTest, TheAccountListNeverShowsPasswordHashes) {
+  const Signed s = SignedIn("admin");
+  Reply r = WithCookie("GET", "/api/v1/accounts", s.cookie, "");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  ASSERT_EQ(r.body["accounts"].size(), 6u);
+  EXPECT_EQ(r.body["accounts"][0],
+            json({{"name", "admin"}, {"role", "admin"}, {"created_at", "2023-11-14T22:13:20Z"},
+                  {"disabled", false}}));
+  EXPECT_EQ(r.raw.body().find("argon2"), std::string::npos);
+  EXPECT_EQ(r.raw.body().find("password"), std::string::npos);
+}
+
+TEST(RouteRoleTest, ReadingIsViewerActingIsOperatorUnlessStated) {
+  const Handler h = [](Call&) { return Status::Ok(); };
+  EXPECT_EQ((Route{"GET", "/x", h}).required_role(), AccountRole::kViewer);
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
+    EXPECT_EQ((Route{method, "/x", h}).required_role(), AccountRole::kOperator) << method;
+  }
+  EXPECT_EQ((Route{"GET", "/x", h, RunOn::kIoThread, Access::kSignedIn, AccountRole::kAdmin})
+                .required_role(),
+            AccountRole::kAdmin);
+  EXPECT_EQ((Route{"DELETE", "/x", h, RunOn::kIoThread, Access::kSignedIn, AccountRole::kViewer})
+                .required_role(),
+            AccountRole::kViewer);
+  EXPECT_EQ(HttpStatus(Code::kPermissionDenied), 403);
+}
+
+TEST(SignInLimiterTest, SlidingWindowPerKey) {
+  SignInLimiter limiter(3, 1000);
+  EXPECT_EQ(limiter.RetryAfter({"a", "b"}, 0), 0);
+  limiter.RecordFailure({"a"}, 0);
+  limiter.RecordFailure({"a", "b"}, 100);
+  limiter.RecordFailure({"a"}, 200);
+  EXPECT_EQ(limiter.RetryAfter({"a"}, 300), 700) << "until the oldest of 3 leaves the window";
+  EXPECT_EQ(limiter.RetryAfter({"b"}, 300), 0);
+  EXPECT_EQ(limiter.RetryAfter({"b", "a"}, 300), 700);
+  EXPECT_EQ(limiter.RetryAfter({"a"}, 1000), 0);
+  limiter.RecordFailure({"a"}, 1000);
+  EXPECT_EQ(limiter.RetryAfter({"a"}, 1000), 100);
+  limiter.Clear("a");
+  EXPECT_EQ(limiter.RetryAfter({"a"}, 1000), 0);
+}
+
+TEST(CookieTest, FindsTheNamedCookieAmongOthers) {
+  ApiRequest r;
+  r.headers = {{"cookie", "a=1; qz_session=abc ;b=2"}};
+  EXPECT_EQ(api_internal::CookieValue(r, "qz_session"), "abc");
+  EXPECT_EQ(api_internal::CookieValue(r, "b"), "2");
+  EXPECT_EQ(api_internal::CookieValue(r, "qz"), "");
+  r.headers = {{"cookie", "x_qz_session=no"}, {"cookie", "qz_session=\"quoted\""}};
+  EXPECT_EQ(api_internal::CookieValue(r, "qz_session"), "quoted");
+  r.headers = {{"cookie", "qz_session="}};
+  EXPECT_EQ(api_internal::CookieValue(r, "qz_session"), "");
+  EXPECT_EQ(SessionCookie("s", 43200000, false),
+            "qz_session=s; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
+  EXPECT_EQ(ClearedSessionCookie(true),
+            "qz_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure");
+}
+
+}  // namespace
+}  // namespace qz
