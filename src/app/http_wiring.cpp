@@ -10,6 +10,7 @@
 #include "modules/moderation/routes.hpp"
 #include "platform/adapter.hpp"
 #include "platform/sandbox/sandbox_routes.hpp"
+#include "server/console.hpp"
 #include "server/engine_metrics.hpp"
 
 namespace qz {
@@ -65,6 +66,7 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   QZ_RETURN_IF_ERROR(AddModerationRoutes(table));
   QZ_RETURN_IF_ERROR(AddInviteRoutes(table));
   QZ_RETURN_IF_ERROR(AddBroadcastRoutes(table));
+  if (contributors.console != nullptr) QZ_RETURN_IF_ERROR(AddConsoleRoutes(table, contributors.console));
   if (contributors.sandbox != nullptr) {
     QZ_RETURN_IF_ERROR(AddSandboxRoutes(table, *contributors.sandbox));
   }

@@ -2,6 +2,7 @@
 // modules) and the engine's /metrics collectors are registered. Add a contributor here.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "core/metrics.hpp"
@@ -10,6 +11,7 @@
 
 namespace qz {
 
+class ConsoleFiles;
 class Node;
 class PlatformAdapter;
 class SandboxPlatform;
@@ -21,6 +23,8 @@ struct RouteContributors {
   // Every adapter's webhooks: POST /webhooks/<platform>[/<name>], public (the adapter checks
   // the platform's signature), answered by PlatformAdapter::HandleWebhook.
   std::vector<PlatformAdapter*> adapters;
+  // The operator console served at / (server/console.hpp: GET /, /assets/…, the app's pages).
+  std::shared_ptr<const ConsoleFiles> console;
 };
 
 // The routes every contributor adds, in one table for HttpServer::Start.

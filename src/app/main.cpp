@@ -37,6 +37,7 @@
 #include "app/platforms.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "playbook/playbook.hpp"
+#include "server/console.hpp"
 #include "server/http_server.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -318,7 +319,17 @@ void OnSignal(int) { g_stop = true; }
 struct ServeFlags {
   std::string config;
   ConfigOverrides overrides;
+  std::string console_dir;  // --console; "" for the default (ConsoleDir)
 };
+
+// Where the built operator console is: --console DIR, else the directory `console` beside the
+// executable (where the CMake build puts it, QZ_BUILD_CONSOLE).
+std::string ConsoleDir(const ServeFlags& flags) {
+  if (!flags.console_dir.empty()) return flags.console_dir;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("console") : (exe.parent_path() / "console").string();
+}
 
 // The platforms.* tables of the config file: a platform this build has no adapter for is
 // reported with the file's other problems; the keys are read by the adapter's factory once the
@@ -408,6 +419,16 @@ int RunServe(const ServeFlags& flags) {
                    "standard output, once (change it with `qunzhu user passwd admin`)");
     }
   }
+  // The operator console's files, read once (docs/console.md); missing means "not built".
+  auto console = ConsoleFiles::Load(ConsoleDir(flags));
+  if (!console.ok()) return Fail(console.status());
+  if ((*console)->built()) {
+    spdlog::info("console: {} files ({} KiB) from {}", (*console)->file_count(),
+                 (*console)->total_bytes() / 1024, (*console)->dir());
+  } else {
+    spdlog::info("console: not built ({} has no index.html); / says how to build it",
+                 (*console)->dir());
+  }
   SystemClock clock;
   // The sandbox's member-side event ids start from the clock by default, so they do not repeat
   // those of an earlier run.
@@ -436,7 +457,8 @@ int RunServe(const ServeFlags& flags) {
                stats.ok() ? stats->groups : -1, stats.ok() ? stats->members : -1,
                stats.ok() ? stats->events : -1);
   auto routes = ContributedRoutes({.sandbox = dynamic_cast<SandboxPlatform*>((*node)->adapter("sandbox")),
-                                   .adapters = (*node)->adapters()});
+                                   .adapters = (*node)->adapters(),
+                                   .console = *console});
   if (!routes.ok()) return Fail(routes.status());
   const ApiServices services{(*node)->store(), (*node)->ingest(), clock, &(*node)->modules()};
   MetricsRegistry metrics;
@@ -610,6 +632,9 @@ int main(int argc, char** argv) {
         auto parsed = ParseListen(v, "--listen");
         return parsed.ok() ? std::string() : parsed.status().message();
       });
+  serve->add_option("--console", serve_flags.console_dir,
+                    "The built operator console to serve at / (default: the directory `console` "
+                    "beside this executable; docs/console.md)");
   serve->add_option("--port-file", port_file, "Write the bound port to this file once listening");
   serve->add_option("--io-threads", io_threads, "Threads serving HTTP (default 2)")
       ->check(CLI::Range(1, 64));

@@ -302,7 +302,8 @@ Status RouteTable::Add(Route route) {
       seg.param = true;
       seg.text = inner;
     } else {
-      if (text.empty()) return bad("has an empty segment");
+      // "/" alone is the root (one empty segment, matching only the path "/").
+      if (text.empty() && pattern != "/") return bad("has an empty segment");
       if (text.find_first_of("{}%?#") != std::string_view::npos) {
         return bad("segment '" + std::string(text) + "' has a reserved character");
       }

@@ -251,7 +251,7 @@ enum class Access {
 
 // One HTTP route. `pattern` is an absolute path whose segments are literals or typed parameters:
 // `{name}` (any non-empty segment, percent-decoded, valid UTF-8) or `{name:int}` (a positive
-// decimal integer; otherwise the answer is 400 naming `name`). E.g.
+// decimal integer; otherwise the answer is 400 naming `name`); "/" alone is the root. E.g.
 //   {"GET", "/api/v1/members/{id:int}/events", handler, RunOn::kBlockingPool}
 //   {"PUT", "/api/v1/x", handler, RunOn::kIoThread, Access::kSignedIn, AccountRole::kAdmin}
 struct Route {

@@ -56,6 +56,22 @@ TEST(RouteTableTest, FindsTheMostSpecificRouteAndListsAllowedMethods) {
   EXPECT_TRUE(m.allow.empty());
   EXPECT_EQ(t.Find("GET", "/m/1/other").route, nullptr);
   EXPECT_EQ(t.Find("GET", "").route, nullptr);
+  EXPECT_EQ(t.Find("GET", "/").route, nullptr);
+}
+
+TEST(RouteTableTest, TheRootIsOneRouteAndOnlyItsPath) {
+  RouteTable t;
+  ASSERT_TRUE(t.Add({"GET", "/", Noop()}).ok());
+  ASSERT_TRUE(t.Add({"GET", "/{page}", Noop()}).ok());
+  EXPECT_EQ(t.Add({"GET", "/", Noop()}).code(), Code::kAlreadyExists);
+  EXPECT_EQ(t.Add({"GET", "//", Noop()}).field(), "pattern") << "still no empty segments";
+  auto m = t.Find("GET", "/");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/");
+  m = t.Find("GET", "/groups");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/{page}");
+  EXPECT_EQ(t.Find("GET", "//").route, nullptr);
 }
 
 TEST(RouteTableTest, DecodesAndTypesParameters) {

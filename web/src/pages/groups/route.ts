@@ -1,0 +1,10 @@
+import { ChatDotRound } from '@element-plus/icons-vue';
+import { definePage } from '@/router/page';
+
+export default definePage({
+  path: '/groups',
+  name: 'groups',
+  title: 'menu.groups',
+  menu: { order: 20, icon: ChatDotRound },
+  component: () => import('./GroupsPage.vue'),
+});

@@ -1,0 +1,62 @@
+// Who is signed in (pinia). Loaded once from GET /api/v1/session when the app starts (the cookie
+// is HttpOnly: only the server can tell), set by signing in, cleared by signing out or any 401.
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { api, setCsrfToken } from '@/api/client';
+import type { Role, SessionInfo } from '@/api/types';
+
+export const useSessionStore = defineStore('session', () => {
+  const account = ref<string | null>(null);
+  const role = ref<Role | null>(null);
+  const expiresAt = ref<string | null>(null);
+  const loaded = ref(false);
+  let loading: Promise<void> | null = null;
+
+  const signedIn = computed(() => account.value !== null);
+
+  function set(info: SessionInfo): void {
+    account.value = info.account ?? info.token ?? null;
+    role.value = info.role;
+    expiresAt.value = info.expires_at ?? null;
+    setCsrfToken(info.csrf ?? '');
+  }
+
+  function clear(): void {
+    account.value = null;
+    role.value = null;
+    expiresAt.value = null;
+    setCsrfToken('');
+  }
+
+  // Asks the server once (later calls share the answer); a 401 means signed out.
+  function load(): Promise<void> {
+    if (loaded.value) return Promise.resolve();
+    loading ??= api.get<SessionInfo>('/api/v1/session', { expectUnauthenticated: true })
+      .then(set)
+      .catch((e: unknown) => {
+        clear();
+        if ((e as { status?: number }).status !== 401) throw e;
+      })
+      .finally(() => {
+        loaded.value = true;
+        loading = null;
+      });
+    return loading;
+  }
+
+  async function signIn(name: string, password: string): Promise<void> {
+    const info = await api.post<SessionInfo>('/api/v1/session', { name, password }, { expectUnauthenticated: true });
+    set(info);
+    loaded.value = true;
+  }
+
+  async function signOut(): Promise<void> {
+    try {
+      await api.delete('/api/v1/session', { expectUnauthenticated: true });
+    } finally {
+      clear();
+    }
+  }
+
+  return { account, role, expiresAt, loaded, signedIn, load, signIn, signOut, clear };
+});
