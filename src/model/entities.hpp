@@ -18,6 +18,10 @@ using MemberId = int64_t;
 inline constexpr int64_t kNoId = 0;  // ids start at 1
 
 inline constexpr std::string_view kDefaultCommunity = "default";
+// The member tag of someone removed for good: moderation sets it when its ladder removes a member
+// (and clears it on undo), operators may set it by hand; join verification rejects their join
+// requests.
+inline constexpr std::string_view kBlacklistTag = "blacklist";
 inline constexpr std::string_view kDefaultTimeZone = "Asia/Shanghai";
 inline constexpr int kDefaultGroupCapacity = 500;
 // A core-user group stays small enough that everyone can be heard (seed 004: 维持在百人之内).

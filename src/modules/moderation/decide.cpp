@@ -125,6 +125,18 @@ Action PlatformAction(const ModuleContext& ctx, ActionType type, std::string evi
   return a;
 }
 
+// Sets (or, on undo, removes) the member's blacklist tag, which the rest of the community reads:
+// join verification rejects a tagged member's join requests, operators see it on the profile.
+Action BlacklistTag(const std::string& platform, const std::string& member, bool remove) {
+  Action a;
+  a.type = ActionType::kSetTag;
+  a.platform = platform;
+  a.member = member;
+  a.tag = std::string(kBlacklistTag);
+  a.remove_tag = remove;
+  return a;
+}
+
 // A new decision about the current event by its member: the id and who, where, when.
 DecisionRow NewDecision(ModuleContext& ctx, const ModerationConfig& config, const Member& member,
                         const StandingRow& standing) {
@@ -219,6 +231,7 @@ Status Decide(ModuleContext& ctx, const ModerationConfig& config, const Finding&
         act(PlatformAction(ctx, ActionType::kRemoveMember, evidence), "remove");
         if (!config.dry_run) {
           ctx.Put(BlacklistRow{.member = member->id, .since = e.time, .decision = d.id});
+          ctx.Act(BlacklistTag(e.platform, e.member, /*remove=*/false), "blacklist");
         }
       }
       if (!config.dry_run) {
@@ -455,7 +468,10 @@ Status HandleCommand(ModuleContext& ctx) {
   if (d.actions.find("mute:") != std::string::npos) undo(ActionType::kUnmute);
   if (d.actions.find("remove") != std::string::npos) {
     undo(ActionType::kUnban);
-    if (auto listed = ctx.Find(BlacklistRow{.member = d.member_id})) ctx.Erase(*listed);
+    if (auto listed = ctx.Find(BlacklistRow{.member = d.member_id})) {
+      ctx.Erase(*listed);
+      ctx.Act(BlacklistTag(platform, member, /*remove=*/true), "undo");
+    }
   }
   return Status::Ok();
 }

@@ -107,7 +107,10 @@ TEST_F(ModerationTest, TheLadderEscalatesAndStrikesDecay) {
   Say(kAd, "m3", 2);
   EXPECT_EQ(ctx_.actions()[2].action.duration_s, 86400);
   Say(kAd, "m4", 3);
-  EXPECT_EQ(Types(), (std::vector<ActionType>{ActionType::kDeleteMessage, ActionType::kRemoveMember}));
+  EXPECT_EQ(Types(), (std::vector<ActionType>{ActionType::kDeleteMessage, ActionType::kRemoveMember,
+                                              ActionType::kSetTag}));
+  EXPECT_EQ(ctx_.actions()[2].action.tag, kBlacklistTag);  // for the rest of the community to see
+  EXPECT_FALSE(ctx_.actions()[2].action.remove_tag);
   EXPECT_TRUE(ctx_.Find(BlacklistRow{.member = ctx_.member()->id}).has_value());
   EXPECT_EQ(Decision(4)->strikes, 4);
   // 15 days later two strikes have decayed: the next one is the third rung again.
@@ -198,7 +201,9 @@ TEST_F(ModerationTest, UndoingARemovalUnbansAndLiftsTheBlacklist) {
   Say(kAd);
   EXPECT_TRUE(ctx_.Find(BlacklistRow{.member = ctx_.member()->id}).has_value());
   Command("undo", 1);
-  EXPECT_EQ(Types(), (std::vector<ActionType>{ActionType::kUnban}));
+  EXPECT_EQ(Types(), (std::vector<ActionType>{ActionType::kUnban, ActionType::kSetTag}));
+  EXPECT_EQ(ctx_.actions()[1].action.tag, kBlacklistTag);
+  EXPECT_TRUE(ctx_.actions()[1].action.remove_tag);
   EXPECT_FALSE(ctx_.Find(BlacklistRow{.member = ctx_.member()->id}).has_value());
 }
 

@@ -40,7 +40,7 @@ enum class VerifyRequests : uint8_t {
 
 // The member tag that bars a person from the verifying groups: their join requests are
 // rejected whatever they wrote.
-inline constexpr std::string_view kVerifyBlacklistTag = "blacklist";
+inline constexpr std::string_view kVerifyBlacklistTag = kBlacklistTag;
 
 // One [[verify.questions]] entry.
 struct VerifyQuestion {
