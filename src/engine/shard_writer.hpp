@@ -1,7 +1,8 @@
 // qunzhu engine: the shard writer applies events to the State and appends them to the log in
 // one store transaction per batch, runs the modules over each new event, and records what they
 // cause (outbox actions, operator tasks, timers, derived events) in the same transaction. It is
-// the single place where an event's effect is defined, shared by live ingest and by replay.
+// the single path every event takes, live ingest and replay alike; an event's effect on the
+// state itself is engine/apply_event.hpp.
 #pragma once
 
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/status.hpp"
+#include "engine/apply_event.hpp"
 #include "engine/module_runner.hpp"
 #include "engine/recurrence.hpp"
 #include "engine/state.hpp"
@@ -100,37 +102,17 @@ class ShardWriter {
 
  private:
   class Context;
-  struct Refs {
-    CommunityId community = kNoId;
-    bool new_community = false;
-    GroupId group = kNoId;
-    bool new_group = false;
-    MemberId member = kNoId;  // kNoId for a system event without a member
-    bool new_member = false;
-    const Identity* identity = nullptr;  // the member's identity, when not new (nodes are stable)
-    // The event named no community and its new group is claimed by this community's playbook:
-    // the event is logged with the community written in, so replay routes it the same way.
-    std::string playbook_community;
-  };
+  using Refs = ResolvedRefs;
 
   ShardWriter(Store& store, State state, EngineOptions options);
-  bool ApplyToGroup(const Event& e, const Refs& r);
-  // A member_synced event that finds the member active in the group with that role and name.
-  bool SyncChangesNothing(const Event& e, const Refs& r) const;
-  void MoveGroup(GroupId group_id, const Community& to, TimeMs time);
 
   // When an outbox action of `type` made at `now` may first be attempted: the end of the
   // community's quiet hours for the bot's own posts (send_message, send_direct) made inside
   // them, else now.
   static TimeMs QuietUntil(const Playbook& playbook, ActionType type, TimeMs now);
 
-  // What an event refers to, resolved without changing the state (so a duplicate changes
-  // nothing); ids of entities that do not exist yet are the ones creation will assign.
+  // What an event refers to (engine/apply_event.hpp applies it).
   Result<Refs> Resolve(const Event& event) const;
-  void Materialize(const Event& event, const Refs& refs);
-  void Apply(const Event& event, const Refs& refs);
-  MemberId EnsureMember(CommunityId community, const std::string& platform,
-                        const std::string& external_id, TimeMs seen);
   // Appends and applies one event and runs the modules over it (recursively for derived events).
   Result<ItemOutcome> Process(StoreTxn& txn, const Event& event, const std::string& json, int depth,
                               BatchEffects& effects, const PreparedEvent* prepared = nullptr);
