@@ -69,7 +69,7 @@ TEST_F(ServerTest, MissingTokenIs401) {
   q.token.clear();
   Reply r = Send(q);
   ExpectError(r, 401, "unauthenticated");
-  EXPECT_EQ(r.header(http::field::www_authenticate), "Bearer");
+  EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer");
 }
 
 TEST_F(ServerTest, WrongTokenIs401) {
@@ -78,14 +78,11 @@ TEST_F(ServerTest, WrongTokenIs401) {
   q.token = "wrong";
   Reply r = Send(q);
   ExpectError(r, 401, "unauthenticated");
-  EXPECT_EQ(r.header(http::field::www_authenticate), "Bearer");
+  EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer");
   // A malformed Authorization header is the same as none.
-  Client c(server_->port());
-  auto req = MakeRequest(q);
-  req.set(http::field::authorization, "Basic abc");
-  http::write(c.stream(), req);
-  beast::flat_buffer buf;
-  ExpectError(ReadReply(c.stream(), buf), 401, "unauthenticated");
+  q.token.clear();
+  q.headers = {{"Authorization", "Basic abc"}};
+  ExpectError(Send(q), 401, "unauthenticated");
 }
 
 TEST_F(ServerTest, RightTokenIs200AndIsCached) {
@@ -118,11 +115,11 @@ TEST_F(ServerTest, WrongMethodIs405WithAllow) {
   q.target = "/api/v1/stats";
   Reply r = Send(q);
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header(http::field::allow), "GET");
+  EXPECT_EQ(r.header("Allow"), "GET");
   EXPECT_EQ(r.body["error"]["code"], "method_not_allowed");
   r = Get("/api/v1/events");
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header(http::field::allow), "POST");
+  EXPECT_EQ(r.header("Allow"), "POST");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,7 +239,7 @@ TEST_F(ServerTest, IngestRefusalMapsTo429And503) {
   ingest_.refuse = Code::kResourceExhausted;
   Reply r = Post(std::string(kEventA));
   ExpectError(r, 429, "resource_exhausted");
-  EXPECT_EQ(r.header(http::field::retry_after), "1");
+  EXPECT_EQ(r.header("Retry-After"), "1");
   ingest_.refuse = Code::kUnavailable;
   ExpectError(Post(std::string(kEventA)), 503, "unavailable");
 }
@@ -400,7 +397,7 @@ TEST_F(ServerTest, MetricsNeedAuthAndNameEverything) {
   ASSERT_EQ(Post(std::string(kEventA)).status, 200);
   Reply r = Get("/metrics");
   EXPECT_EQ(r.status, 200);
-  EXPECT_TRUE(r.header(http::field::content_type).starts_with("text/plain; version=0.0.4"));
+  EXPECT_TRUE(r.header("Content-Type").starts_with("text/plain; version=0.0.4"));
   const std::string& text = r.raw.body();
   for (const char* name :
        {"qunzhu_events_ingested_total 1\n", "qunzhu_events_duplicate_total",
@@ -644,7 +641,7 @@ TEST_F(ServerTest, PutPlaybookStoresAndApplies) {
 
   r = Get("/api/v1/communities/camp/playbook");
   EXPECT_EQ(r.status, 200);
-  EXPECT_TRUE(r.header(http::field::content_type).starts_with("text/plain"));
+  EXPECT_TRUE(r.header("Content-Type").starts_with("text/plain"));
   EXPECT_EQ(r.raw.body(), kCampToml);
   ExpectError(Get("/api/v1/communities/other/playbook"), 404, "not_found");
 
@@ -696,7 +693,7 @@ TEST_F(ServerTest, PutPlaybookErrors) {
   r = Send("POST", "/api/v1/communities/camp/playbook", std::string(kCampToml),
            "application/toml");
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header(http::field::allow), "GET, PUT");
+  EXPECT_EQ(r.header("Allow"), "GET, PUT");
   ExpectError(Get("/api/v1/communities/camp/nope"), 404, "not_found");
   ExpectError(Get("/api/v1/communities//playbook"), 404, "not_found");
 }
@@ -721,11 +718,10 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
 
 TEST_F(ServerTest, MalformedHttpClosesTheConnection) {
   Client c(server_->port());
-  net::write(c.stream().socket(), net::buffer(std::string("GARBAGE\r\n\r\n")));
+  c.WriteRaw("GARBAGE\r\n\r\n");
   EXPECT_TRUE(c.ClosedByPeer());
   Client c2(server_->port());
-  net::write(c2.stream().socket(),
-             net::buffer(std::string("POST /api/v1/events HTTP/1.1\r\nContent-Length: x\r\n\r\n")));
+  c2.WriteRaw("POST /api/v1/events HTTP/1.1\r\nContent-Length: x\r\n\r\n");
   EXPECT_TRUE(c2.ClosedByPeer());
   EXPECT_EQ(Get("/api/v1/stats").status, 200);
 }
@@ -738,13 +734,10 @@ TEST_F(ServerTest, Expect100Continue) {
                            "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
                            "Content-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n";
-  net::write(c.stream().socket(), net::buffer(head));
-  std::string got(25, '\0');
-  net::read(c.stream().socket(), net::buffer(got));
-  EXPECT_EQ(got, "HTTP/1.1 100 Continue\r\n\r\n");
-  net::write(c.stream().socket(), net::buffer(body));
-  beast::flat_buffer buf;
-  Reply r = ReadReply(c.stream(), buf);
+  c.WriteRaw(head);
+  EXPECT_EQ(c.ReadRaw(25), "HTTP/1.1 100 Continue\r\n\r\n");
+  c.WriteRaw(body);
+  Reply r = c.Read();
   EXPECT_EQ(r.status, 200) << r.raw.body();
   EXPECT_EQ(r.body["accepted"], 1);
 }
@@ -787,11 +780,10 @@ TEST_F(ServerTest, StopClosesIdleConnectionsAndFinishesInFlight) {
   q.target = "/api/v1/events";
   q.content_type = "application/json";
   q.body = std::string(kEventA);
-  http::write(busy.stream(), MakeRequest(q));
+  busy.Write(q);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   server_->Stop();  // returns only once the in-flight answer was written
-  beast::flat_buffer buf;
-  Reply r = ReadReply(busy.stream(), buf);
+  Reply r = busy.Read();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body["accepted"], 1);
   EXPECT_FALSE(r.raw.keep_alive());
@@ -830,24 +822,17 @@ TEST_F(ServerTest, ContentEncodingOtherThanIdentityIs415) {
   q.content_type = "application/json";
   q.body = std::string(kEventA);
   for (const char* encoding : {"gzip", "deflate", "br"}) {
-    Client c(server_->port());
-    auto req = MakeRequest(q);
-    req.set(http::field::content_encoding, encoding);
-    http::write(c.stream(), req);
-    beast::flat_buffer buf;
-    Reply r = ReadReply(c.stream(), buf);
+    Req encoded = q;
+    encoded.headers = {{"Content-Encoding", encoding}};
+    Reply r = Send(encoded);
     ExpectError(r, 415, "unsupported_media_type");
     EXPECT_NE(r.body["error"]["message"].get<std::string>().find("Content-Encoding"),
               std::string::npos)
         << r.raw.body();
   }
   EXPECT_TRUE(ingest_.events().empty()) << "nothing was parsed as if it were plain";
-  Client c(server_->port());
-  auto req = MakeRequest(q);
-  req.set(http::field::content_encoding, "identity");
-  http::write(c.stream(), req);
-  beast::flat_buffer buf;
-  EXPECT_EQ(ReadReply(c.stream(), buf).status, 200);
+  q.headers = {{"Content-Encoding", "identity"}};
+  EXPECT_EQ(Send(q).status, 200);
 }
 
 TEST_F(ServerTest, PerAddressCapRefusesBeyondAndOtherPeersAreServed) {
@@ -949,7 +934,7 @@ TEST_F(ServerTest, ContributedRoutesAreServedBehindAuth) {
   ExpectError(Get("/api/v1/things/7/parts"), 404, "not_found");
   Reply wrong = Send("DELETE", "/api/v1/things/7/parts/a", "");
   EXPECT_EQ(wrong.status, 405);
-  EXPECT_EQ(wrong.header(http::field::allow), "GET");
+  EXPECT_EQ(wrong.header("Allow"), "GET");
   Req q;
   q.target = "/api/v1/things/7/parts/a";
   q.token.clear();

@@ -129,7 +129,7 @@ class ConsoleRoutesTest : public server_testing::ServerFixture {
     return Send(q);
   }
   static std::string Header(const Reply& r, std::string_view name) {
-    return std::string(r.raw[boost::beast::string_view(name.data(), name.size())]);
+    return r.raw[name];
   }
   static void ExpectPage(const Reply& r) {
     EXPECT_EQ(r.status, 200) << r.raw.body();

@@ -1,22 +1,13 @@
 // Test support for HTTP routes: a real HttpServer on a free port over in-memory fakes of Store
-// and Ingest, a small synchronous Beast client, and a gtest fixture that starts the server with
+// and Ingest, a small synchronous HTTP client (server_fixture.cpp), and a gtest fixture that starts the server with
 // the routes and metrics a test contributes. Used by the server's tests and by the tests of
 // contributed routes (e.g. src/platform/sandbox/sandbox_routes_test.cpp). Never in the product.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -27,6 +18,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -42,10 +35,6 @@
 
 namespace qz::server_testing {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using Tcp = net::ip::tcp;
 using nlohmann::json;
 
 inline constexpr std::string_view kToken = "s3cret-token";
@@ -55,6 +44,9 @@ inline constexpr std::string_view kToken = "s3cret-token";
 
 class FakeStore final : public Store {
  public:
+  // Out of line (server_fixture.cpp), so the vtable and the virtual functions are compiled there
+  // once, not in every test that includes this header.
+  ~FakeStore() override;
   FakeStore() {
     communities.push_back({1, "default", "Default", "Asia/Shanghai", 1700000000000});
     Group g;
@@ -411,9 +403,9 @@ class FakeStore final : public Store {
 // With `async`, completions run on another thread, as the real writer's do.
 class FakeIngest final : public Ingest {
  public:
-  ~FakeIngest() override {
-    for (auto& t : threads_) t.join();
-  }
+  // Out of line (server_fixture.cpp), so the vtable and the virtual functions are compiled there
+  // once, not in every test that includes this header.
+  ~FakeIngest() override;
 
   void Submit(IngestBatch batch, Done done) override {
     IngestResult r;
@@ -499,13 +491,24 @@ class FakeIngest final : public Ingest {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Client
+// Client (server_fixture.cpp: Beast is compiled once there, not in every test that includes this)
+
+// What the server answered, as the tests look at it.
+struct RawReply {
+  std::string text;                                         // the body
+  std::vector<std::pair<std::string, std::string>> fields;  // the headers, in order
+  bool keeps_alive = false;
+  const std::string& body() const { return text; }
+  bool keep_alive() const { return keeps_alive; }
+  // The first header of that name (case-insensitive); empty when there is none.
+  std::string operator[](std::string_view name) const;
+};
 
 struct Reply {
   int status = 0;
-  http::response<http::string_body> raw;
+  RawReply raw;
   json body;  // parsed when the body is JSON, else null
-  std::string header(http::field f) const { return std::string(raw[f]); }
+  std::string header(std::string_view name) const { return raw[name]; }
 };
 
 struct Req {
@@ -515,73 +518,36 @@ struct Req {
   std::string content_type;
   std::string token = std::string(kToken);  // empty: no Authorization header
   bool chunked = false;
-  std::vector<std::pair<std::string, std::string>> headers;  // more headers (Cookie, X-CSRF-Token)
+  // More headers (Cookie, X-CSRF-Token, ...); one named like a header above replaces it.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
-inline Reply ReadReply(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
-  Reply r;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 << 20);
-  http::read(stream, buffer, parser);
-  r.raw = parser.release();
-  r.status = static_cast<int>(r.raw.result_int());
-  if (r.raw[http::field::content_type].starts_with("application/json")) {
-    r.body = json::parse(r.raw.body());
-  }
-  return r;
-}
-
-inline http::request<http::string_body> MakeRequest(const Req& q) {
-  http::request<http::string_body> req{http::string_to_verb(q.method), q.target, 11};
-  req.set(http::field::host, "localhost");
-  if (!q.token.empty()) req.set(http::field::authorization, "Bearer " + q.token);
-  if (!q.content_type.empty()) req.set(http::field::content_type, q.content_type);
-  for (const auto& [name, value] : q.headers) req.set(name, value);
-  req.body() = q.body;
-  if (q.chunked) {
-    req.chunked(true);
-  } else if (q.method != "GET" || !q.body.empty()) {
-    req.prepare_payload();
-  }
-  return req;
-}
-
+// One keep-alive connection to 127.0.0.1:port; every read and write gives up after 10 s.
 class Client {
  public:
-  explicit Client(uint16_t port) : stream_(ioc_) {
-    stream_.connect(Tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    stream_.expires_after(std::chrono::seconds(10));
-  }
+  explicit Client(uint16_t port);
   // Connects from `source`, another loopback address (e.g. "127.0.0.2"), as a different peer.
-  Client(uint16_t port, const std::string& source) : stream_(ioc_) {
-    Tcp::socket& socket = stream_.socket();
-    socket.open(Tcp::v4());
-    socket.bind(Tcp::endpoint(net::ip::make_address(source), 0));
-    socket.connect(Tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    stream_.expires_after(std::chrono::seconds(10));
-  }
+  Client(uint16_t port, const std::string& source);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
   Reply Send(const Req& q) {
-    http::write(stream_, MakeRequest(q));
-    return ReadReply(stream_, buffer_);
+    Write(q);
+    return Read();
   }
-  beast::tcp_stream& stream() { return stream_; }
+  void Write(const Req& q);             // the request only
+  void WriteRaw(std::string_view bytes);  // bytes as they are, HTTP or not
+  std::string ReadRaw(std::size_t n);   // exactly n bytes
+  Reply Read();                         // one answer
   // True when the server closed the connection (a read hits EOF or a reset); false when it
   // stays open for 10 s.
-  bool ClosedByPeer() {
-    timeval limit{10, 0};
-    ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    char c;
-    beast::error_code ec;
-    stream_.socket().read_some(net::buffer(&c, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
+  bool ClosedByPeer();
 
  private:
-  net::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
-
 
 // ---------------------------------------------------------------------------------------------
 // Fixture
