@@ -9,6 +9,7 @@
 #include "modules/invites/routes.hpp"
 #include "modules/moderation/routes.hpp"
 #include "platform/adapter.hpp"
+#include "platform/sandbox/sandbox_live.hpp"
 #include "platform/sandbox/sandbox_routes.hpp"
 #include "server/console.hpp"
 #include "server/engine_metrics.hpp"
@@ -69,6 +70,7 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
   if (contributors.console != nullptr) QZ_RETURN_IF_ERROR(AddConsoleRoutes(table, contributors.console));
   if (contributors.sandbox != nullptr) {
     QZ_RETURN_IF_ERROR(AddSandboxRoutes(table, *contributors.sandbox));
+    QZ_RETURN_IF_ERROR(AddSandboxLiveRoute(table, *contributors.sandbox));
   }
   for (PlatformAdapter* adapter : contributors.adapters) {
     for (const std::string& name : adapter->webhook_names()) {

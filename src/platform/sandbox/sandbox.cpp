@@ -128,6 +128,18 @@ uint64_t SandboxPlatform::NextRandom() {  // splitmix64: tiny, deterministic, we
   return z ^ (z >> 31);
 }
 
+class SandboxPlatform::Recording {
+ public:
+  explicit Recording(SandboxPlatform& sandbox) : sandbox_(sandbox), lock_(sandbox.mu_) {}
+  ~Recording() { sandbox_.TellWatchers(); }  // before lock_ is released
+  Recording(const Recording&) = delete;
+  Recording& operator=(const Recording&) = delete;
+
+ private:
+  SandboxPlatform& sandbox_;
+  std::lock_guard<std::mutex> lock_;
+};
+
 SandboxEntry& SandboxPlatform::Append(const std::string& group, std::string kind,
                                       const std::string& member) {
   std::deque<SandboxEntry>& conversation = conversations_[group];
@@ -137,11 +149,36 @@ SandboxEntry& SandboxPlatform::Append(const std::string& group, std::string kind
   e.group = group;
   e.kind = std::move(kind);
   e.member = member;
+  if (!watchers_.empty()) untold_.emplace_back(group, e.seq);
   return e;
 }
 
-PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
+void SandboxPlatform::TellWatchers() {
+  for (const auto& [group, seq] : untold_) {
+    const std::deque<SandboxEntry>& conversation = conversations_[group];
+    // Entries are in seq order: the one told of is found by bisection.
+    auto it = std::lower_bound(conversation.begin(), conversation.end(), seq,
+                               [](const SandboxEntry& e, int64_t s) { return e.seq < s; });
+    if (it == conversation.end() || it->seq != seq) continue;
+    for (const auto& [id, changed] : watchers_) changed(*it);
+  }
+  untold_.clear();
+}
+
+SandboxPlatform::WatchId SandboxPlatform::Watch(std::function<void(const SandboxEntry&)> changed) {
   std::lock_guard lock(mu_);
+  const WatchId id = next_watch_++;
+  watchers_.emplace(id, std::move(changed));
+  return id;
+}
+
+void SandboxPlatform::Unwatch(WatchId id) {
+  std::lock_guard lock(mu_);
+  watchers_.erase(id);
+}
+
+PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
+  Recording lock(*this);
   ++perform_calls_;
   PerformResult result;
   // Failure injection comes first, so the n-th call fails or not regardless of what it asks.
@@ -201,7 +238,10 @@ PerformResult SandboxPlatform::Perform(const OutboxRecord& record) {
       break;
     case ActionType::kDeleteMessage: {
       for (SandboxEntry& m : conversations_[a.group]) {
-        if (m.kind == "message" && m.message_id == a.reply_to) m.deleted = true;
+        if (m.kind == "message" && m.message_id == a.reply_to && !m.deleted) {
+          m.deleted = true;
+          if (!watchers_.empty()) untold_.emplace_back(a.group, m.seq);
+        }
       }
       entry = &Append(a.group, "delete", a.member);
       entry->message_id = a.reply_to;
@@ -375,7 +415,7 @@ Result<Event> SandboxPlatform::RecordMessage(const std::string& group, const std
                                              const std::string& name, const std::string& text,
                                              const std::string& community, bool image,
                                              std::vector<std::string> qr) {
-  std::lock_guard lock(mu_);
+  Recording lock(*this);
   const TimeMs now = clock_.Now();
   QZ_RETURN_IF_ERROR(CheckCanPost(group, member, now));
   Event e = NewEvent(EventType::kMessage, 'm', group, member, community, now);
@@ -402,7 +442,7 @@ Result<Event> SandboxPlatform::Join(const std::string& group, const std::string&
   QZ_RETURN_IF_ERROR(CheckField(inviter, "via.inviter", kMaxIdBytes, false));
   QZ_RETURN_IF_ERROR(CheckField(code, "via.code", kMaxIdBytes, false));
   QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
-  std::lock_guard lock(mu_);
+  Recording lock(*this);
   const TimeMs now = clock_.Now();
   removed_.erase({group, member});  // joining again lifts a removal (a mute stays)
   NoteMember(group, member, name);
@@ -421,7 +461,7 @@ Result<Event> SandboxPlatform::Leave(const std::string& group, const std::string
   QZ_RETURN_IF_ERROR(CheckField(group, "group", kMaxIdBytes, true));
   QZ_RETURN_IF_ERROR(CheckField(member, "member", kMaxIdBytes, true));
   QZ_RETURN_IF_ERROR(CheckField(community, "community", kMaxCommunityBytes, false));
-  std::lock_guard lock(mu_);
+  Recording lock(*this);
   const TimeMs now = clock_.Now();
   Event e = NewEvent(EventType::kMemberLeft, 'l', group, member, community, now);
   e.reason = LeaveReason::kLeft;
@@ -435,7 +475,7 @@ Result<Event> SandboxPlatform::Request(const std::string& group, const std::stri
                                        const std::string& name, const std::string& text,
                                        const std::string& community) {
   QZ_RETURN_IF_ERROR(CheckMessageFields(group, member, name, text, community));
-  std::lock_guard lock(mu_);
+  Recording lock(*this);
   const TimeMs now = clock_.Now();
   Event e = NewEvent(EventType::kJoinRequest, 'r', group, member, community, now);
   e.name = name;

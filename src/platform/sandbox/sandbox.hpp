@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -156,6 +157,15 @@ class SandboxPlatform final : public PlatformAdapter {
                                                size_t limit = 1000) const;
   std::vector<std::string> Groups() const;
 
+  // A live feed of the conversations (the console's sandbox chat): `changed` gets a copy of each
+  // entry recorded from now on, in any group, and again of an entry that changed (a message
+  // marked deleted), once the operation that recorded it is complete. It runs on the thread
+  // that recorded it with the sandbox's lock held: it must be quick and must not call the
+  // sandbox. Returns the id for Unwatch; after Unwatch returns it is not called again.
+  using WatchId = uint64_t;
+  WatchId Watch(std::function<void(const SandboxEntry&)> changed);
+  void Unwatch(WatchId id);
+
   void SetFailures(SandboxFailures failures);
   // How many times an action with this idempotency key was recorded (0 or 1 unless broken, or
   // more when dedupes_sends is off),
@@ -166,8 +176,12 @@ class SandboxPlatform final : public PlatformAdapter {
  private:
   using MemberKey = std::pair<std::string, std::string>;  // (group, member)
 
+  // The lock of an operation that records entries: before unlocking, it tells the watchers of
+  // what the operation recorded (complete by then).
+  class Recording;
   // All with mu_ held.
   SandboxEntry& Append(const std::string& group, std::string kind, const std::string& member);
+  void TellWatchers();
   uint64_t NextRandom();
   // A member's message (a picture when `image`, with the QR payloads `qr`) after its fields
   // were checked.
@@ -207,6 +221,10 @@ class SandboxPlatform final : public PlatformAdapter {
   std::map<std::string, std::map<std::string, SandboxMember>> members_;
   // Join requests not answered yet: handle -> the applicant's name.
   std::unordered_map<std::string, std::string> requests_;
+  // Entries recorded or changed since the watchers were last told: (group, seq).
+  std::vector<std::pair<std::string, int64_t>> untold_;
+  std::map<WatchId, std::function<void(const SandboxEntry&)>> watchers_;
+  WatchId next_watch_ = 1;
 };
 
 // Makes the sandbox from its section:

@@ -10,30 +10,13 @@
 #include <vector>
 
 #include "core/crypto.hpp"
-#include "core/time.hpp"
 #include "engine/ingest.hpp"
 #include "model/event.hpp"
 #include "platform/sandbox/sandbox.hpp"
+#include "platform/sandbox/sandbox_live.hpp"
 
 namespace qz {
 namespace {
-
-ApiJson SandboxEntryJson(const SandboxEntry& e) {
-  return {{"seq", e.seq},
-          {"time", e.time == 0 ? ApiJson(nullptr) : ApiJson(FormatRfc3339(e.time))},
-          {"kind", e.kind},
-          {"member", e.member},
-          {"name", e.name},
-          {"text", e.text},
-          {"message_id", e.message_id},
-          {"reply_to", e.reply_to},
-          {"duration_s", e.duration_s},
-          {"deleted", e.deleted},
-          {"image", e.image},
-          {"qr", e.qr},
-          {"action_id", e.action_id == 0 ? ApiJson(nullptr) : ApiJson(e.action_id)},
-          {"request", e.request}};
-}
 
 // A sandbox event once ingested: the canonical event embedded verbatim, and what the log made
 // of it (accepted 1, or a duplicate).

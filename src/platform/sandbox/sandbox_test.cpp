@@ -584,5 +584,38 @@ TEST(Sandbox, SyncListsTheMembersItKnowsWithTheirRoles) {
   EXPECT_EQ(Last(s, "g1").action_id, 4);
 }
 
+
+TEST(Sandbox, WatchersAreToldOfEachCompleteEntryAndOfAMessageMarkedDeleted) {
+  ManualClock clock(kStart);
+  SandboxPlatform s(clock);
+  ASSERT_TRUE(s.PostMessage("g1", "u0", "Zed", "before anyone watched").ok());
+  std::vector<SandboxEntry> told;
+  const SandboxPlatform::WatchId id = s.Watch([&](const SandboxEntry& e) { told.push_back(e); });
+
+  auto posted = s.PostMessage("g1", "u1", "Ann", "spam spam");
+  ASSERT_TRUE(posted.ok());
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].kind, "message");
+  EXPECT_EQ(told[0].text, "spam spam");  // complete: filled in after Append
+  EXPECT_EQ(told[0].message_id, posted->id);
+
+  OutboxRecord del = Record(1, ActionType::kDeleteMessage);
+  del.action.reply_to = posted->id;
+  ASSERT_EQ(s.Perform(del).kind, PerformResult::Kind::kDone);
+  ASSERT_EQ(told.size(), 3u);
+  EXPECT_EQ(told[1].seq, told[0].seq);  // the message again, now deleted
+  EXPECT_TRUE(told[1].deleted);
+  EXPECT_EQ(told[2].kind, "delete");
+  EXPECT_EQ(told[2].message_id, posted->id);
+
+  ASSERT_TRUE(s.Join("g2", "u2", "Bo").ok());
+  ASSERT_EQ(told.size(), 4u);
+  EXPECT_EQ(told[3].group, "g2");
+
+  s.Unwatch(id);
+  ASSERT_TRUE(s.PostMessage("g1", "u1", "Ann", "after").ok());
+  EXPECT_EQ(told.size(), 4u);
+}
+
 }  // namespace
 }  // namespace qz
