@@ -40,6 +40,8 @@ export default defineConfig({
     },
   },
   server: {
+    // The preset playbooks (src/pages/playbooks/presets.ts) are the repository's playbooks/*.toml.
+    fs: { allow: ['.', '../playbooks'] },
     proxy: { '/api': { target: process.env.QZ_API ?? 'http://127.0.0.1:8080', changeOrigin: false } },
   },
 });

@@ -7,84 +7,31 @@
 // reload, signing out, a wrong password's error, and that a group named like HTML is shown as
 // text. Any console error or uncaught exception in the page fails the test. A screenshot of each
 // page goes to SCREENSHOT_DIR, with timings.json (what each step took).
-import { spawn, execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { scratch, waitFor } from '../e2e/lib.mjs';
+import { assertEqual, launchBrowser, rawGet, shooter, signIn, startServer, timer, waitFor, watchedPage, writeTimings } from './lib.mjs';
 
 const [binary, shots] = process.argv.slice(2);
 if (!binary || !shots) {
   console.error('usage: node console.test.mjs QUNZHU_BINARY SCREENSHOT_DIR');
   process.exit(2);
 }
-const CHROMIUM = process.env.QZ_CHROMIUM ?? '/usr/bin/chromium';
 const XSS_NAME = '<img src=x onerror=alert(1)>';
-fs.mkdirSync(shots, { recursive: true });
+const shot = shooter(shots);
 
 // --- the server ------------------------------------------------------------------------------
 
-const dir = scratch('qz-browser-');
-const data = path.join(dir, 'data');
-execFileSync(binary, ['demo', '--data', data], { stdio: 'ignore' });
-const portFile = path.join(dir, 'port');
-const logFile = path.join(dir, 'qunzhu.log');
-const log = fs.openSync(logFile, 'w');
-const startedAt = Date.now();
-const server = spawn(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--port-file', portFile],
-  { stdio: ['ignore', log, log] });
-let exited = null;
-server.on('exit', (code, signal) => { exited = { code, signal }; });
-const serverLog = () => fs.readFileSync(logFile, 'utf8');
-const port = await waitFor('qunzhu to listen', () => {
-  if (exited) throw new Error(`qunzhu exited (${JSON.stringify(exited)}): ${serverLog()}`);
-  try { return Number(fs.readFileSync(portFile, 'utf8').trim()) || null; } catch { return null; }
-});
-const listenMs = Date.now() - startedAt;
-const base = `http://127.0.0.1:${port}`;
-const token = fs.readFileSync(path.join(data, 'admin.token'), 'utf8').trim();
+const server = await startServer(binary);
+const { base, token, port } = server;
+const serverLog = server.log;
 const password = serverLog().match(/its password, shown only this once: (\S+)/)?.[1];
-
-async function apiGet(p) {
-  const r = await fetch(base + p, { headers: { Authorization: `Bearer ${token}` } });
-  if (!r.ok) throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
-  return r.json();
-}
+const apiGet = server.get;
 
 // --- the browser -----------------------------------------------------------------------------
 
-const timings = { server_listening_ms: listenMs };
+const timings = { server_listening_ms: server.listenMs };
 const problems = []; // console errors, page errors, dialogs: each fails the test
+const timed = timer(timings);
 let browser;
-let step = 'start';
-
-// Chromium reports every non-2xx response of a fetch as a console error. Two are the API's
-// expected answers: asking who is signed in while signed out, and the wrong password.
-function expectedNetworkError(msg) {
-  return /^Failed to load resource: the server responded with a status of 401/.test(msg.text()) &&
-    /\/api\/v1\/session$/.test(msg.location().url ?? '');
-}
-
-async function timed(name, fn) {
-  const t0 = performance.now();
-  const result = await fn();
-  timings[name] = Math.round(performance.now() - t0);
-  return result;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-}
-
-function assertEqual(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
-
-async function signIn(page, name, pw) {
-  await page.locator('input[data-test=sign-in-name]').fill(name);
-  await page.locator('input[data-test=sign-in-password]').fill(pw);
-  await page.locator('[data-test=sign-in-submit]').click();
-}
+let watch = { step: 'start' };
 
 // The Overview's stat cards once the API answered (data-value is the raw number).
 async function statValue(page, key) {
@@ -95,9 +42,8 @@ async function statValue(page, key) {
 
 try {
   if (!password) throw new Error(`the first start printed no password:\n${serverLog()}`);
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM} (apt-get install chromium; ./qz test does)`);
 
-  step = 'console is served';
+  watch.step = 'console is served';
   const index = await fetch(`${base}/`);
   assertEqual(index.status, 200, 'GET /');
   if (!(index.headers.get('content-type') ?? '').startsWith('text/html')) {
@@ -105,25 +51,16 @@ try {
   }
   for (const p of ['/assets/../../etc/passwd', '/assets/..%2F..%2Fetc%2Fpasswd', '/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd']) {
     // fetch would resolve the dot segments: a raw request goes out as written.
-    const raw = await rawGet(p);
+    const raw = await rawGet(port, p);
     if (raw.includes('root:')) throw new Error(`${p} leaked a file`);
     if (!/^HTTP\/1\.1 (401|404) /.test(raw)) throw new Error(`${p}: ${raw.split('\r\n')[0]}`);
   }
 
-  browser = await timed('browser_launch_ms', () => chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  }));
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !expectedNetworkError(msg)) problems.push(`console error (${step}): ${msg.text()} ${msg.location().url ?? ''}`);
-  });
-  page.on('pageerror', (e) => problems.push(`uncaught in the page (${step}): ${e.message}`));
-  page.on('dialog', (d) => { problems.push(`a dialog opened (${step}): ${d.message()}`); void d.dismiss(); });
+  browser = await timed('browser_launch_ms', () => launchBrowser());
+  watch = await watchedPage(browser, { problems });
+  const { page } = watch;
 
-  step = 'sign-in page';
+  watch.step = 'sign-in page';
   await timed('sign_in_page_ms', async () => {
     await page.goto(`${base}/`);
     await page.waitForURL(/\/sign-in/);
@@ -131,21 +68,21 @@ try {
   });
   await shot(page, '01-sign-in');
 
-  step = 'wrong password';
+  watch.step = 'wrong password';
   await signIn(page, 'admin', 'not-the-password');
   const error = page.locator('[data-test=sign-in-error]');
   await error.waitFor({ timeout: 10000 });
   assertEqual((await error.innerText()).trim(), '账号或密码错误', 'the wrong-password error');
   await shot(page, '02-sign-in-wrong-password');
 
-  step = 'sign in';
+  watch.step = 'sign in';
   const stats = await apiGet('/api/v1/stats');
   await timed('sign_in_to_overview_ms', async () => {
     await signIn(page, 'admin', password);
     await page.waitForURL(`${base}/`);
     await statValue(page, 'members');
   });
-  step = 'overview';
+  watch.step = 'overview';
   for (const key of ['members', 'groups', 'events', 'communities']) {
     assertEqual(await statValue(page, key), stats[key], `Overview ${key}`);
   }
@@ -165,7 +102,7 @@ try {
   await page.waitForTimeout(600); // the chart's entry animation
   await shot(page, '03-overview');
 
-  step = 'groups';
+  watch.step = 'groups';
   const groups = (await apiGet('/api/v1/groups')).groups;
   const largest = [...groups].sort((a, b) => b.member_count - a.member_count || a.id - b.id)[0];
   const rows = page.locator('[data-test=groups-table] .el-table__body tr');
@@ -181,14 +118,14 @@ try {
   assertEqual((await row.locator('[data-test=group-bot]').innerText()).trim(), largest.bot_present ? '在群中' : '已离开', 'bot present');
   await shot(page, '04-groups');
 
-  step = 'English';
+  watch.step = 'English';
   await page.locator('[data-test=locale-switch]').click();
   await page.getByRole('heading', { name: 'Groups' }).waitFor();
   await page.locator('[data-test=menu-overview]', { hasText: 'Overview' }).waitFor();
   assertEqual(await page.evaluate(() => localStorage.getItem('qunzhu.locale')), 'en', 'the kept language');
   await shot(page, '05-groups-english');
 
-  step = 'reload';
+  watch.step = 'reload';
   await timed('groups_reload_ms', async () => {
     await page.reload();
     await waitFor('the groups table after a reload', async () => (await rows.count()) === groups.length, 10000);
@@ -197,7 +134,7 @@ try {
   await page.getByRole('heading', { name: 'Groups' }).waitFor();
   assertEqual((await page.locator('[data-test=account]').innerText()).includes('admin'), true, 'signed in as admin');
 
-  step = 'sign out';
+  watch.step = 'sign out';
   await page.locator('[data-test=sign-out]').click();
   await page.waitForURL(/\/sign-in/);
   const after = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
@@ -206,7 +143,7 @@ try {
   await page.waitForURL(/\/sign-in\?redirect=(%2F|\/)groups$/);
   await shot(page, '06-signed-out');
 
-  step = 'a group named like HTML';
+  watch.step = 'a group named like HTML';
   const ingest = await fetch(`${base}/api/v1/events`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
@@ -229,36 +166,16 @@ try {
   assertEqual(await page.evaluate(() => document.querySelectorAll('img[src="x"]').length), 0, 'img elements on the Overview');
 
   if (problems.length) throw new Error(`the page reported problems:\n${problems.join('\n')}`);
-  fs.writeFileSync(path.join(shots, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+  writeTimings(shots, timings);
   console.log(`timings (ms): ${JSON.stringify(timings)}`);
   console.log(`screenshots: ${shots}`);
   console.log('1 passed, 0 failed');
 } catch (e) {
-  console.error(`failed at step "${step}":`, e);
+  console.error(`failed at step "${watch.step}":`, e);
   if (problems.length) console.error(problems.join('\n'));
   console.error('--- qunzhu log ---\n' + serverLog());
   process.exitCode = 1;
 } finally {
   await browser?.close();
-  if (!exited) {
-    server.kill('SIGTERM');
-    await waitFor('qunzhu to stop', () => exited, 10000).catch(() => server.kill('SIGKILL'));
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-// A GET sent exactly as written (no URL normalisation); resolves to the raw response head.
-function rawGet(target) {
-  return new Promise((resolve, reject) => {
-    import('node:net').then(({ default: net }) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
-      });
-      let text = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk) => { text += chunk; });
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-    }, reject);
-  });
+  await server.stop();
 }

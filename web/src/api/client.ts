@@ -30,19 +30,30 @@ export function setUnauthenticatedHandler(handler: () => void): void {
 export interface RequestOptions {
   // A 401 is the caller's to handle (signing in, asking who is signed in): no redirect.
   expectUnauthenticated?: boolean;
+  // The body as it is, with its media type (a playbook's TOML), instead of JSON.
+  raw?: { contentType: string; body: string };
+  // The answer's body as text (a playbook's TOML), instead of parsed JSON.
+  text?: boolean;
 }
 
 export async function request<T>(method: string, path: string, body?: unknown,
                                  options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const headers: Record<string, string> = { Accept: options.text ? 'text/plain, application/json' : 'application/json' };
+  let sent: string | undefined;
+  if (options.raw) {
+    headers['Content-Type'] = options.raw.contentType;
+    sent = options.raw.body;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    sent = JSON.stringify(body);
+  }
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: sent,
       credentials: 'same-origin',
       cache: 'no-store',
     });
@@ -62,15 +73,29 @@ export async function request<T>(method: string, path: string, body?: unknown,
     if (response.status === 401 && !options.expectUnauthenticated) onUnauthenticated?.();
     throw error;
   }
-  return data as T;
+  return (options.text ? text : data) as T;
 }
 
 export const api = {
   get: <T>(path: string, options?: RequestOptions) => request<T>('GET', path, undefined, options),
   post: <T>(path: string, body?: unknown, options?: RequestOptions) => request<T>('POST', path, body ?? {}, options),
-  put: <T>(path: string, body?: unknown) => request<T>('PUT', path, body ?? {}),
+  put: <T>(path: string, body?: unknown, options?: RequestOptions) => request<T>('PUT', path, body ?? {}, options),
+  patch: <T>(path: string, body?: unknown) => request<T>('PATCH', path, body ?? {}),
   delete: <T>(path: string, options?: RequestOptions) => request<T>('DELETE', path, undefined, options),
+  // A text answer (a playbook's TOML).
+  getText: (path: string) => request<string>('GET', path, undefined, { text: true }),
 };
+
+// A path segment or query value, encoded.
+export const enc = encodeURIComponent;
+
+// A query string from the values given (empty, null and undefined left out), with its '?'.
+export function query(params: Record<string, string | number | boolean | null | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${enc(k)}=${enc(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
 
 // Every item of a paged listing (`next_cursor`), up to `maxPages` pages of 1000; `complete` is
 // false when more were left.

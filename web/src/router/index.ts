@@ -13,7 +13,7 @@ function record(page: ConsolePage, path: string): RouteRecordRaw {
     path,
     name: page.name,
     component: page.component,
-    meta: { title: page.title, public: page.public ?? false, menu: page.menu },
+    meta: { title: page.title, public: page.public ?? false, menu: page.menu, menuPath: page.menuPath },
   };
 }
 

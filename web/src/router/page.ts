@@ -10,6 +10,7 @@ export interface ConsolePage {
   public?: boolean; // reachable signed out (only sign-in)
   bare?: boolean; // shown without the layout's menu and header
   menu?: { order: number; icon: Component }; // listed in the side menu
+  menuPath?: string; // a page not in the menu: the menu entry to highlight (a member → /members)
 }
 
 export function definePage(page: ConsolePage): ConsolePage {
@@ -21,5 +22,6 @@ declare module 'vue-router' {
     title?: string;
     public?: boolean;
     menu?: ConsolePage['menu'];
+    menuPath?: string;
   }
 }

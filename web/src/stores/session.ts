@@ -5,6 +5,8 @@ import { computed, ref } from 'vue';
 import { api, setCsrfToken } from '@/api/client';
 import type { Role, SessionInfo } from '@/api/types';
 
+export const ROLE_ORDER: readonly Role[] = ['viewer', 'assistant', 'operator', 'admin', 'owner'];
+
 export const useSessionStore = defineStore('session', () => {
   const account = ref<string | null>(null);
   const role = ref<Role | null>(null);
@@ -13,6 +15,12 @@ export const useSessionStore = defineStore('session', () => {
   let loading: Promise<void> | null = null;
 
   const signedIn = computed(() => account.value !== null);
+
+  // Whether the signed-in role is at least `min` (the server decides; this only hides or
+  // explains what it would refuse).
+  function can(min: Role): boolean {
+    return role.value !== null && ROLE_ORDER.indexOf(role.value) >= ROLE_ORDER.indexOf(min);
+  }
 
   function set(info: SessionInfo): void {
     account.value = info.account ?? info.token ?? null;
@@ -58,5 +66,5 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
-  return { account, role, expiresAt, loaded, signedIn, load, signIn, signOut, clear };
+  return { account, role, expiresAt, loaded, signedIn, can, load, signIn, signOut, clear };
 });

@@ -4,7 +4,7 @@ import { definePage } from '@/router/page';
 export default definePage({
   path: '/groups',
   name: 'groups',
-  title: 'menu.groups',
+  title: 'groups.title',
   menu: { order: 20, icon: ChatDotRound },
   component: () => import('./GroupsPage.vue'),
 });

@@ -4,7 +4,7 @@ import { definePage } from '@/router/page';
 export default definePage({
   path: '/',
   name: 'overview',
-  title: 'menu.overview',
+  title: 'overview.title',
   menu: { order: 10, icon: DataAnalysis },
   component: () => import('./OverviewPage.vue'),
 });
