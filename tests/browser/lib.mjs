@@ -123,11 +123,15 @@ export function timer(timings) {
   };
 }
 
+// Screenshots: PNG of the whole page; with QZ_SHOTS_JPEG=1, JPEG (quality 70) of the viewport,
+// small enough for docs/console/ (how docs/console.md's pictures are made).
 export function shooter(dir) {
   fs.mkdirSync(dir, { recursive: true });
+  const jpeg = process.env.QZ_SHOTS_JPEG === '1';
   return async (page, name) => {
     await page.waitForTimeout(300); // Element Plus's transitions (menu, tags) settle
-    await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+    await page.screenshot(jpeg ? { path: path.join(dir, `${name}.jpg`), type: 'jpeg', quality: 70 }
+      : { path: path.join(dir, `${name}.png`), fullPage: true });
   };
 }
 
