@@ -15,6 +15,7 @@
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 #include "model/account.hpp"
+#include "store/accounts.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace qz {
@@ -34,9 +35,6 @@ int Fail(const Status& st) {
   return st.code() == Code::kInvalidArgument ? 2 : 1;
 }
 
-// 96 random bits as 24 hex characters: easy to copy, nothing to mistype.
-std::string GeneratePassword() { return RandomHex(12); }
-
 // The store in `dir`. `create`: the directory and the database are made when missing (as
 // `token create` does); otherwise a directory without a database is an error, so a mistyped
 // --data does not leave an empty data directory behind.
@@ -50,26 +48,35 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, bool create) {
   return OpenSqliteStore({.path = db.string()});
 }
 
-// The password for `name`: the first line of standard input, or, when standard input is a
-// terminal or that line is empty, a new random one printed once.
-Result<std::string> ReadPassword(const std::string& name) {
+// The password given on standard input: its first line when standard input is not a terminal;
+// nullopt (the shared code makes one) when it is a terminal or that line is empty.
+std::optional<std::string> ReadPassword() {
   std::string line;
   if (isatty(STDIN_FILENO) == 0 && std::getline(std::cin, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
   }
-  if (line.empty()) {
-    std::string generated = GeneratePassword();
-    fmt::print("password of '{}' (shown only this once): {}\n", name, generated);
-    return generated;
-  }
-  QZ_RETURN_IF_ERROR(ValidateNewPassword(line));
+  if (line.empty()) return std::nullopt;
   return line;
 }
 
 Result<Account> FindAccount(Store& store, const std::string& name) {
   QZ_ASSIGN_OR_RETURN(std::optional<Account> account, store.GetAccount(name));
-  if (!account) return Status::NotFound(fmt::format("no account '{}' (see `qunzhu user list`)", name));
+  if (!account) {
+    return Status::NotFound(fmt::format("no account '{}' (see `qunzhu user list`)", name));
+  }
   return *account;
+}
+
+// A password made for `name` is printed once, on standard output only.
+void ShowMadePassword(const std::string& name, const std::optional<std::string>& given,
+                      const std::string& password) {
+  if (!given) fmt::print("password of '{}' (shown only this once): {}\n", name, password);
+}
+
+// A rule refused the change: exit 1 with the reason.
+int Refused(AccountRefusal why, const std::string& reason) {
+  fmt::print(stderr, "error: {} ({})\n", reason, AccountRefusalCode(why));
+  return 1;
 }
 
 int RunCreate(const UserFlags& f) {
@@ -81,20 +88,11 @@ int RunCreate(const UserFlags& f) {
   }
   auto store = OpenStore(f.data, /*create=*/true);
   if (!store.ok()) return Fail(store.status());
-  auto existing = (*store)->GetAccount(f.name);
-  if (!existing.ok()) return Fail(existing.status());
-  if (existing->has_value()) {
-    return Fail(Status(Code::kAlreadyExists, fmt::format("an account '{}' exists", f.name)));
-  }
-  auto password = ReadPassword(f.name);
-  if (!password.ok()) return Fail(password.status());
-  auto hash = HashPassword(*password);
-  if (!hash.ok()) return Fail(hash.status());
-  const Account account{.name = f.name,
-                        .password_hash = std::move(*hash),
-                        .role = *role,
-                        .created_at = SystemClock().Now()};
-  if (Status st = (*store)->CreateAccount(account); !st.ok()) return Fail(st);
+  const std::optional<std::string> given = ReadPassword();
+  auto made = AddAccount(**store, AccountActor{}, f.name, *role, given, SystemClock().Now());
+  if (!made.ok()) return Fail(made.status());
+  if (made->refused != AccountRefusal::kNone) return Refused(made->refused, made->reason);
+  ShowMadePassword(f.name, given, made->value.password);
   fmt::print("created the account '{}' (role {})\n", f.name, AccountRoleName(*role));
   return 0;
 }
@@ -102,36 +100,28 @@ int RunCreate(const UserFlags& f) {
 int RunPasswd(const UserFlags& f) {
   auto store = OpenStore(f.data, /*create=*/false);
   if (!store.ok()) return Fail(store.status());
-  auto account = FindAccount(**store, f.name);
-  if (!account.ok()) return Fail(account.status());
-  auto password = ReadPassword(f.name);
-  if (!password.ok()) return Fail(password.status());
-  auto hash = HashPassword(*password);
-  if (!hash.ok()) return Fail(hash.status());
-  account->password_hash = std::move(*hash);
-  if (Status st = (*store)->UpdateAccount(*account); !st.ok()) return Fail(st);
+  if (auto account = FindAccount(**store, f.name); !account.ok()) return Fail(account.status());
+  const std::optional<std::string> given = ReadPassword();
+  auto reset = ResetPassword(**store, AccountActor{}, f.name, given);
+  if (!reset.ok()) return Fail(reset.status());
+  if (reset->refused != AccountRefusal::kNone) return Refused(reset->refused, reset->reason);
+  ShowMadePassword(f.name, given, reset->value.password);
   // The old password's sessions end: whoever knew it is signed out.
-  auto ended = (*store)->DeleteAccountSessions(f.name);
-  if (!ended.ok()) return Fail(ended.status());
-  fmt::print("changed the password of '{}'; {} session(s) signed out\n", f.name, *ended);
+  fmt::print("changed the password of '{}'; {} session(s) signed out\n", f.name,
+             reset->value.sessions_ended);
   return 0;
 }
 
 int RunSetDisabled(const UserFlags& f, bool disabled) {
   auto store = OpenStore(f.data, /*create=*/false);
   if (!store.ok()) return Fail(store.status());
-  auto account = FindAccount(**store, f.name);
-  if (!account.ok()) return Fail(account.status());
-  account->disabled = disabled;
-  if (Status st = (*store)->UpdateAccount(*account); !st.ok()) return Fail(st);
-  int64_t ended = 0;
-  if (disabled) {
-    auto deleted = (*store)->DeleteAccountSessions(f.name);
-    if (!deleted.ok()) return Fail(deleted.status());
-    ended = *deleted;
-  }
+  if (auto account = FindAccount(**store, f.name); !account.ok()) return Fail(account.status());
+  auto changed = ChangeAccount(**store, AccountActor{}, f.name, {.disabled = disabled});
+  if (!changed.ok()) return Fail(changed.status());
+  if (changed->refused != AccountRefusal::kNone) return Refused(changed->refused, changed->reason);
   fmt::print("{} the account '{}'{}\n", disabled ? "disabled" : "enabled", f.name,
-             disabled ? fmt::format("; {} session(s) signed out", ended) : "");
+             disabled ? fmt::format("; {} session(s) signed out", changed->value.sessions_ended)
+                      : "");
   return 0;
 }
 
@@ -205,13 +195,10 @@ void AddUserCommands(CLI::App& app) {
 Result<std::optional<std::string>> EnsureFirstAccount(Store& store, TimeMs now) {
   QZ_ASSIGN_OR_RETURN(const std::vector<Account> accounts, store.ListAccounts());
   if (!accounts.empty()) return std::optional<std::string>();
-  std::string password = GeneratePassword();
-  QZ_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
-  QZ_RETURN_IF_ERROR(store.CreateAccount({.name = kFirstAccount,
-                                          .password_hash = std::move(hash),
-                                          .role = AccountRole::kOwner,
-                                          .created_at = now}));
-  return std::optional<std::string>(std::move(password));
+  QZ_ASSIGN_OR_RETURN(Guarded<NewAccount> made,
+                      AddAccount(store, AccountActor{}, kFirstAccount, AccountRole::kOwner,
+                                 std::nullopt, now));
+  return std::optional<std::string>(std::move(made.value.password));
 }
 
 }  // namespace qz

@@ -26,6 +26,7 @@
 #include "demo/demo.hpp"
 #include "engine/ingest.hpp"
 #include "engine/replay.hpp"
+#include "store/accounts.hpp"
 #include "app/cli_moderation.hpp"
 #include "app/cli_users.hpp"
 #include "app/data_dir.hpp"
@@ -83,13 +84,14 @@ Result<std::unique_ptr<Store>> OpenData(const DataOptions& o) {
                           .sync = o.sync == "normal" ? SyncMode::kNormal : SyncMode::kFull});
 }
 
-// Creates a token, stores its hash, and returns the secret (shown once, never logged).
+// Creates a token, stores its hash, and returns the secret (shown once, never logged). The
+// command line may make any token (store/accounts.hpp); names may repeat, as they always could.
 Result<std::string> CreateToken(Store& store, const std::string& name,
                                 AccountRole role = AccountRole::kOwner) {
-  const std::string secret = "qz_" + RandomHex(24);
-  Status st = store.PutToken({Sha256Hex(secret), name, SystemClock().Now(), role});
-  if (!st.ok()) return st;
-  return secret;
+  QZ_ASSIGN_OR_RETURN(Guarded<NewToken> made, IssueToken(store, AccountActor{}, name, role,
+                                                         SystemClock().Now(),
+                                                         /*unique_name=*/false));
+  return std::move(made.value.secret);
 }
 
 // The admin token lives in DIR/admin.token (mode 0600) so `qz up` can show it; created once.
@@ -460,7 +462,8 @@ int RunServe(const ServeFlags& flags) {
                                    .adapters = (*node)->adapters(),
                                    .console = *console});
   if (!routes.ok()) return Fail(routes.status());
-  const ApiServices services{(*node)->store(), (*node)->ingest(), clock, &(*node)->modules()};
+  const ApiServices services{(*node)->store(), (*node)->ingest(), clock, &(*node)->modules(),
+                             &(*node)->delivery()};
   MetricsRegistry metrics;
   auto server = HttpServer::Start(options, services, std::move(*routes), &metrics);
   if (!server.ok()) return Fail(server.status());

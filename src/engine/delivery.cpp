@@ -180,6 +180,7 @@ class DeliveryImpl final : public Delivery {
   Status Load();
 
   void Enqueue(std::span<const OutboxRecord> records) override;
+  void Requeue(const OutboxRecord& record) override;
   RunResult RunDue() override;
   void Start() override { loop_.Start(); }
   void Stop() override { loop_.Stop(); }
@@ -430,6 +431,19 @@ void DeliveryImpl::Enqueue(std::span<const OutboxRecord> records) {
   }
   UpdateQueuedMetric();
   if (earliest != kNever) loop_.Wake(earliest);
+}
+
+void DeliveryImpl::Requeue(const OutboxRecord& record) {
+  {
+    std::lock_guard lock(mu_);
+    if (record.status != ActionStatus::kPending || items_.contains(record.id)) return;
+    Item& item = items_[record.id];
+    item.record = record;
+    item.chat = &ChatOf(record.action);
+    Push(item);
+    UpdateQueuedMetric();
+  }
+  loop_.Wake(record.next_attempt_at);
 }
 
 Status DeliveryImpl::Load() {

@@ -111,6 +111,11 @@ class Delivery {
   // A newer record handed over again after it finished would be attempted again: the writer
   // hands each record over once.
   virtual void Enqueue(std::span<const OutboxRecord> records) = 0;
+  // An operator's retry (POST /api/v1/actions/{id}/retry): `record` had finished (failed or
+  // possibly_sent) and its row was set back to pending durably by the caller, so it is queued
+  // like a new record whatever its id (Enqueue would skip an id Open loaded). Ignored when the
+  // record is not pending or its id is queued or in flight. Any thread.
+  virtual void Requeue(const OutboxRecord& record) = 0;
 
   struct RunResult {
     int64_t attempted = 0;

@@ -48,28 +48,32 @@ bool IEquals(std::string_view a, std::string_view b) {
 }
 
 // Caches the tokens the store confirmed, by hash, so the hot path does not touch the database.
+// An entry verified before the store's last token deletion (`deletions`, read before the store
+// was asked) is not used: a deleted token is refused at once.
 class TokenCache {
  public:
-  std::optional<ApiToken> Find(const std::string& hash, TimeMs now) {
+  std::optional<ApiToken> Find(const std::string& hash, TimeMs now, uint64_t deletions) {
     std::lock_guard lock(mu_);
     auto it = verified_.find(hash);
     if (it == verified_.end()) return std::nullopt;
-    if (now - it->second.at > kTokenCacheTtlMs || now < it->second.at) {
+    if (now - it->second.at > kTokenCacheTtlMs || now < it->second.at ||
+        it->second.deletions != deletions) {
       verified_.erase(it);
       return std::nullopt;
     }
     return it->second.token;
   }
-  void Insert(const ApiToken& token, TimeMs now) {
+  void Insert(const ApiToken& token, TimeMs now, uint64_t deletions) {
     std::lock_guard lock(mu_);
     if (verified_.size() >= kTokenCacheMaxEntries) verified_.clear();  // only valid tokens get here
-    verified_[token.hash] = {token, now};
+    verified_[token.hash] = {token, now, deletions};
   }
 
  private:
   struct Entry {
     ApiToken token;
-    TimeMs at = 0;  // when the store confirmed it
+    TimeMs at = 0;           // when the store confirmed it
+    uint64_t deletions = 0;  // the store's token deletions before it was asked
   };
   std::mutex mu_;
   std::unordered_map<std::string, Entry> verified_;  // hash → the token
@@ -208,13 +212,14 @@ struct Api::Impl {
           Status(Code::kUnauthenticated, "an 'Authorization: Bearer <token>' header is required"));
     }
     std::string hash = Sha256Hex(token);  // the token itself goes no further
-    if (auto known = tokens.Find(hash, services.clock.Now())) {
+    const uint64_t deletions = services.store.token_deletions();
+    if (auto known = tokens.Find(hash, services.clock.Now(), deletions)) {
       return Authorized(call, TokenPrincipal(*known), match);
     }
-    call->Blocking([this, hash = std::move(hash)](Call& c) {
+    call->Blocking([this, hash = std::move(hash), deletions](Call& c) {
       QZ_ASSIGN_OR_RETURN(const std::optional<ApiToken> found, services.store.FindToken(hash));
       if (!found) return Status(Code::kUnauthenticated, "invalid token");
-      tokens.Insert(*found, services.clock.Now());
+      tokens.Insert(*found, services.clock.Now(), deletions);
       ResumeAuthorized(c, TokenPrincipal(*found));
       return Status::Ok();
     });

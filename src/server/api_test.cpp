@@ -545,7 +545,11 @@ TEST_F(ServerTest, TasksListing) {
                      {"cause_event", ""},
                      {"rule", "antispam"},
                      {"open", true},
-                     {"created_at", "2023-11-14T22:13:20.001Z"}}));
+                     {"created_at", "2023-11-14T22:13:20.001Z"},
+                     {"assignee", nullptr},
+                     {"closed_at", nullptr},
+                     {"closed_by", nullptr},
+                     {"note", nullptr}}));
   EXPECT_EQ(r.body["tasks"][1]["id"], 3);
   EXPECT_TRUE(r.body["next_cursor"].is_null());
   r = Get("/api/v1/tasks?open=false&limit=2");

@@ -35,7 +35,7 @@ std::string Dump(const ApiJson& j) {
   return j.dump(-1, ' ', false, ApiJson::error_handler_t::replace);
 }
 
-std::string ErrorBody(std::string_view code, const std::string& message, const std::string& field) {
+std::string ErrorBody(std::string_view code, std::string_view message, std::string_view field) {
   ApiJson err = {{"code", code}, {"message", message}};
   if (!field.empty()) err["field"] = field;
   return Dump(ApiJson{{"error", std::move(err)}});
@@ -89,6 +89,14 @@ ApiResponse MethodNotAllowed(std::string_view allow) {
   res.status = 405;
   res.body = ErrorBody("method_not_allowed", "method not allowed; use " + std::string(allow), {});
   res.headers.emplace_back("Allow", std::string(allow));
+  return res;
+}
+
+ApiResponse Refusal(int http_status, std::string_view code, std::string_view message,
+                    std::string_view field) {
+  ApiResponse res;
+  res.status = http_status;
+  res.body = ErrorBody(code, message, field);
   return res;
 }
 

@@ -28,6 +28,7 @@ namespace qz {
 
 class Store;
 class Ingest;
+class Delivery;
 class ModuleRegistry;
 
 // Ordered, so responses list fields in the documented order.
@@ -89,6 +90,13 @@ int HttpStatus(Code code);
 ApiResponse ErrorResponse(const Status& status);
 // 405 with `Allow: <allow>` and the error code "method_not_allowed".
 ApiResponse MethodNotAllowed(std::string_view allow);
+// A refusal with a code of its own, for the outcomes a client branches on that no Code names:
+// `http_status` 409 when the resource's state refuses the request ("already_closed",
+// "not_retryable", "last_owner"), 422 when the request is well-formed but names something that
+// cannot be used ("invalid_assignee"). Same body as ErrorResponse:
+// {"error":{"code":"<code>","message":"...","field":"..."}} ("field" only when not empty).
+ApiResponse Refusal(int http_status, std::string_view code, std::string_view message,
+                    std::string_view field = {});
 // `body` serialised (invalid UTF-8 in echoed input is replaced, never fatal).
 ApiResponse JsonResponse(int status, const ApiJson& body);
 
@@ -99,6 +107,9 @@ struct ApiServices {
   const Clock& clock;
   // The modules whose playbook sections PUT .../playbook validates; null: that route is 503.
   const ModuleRegistry* modules = nullptr;
+  // Delivery of the outbox, told of an operator's retry (Delivery::Requeue; any thread); null:
+  // POST /api/v1/actions/{id}/retry is 503.
+  Delivery* delivery = nullptr;
 };
 
 // Pagination, the same for every listing: `limit` is 1..1000 (default 50), the cursor is the

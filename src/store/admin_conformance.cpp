@@ -52,6 +52,29 @@ TEST_P(AdminConformance, Tokens) {
   }
 }
 
+TEST_P(AdminConformance, TokensListedByNameAndDeletedByName) {
+  ASSERT_OK_AND_ASSIGN(auto none, admin().ListTokens());
+  EXPECT_TRUE(none.empty());
+  const ApiToken ops2{.hash = "h3", .name = "ops", .created_at = kT0 + 5};
+  const ApiToken ci{.hash = "h1", .name = "ci", .created_at = kT0 + 9, .role = AccountRole::kViewer};
+  const ApiToken ops1{.hash = "h2", .name = "ops", .created_at = kT0 + 1,
+                      .role = AccountRole::kOperator};
+  const ApiToken cjk{.hash = "h4", .name = "看板", .created_at = kT0};
+  for (const ApiToken& t : {ops2, ci, ops1, cjk}) ASSERT_OK(admin().PutToken(t));
+  ASSERT_OK_AND_ASSIGN(auto listed, admin().ListTokens());
+  EXPECT_EQ(listed, (std::vector<ApiToken>{ci, ops1, ops2, cjk})) << "by name, then created_at";
+
+  ASSERT_OK_AND_ASSIGN(const int64_t gone, admin().DeleteTokens("ops"));
+  EXPECT_EQ(gone, 2) << "every token of the name";
+  ASSERT_OK_AND_ASSIGN(const int64_t nothing, admin().DeleteTokens("OPS"));
+  EXPECT_EQ(nothing, 0) << "names compare exactly";
+  ASSERT_OK_AND_ASSIGN(auto found, admin().FindToken("h2"));
+  EXPECT_FALSE(found.has_value()) << "a deleted token is not found";
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(listed, admin().ListTokens());
+  EXPECT_EQ(listed, (std::vector<ApiToken>{ci, cjk}));
+}
+
 TEST_P(AdminConformance, AccountsCreateGetListAndUpdate) {
   ASSERT_OK_AND_ASSIGN(auto none, admin().ListAccounts());
   EXPECT_TRUE(none.empty());

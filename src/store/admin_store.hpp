@@ -66,6 +66,16 @@ class AdminStore {
   // FindToken returns the token with exactly this hash, nullopt when there is none.
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<std::optional<ApiToken>> FindToken(const std::string& hash) = 0;
+  // Every token ordered by name, then created_at (bytewise; names need not be unique: tokens
+  // made before the API addressed them by name may share one). DeleteTokens removes every token
+  // named `name` and returns how many it removed (0: none). The defaults fail with kUnavailable
+  // (a back end or fake that does not list tokens says so).
+  virtual Result<std::vector<ApiToken>> ListTokens();
+  virtual Result<int64_t> DeleteTokens(const std::string& name);
+  // How many times this store object deleted tokens: a cache of tokens verified earlier (the
+  // API's) drops what it verified before the count moved, so a deleted token stops working at
+  // once. Any thread; 0 in a store that deletes none.
+  virtual uint64_t token_deletions() const { return 0; }
 
   // Accounts (autocommitted). CreateAccount fails with kAlreadyExists when the name is taken;
   // UpdateAccount replaces the password hash, role and disabled flag of the account with that
@@ -87,5 +97,12 @@ class AdminStore {
   virtual Result<int64_t> DeleteAccountSessions(const std::string& account) = 0;
   virtual Result<int64_t> DeleteExpiredSessions(TimeMs now) = 0;
 };
+
+inline Result<std::vector<ApiToken>> AdminStore::ListTokens() {
+  return Status::Unavailable("this store does not list API tokens (ListTokens)");
+}
+inline Result<int64_t> AdminStore::DeleteTokens(const std::string&) {
+  return Status::Unavailable("this store does not delete API tokens (DeleteTokens)");
+}
 
 }  // namespace qz

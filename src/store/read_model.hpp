@@ -3,10 +3,13 @@
 // modules' state tables. Everything here is written through StoreTxn.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <variant>
 #include <vector>
 
 #include "core/status.hpp"
@@ -16,13 +19,65 @@
 
 namespace qz {
 
+// Where a sorted page continues: the sort value and the id of the previous page's last row
+// (rows come in (value, id) order, ascending or descending, so ties are broken by id).
+struct SortKey {
+  std::variant<int64_t, std::string> value;
+  int64_t id = 0;
+  friend bool operator==(const SortKey&, const SortKey&) = default;
+};
+
+// The orders a member list may be read in. Texts sort bytewise (UTF-8), not by pinyin.
+enum class MemberSort : uint8_t {
+  kId,  // the default: ascending by id with the after_id cursor
+  kDisplayName,
+  kFirstSeen,
+  kLastSeen,
+  kLastMessage,
+  kMessages,
+};
+
 struct MemberQuery {
   std::optional<CommunityId> community_id;
   std::optional<GroupId> group_id;  // only members with an active membership in this group
   std::string q;                    // substring of display name or of an identity's external id
   int limit = 50;                   // 1..1000
   MemberId after_id = kNoId;        // cursor: members with id > after_id, ascending
+  // Another order than ascending id: rows in (sort value, id) order, descending when
+  // `descending`, after `after` (nullopt: from the first); after_id is then not used.
+  MemberSort sort = MemberSort::kId;
+  bool descending = false;
+  std::optional<SortKey> after;
+  bool sorted() const { return sort != MemberSort::kId || descending; }
 };
+
+// The orders a group list may be read in (the group JSON's names).
+enum class GroupSort : uint8_t {
+  kId,
+  kName,
+  kPlatform,
+  kMemberCount,
+  kMessages,
+  kLastActivity,
+  kFirstSeen,
+};
+
+struct GroupQuery {
+  std::optional<CommunityId> community_id;
+  GroupSort sort = GroupSort::kId;
+  bool descending = false;
+  int limit = 50;                // 1..1000
+  std::optional<SortKey> after;  // continue after this (value, id); nullopt: from the first
+};
+
+struct GroupPage {
+  std::vector<Group> groups;
+  int64_t total = 0;  // groups matching the query's filter, on every page
+};
+
+// The value `sort` orders a group or a member by.
+SortKey GroupSortKey(const Group& g, GroupSort sort);
+SortKey MemberSortKey(const Member& m, MemberSort sort);
 
 struct MemberProfile {
   Member member;
@@ -47,7 +102,10 @@ class ReadModel {
   virtual Result<StoreStats> Stats() = 0;
   virtual Result<std::vector<Community>> ListCommunities() = 0;
   virtual Result<std::vector<Group>> ListGroups(std::optional<CommunityId> community_id) = 0;
-  // Ascending by id from the cursor.
+  // One page of groups in the query's order. The default sorts ListGroups' answer in memory (a
+  // node has hundreds or thousands of groups); a back end may answer it directly.
+  virtual Result<GroupPage> ListGroupsPage(const GroupQuery& query);
+  // Ascending by id from the cursor, or in the query's sort order (MemberQuery::sorted()).
   virtual Result<std::vector<Member>> ListMembers(const MemberQuery& query) = 0;
   virtual Result<MemberProfile> GetMember(MemberId id) = 0;  // kNotFound if absent
   // A member's events, newest first, with seq < before_seq (0 = from the newest), following
@@ -73,5 +131,50 @@ class ReadModel {
                                                                  std::string_view table,
                                                                  std::string_view key) = 0;
 };
+
+inline SortKey GroupSortKey(const Group& g, GroupSort sort) {
+  switch (sort) {
+    case GroupSort::kId: return {g.id, g.id};
+    case GroupSort::kName: return {g.name, g.id};
+    case GroupSort::kPlatform: return {g.platform, g.id};
+    case GroupSort::kMemberCount: return {g.member_count, g.id};
+    case GroupSort::kMessages: return {g.messages, g.id};
+    case GroupSort::kLastActivity: return {g.last_activity, g.id};
+    case GroupSort::kFirstSeen: return {g.first_seen, g.id};
+  }
+  return {g.id, g.id};
+}
+
+inline SortKey MemberSortKey(const Member& m, MemberSort sort) {
+  switch (sort) {
+    case MemberSort::kId: return {m.id, m.id};
+    case MemberSort::kDisplayName: return {m.display_name, m.id};
+    case MemberSort::kFirstSeen: return {m.first_seen, m.id};
+    case MemberSort::kLastSeen: return {m.last_seen, m.id};
+    case MemberSort::kLastMessage: return {m.last_message, m.id};
+    case MemberSort::kMessages: return {m.messages, m.id};
+  }
+  return {m.id, m.id};
+}
+
+inline Result<GroupPage> ReadModel::ListGroupsPage(const GroupQuery& query) {
+  QZ_ASSIGN_OR_RETURN(std::vector<Group> all, ListGroups(query.community_id));
+  auto before = [&](const SortKey& a, const SortKey& b) {
+    return query.descending ? std::tie(b.value, b.id) < std::tie(a.value, a.id)
+                            : std::tie(a.value, a.id) < std::tie(b.value, b.id);
+  };
+  std::sort(all.begin(), all.end(), [&](const Group& a, const Group& b) {
+    return before(GroupSortKey(a, query.sort), GroupSortKey(b, query.sort));
+  });
+  GroupPage page;
+  page.total = static_cast<int64_t>(all.size());
+  const size_t limit = static_cast<size_t>(std::clamp(query.limit, 1, 1000));
+  for (Group& g : all) {
+    if (page.groups.size() == limit) break;
+    if (query.after && !before(*query.after, GroupSortKey(g, query.sort))) continue;
+    page.groups.push_back(std::move(g));
+  }
+  return page;
+}
 
 }  // namespace qz

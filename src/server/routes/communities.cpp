@@ -1,8 +1,10 @@
-// Communities, their groups, and the node's totals.
+// Communities, their groups (a page at a time, in the order asked for), and the node's totals.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <optional>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "core/crypto.hpp"
@@ -62,15 +64,69 @@ Status GetCommunities(Call& c) {
   return Status::Ok();
 }
 
-// GET /api/v1/groups?community=
+// The group orders, by their names in the group JSON.
+struct GroupSortName {
+  const char* name;
+  GroupSort sort;
+  bool text;  // sorted by a text (else an integer)
+};
+constexpr GroupSortName kGroupSorts[] = {
+    {"id", GroupSort::kId, false},
+    {"name", GroupSort::kName, true},
+    {"platform", GroupSort::kPlatform, true},
+    {"member_count", GroupSort::kMemberCount, false},
+    {"messages", GroupSort::kMessages, false},
+    {"last_activity", GroupSort::kLastActivity, false},
+    {"first_seen", GroupSort::kFirstSeen, false},
+};
+
+ApiJson SortValueJson(const SortKey& key) {
+  if (const auto* text = std::get_if<std::string>(&key.value)) return *text;
+  return std::get<int64_t>(key.value);
+}
+
+// GET /api/v1/groups?community=&sort=&order=&limit=&cursor=
+// → {"groups":[…],"next_cursor":"…"|null,"total":n}. Keyset pages in (sort value, id) order;
+// the cursor is opaque and belongs to its sort and order.
 Status GetGroups(Call& c) {
+  GroupQuery gq;
   QZ_ASSIGN_OR_RETURN(const int64_t community, c.query().Id("community"));
-  std::optional<CommunityId> filter;
-  if (community != 0) filter = community;
-  QZ_ASSIGN_OR_RETURN(const std::vector<Group> list, c.store().ListGroups(filter));
+  if (community != 0) gq.community_id = community;
+  const GroupSortName* sort = &kGroupSorts[0];
+  if (const std::string* name = c.query().Get("sort")) {
+    sort = nullptr;
+    for (const GroupSortName& s : kGroupSorts) {
+      if (*name == s.name) sort = &s;
+    }
+    if (sort == nullptr) {
+      return Status::Invalid(
+          "must be one of id, name, platform, member_count, messages, last_activity, first_seen",
+          "sort");
+    }
+  }
+  gq.sort = sort->sort;
+  QZ_ASSIGN_OR_RETURN(gq.descending, ReadOrder(c.query()));
+  QZ_ASSIGN_OR_RETURN(gq.limit, c.query().Limit());
+  if (const std::string* cursor = c.query().Get("cursor")) {
+    QZ_ASSIGN_OR_RETURN(const auto key,
+                        ReadSortCursor(*cursor, sort->name, gq.descending, sort->text));
+    gq.after = SortKey{.value = {}, .id = key.second};
+    if (sort->text) {
+      gq.after->value = key.first.get<std::string>();
+    } else {
+      gq.after->value = key.first.get<int64_t>();
+    }
+  }
+  QZ_ASSIGN_OR_RETURN(const GroupPage page, c.store().ListGroupsPage(gq));
   ApiJson out = ApiJson::array();
-  for (const Group& g : list) out.push_back(GroupJson(g));
-  c.RespondJson({{"groups", std::move(out)}});
+  for (const Group& g : page.groups) out.push_back(GroupJson(g));
+  ApiJson next = nullptr;
+  if (!page.groups.empty() && static_cast<int>(page.groups.size()) == gq.limit) {
+    const SortKey last = GroupSortKey(page.groups.back(), gq.sort);
+    next = SortCursor(sort->name, gq.descending, SortValueJson(last), last.id);
+  }
+  c.RespondJson(
+      {{"groups", std::move(out)}, {"next_cursor", std::move(next)}, {"total", page.total}});
   return Status::Ok();
 }
 

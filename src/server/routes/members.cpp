@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "model/entities.hpp"
@@ -109,27 +110,85 @@ Result<std::string> MemberEventsBody(const std::vector<StoredEvent>& events,
   return out;
 }
 
-// GET /api/v1/members?group=&community=&q=&cursor=&limit=
+// The member orders, by their names in the member JSON ("messages" is counters.messages).
+struct MemberSortName {
+  const char* name;
+  MemberSort sort;
+  bool text;  // sorted by a text (else an integer)
+};
+constexpr MemberSortName kMemberSorts[] = {
+    {"id", MemberSort::kId, false},
+    {"display_name", MemberSort::kDisplayName, true},
+    {"first_seen", MemberSort::kFirstSeen, false},
+    {"last_seen", MemberSort::kLastSeen, false},
+    {"last_message", MemberSort::kLastMessage, false},
+    {"messages", MemberSort::kMessages, false},
+};
+
+// GET /api/v1/members?group=&community=&q=&sort=&order=&cursor=&limit=
+// Without sort (or with sort=id&order=asc): ascending ids, the cursor the last id (as before).
+// With another order: keyset pages in (sort value, id) order and an opaque cursor that belongs
+// to that sort and order.
 Status GetMembers(Call& c) {
   MemberQuery mq;
   QZ_ASSIGN_OR_RETURN(const int64_t group, c.query().Id("group"));
   if (group != 0) mq.group_id = group;
   QZ_ASSIGN_OR_RETURN(const int64_t community, c.query().Id("community"));
   if (community != 0) mq.community_id = community;
-  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("cursor"));
-  mq.after_id = page.cursor;
-  mq.limit = page.limit;
   if (const std::string* q = c.query().Get("q")) {
     if (q->size() > kMaxQueryBytes) {
       return Status::Invalid("longer than " + std::to_string(kMaxQueryBytes) + " bytes", "q");
     }
     mq.q = *q;
   }
+  const MemberSortName* sort = &kMemberSorts[0];
+  if (const std::string* name = c.query().Get("sort")) {
+    sort = nullptr;
+    for (const MemberSortName& s : kMemberSorts) {
+      if (*name == s.name) sort = &s;
+    }
+    if (sort == nullptr) {
+      return Status::Invalid(
+          "must be one of id, display_name, first_seen, last_seen, last_message, messages", "sort");
+    }
+  }
+  mq.sort = sort->sort;
+  QZ_ASSIGN_OR_RETURN(mq.descending, ReadOrder(c.query()));
+  if (!mq.sorted()) {
+    QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("cursor"));
+    mq.after_id = page.cursor;
+    mq.limit = page.limit;
+    QZ_ASSIGN_OR_RETURN(const std::vector<Member> list, c.store().ListMembers(mq));
+    ApiJson out = ApiJson::array();
+    for (const Member& m : list) out.push_back(MemberJson(m));
+    const int64_t last = list.empty() ? 0 : list.back().id;
+    c.RespondJson(
+        {{"members", std::move(out)}, {"next_cursor", NextCursor(page, list.size(), last)}});
+    return Status::Ok();
+  }
+  QZ_ASSIGN_OR_RETURN(mq.limit, c.query().Limit());
+  if (const std::string* cursor = c.query().Get("cursor")) {
+    QZ_ASSIGN_OR_RETURN(const auto key,
+                        ReadSortCursor(*cursor, sort->name, mq.descending, sort->text));
+    mq.after = SortKey{.value = {}, .id = key.second};
+    if (sort->text) {
+      mq.after->value = key.first.get<std::string>();
+    } else {
+      mq.after->value = key.first.get<int64_t>();
+    }
+  }
   QZ_ASSIGN_OR_RETURN(const std::vector<Member> list, c.store().ListMembers(mq));
   ApiJson out = ApiJson::array();
   for (const Member& m : list) out.push_back(MemberJson(m));
-  const int64_t last = list.empty() ? 0 : list.back().id;
-  c.RespondJson({{"members", std::move(out)}, {"next_cursor", NextCursor(page, list.size(), last)}});
+  ApiJson next = nullptr;
+  if (!list.empty() && static_cast<int>(list.size()) == mq.limit) {
+    const SortKey last = MemberSortKey(list.back(), mq.sort);
+    const auto* text = std::get_if<std::string>(&last.value);
+    next = SortCursor(sort->name, mq.descending,
+                      text != nullptr ? ApiJson(*text) : ApiJson(std::get<int64_t>(last.value)),
+                      last.id);
+  }
+  c.RespondJson({{"members", std::move(out)}, {"next_cursor", std::move(next)}});
   return Status::Ok();
 }
 

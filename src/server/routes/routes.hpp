@@ -24,12 +24,16 @@ Status AddMemberRoutes(RouteTable& table);
 Status AddCommunityRoutes(RouteTable& table);
 // GET and PUT /api/v1/communities/{slug}/playbook.
 Status AddPlaybookRoutes(RouteTable& table);
-// GET /api/v1/actions, /api/v1/tasks.
+// GET /api/v1/actions, /api/v1/tasks; POST /api/v1/actions/{id:int}/retry,
+// /api/v1/tasks/{id:int}/assign and /close.
 Status AddOutboxRoutes(RouteTable& table);
 // GET /api/v1/modules, /api/v1/communities/{slug}/state/{module}/{table}.
 Status AddModuleRoutes(RouteTable& table);
-// POST (sign in, public), GET (who), DELETE (sign out) /api/v1/session; GET /api/v1/accounts
-// (admin). `options` and `limiter` outlive the table.
+// POST (sign in, public), GET (who), DELETE (sign out) /api/v1/session, and the accounts and
+// tokens (AddAccountRoutes). `options` and `limiter` outlive the table.
 Status AddSessionRoutes(RouteTable& table, const AuthOptions& options, SignInLimiter& limiter);
+// The settings, for admins: GET, POST /api/v1/accounts; PATCH /api/v1/accounts/{name};
+// POST /api/v1/accounts/{name}/password; GET, POST /api/v1/tokens; DELETE /api/v1/tokens/{name}.
+Status AddAccountRoutes(RouteTable& table);
 
 }  // namespace qz

@@ -1,5 +1,5 @@
 // The console's sessions: sign in (name and password → a session cookie and its CSRF token), who
-// is signed in, sign out; and the account list. Passwords are checked with argon2id
+// is signed in, sign out. Passwords are checked with argon2id
 // (core/crypto.hpp) on the blocking pool; failed sign-ins are limited per account and per client
 // address (SignInLimiter).
 #include <fmt/format.h>
@@ -153,20 +153,6 @@ Status SignOut(Call& c, const AuthOptions& options) {
   return Status::Ok();
 }
 
-// GET /api/v1/accounts: every account; never its password hash.
-Status ListAccounts(Call& c) {
-  QZ_ASSIGN_OR_RETURN(const std::vector<Account> accounts, c.store().ListAccounts());
-  ApiJson out = ApiJson::array();
-  for (const Account& a : accounts) {
-    out.push_back({{"name", a.name},
-                   {"role", AccountRoleName(a.role)},
-                   {"created_at", TimeJson(a.created_at)},
-                   {"disabled", a.disabled}});
-  }
-  c.RespondJson({{"accounts", std::move(out)}});
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status AddSessionRoutes(RouteTable& table, const AuthOptions& options, SignInLimiter& limiter) {
@@ -179,8 +165,9 @@ Status AddSessionRoutes(RouteTable& table, const AuthOptions& options, SignInLim
   QZ_RETURN_IF_ERROR(table.Add({"DELETE", kSession,
                                 [&options](Call& c) { return SignOut(c, options); },
                                 RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kViewer}));
-  return table.Add({"GET", "/api/v1/accounts", ListAccounts, RunOn::kBlockingPool,
-                    Access::kSignedIn, AccountRole::kAdmin});
+  // The account list and the rest of the settings (routes/accounts.cpp) come with the sessions
+  // they manage.
+  return AddAccountRoutes(table);
 }
 
 }  // namespace qz

@@ -31,6 +31,18 @@ Result<std::optional<ApiToken>> SqliteStore::FindToken(const std::string& hash) 
   return ReadRow(kFindToken, "find token", ReadToken, [&](Binder& b) { b.Text(hash); });
 }
 
+Result<std::vector<ApiToken>> SqliteStore::ListTokens() {
+  return ReadRows(kListTokens, "list tokens", ReadToken, BindNothing);
+}
+
+Result<int64_t> SqliteStore::DeleteTokens(const std::string& name) {
+  std::lock_guard lock(side_mu_);
+  QZ_ASSIGN_OR_RETURN(const int changes,
+                      SideWrite(kDeleteTokens, "delete tokens", [&](Binder& b) { b.Text(name); }));
+  if (changes > 0) token_deletions_.fetch_add(1);
+  return int64_t{changes};
+}
+
 Status SqliteStore::CreateAccount(const Account& account) {
   std::lock_guard lock(side_mu_);
   QZ_ASSIGN_OR_RETURN(const int changes, SideWrite(kCreateAccount, "create account", [&](Binder& b) {

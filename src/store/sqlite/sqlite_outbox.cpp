@@ -1,4 +1,5 @@
-// The SQLite store's OutboxStore: outbox and task reads.
+// The SQLite store's OutboxStore: outbox and task reads, and the operators' task workflow
+// (written on the side connection).
 #include <algorithm>
 #include <vector>
 
@@ -64,11 +65,39 @@ Result<ActionCounts> SqliteStore::CountActions() {
   return counts;
 }
 
-Result<std::vector<OperatorTask>> SqliteStore::ListTasks(const TaskQuery& query) {
+Result<std::vector<TaskRecord>> SqliteStore::ListTaskRecords(const TaskQuery& query) {
   const int limit = std::clamp(query.limit, 1, kMaxListTasks);
+  size_t variant = 0;
+  if (query.open_only) variant |= kOpenOnly;
+  if (query.assignee) variant |= kByAssignee;
+  // ?2 is bound for every variant (numbered parameters up to ?3 exist in each).
   return ReadRows(
-      query.open_only ? kListOpenTasks : kListTasks, "list tasks", ReadTask,
-      [&](Binder& b) { b.Int(query.after_id).Int(limit); }, static_cast<size_t>(limit));
+      static_cast<ReadStmt>(kListTasks + variant), "list tasks", ReadTaskRecord,
+      [&](Binder& b) { b.Int(query.after_id).Text(query.assignee.value_or("")).Int(limit); },
+      static_cast<size_t>(limit));
+}
+
+Result<std::vector<OperatorTask>> SqliteStore::ListTasks(const TaskQuery& query) {
+  QZ_ASSIGN_OR_RETURN(std::vector<TaskRecord> records, ListTaskRecords(query));
+  std::vector<OperatorTask> out;
+  out.reserve(records.size());
+  for (TaskRecord& r : records) out.push_back(std::move(r.task));
+  return out;
+}
+
+Result<std::optional<TaskRecord>> SqliteStore::GetTask(int64_t id) {
+  return ReadRow(kGetTask, "get task", ReadTaskRecord, [&](Binder& b) { b.Int(id); });
+}
+
+Result<TaskRecord> SqliteStore::AssignTask(int64_t id, const std::string& assignee) {
+  return UpdateOpenTask(kAssignTask, id, "assign task",
+                        [&](Binder& b) { b.Text(assignee); });
+}
+
+Result<TaskRecord> SqliteStore::CloseTask(int64_t id, const TaskClosing& closing) {
+  return UpdateOpenTask(kCloseTask, id, "close task", [&](Binder& b) {
+    b.Int(closing.at).Text(closing.by).Text(closing.note);
+  });
 }
 
 }  // namespace qz::sqlite

@@ -46,6 +46,10 @@ Result<std::vector<Group>> SqliteStore::ListGroups(std::optional<CommunityId> co
 
 Result<std::vector<Member>> SqliteStore::ListMembers(const MemberQuery& query) {
   const int limit = std::clamp(query.limit, 1, kMaxListMembers);
+  // A text over the whole store (or a community) goes through the grams index; within a group
+  // the scan below reads only that group's memberships, which is cheaper than any index walk.
+  if (query.sorted()) return ListMembersSorted(query, limit);
+  if (!query.q.empty() && !query.group_id) return SearchMembers(query, limit);
   size_t variant = 0;
   if (query.community_id) variant |= kByCommunity;
   if (query.group_id) variant |= kByGroup;

@@ -193,6 +193,13 @@ OperatorTask ReadTask(RowReader& r) {
           .open = r.Bool(),
           .created_at = r.Int()};
 }
+TaskRecord ReadTaskRecord(RowReader& r) {
+  return {.task = ReadTask(r),
+          .assignee = r.Text(),
+          .closed_at = r.Int(),
+          .closed_by = r.Text(),
+          .note = r.Text()};
+}
 TimerRecord ReadTimer(RowReader& r) {
   return {.id = r.Int(),
           .community_id = r.Int(),

@@ -53,6 +53,10 @@ inline constexpr std::string_view kOutboxReadColumns[] = {
 inline constexpr std::string_view kTaskColumns[] = {
     "id",       "community_id", "group_id", "member_id", "kind",      "reason",
     "evidence", "cause_event",  "rule",     "open",      "created_at"};
+// The operators' workflow on a task (TaskRecord), read after kTaskColumns; never written by
+// AddTask (the columns' defaults: unassigned, open).
+inline constexpr std::string_view kTaskWorkColumns[] = {"assignee", "closed_at", "closed_by",
+                                                        "note"};
 inline constexpr std::string_view kTimerColumns[] = {"id",        "community_id", "community",
                                               "key",       "rule",         "time_zone",
                                               "due",       "payload",      "cause_event",
@@ -107,6 +111,8 @@ MemberTag ReadTag(RowReader& r);
 ModuleStateEntry ReadModuleState(RowReader& r);
 OutboxRecord ReadOutbox(RowReader& r);
 OperatorTask ReadTask(RowReader& r);
+// kTaskColumns then kTaskWorkColumns.
+TaskRecord ReadTaskRecord(RowReader& r);
 TimerRecord ReadTimer(RowReader& r);
 StoredPlaybook ReadPlaybook(RowReader& r);
 ApiToken ReadToken(RowReader& r);

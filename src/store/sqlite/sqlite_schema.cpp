@@ -296,7 +296,139 @@ CREATE INDEX sessions_account ON sessions (account);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations = {{
+// What operators did with a task (issue 11's console): its assignee (an account name), who closed
+// it, when, and their note. Operators' own state, written outside the log (OutboxStore's task
+// workflow); the engine's rows start unassigned and open. The index serves the `assignee`
+// filter of ListTasks in id order.
+constexpr std::string_view kSchemaV9 = R"sql(
+ALTER TABLE tasks ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN closed_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN closed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN note TEXT NOT NULL DEFAULT '';
+CREATE INDEX tasks_assignee ON tasks (assignee, id);
+)sql";
+
+// Member search (ListMembers' `q`: a substring of the display name or of an identity's
+// external id, ASCII letters in any case, as LIKE '%q%' compares) through an index instead of a
+// LIKE scan of every member: member_grams holds each member's distinct 1-, 2- and 3-character
+// pieces ("grams") of those texts, lower-cased as SQLite's lower() does (ASCII only, as LIKE
+// folds). A query of 1 or 2 characters is one gram's members; a longer one walks its rarest
+// trigram's members and requires the next rarest; every candidate is checked with the LIKE of
+// the scan it replaces, so the results are the same (sqlite_member_search.cpp). Kept by
+// triggers, so the index commits with the rows it describes whoever writes them (the writer,
+// replay). A renamed member's old grams go and the ones still true come back (its identities');
+// likewise a moved or removed identity. gram_positions numbers the characters of a text (names
+// are at most 512 bytes, ids 256) and gram_lengths holds 1, 2, 3. The triggers' inserts say ON
+// CONFLICT DO NOTHING: an INSERT OR IGNORE would be overridden by the upsert that fires them.
+// Its cost is the writer's, per new member (about 30 index rows; docs/benchmarks.md); an FTS5
+// trigram table with padded 1- and 2-character pieces was measured, and cost the writer more.
+// The existing members are indexed here, sorted before the insert.
+constexpr std::string_view kSchemaV10 = R"sql(
+CREATE TABLE gram_positions (n INTEGER PRIMARY KEY);
+WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 512)
+  INSERT INTO gram_positions (n) SELECT n FROM c;
+CREATE TABLE gram_lengths (len INTEGER PRIMARY KEY);
+INSERT INTO gram_lengths (len) VALUES (1), (2), (3);
+
+CREATE TABLE member_grams (
+  gram TEXT NOT NULL,
+  member_id INTEGER NOT NULL,
+  PRIMARY KEY (gram, member_id)
+) WITHOUT ROWID;
+
+INSERT INTO member_grams (gram, member_id)
+  SELECT gram, member_id FROM (
+    SELECT substr(lower(m.display_name), p.n, k.len) AS gram, m.id AS member_id
+      FROM members m, gram_lengths k, gram_positions p
+      WHERE p.n <= length(m.display_name) - k.len + 1
+    UNION
+    SELECT substr(lower(i.external_id), p.n, k.len), i.member_id
+      FROM identities i, gram_lengths k, gram_positions p
+      WHERE p.n <= length(i.external_id) - k.len + 1)
+  ORDER BY gram, member_id;
+
+CREATE TRIGGER member_grams_added AFTER INSERT ON members BEGIN
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(new.display_name), p.n, k.len), new.id
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(new.display_name) - k.len + 1
+        ON CONFLICT DO NOTHING;
+END;
+CREATE TRIGGER member_grams_renamed AFTER UPDATE OF display_name ON members
+  WHEN old.display_name IS NOT new.display_name BEGIN
+  DELETE FROM member_grams WHERE member_id = old.id AND gram IN (
+        SELECT substr(lower(old.display_name), p.n, k.len)
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(old.display_name) - k.len + 1);
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(new.display_name), p.n, k.len), new.id
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(new.display_name) - k.len + 1
+        ON CONFLICT DO NOTHING;
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(i.external_id), p.n, k.len), new.id
+          FROM identities i, gram_lengths k, gram_positions p
+          WHERE i.member_id = new.id AND p.n <= length(i.external_id) - k.len + 1
+        ON CONFLICT DO NOTHING;
+END;
+CREATE TRIGGER member_grams_removed AFTER DELETE ON members BEGIN
+  DELETE FROM member_grams WHERE member_id = old.id AND gram IN (
+        SELECT substr(lower(old.display_name), p.n, k.len)
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(old.display_name) - k.len + 1);
+  DELETE FROM member_grams WHERE member_id = old.id AND gram IN (
+        SELECT substr(lower(i.external_id), p.n, k.len)
+          FROM identities i, gram_lengths k, gram_positions p
+          WHERE i.member_id = old.id AND p.n <= length(i.external_id) - k.len + 1);
+END;
+CREATE TRIGGER identity_grams_added AFTER INSERT ON identities BEGIN
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(new.external_id), p.n, k.len), new.member_id
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(new.external_id) - k.len + 1
+        ON CONFLICT DO NOTHING;
+END;
+CREATE TRIGGER identity_grams_moved AFTER UPDATE OF member_id, external_id ON identities
+  WHEN old.member_id != new.member_id OR old.external_id IS NOT new.external_id BEGIN
+  DELETE FROM member_grams WHERE member_id = old.member_id AND gram IN (
+        SELECT substr(lower(old.external_id), p.n, k.len)
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(old.external_id) - k.len + 1);
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(m.display_name), p.n, k.len), m.id
+          FROM members m, gram_lengths k, gram_positions p
+          WHERE m.id = old.member_id AND p.n <= length(m.display_name) - k.len + 1
+        ON CONFLICT DO NOTHING;
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(i.external_id), p.n, k.len), i.member_id
+          FROM identities i, gram_lengths k, gram_positions p
+          WHERE i.member_id = old.member_id AND p.n <= length(i.external_id) - k.len + 1
+        ON CONFLICT DO NOTHING;
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(new.external_id), p.n, k.len), new.member_id
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(new.external_id) - k.len + 1
+        ON CONFLICT DO NOTHING;
+END;
+CREATE TRIGGER identity_grams_removed AFTER DELETE ON identities BEGIN
+  DELETE FROM member_grams WHERE member_id = old.member_id AND gram IN (
+        SELECT substr(lower(old.external_id), p.n, k.len)
+          FROM gram_lengths k, gram_positions p
+          WHERE p.n <= length(old.external_id) - k.len + 1);
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(m.display_name), p.n, k.len), m.id
+          FROM members m, gram_lengths k, gram_positions p
+          WHERE m.id = old.member_id AND p.n <= length(m.display_name) - k.len + 1
+        ON CONFLICT DO NOTHING;
+  INSERT INTO member_grams (gram, member_id)
+        SELECT substr(lower(i.external_id), p.n, k.len), i.member_id
+          FROM identities i, gram_lengths k, gram_positions p
+          WHERE i.member_id = old.member_id AND p.n <= length(i.external_id) - k.len + 1
+        ON CONFLICT DO NOTHING;
+END;
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
@@ -305,6 +437,8 @@ constexpr std::array<Migration, 8> kMigrations = {{
     {6, kSchemaV6},
     {7, kSchemaV7},
     {8, kSchemaV8},
+    {9, kSchemaV9},
+    {10, kSchemaV10},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

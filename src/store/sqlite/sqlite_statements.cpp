@@ -58,6 +58,16 @@ std::array<std::string, kSideStmtCount> BuildSideSql() {
   sql[kDeleteSession] = "DELETE FROM sessions WHERE hash = ?";
   sql[kDeleteAccountSessions] = "DELETE FROM sessions WHERE account = ?";
   sql[kDeleteExpiredSessions] = "DELETE FROM sessions WHERE expires_at <= ?";
+  sql[kDeleteTokens] = "DELETE FROM api_tokens WHERE name = ?";
+  // Only an open task changes (a closed one stays as its closer left it); RETURNING answers the
+  // row as stored (ReadTaskRecord's columns).
+  const std::string task_columns = List(kTaskColumns) + ", " + List(kTaskWorkColumns);
+  sql[kAssignTask] = fmt::format(
+      "UPDATE tasks SET assignee = ?2 WHERE id = ?1 AND open = 1 RETURNING {}", task_columns);
+  sql[kCloseTask] = fmt::format(
+      "UPDATE tasks SET open = 0, closed_at = ?2, closed_by = ?3, note = ?4 "
+      "WHERE id = ?1 AND open = 1 RETURNING {}",
+      task_columns);
   sql[kUpdateTimerDue] =
       "UPDATE timers SET due = ?3 WHERE id = ?1 AND due = ?2 AND (?4 = 0 OR version = ?4)";
   sql[kPutPlaybook] = UpsertSql("playbooks", kPlaybookColumns, 1);
@@ -100,6 +110,28 @@ std::string ListMembersSql(size_t variant) {
   return sql;
 }
 
+// SearchMembers parameters: ?1 the gram walked, ?2 after_id, ?3 a second gram every result has,
+// ?4 community_id, ?5 the LIKE pattern, ?6 limit. The gram's members come in id order from the
+// primary key of member_grams (CROSS JOIN keeps it the outer loop); each is checked with the
+// LIKE of the scan, so a gram only ever narrows the candidates.
+std::string SearchMembersSql(size_t variant) {
+  std::string sql = fmt::format(
+      "SELECT {} FROM member_grams g CROSS JOIN members m ON m.id = g.member_id "
+      "WHERE g.gram = ?1 AND g.member_id > ?2",
+      List(kMemberColumns, "m."));
+  if (variant & kSecondGram) {
+    sql +=
+        " AND EXISTS (SELECT 1 FROM member_grams h WHERE h.gram = ?3 AND h.member_id = "
+        "g.member_id)";
+  }
+  if (variant & kByCommunity) sql += " AND m.community_id = ?4";
+  sql +=
+      " AND (m.display_name LIKE ?5 ESCAPE '\\' OR EXISTS (SELECT 1 FROM identities i "
+      "WHERE i.member_id = m.id AND i.external_id LIKE ?5 ESCAPE '\\'))"
+      " ORDER BY g.member_id LIMIT ?6";
+  return sql;
+}
+
 // ListActions parameters: ?1 after_id, ?2 status, ?3 group_id, ?4 limit. Each variant walks an
 // index in id order from the cursor: outbox_status, outbox_group or the table itself.
 std::string ListActionsSql(size_t variant) {
@@ -108,6 +140,17 @@ std::string ListActionsSql(size_t variant) {
   if (variant & kByGroup) sql += " AND group_id = ?3";
   if (variant & kByKeyPrefix) sql += " AND idempotency_key >= ?5 AND idempotency_key < ?6";
   sql += " ORDER BY id LIMIT ?4";
+  return sql;
+}
+
+// ListTasks parameters: ?1 after_id, ?2 assignee, ?3 limit. In id order through tasks_open
+// (open only), tasks_assignee (by assignee) or the table itself.
+std::string ListTasksSql(size_t variant) {
+  std::string sql = fmt::format("SELECT {}, {} FROM tasks WHERE id > ?1", List(kTaskColumns),
+                                List(kTaskWorkColumns));
+  if (variant & kOpenOnly) sql += " AND open = 1";
+  if (variant & kByAssignee) sql += " AND assignee = ?2";
+  sql += " ORDER BY id LIMIT ?3";
   return sql;
 }
 
@@ -165,6 +208,9 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
   sql[kFindEvent] =
       fmt::format("SELECT {} FROM events WHERE platform = ? AND source_id = ?", events);
   sql[kFindToken] = fmt::format("SELECT {} FROM api_tokens WHERE hash = ?", List(kTokenColumns));
+  // A handful of rows: the table itself, sorted.
+  sql[kListTokens] =
+      fmt::format("SELECT {} FROM api_tokens ORDER BY name, created_at", List(kTokenColumns));
   sql[kGetAccount] = fmt::format("SELECT {} FROM accounts WHERE name = ?", List(kAccountColumns));
   sql[kListAccounts] = fmt::format("SELECT {} FROM accounts ORDER BY name", List(kAccountColumns));
   sql[kGetSession] = fmt::format("SELECT {} FROM sessions WHERE hash = ?", List(kSessionColumns));
@@ -175,10 +221,8 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
   sql[kOpenActions] = fmt::format("SELECT {} FROM outbox WHERE status IN (0, 1) ORDER BY id",
                                   List(kOutboxReadColumns));
   sql[kActionCounts] = "SELECT status, n FROM outbox_counts";
-  sql[kListTasks] =
-      fmt::format("SELECT {} FROM tasks WHERE id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
-  sql[kListOpenTasks] = fmt::format(
-      "SELECT {} FROM tasks WHERE open = 1 AND id > ? ORDER BY id LIMIT ?", List(kTaskColumns));
+  sql[kGetTask] = fmt::format("SELECT {}, {} FROM tasks WHERE id = ?", List(kTaskColumns),
+                              List(kTaskWorkColumns));
   // The partial index timers_due (due) WHERE due != 0 covers (due, id): no table page is read.
   sql[kScanTimerDues] = "SELECT id, due FROM timers WHERE due != 0 ORDER BY due, id LIMIT ?";
   sql[kScanTimerDuesAfter] =
@@ -205,6 +249,15 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
   }
   for (size_t variant = 0; variant < 8; ++variant) {
     sql[kListActions + variant] = ListActionsSql(variant);
+  }
+  for (size_t variant = 0; variant < 4; ++variant) {
+    sql[kListTasks + variant] = ListTasksSql(variant);
+  }
+  // How many members have a gram, counted up to ?2: enough to tell a rare gram from a common one
+  // without walking a long list.
+  sql[kProbeGram] = "SELECT count(*) FROM (SELECT 1 FROM member_grams WHERE gram = ?1 LIMIT ?2)";
+  for (size_t variant = 0; variant < 4; ++variant) {
+    sql[kSearchMembers + variant] = SearchMembersSql(variant);
   }
   return sql;
 }

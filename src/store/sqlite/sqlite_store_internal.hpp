@@ -80,6 +80,9 @@ enum SideStmt : size_t {
   kDeleteSession,
   kDeleteAccountSessions,
   kDeleteExpiredSessions,
+  kAssignTask,
+  kCloseTask,
+  kDeleteTokens,
   kSideStmtCount
 };
 
@@ -123,13 +126,13 @@ enum ReadStmt : size_t {
   kScanEvents,
   kFindEvent,
   kFindToken,
+  kListTokens,
   kGetAccount,
   kListAccounts,
   kGetSession,
   kOpenActions,
   kActionCounts,
-  kListTasks,
-  kListOpenTasks,
+  kGetTask,
   kScanTimerDues,
   kScanTimerDuesAfter,
   kTimersByKeyRange,
@@ -137,9 +140,12 @@ enum ReadStmt : size_t {
   kLoadPlaybooks,
   kListModuleState,
   kGetModuleState,
+  kProbeGram,
   kListMembers,                     // + variant bits (kByCommunity | kByGroup | kByText)
   kListActions = kListMembers + 8,  // + variant bits (kByStatus | kByGroup | kByKeyPrefix)
-  kReadStmtCount = kListActions + 8
+  kListTasks = kListActions + 8,    // + variant bits (kOpenOnly | kByAssignee)
+  kSearchMembers = kListTasks + 4,  // + variant bits (kByCommunity | kSecondGram)
+  kReadStmtCount = kSearchMembers + 4
 };
 
 inline constexpr size_t kByCommunity = 1;
@@ -147,6 +153,9 @@ inline constexpr size_t kByGroup = 2;
 inline constexpr size_t kByText = 4;
 inline constexpr size_t kByStatus = 1;
 inline constexpr size_t kByKeyPrefix = 4;  // ListActions: idempotency_key in [?5, ?6)
+inline constexpr size_t kSecondGram = 2;   // SearchMembers: also requires gram ?3
+inline constexpr size_t kOpenOnly = 1;     // ListTasks
+inline constexpr size_t kByAssignee = 2;   // ListTasks
 
 // GetTimers binds this many ids per statement (a shorter chunk repeats its last id): large
 // enough that a firing batch of 4,096 timers takes 16 statements, far below SQLite's limit on
@@ -170,6 +179,12 @@ struct ReadConn {
     return statement.get();
   }
 };
+
+// The grams of member search query `q` (sqlite_member_search.cpp) that narrow it most, rarest
+// first, at most `n`: `q` itself (lower-cased as member_grams is) when it has one or two
+// characters, else its trigrams by how many members have each. Empty when a trigram of `q` is in
+// no member's texts: nothing matches.
+Result<std::vector<std::string>> RarestGrams(ReadConn& conn, const std::string& q, size_t n);
 
 // Escapes LIKE's wildcards so `text` matches literally (with ESCAPE '\\').
 std::string LikeContains(std::string_view text);
@@ -282,6 +297,7 @@ class SqliteStore final : public Store {
   Result<StoreStats> Stats() override;
   Result<std::vector<Community>> ListCommunities() override;
   Result<std::vector<Group>> ListGroups(std::optional<CommunityId> community_id) override;
+  Result<GroupPage> ListGroupsPage(const GroupQuery& query) override;
   Result<std::vector<Member>> ListMembers(const MemberQuery& query) override;
   Result<MemberProfile> GetMember(MemberId id) override;
   Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before_seq,
@@ -293,6 +309,10 @@ class SqliteStore final : public Store {
   Result<std::vector<OutboxRecord>> ListActions(const ActionQuery& query) override;
   Result<ActionCounts> CountActions() override;
   Result<std::vector<OperatorTask>> ListTasks(const TaskQuery& query) override;
+  Result<std::vector<TaskRecord>> ListTaskRecords(const TaskQuery& query) override;
+  Result<std::optional<TaskRecord>> GetTask(int64_t id) override;
+  Result<TaskRecord> AssignTask(int64_t id, const std::string& assignee) override;
+  Result<TaskRecord> CloseTask(int64_t id, const TaskClosing& closing) override;
   Result<std::vector<TimerDue>> ScanTimerDues(std::optional<TimerDue> after, int limit) override;
   Result<std::vector<TimerRecord>> FindTimers(CommunityId community_id,
                                               std::string_view prefix) override;
@@ -302,6 +322,9 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredPlaybook>> LoadPlaybooks() override;
   Status PutToken(const ApiToken& token) override;
   Result<std::optional<ApiToken>> FindToken(const std::string& hash) override;
+  Result<std::vector<ApiToken>> ListTokens() override;
+  Result<int64_t> DeleteTokens(const std::string& name) override;
+  uint64_t token_deletions() const override { return token_deletions_.load(); }
   Status CreateAccount(const Account& account) override;
   Status UpdateAccount(const Account& account) override;
   Result<std::optional<Account>> GetAccount(const std::string& name) override;
@@ -322,6 +345,11 @@ class SqliteStore final : public Store {
   // Takes back a leased read connection (any thread).
   void Release(ReadConn* conn);
 
+  // ListMembers with a text and no group, through member_grams (sqlite_member_search.cpp).
+  Result<std::vector<Member>> SearchMembers(const MemberQuery& query, int limit);
+  // ListMembers in another order than ascending id (sqlite_lists.cpp).
+  Result<std::vector<Member>> ListMembersSorted(const MemberQuery& query, int limit);
+
  private:
   explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
 
@@ -333,6 +361,12 @@ class SqliteStore final : public Store {
   // returns the binding outcome. Returns sqlite3_changes. Requires side_mu_.
   template <typename BindFn>
   Result<int> SideWrite(SideStmt which, std::string_view what, BindFn bind);
+  // Runs a task workflow update (kAssignTask, kCloseTask: UPDATE ... WHERE id AND open
+  // RETURNING) and returns the task it changed; when it changed none, kNotFound or
+  // kAlreadyExists (closed) after looking the task up.
+  template <typename BindFn>
+  Result<TaskRecord> UpdateOpenTask(SideStmt which, int64_t id, std::string_view what,
+                                    BindFn bind);
   // Reads every row of `which` (bound by `bind`) on a pooled read connection.
   template <typename T, typename BindFn>
   Result<std::vector<T>> ReadRows(ReadStmt which, std::string_view what, T (*read)(RowReader&),
@@ -353,6 +387,7 @@ class SqliteStore final : public Store {
 
   // The Store's own writes (tokens, accounts, sessions, playbooks, outbox delivery state, timer
   // dues) from any thread, serialised here; SQLite serialises them with the writer's transactions.
+  std::atomic<uint64_t> token_deletions_{0};  // see token_deletions()
   std::mutex side_mu_;
   SideConn side_;  // guarded by side_mu_; opened by the first such write
 };
@@ -369,6 +404,29 @@ Result<int> SqliteStore::SideWrite(SideStmt which, std::string_view what, BindFn
   auto step = sqlite::Step(db, stmt, what, b.rc());
   if (!step.ok()) return step.status();
   return sqlite3_changes(db);
+}
+
+template <typename BindFn>
+Result<TaskRecord> SqliteStore::UpdateOpenTask(SideStmt which, int64_t id, std::string_view what,
+                                               BindFn bind) {
+  std::optional<TaskRecord> changed;
+  {
+    std::lock_guard lock(side_mu_);
+    QZ_ASSIGN_OR_RETURN(SideConn * side, Side());
+    sqlite3_stmt* stmt = side->stmts[which].get();
+    Binder b(stmt);
+    b.Int(id);
+    bind(b);
+    // RETURNING: the update is complete at the first step; the reset ends the statement (and
+    // its autocommit transaction).
+    QZ_ASSIGN_OR_RETURN(changed, ReadOne<TaskRecord>(side->db.get(), stmt, b.rc(), what,
+                                                     ReadTaskRecord));
+  }
+  if (changed) return std::move(*changed);
+  // A task is never reopened, so what this read finds explains why nothing changed.
+  QZ_ASSIGN_OR_RETURN(const std::optional<TaskRecord> task, GetTask(id));
+  if (!task) return Status::NotFound(fmt::format("task {} not found", id));
+  return Status(Code::kAlreadyExists, fmt::format("task {} is closed", id));
 }
 
 template <typename T, typename BindFn>

@@ -1,0 +1,184 @@
+// Upgrades of existing SQLite databases to the console's schema (issue 11): the task workflow
+// columns (version 9) and the member search index (version 10). Each test writes an older schema
+// with raw SQL, opens it with the store and checks what the migration made of the old rows; the
+// last checks the search's query plan on the new schema.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "store/sqlite/sqlite_schema.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/sqlite_store_internal.hpp"
+#include "testing/status_matchers.hpp"
+
+namespace qz {
+namespace {
+
+class SqliteUpgradeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "qz_upgrade_XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/qunzhu.db";
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // The schema up to `version` (inclusive), then `rows`, on a connection outside the store.
+  void WriteVersion(int version, const std::string& rows) {
+    std::string sql;
+    for (const sqlite::Migration& m : sqlite::Migrations()) {
+      if (m.version <= version) sql += std::string(m.sql) + "\n";
+    }
+    sql += "PRAGMA user_version = " + std::to_string(version) + ";\n" + rows;
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  // The member ids `sql` selects (its first column), on a connection outside the store.
+  std::vector<MemberId> RawIds(const std::string& sql, const std::string& param) {
+    std::vector<MemberId> out;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    sqlite3_bind_text(stmt, 1, param.data(), static_cast<int>(param.size()), SQLITE_TRANSIENT);
+    while (sqlite3_step(stmt) == SQLITE_ROW) out.push_back(sqlite3_column_int64(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  std::unique_ptr<Store> Open() {
+    auto store = OpenSqliteStore({.path = path_});
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+// Version 9: the tasks of a version 8 database stay as they were, unassigned and not closed by
+// anyone; the workflow then works on them.
+TEST_F(SqliteUpgradeTest, Version8TasksGetAnEmptyWorkflow) {
+  WriteVersion(8, R"sql(
+    INSERT INTO tasks (id, community_id, group_id, member_id, kind, reason, evidence,
+                       cause_event, rule, open, created_at)
+    VALUES (1, 1, 2, 3, 'review', '请核实', 'wecom:m1', 'wecom:m1', 'antispam', 1, 100),
+           (2, 1, 0, 0, 'playbook_invalid', 'x', '', '', '', 0, 200);
+  )sql");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_GE(SqliteSchemaVersion(), 9);
+  ASSERT_OK_AND_ASSIGN(auto records, store->ListTaskRecords({.open_only = false}));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0], (TaskRecord{.task = {.id = 1,
+                                             .community_id = 1,
+                                             .group_id = 2,
+                                             .member_id = 3,
+                                             .kind = "review",
+                                             .reason = "请核实",
+                                             .evidence = "wecom:m1",
+                                             .cause_event = "wecom:m1",
+                                             .rule = "antispam",
+                                             .open = true,
+                                             .created_at = 100}}));
+  EXPECT_FALSE(records[1].task.open);
+  EXPECT_EQ(records[1].closed_at, 0) << "closed before the workflow existed: no closing recorded";
+  ASSERT_OK_AND_ASSIGN(const TaskRecord assigned, store->AssignTask(1, "小明"));
+  EXPECT_EQ(assigned.assignee, "小明");
+  ASSERT_OK_AND_ASSIGN(auto mine, store->ListTaskRecords({.assignee = "小明"}));
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(store->AssignTask(2, "小明").status().code(), Code::kAlreadyExists);
+}
+
+// Version 10: the members of an older database are indexed at the upgrade, and the search
+// answers what the LIKE scan it replaces answers on the same file.
+TEST_F(SqliteUpgradeTest, Version9MembersAreIndexedAndSearchAnswersAsTheLikeScan) {
+  const std::vector<std::string> names = {"小明",   "王小明",         "Lily",     "LILY-上海",
+                                          "lIly_2", "50%off",         "a\\b",     "阿杰",
+                                          "明",     "张伟-北京-学生", "Coco🙂", "xiaoMing"};
+  std::string rows;
+  for (size_t i = 0; i < 240; ++i) {
+    const std::string id = std::to_string(i + 1);
+    const std::string name = names[i % names.size()] + (i % 5 == 0 ? "" : id);
+    rows +=
+        "INSERT INTO members (id, community_id, display_name, first_seen, last_seen, "
+        "referrer_id, channel, messages, checkins, link_clicks, orders, order_amount_e4, "
+        "invited, last_message, last_checkin) VALUES (" +
+        id + ", " + std::to_string(1 + i % 2) + ", '" + name +
+        "', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0);\n";
+    rows +=
+        "INSERT INTO identities (community_id, platform, external_id, member_id, name) VALUES (" +
+        std::to_string(1 + i % 2) + ", 'qq', '" + (i % 2 ? "QQ" : "u") + std::to_string(i * 37) +
+        "', " + id + ", '');\n";
+  }
+  WriteVersion(9, rows);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // The statement ListMembers ran before version 10, without its cursor and limit.
+  const std::string like =
+      "SELECT m.id FROM members m WHERE (m.display_name LIKE ?1 ESCAPE '\\' OR EXISTS "
+      "(SELECT 1 FROM identities i WHERE i.member_id = m.id AND i.external_id LIKE ?1 "
+      "ESCAPE '\\')) ORDER BY m.id";
+  for (const std::string q :
+       {"小",   "小明", "王小明", "lily",   "LiLy", "ly_",      "%",   "_",
+        "50%o", "\\",   "a\\b",   "明1",    "🙂", "上海",     "qq1", "Q",
+        "u3",   "37",   "11",     "4-北京", "没有", "xiaoming", "zz",  "北京-学生3"}) {
+    std::string pattern = "%";
+    for (char c : q) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    const std::vector<MemberId> scanned = RawIds(like, pattern);
+    ASSERT_OK_AND_ASSIGN(const std::vector<Member> found,
+                         store->ListMembers({.q = q, .limit = 1000}));
+    std::vector<MemberId> ids;
+    for (const Member& m : found) ids.push_back(m.id);
+    EXPECT_EQ(ids, scanned) << "q=" << q;
+  }
+  EXPECT_FALSE(RawIds("SELECT member_id FROM member_grams WHERE gram = ?1", "小").empty());
+}
+
+// The search walks one gram's members through member_grams' primary key and reads each member by
+// its id: no scan of members, no sort.
+TEST_F(SqliteUpgradeTest, SearchReadsTheIndexNotTheMembers) {
+  ASSERT_NE(Open(), nullptr);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  for (size_t variant = 0; variant < 4; ++variant) {
+    const std::string sql =
+        "EXPLAIN QUERY PLAN " + sqlite::ReadSql()[sqlite::kSearchMembers + variant];
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    std::string plan;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      plan += "; ";
+    }
+    sqlite3_finalize(stmt);
+    EXPECT_NE(plan.find("SEARCH g USING PRIMARY KEY (gram=? AND member_id>?)"), std::string::npos)
+        << plan;
+    EXPECT_NE(plan.find("SEARCH m USING INTEGER PRIMARY KEY"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  }
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace qz

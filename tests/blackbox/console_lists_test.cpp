@@ -1,0 +1,167 @@
+// Black-box tests of the console's lists (issue 11): GET /api/v1/groups a page at a time in any
+// of its orders with the total, GET /api/v1/members sorted, both through their opaque cursors,
+// and member search by name and id, through the real binary.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "console_fixture.hpp"
+
+namespace qzbb {
+namespace {
+
+// Group g<k> gets k joins; member u<n> writes n % 7 messages in group g<n % 8 + 1>.
+json Events() {
+  json events = json::array();
+  int n = 0;
+  auto at = [&] {
+    ++n;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "2026-03-01T%02d:%02d:%02d+08:00", n / 3600, n / 60 % 60,
+                  n % 60);
+    return std::string(buf);
+  };
+  const std::vector<std::string> names = {"小明", "Lily", "LILY", "王芳-上海", "阿杰", "Coco"};
+  for (int k = 1; k <= 8; ++k) {
+    for (int j = 1; j <= k; ++j) {
+      events.push_back(
+          {{"id", "j" + std::to_string(k) + "-" + std::to_string(j)},
+           {"type", "member_joined"},
+           {"time", at()},
+           {"platform", "sandbox"},
+           {"group", "g" + std::to_string(k)},
+           {"group_name", "群" + std::to_string(k % 3)},
+           {"member", "u" + std::to_string(k * 10 + j)},
+           {"name", names[static_cast<size_t>(j) % names.size()] + std::to_string(k)}});
+    }
+  }
+  for (int m = 1; m <= 30; ++m) {
+    for (int i = 0; i < m % 7; ++i) {
+      events.push_back({{"id", "m" + std::to_string(m) + "-" + std::to_string(i)},
+                        {"type", "message"},
+                        {"time", at()},
+                        {"platform", "sandbox"},
+                        {"group", "g" + std::to_string(m % 8 + 1)},
+                        {"member", "u" + std::to_string(m)},
+                        {"name", names[static_cast<size_t>(m) % names.size()]},
+                        {"text", "hi"}});
+    }
+  }
+  return events;
+}
+
+class ConsoleLists : public ConsoleApi {
+ protected:
+  // Every page of `path` (which has its query already), `key` the list's field.
+  std::vector<json> AllPages(const std::string& path, const std::string& key,
+                             int64_t* total = nullptr) {
+    std::vector<json> out;
+    std::string cursor;
+    for (int page = 0; page < 100; ++page) {
+      const HttpResponse r = Get(path + (cursor.empty() ? "" : "&cursor=" + cursor));
+      EXPECT_EQ(r.status, 200) << r.Describe();
+      const json j = r.Json();
+      if (r.status != 200) break;
+      for (const json& item : j[key]) out.push_back(item);
+      if (total != nullptr) *total = j.value("total", int64_t{-1});
+      if (j["next_cursor"].is_null()) break;
+      cursor = j["next_cursor"];
+    }
+    return out;
+  }
+};
+
+TEST_F(ConsoleLists, GroupsAndMembersComeInPagesInTheOrderAskedFor) {
+  ASSERT_NO_FATAL_FAILURE(Serve());
+  const HttpResponse ingested = Post("/api/v1/events", Events());
+  ASSERT_EQ(ingested.status, 200) << ingested.Describe();
+
+  // The default: by id, 50 a page, with the total.
+  const json first = Get("/api/v1/groups").Json();
+  ASSERT_EQ(first["groups"].size(), 8u) << first.dump();
+  EXPECT_EQ(first["total"], 8);
+  EXPECT_TRUE(first["next_cursor"].is_null());
+  const std::vector<json> groups(first["groups"].begin(), first["groups"].end());
+
+  for (const char* sort :
+       {"id", "name", "platform", "member_count", "messages", "last_activity", "first_seen"}) {
+    for (const char* order : {"asc", "desc"}) {
+      std::vector<json> expected = groups;
+      std::stable_sort(expected.begin(), expected.end(), [&](const json& a, const json& b) {
+        const auto ka = std::make_pair(a[sort], a["id"]), kb = std::make_pair(b[sort], b["id"]);
+        return std::string(order) == "asc" ? ka < kb : kb < ka;
+      });
+      int64_t total = 0;
+      const std::vector<json> paged = AllPages(
+          std::string("/api/v1/groups?limit=3&sort=") + sort + "&order=" + order, "groups", &total);
+      EXPECT_EQ(total, 8);
+      ASSERT_EQ(paged.size(), expected.size()) << sort << " " << order;
+      for (size_t i = 0; i < paged.size(); ++i) {
+        EXPECT_EQ(paged[i]["id"], expected[i]["id"]) << sort << " " << order << " at " << i;
+      }
+    }
+  }
+
+  // Bad parameters name themselves; a cursor belongs to its sort and order.
+  const std::string by_members = "/api/v1/groups?limit=3&sort=member_count&order=desc";
+  const std::string cursor = Get(by_members).Json()["next_cursor"];
+  EXPECT_EQ(Get(by_members + "&cursor=" + cursor).status, 200);
+  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"?sort=size", "sort"},
+           {"?order=up", "order"},
+           {"?limit=0", "limit"},
+           {"?limit=1001", "limit"},
+           {"?cursor=zz", "cursor"},
+           {"?sort=member_count&order=asc&cursor=" + cursor, "cursor"},
+           {"?sort=name&order=desc&cursor=" + cursor, "cursor"},
+       }) {
+    const HttpResponse r = Get("/api/v1/groups" + query);
+    EXPECT_EQ(r.status, 400) << query << ": " << r.Describe();
+    EXPECT_EQ(ErrorField(r), field) << query << ": " << r.body;
+  }
+
+  // Members: the busiest first, ties by id, through the opaque cursor.
+  const std::vector<json> busiest =
+      AllPages("/api/v1/members?limit=7&sort=messages&order=desc", "members");
+  ASSERT_EQ(busiest.size(), Get("/api/v1/members?limit=1000").Json()["members"].size());
+  for (size_t i = 1; i < busiest.size(); ++i) {
+    const auto prev = std::make_pair(busiest[i - 1]["counters"]["messages"], busiest[i - 1]["id"]);
+    const auto cur = std::make_pair(busiest[i]["counters"]["messages"], busiest[i]["id"]);
+    EXPECT_LT(cur, prev) << "at " << i;
+  }
+  const std::vector<json> by_name =
+      AllPages("/api/v1/members?limit=4&sort=display_name&q=lily", "members");
+  std::vector<std::string> names;
+  for (const json& m : by_name) names.push_back(m["display_name"]);
+  EXPECT_FALSE(names.empty());
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end())) << json(names).dump();
+  for (const std::string& name : names) {
+    std::string lower = name;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    EXPECT_NE(lower.find("lily"), std::string::npos) << name;
+  }
+  EXPECT_EQ(ErrorField(Get("/api/v1/members?sort=points")), "sort");
+  EXPECT_EQ(ErrorField(Get("/api/v1/members?sort=messages&cursor=12")), "cursor");
+  // Without a sort the cursor is the last id, as it always was.
+  const json plain = Get("/api/v1/members?limit=5").Json();
+  EXPECT_EQ(plain["next_cursor"], std::to_string(plain["members"][4]["id"].get<int64_t>()));
+
+  // Search: by a piece of a name (any ASCII case, one or more characters) or of an id.
+  for (const auto& [q, at_least] : std::vector<std::pair<std::string, size_t>>{{"小", 1},
+                                                                               {"王芳", 1},
+                                                                               {"王芳-上海", 1},
+                                                                               {"lIlY", 2},
+                                                                               {"u1", 5},
+                                                                               {"U2", 1},
+                                                                               {"没有", 0}}) {
+    const std::vector<json> found =
+        AllPages("/api/v1/members?limit=3&q=" + UrlEncode(q), "members");
+    EXPECT_GE(found.size(), at_least) << q;
+    if (at_least == 0) {
+      EXPECT_TRUE(found.empty()) << q;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qzbb
