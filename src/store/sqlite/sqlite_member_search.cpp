@@ -92,8 +92,10 @@ Result<std::vector<Member>> SqliteStore::SearchMembers(const MemberQuery& query,
                       conn.Get(static_cast<ReadStmt>(kSearchMembers + variant)));
   // Parameters a variant does not use are bound anyway (numbered parameters up to ?6 exist).
   const std::string pattern = LikeContains(query.q);
+  // Bound SQLITE_STATIC: every string here outlives the statement's use (no temporaries).
+  const std::string_view second = grams.size() > 1 ? std::string_view(grams[1]) : "";
   Binder b(stmt);
-  b.Text(grams[0]).Int(query.after_id).Text(grams.size() > 1 ? grams[1] : std::string());
+  b.Text(grams[0]).Int(query.after_id).Text(second);
   b.Int(query.community_id.value_or(kNoId)).Text(pattern).Int(limit);
   out.reserve(static_cast<size_t>(limit));
   QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, b.rc(), "search members", ReadMember, out));

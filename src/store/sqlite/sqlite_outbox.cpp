@@ -73,7 +73,11 @@ Result<std::vector<TaskRecord>> SqliteStore::ListTaskRecords(const TaskQuery& qu
   // ?2 is bound for every variant (numbered parameters up to ?3 exist in each).
   return ReadRows(
       static_cast<ReadStmt>(kListTasks + variant), "list tasks", ReadTaskRecord,
-      [&](Binder& b) { b.Int(query.after_id).Text(query.assignee.value_or("")).Int(limit); },
+      [&](Binder& b) {
+        // A view, not value_or's temporary: text is bound SQLITE_STATIC.
+        const std::string_view assignee = query.assignee ? std::string_view(*query.assignee) : "";
+        b.Int(query.after_id).Text(assignee).Int(limit);
+      },
       static_cast<size_t>(limit));
 }
 
