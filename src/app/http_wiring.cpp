@@ -5,6 +5,7 @@
 #include "core/time.hpp"
 
 #include "app/node.hpp"
+#include "modules/activity/routes.hpp"
 #include "modules/broadcasts/routes.hpp"
 #include "modules/invites/routes.hpp"
 #include "modules/moderation/routes.hpp"
@@ -65,6 +66,7 @@ Result<RouteTable> ContributedRoutes(const RouteContributors& contributors) {
                                   return Status::Ok();
                                 }}));
   QZ_RETURN_IF_ERROR(AddModerationRoutes(table));
+  QZ_RETURN_IF_ERROR(AddActivityRoutes(table));
   QZ_RETURN_IF_ERROR(AddInviteRoutes(table));
   QZ_RETURN_IF_ERROR(AddBroadcastRoutes(table));
   if (contributors.console != nullptr) QZ_RETURN_IF_ERROR(AddConsoleRoutes(table, contributors.console));

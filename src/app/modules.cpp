@@ -1,5 +1,6 @@
 #include "app/modules.hpp"
 
+#include "modules/activity/activity.hpp"
 #include "modules/announce/announce.hpp"
 #include "modules/answers/answers.hpp"
 #include "modules/broadcasts/broadcasts.hpp"
@@ -28,6 +29,7 @@ Result<std::unique_ptr<ModuleRegistry>> MakeModuleRegistry() {
   QZ_RETURN_IF_ERROR(registry->Add(MakeAnnounceModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeBroadcastsModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeRosterModule()));
+  QZ_RETURN_IF_ERROR(registry->Add(MakeActivityModule()));
   QZ_RETURN_IF_ERROR(registry->Add(MakeExampleModule()));
   return registry;
 }

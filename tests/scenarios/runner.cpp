@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -118,10 +119,11 @@ std::vector<std::string> Words(std::string_view line) {
 TimeMs ParseDuration(const std::string& text) {
   if (text.size() < 2) throw Failure{fmt::format("'{}' is not a duration like 90s, 10m, 2h, 1d", text)};
   const char unit = text.back();
+  // The whole number before the unit ("15h59m" is no duration: not 15 minutes).
   int64_t n = 0;
-  try {
-    n = std::stoll(text.substr(0, text.size() - 1));
-  } catch (const std::exception&) {
+  const char* end = text.data() + text.size() - 1;
+  const auto [stop, ec] = std::from_chars(text.data(), end, n);
+  if (ec != std::errc() || stop != end) {
     throw Failure{fmt::format("'{}' is not a duration like 90s, 10m, 2h, 1d", text)};
   }
   switch (unit) {
