@@ -695,6 +695,10 @@ int main(int argc, char** argv) {
   demo->add_option("--members", demo_options.members, "Number of members")->check(CLI::Range(10, 10000000))->capture_default_str();
   demo->add_option("--days", demo_options.days, "Days of activity")->check(CLI::Range(1, 3650))->capture_default_str();
   demo->add_option("--out", demo_out, "Write NDJSON to this file (- for standard output) instead of ingesting");
+  bool demo_recent = false;
+  demo->add_flag("--recent", demo_recent,
+                 "End the simulated days yesterday (the console's last-30-days charts show them); "
+                 "without it they start on 2026-03-01, the same events on every run");
 
   auto* eval = app.add_subcommand("eval", "Measure a capability on labelled data");
   eval->require_subcommand(1);
@@ -730,6 +734,7 @@ int main(int argc, char** argv) {
     return RunServe(serve_flags);
   }
   if (*playbook_check) return RunPlaybookCheck(playbook_file);
+  if (demo_recent) demo_options.start = RecentDemoStart(demo_options.days, SystemClock().Now());
   if (*demo && !demo_out.empty()) return RunDemo(data, demo_options, demo_out);
 
   CLI::App* data_cmd = *init ? init : *ingest ? ingest : *token_create ? token_create
@@ -762,7 +767,10 @@ int main(int argc, char** argv) {
       if (!stats.ok()) return Fail(stats.status());
       if (stats->events == 0) {
         store->reset();
-        return RunDemo(data, DemoOptions{}, "");
+        // For a person to look at: the days end yesterday, so the charts show them.
+        DemoOptions recent;
+        recent.start = RecentDemoStart(recent.days, SystemClock().Now());
+        return RunDemo(data, recent, "");
       }
       spdlog::info("the database already has {} events; demo not loaded", stats->events);
     }

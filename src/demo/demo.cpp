@@ -4,6 +4,13 @@
 
 namespace qz {
 
+TimeMs RecentDemoStart(int days, TimeMs now) {
+  constexpr TimeMs kDay = 86'400'000;
+  constexpr TimeMs kOffset = 8 * 3'600'000;  // the demo's days are days of +08:00
+  const TimeMs today = (now + kOffset) / kDay * kDay - kOffset;  // now is after 1970
+  return today - static_cast<TimeMs>(days) * kDay;
+}
+
 DemoGenerator::DemoGenerator(DemoOptions options) : impl_(std::make_unique<Impl>(options)) {}
 DemoGenerator::~DemoGenerator() = default;
 bool DemoGenerator::Next(Event& out) { return impl_->Next(out); }

@@ -13,6 +13,10 @@ namespace qz {
 // 2026-03-01T00:00:00+08:00.
 inline constexpr TimeMs kDemoDefaultStart = 1772294400000;
 
+// The start that makes `days` simulated days end with yesterday (in +08:00) as of `now`: a demo
+// loaded for a person (`init --demo`, `demo --recent`) fills the console's "last 30 days".
+TimeMs RecentDemoStart(int days, TimeMs now);
+
 struct DemoOptions {
   uint64_t seed = 42;
   int members = 600;  // people in the two communities together, staff not counted

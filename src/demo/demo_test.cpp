@@ -380,5 +380,14 @@ TEST(DemoTest, LargeCommunityStreamsLazily) {
   EXPECT_LT(last, kDemoDefaultStart + kDay);  // still on day one
 }
 
+TEST(DemoRecent, TheDaysEndYesterdayInShanghai) {
+  const auto ms = [](std::string_view t) { return ParseRfc3339(t)->ms; };
+  // 00:23 on 7 December in +08:00: the 30 days are 7 November to 6 December.
+  EXPECT_EQ(RecentDemoStart(30, ms("2026-12-06T16:23:00Z")), ms("2026-11-07T00:00:00+08:00"));
+  // 23:59 on 6 December in +08:00: they end on 5 December.
+  EXPECT_EQ(RecentDemoStart(30, ms("2026-12-06T15:59:00Z")), ms("2026-11-06T00:00:00+08:00"));
+  EXPECT_EQ(RecentDemoStart(1, ms("2026-12-06T16:00:00Z")), ms("2026-12-06T00:00:00+08:00"));
+}
+
 }  // namespace
 }  // namespace qz

@@ -88,7 +88,10 @@ TEST_F(ServerTest, WrongTokenIs401) {
 TEST_F(ServerTest, RightTokenIs200AndIsCached) {
   Reply r = Get("/api/v1/stats");
   EXPECT_EQ(r.status, 200) << r.raw.body();
-  EXPECT_EQ(r.body, json({{"events", 42}, {"members", 5}, {"groups", 2}, {"communities", 1}}));
+  // The fake store's outbox holds one action in each status but two done.
+  const json outbox = {{"pending", 1}, {"sending", 1}, {"done", 2}, {"failed", 1}, {"possibly_sent", 1}};
+  EXPECT_EQ(r.body, json({{"events", 42}, {"members", 5}, {"groups", 2}, {"communities", 1},
+                          {"outbox", outbox}}));
   EXPECT_EQ(store_.token_calls(), 1);
   r = Get("/api/v1/stats");
   EXPECT_EQ(r.status, 200);

@@ -7,7 +7,7 @@
 // reload, signing out, a wrong password's error, and that a group named like HTML is shown as
 // text. Any console error or uncaught exception in the page fails the test. A screenshot of each
 // page goes to SCREENSHOT_DIR, with timings.json (what each step took).
-import { assertEqual, launchBrowser, rawGet, shooter, signIn, startServer, timer, waitFor, watchedPage, writeTimings } from './lib.mjs';
+import { assert, assertEqual, launchBrowser, rawGet, shooter, signIn, startServer, timer, waitFor, watchedPage, writeTimings } from './lib.mjs';
 
 const [binary, shots] = process.argv.slice(2);
 if (!binary || !shots) {
@@ -98,13 +98,36 @@ try {
     (await page.locator('[data-test=connections] .el-table__body tr').count()) === platforms.length, 10000);
   const connections = platforms.reduce((n, p) => n + p.connections.length, 0);
   assertEqual(await page.locator('[data-test=connection-state]').count(), connections, 'connection states shown');
+  // The outbox by status, as the server counts it (before the page loaded or now: the demo's
+  // timers may queue an action meanwhile).
+  const outboxOf = (s) => ({ waiting: s.outbox.pending + s.outbox.sending, failed: s.outbox.failed,
+    possiblySent: s.outbox.possibly_sent, done: s.outbox.done });
+  const statsNow = await apiGet('/api/v1/stats');
+  for (const [key, before] of Object.entries(outboxOf(stats))) {
+    const shown = Number(await page.locator(`[data-test=outbox-${key}]`).getAttribute('data-value'));
+    const now = outboxOf(statsNow)[key];
+    assertEqual(shown === before || shown === now, true, `Overview outbox ${key}: ${shown} (server: ${before}, then ${now})`);
+  }
+  // Joins, leaves and messages per day of the community the chart opens on.
+  const communities = (await apiGet('/api/v1/communities')).communities;
+  const chartCommunity = (communities.find((c) => c.slug === 'default') ?? communities[0]).slug;
+  const daily = await apiGet(`/api/v1/activity/daily?community=${chartCommunity}&days=30`);
+  const sum = (k) => daily.days.reduce((n, d) => n + d[k], 0);
+  const totals = page.locator('[data-test=activity-totals]');
+  await totals.waitFor({ timeout: 10000 });
+  for (const k of ['joins', 'leaves', 'messages']) {
+    assertEqual(Number(await totals.getAttribute(`data-${k}`)), sum(k), `Overview activity: ${k} in 30 days`);
+  }
+  assert(sum('messages') > 0 && sum('joins') > 0, `the demo's last 30 days in ${chartCommunity} (its days end yesterday)`);
+  await page.locator('[data-test=activity-chart] canvas').first().waitFor();
   await page.locator('[data-test=group-size-chart] canvas').first().waitFor();
-  await page.waitForTimeout(600); // the chart's entry animation
+  await page.waitForTimeout(600); // the charts' entry animation
   await shot(page, '03-overview');
 
   watch.step = 'groups';
-  const groups = (await apiGet('/api/v1/groups')).groups;
-  const largest = [...groups].sort((a, b) => b.member_count - a.member_count || a.id - b.id)[0];
+  // The page the console opens on: the 50 largest groups, largest first.
+  const groups = (await apiGet('/api/v1/groups?sort=member_count&order=desc&limit=50')).groups;
+  const largest = groups[0];
   const rows = page.locator('[data-test=groups-table] .el-table__body tr');
   await timed('overview_to_groups_ms', async () => {
     await page.locator('[data-test=menu-groups]').click();
@@ -116,6 +139,12 @@ try {
   const capacity = largest.capacity > 0 ? String(largest.capacity) : '不限';
   assertEqual(members, `${largest.member_count}/${capacity}`, `the members of ${largest.name}`);
   assertEqual((await row.locator('[data-test=group-bot]').innerText()).trim(), largest.bot_present ? '在群中' : '已离开', 'bot present');
+  // Its messages of the last 14 days as a sparkline.
+  const slug = communities.find((c) => c.id === largest.community_id).slug;
+  const spark = (await apiGet(`/api/v1/activity/groups?community=${slug}&days=14&groups=${largest.id}`)).groups[0];
+  const line = row.locator('[data-test=sparkline]');
+  await line.waitFor({ timeout: 10000 });
+  assertEqual(await line.getAttribute('data-values'), spark.messages.join(','), `the sparkline of ${largest.name}`);
   await shot(page, '04-groups');
 
   watch.step = 'English';

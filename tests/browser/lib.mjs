@@ -21,13 +21,14 @@ export function assert(condition, what) {
 
 // `qunzhu demo` into a fresh directory, `accounts` created with the CLI ([{name, role, password}];
 // none: the first start makes 'admin' and prints its password), then `qunzhu serve` on port 0.
+// The demo's days end yesterday (--recent), so the Overview's last-30-days chart shows them.
 // QZ_BROWSER_DEMO: more arguments for `qunzhu demo` (the page timings at 100,000 members are
 // taken with QZ_BROWSER_DEMO="--members 100000 --days 90"; docs/benchmarks.md).
 export async function startServer(binary, { accounts = [] } = {}) {
   const dir = scratch('qz-browser-');
   const data = path.join(dir, 'data');
   const demoArgs = (process.env.QZ_BROWSER_DEMO ?? '').split(/\s+/).filter(Boolean);
-  execFileSync(binary, ['demo', '--data', data, ...demoArgs], { stdio: 'ignore' });
+  execFileSync(binary, ['demo', '--data', data, '--recent', ...demoArgs], { stdio: 'ignore' });
   for (const a of accounts) {
     execFileSync(binary, ['user', 'create', a.name, '--role', a.role, '--data', data], { input: `${a.password}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
   }

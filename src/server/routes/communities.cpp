@@ -48,10 +48,18 @@ ApiJson GroupJson(const Group& g) {
 // GET /api/v1/stats
 Status GetStats(Call& c) {
   QZ_ASSIGN_OR_RETURN(const StoreStats s, c.store().Stats());
+  // The outbox by status, from the counts the store keeps (the Overview's outbox health).
+  QZ_ASSIGN_OR_RETURN(const ActionCounts a, c.store().CountActions());
   c.RespondJson({{"events", s.events},
                  {"members", s.members},
                  {"groups", s.groups},
-                 {"communities", s.communities}});
+                 {"communities", s.communities},
+                 {"outbox",
+                  {{"pending", a.pending},
+                   {"sending", a.sending},
+                   {"done", a.done},
+                   {"failed", a.failed},
+                   {"possibly_sent", a.possibly_sent}}}});
   return Status::Ok();
 }
 

@@ -16,6 +16,20 @@ export interface Stats {
   members: number;
   groups: number;
   communities: number;
+  // The outbox's actions by status (absent from a server before the activity charts).
+  outbox?: { pending: number; sending: number; done: number; failed: number; possibly_sent: number };
+}
+
+// GET /api/v1/activity/daily: one entry per day of the community's time zone, oldest first.
+export interface DailyActivity {
+  time_zone: string;
+  days: { day: string; joins: number; leaves: number; messages: number }[];
+}
+
+// GET /api/v1/activity/groups: a series per group asked for, on `days`.
+export interface GroupActivity {
+  days: string[];
+  groups: { group: number; joins: number[]; leaves: number[]; messages: number[] }[];
 }
 
 export interface Community {
