@@ -28,6 +28,7 @@ struct UserFlags {
   std::string data;
   std::string name;
   std::string role;
+  std::string community;  // grant, revoke: the community's slug
 };
 
 int Fail(const Status& st) {
@@ -125,15 +126,61 @@ int RunSetDisabled(const UserFlags& f, bool disabled) {
   return 0;
 }
 
+// grant (`role` set) and revoke (nullopt): the account's role inside the community --community.
+// The rules are ChangeAccount's (the command line acts as an owner: the last enabled owner keeps
+// the owner role everywhere).
+int RunCommunityRole(const UserFlags& f, bool grant) {
+  std::optional<AccountRole> role;
+  if (grant) {
+    auto parsed = ParseCommunityRole(f.role, "--role");
+    if (!parsed.ok()) return Fail(parsed.status());
+    role = *parsed;
+  }
+  auto store = OpenStore(f.data, /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  if (auto account = FindAccount(**store, f.name); !account.ok()) return Fail(account.status());
+  auto communities = (*store)->ListCommunities();
+  if (!communities.ok()) return Fail(communities.status());
+  auto community = CommunityIdOfSlug(*communities, f.community, "--community");
+  if (!community.ok()) return Fail(community.status());
+  auto changed = ChangeAccount(**store, AccountActor{}, f.name, {.communities = {{*community, role}}});
+  if (!changed.ok()) return Fail(changed.status());
+  if (changed->refused != AccountRefusal::kNone) return Refused(changed->refused, changed->reason);
+  if (grant) {
+    fmt::print("'{}' has the role {} in the community '{}'\n", f.name, AccountRoleName(*role),
+               f.community);
+  } else {
+    fmt::print("'{}' has its base role {} in the community '{}' again\n", f.name,
+               AccountRoleName(changed->value.account.role), f.community);
+  }
+  return 0;
+}
+
+// "camp=operator,fans=viewer", or "-" for none.
+std::string CommunitiesColumn(const CommunityRoles& roles, const std::vector<Community>& communities) {
+  std::string out;
+  for (const auto& [slug, role] : RolesBySlug(roles, communities)) {
+    out += fmt::format("{}{}={}", out.empty() ? "" : ",", slug, AccountRoleName(role));
+  }
+  return out.empty() ? "-" : out;
+}
+
 int RunList(const UserFlags& f) {
   auto store = OpenStore(f.data, /*create=*/false);
   if (!store.ok()) return Fail(store.status());
   auto accounts = (*store)->ListAccounts();
   if (!accounts.ok()) return Fail(accounts.status());
-  fmt::print("{:<24} {:<10} {:<25} {}\n", "NAME", "ROLE", "CREATED", "DISABLED");
+  auto roles = (*store)->ListCommunityRoles();
+  if (!roles.ok()) return Fail(roles.status());
+  auto communities = (*store)->ListCommunities();
+  if (!communities.ok()) return Fail(communities.status());
+  fmt::print("{:<24} {:<10} {:<25} {:<9} {}\n", "NAME", "ROLE", "CREATED", "DISABLED",
+             "COMMUNITIES");
   for (const Account& a : *accounts) {
-    fmt::print("{:<24} {:<10} {:<25} {}\n", a.name, AccountRoleName(a.role),
-               FormatRfc3339(a.created_at), a.disabled ? "yes" : "no");
+    const auto it = roles->find(a.name);
+    fmt::print("{:<24} {:<10} {:<25} {:<9} {}\n", a.name, AccountRoleName(a.role),
+               FormatRfc3339(a.created_at), a.disabled ? "yes" : "no",
+               CommunitiesColumn(it == roles->end() ? CommunityRoles{} : it->second, *communities));
   }
   return 0;
 }
@@ -176,9 +223,38 @@ void AddUserCommands(CLI::App& app) {
   passwd->footer(password_help + "\nEvery open session of the account is signed out.");
   passwd->callback([flags] { throw CLI::RuntimeError(RunPasswd(*flags)); });
 
-  auto* list = AddUserSubcommand(user, "list", "List the accounts: name, role, created, disabled",
-                                 flags, false);
+  auto* list = AddUserSubcommand(
+      user, "list", "List the accounts: name, role, created, disabled, roles per community",
+      flags, false);
+  list->footer(
+      "\nCOMMUNITIES lists the roles an account has inside particular communities as "
+      "slug=role (comma-separated; '-' for none): there they replace its role.");
   list->callback([flags] { throw CLI::RuntimeError(RunList(*flags)); });
+
+  const std::string community_help =
+      "\nA role inside one community replaces the account's role (`user create --role`) there, "
+      "higher or lower: e.g. a viewer who is an operator in the community 'camp' may act on camp's "
+      "moderation, tasks, outbox and sandbox groups and only read elsewhere. Owner is global: it is "
+      "never a role inside one community. The last enabled owner keeps the owner role "
+      "everywhere. Open sessions get the change at once.";
+  auto* grant = AddUserSubcommand(
+      user, "grant", "Give an account a role inside one community", flags, true);
+  grant->add_option("--community", flags->community, "The community's slug")->required();
+  grant->add_option("--role", flags->role,
+                    "viewer, assistant, operator or admin (the role inside that community)")
+      ->required();
+  grant->footer(community_help +
+                "\nExit 2 for an unknown community or a role that is not allowed, 1 for an "
+                "unknown account or a refused change.");
+  grant->callback([flags] { throw CLI::RuntimeError(RunCommunityRole(*flags, true)); });
+  auto* revoke = AddUserSubcommand(
+      user, "revoke", "Remove an account's role inside one community (its own role applies there)",
+      flags, true);
+  revoke->add_option("--community", flags->community, "The community's slug")->required();
+  revoke->footer(community_help +
+                 "\nRevoking a role the account does not have is no error. Exit 2 for an unknown "
+                 "community, 1 for an unknown account or a refused change.");
+  revoke->callback([flags] { throw CLI::RuntimeError(RunCommunityRole(*flags, false)); });
 
   auto* disable = AddUserSubcommand(
       user, "disable", "Disable an account: it cannot sign in, its sessions end", flags, true);
@@ -188,7 +264,8 @@ void AddUserCommands(CLI::App& app) {
 
   user->footer(
       "\nRoles, each allowing what those before it allow: viewer, assistant, operator, admin, "
-      "owner (README, HTTP API). `serve` creates the account 'admin' (owner) on a data directory "
+      "owner (README, HTTP API); `grant` and `revoke` set an account's role inside one "
+      "community. `serve` creates the account 'admin' (owner) on a data directory "
       "without accounts and prints its password once.");
 }
 

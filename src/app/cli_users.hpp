@@ -13,10 +13,12 @@
 
 namespace qz {
 
-// Adds the `user` command and its subcommands (create, passwd, list, disable, enable) to `app`.
+// Adds the `user` command and its subcommands (create, passwd, list, disable, enable, grant,
+// revoke) to `app`.
 // Like AddModerationCommands: a chosen subcommand runs from its CLI11 callback and ends the parse
 // by throwing CLI::RuntimeError(exit code): 0 on success, 2 for invalid input (a name, role or
-// password that is not allowed), 1 otherwise (no such account, a taken name, the store).
+// password that is not allowed, an unknown community), 1 otherwise (no such account, a taken
+// name, a refused change, the store).
 // Passwords: the first line of standard input (without its line ending); when standard input is
 // a terminal or that line is empty, a random password is made and printed once on standard
 // output. Like `token create`, these take no lock: they work on a running server's directory.

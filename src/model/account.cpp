@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text/utf8.hpp"
 
 namespace qz {
@@ -70,6 +72,36 @@ std::optional<AccountRole> AccountRoleFromInt(int64_t value) {
 }
 
 std::string_view AccountRoleList() { return "viewer, assistant, operator, admin, owner"; }
+
+AccountRole RoleInCommunity(AccountRole base, const CommunityRoles& roles, int64_t community_id) {
+  const auto it = roles.find(community_id);
+  return it == roles.end() ? base : it->second;
+}
+
+AccountRole BestRole(AccountRole base, const CommunityRoles& roles) {
+  AccountRole best = base;
+  for (const auto& [community, role] : roles) best = std::max(best, role);
+  return best;
+}
+
+Status ValidateCommunityRole(AccountRole role, std::string_view field) {
+  if (role != AccountRole::kOwner) return Status::Ok();
+  return Status::Invalid(
+      "owner is a global role: it cannot be given inside one community (viewer, assistant, "
+      "operator, admin)",
+      std::string(field));
+}
+
+Result<AccountRole> ParseCommunityRole(std::string_view name, std::string_view field) {
+  const std::optional<AccountRole> role = ParseAccountRole(name);
+  if (!role) {
+    return Status::Invalid(fmt::format("'{}' is not a role (viewer, assistant, operator, admin)",
+                                       Excerpt(name, 40)),
+                           std::string(field));
+  }
+  QZ_RETURN_IF_ERROR(ValidateCommunityRole(*role, field));
+  return *role;
+}
 
 Status ValidateAccountName(std::string_view name) {
   if (name.empty()) return Status::Invalid("an account name must not be empty", "name");

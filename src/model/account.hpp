@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -34,6 +35,24 @@ std::string_view AccountRoleList();
 
 // Whether a principal with role `have` may use something that needs `need`.
 inline bool RoleAllows(AccountRole have, AccountRole need) { return have >= need; }
+
+// An account's roles inside particular communities, by community id (CommunityId, an int64_t;
+// model/entities.hpp): inside that community the role replaces the account's base role
+// (Account::role), higher or lower. Never kOwner: the owner role is global
+// (ValidateCommunityRole). API tokens have none.
+using CommunityRoles = std::map<int64_t, AccountRole>;
+
+// The role that applies inside community `community_id`: its entry in `roles`, else `base`
+// (also for kNoId, "outside any community").
+AccountRole RoleInCommunity(AccountRole base, const CommunityRoles& roles, int64_t community_id);
+// The highest of `base` and every role in `roles`: the most the account may do somewhere.
+AccountRole BestRole(AccountRole base, const CommunityRoles& roles);
+// Whether `role` may be given inside one community: any role but owner. kInvalidArgument naming
+// `field` otherwise.
+Status ValidateCommunityRole(AccountRole role, std::string_view field);
+// The role named `name` (ParseAccountRole) that may be given inside one community; kInvalidArgument
+// naming `field` for a name that is no role, or for owner.
+Result<AccountRole> ParseCommunityRole(std::string_view name, std::string_view field);
 
 inline constexpr size_t kMaxAccountNameChars = 64;
 // A name is 1..64 characters, each an ASCII letter or digit, '.', '_', '-', or a CJK character

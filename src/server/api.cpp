@@ -85,7 +85,8 @@ Principal TokenPrincipal(const ApiToken& token) {
 
 // The account signed in with the session whose secret hashes to `hash`, as of `now`. Every
 // failure is 401: an unknown (forged, ended) or expired session, a removed or disabled account.
-// The role is the account's now, so a changed role applies to sessions already open.
+// The roles (base and per community) are the account's now, so a changed role applies to
+// sessions already open.
 Result<Principal> SessionPrincipal(Store& store, const std::string& hash, TimeMs now) {
   const Status signed_out(Code::kUnauthenticated,
                           "the session has ended or is not valid; sign in again "
@@ -94,9 +95,11 @@ Result<Principal> SessionPrincipal(Store& store, const std::string& hash, TimeMs
   if (!session || session->expires_at <= now) return signed_out;
   QZ_ASSIGN_OR_RETURN(const std::optional<Account> account, store.GetAccount(session->account));
   if (!account || account->disabled) return signed_out;
+  QZ_ASSIGN_OR_RETURN(CommunityRoles community_roles, store.GetCommunityRoles(account->name));
   return Principal{.kind = Principal::Kind::kAccount,
                    .name = account->name,
                    .role = account->role,
+                   .community_roles = std::move(community_roles),
                    .session_hash = session->hash,
                    .csrf = session->csrf,
                    .session_expires_at = session->expires_at};
@@ -247,7 +250,8 @@ struct Api::Impl {
 
   // After authentication: a session's write must carry its CSRF token (a browser sends the cookie
   // with a request another site's page makes; only our page knows the token), then the route's
-  // role.
+  // role: the base role, or for a Scope::kCommunity route the best role in any community (the
+  // handler checks the one it acts in: Call::RequireRole).
   void Authorized(const std::shared_ptr<Call>& call, const Principal& principal,
                   const RouteTable::Match& match) {
     if (principal.kind == Principal::Kind::kAccount && !IsSafeMethod(call->method())) {
@@ -259,18 +263,26 @@ struct Api::Impl {
                                  "X-CSRF-Token"));
       }
     }
+    const bool community_scoped =
+        match.route != nullptr && match.route->scope == Scope::kCommunity;
     if (match.route != nullptr) {
       const AccountRole needed = match.route->required_role();
-      if (!RoleAllows(principal.role, needed)) {
+      const AccountRole have = community_scoped ? principal.BestRole() : principal.role;
+      if (!RoleAllows(have, needed)) {
         return call->Fail(Status(
             Code::kPermissionDenied,
-            fmt::format("{} {} needs the role {} (or higher); {} '{}' has the role {}",
+            fmt::format("{} {} needs the role {} (or higher){}; {} '{}' has the role {}{}",
                         call->method(), match.route->pattern, AccountRoleName(needed),
+                        community_scoped ? " in the community it acts in" : "",
                         principal.kind == Principal::Kind::kToken ? "the token" : "the account",
-                        principal.name, AccountRoleName(principal.role))));
+                        principal.name, AccountRoleName(principal.role),
+                        community_scoped && !principal.community_roles.empty()
+                            ? fmt::format(" (at most {} in any community)", AccountRoleName(have))
+                            : "")));
       }
     }
     call->set_principal(principal);
+    if (community_scoped) call->set_community_check_pending();
     Dispatch(call, match);
   }
 

@@ -19,6 +19,17 @@ Result<Community> CommunityOfCall(const Call& c) {
   return Status::NotFound(fmt::format("no community '{}'", want));
 }
 
+Status RequireRoleIn(Call& c, CommunityId community_id, AccountRole need) {
+  std::string slug;
+  if (community_id != kNoId) {
+    QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
+    for (const Community& x : communities) {
+      if (x.id == community_id) slug = x.slug;
+    }
+  }
+  return c.RequireRole(community_id, need, slug);
+}
+
 Status SubmitCommand(const Call& c, std::string_view community, std::string command, std::string payload) {
   Event e;
   e.id = "cmd:" + RandomHex(12);

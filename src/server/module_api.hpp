@@ -1,5 +1,6 @@
-// qunzhu server/module_api: what modules' HTTP routes share: the community a call is about, and
-// a change made the module way, as a `command` event through ingest (durable, replayed).
+// qunzhu server/module_api: what modules' HTTP routes share: the community a call is about, the
+// caller's role inside it, and a change made the module way, as a `command` event through ingest
+// (durable, replayed).
 #pragma once
 
 #include <string>
@@ -15,6 +16,11 @@ namespace qz {
 // The community named by the call's `community` query parameter (default "default"); kNotFound
 // when the store has none by that slug. Blocking (reads the store).
 Result<Community> CommunityOfCall(const Call& c);
+
+// Call::RequireRole for the community with id `community_id` (kNoId: outside any community),
+// naming it by its slug in a refusal. For routes of Scope::kCommunity that know the community by
+// its id (a task's, an action's, a group's). Blocking (reads the store's communities).
+Status RequireRoleIn(Call& c, CommunityId community_id, AccountRole need);
 
 // Submits one event qunzhu makes itself (an operator's change through the API) and waits until
 // it is durable and applied. The event's own rejection is returned as the error. Blocking.

@@ -1,5 +1,6 @@
 #include "server/route.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -241,8 +242,36 @@ int64_t Call::IntParam(std::string_view name) const {
   return api_internal::ParsePositiveInt(Param(name));
 }
 
+Status Call::RequireRole(int64_t community_id, AccountRole need, std::string_view community) {
+  const Principal& p = principal_;
+  const AccountRole have = p.RoleIn(community_id);
+  if (p.kind != Principal::Kind::kNone && RoleAllows(have, need)) {
+    community_check_pending_.store(false);
+    return Status::Ok();
+  }
+  const std::string where =
+      community_id == 0 ? std::string("outside any community")
+      : community.empty() ? fmt::format("in community {}", community_id)
+                          : fmt::format("in the community '{}'", community);
+  if (p.kind == Principal::Kind::kNone) {
+    return Status(Code::kPermissionDenied,
+                  fmt::format("{} {} needs the role {} (or higher) {}; the caller is not signed in",
+                              request_.method, path_, AccountRoleName(need), where));
+  }
+  return Status(Code::kPermissionDenied,
+                fmt::format("{} {} needs the role {} (or higher) {}; {} '{}' has the role {} there",
+                            request_.method, path_, AccountRoleName(need), where,
+                            p.kind == Principal::Kind::kToken ? "the token" : "the account", p.name,
+                            AccountRoleName(have)));
+}
+
 void Call::Respond(ApiResponse response) {
   if (answered_.exchange(true)) return;
+  if (response.status < 400 && community_check_pending_.load()) {
+    spdlog::error("{} {}: a community route answered {} without Call::RequireRole; refused",
+                  request_.method, path_, response.status);
+    response = ErrorResponse(Status::Internal("internal error"));
+  }
   respond_(std::move(response));
 }
 

@@ -2,7 +2,8 @@
 // adapters) as much as for the server's own. A route is a method, a path pattern with typed
 // parameters and a handler that answers through a `Call`; a `RouteTable` is what src/app fills
 // and the server dispatches from. A route says the least role (model/account.hpp) a caller
-// needs; a handler sees who called (`Call::principal()`). Transport-free (no Beast): core, model's
+// needs, globally or inside the community it acts in (Scope); a handler sees who called
+// (`Call::principal()`). Transport-free (no Beast): core, model's
 // account roles and nlohmann only.
 #pragma once
 
@@ -62,11 +63,21 @@ struct Principal {
   };
   Kind kind = Kind::kNone;
   std::string name;  // the account's name, or the token's name (ApiToken::name)
-  AccountRole role = AccountRole::kViewer;
+  AccountRole role = AccountRole::kViewer;  // the base role: what applies outside community_roles
+  // kAccount only: the account's roles inside particular communities, as stored when the request
+  // was authenticated (each replaces `role` in its community; model/account.hpp). Tokens have none.
+  CommunityRoles community_roles;
   // kAccount only: the session (the SHA-256 of its secret, as stored), its CSRF token and end.
   std::string session_hash;
   std::string csrf;
   TimeMs session_expires_at = 0;
+
+  // The role inside community `community_id` (kNoId, 0: outside any community: `role`).
+  AccountRole RoleIn(int64_t community_id) const {
+    return RoleInCommunity(role, community_roles, community_id);
+  }
+  // The highest role anywhere: what a Scope::kCommunity route's gate compares.
+  AccountRole BestRole() const { return qz::BestRole(role, community_roles); }
 };
 
 struct ApiResponse {
@@ -189,6 +200,15 @@ class Call : public std::enable_shared_from_this<Call> {
   // Who called: set by the server before the handler runs (Kind::kNone on a public route).
   const Principal& principal() const { return principal_; }
 
+  // For a route of Scope::kCommunity, once the handler knows which community the request acts
+  // in: ok when the caller's role there (Principal::RoleIn; kNoId, 0: outside any community, the
+  // base role) allows `need`; otherwise kPermissionDenied (403) whose message names the role
+  // needed and the community (`community` when given, e.g. its slug, else its id). Any thread.
+  // Such a handler must call it, and get ok, before any successful answer: a success answered
+  // without it becomes a 500 (Respond), so a handler that forgot refuses instead of letting a
+  // caller act where its role is too low.
+  Status RequireRole(int64_t community_id, AccountRole need, std::string_view community = {});
+
   const ApiServices& services() const { return services_; }
   Store& store() const { return services_.store; }
   Ingest& ingest() const { return services_.ingest; }
@@ -232,6 +252,8 @@ class Call : public std::enable_shared_from_this<Call> {
   }
   void set_query(QueryParams query) { query_ = std::move(query); }
   void set_principal(Principal principal) { principal_ = std::move(principal); }
+  // Set by the server for a route of Scope::kCommunity: RequireRole must pass before a success.
+  void set_community_check_pending() { community_check_pending_.store(true); }
 
  private:
   ApiRequest request_;
@@ -243,6 +265,7 @@ class Call : public std::enable_shared_from_this<Call> {
   std::vector<std::pair<std::string, std::string>> params_;  // decoded, in pattern order
   QueryParams query_;
   Principal principal_;
+  std::atomic<bool> community_check_pending_{false};
   std::atomic<bool> answered_{false};
 };
 
@@ -258,6 +281,16 @@ enum class Access {
   // least the route's required_role().
   kSignedIn,
   kPublic,  // no token (e.g. webhooks verified by the platform's signature, /healthz, sign-in)
+};
+// Whose role the gate compares with a route's required_role().
+enum class Scope {
+  // The default: the caller's base role (Principal::role), whatever the request is about.
+  kGlobal,
+  // The route acts inside one community that only its handler can tell (the community of a
+  // decision, a task, an action, a group). The gate admits a caller whose best role in any
+  // community (Principal::BestRole) meets the route's role; the handler then calls
+  // Call::RequireRole with the community once it knows it.
+  kCommunity,
 };
 
 // One HTTP route. `pattern` is an absolute path whose segments are literals or typed parameters:
@@ -275,6 +308,7 @@ struct Route {
   // (reading), operator for every other method (acting). Configuration (playbooks, bindings,
   // platform settings, accounts) sets kAdmin.
   std::optional<AccountRole> min_role;
+  Scope scope = Scope::kGlobal;
 
   AccountRole required_role() const {
     if (min_role) return *min_role;

@@ -1,11 +1,13 @@
 // Tests of the console's accounts on the API: sign-in, the session cookie and its CSRF token,
-// sign-out, the limit on failed sign-ins, and the role every route requires. Through the real
-// HttpServer over the in-memory fakes (server/testing/).
+// sign-out, the limit on failed sign-ins, the role every route requires, and roles per community
+// (the gate of Scope::kCommunity routes, Call::RequireRole, the account API's "communities").
+// Through the real HttpServer over the in-memory fakes (server/testing/).
 #include <gtest/gtest.h>
 
 #include "core/crypto.hpp"
 #include "server/auth.hpp"
 #include "server/http_server.hpp"
+#include "server/module_api.hpp"
 #include "server/testing/server_fixture.hpp"
 
 namespace qz {
@@ -45,7 +47,22 @@ class SessionTest : public ServerFixture {
       return Status::Ok();
     };
     QZ_RETURN_IF_ERROR(table.Add({"GET", "/test/whoami", echo}));
-    return table.Add({"POST", "/test/act", echo});  // non-GET: operator by default
+    QZ_RETURN_IF_ERROR(table.Add({"POST", "/test/act", echo}));  // non-GET: operator by default
+    // Acts inside the community whose id is `?community=` (0: outside any), as the routes of
+    // decisions, tasks and actions do once they know theirs.
+    QZ_RETURN_IF_ERROR(table.Add({"POST", "/test/community",
+                                  [echo](Call& c) {
+                                    QZ_ASSIGN_OR_RETURN(const int64_t id,
+                                                        c.query().NonNegative("community"));
+                                    QZ_RETURN_IF_ERROR(
+                                        RequireRoleIn(c, id, AccountRole::kOperator));
+                                    return echo(c);
+                                  },
+                                  RunOn::kBlockingPool, Access::kSignedIn,
+                                  AccountRole::kOperator, Scope::kCommunity}));
+    // A handler of a community route that answers without checking the community: a bug.
+    return table.Add({"POST", "/test/forgetful", echo, RunOn::kIoThread, Access::kSignedIn,
+                      AccountRole::kOperator, Scope::kCommunity});
   }
 
   Reply SignIn(const std::string& name, const std::string& password, Client* from = nullptr) {
@@ -318,9 +335,163 @@ TEST_F(SessionTest, TheAccountListNeverShowsPasswordHashes) {
   ASSERT_EQ(r.body["accounts"].size(), 6u);
   EXPECT_EQ(r.body["accounts"][0],
             json({{"name", "admin"}, {"role", "admin"}, {"created_at", "2023-11-14T22:13:20Z"},
-                  {"disabled", false}}));
+                  {"disabled", false}, {"communities", json::object()}}));
   EXPECT_EQ(r.raw.body().find("argon2"), std::string::npos);
   EXPECT_EQ(r.raw.body().find("password"), std::string::npos);
+}
+
+// Roles per community. Communities 1 "default" and 2 "camp"; "scoped" is a viewer who is an
+// operator in default (and an assistant in community 9, which does not exist), "limited" an
+// operator who is a viewer in default.
+class CommunityRoleTest : public SessionTest {
+ protected:
+  void SetUp() override {
+    SessionTest::SetUp();
+    // Before the first request: the fake's communities are not guarded.
+    store_.communities.push_back({2, "camp", "Camp", "Asia/Shanghai", 1700000000000});
+    auto hash = HashPassword(kPassword);
+    ASSERT_TRUE(hash.ok());
+    for (const auto& [name, role] : {std::pair{"scoped", AccountRole::kViewer},
+                                     std::pair{"limited", AccountRole::kOperator}}) {
+      ASSERT_TRUE(store_.CreateAccount({.name = name, .password_hash = *hash, .role = role}).ok());
+    }
+    ASSERT_TRUE(store_
+                    .ChangeCommunityRoles("scoped", {{1, AccountRole::kOperator},
+                                                     {9, AccountRole::kAssistant}})
+                    .ok());
+    ASSERT_TRUE(store_.ChangeCommunityRoles("limited", {{1, AccountRole::kViewer}}).ok());
+  }
+
+  Reply Act(const Signed& s, const std::string& target, const std::string& body = "") {
+    return WithCookie("POST", target, s.cookie, s.csrf, body);
+  }
+  // The error message of a 403 permission_denied (a failure otherwise).
+  std::string Refused(const Reply& r) {
+    ExpectError(r, 403, "permission_denied");
+    return r.body.is_object() ? r.body["error"].value("message", "") : "";
+  }
+};
+
+TEST_F(CommunityRoleTest, TheGateAdmitsTheBestRoleAndTheHandlerChecksItsCommunity) {
+  const Signed scoped = SignedIn("scoped");
+  EXPECT_EQ(Act(scoped, "/test/community?community=1").status, 200) << "an operator in default";
+  const std::string in_camp = Refused(Act(scoped, "/test/community?community=2"));
+  EXPECT_NE(in_camp.find("needs the role operator (or higher) in the community 'camp'; the "
+                         "account 'scoped' has the role viewer there"),
+            std::string::npos)
+      << in_camp;
+  const std::string outside = Refused(Act(scoped, "/test/community?community=0"));
+  EXPECT_NE(outside.find("outside any community"), std::string::npos) << outside;
+  // Every other route compares the base role.
+  EXPECT_NE(Refused(Act(scoped, "/test/act")).find("has the role viewer"), std::string::npos);
+
+  // Without a role that high anywhere, the gate refuses before the handler runs.
+  const std::string gate = Refused(Act(SignedIn("viewer"), "/test/community?community=1"));
+  EXPECT_NE(gate.find("POST /test/community needs the role operator (or higher) in the community "
+                      "it acts in; the account 'viewer' has the role viewer"),
+            std::string::npos)
+      << gate;
+
+  // A role per community may be lower than the base role.
+  const Signed limited = SignedIn("limited");
+  EXPECT_NE(Refused(Act(limited, "/test/community?community=1")).find("'default'"),
+            std::string::npos);
+  EXPECT_EQ(Act(limited, "/test/community?community=2").status, 200);
+  EXPECT_EQ(Act(limited, "/test/community?community=0").status, 200);
+  EXPECT_EQ(Act(limited, "/test/act").status, 200) << "the base role, outside communities";
+
+  // Tokens have no roles per community: their role counts everywhere.
+  EXPECT_EQ(Send("POST", "/test/community?community=2", "").status, 200);
+  ASSERT_TRUE(store_.PutToken({.hash = Sha256Hex("viewer-token"), .name = "dashboard",
+                               .role = AccountRole::kViewer})
+                  .ok());
+  Req q;
+  q.method = "POST";
+  q.target = "/test/community?community=1";
+  q.token = "viewer-token";
+  EXPECT_NE(Refused(Send(q)).find("the token 'dashboard' has the role viewer"), std::string::npos);
+
+  // A change applies to the open session at once.
+  ASSERT_TRUE(store_.ChangeCommunityRoles("scoped", {{1, std::nullopt}}).ok());
+  Refused(Act(scoped, "/test/community?community=1"));
+}
+
+TEST_F(CommunityRoleTest, ACommunityRouteThatAnswersWithoutTheCheckFails) {
+  Reply r = Send("POST", "/test/forgetful", "");  // the owner token: the gate admits it
+  ExpectError(r, 500, "internal");
+}
+
+TEST_F(CommunityRoleTest, TheSessionSaysTheRolesPerCommunityBySlug) {
+  Reply signed_in = SignIn("scoped", kPassword);
+  ASSERT_EQ(signed_in.status, 200) << signed_in.raw.body();
+  EXPECT_EQ(signed_in.body["communities"], json({{"default", "operator"}}))
+      << "a role in a community that does not exist is left out";
+  Reply who = WithCookie("GET", "/api/v1/session", CookieOf(signed_in), "");
+  EXPECT_EQ(who.body["communities"], json({{"default", "operator"}})) << who.raw.body();
+  EXPECT_EQ(who.body["role"], "viewer");
+  EXPECT_EQ(Get("/api/v1/session").body["communities"], json::object()) << "a token has none";
+}
+
+TEST_F(CommunityRoleTest, TaskWorkIsCheckedInTheTasksCommunity) {
+  // The fake's tasks are in community 1 (default) and it keeps no workflow: a write that gets
+  // past the role is 503.
+  const Signed scoped = SignedIn("scoped");
+  const Signed limited = SignedIn("limited");
+  for (const char* verb : {"close", "assign"}) {
+    const std::string target = std::string("/api/v1/tasks/1/") + verb;
+    const std::string body = std::string(verb) == "assign" ? R"({"assignee":""})" : "";
+    EXPECT_EQ(Act(scoped, target, body).status, 503) << verb;
+    const std::string refused = Refused(Act(limited, target, body));
+    EXPECT_NE(refused.find("in the community 'default'"), std::string::npos) << refused;
+    EXPECT_EQ(Act(scoped, std::string("/api/v1/tasks/99/") + verb, body).status, 404);
+  }
+}
+
+TEST_F(CommunityRoleTest, AdminsSetAndRemoveRolesPerCommunityBySlug) {
+  const Signed admin = SignedIn("admin");
+  auto patch = [&](const std::string& name, const json& body) {
+    return WithCookie("PATCH", "/api/v1/accounts/" + name, admin.cookie, admin.csrf, body.dump());
+  };
+  Reply set = patch("viewer", {{"communities", {{"camp", "operator"}, {"default", "admin"}}}});
+  ASSERT_EQ(set.status, 200) << set.raw.body();
+  EXPECT_EQ(set.body["account"]["communities"], json({{"camp", "operator"}, {"default", "admin"}}));
+  EXPECT_EQ(set.body["account"]["role"], "viewer");
+  Reply removed = patch("viewer", {{"communities", {{"default", nullptr}}}});
+  ASSERT_EQ(removed.status, 200) << removed.raw.body();
+  EXPECT_EQ(removed.body["account"]["communities"], json({{"camp", "operator"}}));
+
+  // One bad entry and nothing is applied; the field names it.
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"communities", {{"default", "admin"}, {"nope", "viewer"}}}}, "communities.nope"},
+      {{{"communities", {{"camp", "owner"}}}}, "communities.camp"},
+      {{{"communities", {{"camp", "boss"}}}}, "communities.camp"},
+      {{{"communities", {{"camp", 3}}}}, "communities.camp"},
+      {{{"communities", "camp"}}, "communities"},
+      {{{"role", "admin"}, {"communities", {{"x", "viewer"}}}}, "communities.x"},
+  };
+  for (const auto& [body, field] : bad) ExpectError(patch("viewer", body), 400, "invalid_argument", field);
+  Reply listed = WithCookie("GET", "/api/v1/accounts", admin.cookie, "");
+  for (const json& a : listed.body["accounts"]) {
+    if (a["name"] == "viewer") {
+      EXPECT_EQ(a["communities"], json({{"camp", "operator"}}));
+      EXPECT_EQ(a["role"], "viewer");
+    }
+    if (a["name"] == "scoped") {
+      EXPECT_EQ(a["communities"], json({{"default", "operator"}}));
+    }
+  }
+
+  // The rules: an owner's roles are the owners'; nobody lowers their own; operators change none.
+  Reply owner = patch("owner", {{"communities", {{"camp", "admin"}}}});
+  ExpectError(owner, 403, "owner_only");
+  Reply self = patch("admin", {{"communities", {{"camp", "viewer"}}}});
+  ExpectError(self, 409, "self_change");
+  EXPECT_EQ(patch("admin", {{"communities", {{"camp", "admin"}}}}).status, 200)
+      << "not lower than before";
+  const Signed op = SignedIn("operator");
+  ExpectError(WithCookie("PATCH", "/api/v1/accounts/viewer", op.cookie, op.csrf,
+                         R"({"communities":{"camp":"viewer"}})"),
+              403, "permission_denied");
 }
 
 TEST(RouteRoleTest, ReadingIsViewerActingIsOperatorUnlessStated) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -31,6 +32,28 @@ Guarded<T> Allowed(T value) {
 
 // The owner role is granted, and owners (accounts and tokens) are changed, by owners only.
 bool MayTouchOwners(const AccountActor& actor) { return actor.role == AccountRole::kOwner; }
+
+// Roles per community are configuration: admins and owners change them (so granting admin inside
+// a community, too).
+bool MayChangeCommunityRoles(const AccountActor& actor) {
+  return RoleAllows(actor.role, AccountRole::kAdmin);
+}
+
+// Whether the account's role anywhere is lower after the change: its base role, or the role that
+// applies inside one of the communities either set of roles names.
+bool Lowered(AccountRole base_before, const CommunityRoles& before, AccountRole base_after,
+             const CommunityRoles& after) {
+  if (base_after < base_before) return true;
+  for (const CommunityRoles* roles : {&before, &after}) {
+    for (const auto& [community, role] : *roles) {
+      if (RoleInCommunity(base_after, after, community) <
+          RoleInCommunity(base_before, before, community)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 std::string OwnerOnlyReason(const AccountActor& actor) {
   return fmt::format(
@@ -63,6 +86,8 @@ std::string_view AccountRefusalCode(AccountRefusal refusal) {
       return "self_change";
     case AccountRefusal::kLastOwner:
       return "last_owner";
+    case AccountRefusal::kAdminOnly:
+      return "admin_only";
   }
   return "";
 }
@@ -91,22 +116,42 @@ Result<Guarded<NewAccount>> AddAccount(AdminStore& store, const AccountActor& ac
 Result<Guarded<ChangedAccount>> ChangeAccount(AdminStore& store, const AccountActor& actor,
                                               const std::string& name,
                                               const AccountChange& change) {
+  for (const auto& [community, role] : change.communities) {
+    if (role) QZ_RETURN_IF_ERROR(ValidateCommunityRole(*role, "communities"));
+  }
   std::lock_guard lock(ChangeMutex());
   QZ_ASSIGN_OR_RETURN(Account account, Existing(store, name));
+  QZ_ASSIGN_OR_RETURN(CommunityRoles communities, store.GetCommunityRoles(name));
   const AccountRole role = change.role.value_or(account.role);
   const bool disabled = change.disabled.value_or(account.disabled);
+  CommunityRoles new_communities = communities;
+  for (const auto& [community, community_role] : change.communities) {
+    if (community_role) {
+      new_communities[community] = *community_role;
+    } else {
+      new_communities.erase(community);
+    }
+  }
+  const bool communities_changed = new_communities != communities;
+  if (communities_changed && !MayChangeCommunityRoles(actor)) {
+    return Refused<ChangedAccount>(
+        AccountRefusal::kAdminOnly,
+        fmt::format("only an admin or owner may change roles per community ('{}' has the role {})",
+                    actor.name, AccountRoleName(actor.role)));
+  }
   if ((role == AccountRole::kOwner || account.role == AccountRole::kOwner) &&
-      (role != account.role || disabled != account.disabled) && !MayTouchOwners(actor)) {
+      (role != account.role || disabled != account.disabled || communities_changed) &&
+      !MayTouchOwners(actor)) {
     return Refused<ChangedAccount>(AccountRefusal::kOwnerOnly, OwnerOnlyReason(actor));
   }
-  const bool demoted = role < account.role;
+  const bool demoted = Lowered(account.role, communities, role, new_communities);
   const bool disabling = disabled && !account.disabled;
   if (actor.kind == AccountActor::Kind::kAccount && actor.name == name && (demoted || disabling)) {
     return Refused<ChangedAccount>(AccountRefusal::kSelf,
-                                   "an account cannot disable or demote itself; ask another admin");
+                                   "an account cannot disable or demote itself (also inside one "
+                                   "community); ask another admin");
   }
-  if (account.role == AccountRole::kOwner && !account.disabled &&
-      (role != AccountRole::kOwner || disabled)) {
+  if (account.role == AccountRole::kOwner && !account.disabled && (demoted || disabled)) {
     QZ_ASSIGN_OR_RETURN(const std::vector<Account> all, store.ListAccounts());
     const auto owners = std::count_if(all.begin(), all.end(), [](const Account& a) {
       return a.role == AccountRole::kOwner && !a.disabled;
@@ -114,21 +159,26 @@ Result<Guarded<ChangedAccount>> ChangeAccount(AdminStore& store, const AccountAc
     if (owners <= 1) {
       return Refused<ChangedAccount>(
           AccountRefusal::kLastOwner,
-          fmt::format("'{}' is the last enabled owner; make another owner "
-                      "first",
+          fmt::format("'{}' is the last enabled owner and stays one everywhere; make another "
+                      "owner first",
                       name));
     }
   }
-  account.role = role;
-  account.disabled = disabled;
-  QZ_RETURN_IF_ERROR(store.UpdateAccount(account));
+  if (communities_changed) QZ_RETURN_IF_ERROR(store.ChangeCommunityRoles(name, change.communities));
+  if (change.role || change.disabled) {
+    account.role = role;
+    account.disabled = disabled;
+    QZ_RETURN_IF_ERROR(store.UpdateAccount(account));
+  }
   // A disabled account's sessions already stop working (each request reads the account); they
   // are deleted so that re-enabling it does not bring them back.
   int64_t ended = 0;
   if (disabling) {
     QZ_ASSIGN_OR_RETURN(ended, store.DeleteAccountSessions(name));
   }
-  return Allowed(ChangedAccount{.account = std::move(account), .sessions_ended = ended});
+  return Allowed(ChangedAccount{.account = std::move(account),
+                                .communities = std::move(new_communities),
+                                .sessions_ended = ended});
 }
 
 Result<Guarded<PasswordReset>> ResetPassword(AdminStore& store, const AccountActor& actor,
@@ -143,6 +193,23 @@ Result<Guarded<PasswordReset>> ResetPassword(AdminStore& store, const AccountAct
   QZ_RETURN_IF_ERROR(store.UpdateAccount(account));
   QZ_ASSIGN_OR_RETURN(const int64_t ended, store.DeleteAccountSessions(name));
   return Allowed(PasswordReset{.password = std::move(chosen), .sessions_ended = ended});
+}
+
+Result<CommunityId> CommunityIdOfSlug(const std::vector<Community>& communities,
+                                      std::string_view slug, std::string_view field) {
+  for (const Community& c : communities) {
+    if (c.slug == slug) return c.id;
+  }
+  return Status::Invalid(fmt::format("no community '{}'", slug), std::string(field));
+}
+
+std::map<std::string, AccountRole> RolesBySlug(const CommunityRoles& roles,
+                                               const std::vector<Community>& communities) {
+  std::map<std::string, AccountRole> out;
+  for (const Community& c : communities) {
+    if (auto it = roles.find(c.id); it != roles.end()) out.emplace(c.slug, it->second);
+  }
+  return out;
 }
 
 Status ValidateTokenName(std::string_view name) { return ValidateAccountName(name); }

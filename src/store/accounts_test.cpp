@@ -1,12 +1,14 @@
-// The console's account and token operations (store/accounts.hpp) and their rules, over the
-// SQLite store: what the API and the CLI share.
+// The console's account and token operations (store/accounts.hpp) and their rules, roles per
+// community included, over the SQLite store: what the API and the CLI share.
 #include "store/accounts.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "core/crypto.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -135,6 +137,104 @@ TEST_F(AccountsTest, NobodyDisablesOrDemotesThemselvesNorTheLastOwner) {
 
   EXPECT_EQ(ChangeAccount(*store_, kOwner, "nobody", {.disabled = true}).status().code(),
             Code::kNotFound);
+}
+
+// Roles per community (ids 1 and 2; the store does not check that communities exist).
+TEST_F(AccountsTest, RolesPerCommunityAreAnAdminsAndNeverOwner) {
+  ASSERT_OK_AND_ASSIGN(auto made,
+                       AddAccount(*store_, kOwner, "小明", AccountRole::kViewer, std::nullopt, 1));
+  ASSERT_EQ(made.refused, AccountRefusal::kNone);
+  const AccountActor op{
+      .kind = AccountActor::Kind::kAccount, .name = "op", .role = AccountRole::kOperator};
+  ASSERT_OK_AND_ASSIGN(auto by_operator,
+                       ChangeAccount(*store_, op, "小明",
+                                     {.communities = {{1, AccountRole::kOperator}}}));
+  EXPECT_EQ(by_operator.refused, AccountRefusal::kAdminOnly);
+  EXPECT_EQ(AccountRefusalCode(by_operator.refused), "admin_only");
+  const Status owner = ChangeAccount(*store_, kOwner, "小明",
+                                     {.communities = {{1, AccountRole::kAdmin},
+                                                      {2, AccountRole::kOwner}}})
+                           .status();
+  EXPECT_EQ(owner.code(), Code::kInvalidArgument) << owner.ToString();
+  EXPECT_EQ(owner.field(), "communities");
+  ASSERT_OK_AND_ASSIGN(CommunityRoles roles, store_->GetCommunityRoles("小明"));
+  EXPECT_TRUE(roles.empty()) << "nothing changed by a refusal or a bad role";
+
+  // An admin grants admin inside a community (higher than the base role) and a lower role.
+  ASSERT_OK_AND_ASSIGN(auto granted,
+                       ChangeAccount(*store_, kAdminToken, "小明",
+                                     {.communities = {{1, AccountRole::kAdmin}}}));
+  ASSERT_EQ(granted.refused, AccountRefusal::kNone) << granted.reason;
+  EXPECT_EQ(granted.value.communities, (CommunityRoles{{1, AccountRole::kAdmin}}));
+  ASSERT_OK_AND_ASSIGN(auto both, ChangeAccount(*store_, kAdmin, "小明",
+                                                {.role = AccountRole::kOperator,
+                                                 .communities = {{1, std::nullopt},
+                                                                 {2, AccountRole::kViewer}}}));
+  ASSERT_EQ(both.refused, AccountRefusal::kNone) << both.reason;
+  EXPECT_EQ(both.value.account.role, AccountRole::kOperator);
+  ASSERT_OK_AND_ASSIGN(roles, store_->GetCommunityRoles("小明"));
+  EXPECT_EQ(roles, (CommunityRoles{{2, AccountRole::kViewer}}));
+  // Disabling keeps them, for when the account is enabled again.
+  ASSERT_OK_AND_ASSIGN(auto disabled, ChangeAccount(*store_, kAdmin, "小明", {.disabled = true}));
+  ASSERT_EQ(disabled.refused, AccountRefusal::kNone);
+  ASSERT_OK_AND_ASSIGN(roles, store_->GetCommunityRoles("小明"));
+  EXPECT_EQ(roles, (CommunityRoles{{2, AccountRole::kViewer}}));
+}
+
+TEST_F(AccountsTest, TheSelfAndOwnerRulesHoldInsideCommunities) {
+  // Lowering oneself inside a community is a demotion; raising is not.
+  ASSERT_OK_AND_ASSIGN(auto self, ChangeAccount(*store_, kAdmin, "ops",
+                                                {.communities = {{1, AccountRole::kOperator}}}));
+  EXPECT_EQ(self.refused, AccountRefusal::kSelf);
+  ASSERT_OK(store_->ChangeCommunityRoles("ops", {{2, AccountRole::kViewer}}));
+  ASSERT_OK_AND_ASSIGN(auto raise, ChangeAccount(*store_, kAdmin, "ops",
+                                                 {.communities = {{2, std::nullopt}}}));
+  EXPECT_EQ(raise.refused, AccountRefusal::kNone) << raise.reason;
+  ASSERT_OK(store_->ChangeCommunityRoles("ops", {{2, AccountRole::kViewer}}));
+  ASSERT_OK_AND_ASSIGN(self, ChangeAccount(*store_, kAdmin, "ops", {.role = AccountRole::kOwner}));
+  EXPECT_EQ(self.refused, AccountRefusal::kOwnerOnly);
+
+  // An owner's roles per community are the owners' to change.
+  ASSERT_OK_AND_ASSIGN(auto owner, ChangeAccount(*store_, kAdmin, "boss",
+                                                 {.communities = {{1, AccountRole::kAdmin}}}));
+  EXPECT_EQ(owner.refused, AccountRefusal::kOwnerOnly);
+  // With two owners one may be lowered inside a community; the last stays owner everywhere.
+  ASSERT_OK_AND_ASSIGN(owner, ChangeAccount(*store_, kOwner, "boss",
+                                            {.communities = {{1, AccountRole::kAdmin}}}));
+  EXPECT_EQ(owner.refused, AccountRefusal::kNone) << owner.reason;
+  ASSERT_OK_AND_ASSIGN(auto gone, ChangeAccount(*store_, kOwner, "boss", {.disabled = true}));
+  ASSERT_EQ(gone.refused, AccountRefusal::kNone) << gone.reason;
+  ASSERT_OK_AND_ASSIGN(auto last, ChangeAccount(*store_, AccountActor{}, "root",
+                                                {.communities = {{1, AccountRole::kAdmin}}}));
+  EXPECT_EQ(last.refused, AccountRefusal::kLastOwner);
+  ASSERT_OK_AND_ASSIGN(CommunityRoles roles, store_->GetCommunityRoles("root"));
+  EXPECT_TRUE(roles.empty());
+}
+
+TEST(CommunityRoleNamesTest, SlugsAndRoles) {
+  const std::vector<Community> communities = {{.id = 1, .slug = "camp"}, {.id = 2, .slug = "fans"}};
+  ASSERT_OK_AND_ASSIGN(const CommunityId fans, CommunityIdOfSlug(communities, "fans", "f"));
+  EXPECT_EQ(fans, 2);
+  const Status unknown = CommunityIdOfSlug(communities, "Camp", "communities.Camp").status();
+  EXPECT_EQ(unknown.code(), Code::kInvalidArgument);
+  EXPECT_EQ(unknown.field(), "communities.Camp") << "slugs compare exactly";
+  EXPECT_EQ(RolesBySlug({{2, AccountRole::kViewer}, {1, AccountRole::kAdmin},
+                         {7, AccountRole::kOperator}},
+                        communities),
+            (std::map<std::string, AccountRole>{{"camp", AccountRole::kAdmin},
+                                                {"fans", AccountRole::kViewer}}))
+      << "a community that does not exist is left out";
+  ASSERT_OK_AND_ASSIGN(const AccountRole role, ParseCommunityRole("admin", "--role"));
+  EXPECT_EQ(role, AccountRole::kAdmin);
+  EXPECT_EQ(ParseCommunityRole("owner", "--role").status().field(), "--role");
+  EXPECT_EQ(ParseCommunityRole("boss", "x").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(RoleInCommunity(AccountRole::kOperator, {{1, AccountRole::kViewer}}, 1),
+            AccountRole::kViewer);
+  EXPECT_EQ(RoleInCommunity(AccountRole::kOperator, {{1, AccountRole::kViewer}}, 2),
+            AccountRole::kOperator);
+  EXPECT_EQ(BestRole(AccountRole::kViewer, {{1, AccountRole::kAssistant}, {2, AccountRole::kAdmin}}),
+            AccountRole::kAdmin);
+  EXPECT_EQ(BestRole(AccountRole::kOperator, {{1, AccountRole::kViewer}}), AccountRole::kOperator);
 }
 
 TEST_F(AccountsTest, DisablingAndResettingEndTheSessions) {

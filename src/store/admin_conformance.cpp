@@ -1,4 +1,5 @@
-// Conformance of AdminStore (tokens, accounts, sessions, playbooks), and StoreTxn::PutPlaybook.
+// Conformance of AdminStore (tokens, accounts and their roles per community, sessions,
+// playbooks), and StoreTxn::PutPlaybook.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -119,6 +120,72 @@ TEST_P(AdminConformance, AccountsCreateGetListAndUpdate) {
   EXPECT_EQ(list, (std::vector<Account>{upper, owner, changed}));
 }
 
+TEST_P(AdminConformance, CommunityRolesSetReadAndRemove) {
+  const Account lead{.name = "lead", .password_hash = "$x", .role = AccountRole::kViewer,
+                     .created_at = kT0};
+  const Account helper{.name = "小明", .password_hash = "$y", .role = AccountRole::kOperator,
+                       .created_at = kT0 + 1};
+  const Account plain{.name = "plain", .password_hash = "$z", .created_at = kT0 + 2};
+  for (const Account& a : {lead, helper, plain}) ASSERT_OK(admin().CreateAccount(a));
+  ASSERT_OK_AND_ASSIGN(CommunityRoles none, admin().GetCommunityRoles("lead"));
+  EXPECT_TRUE(none.empty());
+  ASSERT_OK_AND_ASSIGN(auto listed, admin().ListCommunityRoles());
+  EXPECT_TRUE(listed.empty());
+
+  ASSERT_OK(admin().ChangeCommunityRoles(
+      "lead", {{1, AccountRole::kOperator}, {2, AccountRole::kAdmin}, {7, std::nullopt}}));
+  ASSERT_OK(admin().ChangeCommunityRoles("小明", {{2, AccountRole::kViewer}}));
+  ASSERT_OK_AND_ASSIGN(CommunityRoles roles, admin().GetCommunityRoles("lead"));
+  EXPECT_EQ(roles, (CommunityRoles{{1, AccountRole::kOperator}, {2, AccountRole::kAdmin}}))
+      << "removing a role the account does not have is no error";
+  ASSERT_OK_AND_ASSIGN(roles, admin().GetCommunityRoles("LEAD"));
+  EXPECT_TRUE(roles.empty()) << "names compare exactly";
+
+  // Replace one, remove one, add one: together.
+  ASSERT_OK(admin().ChangeCommunityRoles(
+      "lead", {{1, AccountRole::kAssistant}, {2, std::nullopt}, {3, AccountRole::kViewer}}));
+  const CommunityRoles lead_roles{{1, AccountRole::kAssistant}, {3, AccountRole::kViewer}};
+  ASSERT_OK_AND_ASSIGN(roles, admin().GetCommunityRoles("lead"));
+  EXPECT_EQ(roles, lead_roles);
+  ASSERT_OK_AND_ASSIGN(listed, admin().ListCommunityRoles());
+  EXPECT_EQ(listed, (std::map<std::string, CommunityRoles>{
+                        {"lead", lead_roles}, {"小明", {{2, AccountRole::kViewer}}}}))
+      << "every account that has roles, by name; none for an account without";
+
+  // Every role but owner is stored as itself (the store refuses none; accounts.cpp does).
+  for (const AccountRole role : kAccountRoles) {
+    ASSERT_OK(admin().ChangeCommunityRoles("plain", {{4, role}}));
+    ASSERT_OK_AND_ASSIGN(roles, admin().GetCommunityRoles("plain"));
+    EXPECT_EQ(roles, (CommunityRoles{{4, role}})) << AccountRoleName(role);
+  }
+  ASSERT_OK(admin().ChangeCommunityRoles("plain", {{4, std::nullopt}}));
+
+  // A disabled account keeps its roles (they apply again when it is enabled).
+  Account disabled = lead;
+  disabled.disabled = true;
+  ASSERT_OK(admin().UpdateAccount(disabled));
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(roles, admin().GetCommunityRoles("lead"));
+  EXPECT_EQ(roles, lead_roles);
+  ASSERT_OK_AND_ASSIGN(listed, admin().ListCommunityRoles());
+  EXPECT_EQ(listed.size(), 2u) << "an account whose roles were all removed is not listed";
+}
+
+TEST_P(AdminConformance, CommunityRolesOfAnUnknownAccountChangeNothing) {
+  ASSERT_OK(admin().CreateAccount({.name = "lead", .password_hash = "$x", .created_at = kT0}));
+  ASSERT_OK(admin().ChangeCommunityRoles("lead", {{1, AccountRole::kOperator}}));
+  const Status unknown = admin().ChangeCommunityRoles("nobody", {{1, AccountRole::kAdmin}});
+  EXPECT_EQ(unknown.code(), Code::kNotFound) << unknown.ToString();
+  ASSERT_OK_AND_ASSIGN(CommunityRoles roles, admin().GetCommunityRoles("nobody"));
+  EXPECT_TRUE(roles.empty()) << "no row for an account that does not exist";
+  ASSERT_OK_AND_ASSIGN(auto listed, admin().ListCommunityRoles());
+  EXPECT_EQ(listed, (std::map<std::string, CommunityRoles>{
+                        {"lead", {{1, AccountRole::kOperator}}}}));
+  ASSERT_OK(admin().ChangeCommunityRoles("lead", {}));  // nothing to change is no error
+  ASSERT_OK_AND_ASSIGN(roles, admin().GetCommunityRoles("lead"));
+  EXPECT_EQ(roles, (CommunityRoles{{1, AccountRole::kOperator}}));
+}
+
 TEST_P(AdminConformance, SessionsPutGetAndDelete) {
   const Session a1{.hash = "s1", .account = "admin", .csrf = "c1", .created_at = kT0,
                    .expires_at = kT0 + 100};
@@ -203,6 +270,8 @@ TEST_P(AdminConformance, FreshStoreHasNoPlaybooksTokensAccountsOrSessions) {
   EXPECT_TRUE(accounts.empty());
   ASSERT_OK_AND_ASSIGN(auto session, admin().GetSession("abc"));
   EXPECT_FALSE(session.has_value());
+  ASSERT_OK_AND_ASSIGN(auto roles, admin().ListCommunityRoles());
+  EXPECT_TRUE(roles.empty());
 }
 
 TEST_P(AdminConformance, PlaybookPutInATxnCommitsWithIt) {

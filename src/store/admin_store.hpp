@@ -1,8 +1,9 @@
-// qunzhu store: the administration sub-seam. Owns API tokens, the console's accounts and their
-// sessions, and the playbooks' source texts: small writes that commit on their own, outside the
+// qunzhu store: the administration sub-seam. Owns API tokens, the console's accounts, their roles
+// per community and their sessions, and the playbooks' source texts: small writes that commit on their own, outside the
 // writer's transactions (a playbook can also be written inside one, StoreTxn::PutPlaybook).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/status.hpp"
 #include "model/account.hpp"
+#include "model/entities.hpp"
 
 namespace qz {
 
@@ -39,6 +41,10 @@ struct Account {
   bool disabled = false;  // a disabled account cannot sign in, and its sessions stop working
   friend bool operator==(const Account&, const Account&) = default;
 };
+
+// Changes to an account's roles per community: a community id and its new role, or nullopt to
+// remove the account's role there (its base role applies again).
+using CommunityRoleChanges = std::map<CommunityId, std::optional<AccountRole>>;
 
 // A signed-in browser session. The secret (the cookie's value) is never stored: only its hash.
 struct Session {
@@ -85,6 +91,20 @@ class AdminStore {
   virtual Status UpdateAccount(const Account& account) = 0;
   virtual Result<std::optional<Account>> GetAccount(const std::string& name) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
+
+  // An account's roles per community (model/account.hpp CommunityRoles; autocommitted). The store
+  // checks neither the roles (store/accounts.hpp's rules refuse owner) nor that the communities
+  // exist: a role for a community id that has no community is kept and never applies.
+  // GetCommunityRoles: the roles of `account`, empty when it has none (or there is no such
+  // account). ListCommunityRoles: every account's that has any, by account name.
+  // ChangeCommunityRoles sets the role of `account` in each community of `changes` (a role) or
+  // removes it (nullopt; removing one it does not have is no error), all or none; kNotFound
+  // when there is no account of that name (nothing changed). An account's roles live as long as
+  // the account.
+  virtual Result<CommunityRoles> GetCommunityRoles(const std::string& account) = 0;
+  virtual Result<std::map<std::string, CommunityRoles>> ListCommunityRoles() = 0;
+  virtual Status ChangeCommunityRoles(const std::string& account,
+                                      const CommunityRoleChanges& changes) = 0;
 
   // Sessions (autocommitted). PutSession inserts or replaces by hash. GetSession returns the
   // session with exactly this hash whatever its expiry (the caller compares expires_at with its

@@ -2,6 +2,7 @@
 // decorator of Store for tests that watch or break single calls. Test code only.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -75,6 +76,16 @@ class ForwardingStore : public Store {
     return s_.GetAccount(name);
   }
   Result<std::vector<Account>> ListAccounts() override { return s_.ListAccounts(); }
+  Result<CommunityRoles> GetCommunityRoles(const std::string& account) override {
+    return s_.GetCommunityRoles(account);
+  }
+  Result<std::map<std::string, CommunityRoles>> ListCommunityRoles() override {
+    return s_.ListCommunityRoles();
+  }
+  Status ChangeCommunityRoles(const std::string& account,
+                              const CommunityRoleChanges& changes) override {
+    return s_.ChangeCommunityRoles(account, changes);
+  }
   Status PutSession(const Session& session) override { return s_.PutSession(session); }
   Result<std::optional<Session>> GetSession(const std::string& h) override {
     return s_.GetSession(h);

@@ -28,7 +28,8 @@ TEST_F(ConsoleAccounts, CreateChangeAndResetUnderTheRules) {
   EXPECT_EQ(made.Json()["account"], json({{"name", "ops"},
                                           {"role", "admin"},
                                           {"created_at", made.Json()["account"]["created_at"]},
-                                          {"disabled", false}}));
+                                          {"disabled", false},
+                                          {"communities", json::object()}}));
   EXPECT_TRUE(made.Json()["account"]["created_at"].is_string());
   const Browser ops = SignIn("ops", ops_password);
 

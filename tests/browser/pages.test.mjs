@@ -10,11 +10,14 @@
 // its next page), tasks (and closing one, or the server's refusal while it has no such endpoint),
 // moderation (the matched spans marked, as text; an undo), the outbox (all, by status), invites
 // (a code's QR picture and joins), broadcasts (delivery, a cancel), playbooks (the stored TOML, a
-// refused edit's error beside its line, a preset), platforms, accounts (and tokens, or the
-// server's refusal). Switches a new page to English and back. Then signs in as a viewer, whose
-// undo is refused with the 403 said on the page. Any console error or uncaught exception fails
-// the test, except the API's refusals a step expects. Screenshots of each page and timings.json
-// (how long each page took to show its data) go to SCREENSHOT_DIR.
+// refused edit's error beside its line, a preset), platforms, accounts (a role per community set
+// in an account's dialog; tokens, or the server's refusal). Switches a new page to English and
+// back. Then signs in as a viewer, whose undo is disabled with a note, and as a viewer who is an
+// operator in camp only (a role per community): the undo works in camp and is disabled in fans,
+// and a post in a sandbox group of fans is refused with the 403 said on the page. Any console
+// error or uncaught exception fails the test, except the API's refusals a step expects.
+// Screenshots of each page and timings.json (how long each page took to show its data) go to
+// SCREENSHOT_DIR.
 import fs from 'node:fs';
 import { assert, assertEqual, launchBrowser, shooter, signIn, startServer, timer, waitFor, watchedPage, writeTimings } from './lib.mjs';
 
@@ -26,13 +29,15 @@ if (!binary || !shots) {
 const XSS = '<img src=x onerror=alert(1)>';
 const OWNER = { name: 'ops-lead', role: 'owner', password: 'browser-owner-pw-1' };
 const VIEWER = { name: 'guest', role: 'viewer', password: 'browser-viewer-pw-1' };
+// A viewer given the role operator inside camp (on the accounts page, by the owner).
+const SCOPED = { name: 'camp-op', role: 'viewer', password: 'browser-scoped-pw-1' };
 const shot = shooter(shots);
 const timings = {};
 const timed = timer(timings);
 const problems = [];
 const DATA_MS = 15000;
 
-const server = await startServer(binary, { accounts: [OWNER, VIEWER] });
+const server = await startServer(binary, { accounts: [OWNER, VIEWER, SCOPED] });
 timings.server_listening_ms = server.listenMs;
 const { base } = server;
 let browser;
@@ -408,6 +413,27 @@ try {
   assertEqual((await texts(page.locator('[data-test=account-name]'))).sort().join('|'), accounts.map((a) => a.name).sort().join('|'), 'the accounts');
   await shot(page, 'p13-accounts');
 
+  watch.step = 'accounts: a role per community';
+  // The owner makes SCOPED (a viewer) an operator inside camp, in the account's dialog.
+  const camp = (await server.get('/api/v1/communities')).communities.find((c) => c.slug === 'camp');
+  const campLabel = camp.name && camp.name !== 'camp' ? `${camp.name} (camp)` : 'camp';
+  const scopedRow = rows(page, 'accounts-table').filter({ has: page.locator('[data-test=account-name]', { hasText: new RegExp(`^${SCOPED.name}$`) }) });
+  await scopedRow.locator('[data-test=account-communities-edit]').click();
+  const rolesDialog = page.locator('[data-test=community-roles-dialog]');
+  await rolesDialog.locator('[data-test=community-roles-none]').waitFor();
+  await rolesDialog.locator('[data-test=community-role-add]').click();
+  await rolesDialog.locator('[data-test=community-role-community]').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: campLabel }).first().click();
+  await rolesDialog.locator('[data-test=community-role-role]').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^运营$/ }).click();
+  await shot(page, 'p13-accounts-community-roles');
+  await rolesDialog.locator('[data-test=community-roles-save]').click();
+  await rolesDialog.waitFor({ state: 'hidden', timeout: DATA_MS });
+  await scopedRow.locator('[data-test=account-community][data-slug=camp][data-role=operator]').waitFor({ timeout: DATA_MS });
+  const scopedAccount = (await server.get('/api/v1/accounts')).accounts.find((a) => a.name === SCOPED.name);
+  assertEqual(JSON.stringify(scopedAccount.communities), JSON.stringify({ camp: 'operator' }), 'the roles per community stored');
+  assertEqual(scopedAccount.role, 'viewer', 'its own role unchanged');
+
   watch.step = 'accounts: tokens';
   const tokens = await server.api('GET', '/api/v1/tokens');
   if (tokens.status !== 200) watch.expect(tokens.status, /\/api\/v1\/tokens$/);
@@ -435,18 +461,56 @@ try {
   await vpage.locator('[data-test=moderation-viewer-note]').waitFor();
   const applied2 = (await server.get('/api/v1/moderation/decisions?community=camp&limit=50')).decisions.find((d) => d.status === 'applied');
   assert(applied2, 'a decision left to undo');
-  viewer.expect(403, /\/api\/v1\/moderation\/decisions\/\d+\/undo/);
-  const vrow = rows(vpage, 'moderation-table').filter({ has: vpage.locator('td:first-child', { hasText: new RegExp(`^${applied2.id}$`) }) });
-  await vrow.locator('[data-test=decision-undo]').click();
-  await confirmBox(vpage);
-  const refused = vpage.locator('[data-test=moderation-action-error]');
-  await refused.waitFor({ timeout: DATA_MS });
-  const said = await refused.innerText();
-  assert(said.includes('没有权限') && said.includes('operator'), `the viewer's refusal said clearly: ${said}`);
-  assertEqual((await server.get('/api/v1/moderation/decisions?community=camp&limit=50')).decisions.find((d) => d.id === applied2.id).status,
-    'applied', 'the decision after the viewer\'s undo');
-  await shot(vpage, 'p15-moderation-viewer-refused');
-  viewer.clearExpected();
+  const decisionRow = (p, id) => rows(p, 'moderation-table').filter({ has: p.locator('td:first-child', { hasText: new RegExp(`^${id}$`) }) });
+  const vrow = decisionRow(vpage, applied2.id);
+  assert(await vrow.locator('[data-test=decision-undo]').isDisabled(), 'the viewer\'s undo is disabled');
+  await shot(vpage, 'p15-moderation-viewer');
+
+  // --- a role per community: an operator in camp only ------------------------------------------
+  watch.step = 'a role per community';
+  // fans (a demo community) gets a moderated sandbox group, and a decision there.
+  const fansBook = '[community]\nslug = "fans"\nname = "粉丝团"\n\n[[groups]]\nplatform = "sandbox"\nid = "fans-1"\nname = "粉丝1群"\n\n'
+    + '[moderation]\nladder = ["warn"]\n';
+  const fansApplied = await server.api('PUT', '/api/v1/communities/fans/playbook', fansBook, 'application/toml');
+  assertEqual(fansApplied.status, 200, `a playbook for fans (${JSON.stringify(fansApplied.body)})`);
+  await server.post('/api/v1/sandbox/groups/fans-1/messages', { member: 'spam9', name: '广告哥', text: '加我微信 abc12345 低价代购 http://spam.example.com 快来' });
+  await waitFor('a decision in fans', async () => (await server.get('/api/v1/moderation/decisions?community=fans')).decisions.length > 0, DATA_MS);
+  const scoped = await watchedPage(browser, { problems });
+  watch = scoped;
+  const spage = scoped.page;
+  await spage.goto(`${base}/moderation?community=camp`);
+  await spage.waitForURL(/\/sign-in/);
+  await signIn(spage, SCOPED.name, SCOPED.password);
+  await spage.waitForURL((u) => u.pathname === '/moderation');
+  await rowCount(spage, 'moderation-table', decisions.length);
+  assertEqual(await spage.locator('[data-test=moderation-viewer-note]').count(), 0, 'no note where the account is an operator');
+  const srow = decisionRow(spage, applied2.id);
+  await srow.locator('[data-test=decision-undo]').click();
+  await confirmBox(spage);
+  await waitFor('the undone status', async () => (await srow.locator('[data-test=decision-status]').innerText()).trim() === '已撤销', DATA_MS);
+  const byScoped = (await server.get('/api/v1/moderation/decisions?community=camp&limit=50')).decisions.find((d) => d.id === applied2.id);
+  assertEqual(`${byScoped.status} by ${byScoped.operator}`, `undone by ${SCOPED.name}`, 'the decision after the undo in camp');
+  await shot(spage, 'p16-moderation-operator-in-camp');
+
+  watch.step = 'a role per community: fans';
+  await spage.goto(`${base}/moderation?community=fans`);
+  await rowCount(spage, 'moderation-table', 1);
+  await spage.locator('[data-test=moderation-viewer-note]').waitFor();
+  assert(await rows(spage, 'moderation-table').first().locator('[data-test=decision-undo]').isDisabled(), 'the undo in fans is disabled');
+  const fansBefore = (await server.get('/api/v1/sandbox/groups/fans-1/messages?limit=1000')).messages.length;
+  scoped.expect(403, /\/api\/v1\/sandbox\/groups\/fans-1\/messages/);
+  await spage.goto(`${base}/sandbox?group=fans-1`);
+  await waitFor('the fans conversation', async () => (await spage.locator('[data-test=sandbox-entry]').count()) === fansBefore, DATA_MS);
+  await spage.locator('input[data-test=sandbox-text]').fill('大家好');
+  await spage.locator('[data-test=sandbox-send]').click();
+  const sandboxRefused = spage.locator('[data-test=sandbox-page] [data-test=error]');
+  await sandboxRefused.waitFor({ timeout: DATA_MS });
+  const sandboxSaid = await sandboxRefused.innerText();
+  assert(sandboxSaid.includes('没有权限') && sandboxSaid.includes("in the community 'fans'") && sandboxSaid.includes('operator'),
+    `the refusal in fans said clearly: ${sandboxSaid}`);
+  assertEqual((await server.get('/api/v1/sandbox/groups/fans-1/messages?limit=1000')).messages.length, fansBefore, 'nothing posted in fans');
+  await shot(spage, 'p17-sandbox-refused-in-fans');
+  scoped.clearExpected();
 
   if (problems.length) throw new Error(`the page reported problems:\n${problems.join('\n')}`);
   writeTimings(shots, timings);

@@ -99,9 +99,12 @@ Status GetDecision(Call& c) {
 }
 
 // Undo and confirm: a `command` event through ingest (durable, replayed), then the row as it
-// stands.
+// stands. Operators of the decision's community (Scope::kCommunity): the caller's role there is
+// checked before anything else is told about the decision.
 Status Review(Call& c, std::string_view verb) {
-  QZ_ASSIGN_OR_RETURN(const CommunityId community, CommunityOf(c));
+  QZ_ASSIGN_OR_RETURN(const Community of, CommunityOfCall(c));
+  QZ_RETURN_IF_ERROR(c.RequireRole(of.id, AccountRole::kOperator, of.slug));
+  const CommunityId community = of.id;
   const int64_t id = c.IntParam("id");
   QZ_RETURN_IF_ERROR(FindDecision(c, community, id).status());
   std::string who = "api";
@@ -119,9 +122,7 @@ Status Review(Call& c, std::string_view verb) {
       who = body["operator"].get<std::string>();
     }
   }
-  const std::string* slug = c.query().Get("community");
-  QZ_RETURN_IF_ERROR(SubmitCommand(c, slug != nullptr ? *slug : std::string(kDefaultCommunity),
-                                   fmt::format("moderation.{}", verb),
+  QZ_RETURN_IF_ERROR(SubmitCommand(c, of.slug, fmt::format("moderation.{}", verb),
                                    ApiJson{{"decision", id}, {"operator", who}}.dump()));
   QZ_ASSIGN_OR_RETURN(const ModuleStateEntry row, FindDecision(c, community, id));
   c.RespondJson(DecisionJson(row));
@@ -134,10 +135,13 @@ Status AddModerationRoutes(RouteTable& table) {
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/moderation/decisions", ListDecisions, RunOn::kBlockingPool}));
   QZ_RETURN_IF_ERROR(
       table.Add({"GET", "/api/v1/moderation/decisions/{id:int}", GetDecision, RunOn::kBlockingPool}));
+  // Reviews act inside the decision's community: an operator there (Review checks it).
   QZ_RETURN_IF_ERROR(table.Add({"POST", "/api/v1/moderation/decisions/{id:int}/undo",
-                                [](Call& c) { return Review(c, "undo"); }, RunOn::kBlockingPool}));
+                                [](Call& c) { return Review(c, "undo"); }, RunOn::kBlockingPool,
+                                Access::kSignedIn, AccountRole::kOperator, Scope::kCommunity}));
   return table.Add({"POST", "/api/v1/moderation/decisions/{id:int}/confirm",
-                    [](Call& c) { return Review(c, "confirm"); }, RunOn::kBlockingPool});
+                    [](Call& c) { return Review(c, "confirm"); }, RunOn::kBlockingPool,
+                    Access::kSignedIn, AccountRole::kOperator, Scope::kCommunity});
 }
 
 }  // namespace qz

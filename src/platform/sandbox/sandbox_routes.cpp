@@ -14,9 +14,13 @@
 #include "model/event.hpp"
 #include "platform/sandbox/sandbox.hpp"
 #include "platform/sandbox/sandbox_live.hpp"
+#include "server/module_api.hpp"
+#include "store/store.hpp"
 
 namespace qz {
 namespace {
+
+constexpr std::string_view kSandboxPlatform = "sandbox";  // SandboxPlatform::platform()
 
 // A sandbox event once ingested: the canonical event embedded verbatim, and what the log made
 // of it (accepted 1, or a duplicate).
@@ -82,31 +86,45 @@ Status SubmitSandboxEvent(Call& c, Result<Event> event) {
   return Status::Ok();
 }
 
-// A member's picture ("image": the file in Base64): decoded and scanned for QR codes on the
-// blocking pool, since a large picture keeps a thread busy for a while.
-Status PostImageMessage(Call& c, SandboxPlatform& sandbox, StringFields fields) {
-  auto f = std::make_shared<const StringFields>(std::move(fields));
-  c.Blocking([&sandbox, group = c.Param("group"), f](Call& c) {
-    Result<std::string> image = Base64Decode(FieldOr(*f, "image"));
-    if (!image.ok()) return Status::Invalid(image.status().message(), "image");
-    return SubmitSandboxEvent(
-        c, sandbox.PostImage(group, FieldOr(*f, "member"), FieldOr(*f, "name"), *image,
-                             FieldOr(*f, "text"), FieldOr(*f, "community")));
-  });
-  return Status::Ok();
+// The posting routes act inside the community of their group (Scope::kCommunity): the caller's
+// role there must allow operator. The group is the store's group of that id on the sandbox
+// platform; one the store does not know yet (this request may be its first event) belongs to no
+// community so far, and neither does a private chat: the base role counts. Blocking.
+Status RequireOperatorOfGroup(Call& c, std::string_view group) {
+  if (!group.empty()) {
+    QZ_ASSIGN_OR_RETURN(const std::vector<Group> groups, c.store().ListGroups(std::nullopt));
+    for (const Group& g : groups) {
+      if (g.platform == kSandboxPlatform && g.external_id == group) {
+        return RequireRoleIn(c, g.community_id, AccountRole::kOperator);
+      }
+    }
+  }
+  return c.RequireRole(kNoId, AccountRole::kOperator);
 }
 
-// The sandbox (in memory, thread-safe) is called on the I/O thread, except to read a picture.
+// A member's picture ("image": the file in Base64), decoded and scanned for QR codes here, on the
+// blocking pool (a large picture keeps a thread busy for a while).
+Status PostImageMessage(Call& c, SandboxPlatform& sandbox, const StringFields& f) {
+  Result<std::string> image = Base64Decode(FieldOr(f, "image"));
+  if (!image.ok()) return Status::Invalid(image.status().message(), "image");
+  return SubmitSandboxEvent(
+      c, sandbox.PostImage(c.Param("group"), FieldOr(f, "member"), FieldOr(f, "name"), *image,
+                           FieldOr(f, "text"), FieldOr(f, "community")));
+}
+
+// On the blocking pool (the caller's role in the group's community is read from the store); the
+// sandbox is in memory and thread-safe.
 Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
   QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
   const std::string& group = c.Param("group");
+  QZ_RETURN_IF_ERROR(RequireOperatorOfGroup(c, group));
   const std::string_view body = c.body();
   switch (what) {
     case MemberAction::kMessage: {
       QZ_ASSIGN_OR_RETURN(
           StringFields f,
           ParseStringFields(body, {"member", "name", "text", "image", "community"}, {"member"}));
-      if (f.contains("image")) return PostImageMessage(c, sandbox, std::move(f));
+      if (f.contains("image")) return PostImageMessage(c, sandbox, f);
       // Without a picture, the text is the message.
       if (FieldOr(f, "text").empty()) return Status::Invalid("is required", "text");
       return SubmitSandboxEvent(c,
@@ -141,6 +159,7 @@ Status PostMemberAction(Call& c, SandboxPlatform& sandbox, MemberAction what) {
 // A role given on the platform: nothing is ingested (the bot learns it by a member sync).
 Status PostRole(Call& c, SandboxPlatform& sandbox) {
   QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  QZ_RETURN_IF_ERROR(RequireOperatorOfGroup(c, c.Param("group")));
   QZ_ASSIGN_OR_RETURN(const StringFields f,
                       ParseStringFields(c.body(), {"member", "role"}, {"member", "role"}));
   const std::optional<Role> role = ParseRole(FieldOr(f, "role"));
@@ -153,6 +172,7 @@ Status PostRole(Call& c, SandboxPlatform& sandbox) {
 
 Status PostDirect(Call& c, SandboxPlatform& sandbox) {
   QZ_RETURN_IF_ERROR(c.RequireMediaType({"application/json"}));
+  QZ_RETURN_IF_ERROR(RequireOperatorOfGroup(c, {}));
   QZ_ASSIGN_OR_RETURN(const StringFields f, ParseStringFields(c.body(),
                                                               {"member", "name", "text", "community"},
                                                               {"member", "text"}));
@@ -191,8 +211,11 @@ Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox) {
                                     return sandbox.Conversation(g, after, n);
                                   });
                                 }}));
+  // The posting routes: operators of the group's community (RequireOperatorOfGroup).
   QZ_RETURN_IF_ERROR(table.Add({"POST", "/api/v1/sandbox/direct",
-                                [&sandbox](Call& c) { return PostDirect(c, sandbox); }}));
+                                [&sandbox](Call& c) { return PostDirect(c, sandbox); },
+                                RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator,
+                                Scope::kCommunity}));
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/sandbox/direct/{member}", [&sandbox](Call& c) {
                                   const std::string& m = c.Param("member");
                                   return RespondConversation(c, "member", m, [&](int64_t after, size_t n) {
@@ -204,12 +227,17 @@ Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox) {
                                                         {"/leave", MemberAction::kLeave},
                                                         {"/request", MemberAction::kRequest}};
   for (const auto& [suffix, what] : posts) {
-    QZ_RETURN_IF_ERROR(table.Add({"POST", group + suffix, [&sandbox, what = what](Call& c) {
+    QZ_RETURN_IF_ERROR(table.Add({"POST", group + suffix,
+                                  [&sandbox, what = what](Call& c) {
                                     return PostMemberAction(c, sandbox, what);
-                                  }}));
+                                  },
+                                  RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator,
+                                  Scope::kCommunity}));
   }
   QZ_RETURN_IF_ERROR(table.Add({"POST", group + "/role",
-                                [&sandbox](Call& c) { return PostRole(c, sandbox); }}));
+                                [&sandbox](Call& c) { return PostRole(c, sandbox); },
+                                RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator,
+                                Scope::kCommunity}));
   return Status::Ok();
 }
 

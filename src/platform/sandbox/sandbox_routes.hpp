@@ -25,6 +25,9 @@ class SandboxPlatform;
 // POST /api/v1/sandbox/direct                   {"member","text"[,"name","community"]}: a private
 //      chat with the bot (a message event without a group)
 // GET  /api/v1/sandbox/direct/{member}?after=&limit=: that chat, with the bot's direct messages
+// The POST routes need the role operator inside the community of the group (the store's group
+// of that id on the sandbox platform); for a group the store does not know yet, and for a
+// private chat, the caller's base role counts (Scope::kCommunity). Reading needs viewer.
 // `sandbox` is borrowed and must outlive the server.
 Status AddSandboxRoutes(RouteTable& table, SandboxPlatform& sandbox);
 

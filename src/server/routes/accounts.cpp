@@ -1,8 +1,8 @@
-// The console's settings: accounts (list, create with a generated password, change the role or
-// disable, reset the password) and API tokens (list, create, delete), all for admins. The work
-// and its rules (only an owner grants the owner role or changes an owner; nobody disables or
-// demotes themselves; the last enabled owner stays) are store/accounts.hpp's, shared with the
-// CLI. A generated password or token secret is in its answer once (Cache-Control: no-store) and
+// The console's settings: accounts (list, create with a generated password, change the role, the
+// roles per community or disable, reset the password) and API tokens (list, create, delete), all
+// for admins. The work and its rules (only an owner grants the owner role or changes an owner;
+// owner is never a role per community; nobody disables or demotes themselves; the last enabled
+// owner stays) are store/accounts.hpp's, shared with the CLI. A generated password or token secret is in its answer once (Cache-Control: no-store) and
 // nowhere else: never logged, never stored except as its hash.
 #include "store/accounts.hpp"
 
@@ -27,11 +27,13 @@ AccountActor ActorOf(const Principal& p) {
           .role = p.role};
 }
 
-ApiJson AccountJson(const Account& a) {
+ApiJson AccountJson(const Account& a, const CommunityRoles& roles,
+                    const std::vector<Community>& communities) {
   return {{"name", a.name},
           {"role", AccountRoleName(a.role)},
           {"created_at", TimeJson(a.created_at)},
-          {"disabled", a.disabled}};
+          {"disabled", a.disabled},
+          {"communities", CommunityRolesJson(roles, communities)}};
 }
 
 ApiJson TokenJson(const ApiToken& t) {
@@ -39,12 +41,14 @@ ApiJson TokenJson(const ApiToken& t) {
       {"name", t.name}, {"role", AccountRoleName(t.role)}, {"created_at", TimeJson(t.created_at)}};
 }
 
-// Answers a rule's refusal (403 "owner_only"; 409 "self_change", "last_owner") and returns
-// true; false when the change was allowed.
+// Answers a rule's refusal (403 "owner_only", "admin_only"; 409 "self_change", "last_owner") and
+// returns true; false when the change was allowed.
 template <typename T>
 bool AnsweredRefusal(Call& c, const Guarded<T>& outcome) {
   if (outcome.refused == AccountRefusal::kNone) return false;
-  const int status = outcome.refused == AccountRefusal::kOwnerOnly ? 403 : 409;
+  const bool forbidden = outcome.refused == AccountRefusal::kOwnerOnly ||
+                         outcome.refused == AccountRefusal::kAdminOnly;
+  const int status = forbidden ? 403 : 409;
   c.Respond(Refusal(status, AccountRefusalCode(outcome.refused), outcome.reason));
   return true;
 }
@@ -69,13 +73,46 @@ Result<std::string> RequiredString(const ApiJson& body, const std::string& field
   return std::move(*value);
 }
 
-// GET /api/v1/accounts: every account, by name; never its password hash.
+// GET /api/v1/accounts: every account, by name, with its roles per community by slug; never its
+// password hash.
 Status ListAccounts(Call& c) {
   QZ_ASSIGN_OR_RETURN(const std::vector<Account> accounts, c.store().ListAccounts());
+  QZ_ASSIGN_OR_RETURN(const auto roles, c.store().ListCommunityRoles());
+  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
   ApiJson out = ApiJson::array();
-  for (const Account& a : accounts) out.push_back(AccountJson(a));
+  for (const Account& a : accounts) {
+    const auto it = roles.find(a.name);
+    out.push_back(AccountJson(a, it == roles.end() ? CommunityRoles{} : it->second, communities));
+  }
   c.RespondJson({{"accounts", std::move(out)}});
   return Status::Ok();
+}
+
+// body["communities"]: {"<slug>": "<role>" | null, ...} as changes by community id. Every entry
+// is checked before anything is changed: 400 naming "communities" when it is not an object, or
+// "communities.<slug>" for a community that does not exist or a value that is no role (or
+// owner, which is global).
+Result<CommunityRoleChanges> CommunityChanges(const ApiJson& body,
+                                              const std::vector<Community>& communities) {
+  CommunityRoleChanges changes;
+  auto it = body.find("communities");
+  if (it == body.end()) return changes;
+  if (!it->is_object()) {
+    return Status::Invalid("must be an object: {\"<community slug>\": \"<role>\" or null}",
+                           "communities");
+  }
+  for (const auto& [slug, value] : it->items()) {
+    const std::string field = "communities." + slug;
+    QZ_ASSIGN_OR_RETURN(const CommunityId id, CommunityIdOfSlug(communities, slug, field));
+    if (value.is_null()) {
+      changes[id] = std::nullopt;
+    } else if (value.is_string()) {
+      QZ_ASSIGN_OR_RETURN(changes[id], ParseCommunityRole(value.get<std::string>(), field));
+    } else {
+      return Status::Invalid("must be a role name or null (to remove it)", field);
+    }
+  }
+  return changes;
 }
 
 // POST /api/v1/accounts {"name","role"} → 201 {"account":{…},"password":"…"}.
@@ -91,31 +128,38 @@ Status CreateAccount(Call& c) {
   spdlog::info("account '{}' (role {}) created by '{}'", name, AccountRoleName(role),
                c.principal().name);
   RespondSecret(c, 201,
-                {{"account", AccountJson(made.value.account)}, {"password", made.value.password}});
+                {{"account", AccountJson(made.value.account, {}, {})},
+                 {"password", made.value.password}});
   return Status::Ok();
 }
 
-// PATCH /api/v1/accounts/{name} {"role"?, "disabled"?} → {"account":{…},"sessions_ended":n}.
+// PATCH /api/v1/accounts/{name} {"role"?, "disabled"?, "communities"?} →
+// {"account":{…},"sessions_ended":n}. "communities" sets ({"<slug>":"<role>"}) or removes
+// ({"<slug>":null}) the account's roles inside those communities; the others stay.
 Status PatchAccount(Call& c) {
-  QZ_ASSIGN_OR_RETURN(const ApiJson body, ObjectBody(c, {"role", "disabled"}));
+  QZ_ASSIGN_OR_RETURN(const ApiJson body, ObjectBody(c, {"role", "disabled", "communities"}));
   AccountChange change;
   QZ_ASSIGN_OR_RETURN(const std::optional<std::string> role_name, OptionalString(body, "role"));
   if (role_name) {
     QZ_ASSIGN_OR_RETURN(change.role, RoleOf(role_name));
   }
   QZ_ASSIGN_OR_RETURN(change.disabled, OptionalBool(body, "disabled"));
-  if (!change.role && !change.disabled) {
-    return Status::Invalid("nothing to change: give role and/or disabled", "body");
+  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
+  QZ_ASSIGN_OR_RETURN(change.communities, CommunityChanges(body, communities));
+  if (!change.role && !change.disabled && !body.contains("communities")) {
+    return Status::Invalid("nothing to change: give role, disabled and/or communities", "body");
   }
   const std::string& name = c.Param("name");
   QZ_ASSIGN_OR_RETURN(const Guarded<ChangedAccount> changed,
                       ChangeAccount(c.store(), ActorOf(c.principal()), name, change));
   if (AnsweredRefusal(c, changed)) return Status::Ok();
-  spdlog::info("account '{}' changed by '{}': role {}, {}", name, c.principal().name,
-               AccountRoleName(changed.value.account.role),
-               changed.value.account.disabled ? "disabled" : "enabled");
-  c.RespondJson({{"account", AccountJson(changed.value.account)},
-                 {"sessions_ended", changed.value.sessions_ended}});
+  const ApiJson account =
+      AccountJson(changed.value.account, changed.value.communities, communities);
+  spdlog::info("account '{}' changed by '{}': role {}, {}, communities {}", name,
+               c.principal().name, AccountRoleName(changed.value.account.role),
+               changed.value.account.disabled ? "disabled" : "enabled",
+               account["communities"].dump());
+  c.RespondJson({{"account", account}, {"sessions_ended", changed.value.sessions_ended}});
   return Status::Ok();
 }
 

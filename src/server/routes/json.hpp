@@ -9,10 +9,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/time.hpp"
 #include "model/entities.hpp"
 #include "server/route.hpp"
+#include "store/accounts.hpp"
 
 namespace qz {
 
@@ -23,6 +25,17 @@ inline ApiJson IdJson(int64_t id) { return id == kNoId ? ApiJson(nullptr) : ApiJ
 // A text, or null for "none" ("").
 inline ApiJson TextOrNull(const std::string& text) {
   return text.empty() ? ApiJson(nullptr) : ApiJson(text);
+}
+
+// An account's roles per community as {"<slug>": "<role>", ...}, by slug (RolesBySlug: a role
+// for a community that does not exist is left out).
+inline ApiJson CommunityRolesJson(const CommunityRoles& roles,
+                                  const std::vector<Community>& communities) {
+  ApiJson out = ApiJson::object();
+  for (const auto& [slug, role] : RolesBySlug(roles, communities)) {
+    out[slug] = AccountRoleName(role);
+  }
+  return out;
 }
 
 // The request body as a JSON object whose keys are all in `allowed`. An empty body reads as {}

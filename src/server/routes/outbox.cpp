@@ -1,5 +1,6 @@
 // The outbox (actions and their delivery status) and the operators' tasks: listing them, and
-// the console's task workflow (assign to an account, close with a note).
+// the console's task workflow (assign to an account, close with a note). Retrying an action and
+// working on a task act inside its community (Scope::kCommunity): the caller's role there counts.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 #include "engine/delivery.hpp"
 #include "engine/ingest.hpp"
 #include "model/action.hpp"
+#include "server/module_api.hpp"
 #include "server/routes/json.hpp"
 #include "server/routes/routes.hpp"
 #include "store/store.hpp"
@@ -119,6 +121,7 @@ Status RetryAction(Call& c) {
     return Status::NotFound(fmt::format("action {} not found", id));
   }
   OutboxRecord record = found.front();
+  QZ_RETURN_IF_ERROR(RequireRoleIn(c, record.action.community_id, AccountRole::kOperator));
   if (record.status != ActionStatus::kFailed && record.status != ActionStatus::kPossiblySent) {
     c.Respond(Refusal(409, "not_retryable",
                       fmt::format("action {} is {}; only failed and possibly_sent actions can be "
@@ -168,10 +171,19 @@ Status GetTasks(Call& c) {
   return Status::Ok();
 }
 
+// The caller's role inside the community of task `id` allows `need` (Scope::kCommunity);
+// kNotFound when there is no such task.
+Status RequireRoleForTask(Call& c, int64_t id, AccountRole need) {
+  QZ_ASSIGN_OR_RETURN(const std::optional<TaskRecord> task, c.store().GetTask(id));
+  if (!task) return Status::NotFound(fmt::format("task {} not found", id));
+  return RequireRoleIn(c, task->task.community_id, need);
+}
+
 // POST /api/v1/tasks/{id}/assign {"assignee": "<account name>"}: "" unassigns. The account must
 // exist and be enabled (422 "invalid_assignee" naming the field otherwise): a task assigned to
 // nobody who can sign in would wait for ever.
 Status AssignTask(Call& c) {
+  QZ_RETURN_IF_ERROR(RequireRoleForTask(c, c.IntParam("id"), AccountRole::kOperator));
   QZ_ASSIGN_OR_RETURN(const ApiJson body, ObjectBody(c, {"assignee"}));
   QZ_ASSIGN_OR_RETURN(const std::optional<std::string> assignee,
                       OptionalString(body, "assignee"));
@@ -193,6 +205,7 @@ Status AssignTask(Call& c) {
 // POST /api/v1/tasks/{id}/close {"note": "..."} (the body, and the note, optional): closed by
 // the caller (the account or token name), at the server's time.
 Status CloseTask(Call& c) {
+  QZ_RETURN_IF_ERROR(RequireRoleForTask(c, c.IntParam("id"), AccountRole::kAssistant));
   QZ_ASSIGN_OR_RETURN(const ApiJson body, ObjectBody(c, {"note"}, /*empty_is_object=*/true));
   QZ_ASSIGN_OR_RETURN(const std::optional<std::string> note, OptionalString(body, "note"));
   if (note && Utf8Length(*note) > kMaxNoteChars) {
@@ -208,13 +221,16 @@ Status CloseTask(Call& c) {
 Status AddOutboxRoutes(RouteTable& table) {
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/actions", GetActions, RunOn::kBlockingPool}));
   QZ_RETURN_IF_ERROR(table.Add({"POST", "/api/v1/actions/{id:int}/retry", RetryAction,
-                                RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator}));
+                                RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator,
+                                Scope::kCommunity}));
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/tasks", GetTasks, RunOn::kBlockingPool}));
-  // Handing work out is an operator's; assistants do the work and close tasks.
+  // Handing work out is an operator's; assistants do the work and close tasks. Both inside the
+  // task's community.
   QZ_RETURN_IF_ERROR(table.Add({"POST", "/api/v1/tasks/{id:int}/assign", AssignTask,
-                                RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator}));
+                                RunOn::kBlockingPool, Access::kSignedIn, AccountRole::kOperator,
+                                Scope::kCommunity}));
   return table.Add({"POST", "/api/v1/tasks/{id:int}/close", CloseTask, RunOn::kBlockingPool,
-                    Access::kSignedIn, AccountRole::kAssistant});
+                    Access::kSignedIn, AccountRole::kAssistant, Scope::kCommunity});
 }
 
 }  // namespace qz

@@ -34,12 +34,17 @@ const std::string& DummyHash() {
   return kHash;
 }
 
-ApiJson SessionJson(const Principal& p) {
+// Who is signed in, with the roles per community by slug (`communities`: a token has none), so
+// the console can tell where the account may act.
+ApiJson SessionJson(const Principal& p, const std::vector<Community>& communities) {
   if (p.kind == Principal::Kind::kToken) {
-    return {{"token", p.name}, {"role", AccountRoleName(p.role)}};
+    return {{"token", p.name},
+            {"role", AccountRoleName(p.role)},
+            {"communities", ApiJson::object()}};
   }
   return {{"account", p.name},
           {"role", AccountRoleName(p.role)},
+          {"communities", CommunityRolesJson(p.community_roles, communities)},
           {"csrf", p.csrf},
           {"expires_at", TimeJson(p.session_expires_at)}};
 }
@@ -116,13 +121,16 @@ Status SignIn(Call& c, const AuthOptions& options, SignInLimiter& limiter) {
                         .csrf = RandomHex(16),
                         .created_at = now,
                         .expires_at = now + options.session_ttl_ms};
+  QZ_ASSIGN_OR_RETURN(CommunityRoles community_roles, c.store().GetCommunityRoles(account->name));
+  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
   QZ_RETURN_IF_ERROR(c.store().PutSession(session));
   const Principal principal{.kind = Principal::Kind::kAccount,
                             .name = account->name,
                             .role = account->role,
+                            .community_roles = std::move(community_roles),
                             .csrf = session.csrf,
                             .session_expires_at = session.expires_at};
-  ApiResponse res = JsonResponse(200, SessionJson(principal));
+  ApiResponse res = JsonResponse(200, SessionJson(principal, communities));
   res.headers.emplace_back("Set-Cookie",
                            SessionCookie(secret, options.session_ttl_ms, options.secure_cookies));
   res.headers.emplace_back("Cache-Control", "no-store");
@@ -130,9 +138,11 @@ Status SignIn(Call& c, const AuthOptions& options, SignInLimiter& limiter) {
   return Status::Ok();
 }
 
-// GET /api/v1/session: who is signed in (an account with its session, or a token).
+// GET /api/v1/session: who is signed in (an account with its session, or a token). On the
+// blocking pool: the communities' slugs are read from the store.
 Status WhoAmI(Call& c) {
-  ApiResponse res = JsonResponse(200, SessionJson(c.principal()));
+  QZ_ASSIGN_OR_RETURN(const std::vector<Community> communities, c.store().ListCommunities());
+  ApiResponse res = JsonResponse(200, SessionJson(c.principal(), communities));
   res.headers.emplace_back("Cache-Control", "no-store");
   c.Respond(std::move(res));
   return Status::Ok();
@@ -160,7 +170,7 @@ Status AddSessionRoutes(RouteTable& table, const AuthOptions& options, SignInLim
   QZ_RETURN_IF_ERROR(table.Add({"POST", kSession,
                                 [&options, &limiter](Call& c) { return SignIn(c, options, limiter); },
                                 RunOn::kBlockingPool, Access::kPublic}));
-  QZ_RETURN_IF_ERROR(table.Add({"GET", kSession, WhoAmI}));
+  QZ_RETURN_IF_ERROR(table.Add({"GET", kSession, WhoAmI, RunOn::kBlockingPool}));
   // Anyone signed in may sign out.
   QZ_RETURN_IF_ERROR(table.Add({"DELETE", kSession,
                                 [&options](Call& c) { return SignOut(c, options); },

@@ -234,6 +234,35 @@ class FakeStore final : public Store {
     for (const auto& [name, a] : accounts_) out.push_back(a);
     return out;
   }
+  // Roles per community: in a map by account, kept only for existing accounts (as the
+  // conformance suite says).
+  Result<CommunityRoles> GetCommunityRoles(const std::string& account) override {
+    std::lock_guard lock(mu_);
+    auto it = community_roles_.find(account);
+    return it == community_roles_.end() ? CommunityRoles{} : it->second;
+  }
+  Result<std::map<std::string, CommunityRoles>> ListCommunityRoles() override {
+    std::lock_guard lock(mu_);
+    std::map<std::string, CommunityRoles> out;
+    for (const auto& [name, roles] : community_roles_) {
+      if (!roles.empty()) out.emplace(name, roles);
+    }
+    return out;
+  }
+  Status ChangeCommunityRoles(const std::string& account,
+                              const CommunityRoleChanges& changes) override {
+    std::lock_guard lock(mu_);
+    if (!accounts_.contains(account)) return Status::NotFound("no account '" + account + "'");
+    CommunityRoles& roles = community_roles_[account];
+    for (const auto& [community, role] : changes) {
+      if (role) {
+        roles[community] = *role;
+      } else {
+        roles.erase(community);
+      }
+    }
+    return Status::Ok();
+  }
   Status PutSession(const Session& session) override {
     std::lock_guard lock(mu_);
     sessions_[session.hash] = session;
@@ -390,6 +419,7 @@ class FakeStore final : public Store {
   std::mutex mu_;  // guards the tokens_ and everything below
   std::map<std::string, ApiToken> tokens_;    // by hash
   std::map<std::string, Account> accounts_;   // by name
+  std::map<std::string, CommunityRoles> community_roles_;  // by account name
   std::map<std::string, Session> sessions_;   // by hash
   int has_token_calls_ = 0;
   MemberQuery last_query_;

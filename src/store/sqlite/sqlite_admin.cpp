@@ -1,7 +1,8 @@
-// The SQLite store's AdminStore: tokens, accounts, sessions and playbooks, written on the side
-// connection.
+// The SQLite store's AdminStore: tokens, accounts and their roles per community, sessions and
+// playbooks, written on the side connection.
 #include <fmt/format.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,58 @@ Result<std::optional<Account>> SqliteStore::GetAccount(const std::string& name) 
 
 Result<std::vector<Account>> SqliteStore::ListAccounts() {
   return ReadRows(kListAccounts, "list accounts", ReadAccount, BindNothing);
+}
+
+Result<CommunityRoles> SqliteStore::GetCommunityRoles(const std::string& account) {
+  QZ_ASSIGN_OR_RETURN(const std::vector<CommunityRoleRow> rows,
+                      ReadRows(kGetCommunityRoles, "get community roles", ReadCommunityRole,
+                               [&](Binder& b) { b.Text(account); }));
+  CommunityRoles out;
+  for (const CommunityRoleRow& row : rows) out.emplace(row.community_id, row.role);
+  return out;
+}
+
+Result<std::map<std::string, CommunityRoles>> SqliteStore::ListCommunityRoles() {
+  QZ_ASSIGN_OR_RETURN(const std::vector<CommunityRoleRow> rows,
+                      ReadRows(kListCommunityRoles, "list community roles", ReadCommunityRole,
+                               BindNothing));
+  std::map<std::string, CommunityRoles> out;
+  for (const CommunityRoleRow& row : rows) out[row.account].emplace(row.community_id, row.role);
+  return out;
+}
+
+Status SqliteStore::ChangeCommunityRoles(const std::string& account,
+                                         const CommunityRoleChanges& changes) {
+  std::lock_guard lock(side_mu_);
+  QZ_ASSIGN_OR_RETURN(SideConn * side, Side());
+  sqlite3* db = side->db.get();
+  // One transaction: all the changes or none. IMMEDIATE takes the write lock up front, so the
+  // account cannot go between the check and the writes.
+  QZ_RETURN_IF_ERROR(sqlite::Exec(db, "BEGIN IMMEDIATE", "begin community role changes"));
+  Status status = [&]() -> Status {
+    sqlite3_stmt* exists = side->stmts[kAccountExists].get();
+    {
+      ResetOnExit reset(exists);
+      QZ_ASSIGN_OR_RETURN(const bool found, sqlite::Step(db, exists, "find account",
+                                                         Binder(exists).Text(account).rc()));
+      if (!found) return Status::NotFound(fmt::format("no account '{}'", account));
+    }
+    for (const auto& [community, role] : changes) {
+      sqlite3_stmt* stmt =
+          side->stmts[role ? kPutCommunityRole : kDeleteCommunityRole].get();
+      Binder b(stmt);
+      b.Text(account).Int(community);
+      if (role) b.Int(static_cast<int64_t>(*role));
+      ResetOnExit reset(stmt);
+      QZ_RETURN_IF_ERROR(sqlite::Step(db, stmt, "change community role", b.rc()).status());
+    }
+    return sqlite::Exec(db, "COMMIT", "commit community role changes");
+  }();
+  if (!status.ok()) {
+    // Side() rolls back a transaction left open if this fails.
+    (void)sqlite::Exec(db, "ROLLBACK", "roll back community role changes");
+  }
+  return status;
 }
 
 Status SqliteStore::PutSession(const Session& session) {

@@ -239,6 +239,9 @@ Session ReadSession(RowReader& r) {
           .created_at = r.Int(),
           .expires_at = r.Int()};
 }
+CommunityRoleRow ReadCommunityRole(RowReader& r) {
+  return {.account = r.Text(), .community_id = r.Int(), .role = ReadRole(r)};
+}
 TimerDue ReadTimerDue(RowReader& r) { return {.id = r.Int(), .due = r.Int()}; }
 StoredEvent ReadEvent(RowReader& r) {
   return {.seq = r.Int(),

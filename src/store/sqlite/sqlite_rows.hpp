@@ -68,6 +68,7 @@ inline constexpr std::string_view kPlaybookColumns[] = {"community", "toml", "up
 inline constexpr std::string_view kTokenColumns[] = {"hash", "name", "created_at", "role"};
 inline constexpr std::string_view kAccountColumns[] = {"name", "password_hash", "role",
                                                        "created_at", "disabled"};
+inline constexpr std::string_view kCommunityRoleColumns[] = {"account", "community_id", "role"};
 inline constexpr std::string_view kSessionColumns[] = {"hash", "account", "csrf", "created_at",
                                                        "expires_at"};
 
@@ -118,6 +119,13 @@ StoredPlaybook ReadPlaybook(RowReader& r);
 ApiToken ReadToken(RowReader& r);
 Account ReadAccount(RowReader& r);
 Session ReadSession(RowReader& r);
+// One row of account_communities (kCommunityRoleColumns).
+struct CommunityRoleRow {
+  std::string account;
+  CommunityId community_id = kNoId;
+  AccountRole role = AccountRole::kViewer;
+};
+CommunityRoleRow ReadCommunityRole(RowReader& r);
 TimerDue ReadTimerDue(RowReader& r);  // id, due
 StoredEvent ReadEvent(RowReader& r);
 

@@ -428,7 +428,29 @@ CREATE TRIGGER identity_grams_removed AFTER DELETE ON identities BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 10> kMigrations = {{
+// The console accounts' roles per community (issue 11): each replaces the account's base role
+// inside that community. Written outside the log like the accounts themselves (AdminStore), so
+// replay neither rebuilds nor compares them. Keyed by account, so an account's roles are one
+// range (read on every signed-in request). Neither accounts nor communities are deleted today;
+// the triggers make sure that a deleted one leaves no row behind that would name nobody, or
+// apply to a later account of the same name. The index serves the community's trigger.
+constexpr std::string_view kSchemaV11 = R"sql(
+CREATE TABLE account_communities (
+  account TEXT NOT NULL,
+  community_id INTEGER NOT NULL,
+  role INTEGER NOT NULL,
+  PRIMARY KEY (account, community_id)
+) WITHOUT ROWID;
+CREATE INDEX account_communities_community ON account_communities (community_id);
+CREATE TRIGGER account_communities_account_deleted AFTER DELETE ON accounts BEGIN
+  DELETE FROM account_communities WHERE account = old.name;
+END;
+CREATE TRIGGER account_communities_community_deleted AFTER DELETE ON communities BEGIN
+  DELETE FROM account_communities WHERE community_id = old.id;
+END;
+)sql";
+
+constexpr std::array<Migration, 11> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
@@ -439,6 +461,7 @@ constexpr std::array<Migration, 10> kMigrations = {{
     {8, kSchemaV8},
     {9, kSchemaV9},
     {10, kSchemaV10},
+    {11, kSchemaV11},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

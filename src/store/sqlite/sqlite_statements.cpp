@@ -59,6 +59,10 @@ std::array<std::string, kSideStmtCount> BuildSideSql() {
   sql[kDeleteAccountSessions] = "DELETE FROM sessions WHERE account = ?";
   sql[kDeleteExpiredSessions] = "DELETE FROM sessions WHERE expires_at <= ?";
   sql[kDeleteTokens] = "DELETE FROM api_tokens WHERE name = ?";
+  sql[kAccountExists] = "SELECT 1 FROM accounts WHERE name = ?";
+  sql[kPutCommunityRole] = UpsertSql("account_communities", kCommunityRoleColumns, 2);
+  sql[kDeleteCommunityRole] =
+      "DELETE FROM account_communities WHERE account = ? AND community_id = ?";
   // Only an open task changes (a closed one stays as its closer left it); RETURNING answers the
   // row as stored (ReadTaskRecord's columns).
   const std::string task_columns = List(kTaskColumns) + ", " + List(kTaskWorkColumns);
@@ -213,6 +217,12 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
       fmt::format("SELECT {} FROM api_tokens ORDER BY name, created_at", List(kTokenColumns));
   sql[kGetAccount] = fmt::format("SELECT {} FROM accounts WHERE name = ?", List(kAccountColumns));
   sql[kListAccounts] = fmt::format("SELECT {} FROM accounts ORDER BY name", List(kAccountColumns));
+  sql[kGetCommunityRoles] =
+      fmt::format("SELECT {} FROM account_communities WHERE account = ? ORDER BY community_id",
+                  List(kCommunityRoleColumns));
+  sql[kListCommunityRoles] =
+      fmt::format("SELECT {} FROM account_communities ORDER BY account, community_id",
+                  List(kCommunityRoleColumns));
   sql[kGetSession] = fmt::format("SELECT {} FROM sessions WHERE hash = ?", List(kSessionColumns));
   sql[kAllModuleState] =
       fmt::format("SELECT {} FROM module_state ORDER BY community_id, module, key",

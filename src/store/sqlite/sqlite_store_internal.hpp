@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,6 +84,9 @@ enum SideStmt : size_t {
   kAssignTask,
   kCloseTask,
   kDeleteTokens,
+  kAccountExists,
+  kPutCommunityRole,
+  kDeleteCommunityRole,
   kSideStmtCount
 };
 
@@ -129,6 +133,8 @@ enum ReadStmt : size_t {
   kListTokens,
   kGetAccount,
   kListAccounts,
+  kGetCommunityRoles,
+  kListCommunityRoles,
   kGetSession,
   kOpenActions,
   kActionCounts,
@@ -329,6 +335,10 @@ class SqliteStore final : public Store {
   Status UpdateAccount(const Account& account) override;
   Result<std::optional<Account>> GetAccount(const std::string& name) override;
   Result<std::vector<Account>> ListAccounts() override;
+  Result<CommunityRoles> GetCommunityRoles(const std::string& account) override;
+  Result<std::map<std::string, CommunityRoles>> ListCommunityRoles() override;
+  Status ChangeCommunityRoles(const std::string& account,
+                              const CommunityRoleChanges& changes) override;
   Status PutSession(const Session& session) override;
   Result<std::optional<Session>> GetSession(const std::string& hash) override;
   Status DeleteSession(const std::string& hash) override;

@@ -1,5 +1,6 @@
 // Upgrades of existing SQLite databases to the console's schema (issue 11): the task workflow
-// columns (version 9) and the member search index (version 10). Each test writes an older schema
+// columns (version 9), the member search index (version 10) and the accounts' roles per
+// community (version 11). Each test writes an older schema
 // with raw SQL, opens it with the store and checks what the migration made of the old rows; the
 // last checks the search's query plan on the new schema.
 #include <gtest/gtest.h>
@@ -59,6 +60,17 @@ class SqliteUpgradeTest : public ::testing::Test {
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return out;
+  }
+
+  // Runs `sql` on a connection outside the store.
+  void RawExec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "") << ": " << sql;
+    sqlite3_free(error);
+    sqlite3_close(db);
   }
 
   std::unique_ptr<Store> Open() {
@@ -152,6 +164,43 @@ TEST_F(SqliteUpgradeTest, Version9MembersAreIndexedAndSearchAnswersAsTheLikeScan
     EXPECT_EQ(ids, scanned) << "q=" << q;
   }
   EXPECT_FALSE(RawIds("SELECT member_id FROM member_grams WHERE gram = ?1", "小").empty());
+}
+
+// Version 11: the accounts of a version 10 database have no roles per community (their base role
+// applies everywhere, as before); roles set after the upgrade go with a deleted account or
+// community (nothing deletes either today: the triggers keep it so if something does).
+TEST_F(SqliteUpgradeTest, Version10AccountsGetNoCommunityRolesAndDeletedOnesLeaveNoRows) {
+  WriteVersion(10, R"sql(
+    INSERT INTO communities (id, slug, name, time_zone, created_at)
+    VALUES (1, 'camp', '成长营', 'Asia/Shanghai', 1), (2, 'fans', '粉丝群', 'Asia/Shanghai', 2);
+    INSERT INTO accounts (name, password_hash, role, created_at, disabled)
+    VALUES ('admin', '$argon2id$a', 5, 10, 0), ('小明', '$argon2id$b', 1, 11, 0);
+  )sql");
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_GE(SqliteSchemaVersion(), 11);
+    ASSERT_OK_AND_ASSIGN(const auto none, store->ListCommunityRoles());
+    EXPECT_TRUE(none.empty());
+    ASSERT_OK_AND_ASSIGN(const auto accounts, store->ListAccounts());
+    EXPECT_EQ(accounts.size(), 2u) << "the accounts stay as they were";
+    ASSERT_OK(store->ChangeCommunityRoles(
+        "小明", {{1, AccountRole::kOperator}, {2, AccountRole::kAdmin}}));
+    ASSERT_OK(store->ChangeCommunityRoles("admin", {{2, AccountRole::kViewer}}));
+  }
+  const std::string of_account =
+      "SELECT community_id FROM account_communities WHERE account = ?1 ORDER BY community_id";
+  EXPECT_EQ(RawIds(of_account, "小明"), (std::vector<MemberId>{1, 2}));
+  ASSERT_NO_FATAL_FAILURE(RawExec("DELETE FROM communities WHERE id = 2"));
+  EXPECT_EQ(RawIds(of_account, "小明"), (std::vector<MemberId>{1}));
+  EXPECT_TRUE(RawIds(of_account, "admin").empty()) << "the community's rows go with it";
+  ASSERT_NO_FATAL_FAILURE(RawExec("DELETE FROM accounts WHERE name = '小明'"));
+  EXPECT_TRUE(RawIds(of_account, "小明").empty()) << "the account's rows go with it";
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->CreateAccount({.name = "小明", .password_hash = "$c", .created_at = 20}));
+  ASSERT_OK_AND_ASSIGN(const CommunityRoles roles, store->GetCommunityRoles("小明"));
+  EXPECT_TRUE(roles.empty()) << "a new account of the same name inherits nothing";
 }
 
 // The search walks one gram's members through member_grams' primary key and reads each member by

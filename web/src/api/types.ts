@@ -2,11 +2,17 @@
 
 export type Role = 'viewer' | 'assistant' | 'operator' | 'admin' | 'owner';
 
-// GET/POST /api/v1/session: an account's session (a token has {token, role} instead).
+// A role per community by the community's slug: inside that community it replaces the base role
+// (higher or lower; never owner).
+export type CommunityRoles = Record<string, Role>;
+
+// GET/POST /api/v1/session: an account's session (a token has {token, role} instead). A server
+// before roles per community sends no `communities`.
 export interface SessionInfo {
   account?: string;
   token?: string;
   role: Role;
+  communities?: CommunityRoles;
   csrf?: string;
   expires_at?: string;
 }
@@ -205,6 +211,7 @@ export interface OutboxAction {
   action: {
     type?: string;
     community?: string;
+    community_id?: number;
     platform?: string;
     group?: string;
     group_id?: number;
@@ -294,6 +301,7 @@ export interface Account {
   role: Role;
   created_at: string | null;
   disabled: boolean;
+  communities?: CommunityRoles; // absent from a server before roles per community
 }
 
 // GET /api/v1/tokens (coming): each token's name and role; never the token.

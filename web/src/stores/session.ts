@@ -3,13 +3,20 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { api, setCsrfToken } from '@/api/client';
-import type { Role, SessionInfo } from '@/api/types';
+import type { CommunityRoles, Role, SessionInfo } from '@/api/types';
 
 export const ROLE_ORDER: readonly Role[] = ['viewer', 'assistant', 'operator', 'admin', 'owner'];
+// The roles an account may have inside one community: owner is global.
+export const COMMUNITY_ROLES: readonly Role[] = ROLE_ORDER.filter((r) => r !== 'owner');
+
+export function roleAtLeast(have: Role | null | undefined, min: Role): boolean {
+  return !!have && ROLE_ORDER.indexOf(have) >= ROLE_ORDER.indexOf(min);
+}
 
 export const useSessionStore = defineStore('session', () => {
   const account = ref<string | null>(null);
   const role = ref<Role | null>(null);
+  const communities = ref<CommunityRoles>({});
   const expiresAt = ref<string | null>(null);
   const loaded = ref(false);
   let loading: Promise<void> | null = null;
@@ -19,12 +26,22 @@ export const useSessionStore = defineStore('session', () => {
   // Whether the signed-in role is at least `min` (the server decides; this only hides or
   // explains what it would refuse).
   function can(min: Role): boolean {
-    return role.value !== null && ROLE_ORDER.indexOf(role.value) >= ROLE_ORDER.indexOf(min);
+    return roleAtLeast(role.value, min);
+  }
+  // The role that applies inside the community `slug`: its role there, else the base role.
+  function roleIn(slug: string | null | undefined): Role | null {
+    return (slug ? communities.value[slug] : undefined) ?? role.value;
+  }
+  // Whether the signed-in account may do what needs `min` inside the community `slug` (the
+  // server checks it again: this only hides or disables what it would refuse).
+  function canIn(min: Role, slug: string | null | undefined): boolean {
+    return roleAtLeast(roleIn(slug), min);
   }
 
   function set(info: SessionInfo): void {
     account.value = info.account ?? info.token ?? null;
     role.value = info.role;
+    communities.value = info.communities ?? {};
     expiresAt.value = info.expires_at ?? null;
     setCsrfToken(info.csrf ?? '');
   }
@@ -32,6 +49,7 @@ export const useSessionStore = defineStore('session', () => {
   function clear(): void {
     account.value = null;
     role.value = null;
+    communities.value = {};
     expiresAt.value = null;
     setCsrfToken('');
   }
@@ -66,5 +84,5 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
-  return { account, role, expiresAt, loaded, signedIn, can, load, signIn, signOut, clear };
+  return { account, role, communities, expiresAt, loaded, signedIn, can, roleIn, canIn, load, signIn, signOut, clear };
 });

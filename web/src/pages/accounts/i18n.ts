@@ -42,6 +42,14 @@ export default definePageMessages({
     tokenDeleted: '已删除令牌 {name}',
     tokensEmpty: '没有令牌',
     tokensNote: 'API 令牌供程序和脚本使用（Authorization: Bearer）。',
+    communities: '社群角色',
+    communitiesSame: '各社群同上',
+    communitiesEdit: '设置',
+    communitiesTitle: '{name} 在各社群的角色（本身的角色：{role}）',
+    communitiesHint: '在某个社群里，这里设置的角色代替账号本身的角色，可以更高也可以更低；例如「查看者」在一个社群里是「运营」，就只能处理那个社群的审核、任务和发送队列。所有者是全局角色，不能按社群设置。',
+    communitiesNone: '没有按社群设置的角色：每个社群都用账号本身的角色。',
+    communityAdd: '添加社群',
+    communityRemove: '移除',
   },
 }, {
   accounts: {
@@ -85,5 +93,13 @@ export default definePageMessages({
     tokenDeleted: 'Token {name} deleted',
     tokensEmpty: 'No tokens',
     tokensNote: 'API tokens are for programs and scripts (Authorization: Bearer).',
+    communities: 'Per community',
+    communitiesSame: 'same everywhere',
+    communitiesEdit: 'Set',
+    communitiesTitle: 'Roles of {name} per community (own role: {role})',
+    communitiesHint: 'Inside a community the role set here replaces the account’s own role, higher or lower: e.g. a viewer who is an operator in one community acts on that community’s moderation, tasks and outbox only. Owner is global: it cannot be set per community.',
+    communitiesNone: 'No roles per community: the account’s own role applies in every community.',
+    communityAdd: 'Add a community',
+    communityRemove: 'Remove',
   },
 });

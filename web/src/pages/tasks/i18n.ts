@@ -38,6 +38,7 @@ export default definePageMessages({
     nobody: '未指派的',
     closed: '任务已关闭',
     cause: '触发事件',
+    notAllowed: '你在这个社群的角色是「{role}」，不能处理',
     kinds: {
       review: '人工审核',
       degraded: '平台无法执行：{action}',
@@ -82,6 +83,7 @@ export default definePageMessages({
     nobody: 'Unassigned',
     closed: 'Task closed',
     cause: 'Cause',
+    notAllowed: 'Your role in this community is “{role}”: you cannot act on it',
     kinds: {
       review: 'review',
       degraded: 'the platform cannot: {action}',
