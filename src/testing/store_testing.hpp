@@ -25,6 +25,8 @@ class ForwardingStore : public Store {
   explicit ForwardingStore(Store& s) : s_(s) {}
   Result<std::unique_ptr<StoreTxn>> Begin() override { return s_.Begin(); }
   Result<StateSnapshot> LoadState() override { return s_.LoadState(); }
+  Status BeginBulkLoad() override { return s_.BeginBulkLoad(); }
+  Status EndBulkLoad() override { return s_.EndBulkLoad(); }
   Result<StoreStats> Stats() override { return s_.Stats(); }
   Result<std::vector<Community>> ListCommunities() override { return s_.ListCommunities(); }
   Result<std::vector<Group>> ListGroups(std::optional<CommunityId> c) override {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <functional>
+#include <string>
 
 #include "store/sqlite/sqlite_db.hpp"
 
@@ -499,6 +501,84 @@ Status ApplyStep(sqlite3* db, const Migration& step) {
 std::span<const Migration> Migrations() { return kMigrations; }
 
 int LatestSchemaVersion() { return kMigrations.back().version; }
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kMemberIndexTriggers = {
+    "member_grams_added",  "member_grams_renamed",  "member_grams_removed",
+    "identity_grams_added", "identity_grams_moved", "identity_grams_removed"};
+
+// Schema 10's fill of the index and its triggers, as that step wrote them (one text: the step
+// is released and must not change, and the rebuild must be what it did).
+std::string_view MemberIndexFill() {
+  const size_t from = kSchemaV10.find("INSERT INTO member_grams (gram, member_id)\n  SELECT gram");
+  const size_t to = kSchemaV10.find("CREATE TRIGGER member_grams_added");
+  return from == std::string_view::npos || to == std::string_view::npos || to < from
+             ? std::string_view()
+             : kSchemaV10.substr(from, to - from);
+}
+std::string_view MemberIndexTriggerSql() {
+  const size_t from = kSchemaV10.find("CREATE TRIGGER member_grams_added");
+  return from == std::string_view::npos ? std::string_view() : kSchemaV10.substr(from);
+}
+
+Status InTransaction(sqlite3* db, std::string_view what, const std::function<Status()>& body) {
+  QZ_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", fmt::format("begin {}", what)));
+  Status status = body();
+  if (!status.ok()) return Rollback(db, std::move(status));
+  status = Exec(db, "COMMIT", fmt::format("commit {}", what));
+  if (!status.ok()) return Rollback(db, std::move(status));
+  return Status::Ok();
+}
+
+Status DropMemberIndexTriggers(sqlite3* db) {
+  for (std::string_view name : kMemberIndexTriggers) {
+    // Our own constant names, not input.
+    QZ_RETURN_IF_ERROR(
+        Exec(db, fmt::format("DROP TRIGGER IF EXISTS {}", name), "drop a member index trigger"));
+  }
+  return Status::Ok();
+}
+
+// Whether every trigger of the member index exists.
+Result<bool> MemberIndexTriggersPresent(sqlite3* db) {
+  std::string names;  // our own constant names, not input
+  for (std::string_view name : kMemberIndexTriggers) {
+    names += fmt::format("{}'{}'", names.empty() ? "" : ", ", name);
+  }
+  QZ_ASSIGN_OR_RETURN(
+      const int64_t present,
+      QueryInt(db,
+               fmt::format("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                           "IN ({})",
+                           names),
+               "count the member index triggers"));
+  return present == static_cast<int64_t>(kMemberIndexTriggers.size());
+}
+
+}  // namespace
+
+Status SuspendMemberIndex(sqlite3* db) {
+  return InTransaction(db, "suspending the member index",
+                       [&] { return DropMemberIndexTriggers(db); });
+}
+
+Status RestoreMemberIndex(sqlite3* db) {
+  if (MemberIndexFill().empty() || MemberIndexTriggerSql().empty()) {
+    return Status::Internal("sqlite: the member index's statements are missing from schema 10");
+  }
+  // The common case reads only: no write lock for a process that opens a store in use.
+  QZ_ASSIGN_OR_RETURN(const bool present, MemberIndexTriggersPresent(db));
+  if (present) return Status::Ok();
+  return InTransaction(db, "restoring the member index", [&]() -> Status {
+    QZ_ASSIGN_OR_RETURN(const bool now_present, MemberIndexTriggersPresent(db));
+    if (now_present) return Status::Ok();  // another process restored it meanwhile
+    QZ_RETURN_IF_ERROR(DropMemberIndexTriggers(db));
+    QZ_RETURN_IF_ERROR(Exec(db, "DELETE FROM member_grams", "empty the member index"));
+    QZ_RETURN_IF_ERROR(Exec(db, MemberIndexFill(), "refill the member index"));
+    return Exec(db, MemberIndexTriggerSql(), "recreate the member index triggers");
+  });
+}
 
 Status Migrate(sqlite3* db) {
   auto version = QueryInt(db, "PRAGMA user_version", "read user_version");

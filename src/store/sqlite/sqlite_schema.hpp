@@ -20,6 +20,13 @@ struct Migration {
 // Every step in order. Append new steps; never edit or reorder a released one.
 std::span<const Migration> Migrations();
 
+// The member search index (schema 10: member_grams, kept by triggers in the writer's
+// transaction). SuspendMemberIndex drops its triggers for a bulk load; RestoreMemberIndex, when
+// any trigger is missing, refills the index in one sorted pass and recreates them (one
+// transaction). Open calls RestoreMemberIndex, so a bulk load that died leaves no stale index.
+Status SuspendMemberIndex(sqlite3* db);
+Status RestoreMemberIndex(sqlite3* db);
+
 // The version a database has once every step has been applied.
 int LatestSchemaVersion();
 

@@ -300,6 +300,8 @@ class SqliteStore final : public Store {
 
   Result<std::unique_ptr<StoreTxn>> Begin() override;
   Result<StateSnapshot> LoadState() override;
+  Status BeginBulkLoad() override;
+  Status EndBulkLoad() override;
   Result<StoreStats> Stats() override;
   Result<std::vector<Community>> ListCommunities() override;
   Result<std::vector<Group>> ListGroups(std::optional<CommunityId> community_id) override;

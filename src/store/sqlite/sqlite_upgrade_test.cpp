@@ -205,6 +205,49 @@ TEST_F(SqliteUpgradeTest, Version10AccountsGetNoCommunityRolesAndDeletedOnesLeav
 
 // The search walks one gram's members through member_grams' primary key and reads each member by
 // its id: no scan of members, no sort.
+// A bulk load suspends the member index and rebuilds it at its end, and a store opened after a
+// bulk load that died (the triggers dropped, members added meanwhile) rebuilds it too.
+TEST_F(SqliteUpgradeTest, ABulkLoadDefersTheMemberIndexAndNothingIsLost) {
+  auto member = [](int id, const std::string& name) {
+    return "INSERT INTO members (id, community_id, display_name, first_seen, last_seen, "
+           "referrer_id, channel, messages, checkins, link_clicks, orders, order_amount_e4, "
+           "invited, last_message, last_checkin) VALUES (" +
+           std::to_string(id) + ", 1, '" + name + "', 0, 0, 0, '', 0, 0, 0, 0, 0, 0, 0, 0);";
+  };
+  auto found = [&](Store& store, const std::string& q) {
+    std::vector<MemberId> ids;
+    auto list = store.ListMembers({.q = q, .limit = 100});
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    if (list.ok()) {
+      for (const Member& m : *list) ids.push_back(m.id);
+    }
+    return ids;
+  };
+  const std::string indexed = "SELECT member_id FROM member_grams WHERE gram = ?1";
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    RawExec(member(1, "小明"));  // the triggers index it at once
+    EXPECT_EQ(RawIds(indexed, "小明"), std::vector<MemberId>{1});
+    ASSERT_OK(store->BeginBulkLoad());
+    RawExec(member(2, "王小明"));
+    EXPECT_EQ(RawIds(indexed, "小明"), std::vector<MemberId>{1}) << "suspended";
+    ASSERT_OK(store->EndBulkLoad());
+    EXPECT_EQ(RawIds(indexed, "小明"), (std::vector<MemberId>{1, 2}));
+    EXPECT_EQ(found(*store, "王小"), std::vector<MemberId>{2});
+    // A bulk load that dies: the process ends between the two.
+    ASSERT_OK(store->BeginBulkLoad());
+  }
+  RawExec(member(3, "小明同学"));
+  EXPECT_EQ(RawIds(indexed, "同学"), std::vector<MemberId>{});
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(found(*store, "小明"), (std::vector<MemberId>{1, 2, 3}));
+  EXPECT_EQ(found(*store, "同学"), std::vector<MemberId>{3});
+  RawExec(member(4, "同学四"));  // the triggers are back
+  EXPECT_EQ(RawIds(indexed, "同学"), (std::vector<MemberId>{3, 4}));
+}
+
 TEST_F(SqliteUpgradeTest, SearchReadsTheIndexNotTheMembers) {
   ASSERT_NE(Open(), nullptr);
   sqlite3* db = nullptr;
