@@ -55,6 +55,19 @@ class ActivityModule final : public Module {
 
 }  // namespace
 
+int64_t DayNumber(int64_t days_since_epoch) {
+  const date::year_month_day ymd{date::sys_days{date::days{days_since_epoch}}};
+  return int64_t{static_cast<int>(ymd.year())} * 10000 + static_cast<unsigned>(ymd.month()) * 100 +
+         static_cast<unsigned>(ymd.day());
+}
+
+int64_t DaysSinceEpoch(int64_t yyyymmdd) {
+  const date::sys_days d{date::year{static_cast<int>(yyyymmdd / 10000)} /
+                         date::month{static_cast<unsigned>(yyyymmdd / 100 % 100)} /
+                         date::day{static_cast<unsigned>(yyyymmdd % 100)}};
+  return d.time_since_epoch().count();
+}
+
 int64_t LocalDay(TimeMs t, std::string_view time_zone) {
   // The day and the UTC span [from, to) in which it and the zone's offset stay the same.
   struct Cache {
@@ -75,9 +88,7 @@ int64_t LocalDay(TimeMs t, std::string_view time_zone) {
   // Floor division: times before 1970 have negative local milliseconds.
   const TimeMs local = t + offset;
   const int64_t index = local / kDayMs - (local % kDayMs < 0 ? 1 : 0);
-  const date::year_month_day ymd{date::sys_days{date::days{index}}};
-  const int64_t day = int64_t{static_cast<int>(ymd.year())} * 10000 +
-                      static_cast<unsigned>(ymd.month()) * 100 + static_cast<unsigned>(ymd.day());
+  const int64_t day = DayNumber(index);
 
   constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
   const auto to_ms = [&](date::sys_seconds s) {

@@ -35,6 +35,10 @@ struct ActivityDayRow {
 // The qualified table the routes read: "activity.days".
 inline constexpr std::string_view kActivityDaysTable = "activity.days";
 
+// A day as yyyymmdd and as days since 1970-01-01 (the proleptic Gregorian calendar), both ways.
+int64_t DayNumber(int64_t days_since_epoch);
+int64_t DaysSinceEpoch(int64_t yyyymmdd);
+
 // yyyymmdd of `t` in `time_zone` (an IANA name; "" or an unknown one: Asia/Shanghai, the
 // default of a group). Remembers the last zone and day per thread, so a run of events of one
 // day costs a comparison.

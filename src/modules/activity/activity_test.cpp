@@ -35,6 +35,14 @@ TEST(LocalDay, TheCalendarDayOfTheZone) {
   EXPECT_EQ(LocalDay(At("1969-12-31T23:00:00Z"), "UTC"), 19691231);
 }
 
+TEST(DayNumber, BothWays) {
+  EXPECT_EQ(DayNumber(0), 19700101);
+  EXPECT_EQ(DaysSinceEpoch(19700101), 0);
+  EXPECT_EQ(DaysSinceEpoch(20260301) - DaysSinceEpoch(20260228), 1);  // 2026 is no leap year
+  EXPECT_EQ(DayNumber(DaysSinceEpoch(20241231) + 1), 20250101);
+  EXPECT_EQ(DayNumber(-1), 19691231);
+}
+
 class ActivityCounts : public ::testing::Test {
  protected:
   void SetUp() override {

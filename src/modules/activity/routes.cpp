@@ -1,6 +1,5 @@
 #include "modules/activity/routes.hpp"
 
-#include <date/date.h>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -17,17 +16,6 @@ namespace {
 constexpr int64_t kMaxDays = 366;
 constexpr size_t kMaxGroups = 200;
 
-date::sys_days DaysOf(int64_t yyyymmdd) {
-  return date::sys_days{date::year{static_cast<int>(yyyymmdd / 10000)} /
-                        date::month{static_cast<unsigned>(yyyymmdd / 100 % 100)} /
-                        date::day{static_cast<unsigned>(yyyymmdd % 100)}};
-}
-int64_t NumberOf(date::sys_days d) {
-  const date::year_month_day ymd{d};
-  return int64_t{static_cast<int>(ymd.year())} * 10000 + static_cast<unsigned>(ymd.month()) * 100 +
-         static_cast<unsigned>(ymd.day());
-}
-
 // The last `n` days up to today in the community's time zone, oldest first.
 struct Window {
   std::vector<int64_t> days;  // yyyymmdd
@@ -35,11 +23,11 @@ struct Window {
 };
 Window LastDays(const Call& c, const Community& community, int64_t n) {
   Window w;
-  const date::sys_days today = DaysOf(LocalDay(c.clock().Now(), community.time_zone));
+  const int64_t today = DaysSinceEpoch(LocalDay(c.clock().Now(), community.time_zone));
   for (int64_t i = n - 1; i >= 0; --i) {
-    const date::sys_days d = today - date::days{i};
-    w.days.push_back(NumberOf(d));
-    w.labels.push_back(date::format("%F", d));
+    const int64_t day = DayNumber(today - i);
+    w.days.push_back(day);
+    w.labels.push_back(fmt::format("{:04}-{:02}-{:02}", day / 10000, day / 100 % 100, day % 100));
   }
   return w;
 }
