@@ -216,11 +216,15 @@ Result<ItemOutcome> ShardWriter::Process(StoreTxn& txn, const Event& event,
   if (const Member* m = state_.FindMember(refs->member); m != nullptr) {
     row.member_prev_seq = m->last_event_seq;
   }
+  if (const Group* g = state_.FindGroup(refs->group); g != nullptr) {
+    row.group_prev_seq = g->last_event_seq;
+  }
   auto appended = txn.AppendEvent(row);
   if (!appended.ok()) return appended.status();
   if (!*appended) return ItemOutcome{Outcome::kDuplicate, Status::Ok()};
   Materialize(state_, e, *refs);
   if (refs->member != kNoId) state_.MutableMember(refs->member).last_event_seq = row.seq;
+  if (refs->group != kNoId) state_.MutableGroup(refs->group).last_event_seq = row.seq;
   TimeMs previous_message = 0;
   if (e.type == EventType::kMessage && runner_ != nullptr) {
     if (const Membership* m = state_.FindMembership(refs->group, refs->member)) {

@@ -60,6 +60,9 @@ struct Group {
   // When the bot was removed from the group (bot_removed); 0 while it is in it. Nothing is
   // sent to a group the bot is not in.
   TimeMs bot_left_at = 0;
+  // The seq of the group's newest event in the log (0: none): the head of the chain of its
+  // events (StoredEvent::group_prev_seq) that Store::GroupEvents follows.
+  int64_t last_event_seq = 0;
   friend bool operator==(const Group&, const Group&) = default;
 };
 

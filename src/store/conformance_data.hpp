@@ -24,7 +24,7 @@ inline auto Fields(const Community& c) {
 inline auto Fields(const Group& g) {
   return std::tuple(g.id, g.community_id, g.platform, g.external_id, g.name, int(g.type),
                     g.capacity, g.time_zone, g.first_seen, g.last_activity, g.member_count, g.joins,
-                    g.leaves, g.messages);
+                    g.leaves, g.messages, g.bot_left_at, g.last_event_seq);
 }
 inline auto Fields(const Member& m) {
   return std::tuple(m.id, m.community_id, m.display_name, m.first_seen, m.last_seen, m.referrer_id,
@@ -139,7 +139,9 @@ inline Group MakeGroup(GroupId id, CommunityId community) {
           .member_count = 30 + id,
           .joins = 40 + id,
           .leaves = 50 + id,
-          .messages = 60 + id};
+          .messages = 60 + id,
+          .bot_left_at = kT0 + 70 * id,
+          .last_event_seq = 6'000'000'000 + id};
 }
 
 inline Member MakeMember(MemberId id, CommunityId community, std::string name = {}) {
@@ -392,19 +394,28 @@ inline std::vector<StoredEvent> AppendChains(EventLog& log, int count) {
   EXPECT_TRUE(txn.ok()) << ::qz::testing::Describe(txn);
   if (!txn.ok()) return mine;
   std::map<MemberId, int64_t> last;
+  std::map<GroupId, int64_t> last_of_group;
   for (int i = 0; i < count; ++i) {
     const MemberId member = i % 3 == 0 ? 5 : 6;
-    StoredEvent e = MakeEvent("wecom", "me" + std::to_string(i), member);
+    const GroupId group = i % 2 == 0 ? 1 : 2;
+    StoredEvent e = MakeEvent("wecom", "me" + std::to_string(i), member, group);
     e.member_prev_seq = last[member];
+    e.group_prev_seq = last_of_group[group];
     auto ok = (*txn)->AppendEvent(e);
     EXPECT_TRUE(ok.ok() && *ok) << ::qz::testing::Describe(ok);
     last[member] = e.seq;
+    last_of_group[group] = e.seq;
     if (member == 5) mine.push_back(e);
   }
   for (const auto& [id, seq] : last) {
     Member m = MakeMember(id, 1);
     m.last_event_seq = seq;
     EXPECT_OK((*txn)->PutMember(m));
+  }
+  for (const auto& [id, seq] : last_of_group) {
+    Group g = MakeGroup(id, 1);
+    g.last_event_seq = seq;
+    EXPECT_OK((*txn)->PutGroup(g));
   }
   EXPECT_OK((*txn)->Commit());
   std::reverse(mine.begin(), mine.end());

@@ -35,6 +35,9 @@ struct StoredEvent {
   // of a (member_id, seq) index, because that index costs an insert at a random place for every
   // event, about a quarter of the writer's time.
   int64_t member_prev_seq = 0;
+  // The seq of the same group's previous event (0: none, or no group): the chain of a group's
+  // events from Group::last_event_seq, which GroupEvents follows (a group's conversation).
+  int64_t group_prev_seq = 0;
 };
 
 // Everything the engine needs in memory to continue after a restart, without replaying history.

@@ -41,6 +41,10 @@ struct MemberQuery {
   std::optional<CommunityId> community_id;
   std::optional<GroupId> group_id;  // only members with an active membership in this group
   std::string q;                    // substring of display name or of an identity's external id
+  std::string tag;                  // only members with this tag (exact; "" = any)
+  // Only members with an active membership of this role (in group_id when set, else in any
+  // group): the platform's owners, admins and assistants (群主, 管理员, 助理).
+  std::optional<Role> role;
   int limit = 50;                   // 1..1000
   MemberId after_id = kNoId;        // cursor: members with id > after_id, ascending
   // Another order than ascending id: rows in (sort value, id) order, descending when
@@ -49,6 +53,7 @@ struct MemberQuery {
   bool descending = false;
   std::optional<SortKey> after;
   bool sorted() const { return sort != MemberSort::kId || descending; }
+  bool filtered() const { return !tag.empty() || role.has_value(); }
 };
 
 // The orders a group list may be read in (the group JSON's names).
@@ -87,6 +92,13 @@ struct MemberProfile {
   std::vector<MemberTag> tags;
 };
 
+// A member tag in use and how many members have it.
+struct TagCount {
+  std::string tag;
+  int64_t members = 0;
+  friend bool operator==(const TagCount&, const TagCount&) = default;
+};
+
 struct StoreStats {
   int64_t events = 0;
   int64_t members = 0;
@@ -108,12 +120,24 @@ class ReadModel {
   // Ascending by id from the cursor, or in the query's sort order (MemberQuery::sorted()).
   virtual Result<std::vector<Member>> ListMembers(const MemberQuery& query) = 0;
   virtual Result<MemberProfile> GetMember(MemberId id) = 0;  // kNotFound if absent
+  // The tags members have (of this community's members when given), ascending by tag, each
+  // with its number of members; at most 1000.
+  virtual Result<std::vector<TagCount>> ListTags(std::optional<CommunityId> community_id) = 0;
   // A member's events, newest first, with seq < before_seq (0 = from the newest), following
   // the chain from Member::last_event_seq through StoredEvent::member_prev_seq. Cheapest when
   // before_seq is the seq of one of the member's events (the cursor of a previous page); any
   // other value walks the chain from the newest event down to it.
   virtual Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before_seq,
                                                         int limit) = 0;
+  // A group's events, newest first, as MemberEvents (the chain from Group::last_event_seq
+  // through StoredEvent::group_prev_seq): its recent conversation, joins and leaves.
+  virtual Result<std::vector<StoredEvent>> GroupEvents(GroupId id, int64_t before_seq,
+                                                       int limit) = 0;
+  // One group by id, or by (platform, external id); nullopt when there is none. The defaults
+  // search ListGroups' answer; a back end answers from its keys.
+  virtual Result<std::optional<Group>> GetGroup(GroupId id);
+  virtual Result<std::optional<Group>> FindGroup(std::string_view platform,
+                                                 std::string_view external_id);
 
   // Module state tables. A row is a ModuleStateEntry whose `module` is the qualified table name
   // "<module>.<table>", `key` the row's key as JSON array text (`[42]`, `["u1",3]`) and `value`
@@ -155,6 +179,25 @@ inline SortKey MemberSortKey(const Member& m, MemberSort sort) {
     case MemberSort::kMessages: return {m.messages, m.id};
   }
   return {m.id, m.id};
+}
+
+inline Result<std::optional<Group>> ReadModel::GetGroup(GroupId id) {
+  QZ_ASSIGN_OR_RETURN(std::vector<Group> all, ListGroups(std::nullopt));
+  for (Group& g : all) {
+    if (g.id == id) return std::optional<Group>(std::move(g));
+  }
+  return std::optional<Group>();
+}
+
+inline Result<std::optional<Group>> ReadModel::FindGroup(std::string_view platform,
+                                                         std::string_view external_id) {
+  QZ_ASSIGN_OR_RETURN(std::vector<Group> all, ListGroups(std::nullopt));
+  for (Group& g : all) {
+    if (g.platform == platform && g.external_id == external_id) {
+      return std::optional<Group>(std::move(g));
+    }
+  }
+  return std::optional<Group>();
 }
 
 inline Result<GroupPage> ReadModel::ListGroupsPage(const GroupQuery& query) {

@@ -198,6 +198,106 @@ TEST_P(ReadModelConformance, MemberEventsNewestFirstWithPaging) {
   EXPECT_TRUE(none.empty()) << "nothing older than the first event";
 }
 
+TEST_P(ReadModelConformance, GroupEventsFollowTheGroupsChain) {
+  AppendChains(log(), 30);  // even events in group 1, odd ones in group 2
+  ASSERT_OK_AND_ASSIGN(auto all, log().ScanEvents(0, 100));
+  ASSERT_EQ(all.size(), 30u);
+  std::vector<StoredEvent> ones;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (it->group_id == 1) ones.push_back(*it);
+  }
+  ASSERT_OK_AND_ASSIGN(auto events, read_model().GroupEvents(1, 0, 100));
+  EXPECT_SAME_EVENTS(events, ones);
+  std::vector<StoredEvent> paged;
+  int64_t before = 0;
+  for (int page = 0; page < 10; ++page) {
+    ASSERT_OK_AND_ASSIGN(auto part, read_model().GroupEvents(1, before, 4));
+    if (part.empty()) break;
+    paged.insert(paged.end(), part.begin(), part.end());
+    before = part.back().seq;
+  }
+  EXPECT_SAME_EVENTS(paged, ones);
+  ASSERT_OK_AND_ASSIGN(auto none, read_model().GroupEvents(99, 0, 100));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(ReadModelConformance, GetAndFindGroup) {
+  const StateSnapshot sample = SampleState();
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    ASSERT_OK(PutSnapshot(*txn, sample));
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(std::optional<Group> two, read_model().GetGroup(2));
+  ASSERT_TRUE(two.has_value());
+  EXPECT_SAME(*two, sample.groups[1]);
+  ASSERT_OK_AND_ASSIGN(std::optional<Group> absent, read_model().GetGroup(42));
+  EXPECT_FALSE(absent.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<Group> three, read_model().FindGroup("feishu", "g3"));
+  ASSERT_TRUE(three.has_value());
+  EXPECT_SAME(*three, sample.groups[2]);
+  ASSERT_OK_AND_ASSIGN(absent, read_model().FindGroup("wecom", "g3"));
+  EXPECT_FALSE(absent.has_value()) << "another platform's id";
+  ASSERT_OK_AND_ASSIGN(absent, read_model().FindGroup("wecom", "g"));
+  EXPECT_FALSE(absent.has_value());
+}
+
+TEST_P(ReadModelConformance, ListMembersByTagAndRole) {
+  // Members 1..12 in community 1, 13..15 in community 2. Tags: "kol" on 2, 5, 8, 13; "vip" on
+  // 5. Group 10: 3 owner, 4 admin (inactive), 6 assistant, 7 and 8 members; group 11: 9 admin.
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());
+    for (MemberId id = 1; id <= 15; ++id) {
+      ASSERT_OK(txn->PutMember(MakeMember(id, id <= 12 ? 1 : 2, "m" + std::to_string(100 - id))));
+    }
+    for (MemberId id : {2, 5, 8, 13}) ASSERT_OK(txn->PutTag({.member_id = id, .tag = "kol"}));
+    ASSERT_OK(txn->PutTag({.member_id = 5, .tag = "vip"}));
+    auto membership = [&](GroupId g, MemberId m, Role role, bool active = true) {
+      Membership ms = MakeMembership(g, m, active);
+      ms.role = role;
+      return txn->PutMembership(ms);
+    };
+    ASSERT_OK(membership(10, 3, Role::kOwner));
+    ASSERT_OK(membership(10, 4, Role::kAdmin, false));
+    ASSERT_OK(membership(10, 6, Role::kAssistant));
+    ASSERT_OK(membership(10, 7, Role::kMember));
+    ASSERT_OK(membership(10, 8, Role::kMember));
+    ASSERT_OK(membership(11, 9, Role::kAdmin));
+    ASSERT_OK(membership(11, 8, Role::kAdmin));
+    ASSERT_OK(txn->Commit());
+  }
+  auto list = [&](MemberQuery q) -> std::vector<MemberId> {
+    auto result = read_model().ListMembers(q);
+    EXPECT_TRUE(result.ok()) << ::qz::testing::Describe(result);
+    return result.ok() ? Ids(*result) : std::vector<MemberId>{-1};
+  };
+  using V = std::vector<MemberId>;
+  EXPECT_EQ(list({.tag = "kol"}), (V{2, 5, 8, 13}));
+  EXPECT_EQ(list({.community_id = 1, .tag = "kol"}), (V{2, 5, 8}));
+  EXPECT_EQ(list({.tag = "vip"}), V{5});
+  EXPECT_EQ(list({.tag = "ko"}), V{}) << "a tag matches whole";
+  EXPECT_EQ(list({.group_id = 10, .tag = "kol"}), V{8});
+  EXPECT_EQ(list({.role = Role::kAdmin}), (V{8, 9})) << "active memberships only";
+  EXPECT_EQ(list({.role = Role::kOwner}), V{3});
+  EXPECT_EQ(list({.group_id = 10, .role = Role::kAdmin}), V{});
+  EXPECT_EQ(list({.group_id = 11, .role = Role::kAdmin}), (V{8, 9}));
+  EXPECT_EQ(list({.group_id = 10, .role = Role::kMember}), (V{7, 8}));
+  EXPECT_EQ(list({.role = Role::kMember}), (V{7, 8}));
+  EXPECT_EQ(list({.tag = "kol", .role = Role::kAdmin}), V{8});
+  // Pages by id, and in another order.
+  EXPECT_EQ(list({.tag = "kol", .limit = 2}), (V{2, 5}));
+  EXPECT_EQ(list({.tag = "kol", .limit = 2, .after_id = 5}), (V{8, 13}));
+  EXPECT_EQ(list({.tag = "kol", .sort = MemberSort::kDisplayName}), (V{13, 8, 5, 2}));
+  EXPECT_EQ(list({.q = "m9", .tag = "kol"}), (V{2, 5, 8}));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<TagCount> tags, read_model().ListTags(std::nullopt));
+  EXPECT_EQ(tags, (std::vector<TagCount>{{"kol", 4}, {"vip", 1}}));
+  ASSERT_OK_AND_ASSIGN(tags, read_model().ListTags(2));
+  EXPECT_EQ(tags, (std::vector<TagCount>{{"kol", 1}}));
+  ASSERT_OK_AND_ASSIGN(tags, read_model().ListTags(9));
+  EXPECT_TRUE(tags.empty());
+}
+
 TEST_P(ReadModelConformance, Stats) {
   {
     ASSERT_OK_AND_ASSIGN(auto txn, log().Begin());

@@ -36,8 +36,18 @@ class ForwardingStore : public Store {
     return s_.ListMembers(q);
   }
   Result<MemberProfile> GetMember(MemberId id) override { return s_.GetMember(id); }
+  Result<std::vector<TagCount>> ListTags(std::optional<CommunityId> c) override {
+    return s_.ListTags(c);
+  }
   Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before, int limit) override {
     return s_.MemberEvents(id, before, limit);
+  }
+  Result<std::vector<StoredEvent>> GroupEvents(GroupId id, int64_t before, int limit) override {
+    return s_.GroupEvents(id, before, limit);
+  }
+  Result<std::optional<Group>> GetGroup(GroupId id) override { return s_.GetGroup(id); }
+  Result<std::optional<Group>> FindGroup(std::string_view p, std::string_view id) override {
+    return s_.FindGroup(p, id);
   }
   Result<std::vector<StoredEvent>> ScanEvents(int64_t after, int limit) override {
     return s_.ScanEvents(after, limit);

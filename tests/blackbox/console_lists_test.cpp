@@ -1,6 +1,7 @@
 // Black-box tests of the console's lists (issue 11): GET /api/v1/groups a page at a time in any
 // of its orders with the total, GET /api/v1/members sorted, both through their opaque cursors,
-// and member search by name and id, through the real binary.
+// member search by name and id, the filters by tag and role, and a group's own page (the group,
+// its conversation newest first), through the real binary.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -161,6 +162,75 @@ TEST_F(ConsoleLists, GroupsAndMembersComeInPagesInTheOrderAskedFor) {
       EXPECT_TRUE(found.empty()) << q;
     }
   }
+}
+
+TEST_F(ConsoleLists, MembersByTagAndRoleAndAGroupsOwnConversation) {
+  ASSERT_NO_FATAL_FAILURE(Serve());
+  json events = Events();
+  int n = 0;
+  auto event = [&](json e) {
+    e["id"] = "x" + std::to_string(++n);
+    e["time"] = "2026-03-02T10:00:" + std::string(n < 10 ? "0" : "") + std::to_string(n) + "+08:00";
+    e["platform"] = "sandbox";
+    events.push_back(std::move(e));
+  };
+  event({{"type", "tag_changed"}, {"group", "g2"}, {"member", "u21"}, {"tag", "意向客户"}});
+  event({{"type", "tag_changed"}, {"group", "g3"}, {"member", "u31"}, {"tag", "意向客户"}});
+  event({{"type", "tag_changed"}, {"group", "g3"}, {"member", "u32"}, {"tag", "vip"}});
+  event({{"type", "member_synced"}, {"group", "g3"}, {"member", "u32"}, {"role", "admin"}});
+  event({{"type", "member_synced"}, {"group", "g4"}, {"member", "u41"}, {"role", "owner"}});
+  event({{"type", "message"}, {"group", "g3"}, {"member", "u33"}, {"text", "<b>最后一句</b>"}});
+  const HttpResponse ingested = Post("/api/v1/events", events);
+  ASSERT_EQ(ingested.status, 200) << ingested.Describe();
+
+  auto names = [&](const std::string& query) {
+    std::vector<std::string> out;
+    for (const json& m : AllPages("/api/v1/members?limit=1" + query, "members")) {
+      out.push_back(m["display_name"]);
+    }
+    return out;
+  };
+  using S = std::vector<std::string>;
+  // Names: see Events() (u<k*10+j> is names[j % 6] + k).
+  EXPECT_EQ(names("&tag=" + UrlEncode("意向客户")), (S{"Lily2", "Lily3"}));
+  EXPECT_EQ(names("&tag=vip"), S{"LILY3"});
+  EXPECT_EQ(names("&tag=vi"), S{}) << "a tag matches whole";
+  EXPECT_EQ(names("&role=admin"), S{"LILY3"});
+  EXPECT_EQ(names("&role=owner"), S{"Lily4"});
+  EXPECT_EQ(names("&role=owner&group=3"), S{});
+  EXPECT_EQ(names("&role=admin&tag=vip&sort=display_name&order=desc"), S{"LILY3"});
+  EXPECT_EQ(ErrorField(Get("/api/v1/members?role=king")), "role");
+  EXPECT_EQ(ErrorField(Get("/api/v1/members?tag=" + std::string(300, 'x'))), "tag");
+  const json tags = Get("/api/v1/tags").Json();
+  EXPECT_EQ(tags, json::parse(R"({"tags":[{"tag":"vip","members":1},{"tag":"意向客户","members":2}]})"));
+
+  // Group g3 (id 3): its own object, and its events newest first, a page at a time.
+  const HttpResponse group = Get("/api/v1/groups/3");
+  ASSERT_EQ(group.status, 200) << group.Describe();
+  EXPECT_EQ(group.Json()["external_id"], "g3");
+  EXPECT_EQ(Get("/api/v1/groups/99").status, 404);
+  std::vector<json> seen;
+  std::string before;
+  for (int page = 0; page < 50; ++page) {
+    const HttpResponse r =
+        Get("/api/v1/groups/3/events?limit=2" + (before.empty() ? "" : "&before=" + before));
+    ASSERT_EQ(r.status, 200) << r.Describe();
+    const json j = r.Json();
+    for (const json& e : j["events"]) seen.push_back(e);
+    if (j["next_before"].is_null()) break;
+    before = std::to_string(j["next_before"].get<int64_t>());
+  }
+  size_t expected = 0;
+  for (const json& e : events) expected += e.value("group", "") == "g3" ? 1 : 0;
+  ASSERT_EQ(seen.size(), expected);
+  EXPECT_EQ(seen.front()["text"], "<b>最后一句</b>") << "the newest first, as stored";
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i]["group"], "g3");
+    if (i > 0) {
+      EXPECT_LT(seen[i]["seq"], seen[i - 1]["seq"]);
+    }
+  }
+  EXPECT_EQ(seen.back()["type"], "member_joined") << "down to the group's first event";
 }
 
 }  // namespace

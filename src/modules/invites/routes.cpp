@@ -157,10 +157,9 @@ Status CreateInvite(Call& c) {
   // The group must be this community's: listed in its playbook, or seen in its events.
   const auto playbook = c.ingest().playbooks()->For(community.slug);
   bool ours = playbook.FindGroup(ref->platform, ref->id) != nullptr;
-  QZ_ASSIGN_OR_RETURN(const std::vector<Group> all, c.store().ListGroups(std::nullopt));
-  for (const Group& g : all) {
-    if (g.platform != ref->platform || g.external_id != ref->id) continue;
-    if (g.community_id != community.id) {
+  QZ_ASSIGN_OR_RETURN(const std::optional<Group> known, c.store().FindGroup(ref->platform, ref->id));
+  if (known) {
+    if (known->community_id != community.id) {
       return Status::Invalid(fmt::format("group {} belongs to another community", group), "group");
     }
     ours = true;

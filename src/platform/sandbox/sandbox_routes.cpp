@@ -92,12 +92,9 @@ Status SubmitSandboxEvent(Call& c, Result<Event> event) {
 // community so far, and neither does a private chat: the base role counts. Blocking.
 Status RequireOperatorOfGroup(Call& c, std::string_view group) {
   if (!group.empty()) {
-    QZ_ASSIGN_OR_RETURN(const std::vector<Group> groups, c.store().ListGroups(std::nullopt));
-    for (const Group& g : groups) {
-      if (g.platform == kSandboxPlatform && g.external_id == group) {
-        return RequireRoleIn(c, g.community_id, AccountRole::kOperator);
-      }
-    }
+    QZ_ASSIGN_OR_RETURN(const std::optional<Group> known,
+                        c.store().FindGroup(kSandboxPlatform, group));
+    if (known) return RequireRoleIn(c, known->community_id, AccountRole::kOperator);
   }
   return c.RequireRole(kNoId, AccountRole::kOperator);
 }

@@ -138,6 +138,23 @@ Status GetGroups(Call& c) {
   return Status::Ok();
 }
 
+// GET /api/v1/groups/{id}
+Status GetGroup(Call& c) {
+  const GroupId id = c.IntParam("id");
+  QZ_ASSIGN_OR_RETURN(const std::optional<Group> group, c.store().GetGroup(id));
+  if (!group) return Status::NotFound("no group " + std::to_string(id));
+  c.RespondJson(GroupJson(*group));
+  return Status::Ok();
+}
+
+// GET /api/v1/groups/{id}/events?before=&limit=  (newest first): its conversation, joins, leaves.
+Status GetGroupEvents(Call& c) {
+  const GroupId id = c.IntParam("id");
+  return RespondWithEvents(c, [&](int64_t before, int limit) {
+    return c.store().GroupEvents(id, before, limit);
+  });
+}
+
 // PUT /api/v1/groups/{platform}/{id} {"community": slug}: binds the group to a community, known
 // or not yet seen (its first event then lands there). A known group moves with its active
 // members (docs/events.md, group_bound); its history stays where it happened.
@@ -176,14 +193,12 @@ Status PutGroup(Call& c) {
   e.group = id;
   e.to = slug;
   QZ_RETURN_IF_ERROR(SubmitOwnEvent(c, std::move(e)));
-  QZ_ASSIGN_OR_RETURN(const std::vector<Group> groups, c.store().ListGroups(community->id));
-  for (const Group& g : groups) {
-    if (g.platform == platform && g.external_id == id) {
-      c.RespondJson(GroupJson(g));
-      return Status::Ok();
-    }
+  QZ_ASSIGN_OR_RETURN(const std::optional<Group> group, c.store().FindGroup(platform, id));
+  if (!group || group->community_id != community->id) {
+    return Status::Internal("the bound group was not found after binding");
   }
-  return Status::Internal("the bound group was not found after binding");
+  c.RespondJson(GroupJson(*group));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -193,6 +208,10 @@ Status AddCommunityRoutes(RouteTable& table) {
   QZ_RETURN_IF_ERROR(
       table.Add({"GET", "/api/v1/communities", GetCommunities, RunOn::kBlockingPool}));
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/groups", GetGroups, RunOn::kBlockingPool}));
+  QZ_RETURN_IF_ERROR(
+      table.Add({"GET", "/api/v1/groups/{id:int}", GetGroup, RunOn::kBlockingPool}));
+  QZ_RETURN_IF_ERROR(table.Add(
+      {"GET", "/api/v1/groups/{id:int}/events", GetGroupEvents, RunOn::kBlockingPool}));
   // Configuration (which community a group belongs to): admin.
   return table.Add({"PUT", "/api/v1/groups/{platform}/{id}", PutGroup, RunOn::kBlockingPool,
                     Access::kSignedIn, AccountRole::kAdmin});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -15,8 +16,15 @@
 #include "model/entities.hpp"
 #include "server/route.hpp"
 #include "store/accounts.hpp"
+#include "store/event_log.hpp"
 
 namespace qz {
+
+// Answers a page of stored events, newest first ({"events":[{"seq":…, the event as
+// stored…}],"next_before":seq|null}), read by `read(before_seq, limit)` from the request's
+// `before` and `limit` (event_list.cpp).
+Status RespondWithEvents(
+    Call& c, const std::function<Result<std::vector<StoredEvent>>(int64_t, int)>& read);
 
 // A time as RFC 3339, or null for "never" (0).
 inline ApiJson TimeJson(TimeMs ms) { return ms == 0 ? ApiJson(nullptr) : ApiJson(FormatRfc3339(ms)); }

@@ -1,6 +1,4 @@
 // Members: the listing (filters, search, pages), one member's profile, and their events.
-#include <spdlog/spdlog.h>
-
 #include <string>
 #include <string_view>
 #include <variant>
@@ -14,7 +12,7 @@
 namespace qz {
 namespace {
 
-constexpr size_t kMaxQueryBytes = 256;  // `q` on /members
+constexpr size_t kMaxQueryBytes = 256;  // `q` and `tag` on /members
 
 ApiJson MemberJson(const Member& m) {
   return {{"id", m.id},
@@ -76,40 +74,6 @@ ApiJson ProfileJson(const MemberProfile& p) {
   return j;
 }
 
-bool IsBlankChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-// The stored canonical objects embedded verbatim (no re-encoding: numbers and key order stay
-// exactly as stored), each with "seq" first.
-Result<std::string> MemberEventsBody(const std::vector<StoredEvent>& events,
-                                     const PageRequest& page) {
-  std::string out = "{\"events\":[";
-  for (size_t i = 0; i < events.size(); ++i) {
-    const StoredEvent& e = events[i];
-    std::string_view obj = e.json;
-    while (!obj.empty() && IsBlankChar(obj.front())) obj.remove_prefix(1);
-    while (!obj.empty() && IsBlankChar(obj.back())) obj.remove_suffix(1);
-    if (obj.size() < 2 || obj.front() != '{' || obj.back() != '}') {
-      return Status::Internal("stored event " + std::to_string(e.seq) + " is not a JSON object");
-    }
-    std::string_view inner = obj.substr(1, obj.size() - 2);
-    if (i > 0) out += ',';
-    out += "{\"seq\":";
-    out += std::to_string(e.seq);
-    bool blank = true;
-    for (char ch : inner) blank = blank && IsBlankChar(ch);
-    if (!blank) {
-      out += ',';
-      out += inner;
-    }
-    out += '}';
-  }
-  const int64_t last = events.empty() ? 0 : events.back().seq;
-  out += "],\"next_before\":";
-  out += NextCursor(page, events.size(), last, CursorJson::kNumber).dump();
-  out += '}';
-  return out;
-}
-
 // The member orders, by their names in the member JSON ("messages" is counters.messages).
 struct MemberSortName {
   const char* name;
@@ -125,7 +89,9 @@ constexpr MemberSortName kMemberSorts[] = {
     {"messages", MemberSort::kMessages, false},
 };
 
-// GET /api/v1/members?group=&community=&q=&sort=&order=&cursor=&limit=
+// GET /api/v1/members?group=&community=&q=&tag=&role=&sort=&order=&cursor=&limit=
+// tag: members with this tag; role: members with an active membership of this role (owner,
+// admin, assistant, member), in `group` when given.
 // Without sort (or with sort=id&order=asc): ascending ids, the cursor the last id (as before).
 // With another order: keyset pages in (sort value, id) order and an opaque cursor that belongs
 // to that sort and order.
@@ -140,6 +106,16 @@ Status GetMembers(Call& c) {
       return Status::Invalid("longer than " + std::to_string(kMaxQueryBytes) + " bytes", "q");
     }
     mq.q = *q;
+  }
+  if (const std::string* tag = c.query().Get("tag")) {
+    if (tag->size() > kMaxQueryBytes) {
+      return Status::Invalid("longer than " + std::to_string(kMaxQueryBytes) + " bytes", "tag");
+    }
+    mq.tag = *tag;
+  }
+  if (const std::string* role = c.query().Get("role"); role != nullptr && !role->empty()) {
+    mq.role = ParseRole(*role);
+    if (!mq.role) return Status::Invalid("must be one of owner, admin, assistant, member", "role");
   }
   const MemberSortName* sort = &kMemberSorts[0];
   if (const std::string* name = c.query().Get("sort")) {
@@ -192,6 +168,17 @@ Status GetMembers(Call& c) {
   return Status::Ok();
 }
 
+// GET /api/v1/tags?community=  → {"tags":[{"tag":…,"members":n}]}, ascending by tag.
+Status GetTags(Call& c) {
+  QZ_ASSIGN_OR_RETURN(const int64_t community, c.query().Id("community"));
+  QZ_ASSIGN_OR_RETURN(const std::vector<TagCount> tags,
+                      c.store().ListTags(community != 0 ? std::optional(community) : std::nullopt));
+  ApiJson out = ApiJson::array();
+  for (const TagCount& t : tags) out.push_back({{"tag", t.tag}, {"members", t.members}});
+  c.RespondJson({{"tags", std::move(out)}});
+  return Status::Ok();
+}
+
 // GET /api/v1/members/{id}
 Status GetMember(Call& c) {
   const MemberId id = c.IntParam("id");
@@ -209,24 +196,16 @@ Status GetMember(Call& c) {
 // GET /api/v1/members/{id}/events?before=&limit=  (newest first)
 Status GetMemberEvents(Call& c) {
   const MemberId id = c.IntParam("id");
-  QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("before"));
-  QZ_ASSIGN_OR_RETURN(const std::vector<StoredEvent> events,
-                      c.store().MemberEvents(id, page.cursor, page.limit));
-  auto body = MemberEventsBody(events, page);
-  if (!body.ok()) {
-    spdlog::error("GET /api/v1/members/{}/events: {}", id, body.status().ToString());
-    return body.status();
-  }
-  ApiResponse res;
-  res.body = std::move(*body);
-  c.Respond(std::move(res));
-  return Status::Ok();
+  return RespondWithEvents(c, [&](int64_t before, int limit) {
+    return c.store().MemberEvents(id, before, limit);
+  });
 }
 
 }  // namespace
 
 Status AddMemberRoutes(RouteTable& table) {
   QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/members", GetMembers, RunOn::kBlockingPool}));
+  QZ_RETURN_IF_ERROR(table.Add({"GET", "/api/v1/tags", GetTags, RunOn::kBlockingPool}));
   QZ_RETURN_IF_ERROR(
       table.Add({"GET", "/api/v1/members/{id:int}", GetMember, RunOn::kBlockingPool}));
   return table.Add(

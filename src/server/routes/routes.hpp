@@ -18,9 +18,11 @@ Status AddOpsRoutes(RouteTable& table, const MetricsRegistry& metrics);
 // POST /api/v1/events. Events rejected before reaching ingest are counted in
 // `rejected_without_ingest` (part of qunzhu_events_rejected_total).
 Status AddEventRoutes(RouteTable& table, std::atomic<int64_t>& rejected_without_ingest);
-// GET /api/v1/members, /api/v1/members/{id:int}, /api/v1/members/{id:int}/events.
+// GET /api/v1/members, /api/v1/members/{id:int}, /api/v1/members/{id:int}/events,
+// /api/v1/tags.
 Status AddMemberRoutes(RouteTable& table);
-// GET /api/v1/stats, /api/v1/communities, /api/v1/groups.
+// GET /api/v1/stats, /api/v1/communities, /api/v1/groups, /api/v1/groups/{id:int} and its
+// /events; PUT /api/v1/groups/{platform}/{id}.
 Status AddCommunityRoutes(RouteTable& table);
 // GET and PUT /api/v1/communities/{slug}/playbook.
 Status AddPlaybookRoutes(RouteTable& table);

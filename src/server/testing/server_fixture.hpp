@@ -172,6 +172,17 @@ class FakeStore final : public Store {
     }
     return out;
   }
+  // The tags of the profiles, counted.
+  Result<std::vector<TagCount>> ListTags(std::optional<CommunityId> community_id) override {
+    std::map<std::string, int64_t> counts;
+    for (const auto& [id, profile] : profiles) {
+      if (community_id && profile.member.community_id != *community_id) continue;
+      for (const MemberTag& t : profile.tags) ++counts[t.tag];
+    }
+    std::vector<TagCount> out;
+    for (const auto& [tag, n] : counts) out.push_back({.tag = tag, .members = n});
+    return out;
+  }
   Result<MemberProfile> GetMember(MemberId id) override {
     auto it = profiles.find(id);
     if (it == profiles.end()) return Status::NotFound("no such member");
@@ -182,6 +193,16 @@ class FakeStore final : public Store {
     std::vector<StoredEvent> out;
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
       if (it->member_id != id || (before_seq != 0 && it->seq >= before_seq)) continue;
+      if (static_cast<int>(out.size()) == limit) break;
+      out.push_back(*it);
+    }
+    return out;
+  }
+  Result<std::vector<StoredEvent>> GroupEvents(GroupId id, int64_t before_seq,
+                                               int limit) override {
+    std::vector<StoredEvent> out;
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->group_id != id || (before_seq != 0 && it->seq >= before_seq)) continue;
       if (static_cast<int>(out.size()) == limit) break;
       out.push_back(*it);
     }

@@ -131,6 +131,19 @@ Result<std::vector<Member>> SqliteStore::ListMembersSorted(const MemberQuery& qu
     sql = fmt::format("SELECT {} FROM members m WHERE 1", List(kMemberColumns, "m."));
   }
   if (query.community_id) sql += " AND m.community_id = ?";
+  if (!query.tag.empty()) sql += " AND m.id IN (SELECT member_id FROM member_tags WHERE tag = ?)";
+  if (query.role && query.group_id) {
+    sql += " AND g.role = ?";
+  } else if (query.role == Role::kMember) {
+    sql +=
+        " AND EXISTS (SELECT 1 FROM memberships r WHERE r.member_id = m.id AND r.role = ? "
+        "AND r.active = 1)";
+  } else if (query.role) {
+    // The `role != 0` term lets SQLite use the partial index of staff roles (memberships_staff).
+    sql +=
+        " AND m.id IN (SELECT member_id FROM memberships WHERE role = ? AND role != 0 "
+        "AND active = 1)";
+  }
   std::vector<std::string> grams;
   if (!query.q.empty()) {
     if (!query.group_id) {
@@ -143,15 +156,22 @@ Result<std::vector<Member>> SqliteStore::ListMembersSorted(const MemberQuery& qu
         " AND (m.display_name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM identities i "
         "WHERE i.member_id = m.id AND i.external_id LIKE ? ESCAPE '\\'))";
   }
-  sql += KeysetTail("m", MemberColumn(query.sort), query.descending, query.after.has_value());
+  // An unsorted but filtered query pages by id: its after_id is the (id, id) key.
+  std::optional<SortKey> after = query.after;
+  if (!query.sorted() && !after && query.after_id != kNoId) {
+    after = SortKey{.value = query.after_id, .id = query.after_id};
+  }
+  sql += KeysetTail("m", MemberColumn(query.sort), query.descending, after.has_value());
   QZ_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db, sql));
   Binder b(stmt.get());
   if (query.group_id) b.Int(*query.group_id);
   if (query.community_id) b.Int(*query.community_id);
+  if (!query.tag.empty()) b.Text(query.tag);
+  if (query.role) b.Int(static_cast<int64_t>(*query.role));
   const std::string pattern = query.q.empty() ? std::string() : LikeContains(query.q);
   if (!grams.empty()) b.Text(grams.front());
   if (!query.q.empty()) b.Text(pattern).Text(pattern);
-  if (query.after) BindKey(b, *query.after);
+  if (after) BindKey(b, *after);
   b.Int(limit);
   out.reserve(static_cast<size_t>(limit));
   QZ_RETURN_IF_ERROR(ReadAll(db, stmt.get(), b.rc(), "list members sorted", ReadMember, out));

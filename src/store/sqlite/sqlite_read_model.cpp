@@ -48,7 +48,7 @@ Result<std::vector<Member>> SqliteStore::ListMembers(const MemberQuery& query) {
   const int limit = std::clamp(query.limit, 1, kMaxListMembers);
   // A text over the whole store (or a community) goes through the grams index; within a group
   // the scan below reads only that group's memberships, which is cheaper than any index walk.
-  if (query.sorted()) return ListMembersSorted(query, limit);
+  if (query.sorted() || query.filtered()) return ListMembersSorted(query, limit);
   if (!query.q.empty() && !query.group_id) return SearchMembers(query, limit);
   size_t variant = 0;
   if (query.community_id) variant |= kByCommunity;
@@ -71,6 +71,19 @@ Result<std::vector<Member>> SqliteStore::ListMembers(const MemberQuery& query) {
   std::vector<Member> out;
   out.reserve(static_cast<size_t>(limit));
   QZ_RETURN_IF_ERROR(ReadAll(conn.db.get(), stmt, b.rc(), "list members", ReadMember, out));
+  return out;
+}
+
+Result<std::vector<TagCount>> SqliteStore::ListTags(std::optional<CommunityId> community_id) {
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                      lease->Get(community_id ? kListTagsInCommunity : kListTags));
+  Binder b(stmt);
+  if (community_id) b.Int(*community_id);
+  std::vector<TagCount> out;
+  QZ_RETURN_IF_ERROR(ReadAll(lease->db.get(), stmt, b.rc(), "list tags", [](RowReader& r) {
+    return TagCount{.tag = r.Text(), .members = r.Int()};
+  }, out));
   return out;
 }
 
@@ -102,52 +115,91 @@ Result<MemberProfile> SqliteStore::GetMember(MemberId id) {
   return profile;
 }
 
-Result<std::vector<StoredEvent>> SqliteStore::MemberEvents(MemberId id, int64_t before_seq,
-                                                           int limit) {
+namespace {
+
+// A chain of events through the log: a member's or a group's (StoredEvent's prev links, from the
+// head the owner's row keeps).
+struct EventChain {
+  ReadStmt head;                  // the owner's newest seq, by id
+  int64_t StoredEvent::*owner;    // member_id or group_id
+  int64_t StoredEvent::*prev;     // member_prev_seq or group_prev_seq
+  std::string_view what;          // "member" or "group", for messages
+};
+
+constexpr EventChain kMemberChain{kMemberHead, &StoredEvent::member_id,
+                                  &StoredEvent::member_prev_seq, "member"};
+constexpr EventChain kGroupChain{kGroupHead, &StoredEvent::group_id, &StoredEvent::group_prev_seq,
+                                 "group"};
+
+// The owner's events, newest first, with seq < before_seq (0: from the newest), at most limit.
+Result<std::vector<StoredEvent>> WalkChain(ReadConn& conn, const EventChain& chain, int64_t id,
+                                           int64_t before_seq, int limit) {
   std::vector<StoredEvent> out;
   if (limit <= 0) return out;
-  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
-  ReadConn& conn = *lease;
   sqlite3* db = conn.db.get();
   ReadSnapshot snapshot(conn);  // the head and the links from one commit
   QZ_RETURN_IF_ERROR(snapshot.Begin());
-  auto head_stmt = conn.Get(kMemberHead);
-  if (!head_stmt.ok()) return head_stmt.status();
-  auto event_stmt = conn.Get(kEventAt);
-  if (!event_stmt.ok()) return event_stmt.status();
+  const std::string what = fmt::format("{} events", chain.what);
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * head_stmt, conn.Get(chain.head));
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * event_stmt, conn.Get(kEventAt));
   auto event_at = [&](int64_t seq) {
-    return ReadOne<StoredEvent>(db, *event_stmt, Binder(*event_stmt).Int(seq).rc(),
-                                "member events", ReadEvent);
+    return ReadOne<StoredEvent>(db, event_stmt, Binder(event_stmt).Int(seq).rc(), what,
+                                ReadEvent);
   };
   int64_t next = 0;  // the newest seq still to return (0: none)
   std::optional<StoredEvent> cursor;
   if (before_seq > 0) {
-    auto at = event_at(before_seq);
-    if (!at.ok()) return at.status();
-    cursor = std::move(*at);
+    QZ_ASSIGN_OR_RETURN(cursor, event_at(before_seq));
   }
-  if (cursor && cursor->member_id == id) {
-    next = cursor->member_prev_seq;  // a page cursor: continue below it
+  if (cursor && (*cursor).*chain.owner == id) {
+    next = (*cursor).*chain.prev;  // a page cursor: continue below it
   } else {
-    auto head = ReadOne<int64_t>(db, *head_stmt, Binder(*head_stmt).Int(id).rc(), "member events",
-                                 [](RowReader& r) { return r.Int(); });
-    if (!head.ok()) return head.status();
-    next = head->value_or(0);
+    QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> head,
+                        ReadOne<int64_t>(db, head_stmt, Binder(head_stmt).Int(id).rc(), what,
+                                         [](RowReader& r) { return r.Int(); }));
+    next = head.value_or(0);
   }
   out.reserve(static_cast<size_t>(std::min(limit, 1024)));
   while (next != 0 && static_cast<int>(out.size()) < limit) {
-    auto event = event_at(next);
-    if (!event.ok()) return event.status();
-    if (!event->has_value() || (*event)->member_id != id || (*event)->member_prev_seq >= next) {
-      // Links only point back to the same member's events; anything else is damage.
-      return Status::Unavailable(fmt::format(
-          "sqlite: member events: the chain of member {} is broken at seq {}", id, next));
+    QZ_ASSIGN_OR_RETURN(std::optional<StoredEvent> event, event_at(next));
+    if (!event || (*event).*chain.owner != id || (*event).*chain.prev >= next) {
+      // Links only point back to the same owner's events; anything else is damage.
+      return Status::Unavailable(fmt::format("sqlite: {}: the chain of {} {} is broken at seq {}",
+                                             what, chain.what, id, next));
     }
-    next = (*event)->member_prev_seq;
-    if (before_seq > 0 && (*event)->seq >= before_seq) continue;  // walking down to the cursor
-    out.push_back(std::move(**event));
+    next = (*event).*chain.prev;
+    if (before_seq > 0 && event->seq >= before_seq) continue;  // walking down to the cursor
+    out.push_back(std::move(*event));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<StoredEvent>> SqliteStore::MemberEvents(MemberId id, int64_t before_seq,
+                                                           int limit) {
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  return WalkChain(*lease, kMemberChain, id, before_seq, limit);
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::GroupEvents(GroupId id, int64_t before_seq,
+                                                          int limit) {
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  return WalkChain(*lease, kGroupChain, id, before_seq, limit);
+}
+
+Result<std::optional<Group>> SqliteStore::GetGroup(GroupId id) {
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, lease->Get(kGetGroup));
+  return ReadOne<Group>(lease->db.get(), stmt, Binder(stmt).Int(id).rc(), "get group", ReadGroup);
+}
+
+Result<std::optional<Group>> SqliteStore::FindGroup(std::string_view platform,
+                                                    std::string_view external_id) {
+  QZ_ASSIGN_OR_RETURN(ReadLease lease, AcquireReader());
+  QZ_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, lease->Get(kFindGroup));
+  const int rc = Binder(stmt).Text(platform).Text(external_id).rc();
+  return ReadOne<Group>(lease->db.get(), stmt, rc, "find group", ReadGroup);
 }
 
 Result<std::vector<ModuleStateEntry>> SqliteStore::ListModuleState(CommunityId community_id,

@@ -44,7 +44,7 @@ void BindRow(Binder& b, const Group& g) {
   b.Int(g.id).Int(g.community_id).Text(g.platform).Text(g.external_id).Text(g.name);
   b.Int(static_cast<int64_t>(g.type)).Int(g.capacity).Text(g.time_zone).Int(g.first_seen);
   b.Int(g.last_activity).Int(g.member_count).Int(g.joins).Int(g.leaves).Int(g.messages);
-  b.Int(g.bot_left_at);
+  b.Int(g.bot_left_at).Int(g.last_event_seq);
 }
 void BindRow(Binder& b, const Member& m) {
   b.Int(m.id).Int(m.community_id).Text(m.display_name).Int(m.first_seen).Int(m.last_seen);
@@ -110,7 +110,8 @@ Group ReadGroup(RowReader& r) {
           .joins = r.Int(),
           .leaves = r.Int(),
           .messages = r.Int(),
-          .bot_left_at = r.Int()};
+          .bot_left_at = r.Int(),
+          .last_event_seq = r.Int()};
 }
 Member ReadMember(RowReader& r) {
   return {.id = r.Int(),
@@ -253,7 +254,8 @@ StoredEvent ReadEvent(RowReader& r) {
           .type = r.Enum<EventType>(1, kEventTypeCount),
           .time = r.Int(),
           .json = r.Text(),
-          .member_prev_seq = r.Int()};
+          .member_prev_seq = r.Int(),
+          .group_prev_seq = r.Int()};
 }
 
 }  // namespace qz::sqlite

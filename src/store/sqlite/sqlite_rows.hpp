@@ -22,7 +22,7 @@ inline constexpr std::string_view kCommunityColumns[] = {"id", "slug", "name", "
 inline constexpr std::string_view kGroupColumns[] = {
     "id",        "community_id", "platform",      "external_id",  "name",  "type",   "capacity",
     "time_zone", "first_seen",   "last_activity", "member_count", "joins", "leaves", "messages",
-    "bot_left_at"};
+    "bot_left_at", "last_event_seq"};
 inline constexpr std::string_view kMemberColumns[] = {
     "id",          "community_id",    "display_name", "first_seen",   "last_seen",
     "referrer_id", "channel",         "messages",     "checkins",     "link_clicks",
@@ -37,7 +37,7 @@ inline constexpr std::string_view kNameColumns[] = {"member_id", "name", "first_
 inline constexpr std::string_view kTagColumns[] = {"member_id", "tag", "added_at"};
 inline constexpr std::string_view kEventColumns[] = {
     "seq", "platform", "source_id", "community_id", "group_id", "member_id", "type", "time",
-    "json", "member_prev"};
+    "json", "member_prev", "group_prev"};
 inline constexpr std::string_view kModuleStateColumns[] = {"community_id", "module", "key",
                                                            "value"};
 // Written in this order (AddAction); community_id, group_id, platform and type repeat parts of

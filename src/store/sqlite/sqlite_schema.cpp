@@ -452,7 +452,28 @@ CREATE TRIGGER account_communities_community_deleted AFTER DELETE ON communities
 END;
 )sql";
 
-constexpr std::array<Migration, 11> kMigrations = {{
+// A group's events as a chain (events.group_prev, from groups.last_event_seq), as schema 4 did
+// for members: the console's group page reads a group's recent conversation without an index on
+// events that every append would pay for. Existing logs get their chains in one sorted pass.
+// member_tags_tag and memberships_staff serve the member list's filters by tag and by role (a
+// tag's members, the owners, admins and assistants, without reading every member's rows); most
+// memberships are plain members, which the partial index leaves out.
+constexpr std::string_view kSchemaV12 = R"sql(
+ALTER TABLE events ADD COLUMN group_prev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE groups ADD COLUMN last_event_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET group_prev = chain.prev
+  FROM (SELECT seq, lag(seq, 1, 0) OVER (PARTITION BY group_id ORDER BY seq) AS prev
+        FROM events WHERE group_id != 0) AS chain
+  WHERE events.seq = chain.seq AND chain.prev != 0;
+UPDATE groups SET last_event_seq = newest.seq
+  FROM (SELECT group_id, max(seq) AS seq FROM events WHERE group_id != 0 GROUP BY group_id)
+       AS newest
+  WHERE groups.id = newest.group_id;
+CREATE INDEX member_tags_tag ON member_tags (tag);
+CREATE INDEX memberships_staff ON memberships (role, member_id) WHERE role != 0;
+)sql";
+
+constexpr std::array<Migration, 12> kMigrations = {{
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
@@ -464,6 +485,7 @@ constexpr std::array<Migration, 11> kMigrations = {{
     {9, kSchemaV9},
     {10, kSchemaV10},
     {11, kSchemaV11},
+    {12, kSchemaV12},
 }};
 
 Status Rollback(sqlite3* db, Status cause) {

@@ -15,7 +15,7 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
   sql[kRollbackWrite] = "ROLLBACK";
   sql[kAppendEvent] =
       "INSERT INTO events (platform, source_id, community_id, group_id, member_id, type, time, "
-      "json, member_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "json, member_prev, group_prev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (platform, source_id) DO NOTHING";
   sql[kPutCommunity] = UpsertSql("communities", kCommunityColumns, 1);
   sql[kPutGroup] = UpsertSql("groups", kGroupColumns, 1);
@@ -206,6 +206,15 @@ std::array<std::string, kReadStmtCount> BuildReadSql() {
   sql[kMemberTags] =
       fmt::format("SELECT {} FROM member_tags WHERE member_id = ? ORDER BY tag", List(kTagColumns));
   sql[kMemberHead] = "SELECT last_event_seq FROM members WHERE id = ?";
+  sql[kListTags] =
+      "SELECT tag, count(*) FROM member_tags GROUP BY tag ORDER BY tag LIMIT 1000";
+  sql[kListTagsInCommunity] =
+      "SELECT t.tag, count(*) FROM member_tags t JOIN members m ON m.id = t.member_id "
+      "WHERE m.community_id = ? GROUP BY t.tag ORDER BY t.tag LIMIT 1000";
+  sql[kGroupHead] = "SELECT last_event_seq FROM groups WHERE id = ?";
+  sql[kGetGroup] = fmt::format("SELECT {} FROM groups WHERE id = ?", List(kGroupColumns));
+  sql[kFindGroup] = fmt::format("SELECT {} FROM groups WHERE platform = ? AND external_id = ?",
+                                List(kGroupColumns));
   sql[kEventAt] = fmt::format("SELECT {} FROM events WHERE seq = ?", events);
   sql[kScanEvents] =
       fmt::format("SELECT {} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", events);

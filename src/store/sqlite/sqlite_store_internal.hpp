@@ -126,6 +126,11 @@ enum ReadStmt : size_t {
   kMemberNames,
   kMemberTags,
   kMemberHead,
+  kGroupHead,
+  kGetGroup,
+  kFindGroup,
+  kListTags,
+  kListTagsInCommunity,
   kEventAt,
   kScanEvents,
   kFindEvent,
@@ -308,8 +313,14 @@ class SqliteStore final : public Store {
   Result<GroupPage> ListGroupsPage(const GroupQuery& query) override;
   Result<std::vector<Member>> ListMembers(const MemberQuery& query) override;
   Result<MemberProfile> GetMember(MemberId id) override;
+  Result<std::vector<TagCount>> ListTags(std::optional<CommunityId> community_id) override;
   Result<std::vector<StoredEvent>> MemberEvents(MemberId id, int64_t before_seq,
                                                 int limit) override;
+  Result<std::vector<StoredEvent>> GroupEvents(GroupId id, int64_t before_seq,
+                                               int limit) override;
+  Result<std::optional<Group>> GetGroup(GroupId id) override;
+  Result<std::optional<Group>> FindGroup(std::string_view platform,
+                                         std::string_view external_id) override;
   Result<std::vector<StoredEvent>> ScanEvents(int64_t after_seq, int limit) override;
   Result<std::optional<StoredEvent>> FindEvent(const std::string& platform,
                                                const std::string& source_id) override;
@@ -359,7 +370,7 @@ class SqliteStore final : public Store {
 
   // ListMembers with a text and no group, through member_grams (sqlite_member_search.cpp).
   Result<std::vector<Member>> SearchMembers(const MemberQuery& query, int limit);
-  // ListMembers in another order than ascending id (sqlite_lists.cpp).
+  // ListMembers in another order than ascending id, or filtered by tag or role (sqlite_lists.cpp).
   Result<std::vector<Member>> ListMembersSorted(const MemberQuery& query, int limit);
 
  private:

@@ -36,7 +36,7 @@ class SqliteTxn final : public StoreTxn {
     Binder b(stmt);
     b.Text(event.platform).Text(event.source_id).Int(event.community_id).Int(event.group_id);
     b.Int(event.member_id).Int(static_cast<int64_t>(event.type)).Int(event.time).Text(event.json);
-    b.Int(event.member_prev_seq);
+    b.Int(event.member_prev_seq).Int(event.group_prev_seq);
     ResetOnExit reset(stmt);
     auto step = sqlite::Step(db, stmt, "append event", b.rc());
     if (!step.ok()) [[unlikely]]

@@ -1,6 +1,7 @@
 // Upgrades of existing SQLite databases to the console's schema (issue 11): the task workflow
-// columns (version 9), the member search index (version 10) and the accounts' roles per
-// community (version 11). Each test writes an older schema
+// columns (version 9), the member search index (version 10), the accounts' roles per
+// community (version 11) and the groups' event chains with the tag and role indexes (version
+// 12). Each test writes an older schema
 // with raw SQL, opens it with the store and checks what the migration made of the old rows; the
 // last checks the search's query plan on the new schema.
 #include <gtest/gtest.h>
@@ -246,6 +247,47 @@ TEST_F(SqliteUpgradeTest, ABulkLoadDefersTheMemberIndexAndNothingIsLost) {
   EXPECT_EQ(found(*store, "同学"), std::vector<MemberId>{3});
   RawExec(member(4, "同学四"));  // the triggers are back
   EXPECT_EQ(RawIds(indexed, "同学"), (std::vector<MemberId>{3, 4}));
+}
+
+// Version 12: the events of an older log are chained by group (as the writer chains new ones),
+// each group's head is its newest event, and events without a group stay out of every chain.
+TEST_F(SqliteUpgradeTest, Version11EventsAreChainedByGroup) {
+  std::string rows =
+      "INSERT INTO groups (id, community_id, platform, external_id, name, type, capacity, "
+      "time_zone, first_seen, last_activity, member_count, joins, leaves, messages, bot_left_at) "
+      "VALUES (1, 1, 'wecom', 'g1', 'a', 0, 500, 'UTC', 0, 0, 0, 0, 0, 0, 0), "
+      "(2, 1, 'wecom', 'g2', 'b', 0, 500, 'UTC', 0, 0, 0, 0, 0, 0, 0), "
+      "(3, 1, 'wecom', 'g3', 'quiet', 0, 500, 'UTC', 0, 0, 0, 0, 0, 0, 0);\n";
+  // seq 1..9: groups 1, 2, 1, 0 (no group), 1, 2, 1, 0, 2.
+  const int groups[] = {1, 2, 1, 0, 1, 2, 1, 0, 2};
+  for (int seq = 1; seq <= 9; ++seq) {
+    rows += "INSERT INTO events (seq, platform, source_id, community_id, group_id, member_id, "
+            "type, time, json, member_prev) VALUES (" +
+            std::to_string(seq) + ", 'wecom', 'e" + std::to_string(seq) + "', 1, " +
+            std::to_string(groups[seq - 1]) + ", 0, 1, " + std::to_string(seq) +
+            ", '{}', 0);\n";
+  }
+  WriteVersion(11, rows);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto seqs = [&](GroupId id) {
+    std::vector<int64_t> out;
+    auto events = store->GroupEvents(id, 0, 100);
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    if (events.ok()) {
+      for (const StoredEvent& e : *events) out.push_back(e.seq);
+    }
+    return out;
+  };
+  EXPECT_EQ(seqs(1), (std::vector<int64_t>{7, 5, 3, 1}));
+  EXPECT_EQ(seqs(2), (std::vector<int64_t>{9, 6, 2}));
+  EXPECT_EQ(seqs(3), std::vector<int64_t>{}) << "a group without events";
+  ASSERT_OK_AND_ASSIGN(const std::optional<Group> one, store->GetGroup(1));
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->last_event_seq, 7);
+  ASSERT_OK_AND_ASSIGN(auto four, store->FindEvent("wecom", "e4"));
+  ASSERT_TRUE(four.has_value());
+  EXPECT_EQ(four->group_prev_seq, 0) << "no group, no chain";
 }
 
 TEST_F(SqliteUpgradeTest, SearchReadsTheIndexNotTheMembers) {
