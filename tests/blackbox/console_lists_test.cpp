@@ -1,7 +1,8 @@
 // Black-box tests of the console's lists (issue 11): GET /api/v1/groups a page at a time in any
 // of its orders with the total, GET /api/v1/members sorted, both through their opaque cursors,
-// member search by name and id, the filters by tag and role, and a group's own page (the group,
-// its conversation newest first), through the real binary.
+// member search by name and id, the filters by tag and role, a group's own page (the group, its
+// conversation newest first), and the moderation decisions newest first by id, through the real
+// binary.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -231,6 +232,58 @@ TEST_F(ConsoleLists, MembersByTagAndRoleAndAGroupsOwnConversation) {
     }
   }
   EXPECT_EQ(seen.back()["type"], "member_joined") << "down to the group's first event";
+}
+
+// Decision ids past 9 ("[10]" sorts before "[9]" as stored): the log comes newest first by id,
+// a page at a time, the same with a filter as the whole log filtered.
+TEST_F(ConsoleLists, ModerationDecisionsComeNewestFirstByIdInPages) {
+  ASSERT_NO_FATAL_FAILURE(Serve({"--playbook", File("camp.toml", R"toml(
+[community]
+slug = "camp"
+name = "camp"
+
+[[groups]]
+platform = "sandbox"
+id = "camp-1"
+name = "camp 1"
+
+[moderation]
+ladder = ["warn"]
+)toml")}));
+  // Through the sandbox, as live messages (history posted to /api/v1/events is not moderated).
+  for (int i = 0; i < 24; ++i) {
+    const HttpResponse ad = Post("/api/v1/sandbox/groups/camp-1/messages",
+                                 {{"member", "spam" + std::to_string(i)},
+                                  {"name", "广告哥"},
+                                  {"text", "加我微信 abc12345 低价代购 http://spam.example.com 快来"}});
+    ASSERT_EQ(ad.status, 200) << ad.Describe();
+  }
+  const std::string base = "/api/v1/moderation/decisions?community=camp";
+  const json whole = Get(base + "&limit=1000").Json();
+  ASSERT_EQ(whole["decisions"].size(), 24u) << whole.dump();
+  EXPECT_TRUE(whole["next_cursor"].is_null());
+  std::vector<int64_t> ids;
+  for (const json& d : whole["decisions"]) ids.push_back(d["id"]);
+  EXPECT_EQ(ids.back(), 1);
+  for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(ids[i], ids[i - 1] - 1) << "at " << i;
+
+  for (const std::string filter : {"", "&member=sandbox:spam13"}) {
+    std::vector<int64_t> expected;
+    for (const json& d : whole["decisions"]) {
+      if (filter.empty() || d["member"] == "sandbox:spam13") expected.push_back(d["id"]);
+    }
+    std::vector<int64_t> paged;
+    std::string cursor;
+    for (int page = 0; page < 100; ++page) {
+      const json j =
+          Get(base + filter + "&limit=4" + (cursor.empty() ? "" : "&cursor=" + cursor)).Json();
+      for (const json& d : j["decisions"]) paged.push_back(d["id"]);
+      if (j["next_cursor"].is_null()) break;
+      cursor = j["next_cursor"];
+    }
+    EXPECT_EQ(paged, expected) << filter;
+  }
+  EXPECT_EQ(ErrorField(Get(base + "&cursor=x")), "cursor");
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "core/time.hpp"
+#include "engine/module_state.hpp"
+#include "modules/moderation/tables.hpp"
 #include "server/module_api.hpp"
 #include "store/store.hpp"
 
@@ -13,6 +15,8 @@ namespace qz {
 namespace {
 
 constexpr std::string_view kTable = "moderation.decisions";
+constexpr std::string_view kCounters = "moderation.counters";
+constexpr std::string_view kDecisionCounter = "decision";  // decide.cpp's NextId(ctx, "decision")
 
 Result<CommunityId> CommunityOf(const Call& c) {
   QZ_ASSIGN_OR_RETURN(const Community community, CommunityOfCall(c));
@@ -39,13 +43,17 @@ ApiJson DecisionJson(const ModuleStateEntry& row) {
   return out;
 }
 
-int64_t IdOf(const ModuleStateEntry& row) {
-  const auto key = ApiJson::parse(row.key, nullptr, false);
-  return key.is_array() && !key.empty() && key[0].is_number_integer() ? key[0].get<int64_t>() : 0;
-}
+// The most decision ids one listing request looks at: a page whose filters match few decisions
+// ends early with a cursor to continue from, so a request's work is bounded whatever the log's
+// size (each id is one keyed read).
+constexpr int64_t kScanBudget = 2000;
 
-// GET /api/v1/moderation/decisions. The log is read whole and filtered; decisions are few next
-// to messages (see docs/moderation.md for the limit this sets).
+// GET /api/v1/moderation/decisions?group=&member=&since=&limit=&cursor=, newest first. Decision
+// ids count up from 1 in each community (the module's "decision" counter holds the newest), so
+// the listing walks ids down from the cursor (or the newest) and reads each by its key; the
+// store's key order (bytes: "[10]" before "[9]") is not the ids' order. `next_cursor` is null
+// once the walk reached id 1; otherwise it continues below the last id looked at, even when the
+// page holds fewer than `limit` decisions (the scan budget ran out).
 Status ListDecisions(Call& c) {
   QZ_ASSIGN_OR_RETURN(const CommunityId community, CommunityOf(c));
   QZ_ASSIGN_OR_RETURN(const PageRequest page, c.query().Page("cursor"));
@@ -57,30 +65,35 @@ Status ListDecisions(Call& c) {
     if (!ts.ok()) return Status::Invalid(std::string(ts.status().message()), "since");
     since = ts->ms;
   }
-  std::vector<std::pair<int64_t, ModuleStateEntry>> rows;
-  std::string after;
-  while (true) {
-    QZ_ASSIGN_OR_RETURN(std::vector<ModuleStateEntry> chunk,
-                        c.store().ListModuleState(community, kTable, after, 1000));
-    for (ModuleStateEntry& row : chunk) {
-      const int64_t id = IdOf(row);
-      if (page.cursor != 0 && id >= page.cursor) continue;
-      const auto value = ApiJson::parse(row.value, nullptr, false);
-      if (!value.is_object()) continue;
-      if (group != nullptr && value.value("group", "") != *group) continue;
-      if (member != nullptr && value.value("member", "") != *member) continue;
-      if (since != 0 && value.value("time", int64_t{0}) < since) continue;
-      rows.emplace_back(id, std::move(row));
-    }
-    if (chunk.size() < 1000) break;
-    after = chunk.back().key;
+  QZ_ASSIGN_OR_RETURN(
+      const std::optional<ModuleStateEntry> counter,
+      c.store().GetModuleState(community, kCounters,
+                               RowKey(moderation::CounterRow{.name = std::string(kDecisionCounter)})));
+  int64_t newest = 0;
+  if (counter) {
+    const auto row = DecodeRow<moderation::CounterRow>(counter->key, counter->value);
+    if (!row) return Status::Internal("the moderation decision counter is unreadable");
+    newest = row->value;
   }
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (rows.size() > static_cast<size_t>(page.limit)) rows.resize(static_cast<size_t>(page.limit));
+  int64_t id = page.cursor != 0 ? std::min(page.cursor - 1, newest) : newest;
   ApiJson out = ApiJson::array();
-  for (const auto& [id, row] : rows) out.push_back(DecisionJson(row));
-  c.RespondJson({{"decisions", std::move(out)},
-                 {"next_cursor", NextCursor(page, rows.size(), rows.empty() ? 0 : rows.back().first)}});
+  int64_t looked = 0;
+  for (; id >= 1 && static_cast<int>(out.size()) < page.limit && looked < kScanBudget;
+       --id, ++looked) {
+    QZ_ASSIGN_OR_RETURN(
+        const std::optional<ModuleStateEntry> row,
+        c.store().GetModuleState(community, kTable, RowKey(moderation::DecisionRow{.id = id})));
+    if (!row) continue;
+    const auto value = ApiJson::parse(row->value, nullptr, false);
+    if (!value.is_object()) continue;
+    if (group != nullptr && value.value("group", "") != *group) continue;
+    if (member != nullptr && value.value("member", "") != *member) continue;
+    if (since != 0 && value.value("time", int64_t{0}) < since) continue;
+    out.push_back(DecisionJson(*row));
+  }
+  // `id` is the next one to look at: continue below the last one looked at.
+  const ApiJson next = id >= 1 ? ApiJson(std::to_string(id + 1)) : ApiJson(nullptr);
+  c.RespondJson({{"decisions", std::move(out)}, {"next_cursor", next}});
   return Status::Ok();
 }
 
