@@ -6,8 +6,12 @@
 // one scheduled.
 //   node pages.test.mjs QUNZHU_BINARY SCREENSHOT_DIR
 // Signs in as an owner and opens every page, checking what it shows against the API: members
-// (search, load more, a group's members), a member (profile, memberships, the event timeline and
-// its next page), tasks (and closing one, or the server's refusal while it has no such endpoint),
+// (search, load more, a group's members; by role, by tag (with its count), sorted by messages), a
+// member (profile, memberships, the event timeline and its next page), a group's page (opened from
+// Groups: its counters, its members and owners, its conversation newest first and older events,
+// its outbox; one that does not exist; the sandbox group opened from a group link: a message
+// holding HTML shown as text, its moderation decisions by its link), tasks (and closing one, or
+// the server's refusal while it has no such endpoint),
 // moderation (the matched spans marked, as text; an undo), the outbox (all, by status), invites
 // (a code's QR picture and joins), broadcasts (delivery, a cancel), playbooks (the stored TOML, a
 // refused edit's error beside its line, a preset), platforms, accounts (a role per community set
@@ -178,6 +182,129 @@ try {
   await page.waitForURL((u) => u.pathname === '/members' && u.searchParams.get('group') === String(group.id));
   await rowCount(page, 'members-table', groupMembers.members.length, `the members of ${group.name}`);
 
+  // --- a group's page ------------------------------------------------------------------------------
+  watch.step = 'a group\'s page';
+  const groupInfo = await server.get(`/api/v1/groups/${group.id}`);
+  await openMenu(page, 'groups', '/groups');
+  await rowCount(page, 'groups-table', largest.length);
+  await timed('group_ms', async () => {
+    await rows(page, 'groups-table').first().locator('[data-test=group-name]').click();
+    await page.waitForURL(`${base}/groups/${group.id}`);
+    await page.locator('[data-test=group-display-name]').waitFor({ timeout: DATA_MS });
+    await rowCount(page, 'group-members-table', groupMembers.members.length, `the members tab of ${group.name}`);
+  });
+  assertEqual((await page.locator('[data-test=group-display-name]').innerText()).trim(), groupInfo.name, 'the group\'s name');
+  for (const key of ['members', 'joins', 'leaves', 'messages']) {
+    const shown = page.locator(`[data-test=group-counter-${key}]`);
+    const want = key === 'members' ? groupInfo.member_count : groupInfo[key];
+    assertEqual(await shown.getAttribute('data-value'), String(want), `the group's ${key}`);
+    assertEqual((await shown.innerText()).replace(/\D/g, ''), String(want), `the group's ${key} shown`);
+  }
+  assertEqual((await page.locator('[data-test=group-members-capacity]').innerText()).replace(/[\s,]/g, ''),
+    `${groupInfo.member_count}/${groupInfo.capacity > 0 ? groupInfo.capacity : '不限'}`, 'members against capacity');
+  assertEqual((await texts(rows(page, 'group-members-table').locator('[data-test=member-name]'))).join('|'),
+    groupMembers.members.map((m) => m.display_name || '（无昵称）').join('|'), 'the members tab');
+  assertEqual(await page.locator('[data-test=group-link-members]').getAttribute('href'), `/members?group=${group.id}`, 'the link to its members');
+  await page.locator('[data-test=activity-chart] canvas').first().waitFor({ timeout: DATA_MS });
+  await page.waitForTimeout(600); // the chart's entry animation
+  await shot(page, 'p02-group');
+
+  watch.step = 'a group\'s page: members by role';
+  const owners = await server.get(`/api/v1/members?limit=50&group=${group.id}&role=owner`);
+  assert(owners.members.length > 0 && owners.members.length < groupMembers.members.length, `the demo group has an owner among others (${owners.members.length})`);
+  await page.locator('[data-test=group-role]').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^群主$/ }).click();
+  await page.waitForURL((u) => u.searchParams.get('role') === 'owner');
+  await rowCount(page, 'group-members-table', owners.members.length, 'the group\'s owners');
+  assertEqual((await texts(rows(page, 'group-members-table').locator('[data-test=member-name]'))).join('|'),
+    owners.members.map((m) => m.display_name).join('|'), 'the group\'s owners');
+
+  watch.step = 'a group\'s page: conversation';
+  const talk = await server.get(`/api/v1/groups/${group.id}/events?limit=50`);
+  const talkMessages = talk.events.filter((e) => e.type === 'message');
+  assert(talkMessages.length > 0, `messages among the group's latest events (${talk.events.length})`);
+  const lines = page.locator('[data-test=group-message], [data-test=group-event]');
+  await timed('group_conversation_ms', async () => {
+    await page.getByRole('tab', { name: '最近对话' }).click();
+    await page.waitForURL((u) => u.searchParams.get('tab') === 'conversation');
+    await waitFor('the conversation', async () => (await lines.count()) === talk.events.length, DATA_MS);
+  });
+  assertEqual(await lines.first().getAttribute('data-seq'), String(talk.events[0].seq), 'the newest event first');
+  const firstLine = page.locator('[data-test=group-message]').first();
+  const firstSeq = await firstLine.getAttribute('data-seq');
+  const said = talk.events.find((e) => String(e.seq) === firstSeq);
+  assertEqual(said?.type, 'message', 'a message line is a message of the API');
+  assertEqual(await firstLine.locator('[data-test=group-message-text]').innerText(), said.text ?? '', 'the message\'s text');
+  assertEqual((await firstLine.locator('[data-test=group-message-name]').innerText()).trim(), said.name || said.member, 'who said it');
+  assertEqual(await page.locator('[data-test=group-message]').count(), talkMessages.length, 'every message as a chat line');
+  await shot(page, 'p02-group-conversation');
+  if (talk.next_before !== null) {
+    const older = await server.get(`/api/v1/groups/${group.id}/events?limit=50&before=${talk.next_before}`);
+    await page.locator('[data-test=group-conversation] [data-test=load-more-button]').click();
+    await waitFor('older events', async () => (await lines.count()) === talk.events.length + older.events.length, DATA_MS);
+  }
+
+  watch.step = 'a group\'s page: actions';
+  const groupActions = await server.get(`/api/v1/actions?limit=50&group=${group.id}`);
+  await page.getByRole('tab', { name: '机器人动作' }).click();
+  await waitFor('the group\'s actions', async () => (await count(page, 'group-actions-table')) === groupActions.actions.length
+    && (groupActions.actions.length > 0 || (await page.locator('[data-test=group-actions-table]').innerText()).includes('机器人还没有')), DATA_MS);
+
+  watch.step = 'a group that does not exist';
+  watch.expect(404, /\/api\/v1\/groups\/999999999$/);
+  await page.goto(`${base}/groups/999999999`);
+  await page.locator('[data-test=group-not-found]').waitFor({ timeout: DATA_MS });
+  assert((await page.locator('[data-test=group-not-found]').innerText()).includes('999999999'), 'the missing group\'s id said');
+  watch.clearExpected();
+
+  // --- members: role, tag, sort ------------------------------------------------------------------
+  watch.step = 'members: by role';
+  const admins = await server.get('/api/v1/members?limit=50&role=admin');
+  assert(admins.members.length > 0, 'the demo has admins');
+  const memberNames = async () => (await texts(rows(page, 'members-table').locator('[data-test=member-name]'))).join('|');
+  const namesOf = (list) => list.members.map((m) => m.display_name || '（无昵称）').join('|');
+  await openMenu(page, 'members', '/members');
+  await rowCount(page, 'members-table', firstPage.members.length);
+  await timed('members_role_ms', async () => {
+    await page.locator('[data-test=members-role]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: /^管理员$/ }).click();
+    await page.waitForURL((u) => u.searchParams.get('role') === 'admin');
+    await agrees('the admins', () => namesOf(admins), memberNames);
+  });
+
+  watch.step = 'members: by tag';
+  const tagList = (await server.get('/api/v1/tags')).tags;
+  const tagged = tagList.find((x) => x.tag === '意向客户') ?? tagList.find((x) => x.members > 0);
+  assert(tagged, `the demo's tags (${JSON.stringify(tagList)})`);
+  const withTag = await server.get(`/api/v1/members?limit=50&tag=${encodeURIComponent(tagged.tag)}`);
+  assert(withTag.members.length > 0, `members tagged ${tagged.tag}`);
+  await page.locator('[data-test=members-role]').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^全部群内角色$/ }).click();
+  await page.waitForURL((u) => !u.searchParams.has('role'));
+  await timed('members_tag_ms', async () => {
+    await page.locator('[data-test=members-tag]').click();
+    const option = page.locator('.el-select-dropdown__item:visible', { has: page.getByText(tagged.tag, { exact: true }) });
+    assertEqual((await option.locator('.tag-count').innerText()).replace(/\D/g, ''), String(tagged.members), `how many have ${tagged.tag}`);
+    await option.click();
+    await page.waitForURL((u) => u.searchParams.get('tag') === tagged.tag);
+    await agrees(`the members tagged ${tagged.tag}`, () => namesOf(withTag), memberNames);
+  });
+  await shot(page, 'p01-members-tag');
+
+  watch.step = 'members: sorted by messages';
+  const chatty = await server.get('/api/v1/members?limit=50&sort=messages&order=desc');
+  await page.locator('[data-test=members-tag]').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^全部标签$/ }).click();
+  await page.waitForURL((u) => !u.searchParams.has('tag'));
+  await timed('members_sort_ms', async () => {
+    await page.locator('[data-test=members-table] th', { hasText: '消息' }).locator('.sort-caret.descending').click();
+    await page.waitForURL((u) => u.searchParams.get('sort') === 'messages' && u.searchParams.get('order') === 'desc');
+    await agrees('the members by messages, most first', () => namesOf(chatty), memberNames);
+  });
+  assertEqual((await rows(page, 'members-table').first().locator('[data-test=member-messages]').innerText()).replace(/\D/g, ''),
+    String(chatty.members[0].counters.messages), 'the most messages first');
+  await shot(page, 'p01-members-sorted');
+
   // The pager and the sort the console asks the server for, with pages of two: the server's
   // answer ({"groups","next_cursor","total"} for limit/cursor/sort/order) is played in the browser
   // from the real groups, since the demo's groups fill one page of 50.
@@ -217,6 +344,7 @@ try {
   assertEqual(await appealRow.locator('[data-test=member-link]').getAttribute('href'), `/members/${appeal.member_id}`, 'the appeal\'s member link');
   const campGroup = groups.find((g) => g.id === appeal.group_id);
   assertEqual((await appealRow.locator('[data-test=group-link]').innerText()).includes(campGroup.name), true, 'the appeal\'s group link');
+  assertEqual(await appealRow.locator('[data-test=group-link]').getAttribute('href'), `/groups/${campGroup.id}`, 'the group link leads to its page');
   await shot(page, 'p03-tasks');
 
   watch.step = 'tasks: close';
@@ -290,6 +418,28 @@ try {
   await shot(page, 'p05-moderation-english');
   await page.locator('[data-test=locale-switch]').click();
   await page.getByRole('heading', { name: '群管理' }).waitFor();
+
+  // --- a sandbox group's page, from a group link ---------------------------------------------------
+  watch.step = 'a sandbox group\'s page';
+  const campInfo = await server.get(`/api/v1/groups/${campGroup.id}`);
+  await rows(page, 'moderation-table').first().locator('[data-test=group-link]').click();
+  await page.waitForURL(`${base}/groups/${campGroup.id}`);
+  await page.locator('[data-test=group-display-name]').waitFor({ timeout: DATA_MS });
+  assertEqual(await page.locator('[data-test=group-counter-members]').getAttribute('data-value'), String(campInfo.member_count), 'camp-1\'s members');
+  assertEqual(await page.locator('[data-test=group-link-sandbox]').getAttribute('href'), '/sandbox?group=camp-1', 'open in the sandbox');
+  await page.getByRole('tab', { name: '最近对话' }).click();
+  await agrees('camp-1\'s conversation', async () => (await server.get(`/api/v1/groups/${campGroup.id}/events?limit=50`)).events.length, () => lines.count());
+  const htmlLine = page.locator('[data-test=group-message]', { has: page.locator('[data-test=group-message-name]', { hasText: XSS }) }).first();
+  assertEqual(await htmlLine.locator('[data-test=group-message-text]').innerText(), `<b>看这里</b> ${XSS} 加微信 http://bad.example.net/x`, 'a message holding HTML, as text');
+  assertEqual(await page.evaluate(() => document.querySelectorAll('img[src="x"], [data-test=group-conversation] b').length), 0, 'elements made from a member\'s text');
+  await shot(page, 'p05-group-sandbox');
+
+  watch.step = 'a group\'s moderation decisions';
+  const groupDecisions = (await server.get('/api/v1/moderation/decisions?community=camp&group=sandbox:camp-1&limit=50')).decisions;
+  assert(groupDecisions.length > 0, 'decisions in camp-1');
+  await page.locator('[data-test=group-link-moderation]').click();
+  await page.waitForURL((u) => u.pathname === '/moderation' && u.searchParams.get('group') === 'sandbox:camp-1' && u.searchParams.get('community') === 'camp');
+  await rowCount(page, 'moderation-table', groupDecisions.length, 'camp-1\'s decisions');
 
   // --- the outbox ------------------------------------------------------------------------------
   watch.step = 'actions';

@@ -141,7 +141,8 @@ export interface MemberProfile extends Member {
   tags: { tag: string; added_at: string | null }[];
 }
 
-// GET /api/v1/members/{id}/events: the stored canonical events (docs/events.md), newest first.
+// GET /api/v1/members/{id}/events and /api/v1/groups/{id}/events: the stored canonical events
+// (docs/events.md) with their log position `seq`, newest first; `next_before` pages on.
 export interface MemberEvent {
   seq: number;
   id: string;
@@ -156,6 +157,18 @@ export interface MemberEvent {
   kind?: string;
   text?: string;
   [key: string]: unknown;
+}
+export type GroupEvent = MemberEvent;
+export interface EventPage { events: MemberEvent[]; next_before: number | null }
+
+// A member's role inside a group (a membership's `role`; GET /api/v1/members?role=).
+export const GROUP_ROLES = ['owner', 'admin', 'assistant', 'member'] as const;
+export type GroupRole = (typeof GROUP_ROLES)[number];
+
+// GET /api/v1/tags?community=: each tag in use and how many members have it, ascending by tag.
+export interface TagCount {
+  tag: string;
+  members: number;
 }
 
 // GET /api/v1/tasks. assignee, closed_at, closed_by and note come with the assign/close endpoints.

@@ -16,6 +16,15 @@ export default definePageMessages({
     lastSeen: '最近出现',
     empty: '没有符合条件的成员',
     noName: '（无昵称）',
+    allRoles: '全部群内角色',
+    roles: {
+      owner: '群主',
+      admin: '管理员',
+      assistant: '助理',
+      member: '成员',
+    },
+    allTags: '全部标签',
+    tagsFailed: '标签列表加载失败：{message}',
   },
 }, {
   members: {
@@ -33,5 +42,14 @@ export default definePageMessages({
     lastSeen: 'Last seen',
     empty: 'No members match',
     noName: '(no name)',
+    allRoles: 'Any role in a group',
+    roles: {
+      owner: 'owner',
+      admin: 'admin',
+      assistant: 'assistant',
+      member: 'member',
+    },
+    allTags: 'All tags',
+    tagsFailed: 'The tags could not be loaded: {message}',
   },
 });
