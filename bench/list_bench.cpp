@@ -217,7 +217,7 @@ void RunLists(Store& store, int rounds) {
   };
   auto groups_page2 = store.ListGroupsPage({.sort = GroupSort::kMemberCount, .descending = true});
   if (!groups_page2.ok() || groups_page2->groups.empty()) Die("ListGroupsPage", "no groups");
-  const std::vector<ListCase> cases = {
+  std::vector<ListCase> cases = {
       {"groups, by id (default)", group_page({})},
       {"groups, member_count desc",
        group_page({.sort = GroupSort::kMemberCount, .descending = true})},
@@ -247,6 +247,54 @@ void RunLists(Store& store, int rounds) {
       {"members, q=\"上海-销售\", display_name",
        members({.q = "上海-销售", .limit = 50, .sort = MemberSort::kDisplayName})},
   };
+  // The filters by tag (the most and the least used tag) and role, and a group's conversation.
+  auto tags = store.ListTags(std::nullopt);
+  if (!tags.ok()) Die("ListTags", tags.status().ToString());
+  if (!tags->empty()) {
+    const auto [least, most] = std::minmax_element(
+        tags->begin(), tags->end(),
+        [](const TagCount& a, const TagCount& b) { return a.members < b.members; });
+    for (const TagCount* t : {&*most, &*least}) {
+      cases.push_back({fmt::format("members, tag {} ({} members)", t->tag, t->members),
+                       members({.tag = t->tag, .limit = 50})});
+      cases.push_back({fmt::format("members, tag {}, messages desc", t->tag),
+                       members({.tag = t->tag,
+                                .limit = 50,
+                                .sort = MemberSort::kMessages,
+                                .descending = true})});
+    }
+  }
+  cases.push_back({"tags, all, with counts", [&store] {
+                     auto r = store.ListTags(std::nullopt);
+                     if (!r.ok()) Die("ListTags", r.status().ToString());
+                     return r->size();
+                   }});
+  cases.push_back({"members, role owner", members({.role = Role::kOwner, .limit = 50})});
+  cases.push_back({"members, role admin, display_name",
+                   members({.role = Role::kAdmin, .limit = 50, .sort = MemberSort::kDisplayName})});
+  cases.push_back({"members, role member (no index)", members({.role = Role::kMember, .limit = 50})});
+  cases.push_back({fmt::format("members, group of {}, role member", big.member_count),
+                   members({.group_id = big.id, .role = Role::kMember, .limit = 50})});
+  auto events = [&store, id = big.id](int64_t before) {
+    return [&store, id, before] {
+      auto r = store.GroupEvents(id, before, 50);
+      if (!r.ok()) Die("GroupEvents", r.status().ToString());
+      return r->size();
+    };
+  };
+  int64_t page_20 = 0;  // the cursor of the 20th page of the big group's events
+  for (int page = 0; page < 19; ++page) {
+    auto r = store.GroupEvents(big.id, page_20, 50);
+    if (!r.ok() || r->empty()) break;
+    page_20 = r->back().seq;
+  }
+  cases.push_back({fmt::format("group events, {} messages, newest 50", big.messages), events(0)});
+  cases.push_back({"group events, page 20", events(page_20)});
+  cases.push_back({"group by id", [&store, id = big.id] {
+                     auto r = store.GetGroup(id);
+                     if (!r.ok()) Die("GetGroup", r.status().ToString());
+                     return static_cast<size_t>(r->has_value());
+                   }});
   fmt::print("\nlists: one page through the store, as the API reads it ({} runs each)\n", rounds);
   fmt::print("{:<44} {:>6} | {:>9} {:>9} {:>9}\n", "list", "rows", "p50 ms", "p99", "max");
   double worst = 0;

@@ -1,10 +1,12 @@
 // Conformance of the console's sorted lists: ReadModel::ListGroupsPage (every order, both
-// directions, the community filter, the total) and ListMembers in another order than by id
+// directions, the community and text filters, the total) and ListMembers in another order than by id
 // (with the community, group and text filters), page by page through their keyset cursors,
 // against the same rows sorted here. Ties (equal sort values) are broken by id.
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/conformance_data.hpp"
@@ -51,13 +53,23 @@ TEST_P(ReadModelConformance, GroupPagesInEveryOrder) {
   ASSERT_OK_AND_ASSIGN(const std::vector<Group> all, read_model().ListGroups(std::nullopt));
   for (const GroupSort sort : kGroupSorts) {
     for (const bool descending : {false, true}) {
-      for (const std::optional<CommunityId> community :
-           {std::optional<CommunityId>(), std::optional<CommunityId>(2)}) {
+      for (const auto& [community, q] : std::vector<std::pair<std::optional<CommunityId>, std::string>>{
+               {std::nullopt, ""}, {2, ""}, {std::nullopt, "CAMP"}, {2, "成长"}, {std::nullopt, "g1"}}) {
         std::vector<GroupId> expected;
         std::vector<Group> rows;
         for (const Group& g : all) {
-          if (!community || g.community_id == *community) rows.push_back(g);
+          if (community && g.community_id != *community) continue;
+          // q: in the name or the platform id ("g<id>"), ASCII letters in any case.
+          std::string name = g.name, id = g.external_id, part = q;
+          for (std::string* s : {&name, &id, &part}) {
+            for (char& c : *s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          }
+          if (!q.empty() && name.find(part) == std::string::npos && id.find(part) == std::string::npos) {
+            continue;
+          }
+          rows.push_back(g);
         }
+        EXPECT_FALSE(rows.empty()) << q;
         std::sort(rows.begin(), rows.end(), [&](const Group& a, const Group& b) {
           return Before(GroupSortKey(a, sort), GroupSortKey(b, sort), descending);
         });
@@ -68,6 +80,7 @@ TEST_P(ReadModelConformance, GroupPagesInEveryOrder) {
         for (int page = 0; page < 100; ++page) {
           ASSERT_OK_AND_ASSIGN(const GroupPage got,
                                read_model().ListGroupsPage({.community_id = community,
+                                                            .q = q,
                                                             .sort = sort,
                                                             .descending = descending,
                                                             .limit = 5,
@@ -79,9 +92,10 @@ TEST_P(ReadModelConformance, GroupPagesInEveryOrder) {
         }
         EXPECT_EQ(paged, expected)
             << "sort " << static_cast<int>(sort) << (descending ? " desc" : "") << " community "
-            << community.value_or(0);
+            << community.value_or(0) << " q " << q;
         ASSERT_OK_AND_ASSIGN(const GroupPage whole,
                              read_model().ListGroupsPage({.community_id = community,
+                                                          .q = q,
                                                           .sort = sort,
                                                           .descending = descending,
                                                           .limit = 1000}));

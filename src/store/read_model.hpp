@@ -69,6 +69,8 @@ enum class GroupSort : uint8_t {
 
 struct GroupQuery {
   std::optional<CommunityId> community_id;
+  // A substring of the name or of the platform's group id, ASCII letters in any case (as LIKE).
+  std::string q;
   GroupSort sort = GroupSort::kId;
   bool descending = false;
   int limit = 50;                // 1..1000
@@ -77,8 +79,15 @@ struct GroupQuery {
 
 struct GroupPage {
   std::vector<Group> groups;
-  int64_t total = 0;  // groups matching the query's filter, on every page
+  int64_t total = 0;  // groups matching the query's filters, on every page
 };
+
+// Whether `text` holds `part`, ASCII letters in any case (what SQL's LIKE '%part%' answers).
+inline bool ContainsAsciiFolded(std::string_view text, std::string_view part) {
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return std::search(text.begin(), text.end(), part.begin(), part.end(),
+                     [&](char a, char b) { return fold(a) == fold(b); }) != text.end();
+}
 
 // The value `sort` orders a group or a member by.
 SortKey GroupSortKey(const Group& g, GroupSort sort);
@@ -202,6 +211,11 @@ inline Result<std::optional<Group>> ReadModel::FindGroup(std::string_view platfo
 
 inline Result<GroupPage> ReadModel::ListGroupsPage(const GroupQuery& query) {
   QZ_ASSIGN_OR_RETURN(std::vector<Group> all, ListGroups(query.community_id));
+  if (!query.q.empty()) {
+    std::erase_if(all, [&](const Group& g) {
+      return !ContainsAsciiFolded(g.name, query.q) && !ContainsAsciiFolded(g.external_id, query.q);
+    });
+  }
   auto before = [&](const SortKey& a, const SortKey& b) {
     return query.descending ? std::tie(b.value, b.id) < std::tie(a.value, a.id)
                             : std::tie(a.value, a.id) < std::tie(b.value, b.id);

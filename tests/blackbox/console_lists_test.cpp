@@ -104,6 +104,16 @@ TEST_F(ConsoleLists, GroupsAndMembersComeInPagesInTheOrderAskedFor) {
     }
   }
 
+  // A search of names and platform ids (ASCII letters in any case), paged with its total.
+  int64_t found = 0;
+  EXPECT_EQ(AllPages("/api/v1/groups?limit=2&q=" + UrlEncode("群1"), "groups", &found).size(), 3u);
+  EXPECT_EQ(found, 3) << "g1, g4, g7 are named 群1";
+  EXPECT_EQ(AllPages("/api/v1/groups?q=G8", "groups", &found).size(), 1u);
+  EXPECT_EQ(found, 1);
+  EXPECT_TRUE(AllPages("/api/v1/groups?q=nothing", "groups", &found).empty());
+  EXPECT_EQ(found, 0);
+  EXPECT_EQ(ErrorField(Get("/api/v1/groups?q=" + std::string(300, 'x'))), "q");
+
   // Bad parameters name themselves; a cursor belongs to its sort and order.
   const std::string by_members = "/api/v1/groups?limit=3&sort=member_count&order=desc";
   const std::string cursor = Get(by_members).Json()["next_cursor"];

@@ -185,7 +185,13 @@ try {
   await page.waitForURL(`${base}/groups`); // back where the redirect said
   // Searched for: a new group of one member is not among the largest on the first page when
   // the demo is large (QZ_BROWSER_DEMO).
+  // Searched by the server (q=), not by reading every page.
+  const searched = page.waitForRequest((r) => {
+    const u = new URL(r.url());
+    return u.pathname === '/api/v1/groups' && u.searchParams.get('q') === 'xss-group' && u.searchParams.get('limit') === '50';
+  }, { timeout: 10000 });
   await page.locator('input[data-test=groups-search]').fill('xss-group');
+  await searched;
   await waitFor('the search', async () => (await rows.count()) === 1, 10000);
   const named = page.getByText(XSS_NAME, { exact: true });
   await named.first().waitFor({ timeout: 10000 });

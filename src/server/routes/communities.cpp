@@ -18,6 +18,8 @@
 namespace qz {
 namespace {
 
+constexpr size_t kMaxGroupQueryBytes = 256;  // `q` on /groups
+
 ApiJson CommunityJson(const Community& c) {
   return {{"id", c.id},
           {"slug", c.slug},
@@ -93,13 +95,19 @@ ApiJson SortValueJson(const SortKey& key) {
   return std::get<int64_t>(key.value);
 }
 
-// GET /api/v1/groups?community=&sort=&order=&limit=&cursor=
+// GET /api/v1/groups?community=&q=&sort=&order=&limit=&cursor=
 // → {"groups":[…],"next_cursor":"…"|null,"total":n}. Keyset pages in (sort value, id) order;
 // the cursor is opaque and belongs to its sort and order.
 Status GetGroups(Call& c) {
   GroupQuery gq;
   QZ_ASSIGN_OR_RETURN(const int64_t community, c.query().Id("community"));
   if (community != 0) gq.community_id = community;
+  if (const std::string* q = c.query().Get("q")) {
+    if (q->size() > kMaxGroupQueryBytes) {
+      return Status::Invalid(fmt::format("longer than {} bytes", kMaxGroupQueryBytes), "q");
+    }
+    gq.q = *q;
+  }
   const GroupSortName* sort = &kGroupSorts[0];
   if (const std::string* name = c.query().Get("sort")) {
     sort = nullptr;

@@ -88,27 +88,37 @@ Result<GroupPage> SqliteStore::ListGroupsPage(const GroupQuery& query) {
   sqlite3* db = conn.db.get();
   ReadSnapshot snapshot(conn);  // the page and the total from one commit
   QZ_RETURN_IF_ERROR(snapshot.Begin());
-
-  std::string sql = fmt::format("SELECT {} FROM groups g WHERE 1", List(kGroupColumns, "g."));
-  if (query.community_id) sql += " AND g.community_id = ?";
+  // The filters, shared by the page and its total. A text is matched with LIKE over every group
+  // of the community (groups are hundreds or thousands).
+  std::string where;
+  if (query.community_id) where += " AND g.community_id = ?";
+  if (!query.q.empty()) {
+    where += " AND (g.name LIKE ? ESCAPE '\\' OR g.external_id LIKE ? ESCAPE '\\')";
+  }
+  const std::string pattern = query.q.empty() ? std::string() : LikeContains(query.q);
+  auto bind_filters = [&](Binder& b) {
+    if (query.community_id) b.Int(*query.community_id);
+    if (!query.q.empty()) b.Text(pattern).Text(pattern);
+  };
+  std::string sql =
+      fmt::format("SELECT {} FROM groups g WHERE 1{}", List(kGroupColumns, "g."), where);
   sql += KeysetTail("g", GroupColumn(query.sort), query.descending, query.after.has_value());
   QZ_ASSIGN_OR_RETURN(Statement page, Statement::Prepare(db, sql));
   Binder b(page.get());
-  if (query.community_id) b.Int(*query.community_id);
+  bind_filters(b);
   if (query.after) BindKey(b, *query.after);
   b.Int(limit);
   GroupPage out;
   out.groups.reserve(static_cast<size_t>(std::min(limit, 256)));
   QZ_RETURN_IF_ERROR(ReadAll(db, page.get(), b.rc(), "list groups", ReadGroup, out.groups));
 
-  // The groups_community index, or the trigger-kept count of every group.
-  QZ_ASSIGN_OR_RETURN(
-      Statement count,
-      Statement::Prepare(db, query.community_id
-                                 ? "SELECT count(*) FROM groups WHERE community_id = ?"
-                                 : "SELECT n FROM entity_counts WHERE name = 'groups'"));
+  // The groups_community index, or the trigger-kept count of every group when nothing filters.
+  QZ_ASSIGN_OR_RETURN(Statement count,
+                      Statement::Prepare(db, where.empty()
+                                                 ? "SELECT n FROM entity_counts WHERE name = 'groups'"
+                                                 : "SELECT count(*) FROM groups g WHERE 1" + where));
   Binder cb(count.get());
-  if (query.community_id) cb.Int(*query.community_id);
+  bind_filters(cb);
   QZ_ASSIGN_OR_RETURN(const std::optional<int64_t> total,
                       ReadOne<int64_t>(db, count.get(), cb.rc(), "count groups",
                                        [](RowReader& r) { return r.Int(); }));
