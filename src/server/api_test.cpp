@@ -360,23 +360,39 @@ TEST_F(ServerTest, MemberNotFoundAndBadId) {
 }
 
 TEST_F(ServerTest, MemberEventsEmbedStoredJson) {
-  Reply r = Get("/api/v1/members/1/events?limit=2");
+  Reply r = Get("/api/v1/members/1/events?limit=1");
   EXPECT_EQ(r.status, 200) << r.raw.body();
-  ASSERT_EQ(r.body["events"].size(), 2u);
+  ASSERT_EQ(r.body["events"].size(), 1u);
   EXPECT_EQ(r.body["events"][0]["seq"], 3);
   EXPECT_EQ(r.body["events"][0]["id"], "m3");
   EXPECT_EQ(r.body["events"][0]["type"], "message");
-  EXPECT_EQ(r.body["next_before"], 2);
-  // Stored JSON is embedded verbatim (no re-encoding of numbers).
-  EXPECT_NE(r.raw.body().find(R"({"seq":3,"id":"m3","type":"message","text":"hi","x":1.50})"),
+  EXPECT_EQ(r.body["next_before"], 3);
+  // Stored JSON is embedded verbatim (no re-encoding of numbers), after seq and member_id.
+  EXPECT_NE(r.raw.body().find(
+                R"({"seq":3,"member_id":1,"id":"m3","type":"message","text":"hi","x":1.50})"),
             std::string::npos)
       << r.raw.body();
-  r = Get("/api/v1/members/1/events?before=2");
+  r = Get("/api/v1/members/1/events?before=3");
   ASSERT_EQ(r.body["events"].size(), 1u);
   EXPECT_EQ(r.body["events"][0]["seq"], 1);
   EXPECT_TRUE(r.body["next_before"].is_null());
   ExpectError(Get("/api/v1/members/1/events?before=x"), 400, "invalid_argument", "before");
   ExpectError(Get("/api/v1/members/1/events?limit=5000"), 400, "invalid_argument", "limit");
+}
+
+TEST_F(ServerTest, AGroupAndItsEvents) {
+  Reply r = Get("/api/v1/groups/10");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  EXPECT_EQ(r.body["external_id"], "g-ext");
+  ExpectError(Get("/api/v1/groups/99"), 404, "not_found");
+  ExpectError(Get("/api/v1/groups/abc"), 400, "invalid_argument", "id");
+  r = Get("/api/v1/groups/10/events");
+  ASSERT_EQ(r.status, 200) << r.raw.body();
+  ASSERT_EQ(r.body["events"].size(), 3u);
+  EXPECT_EQ(r.body["events"][0]["member_id"], 1);
+  EXPECT_FALSE(r.body["events"][1].contains("member_id")) << "about no member";
+  EXPECT_TRUE(r.body["next_before"].is_null());
+  EXPECT_TRUE(Get("/api/v1/groups/11/events").body["events"].empty());
 }
 
 TEST_F(ServerTest, StoreErrorsMapToStatus) {

@@ -231,6 +231,7 @@ try {
   assertEqual(said?.type, 'message', 'a message line is a message of the API');
   assertEqual(await firstLine.locator('[data-test=group-message-text]').innerText(), said.text ?? '', 'the message\'s text');
   assertEqual((await firstLine.locator('[data-test=group-message-name]').innerText()).trim(), said.name || said.member, 'who said it');
+  assertEqual(await firstLine.locator('[data-test=group-message-name] a').getAttribute('href'), `/members/${said.member_id}`, 'who said it, linked to their page');
   assertEqual(await page.locator('[data-test=group-message]').count(), talkMessages.length, 'every message as a chat line');
   await shot(page, 'p02-group-conversation');
   if (talk.next_before !== null) {

@@ -13,7 +13,8 @@ namespace {
 bool IsBlankChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // The stored canonical objects embedded verbatim (no re-encoding: numbers and key order stay
-// exactly as stored), each with "seq" first.
+// exactly as stored), each with "seq" first and then "member_id" (the console's id of the member
+// it is about; canonical events have no such key) when there is one.
 Result<std::string> EventsBody(const std::vector<StoredEvent>& events, const PageRequest& page) {
   std::string out = "{\"events\":[";
   for (size_t i = 0; i < events.size(); ++i) {
@@ -28,6 +29,10 @@ Result<std::string> EventsBody(const std::vector<StoredEvent>& events, const Pag
     if (i > 0) out += ',';
     out += "{\"seq\":";
     out += std::to_string(e.seq);
+    if (e.member_id != kNoId) {
+      out += ",\"member_id\":";
+      out += std::to_string(e.member_id);
+    }
     bool blank = true;
     for (char ch : inner) blank = blank && IsBlankChar(ch);
     if (!blank) {

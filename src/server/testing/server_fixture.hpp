@@ -93,7 +93,8 @@ class FakeStore final : public Store {
     for (int64_t seq = 1; seq <= 3; ++seq) {
       StoredEvent e;
       e.seq = seq;
-      e.member_id = 1;
+      e.member_id = seq == 2 ? kNoId : 1;  // 2: an event about no member
+      e.group_id = 10;
       e.json = R"({"id":"m)" + std::to_string(seq) +
                R"(","type":"message","text":"hi","x":1.50})";
       events.push_back(e);

@@ -142,9 +142,11 @@ export interface MemberProfile extends Member {
 }
 
 // GET /api/v1/members/{id}/events and /api/v1/groups/{id}/events: the stored canonical events
-// (docs/events.md) with their log position `seq`, newest first; `next_before` pages on.
+// (docs/events.md) with their log position `seq` and the console's id of the member they are
+// about (`member_id`, absent when none), newest first; `next_before` pages on.
 export interface MemberEvent {
   seq: number;
+  member_id?: number;
   id: string;
   type: string;
   time: string;
