@@ -259,6 +259,13 @@ inline std::vector<MemberId> Ids(const std::vector<Member>& members) {
   return ids;
 }
 
+// The ids ListMembers answers for `q`; {-1} after a failed expectation naming the error.
+inline std::vector<MemberId> ListedIds(ReadModel& read_model, const MemberQuery& q) {
+  auto result = read_model.ListMembers(q);
+  EXPECT_TRUE(result.ok()) << ::qz::testing::Describe(result);
+  return result.ok() ? Ids(*result) : std::vector<MemberId>{-1};
+}
+
 // ---- The outbox, tasks, timers, module state and playbooks ----
 
 // Every field set; the payload in the form ActionToJson writes (compact, keys sorted), which is
