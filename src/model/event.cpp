@@ -546,6 +546,10 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
+      // simdjson writes these two short escapes too: an attrs value it re-serialises (EventParser)
+      // must come out as this function wrote it, or a stored event would not round-trip.
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
       default: out += fmt::format("\\u{:04x}", c);
     }
   }
