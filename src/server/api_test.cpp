@@ -367,14 +367,15 @@ TEST_F(ServerTest, MemberEventsEmbedStoredJson) {
   EXPECT_EQ(r.body["events"][0]["id"], "m3");
   EXPECT_EQ(r.body["events"][0]["type"], "message");
   EXPECT_EQ(r.body["next_before"], 3);
-  // Stored JSON is embedded verbatim (no re-encoding of numbers), after seq and member_id.
+  // Stored JSON is embedded verbatim (no re-encoding of numbers), then seq and member_id.
   EXPECT_NE(r.raw.body().find(
-                R"({"seq":3,"member_id":1,"id":"m3","type":"message","text":"hi","x":1.50})"),
+                R"({"id":"m3","type":"message","text":"hi","x":1.50,"seq":3,"member_id":1})"),
             std::string::npos)
       << r.raw.body();
   r = Get("/api/v1/members/1/events?before=3");
   ASSERT_EQ(r.body["events"].size(), 1u);
-  EXPECT_EQ(r.body["events"][0]["seq"], 1);
+  EXPECT_EQ(r.body["events"][0]["seq"], 1) << "the log's seq over a sender's own field of that name";
+  EXPECT_EQ(r.body["events"][0]["member_id"], 1);
   EXPECT_TRUE(r.body["next_before"].is_null());
   ExpectError(Get("/api/v1/members/1/events?before=x"), 400, "invalid_argument", "before");
   ExpectError(Get("/api/v1/members/1/events?limit=5000"), 400, "invalid_argument", "limit");

@@ -13,8 +13,9 @@ namespace {
 bool IsBlankChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // The stored canonical objects embedded verbatim (no re-encoding: numbers and key order stay
-// exactly as stored), each with "seq" first and then "member_id" (the console's id of the member
-// it is about; canonical events have no such key) when there is one.
+// exactly as stored), each followed by "seq" and, when there is one, "member_id" (the console's
+// id of the member it is about). They come last because a sender's own fields are kept in the
+// event (attrs) and may use those names too: parsers keep the last of duplicate keys.
 Result<std::string> EventsBody(const std::vector<StoredEvent>& events, const PageRequest& page) {
   std::string out = "{\"events\":[";
   for (size_t i = 0; i < events.size(); ++i) {
@@ -27,17 +28,18 @@ Result<std::string> EventsBody(const std::vector<StoredEvent>& events, const Pag
     }
     std::string_view inner = obj.substr(1, obj.size() - 2);
     if (i > 0) out += ',';
-    out += "{\"seq\":";
+    out += '{';
+    bool blank = true;
+    for (char ch : inner) blank = blank && IsBlankChar(ch);
+    if (!blank) {
+      out += inner;
+      out += ',';
+    }
+    out += "\"seq\":";
     out += std::to_string(e.seq);
     if (e.member_id != kNoId) {
       out += ",\"member_id\":";
       out += std::to_string(e.member_id);
-    }
-    bool blank = true;
-    for (char ch : inner) blank = blank && IsBlankChar(ch);
-    if (!blank) {
-      out += ',';
-      out += inner;
     }
     out += '}';
   }

@@ -20,8 +20,8 @@
 
 namespace qz {
 
-// Answers a page of stored events, newest first ({"events":[{"seq":…,"member_id":…, the event
-// as stored…}],"next_before":seq|null}), read by `read(before_seq, limit)` from the request's
+// Answers a page of stored events, newest first ({"events":[{the event as stored…,"seq":…,
+// "member_id":…}],"next_before":seq|null}), read by `read(before_seq, limit)` from the request's
 // `before` and `limit` (event_list.cpp).
 Status RespondWithEvents(
     Call& c, const std::function<Result<std::vector<StoredEvent>>(int64_t, int)>& read);

@@ -95,8 +95,9 @@ class FakeStore final : public Store {
       e.seq = seq;
       e.member_id = seq == 2 ? kNoId : 1;  // 2: an event about no member
       e.group_id = 10;
-      e.json = R"({"id":"m)" + std::to_string(seq) +
-               R"(","type":"message","text":"hi","x":1.50})";
+      // Event 1 carries a sender's own "seq" and "member_id" (kept in attrs as any unknown field).
+      e.json = R"({"id":"m)" + std::to_string(seq) + R"(","type":"message","text":"hi","x":1.50)" +
+               (seq == 1 ? R"(,"seq":77,"member_id":9})" : "}");
       events.push_back(e);
     }
     tokens_[Sha256Hex(kToken)] = {.hash = Sha256Hex(kToken), .name = "test", .role = AccountRole::kOwner};
