@@ -112,7 +112,13 @@ TEST_F(HttpServerTest, StopClosesIdleConnectionsAndFinishesInFlight) {
   q.content_type = "application/json";
   q.body = std::string(kEventA);
   busy.Write(q);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // In flight once ingest has it (its answer ~20 ms later); a request the server has not read
+  // yet is not in flight, so a fixed sleep here failed on a loaded machine.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ingest_.submitted_events.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(ingest_.submitted_events.load(), 1);
   server_->Stop();  // returns only once the in-flight answer was written
   Reply r = busy.Read();
   EXPECT_EQ(r.status, 200);
