@@ -21,7 +21,11 @@
 // label<TAB>text file, else synthetic chat generated here (deterministic).
 //
 //   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
-//                       [--sections abcdef] [--decision-only] [--peer-dir DIR]
+//                       [--sections abcdef] [--decision-only] [--peer-dir DIR] [--writer on|off]
+//
+// --writer on|off runs only (c)'s writer over all messages with moderation on or off, once: a
+// run to profile (valgrind --tool=callgrind --toggle-collect='qz::ShardWriter::ApplyBatch*'
+// counts the writer's instructions, which the VM's noise does not move).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -419,6 +423,7 @@ int main(int argc, char** argv) {
   int rounds = 3;
   std::string sections = "abcde";
   std::string dump_dir;
+  std::string writer_only;  // "on" | "off": (c)'s writer alone, once
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const bool has_value = i + 1 < argc;
@@ -438,11 +443,16 @@ int main(int argc, char** argv) {
       sections = argv[++i];
     } else if (flag == "--peer-dir" && has_value) {
       dump_dir = argv[++i];
+    } else if (flag == "--writer" && has_value && (std::string_view(argv[i + 1]) == "on" ||
+                                                   std::string_view(argv[i + 1]) == "off")) {
+      writer_only = argv[++i];
+      sections = "c";
     } else {
       fmt::print(stderr,
                  "usage: qz_moderation_bench [--corpus FILE] [--events N] [--rounds N] [--model M]\n"
                  "         [--dir D] [--sections abcdef] [--decision-only (= --sections ade)]\n"
-                 "         [--peer-dir DIR (section f writes lexicon.txt and corpus.txt there)]\n");
+                 "         [--peer-dir DIR (section f writes lexicon.txt and corpus.txt there)]\n"
+                 "         [--writer on|off (section c's writer alone, once, to profile)]\n");
       return 2;
     }
   }
@@ -492,6 +502,13 @@ int main(int argc, char** argv) {
   const std::vector<IngestBatch> settle = Batches(SettleMembers());
   const std::vector<IngestBatch> batches = Batches(messages);
   const std::string path = dir + "/qz-moderation-bench.db";
+  if (!writer_only.empty()) {
+    const WriterRun w = WriterMicrosPerEvent(modules, writer_only == "on" ? on : off, settle, batches, path);
+    fmt::print("(c) writer CPU per event, all {} messages, moderation {}: {:.2f} µs ({} decisions recorded)\n",
+               messages.size(), writer_only, w.micros_per_event, w.decisions);
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    return 0;
+  }
   // (c) again over the messages (a) let through: the writer's cost on ordinary chat, where
   // moderation only reads (its normalising and matching done before the writer).
   std::vector<Event> through;

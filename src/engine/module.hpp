@@ -88,8 +88,9 @@ class ModuleContext {
   // Find: the row whose key fields equal those of `key`, as last written (by this event too).
   template <typename Row>
   std::optional<Row> Find(const Row& key) const {
-    Row probe = key;
-    const auto probe_fields = CollectFields(probe);
+    // Fields() takes a mutable row so one visitor serves reading and writing; the key's fields
+    // are only read here.
+    const auto probe_fields = CollectFields(const_cast<Row&>(key));
     const std::string* stored = FindRow(Row::kTable, EncodeKey(probe_fields));
     if (stored == nullptr) return std::nullopt;
     Row row{};
@@ -100,8 +101,7 @@ class ModuleContext {
   }
   template <typename Row>
   void Put(const Row& row) {
-    Row copy = row;
-    const auto fields = CollectFields(copy);
+    const auto fields = CollectFields(const_cast<Row&>(row));  // only read, as in Find
     PutRow(Row::kTable, EncodeKey(fields), EncodeValues(fields));
   }
   template <typename Row>

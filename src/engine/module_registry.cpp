@@ -59,7 +59,7 @@ Status ModuleRegistry::Add(std::unique_ptr<Module> module) {
         }}));
   }
   for (const TableInfo& t : entry.tables) {
-    entry.declared.push_back({fmt::format("{}.{}", name, t.name), t.ephemeral});
+    entry.declared.push_back({fmt::format("{}.{}", name, t.name), t.life()});
   }
   entry.module = std::move(module);
   order_.push_back(entry.module.get());
@@ -86,6 +86,13 @@ const TableInfo* ModuleRegistry::FindTable(std::string_view module, std::string_
     }
   }
   return nullptr;
+}
+
+bool ModuleRegistry::IsCold(std::string_view qualified) const {
+  const size_t dot = qualified.find('.');
+  if (dot == std::string_view::npos) return false;
+  const TableInfo* t = FindTable(qualified.substr(0, dot), qualified.substr(dot + 1));
+  return t != nullptr && t->cold;
 }
 
 const ModuleRegistry::DeclaredTable* ModuleRegistry::Declared(size_t index,

@@ -32,12 +32,14 @@ class ModuleRegistry {
   std::shared_ptr<const SectionConfig> ConfigFor(size_t index, const Playbook& playbook) const;
   // The declaration of "<module>.<table>", or null.
   const TableInfo* FindTable(std::string_view module, std::string_view table) const;
+  // Whether the qualified table "<module>.<table>" is declared cold (RowLife::kCold).
+  bool IsCold(std::string_view qualified) const;
   // A table the module at `index` declares, by its unqualified name: its qualified name
-  // "<module>.<table>" and whether it is ephemeral. Null when not declared. Valid as long as the
+  // "<module>.<table>" and where its rows live. Null when not declared. Valid as long as the
   // registry.
   struct DeclaredTable {
     std::string qualified;
-    bool ephemeral = false;
+    RowLife life = RowLife::kStored;
   };
   const DeclaredTable* Declared(size_t index, std::string_view table) const;
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <exception>
 #include <vector>
 
@@ -15,11 +16,12 @@ std::string_view TimerOwner(std::string_view timer_key) {
 
 class ModuleRunner::Context final : public ModuleContext {
  public:
-  Context(const ModuleRegistry& registry, State& state, const PlaybookSet& playbooks,
+  Context(const ModuleRegistry& registry, State& state, ReadModel* stored, const PlaybookSet& playbooks,
           const Event& event, const EventRefs& refs, TimeMs now, const PreparedEvent* prepared,
           std::atomic<int64_t>& prepared_on_writer)
       : registry_(registry),
         state_(state),
+        stored_(stored),
         event_(event),
         refs_(refs),
         now_(now),
@@ -47,7 +49,7 @@ class ModuleRunner::Context final : public ModuleContext {
     for (Event& e : staged_derived_) out.derived.push_back({std::move(e), std::string(module_->name())});
     for (StagedRow& row : staged_rows_) {
       state_.PutModuleState(refs_.community, row.table->qualified, row.key, std::move(row.value),
-                            !row.table->ephemeral);
+                            row.table->life);
     }
   }
   // Set when the module broke a rule of the context (e.g. wrote an undeclared table).
@@ -113,7 +115,24 @@ class ModuleRunner::Context final : public ModuleContext {
     const auto* declared = registry_.Declared(index_, table);
     if (declared == nullptr) return nullptr;  // an undeclared table holds nothing
     if (const StagedRow* row = Staged(declared, key)) return row->value.empty() ? nullptr : &row->value;
-    return state_.FindModuleState(refs_.community, declared->qualified, key);
+    if (declared->life == RowLife::kCold) {
+      if (const std::string* row = state_.FindColdRow(refs_.community, declared->qualified, key)) {
+        return row->empty() ? nullptr : row;
+      }
+    }
+    if (const std::string* row = state_.FindModuleState(refs_.community, declared->qualified, key)) return row;
+    if (declared->life != RowLife::kCold || stored_ == nullptr) return nullptr;
+    // Flushed and dropped from memory: the store has it (committed, since the writer flushes
+    // and commits together).
+    auto read = stored_->GetModuleState(refs_.community, declared->qualified, key);
+    if (!read.ok()) {
+      // Not "no such row": the module must not act as if it had none.
+      error_ = fmt::format("reading {} {} from the store: {}", declared->qualified, key, read.status().message());
+      return nullptr;
+    }
+    if (!*read) return nullptr;
+    cold_reads_.push_back(std::move((*read)->value));
+    return &cold_reads_.back();
   }
   void PutRow(std::string_view table, std::string key, std::string value) override {
     const auto* declared = registry_.Declared(index_, table);
@@ -147,6 +166,7 @@ class ModuleRunner::Context final : public ModuleContext {
 
   const ModuleRegistry& registry_;
   State& state_;
+  ReadModel* stored_;
   const Event& event_;
   const EventRefs& refs_;
   const TimeMs now_;
@@ -165,14 +185,17 @@ class ModuleRunner::Context final : public ModuleContext {
   std::vector<Event> staged_derived_;
   std::vector<StagedRow> staged_rows_;
   bool staged_delete_ = false;
-  std::string error_;
+  // Set by a const look-up too (a failed store read).
+  mutable std::string error_;
+  // Rows read from the store for this event; a deque, so the values FindRow returned stay put.
+  mutable std::deque<std::string> cold_reads_;
 };
 
 ModuleEmissions ModuleRunner::Run(State& state, const PlaybookSet& playbooks, const Event& event,
                                   const EventRefs& refs, TimeMs now,
                                   const PreparedEvent* prepared) {
   ModuleEmissions out;
-  Context ctx(registry_, state, playbooks, event, refs,
+  Context ctx(registry_, state, stored_, playbooks, event, refs,
               mode_ == ModuleMode::kReplay ? event.time : now, prepared, prepared_on_writer_);
   // A timer event goes only to the module that owns its key, a command only to the module it
   // names ("<module>.<verb>").

@@ -63,9 +63,13 @@ struct EventRefs {
 // Writer thread only.
 class ModuleRunner {
  public:
-  // `registry` and `metrics` (may be null) must outlive the runner.
-  ModuleRunner(const ModuleRegistry& registry, ModuleMode mode, ModuleMetrics* metrics)
-      : registry_(registry), mode_(mode), metrics_(metrics) {}
+  // `registry`, `metrics` (may be null) and `stored` (may be null) must outlive the runner.
+  // `stored` is the store the state is flushed to: a module's Find of a cold table's row that
+  // the state has dropped (RowLife::kCold) reads it there. Without it, nothing is dropped unless
+  // the state is flushed, and a dropped row is not found.
+  ModuleRunner(const ModuleRegistry& registry, ModuleMode mode, ModuleMetrics* metrics,
+               ReadModel* stored = nullptr)
+      : registry_(registry), mode_(mode), metrics_(metrics), stored_(stored) {}
 
   ModuleMode mode() const { return mode_; }
 
@@ -84,6 +88,7 @@ class ModuleRunner {
   const ModuleRegistry& registry_;
   const ModuleMode mode_;
   ModuleMetrics* metrics_;
+  ReadModel* stored_;
   std::atomic<int64_t> prepared_on_writer_{0};
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -19,22 +20,30 @@ bool IsFieldName(std::string_view s) {
   });
 }
 
+// Appends in place: a row is encoded on the writer at every Put, so no temporary strings.
 void AppendValue(std::string& out, const FieldRef& f) {
   switch (f.type) {
-    case FieldType::kInt:
-      out += std::to_string(*static_cast<const int64_t*>(f.value));
+    case FieldType::kInt: {
+      char buffer[24];
+      const auto end = std::to_chars(buffer, buffer + sizeof buffer, *static_cast<const int64_t*>(f.value)).ptr;
+      out.append(buffer, end);
       return;
+    }
     case FieldType::kReal: {
       const double d = *static_cast<const double*>(f.value);
       // JSON has no NaN or infinity; they read back as the field's default.
-      out += std::isfinite(d) ? fmt::format("{}", d) : "null";
+      if (std::isfinite(d)) {
+        fmt::format_to(std::back_inserter(out), "{}", d);
+      } else {
+        out += "null";
+      }
       return;
     }
     case FieldType::kBool:
       out += *static_cast<const bool*>(f.value) ? "true" : "false";
       return;
     case FieldType::kText:
-      out += JsonString(*static_cast<const std::string*>(f.value));
+      AppendJsonString(out, *static_cast<const std::string*>(f.value));
       return;
   }
 }
@@ -210,6 +219,12 @@ Status ValidateTable(const TableInfo& table) {
   if (!has_key) {
     return Status::Invalid(fmt::format("table '{}' declares no key field", table.name), table.name);
   }
+  if (table.ephemeral && table.cold) {
+    return Status::Invalid(
+        fmt::format("table '{}' is declared both ephemeral (never stored) and cold (stored, not kept)",
+                    table.name),
+        table.name);
+  }
   return Status::Ok();
 }
 
@@ -225,7 +240,13 @@ std::string EncodeKey(const std::vector<FieldRef>& fields) {
 }
 
 std::string EncodeValues(const std::vector<FieldRef>& fields) {
-  std::string out = "{";
+  std::string out;
+  size_t text = 0;  // the text values' length: the rest of a row is a few bytes per field
+  for (const FieldRef& f : fields) {
+    if (f.type == FieldType::kText && !f.key) text += static_cast<const std::string*>(f.value)->size();
+  }
+  out.reserve(16 + text + 24 * fields.size());
+  out += '{';
   for (const FieldRef& f : fields) {
     if (f.key) continue;
     if (out.size() > 1) out += ',';

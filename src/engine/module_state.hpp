@@ -20,6 +20,13 @@
 // `static constexpr bool kEphemeral = true;`: its rows live in the writer's memory only, are
 // never written to the store, and so start empty after a restart and are not compared by replay.
 //
+// A table that only grows and is seldom read back on the writer (a record per decision, say)
+// may declare `static constexpr bool kCold = true;`: its rows are stored and replayed like any
+// other, but the writer keeps them in memory only until they are flushed and does not load them
+// at start, so they cost the writer no memory however many there are. A Find of a row no longer
+// in memory reads it from the store (a point read of committed data), so it is correct but slower:
+// a table read per message should not be cold.
+//
 // Field types: int64_t, double, bool, std::string. Field names are [a-z0-9_]. Changing a table
 // later is safe: a stored field the struct no longer has is ignored, a field the stored row lacks
 // (or holds with another type) keeps the struct's default.
@@ -49,6 +56,7 @@ struct FieldRef {
 // The visitor a row's Fields() is called with: collects the fields in declaration order.
 class FieldCollector {
  public:
+  FieldCollector() { fields_.reserve(24); }  // a row's fields without growing, for most rows
   void Key(std::string_view name, int64_t& v) { Add(name, FieldType::kInt, true, &v); }
   void Key(std::string_view name, std::string& v) { Add(name, FieldType::kText, true, &v); }
   void Value(std::string_view name, int64_t& v) { Add(name, FieldType::kInt, false, &v); }
@@ -72,15 +80,24 @@ struct FieldInfo {
   friend bool operator==(const FieldInfo&, const FieldInfo&) = default;
 };
 
+// Where a table's rows live (see the header comment).
+enum class RowLife : uint8_t {
+  kStored,     // in the store, and in the writer's memory
+  kEphemeral,  // in the writer's memory only
+  kCold,       // in the store, and in the writer's memory only until flushed
+};
+
 // A table as declared: its name (unqualified) and fields in declaration order.
 struct TableInfo {
   std::string name;
   std::vector<FieldInfo> fields;
   bool ephemeral = false;  // kept in memory only (see the header comment)
+  bool cold = false;       // stored, and dropped from the writer's memory once flushed
+  RowLife life() const { return ephemeral ? RowLife::kEphemeral : cold ? RowLife::kCold : RowLife::kStored; }
 };
 
 // Checks a declaration: a name and field names of [a-z0-9_]{1,64}, at least one key field,
-// no field twice. The field is the table's name.
+// no field twice, not both ephemeral and cold. The field is the table's name.
 Status ValidateTable(const TableInfo& table);
 
 // The stored forms. EncodeKey: the key fields as a compact JSON array in declaration order
@@ -108,6 +125,7 @@ TableInfo DescribeTable() {
   TableInfo info{std::string(Row::kTable), {}};
   for (const FieldRef& f : CollectFields(row)) info.fields.push_back({std::string(f.name), f.type, f.key});
   if constexpr (requires { Row::kEphemeral; }) info.ephemeral = Row::kEphemeral;
+  if constexpr (requires { Row::kCold; }) info.cold = Row::kCold;
   return info;
 }
 

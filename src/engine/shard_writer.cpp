@@ -42,17 +42,39 @@ ShardWriter::ShardWriter(Store& store, State state, EngineOptions options)
       playbooks_(options_.playbooks ? options_.playbooks : std::make_shared<const PlaybookSet>()) {
   if (options_.modules != nullptr) {
     runner_ = std::make_unique<ModuleRunner>(*options_.modules, options_.module_mode,
-                                             options_.module_metrics);
+                                             options_.module_metrics, &store_);
   }
 }
 
 ShardWriter::~ShardWriter() = default;
 
+namespace {
+
+// The state the writer keeps, from the store's snapshot: the rows of cold module tables stay in
+// the store (RowLife::kCold).
+State WriterState(StateSnapshot snapshot, const ModuleRegistry* modules) {
+  if (modules != nullptr) {
+    // Rows come in table order: one look-up per table.
+    std::string_view table;
+    bool cold = false;
+    std::erase_if(snapshot.module_state, [&](const ModuleStateEntry& row) {
+      if (row.module != table) {
+        table = row.module;
+        cold = modules->IsCold(table);
+      }
+      return cold;
+    });
+  }
+  return State(std::move(snapshot));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store, EngineOptions options) {
   auto snapshot = store.LoadState();
   if (!snapshot.ok()) return snapshot.status();
-  std::unique_ptr<ShardWriter> writer(
-      new ShardWriter(store, State(std::move(*snapshot)), std::move(options)));
+  State state = WriterState(std::move(*snapshot), options.modules);
+  std::unique_ptr<ShardWriter> writer(new ShardWriter(store, std::move(state), std::move(options)));
   // The standing timers of modules with a playbook section, community by community, read by
   // their key prefix: the modules' other timers (a million, say) are not read at all.
   const ModuleRegistry* modules = writer->options_.modules;
@@ -77,7 +99,7 @@ TimeMs ShardWriter::Now() const {
 Status ShardWriter::Reload() {
   auto snapshot = store_.LoadState();
   if (!snapshot.ok()) return snapshot.status();
-  state_ = State(std::move(*snapshot));
+  state_ = WriterState(std::move(*snapshot), options_.modules);
   replaced_timers_.clear();  // may hold versions of a transaction that rolled back
   return Status::Ok();
 }

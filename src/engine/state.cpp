@@ -102,19 +102,37 @@ const std::string* State::FindModuleState(CommunityId community, std::string_vie
   });
 }
 
+const std::string* State::FindColdRow(CommunityId community, std::string_view module,
+                                      std::string_view key) const {
+  // The newest write of the key wins; cold rows are seldom read, so a scan of this batch's.
+  for (auto it = cold_rows_.rbegin(); it != cold_rows_.rend(); ++it) {
+    if (it->key == key && it->community_id == community && it->module == module) {
+      return &it->value;  // empty: erased
+    }
+  }
+  return nullptr;
+}
+
 void State::PutModuleState(CommunityId community, std::string_view module, std::string_view key,
-                           std::string value, bool persist) {
+                           std::string value, RowLife life) {
   WithModuleStateKey(community, module, key, [&](std::string_view k) {
     auto it = module_state_.find(k);
+    if (life == RowLife::kCold) {
+      // Not in the map, which a module reading its hot rows per message would pay for: in this
+      // batch's list until flushed. A version of the row loaded from a snapshot is superseded.
+      if (it != module_state_.end()) module_state_.erase(it);
+      cold_rows_.push_back({community, std::string(module), std::string(key), std::move(value)});
+      return;
+    }
     if (it == module_state_.end()) {
       if (value.empty()) return;  // erasing a row that does not exist (State mirrors the store)
       it = module_state_
                .emplace(std::string(k), ModuleSlot{{community, std::string(module), std::string(key), {}},
-                                                   false, !persist})
+                                                   false, life})
                .first;
     }
     it->second.row.value = std::move(value);
-    if (!persist) {
+    if (life == RowLife::kEphemeral) {
       // Ephemeral: nothing to flush; an erased row goes at once.
       if (it->second.row.value.empty()) module_state_.erase(it);
     } else if (!it->second.dirty) {
@@ -332,6 +350,9 @@ Status State::Flush(StoreTxn& txn) {
     // Deleted in the store too.
     if (slot->second.row.value.empty()) module_state_.erase(module_state_.find(std::string_view(slot->first)));
   }
+  // In the order written, so the last write of a key is the one stored; the store keeps them
+  // from now on.
+  for (const ModuleStateEntry& row : cold_rows_) QZ_RETURN_IF_ERROR(txn.PutModuleState(row));
   dirty_communities_.Clear();
   dirty_groups_.Clear();
   dirty_members_.Clear();
@@ -342,6 +363,7 @@ Status State::Flush(StoreTxn& txn) {
   new_names_.clear();
   tag_ops_.clear();
   dirty_module_state_.clear();
+  cold_rows_.clear();
   return Status::Ok();
 }
 
@@ -370,7 +392,7 @@ StateSnapshot State::ToSnapshot() const {
     return std::tie(a.member_id, a.tag) < std::tie(b.member_id, b.tag);
   });
   for (const auto& [key, m] : module_state_) {
-    if (!m.row.value.empty() && !m.ephemeral) s.module_state.push_back(m.row);
+    if (!m.row.value.empty() && m.life != RowLife::kEphemeral) s.module_state.push_back(m.row);
   }
   std::sort(s.module_state.begin(), s.module_state.end(),
             [](const ModuleStateEntry& a, const ModuleStateEntry& b) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/keyed_rows.hpp"
+#include "engine/module_state.hpp"
 #include "model/entities.hpp"
 #include "store/store.hpp"
 
@@ -65,13 +66,19 @@ class State {
   // Modules' working state by (community, module, key); an empty value deletes.
   const std::string* FindModuleState(CommunityId community, std::string_view module,
                                      std::string_view key) const;
-  // `persist` false: the row is kept in memory only (an ephemeral table), never flushed.
+  // `life` says whether the row is flushed, and whether it stays in memory after (RowLife).
+  // A cold row is not in FindModuleState's map: FindColdRow finds it until the flush, after
+  // which its reader reads it from the store.
   void PutModuleState(CommunityId community, std::string_view module, std::string_view key,
-                      std::string value, bool persist = true);
+                      std::string value, RowLife life = RowLife::kStored);
+  // A cold row written since the last Flush (its value; empty: erased), or null.
+  const std::string* FindColdRow(CommunityId community, std::string_view module,
+                                 std::string_view key) const;
 
   // Writes every dirty row through `txn` and forgets the dirty marks.
   Status Flush(StoreTxn& txn);
-  // The whole state as the Store orders a snapshot (for replay comparison); last_seq is 0.
+  // The whole state as the Store orders a snapshot (for replay comparison); last_seq is 0. The
+  // rows of cold tables are not in it: the store has them.
   StateSnapshot ToSnapshot() const;
 
   size_t member_count() const { return members_.size(); }
@@ -133,7 +140,7 @@ class State {
   struct ModuleSlot {
     ModuleStateEntry row;
     bool dirty = false;
-    bool ephemeral = false;  // memory only: never flushed, not in snapshots
+    RowLife life = RowLife::kStored;  // kEphemeral: never flushed, not in snapshots
   };
   using ModuleRows = std::unordered_map<std::string, ModuleSlot, StringHash, std::equal_to<>>;
   ModuleRows module_state_;
@@ -145,6 +152,7 @@ class State {
   std::vector<KeyedRows<Identity>::Slot*> dirty_identities_;
   std::vector<KeyedRows<Membership>::Slot*> dirty_memberships_;
   std::vector<ModuleRows::value_type*> dirty_module_state_;  // nodes do not move
+  std::vector<ModuleStateEntry> cold_rows_;  // RowLife::kCold rows since the last Flush, in order
   std::vector<MemberName> new_names_;
   struct TagOpRecord {
     bool add;

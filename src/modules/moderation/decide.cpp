@@ -26,7 +26,10 @@ struct Finding {
 };
 
 std::string Ref(std::string_view platform, std::string_view id) {
-  return fmt::format("{}:{}", platform, id);
+  std::string ref;
+  ref.reserve(platform.size() + 1 + id.size());
+  ref.append(platform).append(1, ':').append(id);
+  return ref;
 }
 
 std::pair<std::string, std::string> SplitRef(std::string_view ref) {

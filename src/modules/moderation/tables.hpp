@@ -8,9 +8,12 @@
 
 namespace qz::moderation {
 
-// One decision: what was seen, why, and what was done (or would have been, in dry run).
+// One decision: what was seen, why, and what was done (or would have been, in dry run). Cold:
+// decisions only accumulate, and the writer reads one back only for an operator's undo or
+// confirm, so they are not kept in its memory.
 struct DecisionRow {
   static constexpr std::string_view kTable = "decisions";
+  static constexpr bool kCold = true;
   int64_t id = 0;
   int64_t time = 0;         // the message's time, UTC ms
   std::string group;        // "<platform>:<id>"
