@@ -22,8 +22,13 @@
 //
 //   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
 //                       [--sections abcdef] [--decision-only] [--peer-dir DIR] [--writer on|off]
+//                       [--live]
 //
-// --writer on|off runs only (c)'s writer over all messages with moderation on or off, once: a
+// (b) and (c) run the modules in import mode (state and decisions recorded, no action routed);
+// --live routes every action as in production (platform actions become outbox rows).
+//
+// --writer on|off runs only (c)'s writer over all messages (with --ordinary: over those (a) lets
+// through) with moderation on or off, once: a
 // run to profile (valgrind --tool=callgrind --toggle-collect='qz::ShardWriter::ApplyBatch*'
 // counts the writer's instructions, which the VM's noise does not move).
 #include <fmt/format.h>
@@ -168,16 +173,25 @@ std::vector<IngestBatch> Batches(const std::vector<Event>& events) {
   return out;
 }
 
+// (b) and (c) run the modules in import mode (state and decisions recorded, nothing sent) unless
+// --live: then every action is routed as in production (platform actions to the outbox).
+bool g_live = false;
+
+EngineOptions BenchEngine(const ModuleRegistry& modules, std::shared_ptr<const PlaybookSet> books) {
+  EngineOptions engine;
+  engine.modules = &modules;
+  engine.module_mode = g_live ? ModuleMode::kLive : ModuleMode::kImport;
+  engine.playbooks = std::move(books);
+  engine.capabilities.emplace("sandbox", Capabilities::All());
+  return engine;
+}
+
 // (b): through Ingest, submitted from this thread.
 double IngestRate(const ModuleRegistry& modules, std::shared_ptr<const PlaybookSet> books,
                   const std::vector<IngestBatch>& settle, const std::vector<IngestBatch>& batches,
                   const std::string& path) {
   auto store = Fresh(path);
-  EngineOptions engine;
-  engine.modules = &modules;
-  engine.module_mode = ModuleMode::kImport;
-  engine.playbooks = std::move(books);
-  auto ingest = Ingest::Start(*store, {}, std::move(engine));
+  auto ingest = Ingest::Start(*store, {}, BenchEngine(modules, std::move(books)));
   if (!ingest.ok()) std::exit(1);
   std::atomic<int64_t> accepted{0};
   std::atomic<int> in_flight{0};
@@ -210,11 +224,7 @@ WriterRun WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<co
                             std::vector<IngestBatch> settle, std::vector<IngestBatch> batches,
                             const std::string& path) {
   auto store = Fresh(path);
-  EngineOptions engine;
-  engine.modules = &modules;
-  engine.module_mode = ModuleMode::kImport;
-  engine.playbooks = books;
-  auto writer = ShardWriter::Open(*store, std::move(engine));
+  auto writer = ShardWriter::Open(*store, BenchEngine(modules, books));
   if (!writer.ok()) std::exit(1);
   auto apply_all = [&](std::vector<IngestBatch>& all) {
     int64_t events = 0;
@@ -424,6 +434,7 @@ int main(int argc, char** argv) {
   std::string sections = "abcde";
   std::string dump_dir;
   std::string writer_only;  // "on" | "off": (c)'s writer alone, once
+  bool ordinary_only = false;  // with --writer: over the messages (a) lets through
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const bool has_value = i + 1 < argc;
@@ -443,6 +454,10 @@ int main(int argc, char** argv) {
       sections = argv[++i];
     } else if (flag == "--peer-dir" && has_value) {
       dump_dir = argv[++i];
+    } else if (flag == "--ordinary") {
+      ordinary_only = true;
+    } else if (flag == "--live") {
+      g_live = true;
     } else if (flag == "--writer" && has_value && (std::string_view(argv[i + 1]) == "on" ||
                                                    std::string_view(argv[i + 1]) == "off")) {
       writer_only = argv[++i];
@@ -452,7 +467,8 @@ int main(int argc, char** argv) {
                  "usage: qz_moderation_bench [--corpus FILE] [--events N] [--rounds N] [--model M]\n"
                  "         [--dir D] [--sections abcdef] [--decision-only (= --sections ade)]\n"
                  "         [--peer-dir DIR (section f writes lexicon.txt and corpus.txt there)]\n"
-                 "         [--writer on|off (section c's writer alone, once, to profile)]\n");
+                 "         [--writer on|off (section c's writer alone, once, to profile) [--ordinary]]\n"
+                 "         [--live (b and c route every action, as in production; default: import mode)]\n");
       return 2;
     }
   }
@@ -502,16 +518,24 @@ int main(int argc, char** argv) {
   const std::vector<IngestBatch> settle = Batches(SettleMembers());
   const std::vector<IngestBatch> batches = Batches(messages);
   const std::string path = dir + "/qz-moderation-bench.db";
-  if (!writer_only.empty()) {
-    const WriterRun w = WriterMicrosPerEvent(modules, writer_only == "on" ? on : off, settle, batches, path);
-    fmt::print("(c) writer CPU per event, all {} messages, moderation {}: {:.2f} µs ({} decisions recorded)\n",
-               messages.size(), writer_only, w.micros_per_event, w.decisions);
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-    return 0;
-  }
   // (c) again over the messages (a) let through: the writer's cost on ordinary chat, where
   // moderation only reads (its normalising and matching done before the writer).
   std::vector<Event> through;
+  if (!writer_only.empty() && ordinary_only) {
+    const DecisionRun d = DecideAll(modules, *on, messages);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (!d.acted[i]) through.push_back(messages[i]);
+    }
+  }
+  if (!writer_only.empty()) {
+    const std::vector<Event>& timed = ordinary_only ? through : messages;
+    const WriterRun w = WriterMicrosPerEvent(modules, writer_only == "on" ? on : off, settle, Batches(timed), path);
+    fmt::print("(c) writer CPU per event, {} {} messages, moderation {}{}: {:.2f} µs ({} decisions recorded)\n",
+               ordinary_only ? "the" : "all", timed.size(), writer_only, ordinary_only ? " (those (a) let through)" : "",
+               w.micros_per_event, w.decisions);
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    return 0;
+  }
   if (run('b') || run('c')) {
     const DecisionRun d = DecideAll(modules, *on, messages);
     for (size_t i = 0; i < messages.size(); ++i) {

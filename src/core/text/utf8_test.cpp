@@ -19,6 +19,22 @@ TEST(Utf8, Validity) {
   EXPECT_EQ(FirstInvalidUtf8("群主"), 6u);
 }
 
+// ASCII is checked eight bytes at a time: a bad or multi-byte character at any offset of a long
+// ASCII run is still found, and a valid one still passes.
+TEST(Utf8, LongAsciiRunsAreCheckedAtEveryOffset) {
+  for (size_t at = 0; at <= 24; ++at) {
+    std::string bad(24, 'a');
+    bad.insert(at, "\xFF");
+    EXPECT_EQ(FirstInvalidUtf8(bad), at) << at;
+    std::string truncated(24, 'a');
+    truncated.insert(at, "\xE7\xBE");  // 群 without its last byte
+    EXPECT_EQ(FirstInvalidUtf8(truncated), at) << at;
+    std::string good(24, 'a');
+    good.insert(at, "群");
+    EXPECT_TRUE(IsValidUtf8(good)) << at;
+  }
+}
+
 TEST(Utf8, PrefixAndExcerptNeverCutACharacter) {
   const std::string s = "群主abc";  // 3 + 3 + 3 bytes
   EXPECT_EQ(Utf8Prefix(s, 4), "群");
