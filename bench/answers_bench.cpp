@@ -36,6 +36,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 using bench::LoadCorpus;
+using bench::RssKb;
 
 std::vector<std::string> SyntheticCorpus(size_t n) {
   static const char* kParts[] = {"今天", "作业", "什么时候", "交", "老师", "好的", "哈哈哈", "明天见",
@@ -113,14 +114,6 @@ std::vector<FaqEntry> MakeEntries(const std::vector<std::string>& corpus, size_t
     out.push_back(std::move(e));
   }
   return out;
-}
-
-long RssKb() {
-  std::ifstream in("/proc/self/statm");
-  long pages = 0;
-  long resident = 0;
-  in >> pages >> resident;
-  return resident * 4;
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }

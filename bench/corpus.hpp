@@ -1,4 +1,5 @@
-// bench: the message corpora benchmarks read (../shared/data, never copied into the repository).
+// bench: the message corpora benchmarks read (../shared/data, never copied into the repository),
+// and what else several benchmarks share.
 #pragma once
 
 #include <fstream>
@@ -20,6 +21,15 @@ inline std::vector<std::string> LoadCorpus(const std::string& path) {
     out.push_back(tab == std::string::npos ? line : line.substr(tab + 1));
   }
   return out;
+}
+
+// This process's resident memory now, in KiB (Linux).
+inline long RssKb() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0;
+  long resident = 0;
+  in >> pages >> resident;
+  return resident * 4;
 }
 
 }  // namespace qz::bench

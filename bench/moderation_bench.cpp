@@ -64,6 +64,7 @@ namespace qz {
 namespace {
 
 using bench::LoadCorpus;
+using bench::RssKb;
 
 // Chat-length messages: ordinary phrases, numbers, a few links and ads, deterministic.
 std::vector<std::string> SyntheticCorpus(size_t n) {
@@ -219,6 +220,7 @@ double IngestRate(const ModuleRegistry& modules, std::shared_ptr<const PlaybookS
 struct WriterRun {
   double micros_per_event = 0;
   size_t decisions = 0;
+  double rss_growth_mb = 0;  // while the writer applied the timed batches (its state's growth)
 };
 WriterRun WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<const PlaybookSet> books,
                             std::vector<IngestBatch> settle, std::vector<IngestBatch> batches,
@@ -245,14 +247,16 @@ WriterRun WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<co
     }
   }
   apply_all(settle);
+  const long rss0 = RssKb();
   const double cpu0 = ThreadCpuSeconds();
   const int64_t events = apply_all(batches);
   const double cpu = ThreadCpuSeconds() - cpu0;
+  const long rss1 = RssKb();
   if ((*writer)->runner()->prepared_on_writer() != 0) {
     fmt::print(stderr, "warning: {} events prepared on the writer\n",
                (*writer)->runner()->prepared_on_writer());
   }
-  WriterRun out{cpu * 1e6 / static_cast<double>(events), 0};
+  WriterRun out{cpu * 1e6 / static_cast<double>(events), 0, static_cast<double>(rss1 - rss0) / 1024.0};
   auto state = store->LoadState();
   if (!state.ok()) std::exit(1);
   for (const ModuleStateEntry& row : state->module_state) out.decisions += row.module == "moderation.decisions";
@@ -530,9 +534,10 @@ int main(int argc, char** argv) {
   if (!writer_only.empty()) {
     const std::vector<Event>& timed = ordinary_only ? through : messages;
     const WriterRun w = WriterMicrosPerEvent(modules, writer_only == "on" ? on : off, settle, Batches(timed), path);
-    fmt::print("(c) writer CPU per event, {} {} messages, moderation {}{}: {:.2f} µs ({} decisions recorded)\n",
+    fmt::print("(c) writer CPU per event, {} {} messages, moderation {}{}: {:.2f} µs ({} decisions recorded); "
+               "RSS +{:.1f} MB while they were applied\n",
                ordinary_only ? "the" : "all", timed.size(), writer_only, ordinary_only ? " (those (a) let through)" : "",
-               w.micros_per_event, w.decisions);
+               w.micros_per_event, w.decisions, w.rss_growth_mb);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     return 0;
   }
