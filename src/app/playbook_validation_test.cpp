@@ -5,6 +5,7 @@
 #include "modules/welcome/welcome.hpp"
 #include "playbook/playbook.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -162,6 +163,27 @@ TEST(ParsePlaybook, MinimalHasDefaults) {
   EXPECT_TRUE(r->groups.empty());
   EXPECT_FALSE(Welcome(*r).enabled);  // no [welcome]: disabled
   EXPECT_TRUE(Schedules(*r).empty());
+}
+
+// FindGroup answers from an index for every group of a large playbook, and misses cleanly.
+TEST(ParsePlaybook, EveryGroupOfAManyGroupPlaybookIsFound) {
+  std::string doc = "[community]\nslug = \"big\"\n";
+  for (int i = 0; i < 300; ++i) {
+    doc += fmt::format("[[groups]]\nplatform = \"{}\"\nid = \"g{}\"\ncapacity = {}\n",
+                       i % 2 == 0 ? "qq" : "telegram", i, 100 + i);
+  }
+  Result<Playbook> r = Parse(doc);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->groups.size(), 300u);
+  ASSERT_EQ(r->group_index.size(), 300u);
+  for (int i = 0; i < 300; ++i) {
+    const GroupSettings* g = r->FindGroup(i % 2 == 0 ? "qq" : "telegram", fmt::format("g{}", i));
+    ASSERT_NE(g, nullptr) << i;
+    EXPECT_EQ(g->capacity, 100 + i);
+  }
+  EXPECT_EQ(r->FindGroup("telegram", "g0"), nullptr);  // g0 is a QQ group
+  EXPECT_EQ(r->FindGroup("qq", "g300"), nullptr);
+  EXPECT_EQ(r->FindGroup("qq", ""), nullptr);
 }
 
 TEST(ParsePlaybook, TimeZonesAndLanguage) {

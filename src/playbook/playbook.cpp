@@ -490,6 +490,7 @@ Result<Playbook> ParsePlaybook(std::string_view text, std::string_view source,
   }
   r.Done();
   if (!problems.empty()) return problems.ToStatus();
+  book.IndexGroups();
   return book;
 }
 
@@ -544,9 +545,34 @@ std::string Render(const LocalizedText& text, Language language, const TemplateV
   return out;
 }
 
+namespace {
+uint64_t GroupHash(std::string_view platform, std::string_view id) {
+  const uint64_t h = std::hash<std::string_view>{}(platform);
+  return (h ^ (h >> 29)) * 0x9e3779b97f4a7c15ULL ^ std::hash<std::string_view>{}(id);
+}
+}  // namespace
+
+void Playbook::IndexGroups() {
+  group_index.clear();
+  group_index.reserve(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    group_index.emplace_back(GroupHash(groups[i].platform, groups[i].id), static_cast<uint32_t>(i));
+  }
+  std::sort(group_index.begin(), group_index.end());
+}
+
 const GroupSettings* Playbook::FindGroup(std::string_view platform, std::string_view id) const {
-  for (const GroupSettings& group : groups) {
-    if (group.platform == platform && group.id == id) return &group;
+  auto is = [&](const GroupSettings& g) { return g.platform == platform && g.id == id; };
+  if (group_index.empty()) {
+    for (const GroupSettings& group : groups) {
+      if (is(group)) return &group;
+    }
+    return nullptr;
+  }
+  const uint64_t hash = GroupHash(platform, id);
+  for (auto it = std::lower_bound(group_index.begin(), group_index.end(), std::pair<uint64_t, uint32_t>{hash, 0});
+       it != group_index.end() && it->first == hash; ++it) {
+    if (it->second < groups.size() && is(groups[it->second])) return &groups[it->second];
   }
   return nullptr;
 }

@@ -28,11 +28,13 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.hpp"
@@ -94,8 +96,14 @@ struct Playbook {
     return it == sections.end() ? nullptr : static_cast<const T*>(it->second.get());
   }
 
-  // The settings of a group, or null when the playbook does not name it.
+  // The settings of a group, or null when the playbook does not name it. Modules ask for every
+  // message, so a parsed playbook answers from an index (IndexGroups), not by a scan of groups.
   const GroupSettings* FindGroup(std::string_view platform, std::string_view id) const;
+  // Indexes `groups` for FindGroup; ParsePlaybook calls it. Call it again after changing
+  // `groups`: until then FindGroup reads the index it has (none: a scan).
+  void IndexGroups();
+  // (hash of platform and id, index in groups), sorted.
+  std::vector<std::pair<uint64_t, uint32_t>> group_index;
   // The rules that apply in a group: its own, else the community's.
   const LocalizedText& RulesFor(std::string_view platform, std::string_view id) const;
 };
