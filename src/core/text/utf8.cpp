@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <cstring>
 
-
 namespace qz {
 
 size_t FirstInvalidUtf8(std::string_view s) {
