@@ -525,7 +525,7 @@ int main(int argc, char** argv) {
   // (c) again over the messages (a) let through: the writer's cost on ordinary chat, where
   // moderation only reads (its normalising and matching done before the writer).
   std::vector<Event> through;
-  if (!writer_only.empty() && ordinary_only) {
+  if (writer_only.empty() || ordinary_only) {
     const DecisionRun d = DecideAll(modules, *on, messages);
     for (size_t i = 0; i < messages.size(); ++i) {
       if (!d.acted[i]) through.push_back(messages[i]);
@@ -540,12 +540,6 @@ int main(int argc, char** argv) {
                w.micros_per_event, w.decisions, w.rss_growth_mb);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     return 0;
-  }
-  if (run('b') || run('c')) {
-    const DecisionRun d = DecideAll(modules, *on, messages);
-    for (size_t i = 0; i < messages.size(); ++i) {
-      if (!d.acted[i]) through.push_back(messages[i]);
-    }
   }
   const std::vector<IngestBatch> through_batches = Batches(through);
   double through_rate_on = 0, through_rate_off = 0;

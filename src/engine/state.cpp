@@ -119,8 +119,16 @@ void State::PutModuleState(CommunityId community, std::string_view module, std::
     auto it = module_state_.find(k);
     if (life == RowLife::kCold) {
       // Not in the map, which a module reading its hot rows per message would pay for: in this
-      // batch's list until flushed. A version of the row loaded from a snapshot is superseded.
-      if (it != module_state_.end()) module_state_.erase(it);
+      // batch's list until flushed. A version of the row in the map (from a snapshot the writer
+      // did not filter) is superseded: erased, or, if a flush still holds it, emptied so the
+      // flush deletes it before it writes the cold rows.
+      if (it != module_state_.end()) {
+        if (it->second.dirty) {
+          it->second.row.value.clear();
+        } else {
+          module_state_.erase(it);
+        }
+      }
       cold_rows_.push_back({community, std::string(module), std::string(key), std::move(value)});
       return;
     }
