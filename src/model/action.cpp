@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace qz {
@@ -90,7 +89,8 @@ std::string ActionToJson(const Action& a) {
   auto opt_int = [&](std::string_view k, int64_t v) {
     if (v == 0) return;
     key(k);
-    fmt::format_to(std::back_inserter(out), "{}", v);
+    const fmt::format_int digits(v);
+    out.append(digits.data(), digits.size());
   };
   key("type");
   AppendJsonString(out, ActionTypeName(a.type));

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "core/time.hpp"
 
 namespace qz {
@@ -201,6 +206,27 @@ TEST(JsonStringTest, EscapesQuotesBackslashesAndControlsAndKeepsTheRest) {
   EXPECT_EQ(JsonString("plain 中文 🙂"), "\"plain 中文 🙂\"");
   EXPECT_EQ(JsonString("a\"b\\c\nd\re\tf\x01g\x1f"), R"("a\"b\\c\nd\re\tf\u0001g\u001f")");
   EXPECT_EQ(JsonString("\"\""), R"("\"\"")") << "escapes at both ends";
+}
+
+// Long runs are checked eight bytes at a time: every character that needs escaping must be
+// found at every offset of such a run, beside ASCII and beside multi-byte characters.
+TEST(JsonStringTest, EscapesFoundAtEveryOffsetOfALongRun) {
+  const std::vector<std::pair<char, std::string_view>> escaped = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\x01', "\\u0001"}, {'\x1f', "\\u001f"}, {'\0', "\\u0000"}};
+  for (std::string_view filler : {std::string_view("abcdefgh"), std::string_view("中文字符")}) {
+    std::string run;
+    while (run.size() < 40) run += filler;
+    for (const auto& [c, escape] : escaped) {
+      for (size_t at = 0; at <= run.size(); ++at) {
+        const std::string text = run.substr(0, at) + c + run.substr(at);
+        const std::string expected = "\"" + run.substr(0, at) + std::string(escape) + run.substr(at) + "\"";
+        ASSERT_EQ(JsonString(text), expected) << "byte " << static_cast<int>(c) << " at " << at;
+      }
+    }
+    EXPECT_EQ(JsonString(run), "\"" + run + "\"");
+    // 0x20 and 0x7f are the neighbours of what is escaped, and are kept as they are.
+    EXPECT_EQ(JsonString(run + " \x7f" + run), "\"" + run + " \x7f" + run + "\"");
+  }
 }
 
 // Adapters write attrs with JsonString; the parser re-serialises attrs values with simdjson. Every

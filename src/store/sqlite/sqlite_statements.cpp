@@ -26,6 +26,7 @@ std::array<std::string, kWriteStmtCount> BuildWriteSql() {
   sql[kPutTag] = UpsertSql("member_tags", kTagColumns, 2);
   sql[kDeleteTag] = "DELETE FROM member_tags WHERE member_id = ? AND tag = ?";
   sql[kAddAction] = InsertSql("outbox", Columns(kOutboxColumns).subspan(1));
+  sql[kCountAddedActions] = "UPDATE outbox_counts SET n = n + ?1 WHERE status = ?2";
   sql[kUpdateAction] =
       "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
       "platform_ref = ?, updated_at = ? WHERE id = ?";

@@ -48,6 +48,7 @@ enum WriteStmt : size_t {
   kPutTag,
   kDeleteTag,
   kAddAction,
+  kCountAddedActions,
   kUpdateAction,
   kAddTask,
   kPutTimer,
@@ -203,6 +204,8 @@ std::string LikeContains(std::string_view text);
 inline bool ValidStatus(ActionStatus status) {
   return static_cast<int>(status) <= static_cast<int>(ActionStatus::kPossiblySent);
 }
+// The statuses outbox_counts has a row for: 0 … kPossiblySent.
+inline constexpr size_t kActionStatusCount = static_cast<size_t>(ActionStatus::kPossiblySent) + 1;
 
 
 inline Status CorruptRow(std::string_view what) {

@@ -1,6 +1,7 @@
 // The SQLite StoreTxn: the writer's transaction on the write connection's cached statements.
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <span>
 #include <string>
@@ -110,6 +111,7 @@ class SqliteTxn final : public StoreTxn {
       return Poison(step.status());
     }
     record.id = sqlite3_last_insert_rowid(db);
+    ++added_[static_cast<size_t>(record.status)];
     return Status::Ok();
   }
 
@@ -189,6 +191,7 @@ class SqliteTxn final : public StoreTxn {
 
   Status Commit() override {
     if (!failure_.ok() || committed_) return Unusable();
+    QZ_RETURN_IF_ERROR(CountAddedActions());
     sqlite3_stmt* stmt = writer_.stmts[kCommitWrite].get();
     ResetOnExit reset(stmt);
     auto step = sqlite::Step(writer_.db.get(), stmt, "commit");
@@ -198,6 +201,21 @@ class SqliteTxn final : public StoreTxn {
   }
 
  private:
+  // outbox_counts for the actions this transaction added (schema 13: no per-row trigger).
+  Status CountAddedActions() {
+    sqlite3_stmt* stmt = writer_.stmts[kCountAddedActions].get();
+    for (size_t status = 0; status < added_.size(); ++status) {
+      if (added_[status] == 0) continue;
+      Binder b(stmt);
+      b.Int(added_[status]).Int(static_cast<int64_t>(status));
+      ResetOnExit reset(stmt);
+      auto step = sqlite::Step(writer_.db.get(), stmt, "count added actions", b.rc());
+      if (!step.ok()) return Poison(step.status());
+    }
+    added_ = {};
+    return Status::Ok();
+  }
+
   template <typename T>
   Status Put(WriteStmt which, const T& value, std::string_view what) {
     if (!failure_.ok() || committed_) return Unusable();
@@ -223,6 +241,7 @@ class SqliteTxn final : public StoreTxn {
   std::atomic<bool>& open_;
   Status failure_;  // the first failure; once set, every call returns it
   bool committed_ = false;
+  std::array<int64_t, kActionStatusCount> added_{};  // outbox rows added, by status
 };
 
 }  // namespace
