@@ -22,10 +22,13 @@
 //
 //   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
 //                       [--sections abcdef] [--decision-only] [--peer-dir DIR] [--writer on|off]
-//                       [--live]
+//                       [--live] [--acted-share P]
 //
 // (b) and (c) run the modules in import mode (state and decisions recorded, no action routed);
-// --live routes every action as in production (platform actions become outbox rows).
+// --live routes every action as in production (platform actions become outbox rows). They run
+// over three streams: all messages (this corpus is a quarter ads), the ones (a) let through
+// (ordinary chat), and those with (a)'s acted-on messages mixed back in, evenly spread, at P% of
+// the stream (default 2: the cost of acting at the rate a moderated group sees it).
 //
 // --writer on|off runs only (c)'s writer over all messages (with --ordinary: over those (a) lets
 // through) with moderation on or off, once: a
@@ -439,6 +442,7 @@ int main(int argc, char** argv) {
   std::string dump_dir;
   std::string writer_only;  // "on" | "off": (c)'s writer alone, once
   bool ordinary_only = false;  // with --writer: over the messages (a) lets through
+  double acted_share = 0.02;   // (b) and (c)'s mixed stream: the share of acted-on messages
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const bool has_value = i + 1 < argc;
@@ -460,6 +464,8 @@ int main(int argc, char** argv) {
       dump_dir = argv[++i];
     } else if (flag == "--ordinary") {
       ordinary_only = true;
+    } else if (flag == "--acted-share" && has_value) {
+      acted_share = std::clamp(std::stod(argv[++i]) / 100, 0.0, 0.99);
     } else if (flag == "--live") {
       g_live = true;
     } else if (flag == "--writer" && has_value && (std::string_view(argv[i + 1]) == "on" ||
@@ -472,7 +478,9 @@ int main(int argc, char** argv) {
                  "         [--dir D] [--sections abcdef] [--decision-only (= --sections ade)]\n"
                  "         [--peer-dir DIR (section f writes lexicon.txt and corpus.txt there)]\n"
                  "         [--writer on|off (section c's writer alone, once, to profile) [--ordinary]]\n"
-                 "         [--live (b and c route every action, as in production; default: import mode)]\n");
+                 "         [--live (b and c route every action, as in production; default: import mode)]\n"
+                 "         [--acted-share P (b and c also over ordinary chat with P% acted-on messages\n"
+                 "          mixed back in; default 2, 0 to skip)]\n");
       return 2;
     }
   }
@@ -520,15 +528,28 @@ int main(int argc, char** argv) {
   if (!run('b') && !run('c')) return 0;
   // (b) and (c), interleaved rounds.
   const std::vector<IngestBatch> settle = Batches(SettleMembers());
-  const std::vector<IngestBatch> batches = Batches(messages);
   const std::string path = dir + "/qz-moderation-bench.db";
-  // (c) again over the messages (a) let through: the writer's cost on ordinary chat, where
-  // moderation only reads (its normalising and matching done before the writer).
-  std::vector<Event> through;
+  // (b) and (c) again over the messages (a) let through (the cost on ordinary chat, where
+  // moderation only reads: its normalising and matching are done before the writer), and over
+  // those with (a)'s acted-on messages mixed back in at --acted-share of the stream.
+  std::vector<Event> through, mixed;
   if (writer_only.empty() || ordinary_only) {
     const DecisionRun d = DecideAll(modules, *on, messages);
+    const size_t acted = static_cast<size_t>(std::count(d.acted.begin(), d.acted.end(), true));
+    const size_t ordinary = messages.size() - acted;
+    // Every k-th acted-on message, so that they are acted_share of the mixed stream.
+    const double wanted = acted_share / (1 - acted_share) * static_cast<double>(ordinary);
+    const double step = wanted > 0 ? static_cast<double>(acted) / std::min(wanted, static_cast<double>(acted)) : 0;
+    double next = 0;
+    size_t seen = 0;
     for (size_t i = 0; i < messages.size(); ++i) {
-      if (!d.acted[i]) through.push_back(messages[i]);
+      if (!d.acted[i]) {
+        through.push_back(messages[i]);
+        mixed.push_back(messages[i]);
+      } else if (step > 0 && static_cast<double>(seen++) >= next) {
+        mixed.push_back(messages[i]);
+        next += step;
+      }
     }
   }
   if (!writer_only.empty()) {
@@ -541,49 +562,48 @@ int main(int argc, char** argv) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     return 0;
   }
-  const std::vector<IngestBatch> through_batches = Batches(through);
-  double through_rate_on = 0, through_rate_off = 0;
-  double best_on = 0, best_off = 0, cpu_on = 1e9, cpu_off = 1e9, through_on = 1e9, through_off = 1e9;
-  size_t decisions_on = 0, decisions_through = 0;
+  struct Stream {
+    std::string name;
+    std::vector<IngestBatch> batches;
+    double rate_on = 0, rate_off = 0, cpu_on = 1e9, cpu_off = 1e9;
+    size_t decisions = 0;
+  };
+  std::vector<Stream> streams;
+  streams.push_back({fmt::format("all {} messages", messages.size()), Batches(messages)});
+  streams.push_back({fmt::format("the {} messages (a) let through", through.size()), Batches(through)});
+  if (acted_share > 0) {
+    streams.push_back({fmt::format("{} messages, {:.1f}% of them ones (a) acted on", mixed.size(),
+                                   100.0 * static_cast<double>(mixed.size() - through.size()) /
+                                       static_cast<double>(mixed.size())),
+                       Batches(mixed)});
+  }
   for (int r = 0; r < rounds; ++r) {
-    if (run('b')) {
-      best_off = std::max(best_off, IngestRate(modules, off, settle, batches, path));
-      best_on = std::max(best_on, IngestRate(modules, on, settle, batches, path));
-      if (!through_batches.empty()) {
-        through_rate_off = std::max(through_rate_off, IngestRate(modules, off, settle, through_batches, path));
-        through_rate_on = std::max(through_rate_on, IngestRate(modules, on, settle, through_batches, path));
+    for (Stream& s : streams) {
+      if (run('b')) {
+        s.rate_off = std::max(s.rate_off, IngestRate(modules, off, settle, s.batches, path));
+        s.rate_on = std::max(s.rate_on, IngestRate(modules, on, settle, s.batches, path));
       }
-    }
-    if (run('c')) {
-      cpu_off = std::min(cpu_off, WriterMicrosPerEvent(modules, off, settle, batches, path).micros_per_event);
-      const WriterRun w = WriterMicrosPerEvent(modules, on, settle, batches, path);
-      cpu_on = std::min(cpu_on, w.micros_per_event);
-      decisions_on = w.decisions;
-      through_off = std::min(through_off, WriterMicrosPerEvent(modules, off, settle, through_batches, path).micros_per_event);
-      const WriterRun t = WriterMicrosPerEvent(modules, on, settle, through_batches, path);
-      through_on = std::min(through_on, t.micros_per_event);
-      decisions_through = t.decisions;
+      if (run('c')) {
+        s.cpu_off = std::min(s.cpu_off, WriterMicrosPerEvent(modules, off, settle, s.batches, path).micros_per_event);
+        const WriterRun w = WriterMicrosPerEvent(modules, on, settle, s.batches, path);
+        s.cpu_on = std::min(s.cpu_on, w.micros_per_event);
+        s.decisions = w.decisions;
+      }
     }
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  if (run('b')) {
-    fmt::print(
-        "(b) ingest of {} messages (sync=normal, best of {} rounds): moderation off {:.0f}/s, on "
-        "{:.0f}/s: "
-        "{:.2f}x\n",
-        messages.size(), rounds, best_off, best_on, best_on / best_off);
-    if (!through.empty()) {
-      fmt::print("(b) ingest of the {} messages (a) let through: moderation off {:.0f}/s, on {:.0f}/s: {:.2f}x\n",
-                 through.size(), through_rate_off, through_rate_on, through_rate_on / through_rate_off);
+  const char* mode = g_live ? "live" : "import mode";
+  for (const Stream& s : streams) {
+    if (run('b')) {
+      fmt::print("(b) ingest of {} (sync=normal, {}, best of {} rounds): moderation off {:.0f}/s, on {:.0f}/s: {:.2f}x\n",
+                 s.name, mode, rounds, s.rate_off, s.rate_on, s.rate_on / s.rate_off);
     }
   }
-  if (run('c')) {
-    fmt::print("(c) writer CPU per event, all {} messages: off {:.2f} µs, on {:.2f} µs: +{:.2f} µs "
-               "({} decisions recorded)\n",
-               messages.size(), cpu_off, cpu_on, cpu_on - cpu_off, decisions_on);
-    fmt::print("(c) writer CPU per event, the {} messages (a) let through: off {:.2f} µs, on {:.2f} µs: "
-               "+{:.2f} µs ({} decisions recorded)\n",
-               through.size(), through_off, through_on, through_on - through_off, decisions_through);
+  for (const Stream& s : streams) {
+    if (run('c')) {
+      fmt::print("(c) writer CPU per event, {} ({}): off {:.2f} µs, on {:.2f} µs: +{:.2f} µs ({} decisions recorded)\n",
+                 s.name, mode, s.cpu_off, s.cpu_on, s.cpu_on - s.cpu_off, s.decisions);
+    }
   }
   return 0;
 }

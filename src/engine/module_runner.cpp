@@ -41,6 +41,7 @@ class ModuleRunner::Context final : public ModuleContext {
     error_.clear();
     computed_.reset();
     computed_valid_ = false;
+    config_ = nullptr;
   }
   // Keeps what the current module staged.
   void Keep(ModuleEmissions& out) {
@@ -95,8 +96,13 @@ class ModuleRunner::Context final : public ModuleContext {
 
  protected:
   const SectionConfig& RawConfig() const override {
-    if (const auto* config = playbook_.Section<SectionConfig>(module_->section())) return *config;
-    return registry_.DefaultConfig(index_);
+    // Looked up once per module and event: a module asks for its config (and its prepared
+    // value, which checks the config) several times per event, on the writer.
+    if (config_ == nullptr) {
+      config_ = playbook_.Section<SectionConfig>(module_->section());
+      if (config_ == nullptr) config_ = &registry_.DefaultConfig(index_);
+    }
+    return *config_;
   }
   const Prepared* RawPrepared() const override {
     const SectionConfig& config = RawConfig();
@@ -177,6 +183,7 @@ class ModuleRunner::Context final : public ModuleContext {
   // The current module's preparation when the writer had to compute it.
   mutable std::shared_ptr<const Prepared> computed_;
   mutable bool computed_valid_ = false;
+  mutable const SectionConfig* config_ = nullptr;  // the current module's, once looked up
   size_t index_ = 0;
   const Module* module_ = nullptr;
   bool deleted_ = false;
