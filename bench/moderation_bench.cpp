@@ -21,17 +21,18 @@
 // label<TAB>text file, else synthetic chat generated here (deterministic).
 //
 //   qz_moderation_bench [--corpus FILE] [--events N] [--rounds R] [--model MODEL] [--dir DIR]
-//                       [--sections abcdef] [--decision-only] [--peer-dir DIR] [--writer on|off]
+//                       [--sections abcdef] [--decision-only] [--peer-dir DIR]
+//                       [--writer on|off [--ordinary|--mixed]]
 //                       [--live] [--acted-share P]
 //
 // (b) and (c) run the modules in import mode (state and decisions recorded, no action routed);
 // --live routes every action as in production (platform actions become outbox rows). They run
 // over three streams: all messages (this corpus is a quarter ads), the ones (a) let through
 // (ordinary chat), and those with (a)'s acted-on messages mixed back in, evenly spread, at P% of
-// the stream (default 2: the cost of acting at the rate a moderated group sees it).
+// the stream (default 2: a group where acting is the exception, not a quarter of the traffic).
 //
 // --writer on|off runs only (c)'s writer over all messages (with --ordinary: over those (a) lets
-// through) with moderation on or off, once: a
+// through; with --mixed: the mixed stream) with moderation on or off, once: a
 // run to profile (valgrind --tool=callgrind --toggle-collect='qz::ShardWriter::ApplyBatch*'
 // counts the writer's instructions, which the VM's noise does not move).
 #include <fmt/format.h>
@@ -441,7 +442,8 @@ int main(int argc, char** argv) {
   std::string sections = "abcde";
   std::string dump_dir;
   std::string writer_only;  // "on" | "off": (c)'s writer alone, once
-  bool ordinary_only = false;  // with --writer: over the messages (a) lets through
+  // With --writer: the stream, "all", "ordinary" (the messages (a) lets through) or "mixed".
+  std::string writer_stream = "all";
   double acted_share = 0.02;   // (b) and (c)'s mixed stream: the share of acted-on messages
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -462,8 +464,8 @@ int main(int argc, char** argv) {
       sections = argv[++i];
     } else if (flag == "--peer-dir" && has_value) {
       dump_dir = argv[++i];
-    } else if (flag == "--ordinary") {
-      ordinary_only = true;
+    } else if (flag == "--ordinary" || flag == "--mixed") {
+      writer_stream = flag.substr(2);
     } else if (flag == "--acted-share" && has_value) {
       acted_share = std::clamp(std::stod(argv[++i]) / 100, 0.0, 0.99);
     } else if (flag == "--live") {
@@ -477,7 +479,7 @@ int main(int argc, char** argv) {
                  "usage: qz_moderation_bench [--corpus FILE] [--events N] [--rounds N] [--model M]\n"
                  "         [--dir D] [--sections abcdef] [--decision-only (= --sections ade)]\n"
                  "         [--peer-dir DIR (section f writes lexicon.txt and corpus.txt there)]\n"
-                 "         [--writer on|off (section c's writer alone, once, to profile) [--ordinary]]\n"
+                 "         [--writer on|off (section c's writer alone, once, to profile) [--ordinary|--mixed]]\n"
                  "         [--live (b and c route every action, as in production; default: import mode)]\n"
                  "         [--acted-share P (b and c also over ordinary chat with P% acted-on messages\n"
                  "          mixed back in; default 2, 0 to skip)]\n");
@@ -533,7 +535,7 @@ int main(int argc, char** argv) {
   // moderation only reads: its normalising and matching are done before the writer), and over
   // those with (a)'s acted-on messages mixed back in at --acted-share of the stream.
   std::vector<Event> through, mixed;
-  if (writer_only.empty() || ordinary_only) {
+  if (writer_only.empty() || writer_stream != "all") {
     const DecisionRun d = DecideAll(modules, *on, messages);
     const size_t acted = static_cast<size_t>(std::count(d.acted.begin(), d.acted.end(), true));
     const size_t ordinary = messages.size() - acted;
@@ -553,12 +555,12 @@ int main(int argc, char** argv) {
     }
   }
   if (!writer_only.empty()) {
-    const std::vector<Event>& timed = ordinary_only ? through : messages;
+    const std::vector<Event>& timed =
+        writer_stream == "ordinary" ? through : writer_stream == "mixed" ? mixed : messages;
     const WriterRun w = WriterMicrosPerEvent(modules, writer_only == "on" ? on : off, settle, Batches(timed), path);
-    fmt::print("(c) writer CPU per event, {} {} messages, moderation {}{}: {:.2f} µs ({} decisions recorded); "
+    fmt::print("(c) writer CPU per event, {} messages ({}), moderation {}: {:.2f} µs ({} decisions recorded); "
                "RSS +{:.1f} MB while they were applied\n",
-               ordinary_only ? "the" : "all", timed.size(), writer_only, ordinary_only ? " (those (a) let through)" : "",
-               w.micros_per_event, w.decisions, w.rss_growth_mb);
+               timed.size(), writer_stream, writer_only, w.micros_per_event, w.decisions, w.rss_growth_mb);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     return 0;
   }
