@@ -34,9 +34,12 @@
 // --writer on|off runs only (c)'s writer over all messages (with --ordinary: over those (a) lets
 // through; with --mixed: the mixed stream) with moderation on or off, once: a
 // run to profile (valgrind --tool=callgrind --toggle-collect='qz::ShardWriter::ApplyBatch*'
-// counts the writer's instructions, which the VM's noise does not move).
+// counts the writer's instructions, which the VM's noise does not move). With `on` it then
+// times the writer's start on the store it wrote: LoadState against LoadStateWithout the cold
+// tables (the decisions).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <time.h>
 
 #include <algorithm>
@@ -265,6 +268,28 @@ WriterRun WriterMicrosPerEvent(const ModuleRegistry& modules, std::shared_ptr<co
   if (!state.ok()) std::exit(1);
   for (const ModuleStateEntry& row : state->module_state) out.decisions += row.module == "moderation.decisions";
   return out;
+}
+
+// The writer's start on the store a --writer run left: the whole state (LoadState, what the
+// writer read before cold tables were left out) against LoadStateWithout the cold tables, each
+// timed and with the memory its snapshot holds, alternately.
+void StartUpLoads(const std::string& path, const ModuleRegistry& modules) {
+  auto store = OpenSqliteStore({.path = path, .sync = SyncMode::kNormal});
+  if (!store.ok()) std::exit(1);
+  for (int round = 0; round < 3; ++round) {
+    for (const bool all : {true, false}) {
+      malloc_trim(0);
+      const long rss0 = RssKb();
+      const auto t0 = std::chrono::steady_clock::now();
+      auto snapshot = all ? (*store)->LoadState()
+                          : (*store)->LoadStateWithout([&](std::string_view t) { return modules.IsCold(t); });
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (!snapshot.ok()) std::exit(1);
+      fmt::print("start-up load, {}: {} module rows in {:.1f} ms, the snapshot holding +{:.1f} MB\n",
+                 all ? "LoadState (everything)" : "LoadStateWithout (cold tables left out)",
+                 snapshot->module_state.size(), ms, static_cast<double>(RssKb() - rss0) / 1024.0);
+    }
+  }
 }
 
 // (e): the matcher alone: 10,000 lexicon entries (the shipped lexicons' first 10,000 lines) and
@@ -561,6 +586,7 @@ int main(int argc, char** argv) {
     fmt::print("(c) writer CPU per event, {} messages ({}), moderation {}: {:.2f} µs ({} decisions recorded); "
                "RSS +{:.1f} MB while they were applied\n",
                timed.size(), writer_stream, writer_only, w.micros_per_event, w.decisions, w.rss_growth_mb);
+    if (writer_only == "on") StartUpLoads(path, modules);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     return 0;
   }

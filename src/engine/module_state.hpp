@@ -22,9 +22,8 @@
 //
 // A table that only grows and is seldom read back on the writer (a record per decision, say)
 // may declare `static constexpr bool kCold = true;`: its rows are stored and replayed like any
-// other, but the writer keeps them in memory only until they are flushed and drops them from the
-// snapshot it opens with (LoadState still reads them once), so a running writer holds none of
-// them however many there are. A Find of a row no longer in memory reads it from the store (a
+// other, but the writer keeps them in memory only until they are flushed and does not read them
+// when it opens (EventLog::LoadStateWithout), so it holds none of them however many there are. A Find of a row no longer in memory reads it from the store (a
 // point read of committed data), so it is correct but slower: a table read per message should
 // not be cold.
 //

@@ -50,31 +50,23 @@ ShardWriter::~ShardWriter() = default;
 
 namespace {
 
-// The state the writer keeps, from the store's snapshot: the rows of cold module tables stay in
-// the store (RowLife::kCold).
-State WriterState(StateSnapshot snapshot, const ModuleRegistry* modules) {
-  if (modules != nullptr) {
-    // Rows come in table order: one look-up per table.
-    std::string_view table;
-    bool cold = false;
-    std::erase_if(snapshot.module_state, [&](const ModuleStateEntry& row) {
-      if (row.module != table) {
-        table = row.module;
-        cold = modules->IsCold(table);
-      }
-      return cold;
-    });
-  }
-  return State(std::move(snapshot));
+// The state the writer keeps, from the store: the rows of cold module tables stay there
+// (RowLife::kCold), not read at all.
+Result<State> WriterState(EventLog& store, const ModuleRegistry* modules) {
+  auto snapshot = modules == nullptr ? store.LoadState()
+                                     : store.LoadStateWithout([modules](std::string_view table) {
+                                         return modules->IsCold(table);
+                                       });
+  if (!snapshot.ok()) return snapshot.status();
+  return State(std::move(*snapshot));
 }
 
 }  // namespace
 
 Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Store& store, EngineOptions options) {
-  auto snapshot = store.LoadState();
-  if (!snapshot.ok()) return snapshot.status();
-  State state = WriterState(std::move(*snapshot), options.modules);
-  std::unique_ptr<ShardWriter> writer(new ShardWriter(store, std::move(state), std::move(options)));
+  auto state = WriterState(store, options.modules);
+  if (!state.ok()) return state.status();
+  std::unique_ptr<ShardWriter> writer(new ShardWriter(store, std::move(*state), std::move(options)));
   // The standing timers of modules with a playbook section, community by community, read by
   // their key prefix: the modules' other timers (a million, say) are not read at all.
   const ModuleRegistry* modules = writer->options_.modules;
@@ -97,9 +89,9 @@ TimeMs ShardWriter::Now() const {
 }
 
 Status ShardWriter::Reload() {
-  auto snapshot = store_.LoadState();
-  if (!snapshot.ok()) return snapshot.status();
-  state_ = WriterState(std::move(*snapshot), options_.modules);
+  auto state = WriterState(store_, options_.modules);
+  if (!state.ok()) return state.status();
+  state_ = std::move(*state);
   replaced_timers_.clear();  // may hold versions of a transaction that rolled back
   return Status::Ok();
 }

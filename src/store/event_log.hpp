@@ -3,11 +3,14 @@
 // snapshot of that state the engine loads at start.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.hpp"
@@ -124,6 +127,18 @@ class EventLog {
 
   virtual Result<std::unique_ptr<StoreTxn>> Begin() = 0;
   virtual Result<StateSnapshot> LoadState() = 0;
+  // LoadState without the rows of the module tables `skip` names ("<module>.<table>"): the
+  // writer's start, which leaves cold tables' rows in the store and reads one when a module asks
+  // for it. A back end should not read those rows into memory at all (a year of moderation
+  // decisions); this default reads everything, then drops them.
+  virtual Result<StateSnapshot> LoadStateWithout(
+      const std::function<bool(std::string_view module_table)>& skip) {
+    auto state = LoadState();
+    if (state.ok()) {
+      std::erase_if(state->module_state, [&](const ModuleStateEntry& row) { return skip(row.module); });
+    }
+    return state;
+  }
 
   // Events with seq > after_seq in ascending order, at most `limit`; for replay and export.
   virtual Result<std::vector<StoredEvent>> ScanEvents(int64_t after_seq, int limit) = 0;

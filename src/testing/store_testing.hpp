@@ -2,6 +2,7 @@
 // decorator of Store for tests that watch or break single calls. Test code only.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,10 @@ class ForwardingStore : public Store {
   explicit ForwardingStore(Store& s) : s_(s) {}
   Result<std::unique_ptr<StoreTxn>> Begin() override { return s_.Begin(); }
   Result<StateSnapshot> LoadState() override { return s_.LoadState(); }
+  Result<StateSnapshot> LoadStateWithout(
+      const std::function<bool(std::string_view module_table)>& skip) override {
+    return s_.LoadStateWithout(skip);
+  }
   Status BeginBulkLoad() override { return s_.BeginBulkLoad(); }
   Status EndBulkLoad() override { return s_.EndBulkLoad(); }
   Result<StoreStats> Stats() override { return s_.Stats(); }

@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -31,7 +34,37 @@ constexpr size_t kLoadParts = 4;
 // Below this many members the tables are read one after another on one connection.
 constexpr int64_t kParallelLoadMembers = 20000;
 
-Status LoadPart(size_t part, ReadConn& conn, StateSnapshot& state) {
+// The module state, without the rows of the tables `skip` names: those are stepped over
+// without being copied out of SQLite, and the vector is not sized for them.
+Status LoadModuleState(ReadConn& conn, const std::function<bool(std::string_view)>& skip,
+                       std::vector<ModuleStateEntry>& out) {
+  constexpr std::string_view kWhat = "load module state";
+  auto stmt = conn.Get(kAllModuleState);
+  if (!stmt.ok()) return stmt.status();
+  sqlite3* db = conn.db.get();
+  ResetOnExit reset(*stmt);
+  std::string table;  // rows come in (community, table, key) order: one skip() per run
+  bool skipped = false;
+  while (true) {
+    const int rc = sqlite3_step(*stmt);
+    if (rc == SQLITE_DONE) return Status::Ok();
+    if (rc != SQLITE_ROW) return sqlite::Error(db, rc, kWhat);
+    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 1));
+    const std::string_view module(name == nullptr ? "" : name,
+                                  static_cast<size_t>(sqlite3_column_bytes(*stmt, 1)));
+    if (module != table) {
+      table.assign(module);
+      skipped = skip(table);
+    }
+    if (skipped) continue;
+    RowReader row(*stmt);
+    out.push_back(ReadModuleState(row));
+    if (row.corrupt()) return CorruptRow(kWhat);
+  }
+}
+
+Status LoadPart(size_t part, ReadConn& conn, StateSnapshot& state,
+                const std::function<bool(std::string_view)>* skip) {
   switch (part) {
     case 0:
       return LoadTable(conn, kCountMembers, kAllMembers, "load members", ReadMember, state.members);
@@ -50,6 +83,7 @@ Status LoadPart(size_t part, ReadConn& conn, StateSnapshot& state) {
           LoadTable(conn, kCountNames, kAllNames, "load member names", ReadName, state.names));
       QZ_RETURN_IF_ERROR(
           LoadTable(conn, kCountTags, kAllTags, "load member tags", ReadTag, state.tags));
+      if (skip != nullptr) return LoadModuleState(conn, *skip, state.module_state);
       return LoadTable(conn, kCountModuleState, kAllModuleState, "load module state",
                        ReadModuleState, state.module_state);
   }
@@ -57,7 +91,14 @@ Status LoadPart(size_t part, ReadConn& conn, StateSnapshot& state) {
 
 }  // namespace
 
-Result<StateSnapshot> SqliteStore::LoadState() {
+Result<StateSnapshot> SqliteStore::LoadState() { return Load(nullptr); }
+
+Result<StateSnapshot> SqliteStore::LoadStateWithout(
+    const std::function<bool(std::string_view module_table)>& skip) {
+  return Load(&skip);
+}
+
+Result<StateSnapshot> SqliteStore::Load(const std::function<bool(std::string_view)>* skip) {
   // Part 0's connection decides the snapshot: its read transaction starts with max(seq).
   std::array<std::optional<ReadLease>, kLoadParts> leases;
   std::array<std::optional<ReadSnapshot>, kLoadParts> snapshots;  // ended before the leases
@@ -93,21 +134,21 @@ Result<StateSnapshot> SqliteStore::LoadState() {
   std::array<Status, kLoadParts> results;
   if (parts == 1) {
     for (size_t part = 0; part < kLoadParts; ++part) {
-      results[part] = LoadPart(part, **leases[0], state);
+      results[part] = LoadPart(part, **leases[0], state, skip);
       if (!results[part].ok()) return results[part];
     }
     return state;
   }
   std::vector<std::thread> threads;
   for (size_t part = 1; part < parts; ++part) {
-    auto run = [&, part] { results[part] = LoadPart(part, **leases[part], state); };
+    auto run = [&, part] { results[part] = LoadPart(part, **leases[part], state, skip); };
     try {
       threads.emplace_back(run);
     } catch (const std::system_error&) {
       run();  // no thread to be had: this part runs here instead
     }
   }
-  results[0] = LoadPart(0, **leases[0], state);
+  results[0] = LoadPart(0, **leases[0], state, skip);
   for (std::thread& thread : threads) thread.join();
   for (const Status& result : results) {
     if (!result.ok()) return result;

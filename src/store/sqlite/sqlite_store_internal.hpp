@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -308,6 +309,8 @@ class SqliteStore final : public Store {
 
   Result<std::unique_ptr<StoreTxn>> Begin() override;
   Result<StateSnapshot> LoadState() override;
+  Result<StateSnapshot> LoadStateWithout(
+      const std::function<bool(std::string_view module_table)>& skip) override;
   Status BeginBulkLoad() override;
   Status EndBulkLoad() override;
   Result<StoreStats> Stats() override;
@@ -378,6 +381,9 @@ class SqliteStore final : public Store {
 
  private:
   explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+
+  // LoadState and LoadStateWithout; `skip` null: every module table.
+  Result<StateSnapshot> Load(const std::function<bool(std::string_view)>* skip);
 
   Result<ReadLease> AcquireReader();
   Result<std::unique_ptr<ReadConn>> OpenReader() const;
