@@ -629,7 +629,7 @@ int main(int argc, char** argv) {
   }
   for (const Stream& s : streams) {
     if (run('c')) {
-      fmt::print("(c) writer CPU per event, {} ({}): off {:.2f} µs, on {:.2f} µs: +{:.2f} µs ({} decisions recorded)\n",
+      fmt::print("(c) writer CPU per event, {} ({}): off {:.2f} µs, on {:.2f} µs: {:+.2f} µs ({} decisions recorded)\n",
                  s.name, mode, s.cpu_off, s.cpu_on, s.cpu_on - s.cpu_off, s.decisions);
     }
   }

@@ -184,6 +184,16 @@ TEST(ParsePlaybook, EveryGroupOfAManyGroupPlaybookIsFound) {
   EXPECT_EQ(r->FindGroup("telegram", "g0"), nullptr);  // g0 is a QQ group
   EXPECT_EQ(r->FindGroup("qq", "g300"), nullptr);
   EXPECT_EQ(r->FindGroup("qq", ""), nullptr);
+  // A group added after parsing, without IndexGroups, is still found (the index no longer covers
+  // every group: a scan), and again through the index once it is rebuilt.
+  GroupSettings added = r->groups.front();
+  added.platform = "wecom";
+  added.id = "late";
+  r->groups.push_back(added);
+  ASSERT_NE(r->FindGroup("wecom", "late"), nullptr);
+  r->IndexGroups();
+  ASSERT_NE(r->FindGroup("wecom", "late"), nullptr);
+  EXPECT_EQ(r->group_index.size(), r->groups.size());
 }
 
 TEST(ParsePlaybook, TimeZonesAndLanguage) {

@@ -23,9 +23,9 @@
 // A table that only grows and is seldom read back on the writer (a record per decision, say)
 // may declare `static constexpr bool kCold = true;`: its rows are stored and replayed like any
 // other, but the writer keeps them in memory only until they are flushed and does not read them
-// when it opens (EventLog::LoadStateWithout), so it holds none of them however many there are. A Find of a row no longer in memory reads it from the store (a
-// point read of committed data), so it is correct but slower: a table read per message should
-// not be cold.
+// when it opens (EventLog::LoadStateWithout), so it holds none of them however many there are.
+// A Find of a row no longer in memory reads it from the store (a point read of committed data),
+// so it is correct but slower: a table read per message should not be cold.
 //
 // Field types: int64_t, double, bool, std::string. Field names are [a-z0-9_]. Changing a table
 // later is safe: a stored field the struct no longer has is ignored, a field the stored row lacks

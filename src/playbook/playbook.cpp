@@ -563,15 +563,15 @@ void Playbook::IndexGroups() {
 
 const GroupSettings* Playbook::FindGroup(std::string_view platform, std::string_view id) const {
   auto is = [&](const GroupSettings& g) { return g.platform == platform && g.id == id; };
-  if (group_index.empty()) {
+  if (group_index.size() != groups.size()) {  // not indexed, or groups changed since: a scan
     for (const GroupSettings& group : groups) {
       if (is(group)) return &group;
     }
     return nullptr;
   }
   const uint64_t hash = GroupHash(platform, id);
-  for (auto it = std::lower_bound(group_index.begin(), group_index.end(), std::pair<uint64_t, uint32_t>{hash, 0});
-       it != group_index.end() && it->first == hash; ++it) {
+  auto it = std::lower_bound(group_index.begin(), group_index.end(), std::pair<uint64_t, uint32_t>{hash, 0});
+  for (; it != group_index.end() && it->first == hash; ++it) {
     if (it->second < groups.size() && is(groups[it->second])) return &groups[it->second];
   }
   return nullptr;

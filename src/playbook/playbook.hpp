@@ -100,7 +100,8 @@ struct Playbook {
   // message, so a parsed playbook answers from an index (IndexGroups), not by a scan of groups.
   const GroupSettings* FindGroup(std::string_view platform, std::string_view id) const;
   // Indexes `groups` for FindGroup; ParsePlaybook calls it. Call it again after changing
-  // `groups`: until then FindGroup reads the index it has (none: a scan).
+  // `groups`: until then FindGroup scans when the count differs from the index's, and may miss a
+  // group whose platform or id was changed in place.
   void IndexGroups();
   // (hash of platform and id, index in groups), sorted.
   std::vector<std::pair<uint64_t, uint32_t>> group_index;
